@@ -1,0 +1,304 @@
+// Package config loads the server's configuration from the environment. Load
+// is a pure function of its getenv argument, so tests build configurations
+// without touching the process environment.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode says where the stores live.
+type Mode string
+
+// The two modes.
+const (
+	// ModeEmbedded runs FerretDB (SQLite), an in-process Redis and the WeChat
+	// simulator inside the server process: a single-machine mode.
+	ModeEmbedded Mode = "embedded"
+	// ModeProduction uses the MongoDB and Redis named by MONGODB_URI and REDIS_URL.
+	ModeProduction Mode = "production"
+)
+
+// Config is every setting of the server. Secrets are never printed: use
+// LogValue (slog) or String, which mask them.
+type Config struct {
+	Mode Mode
+
+	HTTPAddr      string
+	PublicBaseURL string
+	LogLevel      slog.Level
+
+	MongoURI      string
+	MongoDatabase string
+	RedisURL      string
+	// RedisKeyPrefix starts every Redis key, so deployments (and tests) can
+	// share one Redis.
+	RedisKeyPrefix string
+	DataDir        string
+
+	WeChatAppID      string
+	WeChatSecret     string
+	WeChatSimulator  bool
+	WeChatPushToken  string
+	WeChatPushAESKey string
+
+	// TokenSecret signs bearer tokens. Empty in embedded mode means "generate
+	// one and keep it under DataDir".
+	TokenSecret string
+	TokenTTL    time.Duration
+	InviteTTL   time.Duration
+
+	AdminUsername string
+	AdminPassword string
+
+	// LoginPerAccountPerMinute bounds login attempts per WeChat code/openid or
+	// staff username; LoginPerIPPerMinute is a generous per-address ceiling
+	// (carrier NAT puts thousands of residents behind one address).
+	LoginPerAccountPerMinute int
+	LoginPerIPPerMinute      int
+
+	ShutdownTimeout time.Duration
+}
+
+// Defaults that are not empty.
+const (
+	DefaultHTTPAddr      = ":8080"
+	DefaultMongoDatabase = "chengguantong"
+	DefaultDataDir       = "./data"
+	// SimulatorAppID is the app id the WeChat simulator answers for when no
+	// WECHAT_APPID is configured.
+	SimulatorAppID = "wx0000000000000000"
+)
+
+// Load reads the configuration through getenv (os.Getenv in production) and
+// validates it. The error names every variable that is wrong.
+func Load(getenv func(string) string) (*Config, error) {
+	p := parser{getenv: getenv}
+	c := &Config{
+		HTTPAddr:                 p.str("HTTP_ADDR", DefaultHTTPAddr),
+		PublicBaseURL:            p.str("PUBLIC_BASE_URL", ""),
+		MongoURI:                 p.str("MONGODB_URI", ""),
+		MongoDatabase:            p.str("MONGODB_DATABASE", DefaultMongoDatabase),
+		RedisURL:                 p.str("REDIS_URL", ""),
+		RedisKeyPrefix:           p.str("REDIS_KEY_PREFIX", "cgt:"),
+		DataDir:                  p.str("DATA_DIR", DefaultDataDir),
+		WeChatAppID:              p.str("WECHAT_APPID", ""),
+		WeChatSecret:             p.str("WECHAT_SECRET", ""),
+		WeChatPushToken:          p.str("WECHAT_PUSH_TOKEN", ""),
+		WeChatPushAESKey:         p.str("WECHAT_PUSH_AES_KEY", ""),
+		TokenSecret:              p.str("TOKEN_SECRET", ""),
+		TokenTTL:                 p.duration("TOKEN_TTL", 72*time.Hour),
+		InviteTTL:                p.duration("INVITE_TTL", 7*24*time.Hour),
+		AdminUsername:            p.str("ADMIN_USERNAME", ""),
+		AdminPassword:            p.str("ADMIN_PASSWORD", ""),
+		LoginPerAccountPerMinute: p.positiveInt("LOGIN_RATE_PER_ACCOUNT", 10),
+		LoginPerIPPerMinute:      p.positiveInt("LOGIN_RATE_PER_IP", 600),
+		ShutdownTimeout:          p.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+	}
+	c.LogLevel = p.level("LOG_LEVEL")
+
+	switch {
+	case c.MongoURI == "" && c.RedisURL == "":
+		c.Mode = ModeEmbedded
+	case c.MongoURI != "" && c.RedisURL != "":
+		c.Mode = ModeProduction
+	case c.MongoURI == "":
+		p.fail("MONGODB_URI", "is required when REDIS_URL is set (set both for production mode, neither for the embedded mode)")
+	default:
+		p.fail("REDIS_URL", "is required when MONGODB_URI is set (set both for production mode, neither for the embedded mode)")
+	}
+	// The simulator is the default only in the embedded mode.
+	c.WeChatSimulator = p.boolean("WECHAT_SIMULATOR", c.Mode == ModeEmbedded)
+
+	if c.MongoURI != "" {
+		if u, err := url.Parse(c.MongoURI); err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") {
+			p.fail("MONGODB_URI", "must be a mongodb:// or mongodb+srv:// URI")
+		}
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			p.fail("REDIS_URL", "must be a redis://, rediss:// or unix:// URL")
+		}
+	}
+	if c.MongoDatabase == "" || strings.ContainsAny(c.MongoDatabase, `/\. "$`) {
+		p.fail("MONGODB_DATABASE", "must be a plain database name")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		p.fail("HTTP_ADDR", "must be host:port, e.g. :8080")
+	}
+	if c.PublicBaseURL == "" {
+		c.PublicBaseURL = defaultBaseURL(c.HTTPAddr)
+	} else if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.fail("PUBLIC_BASE_URL", "must be an absolute http(s) URL, e.g. https://cgt.example.gov.cn")
+	} else {
+		c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	}
+
+	if c.WeChatSimulator {
+		if c.WeChatAppID == "" {
+			c.WeChatAppID = SimulatorAppID
+		}
+		if c.WeChatSecret == "" {
+			c.WeChatSecret = "simulator-secret"
+		}
+	} else {
+		if c.WeChatAppID == "" {
+			p.fail("WECHAT_APPID", "is required unless WECHAT_SIMULATOR=true")
+		}
+		if c.WeChatSecret == "" {
+			p.fail("WECHAT_SECRET", "is required unless WECHAT_SIMULATOR=true")
+		}
+	}
+	if c.WeChatPushAESKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(c.WeChatPushAESKey + "="); len(c.WeChatPushAESKey) != 43 || err != nil || len(k) != 32 {
+			p.fail("WECHAT_PUSH_AES_KEY", "must be the 43-character EncodingAESKey from the mini-program's message push settings")
+		}
+	}
+
+	if c.TokenSecret == "" && c.Mode == ModeProduction {
+		p.fail("TOKEN_SECRET", "is required in production mode (at least 32 characters, shared by every instance)")
+	} else if c.TokenSecret != "" && len(c.TokenSecret) < 32 {
+		p.fail("TOKEN_SECRET", "must be at least 32 characters")
+	}
+	if (c.AdminUsername == "") != (c.AdminPassword == "") {
+		p.fail("ADMIN_PASSWORD", "ADMIN_USERNAME and ADMIN_PASSWORD must be set together")
+	}
+	if c.AdminPassword != "" && len(c.AdminPassword) < 10 {
+		p.fail("ADMIN_PASSWORD", "must be at least 10 characters")
+	}
+	if c.AdminUsername == "" && c.Mode == ModeEmbedded {
+		// The embedded mode always has a console account; its password is
+		// generated and kept under DATA_DIR when none is given.
+		c.AdminUsername = "admin"
+	}
+	if c.TokenTTL < time.Minute {
+		p.fail("TOKEN_TTL", "must be at least 1m")
+	}
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+func defaultBaseURL(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// LogValue prints the configuration with every secret masked.
+func (c *Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("mode", string(c.Mode)),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("public_base_url", c.PublicBaseURL),
+		slog.String("mongodb_uri", maskURL(c.MongoURI)),
+		slog.String("mongodb_database", c.MongoDatabase),
+		slog.String("redis_url", maskURL(c.RedisURL)),
+		slog.String("redis_key_prefix", c.RedisKeyPrefix),
+		slog.String("data_dir", c.DataDir),
+		slog.String("wechat_appid", c.WeChatAppID),
+		slog.String("wechat_secret", mask(c.WeChatSecret)),
+		slog.Bool("wechat_simulator", c.WeChatSimulator),
+		slog.String("wechat_push_token", mask(c.WeChatPushToken)),
+		slog.String("wechat_push_aes_key", mask(c.WeChatPushAESKey)),
+		slog.String("token_secret", mask(c.TokenSecret)),
+		slog.Duration("token_ttl", c.TokenTTL),
+		slog.String("admin_username", c.AdminUsername),
+		slog.String("admin_password", mask(c.AdminPassword)),
+		slog.String("log_level", c.LogLevel.String()),
+	)
+}
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// maskURL hides the password of a connection URL.
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "***")
+	}
+	return u.Redacted()
+}
+
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) fail(name, msg string) {
+	p.errs = append(p.errs, fmt.Errorf("%s %s", name, msg))
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail(name, fmt.Sprintf("must be a positive duration such as 90s, 15m or 72h, not %q", v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) positiveInt(name string, def int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		p.fail(name, fmt.Sprintf("must be a positive integer, not %q", v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) boolean(name string, def bool) bool {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(name, fmt.Sprintf("must be true or false, not %q", v))
+		return def
+	}
+	return b
+}
+
+func (p *parser) level(name string) slog.Level {
+	var l slog.Level
+	v := p.str(name, "info")
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		p.fail(name, fmt.Sprintf("must be debug, info, warn or error, not %q", v))
+	}
+	return l
+}

@@ -1,0 +1,99 @@
+package config_test
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/citizen-city/chengguantong/config"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestEmbeddedDefaults(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mode != config.ModeEmbedded || !c.WeChatSimulator || c.HTTPAddr != ":8080" || c.DataDir != "./data" {
+		t.Fatalf("defaults = %+v", c)
+	}
+	if c.PublicBaseURL != "http://localhost:8080" || c.AdminUsername != "admin" || c.WeChatAppID != config.SimulatorAppID {
+		t.Fatalf("derived defaults = %+v", c)
+	}
+}
+
+func TestProductionNeedsSecretsUnlessSimulated(t *testing.T) {
+	base := map[string]string{"MONGODB_URI": "mongodb://db:27017", "REDIS_URL": "redis://cache:6379"}
+	_, err := config.Load(env(base))
+	if err == nil {
+		t.Fatal("production without secrets loaded")
+	}
+	for _, name := range []string{"TOKEN_SECRET", "WECHAT_APPID", "WECHAT_SECRET"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+	base["TOKEN_SECRET"] = strings.Repeat("s", 32)
+	base["WECHAT_SIMULATOR"] = "true"
+	c, err := config.Load(env(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mode != config.ModeProduction || !c.WeChatSimulator {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"MONGODB_URI": "mongodb://x"}, "REDIS_URL is required"},
+		{map[string]string{"REDIS_URL": "redis://x"}, "MONGODB_URI is required"},
+		{map[string]string{"MONGODB_URI": "http://x", "REDIS_URL": "redis://x"}, "MONGODB_URI must be"},
+		{map[string]string{"MONGODB_URI": "mongodb://x", "REDIS_URL": "tcp://x"}, "REDIS_URL must be"},
+		{map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR"},
+		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{map[string]string{"TOKEN_SECRET": "short"}, "TOKEN_SECRET must be at least 32"},
+		{map[string]string{"TOKEN_TTL": "forever"}, "TOKEN_TTL"},
+		{map[string]string{"WECHAT_SIMULATOR": "maybe"}, "WECHAT_SIMULATOR"},
+		{map[string]string{"WECHAT_PUSH_AES_KEY": "abc"}, "WECHAT_PUSH_AES_KEY"},
+		{map[string]string{"ADMIN_USERNAME": "root"}, "ADMIN_PASSWORD"},
+		{map[string]string{"ADMIN_USERNAME": "root", "ADMIN_PASSWORD": "short"}, "ADMIN_PASSWORD must be at least"},
+		{map[string]string{"PUBLIC_BASE_URL": "example.com"}, "PUBLIC_BASE_URL"},
+		{map[string]string{"MONGODB_DATABASE": "a.b"}, "MONGODB_DATABASE"},
+		{map[string]string{"LOGIN_RATE_PER_IP": "-1"}, "LOGIN_RATE_PER_IP"},
+	}
+	for _, tt := range tests {
+		_, err := config.Load(env(tt.env))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load(%v) error = %v, want it to mention %q", tt.env, err, tt.want)
+		}
+	}
+}
+
+func TestLogValueMasksSecrets(t *testing.T) {
+	c, err := config.Load(env(map[string]string{
+		"MONGODB_URI": "mongodb://user:hunter2hunter2@db:27017", "REDIS_URL": "redis://:redispass@cache:6379",
+		"TOKEN_SECRET": strings.Repeat("T", 40), "WECHAT_APPID": "wx1", "WECHAT_SECRET": "wechat-secret-value",
+		"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": "admin-password-value",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", c)
+	out := b.String()
+	for _, secret := range []string{"hunter2hunter2", "redispass", strings.Repeat("T", 40), "wechat-secret-value", "admin-password-value"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log contains secret %q: %s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "db:27017") || !strings.Contains(out, "wx1") {
+		t.Errorf("log lost the non-secret parts: %s", out)
+	}
+}

@@ -1,0 +1,111 @@
+package handler
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+type wechatLoginRequest struct {
+	Code string `json:"code"`
+}
+
+type staffLoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type sessionResponse struct {
+	Token     string       `json:"token"`
+	ExpiresAt time.Time    `json:"expires_at"`
+	User      userResponse `json:"user"`
+}
+
+type userResponse struct {
+	ID       string   `json:"id"`
+	Roles    []string `json:"roles"`
+	OnDuty   *bool    `json:"on_duty,omitempty"`
+	Username string   `json:"username,omitempty"`
+}
+
+func toUser(u *model.User) userResponse {
+	r := userResponse{ID: u.ID, Roles: make([]string, len(u.Roles)), Username: u.Username}
+	for i, role := range u.Roles {
+		r.Roles[i] = string(role)
+	}
+	if u.HasAny(model.RoleGridWorker, model.RolePartyMember) {
+		onDuty := u.OnDuty
+		r.OnDuty = &onDuty
+	}
+	return r
+}
+
+func toSession(s *model.Session) sessionResponse {
+	return sessionResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC(), User: toUser(s.User)}
+}
+
+func (h *handlers) loginWeChat(c echo.Context) error {
+	var req wechatLoginRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	s, err := h.Auth.LoginWeChat(c.Request().Context(), req.Code, c.RealIP())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toSession(s))
+}
+
+func (h *handlers) loginStaff(c echo.Context) error {
+	var req staffLoginRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	s, err := h.Auth.LoginStaff(c.Request().Context(), req.Username, req.Password, c.RealIP())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toSession(s))
+}
+
+func (h *handlers) me(c echo.Context) error {
+	return c.JSON(http.StatusOK, toUser(currentUser(c)))
+}
+
+type bindRequest struct {
+	InviteCode string `json:"invite_code"`
+}
+
+func (h *handlers) bind(c echo.Context) error {
+	var req bindRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	u, err := h.Auth.Bind(c.Request().Context(), currentUser(c), req.InviteCode)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toUser(u))
+}
+
+type dutyRequest struct {
+	OnDuty *bool `json:"on_duty"`
+}
+
+func (h *handlers) duty(c echo.Context) error {
+	var req dutyRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.OnDuty == nil {
+		return model.Invalid("on_duty", "is required (true or false)")
+	}
+	u, err := h.Auth.SetDuty(c.Request().Context(), currentUser(c), *req.OnDuty)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toUser(u))
+}

@@ -1,0 +1,158 @@
+package handler
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// requestID gives every request an id (the caller's X-Request-Id when it is
+// well formed, so a trace crosses the load balancer), echoes it in the
+// response and puts it in the request's context for the log.
+func requestID() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			id := c.Request().Header.Get(echo.HeaderXRequestID)
+			if !validRequestID.MatchString(id) {
+				var b [12]byte
+				_, _ = rand.Read(b[:])
+				id = hex.EncodeToString(b[:])
+			}
+			c.Response().Header().Set(echo.HeaderXRequestID, id)
+			c.SetRequest(c.Request().WithContext(WithRequestID(c.Request().Context(), id)))
+			return next(c)
+		}
+	}
+}
+
+// metrics counts requests and their latencies by route and status.
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "http_request_duration_seconds", Help: "HTTP request latency by method, route and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route", "status"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+// observe logs and measures each request. It logs the route pattern and the
+// path, never the query string: signed photo URLs carry their signature there.
+func observe(logger *slog.Logger, m *metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err) // writes the envelope now so the status is known
+			}
+			status := c.Response().Status
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			m.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
+			m.latency.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			} else if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+				level = slog.LevelDebug
+			}
+			logger.Log(c.Request().Context(), level, "request",
+				"method", c.Request().Method, "route", route, "path", c.Request().URL.Path,
+				"status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
+				"bytes_out", c.Response().Size, "ip", c.RealIP())
+			return nil
+		}
+	}
+}
+
+const userKey = "user"
+
+// authenticate requires a valid bearer token and stores the user.
+func authenticate(auth AuthService) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Request().Header.Get(echo.HeaderAuthorization)
+			scheme, token, ok := strings.Cut(h, " ")
+			if h == "" {
+				return model.Errorf(model.CodeUnauthenticated, "missing Authorization: Bearer <token>")
+			}
+			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+				return model.Errorf(model.CodeUnauthenticated, "the Authorization header must be Bearer <token>")
+			}
+			u, err := auth.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+			if err != nil {
+				return err
+			}
+			c.Set(userKey, u)
+			return next(c)
+		}
+	}
+}
+
+// requireRole lets through users with at least one of roles.
+func requireRole(roles ...model.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !currentUser(c).HasAny(roles...) {
+				return model.Errorf(model.CodePermissionDenied, "this needs the %s role", joinRoles(roles))
+			}
+			return next(c)
+		}
+	}
+}
+
+func joinRoles(roles []model.Role) string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, " or ")
+}
+
+// currentUser is the authenticated user; only called behind authenticate.
+func currentUser(c echo.Context) *model.User {
+	u, _ := c.Get(userKey).(*model.User)
+	if u == nil {
+		return &model.User{}
+	}
+	return u
+}
+
+// securityHeaders are safe defaults for an API.
+func securityHeaders() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+				h.Set("Cache-Control", "no-store")
+			}
+			return next(c)
+		}
+	}
+}

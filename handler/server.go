@@ -1,0 +1,128 @@
+// Package handler is the HTTP edge: Echo routes in one place, request and
+// response types, authentication and role middleware, and the one error
+// handler that writes the envelope of API.md.
+package handler
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/citizen-city/chengguantong/model"
+	"github.com/citizen-city/chengguantong/service"
+)
+
+// AuthService is login, authentication and the user's own settings.
+type AuthService interface {
+	LoginWeChat(ctx context.Context, code, clientIP string) (*model.Session, error)
+	LoginStaff(ctx context.Context, username, password, clientIP string) (*model.Session, error)
+	Authenticate(ctx context.Context, token string) (*model.User, error)
+	Bind(ctx context.Context, u *model.User, code string) (*model.User, error)
+	SetDuty(ctx context.Context, u *model.User, onDuty bool) (*model.User, error)
+}
+
+// PeopleService is the staff's management of workers, branches and members.
+type PeopleService interface {
+	CreateWorker(ctx context.Context, w model.Worker) (*service.Invited, error)
+	CreateBranch(ctx context.Context, name string) (*model.Branch, error)
+	CreatePartyMember(ctx context.Context, m model.PartyMember) (*service.Invited, error)
+}
+
+// Pinger is a dependency /readyz checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps is everything the HTTP edge calls.
+type Deps struct {
+	Logger   *slog.Logger
+	Auth     AuthService
+	People   PeopleService
+	Ready    map[string]Pinger // name → dependency, for /readyz
+	Registry *prometheus.Registry
+	OpenAPI  []byte // the OpenAPI document served at /openapi.json
+}
+
+// New builds the Echo server with every route.
+func New(d Deps) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(d.Logger)
+	// Behind a load balancer on a private network, trust its X-Forwarded-For;
+	// a public client cannot forge its address that way.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+
+	reg := d.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+
+	e.Use(requestID(), observe(d.Logger, m), middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			d.Logger.ErrorContext(c.Request().Context(), "panic", "error", err.Error(), "stack", string(stack))
+			return err
+		},
+	}), securityHeaders())
+
+	h := &handlers{Deps: d}
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", h.openapi)
+
+	api := e.Group("/api/v1")
+	api.POST("/auth/wechat", h.loginWeChat)
+	api.POST("/auth/staff", h.loginStaff)
+
+	authed := api.Group("", authenticate(d.Auth))
+	authed.GET("/me", h.me)
+	authed.POST("/me/bind", h.bind)
+	authed.PUT("/me/duty", h.duty)
+
+	admin := authed.Group("/admin", requireRole(model.RoleStaff))
+	admin.POST("/workers", h.createWorker)
+	admin.POST("/branches", h.createBranch)
+	admin.POST("/party-members", h.createPartyMember)
+	return e
+}
+
+type handlers struct {
+	Deps
+}
+
+func (h *handlers) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 503 while any store does not answer, naming which.
+func (h *handlers) readyz(c echo.Context) error {
+	checks := map[string]string{}
+	ready := true
+	for name, p := range h.Ready {
+		if err := p.Ping(c.Request().Context()); err != nil {
+			checks[name] = "unavailable"
+			ready = false
+		} else {
+			checks[name] = "ok"
+		}
+	}
+	if !ready {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{
+			"error":  ErrorDetail{Code: string(model.CodeUnavailable), Message: "a store is not answering"},
+			"checks": checks,
+		})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+func (h *handlers) openapi(c echo.Context) error {
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, h.OpenAPI)
+}

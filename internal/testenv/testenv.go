@@ -1,0 +1,180 @@
+// Package testenv gives tests real stores: a MongoDB wire-protocol server
+// (MONGODB_URI, or FerretDB embedded once per test binary) and a real Redis
+// (REDIS_URL, or a redis-server started once per test binary on a free
+// port). Each test gets its own database and key prefix, removed at the end,
+// so tests run in parallel and leave nothing behind.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/citizen-city/chengguantong/store"
+)
+
+var (
+	mongoOnce sync.Once
+	mongoURI  string
+	mongoErr  error
+
+	redisOnce sync.Once
+	redisURL  string
+	redisErr  error
+)
+
+// Name returns a fresh random name with prefix, for databases and keys.
+func Name(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// MongoURI returns the URI of the test MongoDB server.
+func MongoURI(tb testing.TB) string {
+	tb.Helper()
+	mongoOnce.Do(func() {
+		if u := os.Getenv("MONGODB_URI"); u != "" {
+			mongoURI = u
+			return
+		}
+		dir, err := os.MkdirTemp("", "cgt-ferretdb-")
+		if err != nil {
+			mongoErr = err
+			return
+		}
+		// Lives as long as the test binary.
+		emb, err := store.StartEmbedded(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			mongoErr = err
+			return
+		}
+		mongoURI = emb.MongoURI
+	})
+	if mongoErr != nil {
+		tb.Fatalf("start test mongodb: %v", mongoErr)
+	}
+	return mongoURI
+}
+
+// Mongo returns a connection to a fresh database, dropped when tb ends.
+func Mongo(tb testing.TB) *store.Mongo {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := store.OpenMongo(ctx, MongoURI(tb), Name("t_"))
+	if err != nil {
+		tb.Fatalf("open test mongodb: %v", err)
+	}
+	if err := m.EnsureIndexes(ctx); err != nil {
+		tb.Fatalf("indexes: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = m.Drop(ctx)
+		_ = m.Close(ctx)
+	})
+	return m
+}
+
+// RedisURL returns the URL of the test Redis: REDIS_URL, or a redis-server
+// this package starts. Without either, the in-process Redis of the embedded
+// mode stands in, and the package says so once.
+func RedisURL(tb testing.TB) string {
+	tb.Helper()
+	redisOnce.Do(func() {
+		if u := os.Getenv("REDIS_URL"); u != "" {
+			redisURL = u
+			return
+		}
+		bin, err := exec.LookPath("redis-server")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testenv: redis-server not found and REDIS_URL unset; using the embedded in-process Redis (install redis-server to test against the real one, as CI does)")
+			m := miniredis.NewMiniRedis()
+			if redisErr = m.StartAddr("127.0.0.1:0"); redisErr == nil {
+				redisURL = "redis://" + m.Addr()
+			}
+			return
+		}
+		redisURL, redisErr = startRedisServer(bin)
+	})
+	if redisErr != nil {
+		tb.Fatalf("start test redis: %v", redisErr)
+	}
+	return redisURL
+}
+
+// startRedisServer runs redis-server on a free port for the life of the test
+// binary (it dies with its parent).
+func startRedisServer(bin string) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start redis-server: %w", err)
+	}
+	u := "redis://127.0.0.1:" + strconv.Itoa(port)
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port)})
+	defer c.Close()
+	for range 100 {
+		if c.Ping(context.Background()).Err() == nil {
+			return u, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	return "", fmt.Errorf("redis-server on port %d did not answer", port)
+}
+
+// Redis returns a connection with a fresh key prefix; its keys are deleted
+// when tb ends.
+func Redis(tb testing.TB) *store.Redis {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	prefix := Name("t") + ":"
+	r, err := store.OpenRedis(ctx, RedisURL(tb), prefix)
+	if err != nil {
+		tb.Fatalf("open test redis: %v", err)
+	}
+	tb.Cleanup(func() {
+		DeletePrefix(r.Client, prefix)
+		_ = r.Close()
+	})
+	return r
+}
+
+// DeletePrefix removes every key that starts with prefix.
+func DeletePrefix(c redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	for _, k := range keys {
+		c.Del(ctx, k)
+	}
+}

@@ -1,0 +1,122 @@
+package model
+
+import (
+	"slices"
+	"time"
+)
+
+// Role is what a user may do. Every WeChat user is a resident; a bound one is
+// also a grid worker and/or a party member. Staff log in with a password.
+type Role string
+
+// The roles of the product.
+const (
+	RoleResident    Role = "resident"
+	RoleGridWorker  Role = "grid_worker"
+	RolePartyMember Role = "party_member"
+	RoleStaff       Role = "staff"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleResident, RoleGridWorker, RolePartyMember, RoleStaff:
+		return true
+	}
+	return false
+}
+
+// UserKind tells the two kinds of account apart: WeChat users log in with a
+// wx.login code, staff with a username and password.
+type UserKind string
+
+// The account kinds.
+const (
+	KindWeChat UserKind = "wechat"
+	KindStaff  UserKind = "staff"
+)
+
+// User is an account as the rest of the system sees it. A WeChat user's
+// OpenID identifies them to WeChat (for subscribe messages and content
+// checks); it is never shown to other users. The session_key is not part of
+// the model at all: it never leaves the login call.
+type User struct {
+	ID     string
+	Kind   UserKind
+	OpenID string // WeChat users only
+	// Username is set for staff.
+	Username string
+	Roles    []Role
+	// WorkerID and PartyMemberID link a bound WeChat user to the staff-created
+	// profile an invite granted.
+	WorkerID      string
+	PartyMemberID string
+	OnDuty        bool
+	CreatedAt     time.Time
+}
+
+// Has reports whether the user has role r.
+func (u *User) Has(r Role) bool { return slices.Contains(u.Roles, r) }
+
+// HasAny reports whether the user has at least one of roles.
+func (u *User) HasAny(roles ...Role) bool {
+	for _, r := range roles {
+		if u.Has(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Principal is who is calling, as proven by a verified token.
+type Principal struct {
+	UserID string
+	Kind   UserKind
+}
+
+// Session is what a successful login returns to the client.
+type Session struct {
+	Token     string
+	ExpiresAt time.Time
+	User      *User
+}
+
+// Invite is a single-use, expiring code that binds a WeChat user to a worker
+// or party-member profile. Only a hash of the code is stored.
+type Invite struct {
+	Role      Role
+	ProfileID string // the worker or party member the invite is for
+	ExpiresAt time.Time
+	UsedBy    string
+	UsedAt    time.Time
+}
+
+// Worker is a grid worker (网格员) profile created by staff. It becomes usable
+// when a WeChat user binds to it with the invite code.
+type Worker struct {
+	ID        string
+	Name      string
+	Phone     string
+	GridCodes []string
+	UserID    string
+	CreatedAt time.Time
+}
+
+// Branch is a party branch (党支部).
+type Branch struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// PartyMember is an on-duty party member (在职党员) profile, registered (报到)
+// to serve one or more residential communities.
+type PartyMember struct {
+	ID          string
+	Name        string
+	Phone       string
+	BranchID    string
+	Communities []string
+	UserID      string
+	CreatedAt   time.Time
+}

@@ -1,0 +1,277 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+// WeChatLogin exchanges a wx.login code for the user's openid
+// (code2Session). A bad or used code is unauthenticated; the session_key
+// WeChat returns never leaves the implementation.
+type WeChatLogin interface {
+	Code2Session(ctx context.Context, code string) (openID string, err error)
+}
+
+// UserStore keeps accounts.
+type UserStore interface {
+	UpsertWeChat(ctx context.Context, openID string) (*model.User, error)
+	Get(ctx context.Context, id string) (*model.User, error)
+	GetStaff(ctx context.Context, id string) (*model.User, error)
+	StaffCredentials(ctx context.Context, username string) (*model.User, []byte, error)
+	UpsertStaff(ctx context.Context, username string, hash []byte) (*model.User, error)
+	StaffExists(ctx context.Context, username string) (bool, error)
+	Bind(ctx context.Context, userID string, role model.Role, profileID string) (*model.User, error)
+	SetDuty(ctx context.Context, userID string, onDuty bool) (*model.User, error)
+}
+
+// InviteStore keeps single-use invite codes by their hash.
+type InviteStore interface {
+	Create(ctx context.Context, codeHash string, inv model.Invite) error
+	Redeem(ctx context.Context, codeHash, userID string) (*model.Invite, error)
+}
+
+// ProfileLinker records which WeChat user holds a worker or party-member profile.
+type ProfileLinker interface {
+	LinkUser(ctx context.Context, role model.Role, profileID, userID string) error
+}
+
+// Limiter counts requests against a key in a window, across instances.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
+}
+
+// AuthLimits are the login rate limits.
+type AuthLimits struct {
+	PerAccountPerMinute int
+	PerIPPerMinute      int
+}
+
+// Auth is login, authentication, invite binding and duty.
+type Auth struct {
+	wechat     WeChatLogin
+	users      UserStore
+	invites    InviteStore
+	profiles   ProfileLinker
+	limiter    Limiter
+	tokens     *Tokens
+	limits     AuthLimits
+	bcryptCost int
+	logger     *slog.Logger
+	// dummyHash makes a login for an unknown username cost as much as one
+	// for a known username, so timing does not reveal which exist.
+	dummyHash []byte
+}
+
+// AuthDeps are Auth's collaborators.
+type AuthDeps struct {
+	WeChat     WeChatLogin
+	Users      UserStore
+	Invites    InviteStore
+	Profiles   ProfileLinker
+	Limiter    Limiter
+	Tokens     *Tokens
+	Limits     AuthLimits
+	BcryptCost int // 0 means bcrypt.DefaultCost
+	Logger     *slog.Logger
+}
+
+// NewAuth returns the login service.
+func NewAuth(d AuthDeps) *Auth {
+	cost := d.BcryptCost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), cost)
+	return &Auth{
+		wechat: d.WeChat, users: d.Users, invites: d.Invites, profiles: d.Profiles, limiter: d.Limiter,
+		tokens: d.Tokens, limits: d.Limits, bcryptCost: cost, logger: d.Logger, dummyHash: dummy,
+	}
+}
+
+// LoginWeChat logs a resident in with a wx.login code. Errors:
+// invalid_argument (no code), unauthenticated (WeChat refused the code),
+// rate_limited, unavailable.
+func (a *Auth) LoginWeChat(ctx context.Context, code, clientIP string) (*model.Session, error) {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return nil, model.Invalid("code", "is required (the code from wx.login)")
+	}
+	if len(code) > 128 {
+		return nil, model.Invalid("code", "is too long to be a wx.login code")
+	}
+	if err := a.limit(ctx, "login:ip:"+clientIP, a.limits.PerIPPerMinute); err != nil {
+		return nil, err
+	}
+	if err := a.limit(ctx, "login:code:"+digest(code), a.limits.PerAccountPerMinute); err != nil {
+		return nil, err
+	}
+	openID, err := a.wechat.Code2Session(ctx, code)
+	if err != nil {
+		return nil, fmt.Errorf("wechat login: %w", err)
+	}
+	if err := a.limit(ctx, "login:openid:"+digest(openID), a.limits.PerAccountPerMinute); err != nil {
+		return nil, err
+	}
+	u, err := a.users.UpsertWeChat(ctx, openID)
+	if err != nil {
+		return nil, fmt.Errorf("wechat login: %w", err)
+	}
+	return a.session(u)
+}
+
+// LoginStaff logs a staff member in. Errors: invalid_argument,
+// unauthenticated (wrong username or password, one message for both),
+// rate_limited, unavailable.
+func (a *Auth) LoginStaff(ctx context.Context, username, password, clientIP string) (*model.Session, error) {
+	username = strings.TrimSpace(username)
+	if username == "" {
+		return nil, model.Invalid("username", "is required")
+	}
+	if password == "" {
+		return nil, model.Invalid("password", "is required")
+	}
+	if len(password) > 72 {
+		// bcrypt reads 72 bytes at most; a longer one is not ours.
+		return nil, model.Errorf(model.CodeUnauthenticated, "wrong username or password")
+	}
+	if err := a.limit(ctx, "login:ip:"+clientIP, a.limits.PerIPPerMinute); err != nil {
+		return nil, err
+	}
+	if err := a.limit(ctx, "login:staff:"+digest(strings.ToLower(username)), a.limits.PerAccountPerMinute); err != nil {
+		return nil, err
+	}
+	u, hash, err := a.users.StaffCredentials(ctx, username)
+	if errors.Is(err, model.ErrNotFound) {
+		_ = bcrypt.CompareHashAndPassword(a.dummyHash, []byte(password))
+		return nil, model.Errorf(model.CodeUnauthenticated, "wrong username or password")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("staff login: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
+		return nil, model.Errorf(model.CodeUnauthenticated, "wrong username or password")
+	}
+	return a.session(u)
+}
+
+func (a *Auth) session(u *model.User) (*model.Session, error) {
+	token, exp, err := a.tokens.Issue(model.Principal{UserID: u.ID, Kind: u.Kind})
+	if err != nil {
+		return nil, err
+	}
+	return &model.Session{Token: token, ExpiresAt: exp, User: u}, nil
+}
+
+// Authenticate verifies a bearer token and loads its user. Errors:
+// unauthenticated (bad, expired, or for a user that no longer exists),
+// unavailable.
+func (a *Auth) Authenticate(ctx context.Context, token string) (*model.User, error) {
+	p, err := a.tokens.Verify(token)
+	if err != nil {
+		return nil, err
+	}
+	var u *model.User
+	if p.Kind == model.KindStaff {
+		u, err = a.users.GetStaff(ctx, p.UserID)
+	} else {
+		u, err = a.users.Get(ctx, p.UserID)
+	}
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, model.Errorf(model.CodeUnauthenticated, "the token's account no longer exists")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	return u, nil
+}
+
+// EnsureAdmin creates the first staff account, or resets its password to
+// the configured one.
+func (a *Auth) EnsureAdmin(ctx context.Context, username, password string) error {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.bcryptCost)
+	if err != nil {
+		return fmt.Errorf("hash admin password: %w", err)
+	}
+	if _, err := a.users.UpsertStaff(ctx, username, hash); err != nil {
+		return fmt.Errorf("ensure admin: %w", err)
+	}
+	return nil
+}
+
+// Bind redeems an invite code for a WeChat user, granting the invite's role.
+// Errors: invalid_argument (no code), permission_denied (staff accounts
+// cannot bind), not_found (unknown, expired or used code), conflict (the
+// profile is already held by someone else), rate_limited.
+func (a *Auth) Bind(ctx context.Context, u *model.User, code string) (*model.User, error) {
+	code = NormalizeInviteCode(code)
+	if code == "" {
+		return nil, model.Invalid("invite_code", "is required")
+	}
+	if u.Kind != model.KindWeChat {
+		return nil, model.Errorf(model.CodePermissionDenied, "only WeChat users can bind an invite code")
+	}
+	// Codes are long enough not to be guessed; this stops anyone trying.
+	if err := a.limit(ctx, "bind:"+u.ID, a.limits.PerAccountPerMinute); err != nil {
+		return nil, err
+	}
+	inv, err := a.invites.Redeem(ctx, digest(code), u.ID)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, model.Errorf(model.CodeNotFound, "this invite code is unknown, expired or already used")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bind: %w", err)
+	}
+	if err := a.profiles.LinkUser(ctx, inv.Role, inv.ProfileID, u.ID); err != nil {
+		return nil, fmt.Errorf("bind: %w", err)
+	}
+	bound, err := a.users.Bind(ctx, u.ID, inv.Role, inv.ProfileID)
+	if err != nil {
+		return nil, fmt.Errorf("bind: %w", err)
+	}
+	a.logger.InfoContext(ctx, "invite redeemed", "user_id", u.ID, "role", inv.Role)
+	return bound, nil
+}
+
+// SetDuty puts a grid worker or party member on or off duty. Errors:
+// permission_denied for anyone else.
+func (a *Auth) SetDuty(ctx context.Context, u *model.User, onDuty bool) (*model.User, error) {
+	if !u.HasAny(model.RoleGridWorker, model.RolePartyMember) {
+		return nil, model.Errorf(model.CodePermissionDenied, "only grid workers and party members go on duty")
+	}
+	out, err := a.users.SetDuty(ctx, u.ID, onDuty)
+	if err != nil {
+		return nil, fmt.Errorf("set duty: %w", err)
+	}
+	return out, nil
+}
+
+func (a *Auth) limit(ctx context.Context, key string, perMinute int) error {
+	ok, retry, err := a.limiter.Allow(ctx, key, perMinute, time.Minute)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		secs := int(retry.Round(time.Second) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		return &model.Error{Code: model.CodeRateLimited, Message: "too many attempts; try again later", RetryAfterSeconds: secs}
+	}
+	return nil
+}
+
+// digest keys rate limits and invite hashes without storing the raw value.
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	"github.com/alicebob/miniredis/v2"
+)
+
+// Embedded is the single-machine mode's pair of servers, both inside this
+// process: FerretDB speaking the MongoDB wire protocol over SQLite files
+// under a data directory, and an in-memory Redis. MongoDB is the record and
+// the Redis state is rebuilt from it, so losing Redis on restart loses
+// nothing.
+type Embedded struct {
+	MongoURI string
+	RedisURL string
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	redis  *miniredis.Miniredis
+}
+
+// StartEmbedded starts FerretDB with its SQLite backend under dataDir and an
+// in-process Redis, each on a free loopback port.
+func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
+	dir, err := filepath.Abs(filepath.Join(dataDir, "ferretdb"))
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + dir + "/",
+		// FerretDB logs every connection at info; keep only its warnings.
+		Logger: slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn}).With("component", "ferretdb"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start ferretdb: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Embedded{MongoURI: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		_ = f.Run(ctx)
+	}()
+
+	e.redis = miniredis.NewMiniRedis()
+	if err := e.redis.StartAddr("127.0.0.1:0"); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("start in-process redis: %w", err)
+	}
+	e.RedisURL = "redis://" + e.redis.Addr()
+	return e, nil
+}
+
+// Close stops both servers and waits for FerretDB to close its files.
+func (e *Embedded) Close() {
+	if e.redis != nil {
+		e.redis.Close()
+	}
+	e.cancel()
+	<-e.done
+}
+
+// minLevel drops records below min, whatever the wrapped handler's level.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(as), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
+}

@@ -1,0 +1,123 @@
+// Package store keeps the system's state: MongoDB (or FerretDB) is the record,
+// Redis holds what can be rebuilt from it (queues, timers, rate-limit windows,
+// the shared WeChat access token). It translates driver errors into model
+// errors at its edge; nothing above it knows a driver.
+//
+// Every query keeps to the subset FerretDB v1 supports: single-document atomic
+// updates with preconditions, no transactions, no nested arrays, no TTL or geo
+// indexes.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+// Mongo is a connected database.
+type Mongo struct {
+	client *mongo.Client
+	db     *mongo.Database
+}
+
+// OpenMongo connects to uri and selects database name. It fails with
+// unavailable when the server does not answer within the context's deadline.
+func OpenMongo(ctx context.Context, uri, name string) (*Mongo, error) {
+	opts := options.Client().ApplyURI(uri).
+		SetServerSelectionTimeout(5 * time.Second).
+		SetConnectTimeout(5 * time.Second).
+		SetAppName("chengguantong")
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect mongodb: %w", err)
+	}
+	m := &Mongo{client: client, db: client.Database(name)}
+	if err := m.Ping(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("connect mongodb: %w", err)
+	}
+	return m, nil
+}
+
+// Ping checks that the database answers.
+func (m *Mongo) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := m.db.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err(); err != nil {
+		return model.Wrap(model.CodeUnavailable, err, "the database is unavailable")
+	}
+	return nil
+}
+
+// Close disconnects.
+func (m *Mongo) Close(ctx context.Context) error { return m.client.Disconnect(ctx) }
+
+// Database exposes the database handle to the store's own collections.
+func (m *Mongo) Database() *mongo.Database { return m.db }
+
+// Drop deletes the whole database; tests use it to leave nothing behind.
+func (m *Mongo) Drop(ctx context.Context) error { return m.db.Drop(ctx) }
+
+// index is one index the store needs.
+type index struct {
+	collection string
+	keys       bson.D
+	unique     bool
+	name       string
+}
+
+// indexes lists every index of every collection; EnsureIndexes creates them.
+var indexes = []index{
+	{collection: colUsers, keys: bson.D{{Key: "openid", Value: 1}}, unique: true, name: "openid_unique"},
+	{collection: colStaff, keys: bson.D{{Key: "username", Value: 1}}, unique: true, name: "username_unique"},
+	{collection: colWorkers, keys: bson.D{{Key: "user_id", Value: 1}}, name: "user_id"},
+	{collection: colPartyMembers, keys: bson.D{{Key: "user_id", Value: 1}}, name: "user_id"},
+	{collection: colPartyMembers, keys: bson.D{{Key: "branch_id", Value: 1}}, name: "branch_id"},
+}
+
+// EnsureIndexes creates the indexes every collection needs. It is idempotent
+// and safe to run from several instances at once.
+func (m *Mongo) EnsureIndexes(ctx context.Context) error {
+	for _, ix := range indexes {
+		opts := options.Index().SetName(ix.name)
+		if ix.unique {
+			opts.SetUnique(true)
+		}
+		_, err := m.db.Collection(ix.collection).Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys, Options: opts})
+		if err != nil {
+			return fmt.Errorf("create index %s.%s: %w", ix.collection, ix.name, translate(err))
+		}
+	}
+	return nil
+}
+
+// translate turns a driver error into a model error at the store's edge.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return model.Wrap(model.CodeNotFound, err, "not found")
+	case mongo.IsDuplicateKeyError(err):
+		return model.Wrap(model.CodeConflict, err, "already exists")
+	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, mongo.ErrClientDisconnected):
+		return model.Wrap(model.CodeUnavailable, err, "the database is unavailable")
+	}
+	var sel topology.ServerSelectionError
+	if errors.As(err, &sel) {
+		return model.Wrap(model.CodeUnavailable, err, "the database is unavailable")
+	}
+	return model.Wrap(model.CodeInternal, err, "database error")
+}
+
+// NewID returns a new opaque id.
+func NewID() string { return bson.NewObjectID().Hex() }

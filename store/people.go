@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+// People stores the profiles staff create: grid workers, party branches and
+// party members.
+type People struct {
+	workers  *mongo.Collection
+	branches *mongo.Collection
+	members  *mongo.Collection
+	now      func() time.Time
+}
+
+// NewPeople returns the people store of m.
+func NewPeople(m *Mongo, now func() time.Time) *People {
+	return &People{
+		workers:  m.db.Collection(colWorkers),
+		branches: m.db.Collection(colBranches),
+		members:  m.db.Collection(colPartyMembers),
+		now:      now,
+	}
+}
+
+type workerDoc struct {
+	ID        string    `bson:"_id"`
+	Name      string    `bson:"name"`
+	Phone     string    `bson:"phone"`
+	GridCodes []string  `bson:"grid_codes"`
+	UserID    string    `bson:"user_id"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+type branchDoc struct {
+	ID        string    `bson:"_id"`
+	Name      string    `bson:"name"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+type memberDoc struct {
+	ID          string    `bson:"_id"`
+	Name        string    `bson:"name"`
+	Phone       string    `bson:"phone"`
+	BranchID    string    `bson:"branch_id"`
+	Communities []string  `bson:"communities"`
+	UserID      string    `bson:"user_id"`
+	CreatedAt   time.Time `bson:"created_at"`
+}
+
+// CreateWorker stores a new grid worker profile and returns it with its id.
+func (s *People) CreateWorker(ctx context.Context, w model.Worker) (*model.Worker, error) {
+	w.ID, w.CreatedAt = NewID(), s.now().UTC()
+	_, err := s.workers.InsertOne(ctx, workerDoc{ID: w.ID, Name: w.Name, Phone: w.Phone, GridCodes: w.GridCodes, CreatedAt: w.CreatedAt})
+	if err != nil {
+		return nil, fmt.Errorf("create worker: %w", translate(err))
+	}
+	return &w, nil
+}
+
+// CreateBranch stores a new party branch.
+func (s *People) CreateBranch(ctx context.Context, b model.Branch) (*model.Branch, error) {
+	b.ID, b.CreatedAt = NewID(), s.now().UTC()
+	if _, err := s.branches.InsertOne(ctx, branchDoc{ID: b.ID, Name: b.Name, CreatedAt: b.CreatedAt}); err != nil {
+		return nil, fmt.Errorf("create branch: %w", translate(err))
+	}
+	return &b, nil
+}
+
+// GetBranch returns a branch by id (not_found if none).
+func (s *People) GetBranch(ctx context.Context, id string) (*model.Branch, error) {
+	var d branchDoc
+	if err := s.branches.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, fmt.Errorf("get branch: %w", translate(err))
+	}
+	return &model.Branch{ID: d.ID, Name: d.Name, CreatedAt: d.CreatedAt}, nil
+}
+
+// CreatePartyMember stores a new party member profile.
+func (s *People) CreatePartyMember(ctx context.Context, p model.PartyMember) (*model.PartyMember, error) {
+	p.ID, p.CreatedAt = NewID(), s.now().UTC()
+	_, err := s.members.InsertOne(ctx, memberDoc{
+		ID: p.ID, Name: p.Name, Phone: p.Phone, BranchID: p.BranchID, Communities: p.Communities, CreatedAt: p.CreatedAt,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create party member: %w", translate(err))
+	}
+	return &p, nil
+}
+
+// LinkUser records which WeChat user a worker or party-member profile
+// belongs to. It succeeds again for the same user (idempotent) and is a
+// conflict when another user holds the profile.
+func (s *People) LinkUser(ctx context.Context, role model.Role, profileID, userID string) error {
+	c := s.workers
+	if role == model.RolePartyMember {
+		c = s.members
+	}
+	res, err := c.UpdateOne(ctx,
+		bson.M{"_id": profileID, "$or": bson.A{bson.M{"user_id": ""}, bson.M{"user_id": userID}}},
+		bson.M{"$set": bson.M{"user_id": userID}})
+	if err != nil {
+		return fmt.Errorf("link profile: %w", translate(err))
+	}
+	if res.MatchedCount == 0 {
+		return model.Errorf(model.CodeConflict, "this profile is already bound to another WeChat user")
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+// Redis is a connected Redis (a single server or a cluster) and the key
+// prefix every key of this deployment carries, so that tests and several
+// deployments can share one server.
+type Redis struct {
+	Client redis.UniversalClient
+	Prefix string
+}
+
+// OpenRedis connects to rawURL. go-redis's cluster URL form — extra nodes as
+// repeated addr= query parameters, redis://h1:7000?addr=h2:7000&addr=h3:7000 —
+// selects a cluster client; any other URL a single-server client.
+func OpenRedis(ctx context.Context, rawURL, prefix string) (*Redis, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse redis url: %w", err)
+	}
+	var client redis.UniversalClient
+	if u.Query().Has("addr") {
+		opts, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("parse redis cluster url: %w", err)
+		}
+		client = redis.NewClusterClient(opts)
+	} else {
+		opts, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("parse redis url: %w", err)
+		}
+		client = redis.NewClient(opts)
+	}
+	r := &Redis{Client: client, Prefix: prefix}
+	if err := r.Ping(ctx); err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("connect redis: %w", err)
+	}
+	return r, nil
+}
+
+// Ping checks that Redis answers.
+func (r *Redis) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := r.Client.Ping(ctx).Err(); err != nil {
+		return model.Wrap(model.CodeUnavailable, err, "redis is unavailable")
+	}
+	return nil
+}
+
+// Close closes the connections.
+func (r *Redis) Close() error { return r.Client.Close() }
+
+// Key joins the deployment prefix and parts. A part in braces is a Redis
+// Cluster hash tag: keys that one script touches together share one.
+func (r *Redis) Key(parts ...string) string {
+	k := r.Prefix
+	for i, p := range parts {
+		if i > 0 {
+			k += ":"
+		}
+		k += p
+	}
+	return k
+}
+
+// translateRedis maps go-redis errors to model errors.
+func translateRedis(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, redis.Nil):
+		return model.Wrap(model.CodeNotFound, err, "not found")
+	}
+	return model.Wrap(model.CodeUnavailable, err, "redis is unavailable")
+}
