@@ -213,7 +213,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("wechat_push_token", mask(c.WeChatPushToken)),
 		slog.String("wechat_push_aes_key", mask(c.WeChatPushAESKey)),
 		slog.String("token_secret", mask(c.TokenSecret)),
-		slog.Duration("token_ttl", c.TokenTTL),
+		slog.String("token_ttl", c.TokenTTL.String()),
 		slog.String("admin_username", c.AdminUsername),
 		slog.String("admin_password", mask(c.AdminPassword)),
 		slog.String("log_level", c.LogLevel.String()),

@@ -39,8 +39,9 @@ func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + dir + "/",
-		// FerretDB logs every connection at info; keep only its warnings.
-		Logger: slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn}).With("component", "ferretdb"),
+		// FerretDB logs every connection at info and every unsupported command
+		// (the driver's endSessions on close) at warn; keep only its errors.
+		Logger: slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelError}).With("component", "ferretdb"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start ferretdb: %w", err)

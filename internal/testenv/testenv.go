@@ -178,3 +178,42 @@ func DeletePrefix(c redis.UniversalClient, prefix string) {
 		c.Del(ctx, k)
 	}
 }
+
+// NewRedisServer starts a Redis of tb's own, for tests that stop it to see
+// what the server does without Redis. stop kills it.
+func NewRedisServer(tb testing.TB) (url string, stop func()) {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		m := miniredis.NewMiniRedis()
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(m.Close)
+		return "redis://" + m.Addr(), m.Close
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	_ = l.Close()
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() { once.Do(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) }
+	tb.Cleanup(stop)
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
+	defer c.Close()
+	for range 100 {
+		if c.Ping(context.Background()).Err() == nil {
+			return "redis://127.0.0.1:" + port, stop
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tb.Fatal("redis-server did not answer")
+	return "", nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/citizen-city/chengguantong/internal/apitest"
+	"github.com/citizen-city/chengguantong/internal/testenv"
+	"github.com/citizen-city/chengguantong/wechat/wechatsim"
+)
+
+const (
+	adminUser = "admin"
+	adminPass = "correct-horse-battery"
+)
+
+// testServer is one running instance of the real wiring.
+type testServer struct {
+	*apitest.Client
+	env  map[string]string
+	logs *syncBuffer
+	stop func() error
+}
+
+// syncBuffer collects the server's log lines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testEnv is the environment of a production-mode instance on the test
+// stores, with a database and key prefix of its own.
+func testEnv(t *testing.T) map[string]string {
+	t.Helper()
+	return map[string]string{
+		"HTTP_ADDR":        "127.0.0.1:0",
+		"MONGODB_URI":      testenv.MongoURI(t),
+		"MONGODB_DATABASE": testenv.Name("e2e_"),
+		"REDIS_URL":        testenv.RedisURL(t),
+		"REDIS_KEY_PREFIX": testenv.Name("e2e") + ":",
+		"TOKEN_SECRET":     strings.Repeat("0123456789abcdef", 3),
+		"WECHAT_SIMULATOR": "true",
+		"WECHAT_APPID":     testenv.Name("wxsim"),
+		"ADMIN_USERNAME":   adminUser,
+		"ADMIN_PASSWORD":   adminPass,
+		"LOG_LEVEL":        "debug",
+	}
+}
+
+// startServer runs the server with env until the test ends.
+func startServer(t *testing.T, env map[string]string, opt options) *testServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	opt.onReady = func(addr string) { addrc <- addr }
+	logs := &syncBuffer{}
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, func(k string) string { return env[k] }, logs, opt) }()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-errc:
+		cancel()
+		t.Fatalf("server did not start: %v\n%s", err, logs)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatalf("server did not start in time\n%s", logs)
+	}
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			stopErr = <-errc
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("server stopped with %v", err)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs)
+		}
+	})
+	return &testServer{Client: apitest.New("http://" + addr), env: env, logs: logs, stop: stop}
+}
+
+// newSimulator returns a WeChat simulator registered for appID.
+func newSimulator(t *testing.T, appID string) *wechatsim.Simulator {
+	t.Helper()
+	sim := wechatsim.New(wechatsim.Options{AppID: appID, Secret: "simulator-secret"})
+	unregister := sim.Install()
+	t.Cleanup(func() { unregister(); sim.Close() })
+	return sim
+}

@@ -1,0 +1,305 @@
+package geo
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+)
+
+// Values of the top-level "coord_type" member of a grid FeatureCollection.
+const (
+	// CoordTypeWGS84 marks WGS-84 coordinates (GPS, the default).
+	CoordTypeWGS84 = "wgs84"
+	// CoordTypeGCJ02 marks GCJ-02 coordinates (AMap, Tencent Maps, WeChat).
+	CoordTypeGCJ02 = "gcj02"
+)
+
+// MaxRingPositions is the largest number of positions ParseGrids accepts in a
+// single ring. It bounds the cost of the quadratic validity checks.
+const MaxRingPositions = 10_000
+
+// Grid is a city-management grid (网格): the area one team looks after.
+type Grid struct {
+	Code      string // unique identifier, e.g. "321302001001"
+	Name      string // display name
+	Community string // community (社区) the grid belongs to
+	// Shape is the grid area in WGS-84. Each orb.Point is {lng, lat}.
+	Shape orb.MultiPolygon
+}
+
+// GridError describes why ParseGrids rejected its input. Its message is
+// meant to be shown to the person who uploaded the file.
+type GridError struct {
+	// Index is the position of the offending feature in "features", or -1
+	// when the problem concerns the whole collection.
+	Index int
+	// Code is the feature's "code" property, or "" if it is not known.
+	Code string
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error formats e as `features[3] (code "X"): msg`, leaving out the parts
+// that do not apply.
+func (e *GridError) Error() string {
+	switch {
+	case e.Index < 0:
+		return e.Msg
+	case e.Code == "":
+		return fmt.Sprintf("features[%d]: %s", e.Index, e.Msg)
+	default:
+		return fmt.Sprintf("features[%d] (code %q): %s", e.Index, e.Code, e.Msg)
+	}
+}
+
+// ParseGrids parses a GeoJSON FeatureCollection of grids.
+//
+// Every feature needs a Polygon or MultiPolygon geometry and the string
+// properties "code" (unique within the collection), "name" and "community".
+// A top-level member "coord_type": "gcj02" declares GCJ-02 coordinates, which
+// are converted vertex by vertex to WGS-84 with GCJ02ToWGS84. A missing or
+// null coord_type, or "wgs84", means WGS-84; any other value is an error.
+//
+// Each ring must have at least 4 and at most MaxRingPositions positions, be
+// closed, have coordinates in range, enclose a non-zero area and not
+// intersect itself; each hole must lie inside its outer ring. Ring
+// orientation is not checked. Extra coordinates (altitude) are ignored.
+//
+// The first problem found is returned as a *GridError.
+func ParseGrids(data []byte) ([]Grid, error) {
+	members, err := decodeObject(data)
+	if err != nil {
+		return nil, collectionError("not a GeoJSON object: %v", err)
+	}
+
+	var typ string
+	if err := json.Unmarshal(members["type"], &typ); err != nil || typ != "FeatureCollection" {
+		return nil, collectionError(`not a FeatureCollection: "type" must be "FeatureCollection"`)
+	}
+
+	gcj02, err := parseCoordType(members["coord_type"])
+	if err != nil {
+		return nil, err
+	}
+
+	var features []json.RawMessage
+	if raw, ok := members["features"]; ok {
+		if err := json.Unmarshal(raw, &features); err != nil {
+			return nil, collectionError(`"features" must be an array`)
+		}
+	}
+	if len(features) == 0 {
+		return nil, collectionError("the collection has no features")
+	}
+
+	grids := make([]Grid, 0, len(features))
+	seen := make(map[string]int, len(features)) // code -> feature index
+	for i, raw := range features {
+		g, gerr := parseGrid(raw, gcj02)
+		if gerr != nil {
+			gerr.Index = i
+			return nil, gerr
+		}
+		if first, dup := seen[g.Code]; dup {
+			return nil, &GridError{Index: i, Code: g.Code,
+				Msg: fmt.Sprintf("duplicate code, already used by features[%d]", first)}
+		}
+		seen[g.Code] = i
+		grids = append(grids, g)
+	}
+	return grids, nil
+}
+
+// parseGrid parses and validates a single feature. The Index of a returned
+// error is left for the caller to fill in.
+func parseGrid(raw json.RawMessage, gcj02 bool) (Grid, *GridError) {
+	if trimmed := bytes.TrimLeft(raw, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return Grid{}, &GridError{Msg: "not a Feature: must be a JSON object"}
+	}
+	f, err := geojson.UnmarshalFeature(raw)
+	if err != nil {
+		return Grid{}, &GridError{Code: peekCode(raw), Msg: fmt.Sprintf("invalid feature: %v", err)}
+	}
+
+	var g Grid
+	fail := func(format string, args ...any) (Grid, *GridError) {
+		return Grid{}, &GridError{Code: g.Code, Msg: fmt.Sprintf(format, args...)}
+	}
+
+	props := f.Properties
+	for _, p := range []struct {
+		key string
+		dst *string
+	}{
+		{"code", &g.Code},
+		{"name", &g.Name},
+		{"community", &g.Community},
+	} {
+		v, ok := props[p.key]
+		if !ok || v == nil {
+			return fail("property %q is missing", p.key)
+		}
+		s, ok := v.(string)
+		if !ok {
+			return fail("property %q must be a string, got %s", p.key, jsonTypeName(v))
+		}
+		if strings.TrimSpace(s) == "" {
+			return fail("property %q is empty", p.key)
+		}
+		*p.dst = s
+	}
+
+	switch geom := f.Geometry.(type) {
+	case nil:
+		return fail("geometry is missing")
+	case orb.Polygon:
+		g.Shape = orb.MultiPolygon{geom}
+	case orb.MultiPolygon:
+		g.Shape = geom
+	default:
+		return fail("geometry type %s is not supported, want Polygon or MultiPolygon", geom.GeoJSONType())
+	}
+
+	if err := checkArity(raw); err != nil {
+		return fail("%v", err)
+	}
+	if err := checkPositions(g.Shape); err != nil {
+		return fail("%v", err)
+	}
+	if gcj02 {
+		toWGS84(g.Shape)
+	}
+	if err := checkTopology(g.Shape); err != nil {
+		return fail("%v", err)
+	}
+	return g, nil
+}
+
+// checkArity reports a position with fewer than two numbers. orb decodes
+// positions into [2]float64 and would silently fill the gap with zeros.
+// raw is a feature that orb already decoded as a Polygon or MultiPolygon.
+func checkArity(raw json.RawMessage) error {
+	var f struct {
+		Geometry struct {
+			Type        string          `json:"type"`
+			Coordinates json.RawMessage `json:"coordinates"`
+		} `json:"geometry"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return err
+	}
+	var polys [][][][]float64
+	if f.Geometry.Type == "MultiPolygon" {
+		if err := json.Unmarshal(f.Geometry.Coordinates, &polys); err != nil {
+			return err
+		}
+	} else {
+		var rings [][][]float64
+		if err := json.Unmarshal(f.Geometry.Coordinates, &rings); err != nil {
+			return err
+		}
+		polys = [][][][]float64{rings}
+	}
+	for pi, poly := range polys {
+		for ri, ring := range poly {
+			for i, pos := range ring {
+				if len(pos) < 2 {
+					return fmt.Errorf("%s position %d has %d coordinates, need longitude and latitude",
+						ringName(pi, ri), i, len(pos))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// parseCoordType interprets the "coord_type" member and reports whether the
+// coordinates are GCJ-02.
+func parseCoordType(raw json.RawMessage) (gcj02 bool, err error) {
+	if raw == nil || bytes.Equal(raw, []byte("null")) {
+		return false, nil
+	}
+	var ct string
+	if err := json.Unmarshal(raw, &ct); err == nil {
+		switch ct {
+		case CoordTypeWGS84:
+			return false, nil
+		case CoordTypeGCJ02:
+			return true, nil
+		}
+	}
+	return false, collectionError(`"coord_type" must be %q or %q, got %s`,
+		CoordTypeWGS84, CoordTypeGCJ02, truncate(string(raw), 40))
+}
+
+// toWGS84 converts every vertex of mp from GCJ-02 to WGS-84 in place.
+// Closed rings stay closed because the conversion is deterministic.
+func toWGS84(mp orb.MultiPolygon) {
+	for _, poly := range mp {
+		for _, ring := range poly {
+			for i, pt := range ring {
+				w := GCJ02ToWGS84(Point{Lat: pt[1], Lng: pt[0]})
+				ring[i] = orb.Point{w.Lng, w.Lat}
+			}
+		}
+	}
+}
+
+// decodeObject decodes a JSON object into its members, keeping key case
+// exactly as written (unlike decoding into a struct).
+func decodeObject(data []byte) (map[string]json.RawMessage, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
+		return nil, err
+	}
+	if members == nil {
+		return nil, fmt.Errorf("got null")
+	}
+	return members, nil
+}
+
+// peekCode returns the feature's "code" property if it is a string, so that
+// errors about undecodable features can still name the feature.
+func peekCode(raw json.RawMessage) string {
+	var f struct {
+		Properties map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return ""
+	}
+	code, _ := f.Properties["code"].(string)
+	return code
+}
+
+// jsonTypeName names the JSON type of a value decoded by encoding/json.
+func jsonTypeName(v any) string {
+	switch v.(type) {
+	case bool:
+		return "boolean"
+	case float64, json.Number:
+		return "number"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
+
+// truncate shortens s to at most n runes for use in an error message.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "..."
+}
+
+func collectionError(format string, args ...any) *GridError {
+	return &GridError{Index: -1, Msg: fmt.Sprintf(format, args...)}
+}
