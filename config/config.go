@@ -59,6 +59,18 @@ type Config struct {
 	AdminUsername string
 	AdminPassword string
 
+	// Photo limits and the lifetime of signed photo URLs.
+	PhotoMaxBytes  int64
+	PhotoMaxPixels int64
+	PhotoURLTTL    time.Duration
+	// Abuse limits per resident.
+	UploadsPerMinute int
+	ReportsPerDay    int
+	// Subscribe-message template ids by use.
+	TemplateAssigned string
+	TemplateAccepted string
+	TemplateResolved string
+
 	// LoginPerAccountPerMinute bounds login attempts per WeChat code/openid or
 	// staff username; LoginPerIPPerMinute is a generous per-address ceiling
 	// (carrier NAT puts thousands of residents behind one address).
@@ -102,6 +114,14 @@ func Load(getenv func(string) string) (*Config, error) {
 		LoginPerAccountPerMinute: p.positiveInt("LOGIN_RATE_PER_ACCOUNT", 10),
 		LoginPerIPPerMinute:      p.positiveInt("LOGIN_RATE_PER_IP", 600),
 		ShutdownTimeout:          p.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		PhotoMaxBytes:            int64(p.positiveInt("PHOTO_MAX_BYTES", 10<<20)),
+		PhotoMaxPixels:           int64(p.positiveInt("PHOTO_MAX_PIXELS", 50_000_000)),
+		PhotoURLTTL:              p.duration("PHOTO_URL_TTL", time.Hour),
+		UploadsPerMinute:         p.positiveInt("UPLOADS_PER_MINUTE", 20),
+		ReportsPerDay:            p.positiveInt("REPORTS_PER_DAY", 20),
+		TemplateAssigned:         p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
+		TemplateAccepted:         p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
+		TemplateResolved:         p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
 
@@ -135,7 +155,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		p.fail("HTTP_ADDR", "must be host:port, e.g. :8080")
 	}
 	if c.PublicBaseURL == "" {
-		c.PublicBaseURL = defaultBaseURL(c.HTTPAddr)
+		// Derived from the listener once it is bound: see BaseURL.
 	} else if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.fail("PUBLIC_BASE_URL", "must be an absolute http(s) URL, e.g. https://cgt.example.gov.cn")
 	} else {
@@ -179,6 +199,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		// generated and kept under DATA_DIR when none is given.
 		c.AdminUsername = "admin"
 	}
+	if c.PhotoURLTTL < time.Minute {
+		p.fail("PHOTO_URL_TTL", "must be at least 1m")
+	}
 	if c.TokenTTL < time.Minute {
 		p.fail("TOKEN_TTL", "must be at least 1m")
 	}
@@ -188,9 +211,14 @@ func Load(getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
-func defaultBaseURL(addr string) string {
-	host, port, _ := net.SplitHostPort(addr)
-	if host == "" || host == "0.0.0.0" || host == "::" {
+// BaseURL is the server's public URL: PUBLIC_BASE_URL, or else derived from
+// the address the listener is bound to (so port 0 works too).
+func (c *Config) BaseURL(listenAddr string) string {
+	if c.PublicBaseURL != "" {
+		return c.PublicBaseURL
+	}
+	host, port, _ := net.SplitHostPort(listenAddr)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)

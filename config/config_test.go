@@ -20,7 +20,8 @@ func TestEmbeddedDefaults(t *testing.T) {
 	if c.Mode != config.ModeEmbedded || !c.WeChatSimulator || c.HTTPAddr != ":8080" || c.DataDir != "./data" {
 		t.Fatalf("defaults = %+v", c)
 	}
-	if c.PublicBaseURL != "http://localhost:8080" || c.AdminUsername != "admin" || c.WeChatAppID != config.SimulatorAppID {
+	if c.BaseURL("[::]:8080") != "http://localhost:8080" || c.BaseURL("127.0.0.1:4321") != "http://127.0.0.1:4321" ||
+		c.AdminUsername != "admin" || c.WeChatAppID != config.SimulatorAppID {
 		t.Fatalf("derived defaults = %+v", c)
 	}
 }

@@ -5,8 +5,10 @@ package handler
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -34,6 +36,42 @@ type PeopleService interface {
 	CreatePartyMember(ctx context.Context, m model.PartyMember) (*service.Invited, error)
 }
 
+// CategoryService is the category catalogue.
+type CategoryService interface {
+	List(ctx context.Context) ([]model.Category, error)
+	Put(ctx context.Context, c model.Category) (model.Category, error)
+}
+
+// PhotoService uploads and serves photos.
+type PhotoService interface {
+	Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error)
+	Open(ctx context.Context, id, variant, exp, sig string) (*service.Served, error)
+}
+
+// PhotoURLs signs photo URLs.
+type PhotoURLs interface {
+	URL(id, variant string) string
+}
+
+// ReportService is the resident's reporting.
+type ReportService interface {
+	Submit(ctx context.Context, u *model.User, in service.ReportInput) (*model.Ticket, error)
+	Get(ctx context.Context, u *model.User, id string) (*model.Ticket, error)
+	Mine(ctx context.Context, u *model.User, cursor string, limit int) ([]*model.Ticket, string, error)
+	Nearby(ctx context.Context, q service.NearbyQuery) ([]service.Nearby, error)
+}
+
+// SubscriptionService records subscribe-message allowances.
+type SubscriptionService interface {
+	Record(ctx context.Context, u *model.User, accepted []string) error
+}
+
+// PushService is WeChat's message push.
+type PushService interface {
+	Verify(q url.Values) (string, error)
+	Receive(ctx context.Context, q url.Values, body []byte) error
+}
+
 // Pinger is a dependency /readyz checks.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -41,12 +79,19 @@ type Pinger interface {
 
 // Deps is everything the HTTP edge calls.
 type Deps struct {
-	Logger   *slog.Logger
-	Auth     AuthService
-	People   PeopleService
-	Ready    map[string]Pinger // name → dependency, for /readyz
-	Registry *prometheus.Registry
-	OpenAPI  []byte // the OpenAPI document served at /openapi.json
+	Logger        *slog.Logger
+	Auth          AuthService
+	People        PeopleService
+	Categories    CategoryService
+	Photos        PhotoService
+	PhotoURLs     PhotoURLs
+	PhotoMaxBytes int64
+	Reports       ReportService
+	Subscriptions SubscriptionService
+	Push          PushService
+	Ready         map[string]Pinger // name → dependency, for /readyz
+	Registry      *prometheus.Registry
+	OpenAPI       []byte // the OpenAPI document served at /openapi.json
 }
 
 // New builds the Echo server with every route.
@@ -78,16 +123,30 @@ func New(d Deps) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", h.openapi)
 
+	e.GET("/media/photos/:id/:variant", h.servePhoto)
+	e.GET("/wechat/push", h.wechatVerify)
+	e.POST("/wechat/push", h.wechatPush)
+
 	api := e.Group("/api/v1")
 	api.POST("/auth/wechat", h.loginWeChat)
 	api.POST("/auth/staff", h.loginStaff)
+	api.GET("/categories", h.listCategories)
 
 	authed := api.Group("", authenticate(d.Auth))
 	authed.GET("/me", h.me)
 	authed.POST("/me/bind", h.bind)
 	authed.PUT("/me/duty", h.duty)
+	authed.POST("/me/subscriptions", h.recordSubscriptions)
+
+	wx := authed.Group("", requireRole(model.RoleResident))
+	wx.POST("/photos", h.uploadPhoto)
+	wx.POST("/reports", h.submitReport)
+	wx.GET("/reports/mine", h.myReports)
+	wx.GET("/reports/nearby", h.nearbyReports)
+	authed.GET("/reports/:id", h.getReport)
 
 	admin := authed.Group("/admin", requireRole(model.RoleStaff))
+	admin.PUT("/categories/:code", h.putCategory)
 	admin.POST("/workers", h.createWorker)
 	admin.POST("/branches", h.createBranch)
 	admin.POST("/party-members", h.createPartyMember)

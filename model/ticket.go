@@ -72,7 +72,6 @@ const (
 
 // Event is one step of a ticket's timeline.
 type Event struct {
-	Seq       int
 	At        time.Time
 	Type      EventType
 	Status    Status // the status after the step
@@ -142,11 +141,16 @@ type Ticket struct {
 	Followers []string
 
 	RejectReason string
-	Returns      int
-	Reopens      int
-	Overdue      bool
-	DueAt        time.Time
-	AcceptBy     time.Time
+	// Held is set when content screening asked for a human review: the
+	// ticket stays submitted, in the staff's queue.
+	Held bool
+	// MergedIDs are the reports merged into this ticket as duplicates.
+	MergedIDs []string
+	Returns   int
+	Reopens   int
+	Overdue   bool
+	DueAt     time.Time
+	AcceptBy  time.Time
 
 	Resolution *Resolution
 	Feedback   *Feedback
@@ -166,7 +170,7 @@ var transitions = map[EventType][]Status{
 	EventScreened:   {StatusSubmitted},
 	EventHeld:       {StatusSubmitted},
 	EventRegistered: {StatusSubmitted},
-	EventRejected:   {StatusSubmitted, StatusPending, StatusDispatched},
+	EventRejected:   {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
 	EventMerged:     {StatusSubmitted},
 	EventJoined:     {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
 	EventQueued:     {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
@@ -188,8 +192,9 @@ func CanApply(et EventType, s Status) bool {
 }
 
 // Append records ev on the ticket after checking the state machine: a step
-// the status does not allow is a conflict. It sets the event's sequence and
-// the ticket's status and UpdatedAt; the caller sets the other fields.
+// the status does not allow is a conflict. It sets the ticket's status (to
+// ev.Status, or unchanged when that is empty) and UpdatedAt; the caller sets
+// the other fields.
 func (t *Ticket) Append(ev Event) error {
 	if ev.Type != EventReported && !CanApply(ev.Type, t.Status) {
 		return Errorf(CodeConflict, "a %s ticket cannot be %s", t.Status, ev.Type)
@@ -197,7 +202,6 @@ func (t *Ticket) Append(ev Event) error {
 	if ev.Status == "" {
 		ev.Status = t.Status
 	}
-	ev.Seq = len(t.Timeline) + 1
 	t.Timeline = append(t.Timeline, ev)
 	t.Status = ev.Status
 	t.UpdatedAt = ev.At

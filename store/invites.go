@@ -7,7 +7,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/citizen-city/chengguantong/model"
 )
@@ -15,13 +14,14 @@ import (
 // Invites stores single-use invite codes, keyed by a hash of the code so a
 // database dump does not hand out working codes.
 type Invites struct {
-	c   *mongo.Collection
-	now func() time.Time
+	c           *mongo.Collection
+	redemptions *mongo.Collection
+	now         func() time.Time
 }
 
 // NewInvites returns the invite store of m.
 func NewInvites(m *Mongo, now func() time.Time) *Invites {
-	return &Invites{c: m.db.Collection(colInvites), now: now}
+	return &Invites{c: m.db.Collection(colInvites), redemptions: m.db.Collection(colInviteRedemptions), now: now}
 }
 
 type inviteDoc struct {
@@ -48,20 +48,34 @@ func (s *Invites) Create(ctx context.Context, codeHash string, inv model.Invite)
 
 // Redeem marks the invite used by userID and returns it. Redeeming again by
 // the same user returns the same invite (so a retried bind completes); an
-// unknown, expired or someone else's invite is not_found.
+// unknown, expired or someone else's invite is not_found. The redemption is
+// a unique insert, so of two users racing for one code exactly one wins.
 func (s *Invites) Redeem(ctx context.Context, codeHash, userID string) (*model.Invite, error) {
 	now := s.now().UTC()
-	filter := bson.M{
-		"_id":        codeHash,
-		"expires_at": bson.M{"$gt": now},
-		"$or":        bson.A{bson.M{"used_by": ""}, bson.M{"used_by": userID}},
-	}
 	var d inviteDoc
-	err := s.c.FindOneAndUpdate(ctx, filter,
-		bson.M{"$set": bson.M{"used_by": userID, "used_at": now}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-	if err != nil {
+	if err := s.c.FindOne(ctx, bson.M{"_id": codeHash}).Decode(&d); err != nil {
 		return nil, fmt.Errorf("redeem invite: %w", translate(err))
 	}
-	return &model.Invite{Role: model.Role(d.Role), ProfileID: d.ProfileID, ExpiresAt: d.ExpiresAt, UsedBy: d.UsedBy, UsedAt: d.UsedAt}, nil
+	if !d.ExpiresAt.After(now) && d.UsedBy != userID {
+		return nil, model.Errorf(model.CodeNotFound, "invite expired")
+	}
+	_, err := s.redemptions.InsertOne(ctx, bson.M{"_id": codeHash, "user_id": userID, "at": now})
+	if mongo.IsDuplicateKeyError(err) {
+		var r struct {
+			UserID string `bson:"user_id"`
+		}
+		if err := s.redemptions.FindOne(ctx, bson.M{"_id": codeHash}).Decode(&r); err != nil {
+			return nil, fmt.Errorf("redeem invite: %w", translate(err))
+		}
+		if r.UserID != userID {
+			return nil, model.Errorf(model.CodeNotFound, "invite already used")
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("redeem invite: %w", translate(err))
+	}
+	// Recorded on the invite too, for staff's view.
+	if _, err := s.c.UpdateOne(ctx, bson.M{"_id": codeHash}, bson.M{"$set": bson.M{"used_by": userID, "used_at": now}}); err != nil {
+		return nil, fmt.Errorf("redeem invite: %w", translate(err))
+	}
+	return &model.Invite{Role: model.Role(d.Role), ProfileID: d.ProfileID, ExpiresAt: d.ExpiresAt, UsedBy: userID, UsedAt: now}, nil
 }

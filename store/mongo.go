@@ -81,6 +81,12 @@ var indexes = []index{
 	{collection: colWorkers, keys: bson.D{{Key: "user_id", Value: 1}}, name: "user_id"},
 	{collection: colPartyMembers, keys: bson.D{{Key: "user_id", Value: 1}}, name: "user_id"},
 	{collection: colPartyMembers, keys: bson.D{{Key: "branch_id", Value: 1}}, name: "branch_id"},
+	{collection: colPhotos, keys: bson.D{{Key: "moderation.trace_id", Value: 1}}, name: "trace_id"},
+	{collection: colPhotos, keys: bson.D{{Key: "used_by", Value: 1}, {Key: "created_at", Value: 1}}, name: "unused_age"},
+	{collection: colTickets, keys: bson.D{{Key: "idem", Value: 1}}, unique: true, name: "idem_unique"},
+	{collection: colTickets, keys: bson.D{{Key: "reporter_id", Value: 1}, {Key: "_id", Value: -1}}, name: "reporter_newest"},
+	{collection: colTickets, keys: bson.D{{Key: "cells", Value: 1}, {Key: "status", Value: 1}}, name: "cells_status"},
+	{collection: colTickets, keys: bson.D{{Key: "status", Value: 1}, {Key: "updated_at", Value: 1}}, name: "status_updated"},
 }
 
 // EnsureIndexes creates the indexes every collection needs. It is idempotent
@@ -120,4 +126,4 @@ func translate(err error) error {
 }
 
 // NewID returns a new opaque id.
-func NewID() string { return bson.NewObjectID().Hex() }
+func NewID() string { return model.NewID(time.Now()) }

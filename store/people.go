@@ -17,6 +17,7 @@ type People struct {
 	workers  *mongo.Collection
 	branches *mongo.Collection
 	members  *mongo.Collection
+	links    *mongo.Collection
 	now      func() time.Time
 }
 
@@ -26,6 +27,7 @@ func NewPeople(m *Mongo, now func() time.Time) *People {
 		workers:  m.db.Collection(colWorkers),
 		branches: m.db.Collection(colBranches),
 		members:  m.db.Collection(colPartyMembers),
+		links:    m.db.Collection(colProfileLinks),
 		now:      now,
 	}
 }
@@ -97,20 +99,29 @@ func (s *People) CreatePartyMember(ctx context.Context, p model.PartyMember) (*m
 
 // LinkUser records which WeChat user a worker or party-member profile
 // belongs to. It succeeds again for the same user (idempotent) and is a
-// conflict when another user holds the profile.
+// conflict when another user holds the profile; the decision is a unique
+// insert, atomic on MongoDB and FerretDB alike.
 func (s *People) LinkUser(ctx context.Context, role model.Role, profileID, userID string) error {
+	_, err := s.links.InsertOne(ctx, bson.M{"_id": string(role) + "/" + profileID, "user_id": userID, "at": s.now().UTC()})
+	if mongo.IsDuplicateKeyError(err) {
+		var l struct {
+			UserID string `bson:"user_id"`
+		}
+		if err := s.links.FindOne(ctx, bson.M{"_id": string(role) + "/" + profileID}).Decode(&l); err != nil {
+			return fmt.Errorf("link profile: %w", translate(err))
+		}
+		if l.UserID != userID {
+			return model.Errorf(model.CodeConflict, "this profile is already bound to another WeChat user")
+		}
+	} else if err != nil {
+		return fmt.Errorf("link profile: %w", translate(err))
+	}
 	c := s.workers
 	if role == model.RolePartyMember {
 		c = s.members
 	}
-	res, err := c.UpdateOne(ctx,
-		bson.M{"_id": profileID, "$or": bson.A{bson.M{"user_id": ""}, bson.M{"user_id": userID}}},
-		bson.M{"$set": bson.M{"user_id": userID}})
-	if err != nil {
+	if _, err := c.UpdateOne(ctx, bson.M{"_id": profileID}, bson.M{"$set": bson.M{"user_id": userID}}); err != nil {
 		return fmt.Errorf("link profile: %w", translate(err))
-	}
-	if res.MatchedCount == 0 {
-		return model.Errorf(model.CodeConflict, "this profile is already bound to another WeChat user")
 	}
 	return nil
 }

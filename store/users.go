@@ -13,9 +13,15 @@ import (
 )
 
 const (
-	colUsers        = "users"
-	colStaff        = "staff"
-	colInvites      = "invites"
+	colUsers   = "users"
+	colStaff   = "staff"
+	colInvites = "invites"
+	// colInviteRedemptions holds one document per used invite: its unique
+	// _id decides who redeemed it.
+	colInviteRedemptions = "invite_redemptions"
+	// colProfileLinks holds one document per bound profile, deciding which
+	// WeChat user holds it.
+	colProfileLinks = "profile_links"
 	colWorkers      = "workers"
 	colBranches     = "branches"
 	colPartyMembers = "party_members"

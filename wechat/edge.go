@@ -3,6 +3,7 @@ package wechat
 import (
 	"context"
 	"errors"
+	"net/url"
 
 	"github.com/citizen-city/chengguantong/model"
 )
@@ -41,4 +42,60 @@ func ToModel(err error) error {
 		return model.Wrap(model.CodeUnavailable, err, "WeChat is unavailable; try again shortly")
 	}
 	return model.Wrap(model.CodeInternal, err, "WeChat call failed")
+}
+
+// Content adapts Client to screening's content checks.
+type Content struct {
+	Client *Client
+}
+
+// CheckText runs msgSecCheck v2 for the user and returns its suggestion.
+func (c Content) CheckText(ctx context.Context, openID, text string) (string, error) {
+	v, err := c.Client.MsgSecCheck(ctx, openID, text)
+	if err != nil {
+		return "", ToModel(err)
+	}
+	return v.Suggest, nil
+}
+
+// CheckImage starts mediaCheckAsync for an image URL.
+func (c Content) CheckImage(ctx context.Context, openID, url string) (string, error) {
+	trace, err := c.Client.MediaCheckAsync(ctx, openID, url)
+	if err != nil {
+		return "", ToModel(err)
+	}
+	return trace, nil
+}
+
+// PushReceiver answers WeChat's message push (/wechat/push): the URL check
+// and the events, of which it acts on wxa_media_check verdicts.
+type PushReceiver struct {
+	Client         *Client
+	OnMediaVerdict func(ctx context.Context, traceID, suggest string) error
+}
+
+// Verify answers WeChat's GET check of the push URL with its echostr.
+// Errors: unauthenticated (bad signature).
+func (p PushReceiver) Verify(q url.Values) (string, error) {
+	s, err := p.Client.VerifyURL(q)
+	if err != nil {
+		return "", model.Wrap(model.CodeUnauthenticated, err, "bad signature")
+	}
+	return s, nil
+}
+
+// Receive checks and decodes one pushed event and acts on it. Errors:
+// unauthenticated (bad signature), invalid_argument (malformed).
+func (p PushReceiver) Receive(ctx context.Context, q url.Values, body []byte) error {
+	ev, err := p.Client.ParsePush(q, body)
+	switch {
+	case errors.Is(err, ErrBadSignature):
+		return model.Wrap(model.CodeUnauthenticated, err, "bad signature")
+	case err != nil:
+		return model.Wrap(model.CodeInvalidArgument, err, "malformed push")
+	}
+	if ev.Event != EventMediaCheck {
+		return nil
+	}
+	return p.OnMediaVerdict(ctx, ev.TraceID, ev.Suggest)
 }

@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +22,7 @@ import (
 	"github.com/citizen-city/chengguantong/config"
 	"github.com/citizen-city/chengguantong/docs"
 	"github.com/citizen-city/chengguantong/handler"
+	"github.com/citizen-city/chengguantong/photo"
 	"github.com/citizen-city/chengguantong/service"
 	"github.com/citizen-city/chengguantong/store"
 	"github.com/citizen-city/chengguantong/wechat"
@@ -96,6 +99,16 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	}
 	wx := wechat.New(wcfg, store.NewWeChatCache(rdb))
 
+	logger.Info("stores ready")
+	// Bind first: the public URL (signed photo links, WeChat's callbacks)
+	// may depend on the port.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	baseURL := cfg.BaseURL(addr)
 	users := store.NewUsers(mongo, now)
 	invites := store.NewInvites(mongo, now)
 	people := store.NewPeople(mongo, now)
@@ -111,13 +124,70 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		}
 	}
 
+	categories := service.NewCategories(store.NewCategories(mongo, now), 5*time.Second, now)
+	if err := categories.Seed(startCtx); err != nil {
+		return err
+	}
+	photoStore := store.NewPhotos(mongo, now)
+	signer := service.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
+	limiter := store.NewRateLimiter(rdb)
+	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels}, runtime.NumCPU())
+	photos := service.NewPhotos(photoStore, processor, signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
+	tickets := store.NewTickets(mongo, now)
+	screenQueue := store.NewStream(rdb, "screen")
+	reports := service.NewReports(service.ReportsDeps{
+		Tickets: tickets, Photos: photoStore, Categories: categories, Locks: store.NewLocks(rdb), Limiter: limiter,
+		Screening: screenQueue, Limits: service.ReportLimits{PerDay: cfg.ReportsPerDay}, Now: now, Logger: logger,
+	})
+	screening := service.NewScreening(service.ScreeningDeps{
+		Tickets: tickets, Photos: photoStore, Moderation: photoStore, Users: users, Content: wechat.Content{Client: wx},
+		Categories: categories, Signer: signer, Reports: reports, Now: now, Logger: logger,
+	})
+	templates := service.Templates{Assigned: cfg.TemplateAssigned, Accepted: cfg.TemplateAccepted, Resolved: cfg.TemplateResolved}
+
 	e := handler.New(handler.Deps{
-		Logger:   logger,
-		Auth:     auth,
-		People:   service.NewPeople(people, invites, cfg.InviteTTL, now),
-		Ready:    map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
-		Registry: prometheus.NewRegistry(),
-		OpenAPI:  docs.OpenAPIJSON(),
+		Logger:        logger,
+		Auth:          auth,
+		People:        service.NewPeople(people, invites, cfg.InviteTTL, now),
+		Categories:    categories,
+		Photos:        photos,
+		PhotoURLs:     signer,
+		PhotoMaxBytes: cfg.PhotoMaxBytes,
+		Reports:       reports,
+		Subscriptions: service.NewSubscriptions(store.NewSubscriptions(mongo, now), templates),
+		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
+		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
+		Registry:      prometheus.NewRegistry(),
+		OpenAPI:       docs.OpenAPIJSON(),
+	})
+
+	// Background work: queue consumers and periodic jobs, each safe to run
+	// on every instance at once.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var workers sync.WaitGroup
+	consumer := consumerName()
+	for i := range 2 {
+		w := &service.Worker{
+			Queue: screenQueue, Consumer: fmt.Sprintf("%s-screen-%d", consumer, i), Handle: screening.Handle,
+			MaxAttempts: 10, ReclaimIdle: 30 * time.Second, HandleTimeout: 30 * time.Second, Logger: logger,
+		}
+		workers.Go(func() { w.Run(workCtx) })
+	}
+	workers.Go(func() {
+		service.Every(workCtx, logger, "requeue-screening", 30*time.Second, func(ctx context.Context) (int, error) {
+			return screening.Requeue(ctx, screenQueue, time.Minute)
+		})
+	})
+	workers.Go(func() {
+		service.Every(workCtx, logger, "photo-sweeper", 10*time.Minute, func(ctx context.Context) (int, error) {
+			n, err := photos.SweepUnused(ctx, now(), 24*time.Hour)
+			if err != nil {
+				return n, err
+			}
+			m, err := screening.ExpireModeration(ctx, 30*time.Minute)
+			return n + m, err
+		})
 	})
 	srv := &http.Server{
 		Handler:           e,
@@ -129,13 +199,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		MaxHeaderBytes: 32 << 10,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
-	}
-	addr := ln.Addr().String()
 	if sim != nil && opt.simulator == nil {
-		sim.SetPushURL(pushURL(cfg, addr))
+		sim.SetPushURL(baseURL + "/wechat/push")
 	}
 	logger.Info("listening", "addr", addr, "mode", cfg.Mode)
 	if opt.onReady != nil {
@@ -155,6 +220,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	if err := srv.Shutdown(shutCtx); err != nil {
 		logger.Warn("shutdown did not drain in time", "error", err.Error())
 	}
+	logger.Info("stopping background workers")
+	stopWork()
+	workers.Wait()
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -162,14 +230,12 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	return nil
 }
 
-// pushURL is where the simulator delivers WeChat's message pushes: this
-// server itself. With port 0 only the listener knows the port.
-func pushURL(cfg *config.Config, addr string) string {
-	_, port, _ := net.SplitHostPort(addr)
-	if strings.HasSuffix(cfg.HTTPAddr, ":0") {
-		return "http://127.0.0.1:" + port + "/wechat/push"
-	}
-	return cfg.PublicBaseURL + "/wechat/push"
+// consumerName names this instance's queue consumers.
+func consumerName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // embeddedSecrets fills in what the single-machine mode may generate: the

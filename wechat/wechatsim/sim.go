@@ -45,16 +45,19 @@ const TokenTTL = 7200 * time.Second
 //	tmpl_assigned  工单已受理/派发   thing1 问题描述, character_string2 工单编号, time3 受理时间
 //	tmpl_resolved  工单处理完成       thing1 问题描述, character_string2 工单编号, time3 完成时间, thing4 处理结果
 //	tmpl_rejected  工单未通过审核     thing1 问题描述, phrase2 审核状态, thing3 原因, date4 日期
+//	tmpl_accepted  工单已受理         thing1 问题描述, character_string2 工单编号, phrase3 状态, time4 受理时间
 const (
 	TemplateAssigned = "tmpl_assigned"
 	TemplateResolved = "tmpl_resolved"
 	TemplateRejected = "tmpl_rejected"
+	TemplateAccepted = "tmpl_accepted"
 )
 
 // DefaultTemplates returns a fresh copy of the default templates.
 func DefaultTemplates() map[string][]string {
 	return map[string][]string{
 		TemplateAssigned: {"thing1", "character_string2", "time3"},
+		TemplateAccepted: {"thing1", "character_string2", "phrase3", "time4"},
 		TemplateResolved: {"thing1", "character_string2", "time3", "thing4"},
 		TemplateRejected: {"thing1", "phrase2", "thing3", "date4"},
 	}

@@ -1,0 +1,213 @@
+package handler
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/citizen-city/chengguantong/model"
+	"github.com/citizen-city/chengguantong/service"
+)
+
+type photoJSON struct {
+	ID           string        `json:"id"`
+	URL          string        `json:"url"`
+	ThumbnailURL string        `json:"thumbnail_url"`
+	Width        int           `json:"width"`
+	Height       int           `json:"height"`
+	TakenAt      *time.Time    `json:"taken_at,omitempty"`
+	ExifLocation *exifLocation `json:"exif_location,omitempty"`
+}
+
+type exifLocation struct {
+	Lat       float64 `json:"lat"`
+	Lng       float64 `json:"lng"`
+	CoordType string  `json:"coord_type"`
+}
+
+// uploadPhoto takes exactly one file in the form field "file", as
+// wx.uploadFile sends it. The file is read up to the size limit (413 past
+// it) before anything is stored, so a request with a second file changes
+// nothing.
+func (h *handlers) uploadPhoto(c echo.Context) error {
+	mediaType, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if mediaType != "multipart/form-data" {
+		return model.Errorf(model.CodeInvalidArgument, "send the photo as multipart/form-data with the image in the field \"file\"")
+	}
+	limit := h.PhotoMaxBytes
+	// The form's framing and small fields come on top of the file.
+	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit+64<<10)
+	mr, err := c.Request().MultipartReader()
+	if err != nil {
+		return model.Errorf(model.CodeInvalidArgument, "malformed multipart body")
+	}
+	var file []byte
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return multipartError(err)
+		}
+		if part.FormName() != "file" {
+			// Other form fields are allowed and ignored.
+			if _, err := io.Copy(io.Discard, io.LimitReader(part, 64<<10)); err != nil {
+				return multipartError(err)
+			}
+			continue
+		}
+		if file != nil {
+			return model.Invalid("file", "send exactly one file per request")
+		}
+		file, err = io.ReadAll(io.LimitReader(part, limit+1))
+		if err != nil {
+			return multipartError(err)
+		}
+		if int64(len(file)) > limit {
+			return model.Errorf(model.CodePayloadTooLarge, "the photo is larger than the %d MB limit", limit>>20)
+		}
+	}
+	if file == nil {
+		return model.Invalid("file", "is required: the image, in the form field \"file\"")
+	}
+	p, err := h.Photos.Upload(c.Request().Context(), currentUser(c), bytes.NewReader(file))
+	if err != nil {
+		return err
+	}
+	out := photoJSON{
+		ID: p.ID, URL: h.PhotoURLs.URL(p.ID, service.VariantFull), ThumbnailURL: h.PhotoURLs.URL(p.ID, service.VariantThumb),
+		Width: p.Width, Height: p.Height, TakenAt: p.TakenAt,
+	}
+	if p.ExifLocation != nil {
+		out.ExifLocation = &exifLocation{Lat: p.ExifLocation.Lat, Lng: p.ExifLocation.Lng, CoordType: "wgs84"}
+	}
+	return c.JSON(http.StatusCreated, out)
+}
+
+func multipartError(err error) error {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return model.Errorf(model.CodePayloadTooLarge, "the upload is larger than the limit")
+	}
+	return model.Errorf(model.CodeInvalidArgument, "malformed multipart body")
+}
+
+// servePhoto serves a photo by its signed URL: no Authorization header
+// needed (the mini-program's <image> cannot send one), cacheable until the
+// link expires, with an ETag of the stored bytes.
+func (h *handlers) servePhoto(c echo.Context) error {
+	f, err := h.Photos.Open(c.Request().Context(), c.Param("id"), c.Param("variant"), c.QueryParam("exp"), c.QueryParam("sig"))
+	if err != nil {
+		return err
+	}
+	defer f.Body.Close()
+	hdr := c.Response().Header()
+	maxAge := int(time.Until(f.Expires).Seconds())
+	if maxAge < 0 {
+		maxAge = 0
+	}
+	hdr.Set("Cache-Control", "private, max-age="+strconv.Itoa(maxAge)+", immutable")
+	hdr.Set("ETag", f.ETag)
+	hdr.Set("Content-Disposition", "inline")
+	for _, tag := range strings.Split(c.Request().Header.Get("If-None-Match"), ",") {
+		if strings.TrimSpace(tag) == f.ETag {
+			return c.NoContent(http.StatusNotModified)
+		}
+	}
+	hdr.Set(echo.HeaderContentLength, strconv.FormatInt(f.Size, 10))
+	return c.Stream(http.StatusOK, f.ContentType, f.Body)
+}
+
+type categoryJSON struct {
+	Code              string `json:"code"`
+	Name              string `json:"name"`
+	Major             string `json:"major"`
+	SLAHours          int    `json:"sla_hours"`
+	VolunteerSuitable bool   `json:"volunteer_suitable"`
+	DuplicateRadiusM  int    `json:"duplicate_radius_m"`
+}
+
+func toCategory(c model.Category) categoryJSON {
+	return categoryJSON{Code: c.Code, Name: c.Name, Major: c.Major, SLAHours: c.SLAHours,
+		VolunteerSuitable: c.VolunteerSuitable, DuplicateRadiusM: c.DuplicateRadiusM}
+}
+
+func (h *handlers) listCategories(c echo.Context) error {
+	cats, err := h.Categories.List(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Items []categoryJSON `json:"items"`
+	}{Items: make([]categoryJSON, len(cats))}
+	for i, cat := range cats {
+		out.Items[i] = toCategory(cat)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type putCategoryRequest struct {
+	Name              string `json:"name"`
+	Major             string `json:"major"`
+	SLAHours          *int   `json:"sla_hours"`
+	VolunteerSuitable *bool  `json:"volunteer_suitable"`
+	DuplicateRadiusM  *int   `json:"duplicate_radius_m"`
+}
+
+func (h *handlers) putCategory(c echo.Context) error {
+	var req putCategoryRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.SLAHours == nil {
+		return model.Invalid("sla_hours", "is required")
+	}
+	if req.VolunteerSuitable == nil {
+		return model.Invalid("volunteer_suitable", "is required")
+	}
+	radius := 50
+	if req.DuplicateRadiusM != nil {
+		radius = *req.DuplicateRadiusM
+	}
+	cat, err := h.Categories.Put(c.Request().Context(), model.Category{
+		Code: c.Param("code"), Name: req.Name, Major: req.Major, SLAHours: *req.SLAHours,
+		VolunteerSuitable: *req.VolunteerSuitable, DuplicateRadiusM: radius,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toCategory(cat))
+}
+
+// wechatVerify answers WeChat's check of the push URL.
+func (h *handlers) wechatVerify(c echo.Context) error {
+	s, err := h.Push.Verify(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	return c.String(http.StatusOK, s)
+}
+
+// wechatPush receives an event. WeChat retries anything but a quick
+// "success", so a failure to act on a genuine event answers 503.
+func (h *handlers) wechatPush(c echo.Context) error {
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20))
+	if err != nil {
+		return model.Errorf(model.CodeInvalidArgument, "unreadable body")
+	}
+	if err := h.Push.Receive(c.Request().Context(), c.QueryParams(), body); err != nil {
+		if model.ErrorCode(err) == model.CodeConflict {
+			return model.Wrap(model.CodeUnavailable, err, "try again")
+		}
+		return err
+	}
+	return c.String(http.StatusOK, "success")
+}

@@ -1,0 +1,208 @@
+package service
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/citizen-city/chengguantong/model"
+	"github.com/citizen-city/chengguantong/photo"
+)
+
+// PhotoStore keeps photos and their files.
+type PhotoStore interface {
+	Create(ctx context.Context, p model.Photo, full, thumb model.PhotoFile) (*model.Photo, error)
+	Get(ctx context.Context, id string) (*model.Photo, error)
+	Many(ctx context.Context, ids []string) ([]*model.Photo, error)
+	Open(ctx context.Context, id, variant string) (io.ReadCloser, int64, string, error)
+	Claim(ctx context.Context, ownerID string, ids []string, ticketID string) (int, error)
+	DeleteUnused(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// URLSigner makes and checks the signed, expiring photo URLs that the
+// mini-program's <image> can load without an Authorization header.
+type URLSigner struct {
+	key  []byte
+	base string
+	ttl  time.Duration
+	now  func() time.Time
+}
+
+// NewURLSigner derives its key from secret (the token secret), so one
+// secret serves the deployment, and URLs from base (PUBLIC_BASE_URL).
+func NewURLSigner(secret []byte, base string, ttl time.Duration, now func() time.Time) *URLSigner {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("photo-url-v1"))
+	return &URLSigner{key: m.Sum(nil), base: base, ttl: ttl, now: now}
+}
+
+// Variants of a photo.
+const (
+	VariantFull  = "full"
+	VariantThumb = "thumb"
+)
+
+// URL returns the signed URL of a photo variant. Its expiry is rounded up to
+// a whole ttl, so the same photo has the same URL for a while and caches work.
+func (s *URLSigner) URL(id, variant string) string {
+	exp := s.now().Add(s.ttl).Truncate(s.ttl).Add(s.ttl).Unix()
+	return fmt.Sprintf("%s/media/photos/%s/%s?exp=%d&sig=%s", s.base, id, variant, exp, s.sig(id, variant, exp))
+}
+
+func (s *URLSigner) sig(id, variant string, exp int64) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(id + "|" + variant + "|" + strconv.FormatInt(exp, 10)))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// Verify checks a URL's signature and expiry and returns the expiry.
+// Any failure is not_found: a bad link reveals nothing.
+func (s *URLSigner) Verify(id, variant, exp, sig string) (time.Time, error) {
+	e, err := strconv.ParseInt(exp, 10, 64)
+	notFound := model.Errorf(model.CodeNotFound, "no such photo, or the link has expired")
+	if err != nil || (variant != VariantFull && variant != VariantThumb) {
+		return time.Time{}, notFound
+	}
+	if !hmac.Equal([]byte(sig), []byte(s.sig(id, variant, e))) {
+		return time.Time{}, notFound
+	}
+	expires := time.Unix(e, 0)
+	if !s.now().Before(expires) {
+		return time.Time{}, notFound
+	}
+	return expires, nil
+}
+
+// Photos is the upload and serving of photos.
+type Photos struct {
+	store     PhotoStore
+	processor *photo.Processor
+	signer    *URLSigner
+	limiter   Limiter
+	perMinute int
+	// uploads bounds the uploads buffered at once (each up to the size
+	// limit), beyond the processor's bound on decodes.
+	uploads chan struct{}
+}
+
+// NewPhotos returns the photo service.
+func NewPhotos(store PhotoStore, p *photo.Processor, signer *URLSigner, limiter Limiter, uploadsPerMinute, maxConcurrent int) *Photos {
+	return &Photos{store: store, processor: p, signer: signer, limiter: limiter, perMinute: uploadsPerMinute,
+		uploads: make(chan struct{}, maxConcurrent)}
+}
+
+// Signer returns the URL signer.
+func (s *Photos) Signer() *URLSigner { return s.signer }
+
+// Upload checks, strips and stores one photo. Errors: payload_too_large
+// (bytes or pixels over the limit), unsupported_media_type (not a JPEG, PNG
+// or WebP by its content), rate_limited, unavailable.
+func (s *Photos) Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error) {
+	if err := limit(ctx, s.limiter, "uploads:"+u.ID, s.perMinute, time.Minute, "too many photos this minute; wait a moment"); err != nil {
+		return nil, err
+	}
+	select {
+	case s.uploads <- struct{}{}:
+		defer func() { <-s.uploads }()
+	case <-ctx.Done():
+		return nil, model.Wrap(model.CodeUnavailable, ctx.Err(), "the server is busy; try again")
+	}
+	res, err := s.processor.Process(ctx, r)
+	if err != nil {
+		return nil, photoError(err)
+	}
+	p := model.Photo{OwnerID: u.ID, ContentType: res.ContentType, Width: res.Width, Height: res.Height, TakenAt: res.TakenAt}
+	if res.GPS != nil {
+		p.ExifLocation = &model.Point{Lat: res.GPS.Lat, Lng: res.GPS.Lng}
+	}
+	thumbSum := sha256.Sum256(res.Thumb)
+	created, err := s.store.Create(ctx, p,
+		model.PhotoFile{Data: res.Clean, ContentType: res.ContentType, SHA256: res.SHA256},
+		model.PhotoFile{Data: res.Thumb, ContentType: "image/jpeg", SHA256: fmt.Sprintf("%x", thumbSum)})
+	if err != nil {
+		return nil, fmt.Errorf("upload photo: %w", err)
+	}
+	return created, nil
+}
+
+func photoError(err error) error {
+	msg := photo.UserMessage(err)
+	switch {
+	case errors.Is(err, photo.ErrTooLarge), errors.Is(err, photo.ErrTooManyPixels):
+		return model.Wrap(model.CodePayloadTooLarge, err, msg)
+	case errors.Is(err, photo.ErrUnsupported), errors.Is(err, photo.ErrCorrupt):
+		return model.Wrap(model.CodeUnsupportedMedia, err, msg)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return model.Wrap(model.CodeUnavailable, err, "the upload was interrupted")
+	}
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return model.Wrap(model.CodePayloadTooLarge, err, fmt.Sprintf("the upload is over %d bytes", maxErr.Limit))
+	}
+	if msg == "" {
+		msg = "the upload could not be read"
+	}
+	return model.Wrap(model.CodeInvalidArgument, err, msg)
+}
+
+// Served is an open photo file to send.
+type Served struct {
+	Body        io.ReadCloser
+	Size        int64
+	ContentType string
+	ETag        string
+	Expires     time.Time
+}
+
+// Open verifies a signed URL and opens the file. A photo withheld by the
+// content check is not served. Errors: not_found.
+func (s *Photos) Open(ctx context.Context, id, variant, exp, sig string) (*Served, error) {
+	expires, err := s.signer.Verify(id, variant, exp, sig)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Moderation.Blocked() {
+		return nil, model.Errorf(model.CodeNotFound, "no such photo, or the link has expired")
+	}
+	body, size, sum, err := s.store.Open(ctx, id, variant)
+	if err != nil {
+		return nil, err
+	}
+	ct := p.ContentType
+	if variant == VariantThumb {
+		ct = "image/jpeg"
+	}
+	return &Served{Body: body, Size: size, ContentType: ct, ETag: `"` + sum + `"`, Expires: expires}, nil
+}
+
+// SweepUnused deletes uploads older than maxAge that no report used.
+func (s *Photos) SweepUnused(ctx context.Context, now time.Time, maxAge time.Duration) (int, error) {
+	return s.store.DeleteUnused(ctx, now.Add(-maxAge))
+}
+
+// limit applies a rate limit with a user-facing message.
+func limit(ctx context.Context, l Limiter, key string, n int, window time.Duration, msg string) error {
+	ok, retry, err := l.Allow(ctx, key, n, window)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		secs := int((retry + time.Second - 1) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		return &model.Error{Code: model.CodeRateLimited, Message: msg, RetryAfterSeconds: secs}
+	}
+	return nil
+}

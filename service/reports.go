@@ -1,0 +1,424 @@
+package service
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/citizen-city/chengguantong/geo"
+	"github.com/citizen-city/chengguantong/model"
+)
+
+// TicketStore keeps tickets.
+type TicketStore interface {
+	Insert(ctx context.Context, t *model.Ticket, idem, bodyHash string) error
+	ByIdem(ctx context.Context, idem string) (*model.Ticket, string, error)
+	Get(ctx context.Context, id string) (*model.Ticket, error)
+	Update(ctx context.Context, t *model.Ticket) error
+	ListByReporter(ctx context.Context, reporterID, cursor string, limit int) ([]*model.Ticket, string, error)
+	Near(ctx context.Context, cells []string, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error)
+	Stale(ctx context.Context, status model.Status, held bool, before time.Time, limit int) ([]string, error)
+}
+
+// Locker holds short leases in Redis.
+type Locker interface {
+	Acquire(ctx context.Context, key, owner string, ttl time.Duration) (ok bool, holder string, err error)
+	Take(ctx context.Context, key, owner string, ttl time.Duration) error
+	Release(ctx context.Context, key, owner string) error
+}
+
+// ReportLimits are the per-resident abuse limits.
+type ReportLimits struct {
+	PerDay int
+}
+
+// Reports is the resident's side: submitting, reading and following reports.
+type Reports struct {
+	tickets    TicketStore
+	photos     PhotoStore
+	categories *Categories
+	locks      Locker
+	limiter    Limiter
+	screening  Queue
+	limits     ReportLimits
+	now        func() time.Time
+	logger     *slog.Logger
+}
+
+// ReportsDeps are the collaborators of Reports.
+type ReportsDeps struct {
+	Tickets    TicketStore
+	Photos     PhotoStore
+	Categories *Categories
+	Locks      Locker
+	Limiter    Limiter
+	Screening  Queue
+	Limits     ReportLimits
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// NewReports returns the reporting service.
+func NewReports(d ReportsDeps) *Reports {
+	return &Reports{tickets: d.Tickets, photos: d.Photos, categories: d.Categories, locks: d.Locks,
+		limiter: d.Limiter, screening: d.Screening, limits: d.Limits, now: d.Now, logger: d.Logger}
+}
+
+// ReportInput is what a resident submits.
+type ReportInput struct {
+	Category    string
+	Description string
+	Location    model.Location
+	Address     string
+	PhotoIDs    []string
+	// IdempotencyKey, when set, makes a retried submission return the same
+	// report instead of making a second one.
+	IdempotencyKey string
+}
+
+const (
+	maxDescription = 1000
+	maxAddress     = 200
+	maxPhotos      = 9
+	idemLockTTL    = 15 * time.Second
+	photoClaimTTL  = 24 * time.Hour
+)
+
+// Validate checks everything that needs no database. Errors are
+// invalid_argument naming the field.
+func (in *ReportInput) Validate() error {
+	in.Category = strings.TrimSpace(in.Category)
+	if in.Category == "" {
+		return model.Invalid("category", "is required")
+	}
+	in.Description = strings.TrimSpace(in.Description)
+	if n := utf8.RuneCountInString(in.Description); n == 0 {
+		return model.Invalid("description", "is required: say what the problem is")
+	} else if n > maxDescription {
+		return model.Invalid("description", "is %d characters; at most %d", n, maxDescription)
+	}
+	if err := ValidateLocation("location", in.Location); err != nil {
+		return err
+	}
+	in.Address = strings.TrimSpace(in.Address)
+	if utf8.RuneCountInString(in.Address) > maxAddress {
+		return model.Invalid("address", "must be at most %d characters", maxAddress)
+	}
+	if len(in.PhotoIDs) == 0 {
+		return model.Invalid("photo_ids", "needs at least one photo")
+	}
+	if len(in.PhotoIDs) > maxPhotos {
+		return model.Invalid("photo_ids", "has %d photos; at most %d", len(in.PhotoIDs), maxPhotos)
+	}
+	seen := map[string]bool{}
+	for i, id := range in.PhotoIDs {
+		if id == "" || len(id) > 64 {
+			return model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "is not a photo id")
+		}
+		if seen[id] {
+			return model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "repeats photo %s", id)
+		}
+		seen[id] = true
+	}
+	if len(in.IdempotencyKey) > 128 {
+		return model.Invalid("Idempotency-Key", "must be at most 128 characters")
+	}
+	return nil
+}
+
+// ValidateLocation checks a submitted point: in range, of a known coordinate
+// system, and inside China (where the service and GCJ-02 apply).
+func ValidateLocation(field string, l model.Location) error {
+	if math.IsNaN(l.Lat) || l.Lat < -90 || l.Lat > 90 {
+		return model.Invalid(field+".lat", "must be between -90 and 90")
+	}
+	if math.IsNaN(l.Lng) || l.Lng < -180 || l.Lng > 180 {
+		return model.Invalid(field+".lng", "must be between -180 and 180")
+	}
+	switch l.CoordType {
+	case model.CoordGCJ02, model.CoordWGS84:
+	case "":
+		return model.Invalid(field+".coord_type", "is required: gcj02 (wx.chooseLocation, maps) or wgs84 (wx.getLocation default)")
+	default:
+		return model.Invalid(field+".coord_type", "must be gcj02 or wgs84, not %q", l.CoordType)
+	}
+	if !geo.InChina(geo.Point{Lat: l.Lat, Lng: l.Lng}) {
+		return model.Invalid(field, "(%.6f, %.6f) is outside China", l.Lat, l.Lng)
+	}
+	return nil
+}
+
+// ToWGS84 converts a submitted point for routing; GCJ-02 goes through the
+// precise (iterative) inverse.
+func ToWGS84(l model.Location) model.Point {
+	if l.CoordType == model.CoordGCJ02 {
+		p := geo.GCJ02ToWGS84(geo.Point{Lat: l.Lat, Lng: l.Lng})
+		return model.Point{Lat: p.Lat, Lng: p.Lng}
+	}
+	return model.Point{Lat: l.Lat, Lng: l.Lng}
+}
+
+// bodyHash is the digest of what was submitted, to tell a retry from a
+// different request under the same Idempotency-Key.
+func (in *ReportInput) bodyHash() string {
+	b, _ := json.Marshal(struct {
+		C, D, A, T string
+		Lat, Lng   float64
+		P          []string
+	}{in.Category, in.Description, in.Address, string(in.Location.CoordType), in.Location.Lat, in.Location.Lng, in.PhotoIDs})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Submit files a report. It returns the new report, or — for a retry with
+// the same Idempotency-Key and body — the report the first attempt made.
+// Errors: invalid_argument (field named), idempotency_key_reused (same key,
+// other body), conflict (the same key is still in flight), rate_limited,
+// unavailable.
+func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*model.Ticket, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	cat, err := r.categories.Get(ctx, in.Category)
+	if err != nil {
+		return nil, err
+	}
+	hash := in.bodyHash()
+	idem := ""
+	if in.IdempotencyKey != "" {
+		idem = digest(u.ID + "\x00" + in.IdempotencyKey)
+		if t, err := r.replay(ctx, idem, hash); t != nil || err != nil {
+			return t, err
+		}
+		owner := model.NewID(r.now())
+		ok, _, err := r.locks.Acquire(ctx, "idem:"+idem, owner, idemLockTTL)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, model.Errorf(model.CodeConflict, "a request with this Idempotency-Key is still being processed; retry in a moment")
+		}
+		defer func() { _ = r.locks.Release(context.WithoutCancel(ctx), "idem:"+idem, owner) }()
+		// The first attempt may have finished between the check and the lock.
+		if t, err := r.replay(ctx, idem, hash); t != nil || err != nil {
+			return t, err
+		}
+	}
+
+	now := r.now()
+	id := model.NewID(now)
+	if err := r.checkPhotos(ctx, u, in.PhotoIDs, id); err != nil {
+		return nil, err
+	}
+	day := now.In(shanghai).Format("20060102")
+	if err := limit(ctx, r.limiter, "reports:"+u.ID+":"+day, r.limits.PerDay, 25*time.Hour,
+		fmt.Sprintf("you have sent %d reports today, the daily limit; thank you — try again tomorrow", r.limits.PerDay)); err != nil {
+		r.releasePhotos(ctx, in.PhotoIDs, id)
+		return nil, err
+	}
+
+	t := &model.Ticket{
+		ID: id, ReporterID: u.ID, Category: cat.Code, Description: in.Description,
+		Location: in.Location, Point: ToWGS84(in.Location), Address: in.Address, PhotoIDs: in.PhotoIDs,
+		Status: model.StatusSubmitted, Reporters: 1, CreatedAt: now,
+	}
+	_ = t.Append(model.Event{At: now, Type: model.EventReported, Status: model.StatusSubmitted, ActorID: u.ID, ActorRole: model.RoleResident})
+	if idem == "" {
+		idem = "t:" + id
+	}
+	if err := r.tickets.Insert(ctx, t, idem, hash); err != nil {
+		r.releasePhotos(ctx, in.PhotoIDs, id)
+		if errors.Is(err, model.ErrConflict) {
+			// The same submission won a race past the lease.
+			if t, err := r.replay(ctx, idem, hash); t != nil || err != nil {
+				return t, err
+			}
+		}
+		return nil, fmt.Errorf("submit report: %w", err)
+	}
+	// The ticket is recorded; screening is queued. Should the queue fail, the
+	// reconciler finds the ticket still submitted and queues it again.
+	if err := r.screening.Add(ctx, t.ID); err != nil {
+		r.logger.WarnContext(ctx, "screening not queued; the reconciler will", "ticket", t.ID, "error", err.Error())
+	}
+	return t, nil
+}
+
+// replay returns the report an earlier attempt with the same key made.
+func (r *Reports) replay(ctx context.Context, idem, hash string) (*model.Ticket, error) {
+	t, h, err := r.tickets.ByIdem(ctx, idem)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if h != hash {
+		return nil, model.Errorf(model.CodeIdempotencyKeyReused, "this Idempotency-Key was used for a different report; use a new key for a new report")
+	}
+	return t, nil
+}
+
+// checkPhotos makes sure each photo is the caller's and unused, and holds
+// it for ticket id in Redis so that two reports cannot take one photo. The
+// screening worker makes the claim durable in MongoDB.
+func (r *Reports) checkPhotos(ctx context.Context, u *model.User, ids []string, ticketID string) error {
+	photos, err := r.photos.Many(ctx, ids)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*model.Photo, len(photos))
+	for _, p := range photos {
+		byID[p.ID] = p
+	}
+	for i, id := range ids {
+		field := fmt.Sprintf("photo_ids[%d]", i)
+		p := byID[id]
+		if p == nil || p.OwnerID != u.ID {
+			return model.Invalid(field, "%s is not a photo you uploaded", id)
+		}
+		if p.UsedBy != "" {
+			return model.Invalid(field, "%s is already part of another report; upload it again", id)
+		}
+	}
+	for i, id := range ids {
+		ok, holder, err := r.locks.Acquire(ctx, "photo:"+id, ticketID, photoClaimTTL)
+		if err == nil && !ok {
+			// A holder whose report never got recorded (a crash mid-submit)
+			// does not keep the photo.
+			if _, gerr := r.tickets.Get(ctx, holder); errors.Is(gerr, model.ErrNotFound) {
+				err = r.locks.Take(ctx, "photo:"+id, ticketID, photoClaimTTL)
+				ok = err == nil
+			}
+		}
+		if err != nil || !ok {
+			r.releasePhotos(ctx, ids[:i], ticketID)
+			if err != nil {
+				return err
+			}
+			return model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "%s is already part of another report; upload it again", id)
+		}
+	}
+	return nil
+}
+
+func (r *Reports) releasePhotos(ctx context.Context, ids []string, ticketID string) {
+	for _, id := range ids {
+		_ = r.locks.Release(context.WithoutCancel(ctx), "photo:"+id, ticketID)
+	}
+}
+
+// Get returns a report to someone allowed to see it: its reporter, a
+// resident whose duplicate was merged into it, its assignee, or staff.
+// Anyone else gets not_found, as if it did not exist.
+func (r *Reports) Get(ctx context.Context, u *model.User, id string) (*model.Ticket, error) {
+	t, err := r.tickets.Get(ctx, id)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, model.Errorf(model.CodeNotFound, "no such report")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !CanSee(u, t) {
+		return nil, model.Errorf(model.CodeNotFound, "no such report")
+	}
+	return t, nil
+}
+
+// CanSee is the one authorization rule for reading a ticket.
+func CanSee(u *model.User, t *model.Ticket) bool {
+	switch {
+	case u.Has(model.RoleStaff):
+		return true
+	case u.ID == t.ReporterID, u.ID == t.AssigneeID && t.AssigneeID != "":
+		return true
+	}
+	for _, f := range t.Followers {
+		if f == u.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// Mine lists the caller's reports, newest first. Errors: invalid_argument
+// (limit).
+func (r *Reports) Mine(ctx context.Context, u *model.User, cursor string, limit int) ([]*model.Ticket, string, error) {
+	return r.tickets.ListByReporter(ctx, u.ID, cursor, limit)
+}
+
+// NearbyQuery asks for open tickets around a point.
+type NearbyQuery struct {
+	Location model.Location
+	RadiusM  float64
+}
+
+// Nearby is an open ticket near a point, without any reporter identity.
+type Nearby struct {
+	Ticket    *model.Ticket
+	DistanceM float64
+}
+
+// MaxNearbyRadius is the largest radius /reports/nearby takes.
+const MaxNearbyRadius = 2000
+
+var openRegistered = []model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress}
+
+// Nearby lists open tickets within the radius, nearest first. Errors:
+// invalid_argument.
+func (r *Reports) Nearby(ctx context.Context, q NearbyQuery) ([]Nearby, error) {
+	if err := ValidateLocation("", q.Location); err != nil {
+		return nil, err
+	}
+	if q.RadiusM <= 0 || q.RadiusM > MaxNearbyRadius || math.IsNaN(q.RadiusM) {
+		return nil, model.Invalid("radius_m", "must be between 1 and %d", MaxNearbyRadius)
+	}
+	return r.near(ctx, ToWGS84(q.Location), q.RadiusM, "", openRegistered, time.Time{})
+}
+
+func (r *Reports) near(ctx context.Context, p model.Point, radius float64, category string, statuses []model.Status, since time.Time) ([]Nearby, error) {
+	center := geo.Point{Lat: p.Lat, Lng: p.Lng}
+	cells := geo.CoverRadius(center, radius)
+	ts, err := r.tickets.Near(ctx, cells, category, statuses, since, 500)
+	if err != nil {
+		return nil, err
+	}
+	var out []Nearby
+	for _, t := range ts {
+		d := geo.DistanceMeters(center, geo.Point{Lat: t.Point.Lat, Lng: t.Point.Lng})
+		if d <= radius {
+			out = append(out, Nearby{Ticket: t, DistanceM: d})
+		}
+	}
+	sortNearby(out)
+	return out, nil
+}
+
+func sortNearby(n []Nearby) {
+	slices.SortFunc(n, func(a, b Nearby) int {
+		if c := cmp.Compare(a.DistanceM, b.DistanceM); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Ticket.ID, b.Ticket.ID)
+	})
+}
+
+// FromWGS84 renders a WGS-84 point in the coordinate system a client asked
+// for (maps in China draw GCJ-02).
+func FromWGS84(p model.Point, ct model.CoordType) (lat, lng float64) {
+	if ct == model.CoordGCJ02 {
+		g := geo.WGS84ToGCJ02(geo.Point{Lat: p.Lat, Lng: p.Lng})
+		return g.Lat, g.Lng
+	}
+	return p.Lat, p.Lng
+}

@@ -1,0 +1,328 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+// ContentCheck is WeChat content security as screening needs it.
+type ContentCheck interface {
+	// CheckText runs msgSecCheck v2 and returns result.suggest: pass,
+	// review or risky.
+	CheckText(ctx context.Context, openID, text string) (suggest string, err error)
+	// CheckImage starts mediaCheckAsync; the verdict arrives later at
+	// /wechat/push under the returned trace id.
+	CheckImage(ctx context.Context, openID, url string) (traceID string, err error)
+}
+
+// ModerationStore is the photo side of screening.
+type ModerationStore interface {
+	SetTrace(ctx context.Context, id, traceID string) error
+	SetVerdict(ctx context.Context, traceID, suggest string) (*model.Photo, error)
+	ExpireModeration(ctx context.Context, cutoff time.Time) (int, error)
+	SaveEarlyVerdict(ctx context.Context, traceID, suggest string) error
+	TakeEarlyVerdict(ctx context.Context, traceID string) (string, bool, error)
+}
+
+// UserGetter loads a WeChat user (for the openid content checks need).
+type UserGetter interface {
+	Get(ctx context.Context, id string) (*model.User, error)
+}
+
+// Screening registers (立案) submitted reports: content security for text
+// and photos, duplicate detection, then hand-over to dispatch. It runs as a
+// queue worker; every step is idempotent, so a job handled twice has the
+// effect of one.
+type Screening struct {
+	tickets    TicketStore
+	photos     PhotoStore
+	moderation ModerationStore
+	users      UserGetter
+	content    ContentCheck
+	categories *Categories
+	signer     *URLSigner
+	reports    *Reports
+	// dispatch receives registered tickets; nil leaves them pending for staff.
+	dispatch Queue
+	now      func() time.Time
+	logger   *slog.Logger
+}
+
+// ScreeningDeps are the collaborators of Screening.
+type ScreeningDeps struct {
+	Tickets    TicketStore
+	Photos     PhotoStore
+	Moderation ModerationStore
+	Users      UserGetter
+	Content    ContentCheck
+	Categories *Categories
+	Signer     *URLSigner
+	Reports    *Reports
+	Dispatch   Queue
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// NewScreening returns the screening service.
+func NewScreening(d ScreeningDeps) *Screening {
+	return &Screening{tickets: d.Tickets, photos: d.Photos, moderation: d.Moderation, users: d.Users, content: d.Content,
+		categories: d.Categories, signer: d.Signer, reports: d.Reports, dispatch: d.Dispatch, now: d.Now, logger: d.Logger}
+}
+
+// Reasons shown to the resident.
+const (
+	ReasonRiskyText  = "描述中含有不宜公开的内容，请修改后重新提交"
+	ReasonRiskyPhoto = "照片未通过内容安全审核，请重新拍摄后提交"
+	ReasonPhotoUsed  = "照片已用于其他反映，请重新上传"
+	noteHeld         = "内容需人工审核"
+	noteRegistered   = "已立案，等待派遣"
+)
+
+// DuplicateWindow is how far back an open ticket can absorb a duplicate.
+const DuplicateWindow = 7 * 24 * time.Hour
+
+// Handle screens one ticket. It is safe to call any number of times.
+func (s *Screening) Handle(ctx context.Context, ticketID string) error {
+	t, err := s.tickets.Get(ctx, ticketID)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil // nothing to do for a job whose ticket never got recorded
+	}
+	if err != nil {
+		return err
+	}
+	if t.Status == model.StatusMerged {
+		// Finish a merge interrupted after t was marked: o must count t.
+		o, err := s.tickets.Get(ctx, t.DuplicateOf)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(o.MergedIDs, t.ID) {
+			return s.merge(ctx, t, o)
+		}
+		return nil
+	}
+	if t.Status != model.StatusSubmitted || t.Held {
+		return nil
+	}
+	now := s.now()
+
+	// Make the photos durably the ticket's; a lost race means another report
+	// of the same resident holds one.
+	if n, err := s.photos.Claim(ctx, t.ReporterID, t.PhotoIDs, t.ID); err != nil {
+		return err
+	} else if n < len(t.PhotoIDs) {
+		return s.reject(ctx, t, ReasonPhotoUsed)
+	}
+	u, err := s.users.Get(ctx, t.ReporterID)
+	if err != nil {
+		return fmt.Errorf("screen %s: %w", t.ID, err)
+	}
+	suggest, err := s.content.CheckText(ctx, u.OpenID, t.Description+"\n"+t.Address)
+	if err != nil {
+		return fmt.Errorf("screen %s: text check: %w", t.ID, err)
+	}
+	switch suggest {
+	case "risky":
+		return s.reject(ctx, t, ReasonRiskyText)
+	case "review":
+		t.Held = true
+		if err := t.Append(model.Event{At: now, Type: model.EventHeld, Note: noteHeld}); err != nil {
+			return err
+		}
+		return s.tickets.Update(ctx, t)
+	}
+
+	// Photos are checked asynchronously; the ticket does not wait for the
+	// verdicts (see docs/screening.md): a risky verdict withdraws it later.
+	photos, err := s.photos.Many(ctx, t.PhotoIDs)
+	if err != nil {
+		return err
+	}
+	for _, p := range photos {
+		if p.Moderation.Blocked() {
+			return s.reject(ctx, t, ReasonRiskyPhoto)
+		}
+		if p.Moderation.TraceID != "" {
+			continue
+		}
+		trace, err := s.content.CheckImage(ctx, u.OpenID, s.signer.URL(p.ID, VariantFull))
+		if err != nil {
+			return fmt.Errorf("screen %s: photo check: %w", t.ID, err)
+		}
+		if err := s.moderation.SetTrace(ctx, p.ID, trace); err != nil {
+			return err
+		}
+		// The verdict may have come before the trace id was recorded.
+		if suggest, ok, err := s.moderation.TakeEarlyVerdict(ctx, trace); err != nil {
+			return err
+		} else if ok {
+			if _, err := s.moderation.SetVerdict(ctx, trace, suggest); err != nil {
+				return err
+			}
+			if suggest == "risky" {
+				return s.reject(ctx, t, ReasonRiskyPhoto)
+			}
+		}
+	}
+
+	if dup, err := s.findDuplicate(ctx, t); err != nil {
+		return err
+	} else if dup != nil {
+		return s.merge(ctx, t, dup)
+	}
+	if err := t.Append(model.Event{At: now, Type: model.EventRegistered, Status: model.StatusPending, Note: noteRegistered}); err != nil {
+		return err
+	}
+	if err := s.tickets.Update(ctx, t); err != nil {
+		return err
+	}
+	if s.dispatch != nil {
+		if err := s.dispatch.Add(ctx, t.ID); err != nil {
+			s.logger.WarnContext(ctx, "dispatch not queued; the reconciler will", "ticket", t.ID, "error", err.Error())
+		}
+	}
+	return nil
+}
+
+// findDuplicate returns the nearest open ticket of the same category within
+// the category's radius, reported in the last seven days.
+func (s *Screening) findDuplicate(ctx context.Context, t *model.Ticket) (*model.Ticket, error) {
+	cat, err := s.categories.Get(ctx, t.Category)
+	if err != nil || cat.DuplicateRadiusM == 0 {
+		return nil, nil //nolint:nilerr // a category removed since is no duplicate
+	}
+	near, err := s.reports.near(ctx, t.Point, float64(cat.DuplicateRadiusM), t.Category, openRegistered, t.CreatedAt.Add(-DuplicateWindow))
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range near {
+		if n.Ticket.ID != t.ID {
+			return n.Ticket, nil
+		}
+	}
+	return nil, nil
+}
+
+// merge joins t to the open ticket o. The join is recorded on o first and
+// is idempotent, so a crash before t is marked merged only repeats it.
+func (s *Screening) merge(ctx context.Context, t, o *model.Ticket) error {
+	now := s.now()
+	err := retryConflicts(ctx, s.tickets, o.ID, func(o *model.Ticket) (bool, error) {
+		if slices.Contains(o.MergedIDs, t.ID) {
+			return false, nil
+		}
+		o.MergedIDs = append(o.MergedIDs, t.ID)
+		if !slices.Contains(o.Followers, t.ReporterID) && o.ReporterID != t.ReporterID {
+			o.Followers = append(o.Followers, t.ReporterID)
+		}
+		o.Reporters++
+		note := fmt.Sprintf("又有1位居民反映此问题（共%d位）", o.Reporters)
+		return true, o.Append(model.Event{At: now, Type: model.EventJoined, Note: note})
+	})
+	if err != nil {
+		return err
+	}
+	if t.Status == model.StatusMerged {
+		return nil
+	}
+	t.DuplicateOf = o.ID
+	if err := t.Append(model.Event{At: now, Type: model.EventMerged, Status: model.StatusMerged, Note: "已有居民反映过此问题，已合并跟进"}); err != nil {
+		return err
+	}
+	return s.tickets.Update(ctx, t)
+}
+
+// retryConflicts loads ticket id, lets change modify it (returning false
+// when there is nothing to do), and commits, reloading and trying again
+// when another writer got there first.
+func retryConflicts(ctx context.Context, tickets TicketStore, id string, change func(*model.Ticket) (bool, error)) error {
+	for attempt := 0; ; attempt++ {
+		t, err := tickets.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		ok, err := change(t)
+		if err != nil || !ok {
+			return err
+		}
+		err = tickets.Update(ctx, t)
+		if !errors.Is(err, model.ErrConflict) || attempt == 9 {
+			return err
+		}
+	}
+}
+
+func (s *Screening) reject(ctx context.Context, t *model.Ticket, reason string) error {
+	t.RejectReason = reason
+	if err := t.Append(model.Event{At: s.now(), Type: model.EventRejected, Status: model.StatusRejected, Note: reason}); err != nil {
+		return err
+	}
+	return s.tickets.Update(ctx, t)
+}
+
+// OnMediaVerdict records a photo verdict pushed by WeChat. A risky photo
+// withdraws the ticket it belongs to, unless that ticket is already closed
+// or resolved. Unknown trace ids are ignored (not ours, or long gone).
+func (s *Screening) OnMediaVerdict(ctx context.Context, traceID, suggest string) error {
+	p, err := s.moderation.SetVerdict(ctx, traceID, suggest)
+	if errors.Is(err, model.ErrNotFound) {
+		// Either not ours, or the screening worker has not recorded the
+		// trace id yet: park the verdict where it will look, then look once
+		// more in case it recorded the id meanwhile.
+		if err := s.moderation.SaveEarlyVerdict(ctx, traceID, suggest); err != nil {
+			return err
+		}
+		p, err = s.moderation.SetVerdict(ctx, traceID, suggest)
+		if errors.Is(err, model.ErrNotFound) {
+			s.logger.InfoContext(ctx, "media verdict parked until its trace id is recorded", "trace_id", traceID, "suggest", suggest)
+			return nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if suggest != "risky" || p.UsedBy == "" {
+		return nil
+	}
+	for range 3 {
+		t, err := s.tickets.Get(ctx, p.UsedBy)
+		if err != nil {
+			return err
+		}
+		if !model.CanApply(model.EventRejected, t.Status) {
+			return nil
+		}
+		err = s.reject(ctx, t, ReasonRiskyPhoto)
+		if !errors.Is(err, model.ErrConflict) {
+			return err
+		}
+	}
+	return model.Errorf(model.CodeConflict, "the ticket kept changing; the verdict will be applied on retry")
+}
+
+// ExpireModeration treats photo checks with no verdict after wait as passed.
+func (s *Screening) ExpireModeration(ctx context.Context, wait time.Duration) (int, error) {
+	return s.moderation.ExpireModeration(ctx, s.now().Add(-wait))
+}
+
+// Requeue queues again the reports left submitted for longer than age
+// (a lost queue message, a Redis flush): the reconciler's half of
+// at-least-once delivery.
+func (s *Screening) Requeue(ctx context.Context, queue Queue, age time.Duration) (int, error) {
+	ids, err := s.tickets.Stale(ctx, model.StatusSubmitted, false, s.now().Add(-age), 500)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := queue.Add(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}

@@ -1,0 +1,59 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Locks are short Redis leases: an idempotent request in flight, a photo
+// claimed by a report being submitted.
+type Locks struct {
+	r *Redis
+}
+
+// NewLocks returns the lock store over r.
+func NewLocks(r *Redis) *Locks { return &Locks{r: r} }
+
+// Acquire sets key to owner for ttl if nobody holds it, or if owner already
+// does, and reports whether owner holds it now. It returns the holder.
+func (l *Locks) Acquire(ctx context.Context, key, owner string, ttl time.Duration) (bool, string, error) {
+	k := l.r.Key("lock", key)
+	ok, err := l.r.Client.SetNX(ctx, k, owner, ttl).Result()
+	if err != nil {
+		return false, "", fmt.Errorf("lock: %w", translateRedis(err))
+	}
+	if ok {
+		return true, owner, nil
+	}
+	holder, err := l.r.Client.Get(ctx, k).Result()
+	if err == redis.Nil {
+		return l.Acquire(ctx, key, owner, ttl) // released meanwhile
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("lock: %w", translateRedis(err))
+	}
+	return holder == owner, holder, nil
+}
+
+// Take gives key to owner whoever holds it (a holder known to be gone).
+func (l *Locks) Take(ctx context.Context, key, owner string, ttl time.Duration) error {
+	if err := l.r.Client.Set(ctx, l.r.Key("lock", key), owner, ttl).Err(); err != nil {
+		return fmt.Errorf("lock: %w", translateRedis(err))
+	}
+	return nil
+}
+
+var releaseIfOwner = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+// Release frees key if owner still holds it.
+func (l *Locks) Release(ctx context.Context, key, owner string) error {
+	if err := releaseIfOwner.Run(ctx, l.r.Client, []string{l.r.Key("lock", key)}, owner).Err(); err != nil {
+		return fmt.Errorf("unlock: %w", translateRedis(err))
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+const (
+	colPhotos    = "photos"
+	photosBucket = "photo_files"
+)
+
+// Photos stores photo metadata in a collection and the (metadata-free)
+// image bytes in GridFS, as <id>.full and <id>.thumb.
+type Photos struct {
+	c      *mongo.Collection
+	bucket *mongo.GridFSBucket
+	now    func() time.Time
+}
+
+// NewPhotos returns the photo store of m.
+func NewPhotos(m *Mongo, now func() time.Time) *Photos {
+	return &Photos{
+		c:      m.db.Collection(colPhotos),
+		bucket: m.db.GridFSBucket(options.GridFSBucket().SetName(photosBucket)),
+		now:    now,
+	}
+}
+
+type moderationDoc struct {
+	TraceID   string    `bson:"trace_id"`
+	Suggest   string    `bson:"suggest"`
+	SentAt    time.Time `bson:"sent_at,omitempty"`
+	CheckedAt time.Time `bson:"checked_at,omitempty"`
+}
+
+type photoDoc struct {
+	ID          string        `bson:"_id"`
+	OwnerID     string        `bson:"owner_id"`
+	ContentType string        `bson:"content_type"`
+	Width       int           `bson:"width"`
+	Height      int           `bson:"height"`
+	Size        int64         `bson:"size"`
+	SHA256      string        `bson:"sha256"`
+	ThumbSHA256 string        `bson:"thumb_sha256"`
+	ThumbSize   int64         `bson:"thumb_size"`
+	TakenAt     *time.Time    `bson:"taken_at,omitempty"`
+	ExifLoc     *pointDoc     `bson:"exif_location,omitempty"`
+	UsedBy      string        `bson:"used_by"`
+	Moderation  moderationDoc `bson:"moderation"`
+	CreatedAt   time.Time     `bson:"created_at"`
+}
+
+func (d *photoDoc) model() *model.Photo {
+	p := &model.Photo{
+		ID: d.ID, OwnerID: d.OwnerID, ContentType: d.ContentType, Width: d.Width, Height: d.Height,
+		Size: d.Size, SHA256: d.SHA256, TakenAt: d.TakenAt, UsedBy: d.UsedBy, CreatedAt: d.CreatedAt,
+		Moderation: model.Moderation{TraceID: d.Moderation.TraceID, Suggest: d.Moderation.Suggest, CheckedAt: d.Moderation.CheckedAt},
+	}
+	if d.ExifLoc != nil {
+		p.ExifLocation = &model.Point{Lat: d.ExifLoc.Lat, Lng: d.ExifLoc.Lng}
+	}
+	return p
+}
+
+// Variant names a stored rendition.
+const (
+	VariantFull  = "full"
+	VariantThumb = "thumb"
+)
+
+// Create stores the files, then the metadata (so a photo that exists is
+// always servable), and returns the photo with its new id.
+func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.PhotoFile) (*model.Photo, error) {
+	p.ID, p.CreatedAt = NewID(), s.now().UTC()
+	for variant, f := range map[string]model.PhotoFile{VariantFull: full, VariantThumb: thumb} {
+		id := p.ID + "." + variant
+		err := s.bucket.UploadFromStreamWithID(ctx, id, id, bytes.NewReader(f.Data),
+			options.GridFSUpload().SetMetadata(bson.M{"content_type": f.ContentType, "owner_id": p.OwnerID}))
+		if err != nil {
+			return nil, fmt.Errorf("store photo file: %w", translate(err))
+		}
+	}
+	d := photoDoc{
+		ID: p.ID, OwnerID: p.OwnerID, ContentType: p.ContentType, Width: p.Width, Height: p.Height,
+		Size: int64(len(full.Data)), SHA256: full.SHA256, ThumbSHA256: thumb.SHA256, ThumbSize: int64(len(thumb.Data)),
+		TakenAt: p.TakenAt, CreatedAt: p.CreatedAt,
+	}
+	if p.ExifLocation != nil {
+		d.ExifLoc = &pointDoc{Lat: p.ExifLocation.Lat, Lng: p.ExifLocation.Lng}
+	}
+	if _, err := s.c.InsertOne(ctx, d); err != nil {
+		return nil, fmt.Errorf("store photo: %w", translate(err))
+	}
+	p.Size = d.Size
+	p.SHA256 = d.SHA256
+	return &p, nil
+}
+
+// Get returns a photo's metadata.
+func (s *Photos) Get(ctx context.Context, id string) (*model.Photo, error) {
+	var d photoDoc
+	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, fmt.Errorf("get photo: %w", translate(err))
+	}
+	return d.model(), nil
+}
+
+// Many returns the photos with the given ids that exist, in no order.
+func (s *Photos) Many(ctx context.Context, ids []string) ([]*model.Photo, error) {
+	cur, err := s.c.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	if err != nil {
+		return nil, fmt.Errorf("get photos: %w", translate(err))
+	}
+	var docs []photoDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("get photos: %w", translate(err))
+	}
+	out := make([]*model.Photo, len(docs))
+	for i := range docs {
+		out[i] = docs[i].model()
+	}
+	return out, nil
+}
+
+// Open returns a reader of one variant's bytes, its length and its digest.
+func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, int64, string, error) {
+	var d photoDoc
+	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))
+	}
+	size, sum := d.Size, d.SHA256
+	if variant == VariantThumb {
+		size, sum = d.ThumbSize, d.ThumbSHA256
+	}
+	ds, err := s.bucket.OpenDownloadStream(ctx, id+"."+variant)
+	if errors.Is(err, mongo.ErrFileNotFound) {
+		return nil, 0, "", model.Errorf(model.CodeNotFound, "no such photo")
+	}
+	if err != nil {
+		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))
+	}
+	return ds, size, sum, nil
+}
+
+// Claim marks photos as used by ticketID. It succeeds again for the same
+// ticket, and returns how many of ids are now the ticket's.
+func (s *Photos) Claim(ctx context.Context, ownerID string, ids []string, ticketID string) (int, error) {
+	res, err := s.c.UpdateMany(ctx,
+		bson.M{"_id": bson.M{"$in": ids}, "owner_id": ownerID, "used_by": bson.M{"$in": bson.A{"", ticketID}}},
+		bson.M{"$set": bson.M{"used_by": ticketID}})
+	if err != nil {
+		return 0, fmt.Errorf("claim photos: %w", translate(err))
+	}
+	return int(res.MatchedCount), nil
+}
+
+// SetTrace records that a photo was sent for content checking.
+func (s *Photos) SetTrace(ctx context.Context, id, traceID string) error {
+	_, err := s.c.UpdateOne(ctx, bson.M{"_id": id},
+		bson.M{"$set": bson.M{"moderation.trace_id": traceID, "moderation.sent_at": s.now().UTC()}})
+	if err != nil {
+		return fmt.Errorf("set photo trace: %w", translate(err))
+	}
+	return nil
+}
+
+// SetVerdict records WeChat's verdict for a trace id, the first time only,
+// and returns the photo (not_found for an unknown trace).
+func (s *Photos) SetVerdict(ctx context.Context, traceID, suggest string) (*model.Photo, error) {
+	var d photoDoc
+	err := s.c.FindOneAndUpdate(ctx,
+		bson.M{"moderation.trace_id": traceID},
+		bson.M{"$set": bson.M{"moderation.suggest": suggest, "moderation.checked_at": s.now().UTC()}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if err != nil {
+		return nil, fmt.Errorf("set photo verdict: %w", translate(err))
+	}
+	return d.model(), nil
+}
+
+// ExpireModeration marks checks sent before cutoff that never got a verdict
+// as timed out, and returns how many.
+func (s *Photos) ExpireModeration(ctx context.Context, cutoff time.Time) (int, error) {
+	res, err := s.c.UpdateMany(ctx,
+		bson.M{"moderation.trace_id": bson.M{"$ne": ""}, "moderation.suggest": "", "moderation.sent_at": bson.M{"$lt": cutoff.UTC()}},
+		bson.M{"$set": bson.M{"moderation.suggest": "timeout", "moderation.checked_at": s.now().UTC()}})
+	if err != nil {
+		return 0, fmt.Errorf("expire moderation: %w", translate(err))
+	}
+	// Parked verdicts that no photo claimed by now were not ours.
+	if _, err := s.c.Database().Collection(colEarlyVerdicts).DeleteMany(ctx, bson.M{"at": bson.M{"$lt": cutoff.UTC()}}); err != nil {
+		return 0, fmt.Errorf("expire early verdicts: %w", translate(err))
+	}
+	return int(res.ModifiedCount), nil
+}
+
+// DeleteUnused removes photos never used by a report and uploaded before
+// cutoff, files and all, and returns how many.
+func (s *Photos) DeleteUnused(ctx context.Context, cutoff time.Time) (int, error) {
+	cur, err := s.c.Find(ctx, bson.M{"used_by": "", "created_at": bson.M{"$lt": cutoff.UTC()}},
+		options.Find().SetProjection(bson.M{"_id": 1}).SetLimit(1000))
+	if err != nil {
+		return 0, fmt.Errorf("find unused photos: %w", translate(err))
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, fmt.Errorf("find unused photos: %w", translate(err))
+	}
+	n := 0
+	for _, d := range docs {
+		// The metadata goes first and only while still unused, so a photo
+		// claimed meanwhile is kept.
+		res, err := s.c.DeleteOne(ctx, bson.M{"_id": d.ID, "used_by": ""})
+		if err != nil {
+			return n, fmt.Errorf("delete photo: %w", translate(err))
+		}
+		if res.DeletedCount == 0 {
+			continue
+		}
+		for _, v := range []string{VariantFull, VariantThumb} {
+			if err := s.bucket.Delete(ctx, d.ID+"."+v); err != nil && !errors.Is(err, mongo.ErrFileNotFound) {
+				return n, fmt.Errorf("delete photo file: %w", translate(err))
+			}
+		}
+		n++
+	}
+	return n, nil
+}
+
+const colEarlyVerdicts = "media_verdicts"
+
+// SaveEarlyVerdict keeps a verdict that arrived before its trace id was
+// recorded on a photo.
+func (s *Photos) SaveEarlyVerdict(ctx context.Context, traceID, suggest string) error {
+	_, err := s.c.Database().Collection(colEarlyVerdicts).UpdateOne(ctx, bson.M{"_id": traceID},
+		bson.M{"$set": bson.M{"suggest": suggest, "at": s.now().UTC()}}, options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("save early verdict: %w", translate(err))
+	}
+	return nil
+}
+
+// TakeEarlyVerdict returns (and removes) a verdict kept by SaveEarlyVerdict.
+func (s *Photos) TakeEarlyVerdict(ctx context.Context, traceID string) (string, bool, error) {
+	var d struct {
+		Suggest string `bson:"suggest"`
+	}
+	err := s.c.Database().Collection(colEarlyVerdicts).FindOneAndDelete(ctx, bson.M{"_id": traceID}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("take early verdict: %w", translate(err))
+	}
+	return d.Suggest, true, nil
+}

@@ -1,0 +1,361 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/citizen-city/chengguantong/geo"
+	"github.com/citizen-city/chengguantong/model"
+)
+
+const (
+	colTickets   = "tickets"
+	colTicketLog = "ticket_log"
+)
+
+// Tickets stores tickets, one document each, and the log of their
+// transitions.
+//
+// A transition from version v to v+1 is decided by inserting the log entry
+// "<id>/<v+1>" holding the ticket's new state: the unique _id lets exactly
+// one concurrent writer win, on MongoDB and on FerretDB alike (FerretDB v1
+// does not make a conditional update atomic under concurrency, but a
+// unique insert is). The winner then applies the entry to the ticket. If it
+// crashes in between, the next writer finds the entry taken, applies it
+// (rolls forward), and retries on the new state. The log is also the
+// ticket's event record: one entry per transition, never rewritten.
+type Tickets struct {
+	c   *mongo.Collection
+	log *mongo.Collection
+	now func() time.Time
+}
+
+// NewTickets returns the ticket store of m.
+func NewTickets(m *Mongo, now func() time.Time) *Tickets {
+	return &Tickets{c: m.db.Collection(colTickets), log: m.db.Collection(colTicketLog), now: now}
+}
+
+type logDoc struct {
+	ID      string       `bson:"_id"` // ticket id / version
+	Ticket  string       `bson:"ticket"`
+	Version int64        `bson:"version"`
+	Fields  ticketFields `bson:"fields"`
+	At      time.Time    `bson:"at"`
+}
+
+func logID(ticketID string, version int64) string { return fmt.Sprintf("%s/%d", ticketID, version) }
+
+type pointDoc struct {
+	Lat float64 `bson:"lat"`
+	Lng float64 `bson:"lng"`
+}
+
+type locationDoc struct {
+	Lat       float64 `bson:"lat"`
+	Lng       float64 `bson:"lng"`
+	CoordType string  `bson:"coord_type"`
+}
+
+type eventDoc struct {
+	At        time.Time `bson:"at"`
+	Type      string    `bson:"type"`
+	Status    string    `bson:"status"`
+	ActorID   string    `bson:"actor_id,omitempty"`
+	ActorRole string    `bson:"actor_role,omitempty"`
+	Note      string    `bson:"note,omitempty"`
+}
+
+type resolutionDoc struct {
+	Note       string    `bson:"note"`
+	PhotoIDs   []string  `bson:"photo_ids"`
+	ResolvedAt time.Time `bson:"resolved_at"`
+	ResolverID string    `bson:"resolver_id"`
+}
+
+type feedbackDoc struct {
+	Satisfied bool      `bson:"satisfied"`
+	Rating    int       `bson:"rating"`
+	Comment   string    `bson:"comment,omitempty"`
+	At        time.Time `bson:"at"`
+}
+
+// ticketFields are the fields a transition may change; the rest are set
+// once at insert.
+type ticketFields struct {
+	Status       string         `bson:"status"`
+	GridCode     string         `bson:"grid_code"`
+	Community    string         `bson:"community"`
+	AssigneeID   string         `bson:"assignee_id"`
+	AssigneeRole string         `bson:"assignee_role"`
+	DuplicateOf  string         `bson:"duplicate_of"`
+	Reporters    int            `bson:"reporters"`
+	Followers    []string       `bson:"followers"`
+	MergedIDs    []string       `bson:"merged_ids"`
+	RejectReason string         `bson:"reject_reason"`
+	Held         bool           `bson:"held"`
+	Returns      int            `bson:"returns"`
+	Reopens      int            `bson:"reopens"`
+	Overdue      bool           `bson:"overdue"`
+	DueAt        time.Time      `bson:"due_at"`
+	AcceptBy     time.Time      `bson:"accept_by"`
+	Resolution   *resolutionDoc `bson:"resolution"`
+	Feedback     *feedbackDoc   `bson:"feedback"`
+	Timeline     []eventDoc     `bson:"timeline"`
+	UpdatedAt    time.Time      `bson:"updated_at"`
+}
+
+type ticketDoc struct {
+	ID          string      `bson:"_id"`
+	Idem        string      `bson:"idem"`
+	BodyHash    string      `bson:"body_hash"`
+	ReporterID  string      `bson:"reporter_id"`
+	Category    string      `bson:"category"`
+	Description string      `bson:"description"`
+	Location    locationDoc `bson:"location"`
+	Point       pointDoc    `bson:"point"`
+	// Cells are the point's geohash prefixes: "what is near" is an indexed
+	// $in over them, on MongoDB and FerretDB alike.
+	Cells     []string  `bson:"cells"`
+	Address   string    `bson:"address"`
+	PhotoIDs  []string  `bson:"photo_ids"`
+	Version   int64     `bson:"version"`
+	CreatedAt time.Time `bson:"created_at"`
+
+	Fields ticketFields `bson:",inline"`
+}
+
+func fieldsOf(t *model.Ticket) ticketFields {
+	f := ticketFields{
+		Status: string(t.Status), GridCode: t.GridCode, Community: t.Community,
+		AssigneeID: t.AssigneeID, AssigneeRole: string(t.AssigneeRole), DuplicateOf: t.DuplicateOf,
+		Reporters: t.Reporters, Followers: nonNil(t.Followers), MergedIDs: nonNil(t.MergedIDs),
+		RejectReason: t.RejectReason, Held: t.Held, Returns: t.Returns, Reopens: t.Reopens,
+		Overdue: t.Overdue, DueAt: t.DueAt.UTC(), AcceptBy: t.AcceptBy.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
+	}
+	if r := t.Resolution; r != nil {
+		f.Resolution = &resolutionDoc{Note: r.Note, PhotoIDs: nonNil(r.PhotoIDs), ResolvedAt: r.ResolvedAt.UTC(), ResolverID: r.ResolverID}
+	}
+	if fb := t.Feedback; fb != nil {
+		f.Feedback = &feedbackDoc{Satisfied: fb.Satisfied, Rating: fb.Rating, Comment: fb.Comment, At: fb.At.UTC()}
+	}
+	f.Timeline = make([]eventDoc, len(t.Timeline))
+	for i, e := range t.Timeline {
+		f.Timeline[i] = eventDoc{At: e.At.UTC(), Type: string(e.Type), Status: string(e.Status), ActorID: e.ActorID, ActorRole: string(e.ActorRole), Note: e.Note}
+	}
+	return f
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (d *ticketDoc) model() *model.Ticket {
+	f := &d.Fields
+	t := &model.Ticket{
+		ID: d.ID, ReporterID: d.ReporterID, Category: d.Category, Description: d.Description,
+		Location: model.Location{Lat: d.Location.Lat, Lng: d.Location.Lng, CoordType: model.CoordType(d.Location.CoordType)},
+		Point:    model.Point{Lat: d.Point.Lat, Lng: d.Point.Lng}, Address: d.Address, PhotoIDs: d.PhotoIDs,
+		Status: model.Status(f.Status), Version: d.Version, GridCode: f.GridCode, Community: f.Community,
+		AssigneeID: f.AssigneeID, AssigneeRole: model.Role(f.AssigneeRole), DuplicateOf: f.DuplicateOf,
+		Reporters: f.Reporters, Followers: f.Followers, MergedIDs: f.MergedIDs, RejectReason: f.RejectReason,
+		Held: f.Held, Returns: f.Returns, Reopens: f.Reopens, Overdue: f.Overdue, DueAt: f.DueAt, AcceptBy: f.AcceptBy,
+		CreatedAt: d.CreatedAt, UpdatedAt: f.UpdatedAt,
+	}
+	if r := f.Resolution; r != nil {
+		t.Resolution = &model.Resolution{Note: r.Note, PhotoIDs: r.PhotoIDs, ResolvedAt: r.ResolvedAt, ResolverID: r.ResolverID}
+	}
+	if fb := f.Feedback; fb != nil {
+		t.Feedback = &model.Feedback{Satisfied: fb.Satisfied, Rating: fb.Rating, Comment: fb.Comment, At: fb.At}
+	}
+	t.Timeline = make([]model.Event, len(f.Timeline))
+	for i, e := range f.Timeline {
+		t.Timeline[i] = model.Event{At: e.At, Type: model.EventType(e.Type), Status: model.Status(e.Status), ActorID: e.ActorID, ActorRole: model.Role(e.ActorRole), Note: e.Note}
+	}
+	return t
+}
+
+// Insert stores a new ticket. idem identifies the submission (a digest of
+// the reporter and their Idempotency-Key, or unique when there was none);
+// a second ticket with the same idem is a conflict.
+func (s *Tickets) Insert(ctx context.Context, t *model.Ticket, idem, bodyHash string) error {
+	d := ticketDoc{
+		ID: t.ID, Idem: idem, BodyHash: bodyHash, ReporterID: t.ReporterID, Category: t.Category,
+		Description: t.Description, Address: t.Address, PhotoIDs: nonNil(t.PhotoIDs),
+		Location: locationDoc{Lat: t.Location.Lat, Lng: t.Location.Lng, CoordType: string(t.Location.CoordType)},
+		Point:    pointDoc{Lat: t.Point.Lat, Lng: t.Point.Lng},
+		Cells:    geo.Cells(geo.Point{Lat: t.Point.Lat, Lng: t.Point.Lng}),
+		Version:  t.Version, CreatedAt: t.CreatedAt.UTC(), Fields: fieldsOf(t),
+	}
+	if _, err := s.c.InsertOne(ctx, d); err != nil {
+		return fmt.Errorf("insert ticket: %w", translate(err))
+	}
+	return nil
+}
+
+// ByIdem returns the ticket a submission created and the digest of its body.
+func (s *Tickets) ByIdem(ctx context.Context, idem string) (*model.Ticket, string, error) {
+	var d ticketDoc
+	if err := s.c.FindOne(ctx, bson.M{"idem": idem}).Decode(&d); err != nil {
+		return nil, "", fmt.Errorf("find ticket by idempotency key: %w", translate(err))
+	}
+	return d.model(), d.BodyHash, nil
+}
+
+// Get returns a ticket (not_found if there is none).
+func (s *Tickets) Get(ctx context.Context, id string) (*model.Ticket, error) {
+	var d ticketDoc
+	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, fmt.Errorf("get ticket: %w", translate(err))
+	}
+	return d.model(), nil
+}
+
+// Update commits t's changeable fields as version t.Version+1 if nobody
+// else committed that version first, and sets t.Version. Otherwise it is a
+// conflict: the caller reloads and decides again.
+func (s *Tickets) Update(ctx context.Context, t *model.Ticket) error {
+	next := t.Version + 1
+	entry := logDoc{ID: logID(t.ID, next), Ticket: t.ID, Version: next, Fields: fieldsOf(t), At: s.now().UTC()}
+	if _, err := s.log.InsertOne(ctx, entry); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			// Someone else won this version; make sure it is applied.
+			if err := s.rollForward(ctx, t.ID, next); err != nil {
+				return err
+			}
+			return model.Errorf(model.CodeConflict, "the ticket changed meanwhile; reload and try again")
+		}
+		return fmt.Errorf("update ticket: %w", translate(err))
+	}
+	if err := s.apply(ctx, &entry); err != nil {
+		return err
+	}
+	t.Version = next
+	return nil
+}
+
+// apply writes a committed log entry to the ticket if the ticket is still
+// at the version before it; applying twice changes nothing.
+func (s *Tickets) apply(ctx context.Context, e *logDoc) error {
+	set, err := bsonFields(e.Fields)
+	if err != nil {
+		return err
+	}
+	set["version"] = e.Version
+	if _, err := s.c.UpdateOne(ctx, bson.M{"_id": e.Ticket, "version": e.Version - 1}, bson.M{"$set": set}); err != nil {
+		return fmt.Errorf("apply ticket: %w", translate(err))
+	}
+	return nil
+}
+
+func bsonFields(f ticketFields) (bson.M, error) {
+	raw, err := bson.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("encode ticket: %w", err)
+	}
+	var m bson.M
+	if err := bson.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("encode ticket: %w", err)
+	}
+	return m, nil
+}
+
+// rollForward applies the committed entry of version v if the ticket is
+// still at v-1 (its writer crashed between commit and apply).
+func (s *Tickets) rollForward(ctx context.Context, id string, v int64) error {
+	var e logDoc
+	if err := s.log.FindOne(ctx, bson.M{"_id": logID(id, v)}).Decode(&e); err != nil {
+		return fmt.Errorf("roll forward ticket: %w", translate(err))
+	}
+	return s.apply(ctx, &e)
+}
+
+// ListByReporter returns a reporter's tickets newest first, after the
+// cursor (the last id of the previous page), and the next cursor.
+func (s *Tickets) ListByReporter(ctx context.Context, reporterID, cursor string, limit int) ([]*model.Ticket, string, error) {
+	filter := bson.M{"reporter_id": reporterID}
+	if cursor != "" {
+		filter["_id"] = bson.M{"$lt": cursor}
+	}
+	return s.page(ctx, filter, limit)
+}
+
+func (s *Tickets) page(ctx context.Context, filter bson.M, limit int) ([]*model.Ticket, string, error) {
+	cur, err := s.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, "", fmt.Errorf("list tickets: %w", translate(err))
+	}
+	var docs []ticketDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, "", fmt.Errorf("list tickets: %w", translate(err))
+	}
+	next := ""
+	if len(docs) > limit {
+		docs = docs[:limit]
+		next = docs[limit-1].ID
+	}
+	out := make([]*model.Ticket, len(docs))
+	for i := range docs {
+		out[i] = docs[i].model()
+	}
+	return out, next, nil
+}
+
+// Near returns tickets in the given statuses whose point lies in one of the
+// geohash cells, optionally of one category and created since a time. The
+// caller filters by exact distance.
+func (s *Tickets) Near(ctx context.Context, cells []string, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error) {
+	st := make([]string, len(statuses))
+	for i, x := range statuses {
+		st[i] = string(x)
+	}
+	filter := bson.M{"cells": bson.M{"$in": cells}, "status": bson.M{"$in": st}}
+	if category != "" {
+		filter["category"] = category
+	}
+	if !since.IsZero() {
+		filter["created_at"] = bson.M{"$gte": since.UTC()}
+	}
+	cur, err := s.c.Find(ctx, filter, options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("tickets near: %w", translate(err))
+	}
+	var docs []ticketDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("tickets near: %w", translate(err))
+	}
+	out := make([]*model.Ticket, len(docs))
+	for i := range docs {
+		out[i] = docs[i].model()
+	}
+	return out, nil
+}
+
+// Stale returns ids of tickets in status that have not changed since
+// before, oldest first: the reconciler's work list.
+func (s *Tickets) Stale(ctx context.Context, status model.Status, held bool, before time.Time, limit int) ([]string, error) {
+	cur, err := s.c.Find(ctx,
+		bson.M{"status": string(status), "held": held, "updated_at": bson.M{"$lt": before.UTC()}},
+		options.Find().SetProjection(bson.M{"_id": 1}).SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("stale tickets: %w", translate(err))
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("stale tickets: %w", translate(err))
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
