@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/citizen-city/chengguantong/workcal"
 )
 
 // Mode says where the stores live.
@@ -66,6 +68,13 @@ type Config struct {
 	// Abuse limits per resident.
 	UploadsPerMinute int
 	ReportsPerDay    int
+	// Dispatch rules.
+	AcceptTimeout  time.Duration
+	MaxReturns     int
+	GridSnapMeters int
+	// WorkCalendar counts handling limits in working time: the built-in
+	// China 2026 calendar unless WORK_CALENDAR gives another.
+	WorkCalendar workcal.Config
 	// Subscribe-message template ids by use.
 	TemplateAssigned string
 	TemplateAccepted string
@@ -119,11 +128,23 @@ func Load(getenv func(string) string) (*Config, error) {
 		PhotoURLTTL:              p.duration("PHOTO_URL_TTL", time.Hour),
 		UploadsPerMinute:         p.positiveInt("UPLOADS_PER_MINUTE", 20),
 		ReportsPerDay:            p.positiveInt("REPORTS_PER_DAY", 20),
+		AcceptTimeout:            p.duration("ACCEPT_TIMEOUT", 30*time.Minute),
+		MaxReturns:               p.positiveInt("MAX_RETURNS", 2),
+		GridSnapMeters:           p.positiveInt("GRID_SNAP_METERS", 200),
 		TemplateAssigned:         p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
 		TemplateAccepted:         p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
 		TemplateResolved:         p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
+	c.WorkCalendar = workcal.China2026()
+	if v := p.str("WORK_CALENDAR", ""); v != "" {
+		wc, err := workcal.Parse(v)
+		if err != nil {
+			p.fail("WORK_CALENDAR", err.Error())
+		} else {
+			c.WorkCalendar = wc
+		}
+	}
 
 	switch {
 	case c.MongoURI == "" && c.RedisURL == "":

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -72,6 +73,36 @@ type PushService interface {
 	Receive(ctx context.Context, q url.Values, body []byte) error
 }
 
+// TaskService is the handlers' and staff's work on tickets.
+type TaskService interface {
+	Mine(ctx context.Context, u *model.User, cursor string, limit int) ([]*model.Ticket, string, error)
+	Pool(ctx context.Context, u *model.User, cursor string, limit int) ([]*model.Ticket, string, error)
+	Claim(ctx context.Context, u *model.User, id string) (*model.Ticket, error)
+	Accept(ctx context.Context, u *model.User, id string) (*model.Ticket, error)
+	Return(ctx context.Context, u *model.User, id, reason string) (*model.Ticket, error)
+	Resolve(ctx context.Context, u *model.User, id, note string, photoIDs []string) (*model.Ticket, error)
+	AdminList(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error)
+	Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*model.Ticket, error)
+	Reject(ctx context.Context, staff *model.User, id, reason string) (*model.Ticket, error)
+}
+
+// GridService manages the grids.
+type GridService interface {
+	Upload(ctx context.Context, data []byte) ([]model.Grid, error)
+	List(ctx context.Context) ([]model.Grid, error)
+}
+
+// DeadLetter is a queued job that kept failing.
+type DeadLetter struct {
+	Queue, Payload, Reason string
+	At                     time.Time
+}
+
+// DeadLetterSource lists dead letters for staff.
+type DeadLetterSource interface {
+	DeadLetters(ctx context.Context) ([]DeadLetter, error)
+}
+
 // Pinger is a dependency /readyz checks.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -89,6 +120,9 @@ type Deps struct {
 	Reports       ReportService
 	Subscriptions SubscriptionService
 	Push          PushService
+	Tasks         TaskService
+	Grids         GridService
+	DeadLetters   DeadLetterSource
 	Ready         map[string]Pinger // name → dependency, for /readyz
 	Registry      *prometheus.Registry
 	OpenAPI       []byte // the OpenAPI document served at /openapi.json
@@ -145,8 +179,22 @@ func New(d Deps) *echo.Echo {
 	wx.GET("/reports/nearby", h.nearbyReports)
 	authed.GET("/reports/:id", h.getReport)
 
+	tasks := authed.Group("/tasks", requireRole(model.RoleGridWorker, model.RolePartyMember))
+	tasks.GET("", h.myTasks)
+	tasks.GET("/pool", h.taskPool)
+	tasks.POST("/:id/claim", h.claimTask)
+	tasks.POST("/:id/accept", h.acceptTask)
+	tasks.POST("/:id/return", h.returnTask)
+	tasks.POST("/:id/resolve", h.resolveTask)
+
 	admin := authed.Group("/admin", requireRole(model.RoleStaff))
 	admin.PUT("/categories/:code", h.putCategory)
+	admin.POST("/grids", h.uploadGrids)
+	admin.GET("/grids", h.listGrids)
+	admin.GET("/tickets", h.adminTickets)
+	admin.POST("/tickets/:id/dispatch", h.adminDispatch)
+	admin.POST("/tickets/:id/reject", h.adminReject)
+	admin.GET("/dead-letters", h.deadLetters)
 	admin.POST("/workers", h.createWorker)
 	admin.POST("/branches", h.createBranch)
 	admin.POST("/party-members", h.createPartyMember)

@@ -140,6 +140,19 @@ type Ticket struct {
 	// Followers are the residents of merged reports, who follow this ticket.
 	Followers []string
 
+	// Queue is QueueStaff while the ticket waits for staff to dispatch it by
+	// hand (no grid, nobody available, too many returns).
+	Queue string
+	// Pool is set while the ticket is offered to the on-duty party members
+	// of Community (volunteer-suitable, or nobody on duty in the grid).
+	Pool bool
+	// ReturnedBy are the users who returned or let the ticket time out;
+	// routing avoids them.
+	ReturnedBy []string
+	// Escalated is set when the handling deadline passed (counted overdue).
+	Escalated    bool
+	RegisteredAt time.Time
+
 	RejectReason string
 	// Held is set when content screening asked for a human review: the
 	// ticket stays submitted, in the staff's queue.
@@ -160,6 +173,9 @@ type Ticket struct {
 	UpdatedAt time.Time
 }
 
+// QueueStaff marks a ticket in the staff's manual-dispatch queue.
+const QueueStaff = "staff"
+
 // Point is a WGS-84 position.
 type Point struct {
 	Lat, Lng float64
@@ -179,7 +195,7 @@ var transitions = map[EventType][]Status{
 	EventClaimed:    {StatusPending, StatusDispatched},
 	EventReturned:   {StatusDispatched, StatusInProgress},
 	EventReassigned: {StatusDispatched},
-	EventEscalated:  {StatusDispatched, StatusInProgress},
+	EventEscalated:  {StatusPending, StatusDispatched, StatusInProgress},
 	EventResolved:   {StatusInProgress},
 	EventReopened:   {StatusResolved},
 	EventClosed:     {StatusResolved},
@@ -210,3 +226,12 @@ func (t *Ticket) Append(ev Event) error {
 
 // String is for logs: the id and status only, never personal data.
 func (t *Ticket) String() string { return fmt.Sprintf("ticket %s (%s v%d)", t.ID, t.Status, t.Version) }
+
+// TicketFilter narrows the staff's ticket list; empty fields match all.
+type TicketFilter struct {
+	Status   string
+	Grid     string
+	Category string
+	Queue    string
+	From, To time.Time // created_at in [From, To)
+}

@@ -120,3 +120,13 @@ type PartyMember struct {
 	UserID      string
 	CreatedAt   time.Time
 }
+
+// Grid is a 网格: a polygon of the city that one or more grid workers are
+// responsible for, within a community. Its geometry lives in the geo
+// package's index.
+type Grid struct {
+	Code      string
+	Name      string
+	Community string
+	UpdatedAt time.Time
+}

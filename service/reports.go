@@ -28,6 +28,10 @@ type TicketStore interface {
 	ListByReporter(ctx context.Context, reporterID, cursor string, limit int) ([]*model.Ticket, string, error)
 	Near(ctx context.Context, cells []string, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error)
 	Stale(ctx context.Context, status model.Status, held bool, before time.Time, limit int) ([]string, error)
+	Open(ctx context.Context, after string, limit int) ([]*model.Ticket, error)
+	ListAssigned(ctx context.Context, assigneeID string, statuses []model.Status, cursor string, limit int) ([]*model.Ticket, string, error)
+	ListPool(ctx context.Context, communities []string, cursor string, limit int) ([]*model.Ticket, string, error)
+	ListAdmin(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error)
 }
 
 // Locker holds short leases in Redis.

@@ -87,6 +87,11 @@ var indexes = []index{
 	{collection: colTickets, keys: bson.D{{Key: "reporter_id", Value: 1}, {Key: "_id", Value: -1}}, name: "reporter_newest"},
 	{collection: colTickets, keys: bson.D{{Key: "cells", Value: 1}, {Key: "status", Value: 1}}, name: "cells_status"},
 	{collection: colTickets, keys: bson.D{{Key: "status", Value: 1}, {Key: "updated_at", Value: 1}}, name: "status_updated"},
+	{collection: colTickets, keys: bson.D{{Key: "assignee_id", Value: 1}, {Key: "status", Value: 1}}, name: "assignee_status"},
+	{collection: colTickets, keys: bson.D{{Key: "pool", Value: 1}, {Key: "community", Value: 1}, {Key: "status", Value: 1}}, name: "pool"},
+	{collection: colTickets, keys: bson.D{{Key: "created_at", Value: 1}}, name: "created"},
+	{collection: colTicketLog, keys: bson.D{{Key: "at", Value: 1}}, name: "at"},
+	{collection: colWorkers, keys: bson.D{{Key: "grid_codes", Value: 1}}, name: "grid_codes"},
 }
 
 // EnsureIndexes creates the indexes every collection needs. It is idempotent

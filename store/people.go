@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/citizen-city/chengguantong/model"
 )
@@ -124,4 +125,41 @@ func (s *People) LinkUser(ctx context.Context, role model.Role, profileID, userI
 		return fmt.Errorf("link profile: %w", translate(err))
 	}
 	return nil
+}
+
+// WorkerUsers returns the WeChat users bound to worker profiles of a grid.
+func (s *People) WorkerUsers(ctx context.Context, gridCode string) ([]string, error) {
+	cur, err := s.workers.Find(ctx, bson.M{"grid_codes": gridCode, "user_id": bson.M{"$ne": ""}},
+		options.Find().SetProjection(bson.M{"user_id": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("grid workers: %w", translate(err))
+	}
+	var docs []workerDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("grid workers: %w", translate(err))
+	}
+	out := make([]string, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d.UserID)
+	}
+	return out, nil
+}
+
+// GetPartyMember returns a party member profile.
+func (s *People) GetPartyMember(ctx context.Context, id string) (*model.PartyMember, error) {
+	var d memberDoc
+	if err := s.members.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, fmt.Errorf("get party member: %w", translate(err))
+	}
+	return &model.PartyMember{ID: d.ID, Name: d.Name, Phone: d.Phone, BranchID: d.BranchID,
+		Communities: d.Communities, UserID: d.UserID, CreatedAt: d.CreatedAt}, nil
+}
+
+// GetWorker returns a grid worker profile.
+func (s *People) GetWorker(ctx context.Context, id string) (*model.Worker, error) {
+	var d workerDoc
+	if err := s.workers.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, fmt.Errorf("get worker: %w", translate(err))
+	}
+	return &model.Worker{ID: d.ID, Name: d.Name, Phone: d.Phone, GridCodes: d.GridCodes, UserID: d.UserID, CreatedAt: d.CreatedAt}, nil
 }

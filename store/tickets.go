@@ -96,6 +96,11 @@ type ticketFields struct {
 	Reporters    int            `bson:"reporters"`
 	Followers    []string       `bson:"followers"`
 	MergedIDs    []string       `bson:"merged_ids"`
+	Queue        string         `bson:"queue"`
+	Pool         bool           `bson:"pool"`
+	ReturnedBy   []string       `bson:"returned_by"`
+	Escalated    bool           `bson:"escalated"`
+	RegisteredAt time.Time      `bson:"registered_at"`
 	RejectReason string         `bson:"reject_reason"`
 	Held         bool           `bson:"held"`
 	Returns      int            `bson:"returns"`
@@ -134,6 +139,7 @@ func fieldsOf(t *model.Ticket) ticketFields {
 		Status: string(t.Status), GridCode: t.GridCode, Community: t.Community,
 		AssigneeID: t.AssigneeID, AssigneeRole: string(t.AssigneeRole), DuplicateOf: t.DuplicateOf,
 		Reporters: t.Reporters, Followers: nonNil(t.Followers), MergedIDs: nonNil(t.MergedIDs),
+		Queue: t.Queue, Pool: t.Pool, ReturnedBy: nonNil(t.ReturnedBy), Escalated: t.Escalated, RegisteredAt: t.RegisteredAt.UTC(),
 		RejectReason: t.RejectReason, Held: t.Held, Returns: t.Returns, Reopens: t.Reopens,
 		Overdue: t.Overdue, DueAt: t.DueAt.UTC(), AcceptBy: t.AcceptBy.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
 	}
@@ -166,6 +172,7 @@ func (d *ticketDoc) model() *model.Ticket {
 		Status: model.Status(f.Status), Version: d.Version, GridCode: f.GridCode, Community: f.Community,
 		AssigneeID: f.AssigneeID, AssigneeRole: model.Role(f.AssigneeRole), DuplicateOf: f.DuplicateOf,
 		Reporters: f.Reporters, Followers: f.Followers, MergedIDs: f.MergedIDs, RejectReason: f.RejectReason,
+		Queue: f.Queue, Pool: f.Pool, ReturnedBy: f.ReturnedBy, Escalated: f.Escalated, RegisteredAt: f.RegisteredAt,
 		Held: f.Held, Returns: f.Returns, Reopens: f.Reopens, Overdue: f.Overdue, DueAt: f.DueAt, AcceptBy: f.AcceptBy,
 		CreatedAt: d.CreatedAt, UpdatedAt: f.UpdatedAt,
 	}
@@ -358,4 +365,96 @@ func (s *Tickets) Stale(ctx context.Context, status model.Status, held bool, bef
 		ids[i] = d.ID
 	}
 	return ids, nil
+}
+
+func statusStrings(statuses []model.Status) bson.A {
+	a := make(bson.A, len(statuses))
+	for i, s := range statuses {
+		a[i] = string(s)
+	}
+	return a
+}
+
+// CountOpen counts the tickets assigned to a user and not yet resolved:
+// the load routing balances.
+func (s *Tickets) CountOpen(ctx context.Context, assigneeID string) (int, error) {
+	n, err := s.c.CountDocuments(ctx, bson.M{"assignee_id": assigneeID,
+		"status": bson.M{"$in": statusStrings([]model.Status{model.StatusDispatched, model.StatusInProgress})}})
+	if err != nil {
+		return 0, fmt.Errorf("count open tickets: %w", translate(err))
+	}
+	return int(n), nil
+}
+
+// ListAssigned returns a user's tickets in the given statuses, newest first.
+func (s *Tickets) ListAssigned(ctx context.Context, assigneeID string, statuses []model.Status, cursor string, limit int) ([]*model.Ticket, string, error) {
+	filter := bson.M{"assignee_id": assigneeID, "status": bson.M{"$in": statusStrings(statuses)}}
+	if cursor != "" {
+		filter["_id"] = bson.M{"$lt": cursor}
+	}
+	return s.page(ctx, filter, limit)
+}
+
+// ListPool returns tickets offered to the party members of the given
+// communities, newest first.
+func (s *Tickets) ListPool(ctx context.Context, communities []string, cursor string, limit int) ([]*model.Ticket, string, error) {
+	filter := bson.M{"pool": true, "community": bson.M{"$in": communities},
+		"status": bson.M{"$in": statusStrings([]model.Status{model.StatusPending, model.StatusDispatched})}}
+	if cursor != "" {
+		filter["_id"] = bson.M{"$lt": cursor}
+	}
+	return s.page(ctx, filter, limit)
+}
+
+// ListAdmin returns tickets for staff, newest first.
+func (s *Tickets) ListAdmin(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error) {
+	filter := bson.M{}
+	if f.Status != "" {
+		filter["status"] = f.Status
+	}
+	if f.Grid != "" {
+		filter["grid_code"] = f.Grid
+	}
+	if f.Category != "" {
+		filter["category"] = f.Category
+	}
+	if f.Queue != "" {
+		filter["queue"] = f.Queue
+	}
+	created := bson.M{}
+	if !f.From.IsZero() {
+		created["$gte"] = f.From.UTC()
+	}
+	if !f.To.IsZero() {
+		created["$lt"] = f.To.UTC()
+	}
+	if len(created) > 0 {
+		filter["created_at"] = created
+	}
+	if cursor != "" {
+		filter["_id"] = bson.M{"$lt": cursor}
+	}
+	return s.page(ctx, filter, limit)
+}
+
+// Open returns open tickets (pending, dispatched, in progress) after the
+// given id, in id order: the reconciler walks them in pages.
+func (s *Tickets) Open(ctx context.Context, after string, limit int) ([]*model.Ticket, error) {
+	filter := bson.M{"status": bson.M{"$in": statusStrings([]model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress})}}
+	if after != "" {
+		filter["_id"] = bson.M{"$gt": after}
+	}
+	cur, err := s.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("open tickets: %w", translate(err))
+	}
+	var docs []ticketDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("open tickets: %w", translate(err))
+	}
+	out := make([]*model.Ticket, len(docs))
+	for i := range docs {
+		out[i] = docs[i].model()
+	}
+	return out, nil
 }

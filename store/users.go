@@ -174,3 +174,23 @@ func (s *Users) StaffExists(ctx context.Context, username string) (bool, error) 
 	}
 	return n > 0, nil
 }
+
+// OnDuty returns those of ids whose user is on duty.
+func (s *Users) OnDuty(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cur, err := s.users.Find(ctx, bson.M{"_id": bson.M{"$in": ids}, "on_duty": true}, options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("on-duty users: %w", translate(err))
+	}
+	var docs []userDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("on-duty users: %w", translate(err))
+	}
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.ID
+	}
+	return out, nil
+}

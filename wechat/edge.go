@@ -99,3 +99,28 @@ func (p PushReceiver) Receive(ctx context.Context, q url.Values, body []byte) er
 	}
 	return p.OnMediaVerdict(ctx, ev.TraceID, ev.Suggest)
 }
+
+// Subscriber adapts Client to the notifier: it sends subscribe messages
+// (订阅消息) and speaks model errors.
+type Subscriber struct {
+	Client *Client
+	// State is the version of the mini-program the card opens: "formal"
+	// (default when empty), "trial" or "developer".
+	State string
+}
+
+// Send sends one subscribe message to openID. Errors: conflict (43101: the
+// user has no allowance left for the template), invalid_argument (WeChat
+// refuses the data, the template or the openid — sending again cannot
+// help), unavailable (WeChat busy, rate-limited or unreachable; try later),
+// internal (anything else, e.g. our app credentials are wrong).
+func (s Subscriber) Send(ctx context.Context, openID, templateID, page string, data map[string]string) error {
+	err := s.Client.SendSubscribe(ctx, SubscribeMessage{
+		ToOpenID: openID, TemplateID: templateID, Page: page, Data: data, MiniprogramState: s.State,
+	})
+	if errors.Is(err, ErrInvalidOpenID) {
+		// For a send, an unknown openid is the message's fault, not WeChat's.
+		return model.Wrap(model.CodeInvalidArgument, err, "WeChat does not know the recipient")
+	}
+	return ToModel(err)
+}

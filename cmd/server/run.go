@@ -27,6 +27,7 @@ import (
 	"github.com/citizen-city/chengguantong/store"
 	"github.com/citizen-city/chengguantong/wechat"
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
+	"github.com/citizen-city/chengguantong/workcal"
 )
 
 // options are what tests can set that the environment cannot.
@@ -139,9 +140,24 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Tickets: tickets, Photos: photoStore, Categories: categories, Locks: store.NewLocks(rdb), Limiter: limiter,
 		Screening: screenQueue, Limits: service.ReportLimits{PerDay: cfg.ReportsPerDay}, Now: now, Logger: logger,
 	})
+	calendar, err := workcal.New(cfg.WorkCalendar)
+	if err != nil {
+		return fmt.Errorf("WORK_CALENDAR: %w", err)
+	}
+	grids := service.NewGrids(store.NewGrids(mongo, now), float64(cfg.GridSnapMeters), logger)
+	if _, err := grids.Refresh(startCtx); err != nil {
+		return err
+	}
+	dispatchQueue := store.NewStream(rdb, "dispatch")
+	dispatcher := service.NewDispatcher(service.DispatcherDeps{
+		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Categories: categories,
+		Timers: store.NewTimers(rdb), Queue: dispatchQueue, Now: now, Logger: logger,
+		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar},
+	})
+	tasks := service.NewTasks(tickets, photoStore, people, users, dispatcher, nil, now)
 	screening := service.NewScreening(service.ScreeningDeps{
 		Tickets: tickets, Photos: photoStore, Moderation: photoStore, Users: users, Content: wechat.Content{Client: wx},
-		Categories: categories, Signer: signer, Reports: reports, Now: now, Logger: logger,
+		Categories: categories, Signer: signer, Reports: reports, Dispatch: dispatchQueue, Now: now, Logger: logger,
 	})
 	templates := service.Templates{Assigned: cfg.TemplateAssigned, Accepted: cfg.TemplateAccepted, Resolved: cfg.TemplateResolved}
 
@@ -156,6 +172,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Reports:       reports,
 		Subscriptions: service.NewSubscriptions(store.NewSubscriptions(mongo, now), templates),
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
+		Tasks:         tasks,
+		Grids:         grids,
+		DeadLetters:   deadLetters{screenQueue, dispatchQueue},
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
 		Registry:      prometheus.NewRegistry(),
 		OpenAPI:       docs.OpenAPIJSON(),
@@ -174,9 +193,39 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
+	for i := range 2 {
+		w := &service.Worker{
+			Queue: dispatchQueue, Consumer: fmt.Sprintf("%s-dispatch-%d", consumer, i), Handle: dispatcher.Handle,
+			MaxAttempts: 10, ReclaimIdle: 30 * time.Second, HandleTimeout: 30 * time.Second, Logger: logger,
+		}
+		workers.Go(func() { w.Run(workCtx) })
+	}
+	// Redis is rebuilt from MongoDB at start-up, then kept in step.
+	if n, err := dispatcher.Reconcile(startCtx, 0); err != nil {
+		logger.Warn("start-up reconciliation failed; it will run again", "error", err.Error())
+	} else if n > 0 {
+		logger.Info("start-up reconciliation queued tickets for dispatch", "count", n)
+	}
 	workers.Go(func() {
 		service.Every(workCtx, logger, "requeue-screening", 30*time.Second, func(ctx context.Context) (int, error) {
 			return screening.Requeue(ctx, screenQueue, time.Minute)
+		})
+	})
+	workers.Go(func() {
+		service.Every(workCtx, logger, "reconcile-dispatch", time.Minute, func(ctx context.Context) (int, error) {
+			return dispatcher.Reconcile(ctx, time.Minute)
+		})
+	})
+	workers.Go(func() {
+		service.Every(workCtx, logger, "timers", 500*time.Millisecond, dispatcher.FireDue)
+	})
+	workers.Go(func() {
+		service.Every(workCtx, logger, "grid-refresh", 5*time.Second, func(ctx context.Context) (int, error) {
+			changed, err := grids.Refresh(ctx)
+			if changed {
+				return 1, err
+			}
+			return 0, err
 		})
 	})
 	workers.Go(func() {
@@ -228,6 +277,23 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// deadLetters lists the dead letters of every queue for staff.
+type deadLetters []*store.Stream
+
+func (d deadLetters) DeadLetters(ctx context.Context) ([]handler.DeadLetter, error) {
+	var out []handler.DeadLetter
+	for _, s := range d {
+		items, err := s.DeadLetters(ctx, 100)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range items {
+			out = append(out, handler.DeadLetter{Queue: x.Stream, Payload: x.Payload, Reason: x.Reason, At: x.At})
+		}
+	}
+	return out, nil
 }
 
 // consumerName names this instance's queue consumers.

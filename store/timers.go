@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Timers are deadlines in one Redis sorted set (scored by due time in
+// milliseconds). Any instance may poll; removing a member is the claim, so
+// each timer fires on exactly one instance. The set is rebuildable: the
+// reconciler re-adds the timers of every open ticket from MongoDB, and the
+// handlers check the ticket's state, so a re-added timer that already had
+// its effect does nothing.
+type Timers struct {
+	r   *Redis
+	key string
+}
+
+// NewTimers returns the timer set over r.
+func NewTimers(r *Redis) *Timers { return &Timers{r: r, key: r.Key("{timers}", "z")} }
+
+// Schedule sets the timer member to fire at at (replacing its time).
+func (t *Timers) Schedule(ctx context.Context, member string, at time.Time) error {
+	if err := t.r.Client.ZAdd(ctx, t.key, redis.Z{Score: float64(at.UnixMilli()), Member: member}).Err(); err != nil {
+		return fmt.Errorf("schedule timer: %w", translateRedis(err))
+	}
+	return nil
+}
+
+// Due returns up to limit timers due at now.
+func (t *Timers) Due(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	out, err := t.r.Client.ZRangeByScore(ctx, t.key, &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("due timers: %w", translateRedis(err))
+	}
+	return out, nil
+}
+
+// Claim removes a timer and reports whether this caller removed it.
+func (t *Timers) Claim(ctx context.Context, member string) (bool, error) {
+	n, err := t.r.Client.ZRem(ctx, t.key, member).Result()
+	if err != nil {
+		return false, fmt.Errorf("claim timer: %w", translateRedis(err))
+	}
+	return n == 1, nil
+}
