@@ -136,7 +136,8 @@ func residentPage(ticketID string) string { return "pages/report/detail?id=" + t
 func workerPage(ticketID string) string   { return "pages/task/detail?id=" + ticketID }
 
 // Assigned queues the Assigned message to the worker or party member the
-// ticket t was assigned to. Errors: those of the queue (unavailable).
+// ticket t was assigned to (nothing for an empty assigneeID). Errors: those
+// of the queue (unavailable).
 func (n *Notifier) Assigned(ctx context.Context, t *model.Ticket, assigneeID string) error {
 	if assigneeID == "" {
 		return nil

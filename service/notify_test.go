@@ -20,6 +20,15 @@ import (
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 )
 
+// The production pieces fit the notifier's interfaces.
+var (
+	_ service.Allowances      = (*store.Subscriptions)(nil)
+	_ service.NotificationLog = (*store.Notifications)(nil)
+	_ service.UserGetter      = (*store.Users)(nil)
+	_ service.SubscribeSender = wechat.Subscriber{}
+	_ service.Queue           = (*store.Stream)(nil)
+)
+
 // notifyNow is 10:30 in Shanghai.
 var notifyNow = time.Date(2026, 3, 1, 2, 30, 0, 0, time.UTC)
 

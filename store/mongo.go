@@ -92,6 +92,7 @@ var indexes = []index{
 	{collection: colTickets, keys: bson.D{{Key: "created_at", Value: 1}}, name: "created"},
 	{collection: colTicketLog, keys: bson.D{{Key: "at", Value: 1}}, name: "at"},
 	{collection: colWorkers, keys: bson.D{{Key: "grid_codes", Value: 1}}, name: "grid_codes"},
+	{collection: "notifications", keys: bson.D{{Key: "at", Value: 1}}, name: "at"},
 }
 
 // EnsureIndexes creates the indexes every collection needs. It is idempotent

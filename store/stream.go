@@ -70,7 +70,7 @@ func (s *Stream) Read(ctx context.Context, consumer string, count int, block tim
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
-	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
+	if err != nil && streamGone(err) {
 		// Redis was flushed or restarted empty: recreate and carry on; the
 		// reconciler re-queues what was lost.
 		return nil, s.EnsureGroup(ctx)
@@ -91,13 +91,20 @@ func (s *Stream) Reclaim(ctx context.Context, consumer string, minIdle time.Dura
 	msgs, _, err := s.r.Client.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 		Stream: s.key, Group: s.group, Consumer: consumer, MinIdle: minIdle, Start: "0-0", Count: int64(count),
 	}).Result()
-	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
+	if err != nil && streamGone(err) {
 		return nil, s.EnsureGroup(ctx)
 	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("reclaim %s: %w", s.name, translateRedis(err))
 	}
 	return deliveries(msgs), nil
+}
+
+// streamGone reports the errors of a stream or group deleted under a reader
+// (FLUSHALL, a Redis restart without persistence).
+func streamGone(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "NOGROUP") || strings.Contains(msg, "UNBLOCKED")
 }
 
 func deliveries(msgs []redis.XMessage) []model.Delivery {

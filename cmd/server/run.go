@@ -148,19 +148,24 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	if _, err := grids.Refresh(startCtx); err != nil {
 		return err
 	}
+	templates := service.Templates{Assigned: cfg.TemplateAssigned, Accepted: cfg.TemplateAccepted, Resolved: cfg.TemplateResolved}
+	notifyQueue := store.NewStream(rdb, "notify")
+	notifications := store.NewNotifications(mongo, now)
+	notifier := service.NewNotifier(service.NotifierDeps{
+		Queue: notifyQueue, Allowances: store.NewSubscriptions(mongo, now), Users: users,
+		Sender: wechat.Subscriber{Client: wx}, Templates: templates, Dedup: notifications, Now: now, Logger: logger,
+	})
 	dispatchQueue := store.NewStream(rdb, "dispatch")
 	dispatcher := service.NewDispatcher(service.DispatcherDeps{
 		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Categories: categories,
-		Timers: store.NewTimers(rdb), Queue: dispatchQueue, Now: now, Logger: logger,
+		Timers: store.NewTimers(rdb), Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
 		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar},
 	})
-	tasks := service.NewTasks(tickets, photoStore, people, users, dispatcher, nil, now)
+	tasks := service.NewTasks(tickets, photoStore, people, users, dispatcher, notifier, now)
 	screening := service.NewScreening(service.ScreeningDeps{
 		Tickets: tickets, Photos: photoStore, Moderation: photoStore, Users: users, Content: wechat.Content{Client: wx},
 		Categories: categories, Signer: signer, Reports: reports, Dispatch: dispatchQueue, Now: now, Logger: logger,
 	})
-	templates := service.Templates{Assigned: cfg.TemplateAssigned, Accepted: cfg.TemplateAccepted, Resolved: cfg.TemplateResolved}
-
 	e := handler.New(handler.Deps{
 		Logger:        logger,
 		Auth:          auth,
@@ -174,7 +179,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
 		Grids:         grids,
-		DeadLetters:   deadLetters{screenQueue, dispatchQueue},
+		DeadLetters:   deadLetters{screenQueue, dispatchQueue, notifyQueue},
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
 		Registry:      prometheus.NewRegistry(),
 		OpenAPI:       docs.OpenAPIJSON(),
@@ -200,7 +205,24 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
+	for i := range 2 {
+		w := &service.Worker{
+			Queue: notifyQueue, Consumer: fmt.Sprintf("%s-notify-%d", consumer, i), Handle: notifier.Handle,
+			MaxAttempts: 5, ReclaimIdle: time.Minute, HandleTimeout: 15 * time.Second, Logger: logger,
+		}
+		workers.Go(func() { w.Run(workCtx) })
+	}
+	workers.Go(func() {
+		service.Every(workCtx, logger, "prune-notifications", time.Hour, func(ctx context.Context) (int, error) {
+			return notifications.Prune(ctx, now().Add(-30*24*time.Hour))
+		})
+	})
 	// Redis is rebuilt from MongoDB at start-up, then kept in step.
+	if n, err := screening.Requeue(startCtx, screenQueue, 0); err != nil {
+		logger.Warn("start-up requeue of screening failed; it will run again", "error", err.Error())
+	} else if n > 0 {
+		logger.Info("start-up requeued reports for screening", "count", n)
+	}
 	if n, err := dispatcher.Reconcile(startCtx, 0); err != nil {
 		logger.Warn("start-up reconciliation failed; it will run again", "error", err.Error())
 	} else if n > 0 {
