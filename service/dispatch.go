@@ -154,6 +154,13 @@ func (d *Dispatcher) route(ctx context.Context, t *model.Ticket, exclude []strin
 	t.AssigneeID, t.AssigneeRole, t.AcceptBy = "", "", time.Time{}
 	grid, ok := d.grids.Locate(t.Point)
 	if !ok {
+		// Grids uploaded through another instance moments ago may not be in
+		// this one's index yet: look again before giving up.
+		if changed, err := d.grids.Refresh(ctx); err == nil && changed {
+			grid, ok = d.grids.Locate(t.Point)
+		}
+	}
+	if !ok {
 		t.Queue, t.Pool, t.GridCode, t.Community = model.QueueStaff, false, "", ""
 		return t.Append(model.Event{At: now, Type: model.EventQueued, Status: model.StatusPending, Note: noteNoGrid})
 	}
