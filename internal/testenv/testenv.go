@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -216,4 +217,66 @@ func NewRedisServer(tb testing.TB) (url string, stop func()) {
 	}
 	tb.Fatal("redis-server did not answer")
 	return "", nil
+}
+
+// NewRedisCluster starts a three-master Redis Cluster of tb's own and
+// returns its URL in go-redis's cluster form. It needs redis-server and
+// redis-cli (Debian's redis-server package brings both).
+func NewRedisCluster(tb testing.TB) string {
+	tb.Helper()
+	server, err := exec.LookPath("redis-server")
+	if err != nil {
+		tb.Fatal("redis-server is needed for the Redis Cluster test (apt-get install redis-server)")
+	}
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		tb.Fatal("redis-cli is needed for the Redis Cluster test (apt-get install redis-tools)")
+	}
+	dir := tb.TempDir()
+	var addrs []string
+	for i := range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		_ = l.Close()
+		cmd := exec.Command(server, "--port", port, "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+			"--cluster-config-file", fmt.Sprintf("%s/nodes-%d.conf", dir, i), "--dir", dir,
+			"--save", "", "--appendonly", "no", "--loglevel", "warning")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		addrs = append(addrs, "127.0.0.1:"+port)
+	}
+	for _, a := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: a})
+		for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
+			if i == 100 {
+				tb.Fatalf("cluster node %s did not answer", a)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		_ = c.Close()
+	}
+	args := append([]string{"--cluster", "create"}, addrs...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		tb.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	u := "redis://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2]
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer c.Close()
+	for i := 0; ; i++ {
+		info, err := c.ClusterInfo(context.Background()).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			return u
+		}
+		if i == 200 {
+			tb.Fatalf("cluster not ready: %v %s", err, info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
