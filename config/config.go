@@ -70,6 +70,7 @@ type Config struct {
 	ReportsPerDay    int
 	// Dispatch rules.
 	AcceptTimeout  time.Duration
+	FeedbackWindow time.Duration
 	MaxReturns     int
 	GridSnapMeters int
 	// WorkCalendar counts handling limits in working time: the built-in
@@ -130,6 +131,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		ReportsPerDay:            p.positiveInt("REPORTS_PER_DAY", 20),
 		AcceptTimeout:            p.duration("ACCEPT_TIMEOUT", 30*time.Minute),
 		MaxReturns:               p.positiveInt("MAX_RETURNS", 2),
+		FeedbackWindow:           p.duration("FEEDBACK_WINDOW", 72*time.Hour),
 		GridSnapMeters:           p.positiveInt("GRID_SNAP_METERS", 200),
 		TemplateAssigned:         p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
 		TemplateAccepted:         p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),

@@ -45,10 +45,17 @@ type photoRef struct {
 }
 
 type eventJSON struct {
-	At     time.Time `json:"at"`
-	Type   string    `json:"type"`
-	Status string    `json:"status"`
-	Note   string    `json:"note,omitempty"`
+	At     time.Time  `json:"at"`
+	Type   string     `json:"type"`
+	Status string     `json:"status"`
+	Note   string     `json:"note,omitempty"`
+	Actor  *actorJSON `json:"actor,omitempty"`
+}
+
+// actorJSON shows who acted only by role and masked name.
+type actorJSON struct {
+	Role string `json:"role"`
+	Name string `json:"name,omitempty"`
 }
 
 type resolutionJSON struct {
@@ -112,6 +119,9 @@ func (h *handlers) toReport(t *model.Ticket) reportJSON {
 	}
 	for i, e := range t.Timeline {
 		r.Timeline[i] = eventJSON{At: e.At.UTC(), Type: string(e.Type), Status: string(e.Status), Note: e.Note}
+		if e.ActorRole == model.RoleGridWorker || e.ActorRole == model.RolePartyMember || e.ActorRole == model.RoleStaff {
+			r.Timeline[i].Actor = &actorJSON{Role: string(e.ActorRole), Name: e.ActorName}
+		}
 	}
 	if res := t.Resolution; res != nil {
 		r.Resolution = &resolutionJSON{Note: res.Note, Photos: h.photoRefs(res.PhotoIDs), ResolvedAt: res.ResolvedAt.UTC()}
@@ -257,4 +267,23 @@ func (h *handlers) recordSubscriptions(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+type feedbackRequest struct {
+	Satisfied *bool  `json:"satisfied"`
+	Rating    int    `json:"rating"`
+	Comment   string `json:"comment"`
+}
+
+func (h *handlers) feedback(c echo.Context) error {
+	var req feedbackRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := h.Feedback.Give(c.Request().Context(), currentUser(c), c.Param("id"),
+		service.FeedbackInput{Satisfied: req.Satisfied, Rating: req.Rating, Comment: req.Comment})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.toReport(t))
 }

@@ -86,6 +86,11 @@ type TaskService interface {
 	Reject(ctx context.Context, staff *model.User, id, reason string) (*model.Ticket, error)
 }
 
+// FeedbackService is the resident's confirmation (核查结案).
+type FeedbackService interface {
+	Give(ctx context.Context, u *model.User, id string, in service.FeedbackInput) (*model.Ticket, error)
+}
+
 // GridService manages the grids.
 type GridService interface {
 	Upload(ctx context.Context, data []byte) ([]model.Grid, error)
@@ -121,6 +126,7 @@ type Deps struct {
 	Subscriptions SubscriptionService
 	Push          PushService
 	Tasks         TaskService
+	Feedback      FeedbackService
 	Grids         GridService
 	DeadLetters   DeadLetterSource
 	Ready         map[string]Pinger // name → dependency, for /readyz
@@ -177,6 +183,7 @@ func New(d Deps) *echo.Echo {
 	wx.POST("/reports", h.submitReport)
 	wx.GET("/reports/mine", h.myReports)
 	wx.GET("/reports/nearby", h.nearbyReports)
+	wx.POST("/reports/:id/feedback", h.feedback)
 	authed.GET("/reports/:id", h.getReport)
 
 	tasks := authed.Group("/tasks", requireRole(model.RoleGridWorker, model.RolePartyMember))

@@ -77,6 +77,9 @@ type Event struct {
 	Status    Status // the status after the step
 	ActorID   string // user id; empty for the system
 	ActorRole Role
+	// ActorName is the actor's masked name (张**), the only identity a
+	// resident's timeline shows of a worker.
+	ActorName string
 	Note      string
 }
 

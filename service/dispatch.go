@@ -52,6 +52,9 @@ type DispatchConfig struct {
 	MaxReturns int
 	// Calendar counts the categories' handling limits in working time.
 	Calendar *workcal.Calendar
+	// FeedbackWindow is how long a resolved ticket waits for the resident's
+	// rating before it closes on its own.
+	FeedbackWindow time.Duration
 }
 
 // Dispatcher routes registered tickets to grid workers and party members
@@ -67,6 +70,7 @@ type Dispatcher struct {
 	categories *Categories
 	timers     TimerStore
 	notify     Notifications
+	names      *Names
 	queue      Queue
 	cfg        DispatchConfig
 	now        func() time.Time
@@ -83,6 +87,7 @@ type DispatcherDeps struct {
 	Categories *Categories
 	Timers     TimerStore
 	Notify     Notifications
+	Names      *Names
 	Queue      Queue
 	Config     DispatchConfig
 	Now        func() time.Time
@@ -92,7 +97,7 @@ type DispatcherDeps struct {
 // NewDispatcher returns the dispatcher.
 func NewDispatcher(d DispatcherDeps) *Dispatcher {
 	return &Dispatcher{tickets: d.Tickets, grids: d.Grids, candidates: d.Candidates, duty: d.Duty, loads: d.Loads,
-		categories: d.Categories, timers: d.Timers, notify: d.Notify, queue: d.Queue, cfg: d.Config, now: d.Now, logger: d.Logger}
+		categories: d.Categories, timers: d.Timers, notify: d.Notify, names: d.Names, queue: d.Queue, cfg: d.Config, now: d.Now, logger: d.Logger}
 }
 
 // Timeline notes shown to residents.
@@ -178,6 +183,9 @@ func (d *Dispatcher) route(ctx context.Context, t *model.Ticket, exclude []strin
 	t.AssigneeID, t.AssigneeRole = worker, model.RoleGridWorker
 	t.AcceptBy = now.Add(d.cfg.AcceptTimeout)
 	note := noteDispatched
+	if name := d.names.Masked(ctx, worker, model.RoleGridWorker); name != "" {
+		note = "已派遣至网格员" + name + "处置"
+	}
 	if t.Pool {
 		note += "；" + notePooled
 	}
@@ -224,6 +232,7 @@ func (d *Dispatcher) afterCommit(ctx context.Context, t *model.Ticket, prevAssig
 const (
 	timerAccept = "accept"
 	timerDue    = "due"
+	timerClose  = "close"
 )
 
 // scheduleTimers (re)sets the ticket's deadlines in Redis.
@@ -234,6 +243,9 @@ func (d *Dispatcher) scheduleTimers(ctx context.Context, t *model.Ticket) {
 	}
 	if t.Status.Open() && t.Status != model.StatusSubmitted && !t.Escalated && !t.DueAt.IsZero() {
 		err = errors.Join(err, d.timers.Schedule(ctx, timerDue+"|"+t.ID, t.DueAt))
+	}
+	if t.Status == model.StatusResolved && t.Resolution != nil && d.cfg.FeedbackWindow > 0 {
+		err = errors.Join(err, d.timers.Schedule(ctx, timerClose+"|"+t.ID, t.Resolution.ResolvedAt.Add(d.cfg.FeedbackWindow)))
 	}
 	if err != nil {
 		d.logger.WarnContext(ctx, "timers not scheduled; the reconciler will", "ticket", t.ID, "error", err.Error())
@@ -274,6 +286,8 @@ func (d *Dispatcher) fire(ctx context.Context, member string) error {
 		return d.acceptTimeout(ctx, parts[1], parts[2])
 	case len(parts) == 2 && parts[0] == timerDue:
 		return d.escalate(ctx, parts[1])
+	case len(parts) == 2 && parts[0] == timerClose:
+		return d.closeUnrated(ctx, parts[1])
 	}
 	return fmt.Errorf("unknown timer %q", member)
 }
@@ -316,6 +330,17 @@ func (d *Dispatcher) escalate(ctx context.Context, ticketID string) error {
 		}
 		t.Escalated, t.Overdue = true, true
 		return true, t.Append(model.Event{At: d.now(), Type: model.EventEscalated, Note: noteEscalated})
+	})
+}
+
+// closeUnrated closes a resolved ticket whose resident did not answer
+// within the feedback window (核查结案 without a rating).
+func (d *Dispatcher) closeUnrated(ctx context.Context, ticketID string) error {
+	return retryConflicts(ctx, d.tickets, ticketID, func(t *model.Ticket) (bool, error) {
+		if t.Status != model.StatusResolved || t.Resolution == nil || d.now().Before(t.Resolution.ResolvedAt.Add(d.cfg.FeedbackWindow)) {
+			return false, nil
+		}
+		return true, t.Append(model.Event{At: d.now(), Type: model.EventClosed, Status: model.StatusClosed, Note: "超过评价期限，自动结案"})
 	})
 }
 

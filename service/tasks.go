@@ -86,7 +86,8 @@ func (s *Tasks) Claim(ctx context.Context, u *model.User, id string) (*model.Tic
 		}
 		t.AssigneeID, t.AssigneeRole, t.Pool, t.Queue, t.AcceptBy = u.ID, model.RolePartyMember, false, "", time.Time{}
 		if err := t.Append(model.Event{At: s.now(), Type: model.EventClaimed, Status: model.StatusInProgress,
-			ActorID: u.ID, ActorRole: model.RolePartyMember, Note: "在职党员认领处置"}); err != nil {
+			ActorID: u.ID, ActorRole: model.RolePartyMember, ActorName: s.dispatcher.names.Masked(ctx, u.ID, model.RolePartyMember),
+			Note: "在职党员认领处置"}); err != nil {
 			return false, err
 		}
 		claimed = t
@@ -137,7 +138,7 @@ func (s *Tasks) Accept(ctx context.Context, u *model.User, id string) (*model.Ti
 	t, err := s.step(ctx, u, id, func(t *model.Ticket) error {
 		t.AcceptBy, t.Pool, t.Queue = time.Time{}, false, ""
 		return t.Append(model.Event{At: s.now(), Type: model.EventAccepted, Status: model.StatusInProgress,
-			ActorID: u.ID, ActorRole: t.AssigneeRole, Note: "已接单，正在处置"})
+			ActorID: u.ID, ActorRole: t.AssigneeRole, ActorName: s.dispatcher.names.Masked(ctx, u.ID, t.AssigneeRole), Note: "已接单，正在处置"})
 	})
 	if err != nil {
 		return nil, err
@@ -215,11 +216,13 @@ func (s *Tasks) Resolve(ctx context.Context, u *model.User, id, note string, pho
 		now := s.now()
 		t.Resolution = &model.Resolution{Note: note, PhotoIDs: photoIDs, ResolvedAt: now, ResolverID: u.ID}
 		t.Pool, t.Queue = false, ""
-		return t.Append(model.Event{At: now, Type: model.EventResolved, Status: model.StatusResolved, ActorID: u.ID, ActorRole: t.AssigneeRole, Note: note})
+		return t.Append(model.Event{At: now, Type: model.EventResolved, Status: model.StatusResolved, ActorID: u.ID, ActorRole: t.AssigneeRole,
+			ActorName: s.dispatcher.names.Masked(ctx, u.ID, t.AssigneeRole), Note: note})
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.dispatcher.scheduleTimers(ctx, t) // the feedback window
 	if s.notify != nil {
 		_ = s.notify.Resolved(ctx, t)
 	}

@@ -67,6 +67,7 @@ type eventDoc struct {
 	Status    string    `bson:"status"`
 	ActorID   string    `bson:"actor_id,omitempty"`
 	ActorRole string    `bson:"actor_role,omitempty"`
+	ActorName string    `bson:"actor_name,omitempty"`
 	Note      string    `bson:"note,omitempty"`
 }
 
@@ -151,7 +152,7 @@ func fieldsOf(t *model.Ticket) ticketFields {
 	}
 	f.Timeline = make([]eventDoc, len(t.Timeline))
 	for i, e := range t.Timeline {
-		f.Timeline[i] = eventDoc{At: e.At.UTC(), Type: string(e.Type), Status: string(e.Status), ActorID: e.ActorID, ActorRole: string(e.ActorRole), Note: e.Note}
+		f.Timeline[i] = eventDoc{At: e.At.UTC(), Type: string(e.Type), Status: string(e.Status), ActorID: e.ActorID, ActorRole: string(e.ActorRole), ActorName: e.ActorName, Note: e.Note}
 	}
 	return f
 }
@@ -184,7 +185,7 @@ func (d *ticketDoc) model() *model.Ticket {
 	}
 	t.Timeline = make([]model.Event, len(f.Timeline))
 	for i, e := range f.Timeline {
-		t.Timeline[i] = model.Event{At: e.At, Type: model.EventType(e.Type), Status: model.Status(e.Status), ActorID: e.ActorID, ActorRole: model.Role(e.ActorRole), Note: e.Note}
+		t.Timeline[i] = model.Event{At: e.At, Type: model.EventType(e.Type), Status: model.Status(e.Status), ActorID: e.ActorID, ActorRole: model.Role(e.ActorRole), ActorName: e.ActorName, Note: e.Note}
 	}
 	return t
 }
@@ -437,10 +438,11 @@ func (s *Tickets) ListAdmin(ctx context.Context, f model.TicketFilter, cursor st
 	return s.page(ctx, filter, limit)
 }
 
-// Open returns open tickets (pending, dispatched, in progress) after the
-// given id, in id order: the reconciler walks them in pages.
+// Open returns the tickets that still have timers — pending, dispatched,
+// in progress, and resolved (waiting for feedback) — after the given id, in
+// id order: the reconciler walks them in pages.
 func (s *Tickets) Open(ctx context.Context, after string, limit int) ([]*model.Ticket, error) {
-	filter := bson.M{"status": bson.M{"$in": statusStrings([]model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress})}}
+	filter := bson.M{"status": bson.M{"$in": statusStrings([]model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress, model.StatusResolved})}}
 	if after != "" {
 		filter["_id"] = bson.M{"$gt": after}
 	}

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -34,7 +35,7 @@ import (
 
 const (
 	benchResidents = 50   // residents who report, round robin
-	benchReports   = 1000 // reports per concurrency level (fixed, so the run is bounded)
+	benchReports   = 200 // reports per concurrency level (fixed, so the run is bounded)
 	benchDrainWait = 90 * time.Second
 )
 
@@ -450,7 +451,9 @@ func BenchmarkReportIntake(b *testing.B) {
 	// Warm up (connections, caches) with one report per resident, and keep
 	// the first ticket read back before screening changed it: the document
 	// exactly as Insert wrote it.
+	progress("logged in")
 	warm, err := r.prepare(benchResidents)
+	progress("warm prepared")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -479,6 +482,7 @@ func BenchmarkReportIntake(b *testing.B) {
 	if _, err := r.waitScreened(ctx); err != nil {
 		b.Fatal(err)
 	}
+	progress("warm done")
 	b.Logf("stored ticket (as inserted): %d bytes of BSON; tickets' secondary indexes: %d", len(r.template), len(r.indexes))
 
 	for _, c := range benchConcurrency {
@@ -489,6 +493,7 @@ func BenchmarkReportIntake(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StartTimer()
+			progress("C=%d prepared", c)
 
 			// The ceiling, on a quiet system: raw inserts of the same size.
 			rawRate, rawLat, err := r.rawInserts(ctx, benchReports, c, false)
@@ -500,6 +505,7 @@ func BenchmarkReportIntake(b *testing.B) {
 				b.Fatal(err)
 			}
 
+			progress("raw %.0f/s, indexed %.0f/s", rawRate, idxRate)
 			// Intake, with screening running behind it.
 			rate, lat, err := timed(benchReports, c, func(i int) error {
 				_, err := r.submit(jobs[i])
@@ -508,6 +514,7 @@ func BenchmarkReportIntake(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			progress("intake %.0f/s", rate)
 			drain, err := r.waitScreened(ctx)
 			if err != nil {
 				b.Fatal(err)
@@ -528,4 +535,10 @@ func BenchmarkReportIntake(b *testing.B) {
 				len(r.indexes), idxRate, ms(idxLat.quantile(0.5)), drain.Seconds())
 		})
 	}
+}
+
+var progressStart = time.Now()
+
+func progress(f string, a ...any) {
+	fmt.Fprintf(os.Stderr, "%7.1fs "+f+"\n", append([]any{time.Since(progressStart).Seconds()}, a...)...)
 }

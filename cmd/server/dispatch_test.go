@@ -181,6 +181,44 @@ func TestReportIsDispatchedToTheGridsWorker(t *testing.T) {
 	if hasTask(t, s, w, "/api/v1/tasks", id) {
 		t.Fatal("a resolved ticket is still in /tasks")
 	}
+
+	// 核查结案: only the reporter rates, only a resolved report, 1–5.
+	stranger, _ := s.Login(t, "resident-stranger-fb")
+	if r := s.Do(t, "POST", "/api/v1/reports/"+id+"/feedback", stranger, map[string]any{"satisfied": true, "rating": 5}); r.Status != 404 {
+		t.Fatalf("feedback by a stranger: %d", r.Status)
+	}
+	for _, bad := range []map[string]any{{"satisfied": true, "rating": 0}, {"satisfied": true, "rating": 6}, {"rating": 3}} {
+		if r := s.Do(t, "POST", "/api/v1/reports/"+id+"/feedback", resTok, bad); r.Status != 400 {
+			t.Fatalf("feedback %v: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	// Not satisfied: 返工, back to the same grid's worker.
+	r = s.Do(t, "POST", "/api/v1/reports/"+id+"/feedback", resTok, map[string]any{"satisfied": false, "rating": 2, "comment": "井盖还是松的"})
+	if r.Status != 200 || r.JSON(t)["status"] != "dispatched" {
+		t.Fatalf("unsatisfied feedback: %d %s", r.Status, r.Body)
+	}
+	waitTask(t, s, w, "/api/v1/tasks", id)
+	if r := s.Do(t, "POST", "/api/v1/reports/"+id+"/feedback", resTok, map[string]any{"satisfied": true, "rating": 5}); r.Status != 409 {
+		t.Fatalf("feedback on a reopened ticket: %d", r.Status)
+	}
+	s.Do(t, "POST", "/api/v1/tasks/"+id+"/accept", w, nil)
+	after2 := uploadPhoto(t, s, w)["id"].(string)
+	if r := s.Do(t, "POST", "/api/v1/tasks/"+id+"/resolve", w, map[string]any{"note": "重新固定井盖", "photo_ids": []string{after2}}); r.Status != 200 {
+		t.Fatalf("second resolve: %d %s", r.Status, r.Body)
+	}
+	r = s.Do(t, "POST", "/api/v1/reports/"+id+"/feedback", resTok, map[string]any{"satisfied": true, "rating": 5, "comment": "谢谢"})
+	if r.Status != 200 || r.JSON(t)["status"] != "closed" {
+		t.Fatalf("satisfied feedback: %d %s", r.Status, r.Body)
+	}
+	rep = waitStatus(t, s, resTok, id, "closed")
+	if types := timelineTypes(rep); !strings.Contains(types, "resolved,reopened,dispatched,accepted,resolved,closed") {
+		t.Fatalf("timeline %s", types)
+	}
+	// The worker appears only by role and masked name.
+	body := string(s.Do(t, "GET", "/api/v1/reports/"+id, resTok, nil).Body)
+	if !strings.Contains(body, `"actor":{"role":"grid_worker","name":"张**"}`) || strings.Contains(body, c.workers["张网格"].id) {
+		t.Fatalf("timeline identities: %s", body)
+	}
 }
 
 func TestPoolClaimRaceAndReturns(t *testing.T) {
@@ -269,6 +307,7 @@ func TestDeadlinesReassignAndEscalate(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
 	env := testEnv(t)
 	env["ACCEPT_TIMEOUT"] = "10m"
+	env["TOKEN_TTL"] = "240h" // the clock moves days ahead
 	s := startServer(t, env, options{now: now})
 	c := newCity(t, s, map[string]string{"赵一": gridA, "赵二": gridA}, nil)
 	resTok, id := c.report(t, "resident-deadline", "1101", nil) // 井盖: 2 working hours
@@ -321,6 +360,18 @@ func TestDeadlinesReassignAndEscalate(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // a few more timer polls
 	if n := strings.Count(timelineTypes(waitStatus(t, s, resTok, id, "in_progress")), "escalated"); n != 1 {
 		t.Fatalf("escalated %d times", n)
+	}
+	// Resolved, and the resident never answers: closed when the window passes.
+	after := uploadPhoto(t, s, other.token)["id"].(string)
+	if r := s.Do(t, "POST", "/api/v1/tasks/"+id+"/resolve", other.token, map[string]any{"note": "已修复", "photo_ids": []string{after}}); r.Status != 200 {
+		t.Fatalf("resolve: %d %s", r.Status, r.Body)
+	}
+	advance(71 * time.Hour)
+	time.Sleep(1200 * time.Millisecond)
+	waitStatus(t, s, resTok, id, "resolved")
+	advance(2 * time.Hour)
+	if rep := waitStatus(t, s, resTok, id, "closed"); !strings.HasSuffix(timelineTypes(rep), "resolved,closed") {
+		t.Fatalf("auto-close timeline %s", timelineTypes(rep))
 	}
 }
 

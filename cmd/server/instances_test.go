@@ -58,7 +58,7 @@ func TestThreeInstancesLoseNothingAndDoNothingTwice(t *testing.T) {
 				break
 			}
 			if !strings.HasPrefix(want, got) || time.Now().After(deadline) {
-				t.Fatalf("ticket %s: timeline %s; want %s", id, got, want)
+				t.Fatalf("ticket %s: timeline %s; want %s\n%+v", id, got, want, rep.Timeline)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

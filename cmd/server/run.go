@@ -159,7 +159,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	dispatcher := service.NewDispatcher(service.DispatcherDeps{
 		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Categories: categories,
 		Timers: store.NewTimers(rdb), Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
-		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar},
+		Names: &service.Names{Users: users, Workers: people, Members: people},
+		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
+			FeedbackWindow: cfg.FeedbackWindow},
 	})
 	tasks := service.NewTasks(tickets, photoStore, people, users, dispatcher, notifier, now)
 	screening := service.NewScreening(service.ScreeningDeps{
@@ -178,6 +180,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Subscriptions: service.NewSubscriptions(store.NewSubscriptions(mongo, now), templates),
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
+		Feedback:      service.NewFeedback(tickets, dispatcher, now),
 		Grids:         grids,
 		DeadLetters:   deadLetters{screenQueue, dispatchQueue, notifyQueue},
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
