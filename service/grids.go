@@ -109,3 +109,9 @@ func (g *Grids) Exists(code string) bool {
 	_, ok := g.index.Load().byCode[code]
 	return ok
 }
+
+// Get returns a grid by code from the index.
+func (g *Grids) Get(code string) (model.Grid, bool) {
+	x, ok := g.index.Load().byCode[code]
+	return x, ok
+}

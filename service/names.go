@@ -41,3 +41,26 @@ func (n *Names) Masked(ctx context.Context, userID string, role model.Role) stri
 	}
 	return ""
 }
+
+// Full returns the full name of a worker or party member for staff's
+// statistics, or the user id when unknown.
+func (n *Names) Full(ctx context.Context, userID string) string {
+	if n == nil {
+		return userID
+	}
+	u, err := n.Users.Get(ctx, userID)
+	if err != nil {
+		return userID
+	}
+	if u.WorkerID != "" {
+		if w, err := n.Workers.GetWorker(ctx, u.WorkerID); err == nil {
+			return w.Name
+		}
+	}
+	if u.PartyMemberID != "" {
+		if m, err := n.Members.GetPartyMember(ctx, u.PartyMemberID); err == nil {
+			return m.Name
+		}
+	}
+	return userID
+}

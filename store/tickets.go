@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,6 +47,9 @@ type logDoc struct {
 	Version int64        `bson:"version"`
 	Fields  ticketFields `bson:"fields"`
 	At      time.Time    `bson:"at"`
+	// Seq is the statistics applier's sequence number: 0 until it takes
+	// the entry up (see service.Stats).
+	Seq int64 `bson:"seq"`
 }
 
 func logID(ticketID string, version int64) string { return fmt.Sprintf("%s/%d", ticketID, version) }
@@ -131,6 +135,8 @@ type ticketDoc struct {
 	PhotoIDs  []string  `bson:"photo_ids"`
 	Version   int64     `bson:"version"`
 	CreatedAt time.Time `bson:"created_at"`
+	// StatsVersion is the version the statistics include (see service.Stats).
+	StatsVersion int64 `bson:"stats_version"`
 
 	Fields ticketFields `bson:",inline"`
 }
@@ -459,4 +465,101 @@ func (s *Tickets) Open(ctx context.Context, after string, limit int) ([]*model.T
 		out[i] = docs[i].model()
 	}
 	return out, nil
+}
+
+// PendingEntry returns the next transition the statistics applier must
+// count: the one it numbered applied+1 and did not finish, else the oldest
+// one not yet numbered — taking a ticket's transitions in version order.
+// It returns nil when there is none.
+func (s *Tickets) PendingEntry(ctx context.Context, applied int64) (*model.LogEntry, error) {
+	var d logDoc
+	err := s.log.FindOne(ctx, bson.M{"seq": applied + 1}, options.FindOne().SetProjection(bson.M{"fields": 0})).Decode(&d)
+	if err == nil {
+		return &model.LogEntry{ID: d.ID, Ticket: d.Ticket, Version: d.Version, Seq: d.Seq}, nil
+	}
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, fmt.Errorf("pending log entry: %w", translate(err))
+	}
+	err = s.log.FindOne(ctx, bson.M{"seq": 0},
+		options.FindOne().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.M{"fields": 0})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pending log entry: %w", translate(err))
+	}
+	// An earlier version of the same ticket not yet counted goes first.
+	for d.Version > 1 {
+		var prev logDoc
+		err := s.log.FindOne(ctx, bson.M{"_id": logID(d.Ticket, d.Version-1), "seq": 0},
+			options.FindOne().SetProjection(bson.M{"fields": 0})).Decode(&prev)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pending log entry: %w", translate(err))
+		}
+		d = prev
+	}
+	return &model.LogEntry{ID: d.ID, Ticket: d.Ticket, Version: d.Version}, nil
+}
+
+// NumberEntry gives a log entry its sequence number.
+func (s *Tickets) NumberEntry(ctx context.Context, id string, seq int64) error {
+	if _, err := s.log.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"seq": seq}}); err != nil {
+		return fmt.Errorf("number log entry: %w", translate(err))
+	}
+	return nil
+}
+
+// StateAt returns a ticket as it was at a version (nil for version 0's
+// predecessor, i.e. before it existed for the statistics).
+func (s *Tickets) StateAt(ctx context.Context, id string, version int64) (*model.Ticket, error) {
+	var d ticketDoc
+	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, fmt.Errorf("ticket state: %w", translate(err))
+	}
+	if version == d.Version {
+		return d.model(), nil
+	}
+	var e logDoc
+	if err := s.log.FindOne(ctx, bson.M{"_id": logID(id, version)}).Decode(&e); err != nil {
+		return nil, fmt.Errorf("ticket state at v%d: %w", version, translate(err))
+	}
+	d.Fields, d.Version = e.Fields, e.Version
+	return d.model(), nil
+}
+
+// SetStatsVersion records the ticket's version the statistics include.
+func (s *Tickets) SetStatsVersion(ctx context.Context, id string, version int64) error {
+	if _, err := s.c.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"stats_version": version}}); err != nil {
+		return fmt.Errorf("stats version: %w", translate(err))
+	}
+	return nil
+}
+
+// Counted streams every ticket as of the version the statistics include
+// (skipping tickets not yet counted), for a rebuild.
+func (s *Tickets) Counted(ctx context.Context, fn func(*model.Ticket) error) error {
+	cur, err := s.c.Find(ctx, bson.M{"stats_version": bson.M{"$gt": 0}})
+	if err != nil {
+		return fmt.Errorf("counted tickets: %w", translate(err))
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d ticketDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("counted tickets: %w", err)
+		}
+		t := d.model()
+		if d.StatsVersion != d.Version {
+			if t, err = s.StateAt(ctx, d.ID, d.StatsVersion); err != nil {
+				return err
+			}
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return translate(cur.Err())
 }
