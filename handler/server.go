@@ -127,6 +127,8 @@ type Deps struct {
 	Push          PushService
 	Tasks         TaskService
 	Feedback      FeedbackService
+	Stats         StatsReader
+	Activities    ActivityService
 	Grids         GridService
 	DeadLetters   DeadLetterSource
 	Ready         map[string]Pinger // name → dependency, for /readyz
@@ -202,6 +204,14 @@ func New(d Deps) *echo.Echo {
 	admin.POST("/tickets/:id/dispatch", h.adminDispatch)
 	admin.POST("/tickets/:id/reject", h.adminReject)
 	admin.GET("/dead-letters", h.deadLetters)
+	ah := &ActivityHandlers{Svc: d.Activities}
+	admin.POST("/activities", ah.Create)
+	authed.POST("/activities/:id/checkin", ah.CheckIn, requireRole(model.RolePartyMember))
+
+	stats := authed.Group("/stats", requireRole(model.RoleStaff))
+	stats.GET("/summary", h.statsSummary)
+	stats.GET("/party-building", h.statsPartyBuilding)
+	stats.GET("/export.xlsx", (&ExportHandlers{Stats: d.Stats}).Export)
 	admin.POST("/workers", h.createWorker)
 	admin.POST("/branches", h.createBranch)
 	admin.POST("/party-members", h.createPartyMember)

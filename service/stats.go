@@ -44,6 +44,8 @@ type Stats struct {
 	categories *Categories
 	grids      *Grids
 	names      *Names
+	activities ActivityFigures
+	branches   BranchGetter
 	owner      string
 	now        func() time.Time
 	logger     *slog.Logger
@@ -57,6 +59,8 @@ type StatsDeps struct {
 	Categories *Categories
 	Grids      *Grids
 	Names      *Names
+	Activities ActivityFigures
+	Branches   BranchGetter
 	Owner      string // this instance, for the lease
 	Now        func() time.Time
 	Logger     *slog.Logger
@@ -65,7 +69,7 @@ type StatsDeps struct {
 // NewStats returns the statistics service.
 func NewStats(d StatsDeps) *Stats {
 	return &Stats{log: d.Log, rollups: d.Rollups, locks: d.Locks, categories: d.Categories, grids: d.Grids,
-		names: d.Names, owner: d.Owner, now: d.Now, logger: d.Logger}
+		names: d.Names, activities: d.Activities, branches: d.Branches, owner: d.Owner, now: d.Now, logger: d.Logger}
 }
 
 const (
@@ -209,8 +213,13 @@ func toRows(c Contribution) []model.RollupRow {
 	for k, v := range c {
 		rows = append(rows, model.RollupRow{Period: k.Period, Dim: k.Dim, Key: k.Key, Values: v.values()})
 	}
+	// The "all" documents go last: a reader that sees an event in the
+	// totals sees it in every group too.
 	sort.Slice(rows, func(a, b int) bool {
 		ra, rb := rows[a], rows[b]
+		if (ra.Dim == dimAll) != (rb.Dim == dimAll) {
+			return rb.Dim == dimAll
+		}
 		if ra.Period != rb.Period {
 			return ra.Period < rb.Period
 		}

@@ -16,3 +16,6 @@ func mustLoad(name string) *time.Location {
 	}
 	return l
 }
+
+// Shanghai returns China Standard Time, in which the statistics' days fall.
+func Shanghai() *time.Location { return shanghai }

@@ -31,14 +31,15 @@ const (
 // (rolls forward), and retries on the new state. The log is also the
 // ticket's event record: one entry per transition, never rewritten.
 type Tickets struct {
-	c   *mongo.Collection
-	log *mongo.Collection
-	now func() time.Time
+	c      *mongo.Collection
+	log    *mongo.Collection
+	statsV *mongo.Collection
+	now    func() time.Time
 }
 
 // NewTickets returns the ticket store of m.
 func NewTickets(m *Mongo, now func() time.Time) *Tickets {
-	return &Tickets{c: m.db.Collection(colTickets), log: m.db.Collection(colTicketLog), now: now}
+	return &Tickets{c: m.db.Collection(colTickets), log: m.db.Collection(colTicketLog), statsV: m.db.Collection("ticket_stats_version"), now: now}
 }
 
 type logDoc struct {
@@ -130,15 +131,12 @@ type ticketDoc struct {
 	Point       pointDoc    `bson:"point"`
 	// Cells are the point's geohash prefixes: "what is near" is an indexed
 	// $in over them, on MongoDB and FerretDB alike.
-	Cells     []string  `bson:"cells"`
-	Address   string    `bson:"address"`
-	PhotoIDs  []string  `bson:"photo_ids"`
-	Version   int64     `bson:"version"`
-	CreatedAt time.Time `bson:"created_at"`
-	// StatsVersion is the version the statistics include (see service.Stats).
-	StatsVersion int64 `bson:"stats_version"`
-
-	Fields ticketFields `bson:",inline"`
+	Cells     []string     `bson:"cells"`
+	Address   string       `bson:"address"`
+	PhotoIDs  []string     `bson:"photo_ids"`
+	Version   int64        `bson:"version"`
+	CreatedAt time.Time    `bson:"created_at"`
+	Fields    ticketFields `bson:",inline"`
 }
 
 func fieldsOf(t *model.Ticket) ticketFields {
@@ -530,9 +528,12 @@ func (s *Tickets) StateAt(ctx context.Context, id string, version int64) (*model
 	return d.model(), nil
 }
 
-// SetStatsVersion records the ticket's version the statistics include.
+// SetStatsVersion records the ticket's version the statistics include. It
+// lives in a collection of its own: on FerretDB any update of the ticket
+// document rewrites all of it, and could undo a concurrent transition.
 func (s *Tickets) SetStatsVersion(ctx context.Context, id string, version int64) error {
-	if _, err := s.c.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"stats_version": version}}); err != nil {
+	_, err := s.statsV.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"v": version}}, options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("stats version: %w", translate(err))
 	}
 	return nil
@@ -541,7 +542,25 @@ func (s *Tickets) SetStatsVersion(ctx context.Context, id string, version int64)
 // Counted streams every ticket as of the version the statistics include
 // (skipping tickets not yet counted), for a rebuild.
 func (s *Tickets) Counted(ctx context.Context, fn func(*model.Ticket) error) error {
-	cur, err := s.c.Find(ctx, bson.M{"stats_version": bson.M{"$gt": 0}})
+	counted := map[string]int64{}
+	vc, err := s.statsV.Find(ctx, bson.M{})
+	if err != nil {
+		return fmt.Errorf("counted tickets: %w", translate(err))
+	}
+	for vc.Next(ctx) {
+		var d struct {
+			ID string `bson:"_id"`
+			V  int64  `bson:"v"`
+		}
+		if err := vc.Decode(&d); err != nil {
+			return fmt.Errorf("counted tickets: %w", err)
+		}
+		counted[d.ID] = d.V
+	}
+	if err := vc.Err(); err != nil {
+		return fmt.Errorf("counted tickets: %w", translate(err))
+	}
+	cur, err := s.c.Find(ctx, bson.M{})
 	if err != nil {
 		return fmt.Errorf("counted tickets: %w", translate(err))
 	}
@@ -551,9 +570,13 @@ func (s *Tickets) Counted(ctx context.Context, fn func(*model.Ticket) error) err
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("counted tickets: %w", err)
 		}
+		v := counted[d.ID]
+		if v == 0 {
+			continue // not counted yet; the applier will
+		}
 		t := d.model()
-		if d.StatsVersion != d.Version {
-			if t, err = s.StateAt(ctx, d.ID, d.StatsVersion); err != nil {
+		if v != d.Version {
+			if t, err = s.StateAt(ctx, d.ID, v); err != nil {
 				return err
 			}
 		}

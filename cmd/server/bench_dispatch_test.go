@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime/multipart"
 	"net/http"
@@ -34,6 +35,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	mongoopts "go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/citizen-city/chengguantong/internal/apitest"
 	"github.com/citizen-city/chengguantong/internal/testenv"
@@ -46,7 +50,8 @@ const (
 	dispatchBenchWorkers   = 10               // grid workers, half in each grid, all on duty
 	dispatchBenchResidents = 100              // residents, round robin
 	dispatchBenchPoll      = 5 * time.Millisecond
-	dispatchBenchMaxPoll   = 100 * time.Millisecond // the poll interval grows to this for slow reports
+	dispatchBenchMaxPoll   = time.Second            // the poll interval grows to this for slow reports
+	dispatchBenchPollConc  = 16                     // polls in flight at most
 	dispatchBenchDrain     = 60 * time.Second       // how long after the last report dispatches may take
 	dispatchBenchWindow    = 5 * time.Second        // latency is also shown per window of send time
 	dispatchBenchTarget    = 100 * time.Millisecond // the issue's p99 target
@@ -116,26 +121,27 @@ func (l *dispatchBenchLog) String() string {
 	return string(l.b)
 }
 
-// startDispatchBenchServer is startServer for any testing.TB; when tb ends
-// it stops the server and removes the run's database and Redis keys.
-func startDispatchBenchServer(tb testing.TB, env map[string]string) (*apitest.Client, *dispatchBenchLog) {
+// startDispatchBenchServer is startServer for any testing.TB. stop shuts
+// the server down (once); when tb ends it is stopped if still running and
+// the run's database and Redis keys are removed.
+func startDispatchBenchServer(tb testing.TB, env map[string]string) (c *apitest.Client, logs *dispatchBenchLog, stop func() error) {
 	tb.Helper()
-	tb.Cleanup(func() { // runs after the server has stopped
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	tb.Cleanup(func() { // registered first, so it runs after the server has stopped
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if m, err := store.OpenMongo(ctx, env["MONGODB_URI"], env["MONGODB_DATABASE"]); err == nil {
 			_ = m.Drop(ctx)
 			_ = m.Close(ctx)
 		}
 		if o, err := redis.ParseURL(env["REDIS_URL"]); err == nil {
-			c := redis.NewClient(o)
-			testenv.DeletePrefix(c, env["REDIS_KEY_PREFIX"])
-			_ = c.Close()
+			rc := redis.NewClient(o)
+			testenv.DeletePrefix(rc, env["REDIS_KEY_PREFIX"])
+			_ = rc.Close()
 		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
-	logs := &dispatchBenchLog{}
+	logs = &dispatchBenchLog{}
 	errc := make(chan error, 1)
 	go func() {
 		errc <- run(ctx, func(k string) string { return env[k] }, logs, options{onReady: func(a string) { addrc <- a }})
@@ -150,16 +156,24 @@ func startDispatchBenchServer(tb testing.TB, env map[string]string) (*apitest.Cl
 		cancel()
 		tb.Fatalf("server did not start in time\n%s", logs)
 	}
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			stopErr = <-errc
+		})
+		return stopErr
+	}
 	tb.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
+		if err := stop(); err != nil {
 			tb.Errorf("server stopped with %v", err)
 		}
 		if tb.Failed() {
 			tb.Logf("server log (tail):\n%s", logs)
 		}
 	})
-	return apitest.New("http://" + addr), logs
+	return apitest.New("http://" + addr), logs, stop
 }
 
 type dispatchBenchWorker struct {
@@ -391,7 +405,7 @@ func BenchmarkDispatchLatency(b *testing.B) {
 
 	env := dispatchBenchEnv(b)
 	serverStart := time.Now()
-	c, logs := startDispatchBenchServer(b, env)
+	c, logs, stopServer := startDispatchBenchServer(b, env)
 	workers := dispatchBenchCity(b, c, dispatchBenchWorkers)
 	workerByID := map[string]dispatchBenchWorker{}
 	for _, w := range workers {
@@ -467,7 +481,8 @@ func BenchmarkDispatchLatency(b *testing.B) {
 	// The load: report i is sent at start + i/rate, each from its own
 	// goroutine, whatever the server's answers do.
 	results := make([]dispatchBenchResult, n)
-	var polls atomic.Int64
+	var polls, pollErrs atomic.Int64
+	pollSlots := make(chan struct{}, dispatchBenchPollConc)
 	var wg sync.WaitGroup
 	period := time.Duration(float64(time.Second) / rate)
 	b.ResetTimer()
@@ -499,16 +514,22 @@ func BenchmarkDispatchLatency(b *testing.B) {
 			// The HTTP observer: poll the report as its reporter until it
 			// reads dispatched. The dispatch happened after the last poll
 			// that read otherwise was sent, and before the one that read
-			// dispatched came back.
+			// dispatched came back. The interval grows with the wait (a
+			// tenth of it, from poll up to a second) and at most
+			// dispatchBenchPollConc polls are in flight, so that an
+			// overloaded server is not buried under its observer's polls.
 			prev := r.got201
 			for time.Now().Before(drainBy) {
 				time.Sleep(min(max(poll, time.Since(r.got201)/10), dispatchBenchMaxPoll))
+				pollSlots <- struct{}{}
 				sent := time.Now()
 				st, body, err := h.do("GET", "/api/v1/reports/"+rep.ID, residents[i%len(residents)], "", nil)
 				got := time.Now()
+				<-pollSlots
 				r.polls++
 				polls.Add(1)
 				if err != nil || st != 200 || json.Unmarshal(body, &rep) != nil {
+					pollErrs.Add(1)
 					continue
 				}
 				r.final = rep.Status
@@ -527,7 +548,7 @@ func BenchmarkDispatchLatency(b *testing.B) {
 	wg.Wait()
 	stopDumps()
 	// Give the tap until the drain deadline for tickets the HTTP observer
-	// was not watching (or when it is off).
+	// was not watching (or all of them when it is off).
 	for time.Now().Before(drainBy) {
 		tap.mu.Lock()
 		missing := 0
@@ -546,6 +567,7 @@ func BenchmarkDispatchLatency(b *testing.B) {
 	}
 	time.Sleep(300 * time.Millisecond) // one more tap read
 	stopTap()
+	observedUntil := time.Now()
 	if err := <-tapErr; err != nil {
 		b.Errorf("redis tap: %v", err)
 	}
@@ -562,13 +584,13 @@ func BenchmarkDispatchLatency(b *testing.B) {
 			taskPage = append(taskPage, time.Since(t0))
 			var page struct {
 				Items []struct {
-					ID     string `json:"id"`
-					GridID string `json:"grid_id"`
+					ID string `json:"id"`
 				} `json:"items"`
 				NextCursor string `json:"next_cursor"`
 			}
 			if err != nil || st != 200 || json.Unmarshal(body, &page) != nil {
-				b.Fatalf("GET /tasks of %s: %d %v %.200s", w.name, st, err, body)
+				b.Errorf("GET /tasks of %s: %d %v %.200s", w.name, st, err, body)
+				break
 			}
 			for _, it := range page.Items {
 				inTasks[it.ID] = append(inTasks[it.ID], w.id)
@@ -582,41 +604,40 @@ func BenchmarkDispatchLatency(b *testing.B) {
 
 	// Tally.
 	var post, tapLat, screenStage, routeStage, httpLo, httpHi, sendLag dispatchBenchDurations
-	var perWindow = map[int]dispatchBenchDurations{}
+	perWindow := map[int]dispatchBenchDurations{}
 	created, failedPost, undispatched, wrongGrid, notListed, tapAfterHi := 0, 0, 0, 0, 0, 0
-	var finals = map[string]int{}
-	first201, last201 := time.Time{}, time.Time{}
+	finals, postErrs := map[string]int{}, map[string]int{}
+	last201 := time.Time{}
 	perWorker := map[string]int{}
 	for i := range results {
 		r := &results[i]
 		sendLag = append(sendLag, r.sent.Sub(r.scheduled))
 		if r.err != "" {
 			failedPost++
-			if failedPost <= 5 {
-				b.Logf("report %d: %s", i, r.err)
-			}
+			postErrs[strings.SplitN(r.err, " {", 2)[0]]++
 			continue
 		}
 		created++
 		post = append(post, r.post)
-		if first201.IsZero() || r.got201.Before(first201) {
-			first201 = r.got201
-		}
 		if r.got201.After(last201) {
 			last201 = r.got201
 		}
 		if r.seen {
 			httpLo, httpHi = append(httpLo, r.lo), append(httpHi, r.hi)
 		}
+		w := int(r.scheduled.Sub(start) / dispatchBenchWindow)
 		at, ok := tap.assigned[r.id]
 		if !ok {
+			// Never dispatched while observed: counted at the end of the
+			// observation, a lower bound of its latency.
 			undispatched++
 			finals[r.final]++
+			tapLat = append(tapLat, observedUntil.Sub(r.got201))
+			perWindow[w] = append(perWindow[w], observedUntil.Sub(r.got201))
 			continue
 		}
 		d := at.Sub(r.got201)
 		tapLat = append(tapLat, d)
-		w := int(r.scheduled.Sub(start) / dispatchBenchWindow)
 		perWindow[w] = append(perWindow[w], d)
 		if reg, ok := tap.registered[r.id]; ok {
 			screenStage = append(screenStage, reg.Sub(r.got201))
@@ -638,39 +659,50 @@ func BenchmarkDispatchLatency(b *testing.B) {
 	sentSpan := lastSend.Sub(start)
 	offered := float64(n) / max(sentSpan.Seconds(), 1e-9)
 	achieved := 0.0
-	if created > 1 {
+	if created > 0 {
 		achieved = float64(created) / last201.Sub(start).Seconds()
 	}
 
-	b.Logf("load: %d reports at %.0f/s for %v (open loop; load began %v after server start), sent over %v: offered %.1f/s, 201s %.1f/s; send lag %s",
+	b.Logf("load: %d reports at %.0f/s for %v, open loop, began %v after server start; sent over %v: offered %.1f/s; 201s %.1f/s; send lag %s",
 		n, rate, duration, start.Sub(serverStart).Round(time.Second), sentSpan.Round(time.Millisecond), offered, achieved, dispatchBenchSummary(sendLag))
-	b.Logf("POST /reports → 201:                   %s", dispatchBenchSummary(post))
-	b.Logf("201 → in /tasks (Redis tap):           %s", dispatchBenchSummary(tapLat))
-	b.Logf("  201 → registered (screening stage):  %s", dispatchBenchSummary(screenStage))
-	b.Logf("  registered → dispatched (routing):   %s", dispatchBenchSummary(routeStage))
+	b.Logf("POST /reports → 201:                  %s", dispatchBenchSummary(post))
+	if failedPost > 0 {
+		b.Logf("  %d POSTs failed: %v", failedPost, postErrs)
+	}
+	b.Logf("201 → in /tasks (Redis tap):          %s", dispatchBenchSummary(tapLat))
+	if undispatched > 0 {
+		b.Logf("  %d of %d created reports were not dispatched within the %v drain (last statuses %v); counted at the end of observation, so the quantiles above are lower bounds",
+			undispatched, created, dispatchBenchDrain, finals)
+	}
+	b.Logf("  201 → registered (screening stage): %s", dispatchBenchSummary(screenStage))
+	b.Logf("  registered → dispatched (routing):  %s", dispatchBenchSummary(routeStage))
 	if poll > 0 {
-		b.Logf("201 → in /tasks, HTTP observer: lower %s", dispatchBenchSummary(httpLo))
-		b.Logf("                                upper %s (%d polls, %.0f/s)", dispatchBenchSummary(httpHi), polls.Load(), float64(polls.Load())/time.Since(start).Seconds())
-		b.Logf("  tap later than the HTTP upper bound + 2 ms: %d of %d", tapAfterHi, len(httpHi))
+		b.Logf("201 → in /tasks, HTTP observer, lower bound: %s", dispatchBenchSummary(httpLo))
+		b.Logf("                                upper bound: %s", dispatchBenchSummary(httpHi))
+		b.Logf("  %d polls (%.0f/s, %d failed); tap later than the HTTP upper bound + 2 ms: %d of %d",
+			polls.Load(), float64(polls.Load())/observedUntil.Sub(start).Seconds(), pollErrs.Load(), tapAfterHi, len(httpHi))
 	}
-	windows := make([]int, 0, len(perWindow))
-	for w := range perWindow {
-		windows = append(windows, w)
-	}
-	slices.Sort(windows)
+	windows := slices.Sorted(maps.Keys(perWindow))
 	for _, w := range windows {
 		b.Logf("  sent %3ds–%3ds: %s", w*int(dispatchBenchWindow/time.Second), (w+1)*int(dispatchBenchWindow/time.Second), dispatchBenchSummary(perWindow[w]))
 	}
-	slices.Sort(taskPage)
-	b.Logf("confirmation: %d workers' /tasks paged (%d requests, one page %s); tasks per worker %v",
+	b.Logf("confirmation: %d workers' /tasks paged through (%d requests, %s); tasks per worker %v",
 		len(workers), len(taskPage), dispatchBenchSummary(taskPage), dispatchBenchPerWorker(workers, perWorker))
-	if failedPost > 0 || undispatched > 0 || wrongGrid > 0 || notListed > 0 {
-		b.Errorf("%d POSTs failed, %d reports never dispatched (last statuses %v), %d went to another grid's worker, %d not listed in exactly their assignee's /tasks",
-			failedPost, undispatched, finals, wrongGrid, notListed)
-		b.Logf("server log (tail):\n%s", logs)
+	if wrongGrid > 0 || notListed > 0 {
+		b.Errorf("%d reports went to another grid's worker, %d are not listed in exactly their assignee's /tasks", wrongGrid, notListed)
 	}
 	if p99 := tapLat.q(0.99); len(tapLat) > 0 && p99 >= dispatchBenchTarget {
 		b.Logf("p99 %.1f ms is over the %v target", dispatchBenchMS(p99), dispatchBenchTarget)
+	}
+
+	// What one query costs on this store now that the run's tickets are in
+	// it, measured with the server stopped.
+	if err := stopServer(); err != nil {
+		b.Errorf("server stopped with %v", err)
+	}
+	dispatchBenchProbe(b, env, workers[0].id)
+	if b.Failed() {
+		b.Logf("server log (tail):\n%s", logs)
 	}
 
 	for _, d := range []dispatchBenchDurations{post, tapLat, httpLo, httpHi} {
@@ -695,7 +727,84 @@ func BenchmarkDispatchLatency(b *testing.B) {
 		b.ReportMetric(dispatchBenchMS(httpLo.q(0.99)), "http-p99-lo-ms")
 		b.ReportMetric(dispatchBenchMS(httpHi.q(0.99)), "http-p99-hi-ms")
 	}
-	b.ReportMetric(float64(undispatched+failedPost), "lost")
+	b.ReportMetric(float64(failedPost), "post-errors")
+	b.ReportMetric(float64(undispatched), "undispatched")
+}
+
+// dispatchBenchProbe times, on the run's database with the server stopped,
+// the query shapes the pipeline repeats for every report: a lookup by _id
+// alone; the apply step's {_id, version}; the routing's per-candidate count;
+// the /tasks page; Photos.Many's {_id: {$in}}; an insert. The newest ticket
+// and photo are the ones looked up, as in the pipeline.
+func dispatchBenchProbe(tb testing.TB, env map[string]string, workerID string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	m, err := store.OpenMongo(ctx, env["MONGODB_URI"], env["MONGODB_DATABASE"])
+	if err != nil {
+		tb.Logf("probe: %v", err)
+		return
+	}
+	defer m.Close(ctx)
+	db := m.Database()
+	tickets, photos := db.Collection("tickets"), db.Collection("photos")
+	newest := func(c *mongo.Collection) (bson.Raw, error) {
+		return c.FindOne(ctx, bson.M{}, mongoopts.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Raw()
+	}
+	ticket, err := newest(tickets)
+	if err != nil {
+		tb.Logf("probe: no tickets (%v)", err)
+		return
+	}
+	photo, err := newest(photos)
+	if err != nil {
+		tb.Logf("probe: no photos (%v)", err)
+		return
+	}
+	count, _ := tickets.EstimatedDocumentCount(ctx)
+	nPhotos, _ := photos.EstimatedDocumentCount(ctx)
+	id, _ := ticket.Lookup("_id").StringValueOK()
+	version := ticket.Lookup("version").AsInt64()
+	photoID, _ := photo.Lookup("_id").StringValueOK()
+	open := bson.M{"$in": bson.A{"dispatched", "in_progress"}}
+	timeIt := func(f func() error) string {
+		var ds dispatchBenchDurations
+		for range 3 {
+			t0 := time.Now()
+			if err := f(); err != nil {
+				return "error: " + err.Error()
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		slices.Sort(ds)
+		return fmt.Sprintf("%.1f ms", dispatchBenchMS(ds.q(0.5)))
+	}
+	all := func(cur *mongo.Cursor, err error) error {
+		if err != nil {
+			return err
+		}
+		var docs []bson.Raw
+		return cur.All(ctx, &docs)
+	}
+	byID := timeIt(func() error { return tickets.FindOne(ctx, bson.M{"_id": id}).Err() })
+	byIDVersion := timeIt(func() error { return tickets.FindOne(ctx, bson.M{"_id": id, "version": version}).Err() })
+	countOpen := timeIt(func() error {
+		_, err := tickets.CountDocuments(ctx, bson.M{"assignee_id": workerID, "status": open})
+		return err
+	})
+	taskPage := timeIt(func() error {
+		return all(tickets.Find(ctx, bson.M{"assignee_id": workerID, "status": open},
+			mongoopts.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(101)))
+	})
+	photosIn := timeIt(func() error { return all(photos.Find(ctx, bson.M{"_id": bson.M{"$in": bson.A{photoID}}})) })
+	probeN := 0
+	insert := timeIt(func() error {
+		probeN++
+		_, err := db.Collection("ticket_log").InsertOne(ctx, bson.M{"_id": fmt.Sprintf("probe/%d", probeN), "at": time.Now()})
+		return err
+	})
+	tb.Logf("store probe (server stopped; %d tickets of %d bytes, %d photos), median of 3: tickets {_id} %s; {_id, version} %s; count {assignee_id, status} %s; the /tasks query %s; photos {_id: {$in: [id]}} %s; insert %s",
+		count, len(ticket), nPhotos, byID, byIDVersion, countOpen, taskPage, photosIn, insert)
 }
 
 // dispatchBenchGoroutineDumps writes the in-process goroutine profile

@@ -1,7 +1,7 @@
 package main
 
-// Report intake throughput against the raw MongoDB insert ceiling of the
-// same run; see docs/BENCHMARKS.md. Run it with
+// BenchmarkReportIntake: report intake throughput against the raw MongoDB
+// insert ceiling of the same run; see docs/BENCHMARKS.md. Run it with
 //
 //	go test -run '^$' -bench BenchmarkReportIntake -benchtime 1x ./cmd/server/
 //
@@ -17,6 +17,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"runtime/trace"
+	"syscall"
 	"slices"
 	"strings"
 	"sync"
@@ -34,18 +36,26 @@ import (
 )
 
 const (
-	benchResidents = 50   // residents who report, round robin
-	benchReports   = 200 // reports per concurrency level (fixed, so the run is bounded)
-	benchDrainWait = 90 * time.Second
+	// intakeResidents report round robin, each report with a photo of its
+	// own reporter.
+	intakeResidents = 50
+	// intakeReports is the fixed number of reports per concurrency level
+	// (and per benchmark iteration), so that the run is bounded.
+	intakeReports = 100
+	// intakeDrainWait bounds the wait for the screening backlog between
+	// levels; what is left is reported as screen-backlog.
+	intakeDrainWait = 20 * time.Second
 )
 
-// benchConcurrency are the numbers of concurrent clients measured.
-var benchConcurrency = []int{8, 32}
+// intakeConcurrency are the numbers of concurrent clients measured.
+var intakeConcurrency = []int{8, 32}
 
-// benchEnv is testEnv for benchmarks: the same production-mode environment
-// (real redis-server via testenv, FerretDB or MONGODB_URI), with info logs
-// as in production and limits that do not interfere.
-func benchEnv(tb testing.TB) map[string]string {
+// intakeEnv is testEnv for this benchmark: the same production-mode
+// environment (redis-server via testenv, embedded FerretDB or MONGODB_URI,
+// the WeChat simulator) with production's info-level logs, a push token so
+// that the simulator's media-check verdicts are accepted, and upload and
+// report limits high enough not to interfere.
+func intakeEnv(tb testing.TB) map[string]string {
 	tb.Helper()
 	return map[string]string{
 		"HTTP_ADDR":          "127.0.0.1:0",
@@ -56,6 +66,7 @@ func benchEnv(tb testing.TB) map[string]string {
 		"TOKEN_SECRET":       strings.Repeat("0123456789abcdef", 3),
 		"WECHAT_SIMULATOR":   "true",
 		"WECHAT_APPID":       testenv.Name("wxsim"),
+		"WECHAT_PUSH_TOKEN":  "bench-push-token",
 		"ADMIN_USERNAME":     adminUser,
 		"ADMIN_PASSWORD":     adminPass,
 		"LOG_LEVEL":          "info",
@@ -64,37 +75,37 @@ func benchEnv(tb testing.TB) map[string]string {
 	}
 }
 
-// tailBuffer keeps the last part of the server's log, for a failure report,
+// intakeLog keeps the tail of the server's log, for a failure report,
 // without growing over a long run.
-type tailBuffer struct {
+type intakeLog struct {
 	mu sync.Mutex
 	b  []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (l *intakeLog) Write(p []byte) (int, error) {
 	const keep = 256 << 10
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > 2*keep {
-		t.b = append(t.b[:0], t.b[len(t.b)-keep:]...)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	if len(l.b) > 2*keep {
+		l.b = append(l.b[:0], l.b[len(l.b)-keep:]...)
 	}
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
+func (l *intakeLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
 }
 
-// startBenchServer is startServer for any testing.TB: it runs the real
+// startIntakeServer is startServer for any testing.TB: it runs the real
 // wiring in-process until tb ends, then drops the benchmark's database.
-func startBenchServer(tb testing.TB, env map[string]string) (base string, logs *tailBuffer) {
+func startIntakeServer(tb testing.TB, env map[string]string) string {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
-	logs = &tailBuffer{}
+	logs := &intakeLog{}
 	errc := make(chan error, 1)
 	go func() {
 		errc <- run(ctx, func(k string) string { return env[k] }, logs, options{onReady: func(a string) { addrc <- a }})
@@ -124,33 +135,20 @@ func startBenchServer(tb testing.TB, env map[string]string) (base string, logs *
 			_ = c.Disconnect(ctx)
 		}
 	})
-	return "http://" + addr, logs
+	return "http://" + addr
 }
 
-// benchClient is an HTTP client for many concurrent requests to one host:
-// the default transport keeps only 2 idle connections per host, which would
-// make every further request open a new connection.
-func benchClient(conns int) *http.Client {
+// intakeHTTP is an HTTP client for many concurrent requests to one host
+// (the default transport keeps only two idle connections per host, so
+// every further request would open a new one).
+func intakeHTTP(conns int) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 2 * conns
 	tr.MaxIdleConnsPerHost = 2 * conns
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
 }
 
-func postJSON(c *http.Client, url, token string, body []byte, headers ...string) (int, []byte, error) {
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	return send(c, req)
-}
-
-func send(c *http.Client, req *http.Request) (int, []byte, error) {
+func intakeSend(c *http.Client, req *http.Request) (int, []byte, error) {
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -160,39 +158,9 @@ func send(c *http.Client, req *http.Request) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// uploadOne sends one photo as wx.uploadFile does and returns its id.
-func uploadOne(c *http.Client, base, token string, data []byte) (string, error) {
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	_ = mw.WriteField("scene", "report")
-	fw, err := mw.CreateFormFile("file", "IMG_0001.jpg")
-	if err != nil {
-		return "", err
-	}
-	_, _ = fw.Write(data)
-	_ = mw.Close()
-	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/photos", &body)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	status, b, err := send(c, req)
-	if err != nil {
-		return "", err
-	}
-	if status != http.StatusCreated {
-		return "", fmt.Errorf("upload: %d %s", status, b)
-	}
-	var p struct{ ID string }
-	if err := json.Unmarshal(b, &p); err != nil || p.ID == "" {
-		return "", fmt.Errorf("upload: %d %s", status, b)
-	}
-	return p.ID, nil
-}
-
-// parallel runs n jobs on c workers and returns the first error.
-func parallel(n, c int, job func(i int) error) error {
+// intakeParallel runs jobs 0..n-1 on c workers and returns the first error;
+// the workers stop taking jobs after one fails.
+func intakeParallel(n, c int, job func(i int) error) error {
 	var next atomic.Int64
 	var first error
 	var once sync.Once
@@ -206,7 +174,7 @@ func parallel(n, c int, job func(i int) error) error {
 				}
 				if err := job(i); err != nil {
 					once.Do(func() { first = err })
-					next.Store(int64(n)) // stop the others
+					next.Store(int64(n))
 					return
 				}
 			}
@@ -216,13 +184,41 @@ func parallel(n, c int, job func(i int) error) error {
 	return first
 }
 
-// intakeJob is one report to submit: its resident and pre-uploaded photo.
-type intakeJob struct {
-	token, photoID string
-	body           []byte
+// intakeTimed runs n operations on c workers, timing each, and returns the
+// operations per second over the whole run and the latencies.
+func intakeTimed(n, c int, op func(i int) error) (float64, intakeLatencies, error) {
+	lat := make(intakeLatencies, n)
+	start := time.Now()
+	err := intakeParallel(n, c, func(i int) error {
+		t0 := time.Now()
+		err := op(i)
+		lat[i] = time.Since(t0)
+		return err
+	})
+	return float64(n) / time.Since(start).Seconds(), lat, err
 }
 
-type benchRun struct {
+// intakeLatencies are per-operation durations.
+type intakeLatencies []time.Duration
+
+// quantile is the nearest-rank quantile.
+func (l intakeLatencies) quantile(q float64) time.Duration {
+	s := slices.Clone(l)
+	slices.Sort(s)
+	i := int(q*float64(len(s))+0.999999) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+func intakeMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// intakeJob is one report to submit.
+type intakeJob struct {
+	token string
+	body  []byte
+}
+
+// intakeRun is the state of one benchmark run.
+type intakeRun struct {
 	base    string
 	http    *http.Client
 	tokens  []string
@@ -230,92 +226,92 @@ type benchRun struct {
 	rng     *rand.Rand
 	db      *mongo.Database
 	tickets *mongo.Collection
-	// template is a stored ticket, as Insert wrote it.
+	seq     atomic.Int64
+	// template is a stored ticket exactly as Insert wrote it; indexes are
+	// the tickets collection's secondary indexes.
 	template bson.Raw
 	indexes  []mongo.IndexModel
-	seq      atomic.Int64
 }
 
-func (r *benchRun) reportBody(photoID string) []byte {
-	// Spread over Nanjing (about 30 × 30 km) so that screening finds few
-	// duplicates, as with real reports of different problems.
-	lat := 31.90 + r.rng.Float64()*0.28
-	lng := 118.60 + r.rng.Float64()*0.35
-	b, _ := json.Marshal(map[string]any{
-		"category": "0102", "description": "小区门口堆了一大堆建筑垃圾，已经好几天没人清理",
-		"location": map[string]any{"lat": lat, "lng": lng, "coord_type": "gcj02"},
-		"address":  "南京市鼓楼区幸福路12号", "photo_ids": []string{photoID},
-	})
-	return b
-}
-
-// prepare uploads one small photo per report (not measured) and returns the
-// jobs, resident i%benchResidents reporting job i.
-func (r *benchRun) prepare(n int) ([]intakeJob, error) {
-	jobs := make([]intakeJob, n)
-	err := parallel(n, 8, func(i int) error {
-		tok := r.tokens[i%len(r.tokens)]
-		id, err := uploadOne(r.http, r.base, tok, r.photo)
-		if err != nil {
-			return err
-		}
-		jobs[i] = intakeJob{token: tok, photoID: id}
-		return nil
-	})
-	for i := range jobs {
-		jobs[i].body = r.reportBody(jobs[i].photoID)
+// upload sends one photo as wx.uploadFile does and returns its id.
+func (r *intakeRun) upload(token string) (string, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("scene", "report")
+	fw, err := mw.CreateFormFile("file", "IMG_0001.jpg")
+	if err != nil {
+		return "", err
 	}
-	return jobs, err
+	_, _ = fw.Write(r.photo)
+	_ = mw.Close()
+	req, err := http.NewRequest(http.MethodPost, r.base+"/api/v1/photos", &body)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	status, b, err := intakeSend(r.http, req)
+	if err != nil {
+		return "", err
+	}
+	var p struct{ ID string }
+	if status != http.StatusCreated || json.Unmarshal(b, &p) != nil || p.ID == "" {
+		return "", fmt.Errorf("upload: %d %s", status, b)
+	}
+	return p.ID, nil
+}
+
+// prepare uploads one small photo per report (not part of the measured
+// intake) and returns the reports to submit, job i by resident i%residents.
+func (r *intakeRun) prepare(n int) ([]intakeJob, error) {
+	photos := make([]string, n)
+	err := intakeParallel(n, 8, func(i int) error {
+		id, err := r.upload(r.tokens[i%len(r.tokens)])
+		photos[i] = id
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]intakeJob, n)
+	for i := range jobs {
+		// Spread over Nanjing (about 30 × 30 km) so that screening finds
+		// few duplicates, as with reports of different problems.
+		lat, lng := 31.90+r.rng.Float64()*0.28, 118.60+r.rng.Float64()*0.35
+		body, _ := json.Marshal(map[string]any{
+			"category": "0102", "description": "小区门口堆了一大堆建筑垃圾，已经好几天没人清理",
+			"location": map[string]any{"lat": lat, "lng": lng, "coord_type": "gcj02"},
+			"address":  "南京市鼓楼区幸福路12号", "photo_ids": []string{photos[i]},
+		})
+		jobs[i] = intakeJob{token: r.tokens[i%len(r.tokens)], body: body}
+	}
+	return jobs, nil
 }
 
 // submit sends one report with an Idempotency-Key, as the mini-program does
 // so that a retry on a weak network makes no second ticket.
-func (r *benchRun) submit(j intakeJob) (string, error) {
-	key := fmt.Sprintf("bench-%d", r.seq.Add(1))
-	status, b, err := postJSON(r.http, r.base+"/api/v1/reports", j.token, j.body, "Idempotency-Key", key)
+func (r *intakeRun) submit(j intakeJob) (string, error) {
+	req, err := http.NewRequest(http.MethodPost, r.base+"/api/v1/reports", bytes.NewReader(j.body))
 	if err != nil {
 		return "", err
 	}
-	if status != http.StatusCreated {
-		return "", fmt.Errorf("submit: %d %s", status, b)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+j.token)
+	req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", r.seq.Add(1)))
+	status, b, err := intakeSend(r.http, req)
+	if err != nil {
+		return "", err
 	}
 	var rep struct{ ID string }
-	if err := json.Unmarshal(b, &rep); err != nil || rep.ID == "" {
+	if status != http.StatusCreated || json.Unmarshal(b, &rep) != nil || rep.ID == "" {
 		return "", fmt.Errorf("submit: %d %s", status, b)
 	}
 	return rep.ID, nil
 }
 
-// latencies summarises per-operation durations.
-type latencies []time.Duration
-
-func (l latencies) quantile(q float64) time.Duration {
-	s := slices.Clone(l)
-	slices.Sort(s)
-	i := int(q*float64(len(s)) + 0.5)
-	return s[min(max(i-1, 0), len(s)-1)]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// timed runs n operations on c workers, each timed, and returns the
-// operations per second and the latencies.
-func timed(n, c int, op func(i int) error) (float64, latencies, error) {
-	lat := make(latencies, n)
-	start := time.Now()
-	err := parallel(n, c, func(i int) error {
-		t0 := time.Now()
-		err := op(i)
-		lat[i] = time.Since(t0)
-		return err
-	})
-	elapsed := time.Since(start)
-	return float64(n) / elapsed.Seconds(), lat, err
-}
-
 // rawDoc is the template ticket with a fresh _id and idem of the same
-// lengths, so that it has the template's BSON size exactly.
-func (r *benchRun) rawDoc() (bson.Raw, error) {
+// lengths: the same fields, the same BSON size.
+func (r *intakeRun) rawDoc() (bson.Raw, error) {
 	var d bson.D
 	if err := bson.Unmarshal(r.template, &d); err != nil {
 		return nil, err
@@ -345,9 +341,9 @@ func (r *benchRun) rawDoc() (bson.Raw, error) {
 }
 
 // rawInserts inserts n documents of the stored ticket's size into a fresh
-// collection of the same database with c concurrent goroutines, with no
-// secondary index or with the tickets collection's indexes.
-func (r *benchRun) rawInserts(ctx context.Context, n, c int, withIndexes bool) (float64, latencies, error) {
+// collection of the same database with c concurrent InsertOne calls;
+// withIndexes gives the collection the tickets collection's indexes first.
+func (r *intakeRun) rawInserts(ctx context.Context, n, c int, withIndexes bool) (float64, intakeLatencies, error) {
 	col := r.db.Collection(testenv.Name("bench_raw_"))
 	defer func() { _ = col.Drop(context.WithoutCancel(ctx)) }()
 	if withIndexes && len(r.indexes) > 0 {
@@ -363,33 +359,32 @@ func (r *benchRun) rawInserts(ctx context.Context, n, c int, withIndexes bool) (
 		}
 		docs[i] = d
 	}
-	return timed(n, c, func(i int) error {
+	return intakeTimed(n, c, func(i int) error {
 		_, err := col.InsertOne(ctx, docs[i])
 		return err
 	})
 }
 
-// waitScreened waits until no ticket is still being screened and returns
-// how long that took.
-func (r *benchRun) waitScreened(ctx context.Context) (time.Duration, error) {
+// backlog counts the tickets still being screened.
+func (r *intakeRun) backlog(ctx context.Context) (int64, error) {
+	return r.tickets.CountDocuments(ctx, bson.M{"status": "submitted", "held": false})
+}
+
+// drain waits up to limit for screening to catch up and returns how long it
+// waited and what is left.
+func (r *intakeRun) drain(ctx context.Context, limit time.Duration) (time.Duration, int64, error) {
 	start := time.Now()
 	for {
-		n, err := r.tickets.CountDocuments(ctx, bson.M{"status": "submitted", "held": false})
-		if err != nil {
-			return 0, err
+		n, err := r.backlog(ctx)
+		if err != nil || n == 0 || time.Since(start) > limit {
+			return time.Since(start), n, err
 		}
-		if n == 0 {
-			return time.Since(start), nil
-		}
-		if time.Since(start) > benchDrainWait {
-			return time.Since(start), fmt.Errorf("%d tickets still submitted after %s", n, benchDrainWait)
-		}
-		time.Sleep(100 * time.Millisecond)
+		// On FerretDB a count scans the collection: poll gently.
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
-// ticketIndexes returns the tickets collection's secondary indexes, to build
-// the same ones on a raw collection.
+// ticketIndexes returns the tickets collection's secondary indexes.
 func ticketIndexes(ctx context.Context, tickets *mongo.Collection) ([]mongo.IndexModel, error) {
 	cur, err := tickets.Indexes().List(ctx)
 	if err != nil {
@@ -417,20 +412,36 @@ func ticketIndexes(ctx context.Context, tickets *mongo.Collection) ([]mongo.Inde
 	return out, nil
 }
 
+// lookups times n sequential FindOne calls with the filter made by f.
+func lookups(ctx context.Context, col *mongo.Collection, n int, f func(i int) bson.M) (time.Duration, error) {
+	start := time.Now()
+	for i := range n {
+		if err := col.FindOne(ctx, f(i)).Err(); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start) / time.Duration(n), nil
+}
+
+type rawResult struct {
+	rate, indexedRate float64
+	lat, indexedLat   intakeLatencies
+}
+
 // BenchmarkReportIntake measures POST /api/v1/reports on the real wiring in
-// production mode (redis-server, FerretDB/SQLite or MONGODB_URI): reports/s,
-// p50 and p99 latency from C concurrent clients, against the raw InsertOne
-// rate of documents of a stored ticket's BSON size into a fresh collection
-// of the same database with the same concurrency, measured in the same run
-// on the same (quiet) system. The screening workers (two per instance) run
-// in the background as in production and compete for the CPU and the
-// database; after each level the benchmark waits for them to drain the
-// backlog so that the next measurement starts quiet.
+// production mode (redis-server; the embedded FerretDB/SQLite, or
+// MONGODB_URI): reports/s and p50/p99 latency from C concurrent clients,
+// against the raw InsertOne rate, with the same concurrency, of documents
+// of a stored ticket's exact BSON size into a fresh collection of the same
+// database in the same run. The raw rates are measured first, on the quiet
+// system. The screening workers, the dispatch and statistics jobs run in the
+// background as in production and compete for the CPU and the database;
+// between levels the benchmark waits (boundedly) for the screening backlog.
+// One iteration is intakeReports reports per level; -benchtime 1x runs one.
 func BenchmarkReportIntake(b *testing.B) {
 	ctx := context.Background()
-	env := benchEnv(b)
-	base, _ := startBenchServer(b, env)
-	setup := apitest.New(base)
+	env := intakeEnv(b)
+	base := startIntakeServer(b, env)
 
 	mc, err := mongo.Connect(mongoopts.Client().ApplyURI(env["MONGODB_URI"]))
 	if err != nil {
@@ -438,22 +449,21 @@ func BenchmarkReportIntake(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = mc.Disconnect(context.Background()) })
 	db := mc.Database(env["MONGODB_DATABASE"])
-	r := &benchRun{
-		base: base, http: benchClient(64), rng: rand.New(rand.NewPCG(7, 11)),
+	r := &intakeRun{
+		base: base, http: intakeHTTP(64), rng: rand.New(rand.NewPCG(7, 11)),
 		photo: apitest.JPEGWithGPS(b, 320, 240, wgsLat, wgsLng, takenAt),
 		db:    db, tickets: db.Collection("tickets"),
 	}
-	for i := range benchResidents {
+	setup := apitest.New(base)
+	for i := range intakeResidents {
 		tok, _ := setup.Login(b, fmt.Sprintf("bench-resident-%03d", i))
 		r.tokens = append(r.tokens, tok)
 	}
 
 	// Warm up (connections, caches) with one report per resident, and keep
-	// the first ticket read back before screening changed it: the document
-	// exactly as Insert wrote it.
-	progress("logged in")
-	warm, err := r.prepare(benchResidents)
-	progress("warm prepared")
+	// a ticket read back before screening changed it: the document exactly
+	// as Insert wrote it.
+	warm, err := r.prepare(intakeResidents)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -469,7 +479,7 @@ func BenchmarkReportIntake(b *testing.B) {
 		if err := r.tickets.FindOne(ctx, bson.M{"_id": id}).Decode(&raw); err != nil {
 			b.Fatal(err)
 		}
-		if v, _ := raw.Lookup("version").AsInt64OK(); v == 0 {
+		if v, ok := raw.Lookup("version").AsInt64OK(); ok && v == 0 {
 			r.template = raw
 		}
 	}
@@ -479,66 +489,107 @@ func BenchmarkReportIntake(b *testing.B) {
 	if r.indexes, err = ticketIndexes(ctx, r.tickets); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := r.waitScreened(ctx); err != nil {
-		b.Fatal(err)
+	if _, left, err := r.drain(ctx, 2*intakeDrainWait); err != nil || left > 0 {
+		b.Fatalf("warm-up screening: %d left, %v", left, err)
 	}
-	progress("warm done")
-	b.Logf("stored ticket (as inserted): %d bytes of BSON; tickets' secondary indexes: %d", len(r.template), len(r.indexes))
+	b.Logf("a stored ticket is %d bytes of BSON; the tickets collection has %d secondary indexes", len(r.template), len(r.indexes))
 
-	for _, c := range benchConcurrency {
+	// The ceiling, on the quiet system.
+	raw := map[int]rawResult{}
+	for _, c := range intakeConcurrency {
+		var res rawResult
+		if res.rate, res.lat, err = r.rawInserts(ctx, intakeReports, c, false); err != nil {
+			b.Fatal(err)
+		}
+		if res.indexedRate, res.indexedLat, err = r.rawInserts(ctx, intakeReports, c, true); err != nil {
+			b.Fatal(err)
+		}
+		raw[c] = res
+	}
+
+	for _, c := range intakeConcurrency {
 		b.Run(fmt.Sprintf("C=%d", c), func(b *testing.B) {
-			b.StopTimer()
-			jobs, err := r.prepare(benchReports)
-			if err != nil {
-				b.Fatal(err)
+			var lat intakeLatencies
+			var busy time.Duration
+			var left int64
+			for range b.N {
+				b.StopTimer()
+				jobs, err := r.prepare(intakeReports)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				var ru0, ru1 syscall.Rusage
+				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+				stopTrace := make(chan struct{})
+				go func() {
+					time.Sleep(3 * time.Second)
+					f, _ := os.Create(fmt.Sprintf("/tmp/trace-c%d.out", c))
+					_ = trace.Start(f)
+					time.Sleep(3 * time.Second)
+					trace.Stop()
+					f.Close()
+					close(stopTrace)
+				}()
+				_, l, err := intakeTimed(len(jobs), c, func(i int) error {
+					_, err := r.submit(jobs[i])
+					return err
+				})
+				busy += time.Since(start)
+				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+				cpu := time.Duration(syscall.TimevalToNsec(ru1.Utime)+syscall.TimevalToNsec(ru1.Stime)-syscall.TimevalToNsec(ru0.Utime)-syscall.TimevalToNsec(ru0.Stime))
+				fmt.Fprintf(os.Stderr, "C=%d intake wall %s cpu %s (%.2f cores)\n", c, time.Since(start), cpu, cpu.Seconds()/time.Since(start).Seconds())
+				<-stopTrace
+				if err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, l...)
+				b.StopTimer()
+				if _, left, err = r.drain(ctx, intakeDrainWait); err != nil {
+					b.Fatal(err)
+				}
 			}
-			b.StartTimer()
-			progress("C=%d prepared", c)
-
-			// The ceiling, on a quiet system: raw inserts of the same size.
-			rawRate, rawLat, err := r.rawInserts(ctx, benchReports, c, false)
-			if err != nil {
-				b.Fatal(err)
-			}
-			idxRate, idxLat, err := r.rawInserts(ctx, benchReports, c, true)
-			if err != nil {
-				b.Fatal(err)
-			}
-
-			progress("raw %.0f/s, indexed %.0f/s", rawRate, idxRate)
-			// Intake, with screening running behind it.
-			rate, lat, err := timed(benchReports, c, func(i int) error {
-				_, err := r.submit(jobs[i])
-				return err
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			progress("intake %.0f/s", rate)
-			drain, err := r.waitScreened(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-
+			rate := float64(len(lat)) / busy.Seconds()
+			rr := raw[c]
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(rate, "reports/s")
-			b.ReportMetric(ms(lat.quantile(0.50)), "p50-ms")
-			b.ReportMetric(ms(lat.quantile(0.99)), "p99-ms")
-			b.ReportMetric(rawRate, "raw-inserts/s")
-			b.ReportMetric(100*rate/rawRate, "%-of-raw")
-			b.ReportMetric(idxRate, "raw-indexed-inserts/s")
-			b.ReportMetric(drain.Seconds(), "screen-drain-s")
-			b.Logf("C=%d N=%d: intake %.0f reports/s (p50 %.1f ms, p99 %.1f ms); raw InsertOne of %d B: %.0f/s (p50 %.1f ms, p99 %.1f ms), %.0f %% of it reached; with the tickets' %d indexes: %.0f/s (p50 %.1f ms); screening backlog drained %.1f s after intake",
-				c, benchReports, rate, ms(lat.quantile(0.5)), ms(lat.quantile(0.99)),
-				len(r.template), rawRate, ms(rawLat.quantile(0.5)), ms(rawLat.quantile(0.99)), 100*rate/rawRate,
-				len(r.indexes), idxRate, ms(idxLat.quantile(0.5)), drain.Seconds())
+			b.ReportMetric(intakeMS(lat.quantile(0.50)), "p50-ms")
+			b.ReportMetric(intakeMS(lat.quantile(0.99)), "p99-ms")
+			b.ReportMetric(rr.rate, "raw-inserts/s")
+			b.ReportMetric(100*rate/rr.rate, "%-of-raw")
+			b.ReportMetric(rr.indexedRate, "indexed-inserts/s")
+			b.ReportMetric(float64(left), "screen-backlog")
+			b.Logf("C=%d, %d reports: intake %.1f reports/s, p50 %.0f ms, p99 %.0f ms = %.1f %% of raw InsertOne of %d B (%.0f/s, p50 %.1f ms, p99 %.1f ms); with the tickets' %d indexes %.0f/s (p50 %.1f ms); %d tickets still being screened %s after the last report",
+				c, len(lat), rate, intakeMS(lat.quantile(0.5)), intakeMS(lat.quantile(0.99)), 100*rate/rr.rate,
+				len(r.template), rr.rate, intakeMS(rr.lat.quantile(0.5)), intakeMS(rr.lat.quantile(0.99)),
+				len(r.indexes), rr.indexedRate, intakeMS(rr.indexedLat.quantile(0.5)), left, intakeDrainWait)
 		})
 	}
-}
 
-var progressStart = time.Now()
-
-func progress(f string, a ...any) {
-	fmt.Fprintf(os.Stderr, "%7.1fs "+f+"\n", append([]any{time.Since(progressStart).Seconds()}, a...)...)
+	// Where a request's database time goes on this server: a lookup by _id
+	// against lookups by other fields, at the collections' final sizes.
+	var sample struct {
+		ID   string `bson:"_id"`
+		Idem string `bson:"idem"`
+	}
+	if err := r.tickets.FindOne(ctx, bson.M{}).Decode(&sample); err != nil {
+		b.Fatal(err)
+	}
+	nTickets, _ := r.tickets.EstimatedDocumentCount(ctx)
+	nPhotos, _ := db.Collection("photos").EstimatedDocumentCount(ctx)
+	byID, err := lookups(ctx, r.tickets, 20, func(int) bson.M { return bson.M{"_id": sample.ID} })
+	if err != nil {
+		b.Fatal(err)
+	}
+	byIdem, err := lookups(ctx, r.tickets, 20, func(int) bson.M { return bson.M{"idem": sample.Idem} })
+	if err != nil {
+		b.Fatal(err)
+	}
+	byIn, err := lookups(ctx, r.tickets, 20, func(int) bson.M { return bson.M{"_id": bson.M{"$in": []string{sample.ID}}} })
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("after the run: %d tickets, %d photos; FindOne on tickets by _id %.2f ms, by idem %.2f ms, by _id $in [one id] %.2f ms",
+		nTickets, nPhotos, intakeMS(byID), intakeMS(byIdem), intakeMS(byIn))
 }

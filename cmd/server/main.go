@@ -5,17 +5,72 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/citizen-city/chengguantong/service"
 )
 
+// Usage:
+//
+//	server                     serve (the default)
+//	server rebuild-stats       recompute every statistics roll-up from the tickets
+//	server report -year 2026   print the figures of the bureau's annual report
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout, options{}); err != nil {
+	opt, err := subcommand(os.Args[1:], os.Stdout)
+	if err == nil {
+		logs := io.Writer(os.Stdout)
+		if opt.command != nil {
+			logs = os.Stderr // stdout is the command's answer
+		}
+		err = run(ctx, os.Getenv, logs, opt)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "chengguantong:", err)
 		os.Exit(1)
 	}
+}
+
+// subcommand reads the command line into the options of run.
+func subcommand(args []string, out io.Writer) (options, error) {
+	if len(args) == 0 {
+		return options{}, nil
+	}
+	switch args[0] {
+	case "rebuild-stats":
+		return options{command: func(ctx context.Context, stats *service.Stats) error {
+			start := time.Now()
+			n, err := stats.Rebuild(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "rebuilt the statistics from %d tickets in %s\n", n, time.Since(start).Round(time.Millisecond))
+			return nil
+		}}, nil
+	case "report":
+		fs := flag.NewFlagSet("report", flag.ContinueOnError)
+		year := fs.Int("year", time.Now().Year(), "the calendar year to report")
+		if err := fs.Parse(args[1:]); err != nil {
+			return options{}, err
+		}
+		return options{command: func(ctx context.Context, stats *service.Stats) error {
+			if _, err := stats.ApplyPending(ctx, time.Minute); err != nil {
+				return err
+			}
+			f, err := service.BureauFigures(ctx, stats, *year)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, f.Text())
+			return nil
+		}}, nil
+	}
+	return options{}, fmt.Errorf("unknown command %q (want rebuild-stats or report)", args[0])
 }

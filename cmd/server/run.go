@@ -38,6 +38,9 @@ type options struct {
 	// instances in one test share one simulated WeChat.
 	simulator *wechatsim.Simulator
 	now       func() time.Time
+	// command, when set, runs instead of the HTTP server, with the stores
+	// open (the rebuild-stats and report subcommands).
+	command func(ctx context.Context, stats *service.Stats) error
 }
 
 // run starts the server and serves until ctx is done, then shuts down
@@ -102,13 +105,16 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 
 	logger.Info("stores ready")
 	// Bind first: the public URL (signed photo links, WeChat's callbacks)
-	// may depend on the port.
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	// may depend on the port. A subcommand serves nothing.
+	var ln net.Listener
+	addr := cfg.HTTPAddr
+	if opt.command == nil {
+		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+		}
+		defer ln.Close()
+		addr = ln.Addr().String()
 	}
-	defer ln.Close()
-	addr := ln.Addr().String()
 	baseURL := cfg.BaseURL(addr)
 	users := store.NewUsers(mongo, now)
 	invites := store.NewInvites(mongo, now)
@@ -168,6 +174,16 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Tickets: tickets, Photos: photoStore, Moderation: photoStore, Users: users, Content: wechat.Content{Client: wx},
 		Categories: categories, Signer: signer, Reports: reports, Dispatch: dispatchQueue, Now: now, Logger: logger,
 	})
+	activityStore := store.NewActivities(mongo, now)
+	stats := service.NewStats(service.StatsDeps{
+		Log: tickets, Rollups: store.NewRollups(mongo), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
+		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
+		Owner: consumerName(), Now: now, Logger: logger,
+	})
+	if opt.command != nil {
+		return opt.command(ctx, stats)
+	}
+
 	e := handler.New(handler.Deps{
 		Logger:        logger,
 		Auth:          auth,
@@ -181,6 +197,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
 		Feedback:      service.NewFeedback(tickets, dispatcher, now),
+		Stats:         stats,
+		Activities:    service.NewActivities(activityStore, people, now),
 		Grids:         grids,
 		DeadLetters:   deadLetters{screenQueue, dispatchQueue, notifyQueue},
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
@@ -215,6 +233,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
+	workers.Go(func() {
+		service.Every(workCtx, logger, "stats", time.Second, func(ctx context.Context) (int, error) {
+			return stats.ApplyPending(ctx, 800*time.Millisecond)
+		})
+	})
 	workers.Go(func() {
 		service.Every(workCtx, logger, "prune-notifications", time.Hour, func(ctx context.Context) (int, error) {
 			return notifications.Prune(ctx, now().Add(-30*24*time.Hour))

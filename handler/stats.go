@@ -1,0 +1,121 @@
+package handler
+
+import (
+	"math"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/citizen-city/chengguantong/service"
+)
+
+// countsJSON are the indicators of API.md (/stats/summary).
+type countsJSON struct {
+	Reported           int64   `json:"reported"`
+	Registered         int64   `json:"registered"`
+	Resolved           int64   `json:"resolved"`
+	Closed             int64   `json:"closed"`
+	OnTime             int64   `json:"on_time"`
+	Overdue            int64   `json:"overdue"`
+	Reopened           int64   `json:"reopened"`
+	Rated              int64   `json:"rated"`
+	Satisfied          int64   `json:"satisfied"`
+	ResolutionRate     float64 `json:"resolution_rate"`
+	OnTimeRate         float64 `json:"on_time_rate"`
+	ReopenRate         float64 `json:"reopen_rate"`
+	SatisfactionRate   float64 `json:"satisfaction_rate"`
+	MeanHoursToResolve float64 `json:"mean_hours_to_resolve"`
+}
+
+func round4(x float64) float64 { return math.Round(x*10000) / 10000 }
+
+func toCounts(c service.Counts) countsJSON {
+	return countsJSON{
+		Reported: c.Reported, Registered: c.Registered, Resolved: c.Resolved, Closed: c.Closed, OnTime: c.OnTime,
+		Overdue: c.Overdue, Reopened: c.Reopened, Rated: c.Rated, Satisfied: c.Satisfied,
+		ResolutionRate: round4(c.ResolutionRate()), OnTimeRate: round4(c.OnTimeRate()), ReopenRate: round4(c.ReopenRate()),
+		SatisfactionRate: round4(c.SatisfactionRate()), MeanHoursToResolve: math.Round(c.MeanHoursToResolve()*10) / 10,
+	}
+}
+
+type groupJSON struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	countsJSON
+}
+
+type summaryJSON struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	GroupBy string `json:"group_by,omitempty"`
+	countsJSON
+	Groups []groupJSON `json:"groups"`
+}
+
+func (h *handlers) statsSummary(c echo.Context) error {
+	p, err := ParsePeriod(c)
+	if err != nil {
+		return err
+	}
+	s, err := h.Stats.Summary(c.Request().Context(), p, c.QueryParam("group_by"))
+	if err != nil {
+		return err
+	}
+	out := summaryJSON{From: p.From.Format("2006-01-02"), To: p.To.Format("2006-01-02"), GroupBy: s.GroupBy,
+		countsJSON: toCounts(s.Counts), Groups: make([]groupJSON, len(s.Groups))}
+	for i, g := range s.Groups {
+		out.Groups[i] = groupJSON{Key: g.Key, Name: g.Name, countsJSON: toCounts(g.Counts)}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type branchJSON struct {
+	BranchID        string `json:"branch_id"`
+	Name            string `json:"name"`
+	Participations  int64  `json:"participations"`
+	DistinctMembers int64  `json:"distinct_members"`
+	Resolved        int64  `json:"resolved"`
+}
+
+type memberJSON struct {
+	MemberID       string `json:"member_id"`
+	Name           string `json:"name"`
+	Branch         string `json:"branch"`
+	Participations int64  `json:"participations"`
+	Resolved       int64  `json:"resolved"`
+}
+
+type partyJSON struct {
+	From                     string           `json:"from"`
+	To                       string           `json:"to"`
+	ResolvedWithPartyMembers int64            `json:"resolved_with_party_members"`
+	Participations           int64            `json:"participations"`
+	DistinctMembers          int64            `json:"distinct_members"`
+	Activities               int64            `json:"activities"`
+	ActivitiesByKind         map[string]int64 `json:"activities_by_kind"`
+	ActivityParticipations   int64            `json:"activity_participations"`
+	Branches                 []branchJSON     `json:"branches"`
+	Members                  []memberJSON     `json:"members"`
+}
+
+func (h *handlers) statsPartyBuilding(c echo.Context) error {
+	p, err := ParsePeriod(c)
+	if err != nil {
+		return err
+	}
+	pb, err := h.Stats.PartyBuilding(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	out := partyJSON{From: p.From.Format("2006-01-02"), To: p.To.Format("2006-01-02"),
+		ResolvedWithPartyMembers: pb.ResolvedWithPartyMembers, Participations: pb.Participations, DistinctMembers: pb.DistinctMembers,
+		Activities: pb.Activities, ActivitiesByKind: pb.ActivitiesByKind, ActivityParticipations: pb.ActivityParticipations,
+		Branches: make([]branchJSON, len(pb.Branches)), Members: make([]memberJSON, len(pb.Members))}
+	for i, b := range pb.Branches {
+		out.Branches[i] = branchJSON{BranchID: b.BranchID, Name: b.Name, Participations: b.Participations, DistinctMembers: b.DistinctMembers, Resolved: b.Resolved}
+	}
+	for i, m := range pb.Members {
+		out.Members[i] = memberJSON{MemberID: m.MemberID, Name: m.Name, Branch: m.BranchName, Participations: m.Participations, Resolved: m.Resolved}
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,128 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/citizen-city/chengguantong/service"
+)
+
+func TestParsePeriod(t *testing.T) {
+	now := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC) // 2026-11-26 04:00 in Shanghai
+	tests := []struct {
+		query    string
+		from, to string // dates in Shanghai; "" for an error
+		err      string
+	}{
+		{"", "2026-01-01", "2026-11-26", ""},
+		{"from=2026-01-01&to=2026-12-31", "2026-01-01", "2026-12-31", ""},
+		{"from=2026-03-05&to=2026-03-05", "2026-03-05", "2026-03-05", ""},
+		{"from=2026-03-05", "2026-03-05", "2026-11-26", ""},
+		{"to=2025-06-30", "2025-01-01", "2025-06-30", ""},
+		{"from=2024-01-01&to=2026-12-31", "2024-01-01", "2026-12-31", ""},
+		// A timestamp stands for its calendar day in China Standard Time.
+		{"from=2025-12-31T16:00:00Z&to=2026-01-31T23:59:59%2B08:00", "2026-01-01", "2026-01-31", ""},
+		{"from=2026-13-01", "", "", "from: must be a date (2026-01-31) or an RFC 3339 time"},
+		{"to=yesterday", "", "", `to: must be a date (2026-01-31) or an RFC 3339 time, not "yesterday"`},
+		{"from=2026-02-01&to=2026-01-31", "", "", "from: must not be after to"},
+		{"from=2024-01-01&to=2027-01-01", "", "", "to: the period may span at most 3 years"},
+		{"from=1900-01-01&to=1900-02-01", "", "", "from: must be a date between the years 2000 and 2999"},
+	}
+	e := echo.New()
+	for _, tt := range tests {
+		c := e.NewContext(httptest.NewRequest(http.MethodGet, "/x?"+tt.query, nil), httptest.NewRecorder())
+		p, err := parsePeriodAt(c, now)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: err = %v, want %q", tt.query, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.query, err)
+			continue
+		}
+		got := p.From.Format(time.DateOnly) + " " + p.To.Format(time.DateOnly)
+		if got != tt.from+" "+tt.to || p.From.Location() != shanghai || p.From.Hour() != 0 || p.To.Hour() != 0 {
+			t.Errorf("%q: period %v – %v, want %s – %s at midnight in Shanghai", tt.query, p.From, p.To, tt.from, tt.to)
+		}
+	}
+}
+
+// exportStats is a StatsReader of fixed figures.
+type exportStats struct{ groups []string }
+
+func (s *exportStats) Summary(_ context.Context, p service.Period, groupBy string) (*service.Summary, error) {
+	s.groups = append(s.groups, groupBy)
+	out := &service.Summary{Period: p, GroupBy: groupBy, Counts: service.Counts{Reported: 7, Registered: 5, Resolved: 4}}
+	if groupBy != "" {
+		out.Groups = []service.SummaryGroup{{Key: "k", Name: "名", Counts: out.Counts}}
+	}
+	return out, nil
+}
+
+func (s *exportStats) PartyBuilding(_ context.Context, p service.Period) (*service.PartyBuilding, error) {
+	return &service.PartyBuilding{Period: p, Participations: 3}, nil
+}
+
+func TestExportServesTheWorkbook(t *testing.T) {
+	stats := &exportStats{}
+	h := &ExportHandlers{Stats: stats, Now: func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, shanghai) }}
+	e := echo.New()
+	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.GET("/api/v1/stats/export.xlsx", h.Export)
+
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/stats/export.xlsx?from=2026-01-01&to=2026-12-31", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	wantCD := `attachment; filename="chengguan-stats_2026-01-01_2026-12-31.xlsx"; filename*=UTF-8''` +
+		"%E5%9F%8E%E7%AE%A1%E7%BB%9F%E8%AE%A1_2026-01-01_2026-12-31.xlsx"
+	if cd := rec.Header().Get("Content-Disposition"); cd != wantCD {
+		t.Errorf("Content-Disposition = %q, want %q", cd, wantCD)
+	}
+	if strings.Join(stats.groups, ",") != ",category,grid" {
+		t.Errorf("summaries asked = %q", stats.groups)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		t.Fatalf("the body is no workbook: %v", err)
+	}
+	defer f.Close()
+	if v, _ := f.GetCellValue("汇总", "A1"); v != "统计期间：2026-01-01 至 2026-12-31" {
+		t.Errorf("title = %q", v)
+	}
+	if v, _ := f.GetCellValue("汇总", "B3"); v != "7" {
+		t.Errorf("上报数 = %q", v)
+	}
+
+	// Without a period: the current year to date.
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/stats/export.xlsx", nil))
+	if cd := rec.Header().Get("Content-Disposition"); rec.Code != 200 || !strings.Contains(cd, "_2026-01-01_2026-06-01.xlsx") {
+		t.Errorf("default period: %d %q", rec.Code, cd)
+	}
+
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/stats/export.xlsx?from=2026-02-30", nil))
+	var body ErrorBody
+	if rec.Code != http.StatusBadRequest || json.Unmarshal(rec.Body.Bytes(), &body) != nil ||
+		body.Error.Code != "invalid_argument" || !strings.HasPrefix(body.Error.Message, "from:") {
+		t.Errorf("bad date: %d %s, want 400 invalid_argument naming from", rec.Code, rec.Body)
+	}
+}

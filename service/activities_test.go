@@ -1,0 +1,176 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/citizen-city/chengguantong/internal/testenv"
+	"github.com/citizen-city/chengguantong/model"
+	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/store"
+)
+
+// The production stores fit the activity service's interfaces.
+var (
+	_ service.ActivityStore = (*store.Activities)(nil)
+	_ service.MemberGetter  = (*store.People)(nil)
+)
+
+func TestValidateActivity(t *testing.T) {
+	valid := service.ActivityInput{
+		Title: "  清理小广告  ", Kind: "volunteer", Community: " 幸福里社区 ",
+		StartsAt: "2026-05-01T09:00:00+08:00", EndsAt: "2026-05-01T11:30:00+08:00",
+	}
+	with := func(f func(*service.ActivityInput)) service.ActivityInput {
+		in := valid
+		f(&in)
+		return in
+	}
+	tests := []struct {
+		name string
+		in   service.ActivityInput
+		want string // the error message, "" for valid
+	}{
+		{"valid", valid, ""},
+		{"theme", with(func(in *service.ActivityInput) { in.Kind = "theme" }), ""},
+		{"joint enforcement", with(func(in *service.ActivityInput) { in.Kind = "joint_enforcement" }), ""},
+		{"title of 50 characters", with(func(in *service.ActivityInput) { in.Title = strings.Repeat("志", 50) }), ""},
+		{"exactly 7 days", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-08T09:00:00+08:00" }), ""},
+		{"UTC times", with(func(in *service.ActivityInput) {
+			in.StartsAt, in.EndsAt = "2026-05-01T01:00:00Z", "2026-05-01T03:00:00Z"
+		}), ""},
+		{"no title", with(func(in *service.ActivityInput) { in.Title = "   " }), "title: is required"},
+		{"title too long", with(func(in *service.ActivityInput) { in.Title = strings.Repeat("志", 51) }), "title: must be at most 50 characters, not 51"},
+		{"no kind", with(func(in *service.ActivityInput) { in.Kind = "" }), "kind: is required: volunteer, theme or joint_enforcement"},
+		{"unknown kind", with(func(in *service.ActivityInput) { in.Kind = "party" }), `kind: must be volunteer, theme or joint_enforcement, not "party"`},
+		{"kind in Chinese", with(func(in *service.ActivityInput) { in.Kind = "志愿服务" }), `kind: must be volunteer, theme or joint_enforcement, not "志愿服务"`},
+		{"no community", with(func(in *service.ActivityInput) { in.Community = "" }), "community: is required"},
+		{"community too long", with(func(in *service.ActivityInput) { in.Community = strings.Repeat("社", 65) }), "community: must be at most 64 characters"},
+		{"no starts_at", with(func(in *service.ActivityInput) { in.StartsAt = "" }), "starts_at: is required"},
+		{"date only", with(func(in *service.ActivityInput) { in.StartsAt = "2026-05-01" }), `starts_at: must be an RFC 3339 time such as 2026-05-01T09:00:00+08:00, not "2026-05-01"`},
+		{"no zone", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-01T11:30:00" }), `ends_at: must be an RFC 3339 time`},
+		{"no ends_at", with(func(in *service.ActivityInput) { in.EndsAt = "" }), "ends_at: is required"},
+		{"year 1", with(func(in *service.ActivityInput) { in.StartsAt = "0001-01-01T00:00:00Z" }), "starts_at: must be a time between the years 2000 and 2999"},
+		{"ends when it starts", with(func(in *service.ActivityInput) { in.EndsAt = in.StartsAt }), "ends_at: must be after starts_at"},
+		{"ends before it starts", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-01T08:00:00+08:00" }), "ends_at: must be after starts_at"},
+		{"same instant, other zone", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-01T01:00:00Z" }), "ends_at: must be after starts_at"},
+		{"over 7 days", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-08T09:00:01+08:00" }), "ends_at: must be at most 7 days after starts_at"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := service.ValidateActivity(tt.in)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("ValidateActivity = %v, want valid", err)
+				}
+				if a.Title != strings.TrimSpace(tt.in.Title) || a.Community != strings.TrimSpace(tt.in.Community) || !a.EndsAt.After(a.StartsAt) {
+					t.Fatalf("ValidateActivity = %+v", a)
+				}
+				return
+			}
+			var me *model.Error
+			if !errors.As(err, &me) || me.Code != model.CodeInvalidArgument || !strings.HasPrefix(me.Message, tt.want) {
+				t.Fatalf("ValidateActivity = %v, want invalid_argument %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// activityTestClock is a clock that tests move by hand.
+type activityTestClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *activityTestClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *activityTestClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+func TestActivityCreateAndCheckIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := testenv.Mongo(t)
+	clk := &activityTestClock{t: time.Date(2026, 4, 30, 12, 0, 0, 0, time.UTC)}
+	people := store.NewPeople(m, clk.Now)
+	acts := store.NewActivities(m, clk.Now)
+	svc := service.NewActivities(acts, people, clk.Now)
+
+	branch, err := people.CreateBranch(ctx, model.Branch{Name: "第一党支部"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := people.CreatePartyMember(ctx, model.PartyMember{Name: "张三", Phone: "13900000001", BranchID: branch.ID, Communities: []string{"幸福里社区"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := &model.User{ID: "staff1", Kind: model.KindStaff, Roles: []model.Role{model.RoleStaff}}
+	partyMember := &model.User{ID: "u1", Kind: model.KindWeChat, Roles: []model.Role{model.RoleResident, model.RolePartyMember}, PartyMemberID: member.ID}
+	resident := &model.User{ID: "u2", Kind: model.KindWeChat, Roles: []model.Role{model.RoleResident}}
+	in := service.ActivityInput{Title: "清理小广告", Kind: "volunteer", Community: "幸福里社区",
+		StartsAt: "2026-05-01T09:00:00+08:00", EndsAt: "2026-05-01T11:00:00+08:00"}
+
+	if _, err := svc.Create(ctx, partyMember, in); !errors.Is(err, model.ErrPermissionDenied) {
+		t.Fatalf("Create by a party member = %v, want permission_denied", err)
+	}
+	if _, err := svc.Create(ctx, staff, service.ActivityInput{}); !errors.Is(err, model.ErrInvalidArgument) {
+		t.Fatalf("Create(empty) = %v, want invalid_argument", err)
+	}
+	a, err := svc.Create(ctx, staff, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == "" || a.CreatedBy != "staff1" || a.Kind != model.ActivityVolunteer {
+		t.Fatalf("created %+v", a)
+	}
+	starts := a.StartsAt
+
+	steps := []struct {
+		name  string
+		at    time.Time
+		user  *model.User
+		id    string
+		code  model.Code // "" for success
+		first bool
+		msg   string
+	}{
+		{"a resident", starts, resident, a.ID, model.CodePermissionDenied, false, "only party members"},
+		{"party role without a profile", starts, &model.User{ID: "u3", Roles: []model.Role{model.RolePartyMember}}, a.ID, model.CodePermissionDenied, false, ""},
+		{"unknown activity", starts, partyMember, "000000000000000000000000", model.CodeNotFound, false, "no such activity"},
+		{"absurd id", starts, partyMember, strings.Repeat("x", 200), model.CodeNotFound, false, ""},
+		{"too early", starts.Add(-time.Hour - time.Second), partyMember, a.ID, model.CodeConflict, false, "opens at 2026-05-01 08:00 (UTC+8)"},
+		{"first grace minute", starts.Add(-time.Hour), partyMember, a.ID, "", true, ""},
+		{"again during", starts.Add(time.Hour), partyMember, a.ID, "", false, ""},
+		{"again in the last grace minute", a.EndsAt.Add(time.Hour), partyMember, a.ID, "", false, ""},
+		{"too late", a.EndsAt.Add(time.Hour + time.Second), partyMember, a.ID, model.CodeConflict, false, "closed at 2026-05-01 12:00 (UTC+8)"},
+	}
+	for _, st := range steps {
+		clk.Set(st.at)
+		c, first, err := svc.CheckIn(ctx, st.user, st.id)
+		if st.code != "" {
+			if model.ErrorCode(err) != st.code || !strings.Contains(err.Error(), st.msg) {
+				t.Fatalf("%s: CheckIn = %v, want %s containing %q", st.name, err, st.code, st.msg)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: CheckIn = %v", st.name, err)
+		}
+		if first != st.first {
+			t.Fatalf("%s: first = %v, want %v", st.name, first, st.first)
+		}
+		// A repeat answers with the check-in first recorded.
+		if !c.At.Equal(starts.Add(-time.Hour)) || c.MemberID != member.ID || c.BranchID != branch.ID || c.UserID != "u1" {
+			t.Fatalf("%s: check-in %+v", st.name, c)
+		}
+	}
+	got, err := acts.CheckinsBetween(ctx, starts.Add(-24*time.Hour), starts.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d check-ins counted, want 1", len(got))
+	}
+}
