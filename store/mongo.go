@@ -94,6 +94,8 @@ var indexes = []index{
 	{collection: colRollups, keys: bson.D{{Key: "dim", Value: 1}, {Key: "period", Value: 1}}, name: "dim_period"},
 	{collection: colWorkers, keys: bson.D{{Key: "grid_codes", Value: 1}}, name: "grid_codes"},
 	{collection: "notifications", keys: bson.D{{Key: "at", Value: 1}}, name: "at"},
+	{collection: colActivities, keys: bson.D{{Key: "starts_at", Value: 1}}, name: "starts_at"},
+	{collection: colActivityCheckins, keys: bson.D{{Key: "starts_at", Value: 1}, {Key: "_id", Value: 1}}, name: "starts_at"},
 }
 
 // EnsureIndexes creates the indexes every collection needs. It is idempotent
