@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sort"
 	"testing"
 	"time"
@@ -27,7 +29,7 @@ func BenchmarkSummaryYearByGrid(b *testing.B) {
 	ctx := context.Background()
 	m := testenv.Mongo(b)
 	rollups := store.NewRollups(m)
-	const grids, tickets = 5000, 1_000_000
+	grids, tickets := gridCount(), 1_000_000
 	rng := rand.New(rand.NewPCG(1, 2))
 	var rows []model.RollupRow
 	counts := func(n int64) map[string]float64 {
@@ -44,7 +46,7 @@ func BenchmarkSummaryYearByGrid(b *testing.B) {
 			rows = append(rows, model.RollupRow{Period: fmt.Sprintf("m2026%02d", month), Dim: "grid", Key: key, Values: counts(perGrid / 12)})
 		}
 	}
-	rows = append(rows, model.RollupRow{Period: "y2026", Dim: "all", Values: counts(tickets)})
+	rows = append(rows, model.RollupRow{Period: "y2026", Dim: "all", Values: counts(int64(tickets))})
 	start := time.Now()
 	if err := rollups.Replace(ctx, 1, rows); err != nil {
 		b.Fatal(err)
@@ -67,7 +69,7 @@ func BenchmarkSummaryYearByGrid(b *testing.B) {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
-		if len(s.Groups) != grids || s.Reported != tickets {
+		if len(s.Groups) != grids || s.Reported != int64(tickets) {
 			b.Fatalf("%d groups, %d reported", len(s.Groups), s.Reported)
 		}
 	}
@@ -76,4 +78,13 @@ func BenchmarkSummaryYearByGrid(b *testing.B) {
 	p := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))] }
 	b.ReportMetric(float64(p(0.5).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(p(0.99).Microseconds())/1000, "p99-ms")
+}
+
+// gridCount is the number of grids of the benchmark city: 5,000, or
+// BENCH_GRIDS for a quicker run on a busy machine.
+func gridCount() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_GRIDS")); err == nil && n > 0 {
+		return n
+	}
+	return 5000
 }

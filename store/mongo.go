@@ -91,7 +91,6 @@ var indexes = []index{
 	{collection: colTickets, keys: bson.D{{Key: "pool", Value: 1}, {Key: "community", Value: 1}, {Key: "status", Value: 1}}, name: "pool"},
 	{collection: colTickets, keys: bson.D{{Key: "created_at", Value: 1}}, name: "created"},
 	{collection: colTicketLog, keys: bson.D{{Key: "seq", Value: 1}, {Key: "at", Value: 1}, {Key: "_id", Value: 1}}, name: "seq_at"},
-	{collection: colRollups, keys: bson.D{{Key: "dim", Value: 1}, {Key: "period", Value: 1}}, name: "dim_period"},
 	{collection: colWorkers, keys: bson.D{{Key: "grid_codes", Value: 1}}, name: "grid_codes"},
 	{collection: "notifications", keys: bson.D{{Key: "at", Value: 1}}, name: "at"},
 	{collection: colActivities, keys: bson.D{{Key: "starts_at", Value: 1}}, name: "starts_at"},
