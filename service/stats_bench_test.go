@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
