@@ -23,18 +23,20 @@ const (
 // Photos stores photo metadata in a collection and the (metadata-free)
 // image bytes in GridFS, as <id>.full and <id>.thumb.
 type Photos struct {
-	c      *mongo.Collection
-	bucket *mongo.GridFSBucket
-	now    func() time.Time
+	c   *mongo.Collection
+	db  *mongo.Database
+	now func() time.Time
 }
 
 // NewPhotos returns the photo store of m.
 func NewPhotos(m *Mongo, now func() time.Time) *Photos {
-	return &Photos{
-		c:      m.db.Collection(colPhotos),
-		bucket: m.db.GridFSBucket(options.GridFSBucket().SetName(photosBucket)),
-		now:    now,
-	}
+	return &Photos{c: m.db.Collection(colPhotos), db: m.db, now: now}
+}
+
+// bucket returns a GridFS bucket for one operation: the driver's bucket
+// keeps per-upload state and is not safe for concurrent use.
+func (s *Photos) bucket() *mongo.GridFSBucket {
+	return s.db.GridFSBucket(options.GridFSBucket().SetName(photosBucket))
 }
 
 type moderationDoc struct {
@@ -85,7 +87,7 @@ func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.Ph
 	p.ID, p.CreatedAt = NewID(), s.now().UTC()
 	for variant, f := range map[string]model.PhotoFile{VariantFull: full, VariantThumb: thumb} {
 		id := p.ID + "." + variant
-		err := s.bucket.UploadFromStreamWithID(ctx, id, id, bytes.NewReader(f.Data),
+		err := s.bucket().UploadFromStreamWithID(ctx, id, id, bytes.NewReader(f.Data),
 			options.GridFSUpload().SetMetadata(bson.M{"content_type": f.ContentType, "owner_id": p.OwnerID}))
 		if err != nil {
 			return nil, fmt.Errorf("store photo file: %w", translate(err))
@@ -143,7 +145,7 @@ func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, i
 	if variant == VariantThumb {
 		size, sum = d.ThumbSize, d.ThumbSHA256
 	}
-	ds, err := s.bucket.OpenDownloadStream(ctx, id+"."+variant)
+	ds, err := s.bucket().OpenDownloadStream(ctx, id+"."+variant)
 	if errors.Is(err, mongo.ErrFileNotFound) {
 		return nil, 0, "", model.Errorf(model.CodeNotFound, "no such photo")
 	}
@@ -199,7 +201,7 @@ func (s *Photos) ExpireModeration(ctx context.Context, cutoff time.Time) (int, e
 		return 0, fmt.Errorf("expire moderation: %w", translate(err))
 	}
 	// Parked verdicts that no photo claimed by now were not ours.
-	if _, err := s.c.Database().Collection(colEarlyVerdicts).DeleteMany(ctx, bson.M{"at": bson.M{"$lt": cutoff.UTC()}}); err != nil {
+	if _, err := s.db.Collection(colEarlyVerdicts).DeleteMany(ctx, bson.M{"at": bson.M{"$lt": cutoff.UTC()}}); err != nil {
 		return 0, fmt.Errorf("expire early verdicts: %w", translate(err))
 	}
 	return int(res.ModifiedCount), nil
@@ -231,7 +233,7 @@ func (s *Photos) DeleteUnused(ctx context.Context, cutoff time.Time) (int, error
 			continue
 		}
 		for _, v := range []string{VariantFull, VariantThumb} {
-			if err := s.bucket.Delete(ctx, d.ID+"."+v); err != nil && !errors.Is(err, mongo.ErrFileNotFound) {
+			if err := s.bucket().Delete(ctx, d.ID+"."+v); err != nil && !errors.Is(err, mongo.ErrFileNotFound) {
 				return n, fmt.Errorf("delete photo file: %w", translate(err))
 			}
 		}
@@ -245,7 +247,7 @@ const colEarlyVerdicts = "media_verdicts"
 // SaveEarlyVerdict keeps a verdict that arrived before its trace id was
 // recorded on a photo.
 func (s *Photos) SaveEarlyVerdict(ctx context.Context, traceID, suggest string) error {
-	_, err := s.c.Database().Collection(colEarlyVerdicts).UpdateOne(ctx, bson.M{"_id": traceID},
+	_, err := s.db.Collection(colEarlyVerdicts).UpdateOne(ctx, bson.M{"_id": traceID},
 		bson.M{"$set": bson.M{"suggest": suggest, "at": s.now().UTC()}}, options.UpdateOne().SetUpsert(true))
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("save early verdict: %w", translate(err))
@@ -258,7 +260,7 @@ func (s *Photos) TakeEarlyVerdict(ctx context.Context, traceID string) (string, 
 	var d struct {
 		Suggest string `bson:"suggest"`
 	}
-	err := s.c.Database().Collection(colEarlyVerdicts).FindOneAndDelete(ctx, bson.M{"_id": traceID}).Decode(&d)
+	err := s.db.Collection(colEarlyVerdicts).FindOneAndDelete(ctx, bson.M{"_id": traceID}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return "", false, nil
 	}
