@@ -3,9 +3,10 @@ package main
 // BenchmarkReportIntake: report intake throughput against the raw MongoDB
 // insert ceiling of the same run; see docs/BENCHMARKS.md. Run it with
 //
-//	go test -run '^$' -bench BenchmarkReportIntake -benchtime 1x ./cmd/server/
+//	go test -run '^$' -bench '^BenchmarkReportIntake$' -benchtime 1x -v ./cmd/server/
 //
-// `go test ./cmd/server/` (no -bench) does not run it.
+// (-v prints the setup's and the levels' log lines). `go test ./cmd/server/`
+// (no -bench) does not run it.
 
 import (
 	"bytes"
@@ -13,12 +14,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"os"
-	"runtime/trace"
-	"syscall"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -42,13 +43,10 @@ const (
 	// intakeReports is the fixed number of reports per concurrency level
 	// (and per benchmark iteration), so that the run is bounded.
 	intakeReports = 100
-	// intakeDrainWait bounds the wait for the screening backlog between
-	// levels; what is left is reported as screen-backlog.
-	intakeDrainWait = 20 * time.Second
+	// intakeDrainWait bounds each wait for the screening backlog between
+	// phases, so that the run stays bounded.
+	intakeDrainWait = 10 * time.Second
 )
-
-// intakeConcurrency are the numbers of concurrent clients measured.
-var intakeConcurrency = []int{8, 32}
 
 // intakeEnv is testEnv for this benchmark: the same production-mode
 // environment (redis-server via testenv, embedded FerretDB or MONGODB_URI,
@@ -205,7 +203,7 @@ type intakeLatencies []time.Duration
 func (l intakeLatencies) quantile(q float64) time.Duration {
 	s := slices.Clone(l)
 	slices.Sort(s)
-	i := int(q*float64(len(s))+0.999999) - 1
+	i := int(math.Ceil(q*float64(len(s))-1e-9)) - 1
 	return s[min(max(i, 0), len(s)-1)]
 }
 
@@ -288,16 +286,17 @@ func (r *intakeRun) prepare(n int) ([]intakeJob, error) {
 	return jobs, nil
 }
 
-// submit sends one report with an Idempotency-Key, as the mini-program does
-// so that a retry on a weak network makes no second ticket.
-func (r *intakeRun) submit(j intakeJob) (string, error) {
+// submit sends one report, with an Idempotency-Key if key is set.
+func (r *intakeRun) submit(j intakeJob, key bool) (string, error) {
 	req, err := http.NewRequest(http.MethodPost, r.base+"/api/v1/reports", bytes.NewReader(j.body))
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+j.token)
-	req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", r.seq.Add(1)))
+	if key {
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", r.seq.Add(1)))
+	}
 	status, b, err := intakeSend(r.http, req)
 	if err != nil {
 		return "", err
@@ -371,21 +370,23 @@ func (r *intakeRun) backlog(ctx context.Context) (int64, error) {
 }
 
 // drain waits up to limit for screening to catch up and returns how long it
-// waited and what is left.
-func (r *intakeRun) drain(ctx context.Context, limit time.Duration) (time.Duration, int64, error) {
+// waited, the rate at which screening worked meanwhile (tickets/s) and what
+// is left.
+func (r *intakeRun) drain(ctx context.Context, limit time.Duration) (time.Duration, float64, int64, error) {
 	start := time.Now()
-	for {
-		n, err := r.backlog(ctx)
-		if err != nil || n == 0 || time.Since(start) > limit {
-			return time.Since(start), n, err
-		}
+	first, err := r.backlog(ctx)
+	n := first
+	for err == nil && n > 0 && time.Since(start) < limit {
 		// On FerretDB a count scans the collection: poll gently.
 		time.Sleep(500 * time.Millisecond)
+		n, err = r.backlog(ctx)
 	}
+	waited := time.Since(start)
+	return waited, float64(first-n) / waited.Seconds(), n, err
 }
 
-// ticketIndexes returns the tickets collection's secondary indexes.
-func ticketIndexes(ctx context.Context, tickets *mongo.Collection) ([]mongo.IndexModel, error) {
+// intakeTicketIndexes returns the tickets collection's secondary indexes.
+func intakeTicketIndexes(ctx context.Context, tickets *mongo.Collection) ([]mongo.IndexModel, error) {
 	cur, err := tickets.Indexes().List(ctx)
 	if err != nil {
 		return nil, err
@@ -412,8 +413,8 @@ func ticketIndexes(ctx context.Context, tickets *mongo.Collection) ([]mongo.Inde
 	return out, nil
 }
 
-// lookups times n sequential FindOne calls with the filter made by f.
-func lookups(ctx context.Context, col *mongo.Collection, n int, f func(i int) bson.M) (time.Duration, error) {
+// intakeLookups times n sequential FindOne calls with the filter made by f.
+func intakeLookups(ctx context.Context, col *mongo.Collection, n int, f func(i int) bson.M) (time.Duration, error) {
 	start := time.Now()
 	for i := range n {
 		if err := col.FindOne(ctx, f(i)).Err(); err != nil {
@@ -423,9 +424,17 @@ func lookups(ctx context.Context, col *mongo.Collection, n int, f func(i int) bs
 	return time.Since(start) / time.Duration(n), nil
 }
 
-type rawResult struct {
+type intakeRaw struct {
 	rate, indexedRate float64
 	lat, indexedLat   intakeLatencies
+}
+
+// intakeLevel is one measured level: concurrent clients, and whether each
+// report carries an Idempotency-Key (the mini-program sends one, so that a
+// retry on a weak network makes no second ticket).
+type intakeLevel struct {
+	clients int
+	key     bool
 }
 
 // BenchmarkReportIntake measures POST /api/v1/reports on the real wiring in
@@ -433,12 +442,22 @@ type rawResult struct {
 // MONGODB_URI): reports/s and p50/p99 latency from C concurrent clients,
 // against the raw InsertOne rate, with the same concurrency, of documents
 // of a stored ticket's exact BSON size into a fresh collection of the same
-// database in the same run. The raw rates are measured first, on the quiet
-// system. The screening workers, the dispatch and statistics jobs run in the
-// background as in production and compete for the CPU and the database;
-// between levels the benchmark waits (boundedly) for the screening backlog.
+// database in the same run, measured first on the quiet system. The
+// screening workers and the dispatch and statistics jobs run in the
+// background as in production and compete for the CPU and the database.
 // One iteration is intakeReports reports per level; -benchtime 1x runs one.
 func BenchmarkReportIntake(b *testing.B) {
+	intakeBench(b, []intakeLevel{{8, true}, {32, true}})
+}
+
+// BenchmarkReportIntakeNoKey is the same without Idempotency-Key, to show
+// what the key costs.
+func BenchmarkReportIntakeNoKey(b *testing.B) {
+	intakeBench(b, []intakeLevel{{8, false}})
+}
+
+func intakeBench(b *testing.B, levels []intakeLevel) {
+	began := time.Now()
 	ctx := context.Background()
 	env := intakeEnv(b)
 	base := startIntakeServer(b, env)
@@ -460,20 +479,16 @@ func BenchmarkReportIntake(b *testing.B) {
 		r.tokens = append(r.tokens, tok)
 	}
 
-	// Warm up (connections, caches) with one report per resident, and keep
-	// a ticket read back before screening changed it: the document exactly
-	// as Insert wrote it.
-	warm, err := r.prepare(intakeResidents)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, j := range warm {
-		id, err := r.submit(j)
+	// One report, read back before screening changes it: a stored ticket
+	// exactly as Insert wrote it, the template of the raw inserts.
+	for r.template == nil {
+		jobs, err := r.prepare(1)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if r.template != nil {
-			continue
+		id, err := r.submit(jobs[0], true)
+		if err != nil {
+			b.Fatal(err)
 		}
 		var raw bson.Raw
 		if err := r.tickets.FindOne(ctx, bson.M{"_id": id}).Decode(&raw); err != nil {
@@ -483,21 +498,23 @@ func BenchmarkReportIntake(b *testing.B) {
 			r.template = raw
 		}
 	}
-	if r.template == nil {
-		b.Fatal("every warm-up ticket was screened before it could be read back")
-	}
-	if r.indexes, err = ticketIndexes(ctx, r.tickets); err != nil {
+	if r.indexes, err = intakeTicketIndexes(ctx, r.tickets); err != nil {
 		b.Fatal(err)
 	}
-	if _, left, err := r.drain(ctx, 2*intakeDrainWait); err != nil || left > 0 {
-		b.Fatalf("warm-up screening: %d left, %v", left, err)
+	if _, _, left, err := r.drain(ctx, intakeDrainWait); err != nil || left > 0 {
+		b.Fatalf("screening the first report: %d left, %v", left, err)
 	}
+	b.Logf("machine: %d CPUs, 1-minute load average %.2f (other processes running skew every number)", runtime.NumCPU(), intakeLoadAverage())
 	b.Logf("a stored ticket is %d bytes of BSON; the tickets collection has %d secondary indexes", len(r.template), len(r.indexes))
 
 	// The ceiling, on the quiet system.
-	raw := map[int]rawResult{}
-	for _, c := range intakeConcurrency {
-		var res rawResult
+	raw := map[int]intakeRaw{}
+	for _, l := range levels {
+		c := l.clients
+		if _, ok := raw[c]; ok {
+			continue
+		}
+		var res intakeRaw
 		if res.rate, res.lat, err = r.rawInserts(ctx, intakeReports, c, false); err != nil {
 			b.Fatal(err)
 		}
@@ -507,49 +524,56 @@ func BenchmarkReportIntake(b *testing.B) {
 		raw[c] = res
 	}
 
-	for _, c := range intakeConcurrency {
-		b.Run(fmt.Sprintf("C=%d", c), func(b *testing.B) {
+	// Warm up connections and caches with one report per resident.
+	warm, err := r.prepare(intakeResidents)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := intakeParallel(len(warm), 8, func(i int) error { _, err := r.submit(warm[i], true); return err }); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, _, err := r.drain(ctx, intakeDrainWait); err != nil {
+		b.Fatal(err)
+	}
+
+	for _, level := range levels {
+		c := level.clients
+		name := fmt.Sprintf("C=%d", c)
+		if !level.key {
+			name += ",no-key"
+		}
+		b.Run(name, func(b *testing.B) {
 			var lat intakeLatencies
 			var busy time.Duration
-			var left int64
+			var before, left int64
+			var screenRate float64
+			load := intakeLoadAverage()
 			for range b.N {
 				b.StopTimer()
 				jobs, err := r.prepare(intakeReports)
 				if err != nil {
 					b.Fatal(err)
 				}
+				if before, err = r.backlog(ctx); err != nil {
+					b.Fatal(err)
+				}
 				b.StartTimer()
 				start := time.Now()
-				var ru0, ru1 syscall.Rusage
-				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-				stopTrace := make(chan struct{})
-				go func() {
-					time.Sleep(3 * time.Second)
-					f, _ := os.Create(fmt.Sprintf("/tmp/trace-c%d.out", c))
-					_ = trace.Start(f)
-					time.Sleep(3 * time.Second)
-					trace.Stop()
-					f.Close()
-					close(stopTrace)
-				}()
 				_, l, err := intakeTimed(len(jobs), c, func(i int) error {
-					_, err := r.submit(jobs[i])
+					_, err := r.submit(jobs[i], level.key)
 					return err
 				})
 				busy += time.Since(start)
-				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-				cpu := time.Duration(syscall.TimevalToNsec(ru1.Utime)+syscall.TimevalToNsec(ru1.Stime)-syscall.TimevalToNsec(ru0.Utime)-syscall.TimevalToNsec(ru0.Stime))
-				fmt.Fprintf(os.Stderr, "C=%d intake wall %s cpu %s (%.2f cores)\n", c, time.Since(start), cpu, cpu.Seconds()/time.Since(start).Seconds())
-				<-stopTrace
 				if err != nil {
 					b.Fatal(err)
 				}
 				lat = append(lat, l...)
 				b.StopTimer()
-				if _, left, err = r.drain(ctx, intakeDrainWait); err != nil {
+				if _, screenRate, left, err = r.drain(ctx, intakeDrainWait); err != nil {
 					b.Fatal(err)
 				}
 			}
+			load = max(load, intakeLoadAverage())
 			rate := float64(len(lat)) / busy.Seconds()
 			rr := raw[c]
 			b.ReportMetric(0, "ns/op")
@@ -559,16 +583,19 @@ func BenchmarkReportIntake(b *testing.B) {
 			b.ReportMetric(rr.rate, "raw-inserts/s")
 			b.ReportMetric(100*rate/rr.rate, "%-of-raw")
 			b.ReportMetric(rr.indexedRate, "indexed-inserts/s")
-			b.ReportMetric(float64(left), "screen-backlog")
-			b.Logf("C=%d, %d reports: intake %.1f reports/s, p50 %.0f ms, p99 %.0f ms = %.1f %% of raw InsertOne of %d B (%.0f/s, p50 %.1f ms, p99 %.1f ms); with the tickets' %d indexes %.0f/s (p50 %.1f ms); %d tickets still being screened %s after the last report",
-				c, len(lat), rate, intakeMS(lat.quantile(0.5)), intakeMS(lat.quantile(0.99)), 100*rate/rr.rate,
+			b.ReportMetric(screenRate, "screened/s")
+			b.ReportMetric(load, "load1")
+			b.Logf("%s, %d reports: intake %.1f reports/s, p50 %.0f ms, p99 %.0f ms = %.1f %% of raw InsertOne of %d B (%.0f/s, p50 %.1f ms, p99 %.1f ms); into a collection with the tickets' %d indexes %.0f/s (p50 %.1f ms)",
+				name, len(lat), rate, intakeMS(lat.quantile(0.5)), intakeMS(lat.quantile(0.99)), 100*rate/rr.rate,
 				len(r.template), rr.rate, intakeMS(rr.lat.quantile(0.5)), intakeMS(rr.lat.quantile(0.99)),
-				len(r.indexes), rr.indexedRate, intakeMS(rr.indexedLat.quantile(0.5)), left, intakeDrainWait)
+				len(r.indexes), rr.indexedRate, intakeMS(rr.indexedLat.quantile(0.5)))
+			b.Logf("%s: %d tickets were still being screened when it started; after it, screening alone ran at %.1f tickets/s and left %d after %s; peak 1-minute load average %.2f",
+				name, before, screenRate, left, intakeDrainWait, load)
 		})
 	}
 
 	// Where a request's database time goes on this server: a lookup by _id
-	// against lookups by other fields, at the collections' final sizes.
+	// against lookups by another field, at the collections' final sizes.
 	var sample struct {
 		ID   string `bson:"_id"`
 		Idem string `bson:"idem"`
@@ -578,18 +605,34 @@ func BenchmarkReportIntake(b *testing.B) {
 	}
 	nTickets, _ := r.tickets.EstimatedDocumentCount(ctx)
 	nPhotos, _ := db.Collection("photos").EstimatedDocumentCount(ctx)
-	byID, err := lookups(ctx, r.tickets, 20, func(int) bson.M { return bson.M{"_id": sample.ID} })
+	byID, err := intakeLookups(ctx, r.tickets, 20, func(int) bson.M { return bson.M{"_id": sample.ID} })
 	if err != nil {
 		b.Fatal(err)
 	}
-	byIdem, err := lookups(ctx, r.tickets, 20, func(int) bson.M { return bson.M{"idem": sample.Idem} })
+	byIdem, err := intakeLookups(ctx, r.tickets, 20, func(int) bson.M { return bson.M{"idem": sample.Idem} })
 	if err != nil {
 		b.Fatal(err)
 	}
-	byIn, err := lookups(ctx, r.tickets, 20, func(int) bson.M { return bson.M{"_id": bson.M{"$in": []string{sample.ID}}} })
+	byIn, err := intakeLookups(ctx, r.tickets, 20, func(int) bson.M { return bson.M{"_id": bson.M{"$in": []string{sample.ID}}} })
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("after the run: %d tickets, %d photos; FindOne on tickets by _id %.2f ms, by idem %.2f ms, by _id $in [one id] %.2f ms",
+	b.Logf("after the levels: %d tickets, %d photos; one FindOne on tickets by _id %.2f ms, by idem %.2f ms, by _id $in [one id] %.2f ms (screening still running behind)",
 		nTickets, nPhotos, intakeMS(byID), intakeMS(byIdem), intakeMS(byIn))
+	b.Logf("whole benchmark: %s", time.Since(began).Round(time.Second))
+}
+
+// intakeLoadAverage is the machine's 1-minute load average (Linux), or -1: the
+// benchmark reports it because other processes running on the machine
+// skew every number.
+func intakeLoadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	var l float64
+	if _, err := fmt.Sscan(string(b), &l); err != nil {
+		return -1
+	}
+	return l
 }
