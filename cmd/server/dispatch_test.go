@@ -101,7 +101,7 @@ type taskList struct {
 func waitTask(t *testing.T, s *testServer, token, path, id string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for time.Since(start) < 20*time.Second {
+	for time.Since(start) < patience {
 		var l taskList
 		r := s.Do(t, "GET", path, token, nil)
 		if r.Status != 200 {
@@ -252,7 +252,7 @@ func TestPoolClaimRaceAndReturns(t *testing.T) {
 	// A returned task goes to the other worker of the grid.
 	_, id2 := c.report(t, "resident-return", "1101", map[string]any{"lat": wgsLat, "lng": 118.7875, "coord_type": "wgs84"})
 	first, second := c.workers["王一"], c.workers["王二"]
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(patience)
 	for !hasTask(t, s, first.token, "/api/v1/tasks", id2) {
 		if hasTask(t, s, second.token, "/api/v1/tasks", id2) {
 			first, second = second, first
@@ -313,7 +313,7 @@ func TestDeadlinesReassignAndEscalate(t *testing.T) {
 	resTok, id := c.report(t, "resident-deadline", "1101", nil) // 井盖: 2 working hours
 
 	var holder, other person
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(patience)
 	for holder.id == "" {
 		for _, w := range c.workers {
 			if hasTask(t, s, w.token, "/api/v1/tasks", id) {
@@ -341,7 +341,7 @@ func TestDeadlinesReassignAndEscalate(t *testing.T) {
 	}
 	// Past the 2 working hours: escalated once, counted overdue.
 	advance(3 * time.Hour)
-	deadline = time.Now().Add(20 * time.Second)
+	deadline = time.Now().Add(patience)
 	for {
 		rep := waitStatus(t, s, resTok, id, "in_progress")
 		if strings.Count(timelineTypes(rep), "escalated") == 1 {

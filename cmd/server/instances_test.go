@@ -49,7 +49,7 @@ func TestThreeInstancesLoseNothingAndDoNothingTwice(t *testing.T) {
 	// the other when 3 s pass, and — both having let it time out — queued for
 	// staff. Every timer fires exactly once across the three instances.
 	want := "reported,registered,dispatched,reassigned,dispatched,reassigned,queued"
-	deadline := time.Now().Add(40 * time.Second)
+	deadline := time.Now().Add(patience)
 	for _, id := range ids {
 		for {
 			rep := waitStatus(t, instances[0], c.staff, id, "dispatched", "pending")

@@ -41,7 +41,7 @@ func TestSubscribeMessagesFollowTheTicket(t *testing.T) {
 		wechatsim.TemplateAccepted: residentOpenID,
 		wechatsim.TemplateResolved: residentOpenID,
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		got := map[string]wechatsim.SentMessage{}
 		for _, m := range sim.Sent() {

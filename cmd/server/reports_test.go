@@ -61,7 +61,7 @@ func reportBody(category string, photoIDs ...string) map[string]any {
 // waitStatus polls the report until its status is one of want.
 func waitStatus(t *testing.T, s *testServer, token, id string, want ...string) report {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(patience)
 	var rep report
 	for time.Now().Before(deadline) {
 		r := s.Do(t, "GET", "/api/v1/reports/"+id, token, nil)
@@ -276,7 +276,7 @@ func TestScreeningOutcomes(t *testing.T) {
 	review := reportBody("0502", uploadPhoto(t, s, tok)["id"].(string))
 	review["description"] = "此内容待审核的自行车"
 	vid := s.Do(t, "POST", "/api/v1/reports", tok, review).JSON(t)["id"].(string)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for !strings.Contains(timelineTypes(waitStatus(t, s, tok, vid, "submitted")), "held") {
 		if time.Now().After(deadline) {
 			t.Fatal("review text was not held for staff")
@@ -482,7 +482,7 @@ func TestCategories(t *testing.T) {
 // waitTimeline polls the report until its timeline is want.
 func waitTimeline(t *testing.T, s *testServer, token, id, want string) report {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		var rep report
 		s.Do(t, "GET", "/api/v1/reports/"+id, token, nil).Decode(t, &rep)

@@ -110,3 +110,9 @@ func newSimulator(t *testing.T, appID string) *wechatsim.Simulator {
 	t.Cleanup(func() { unregister(); sim.Close() })
 	return sim
 }
+
+// patience bounds every wait for background work (screening, dispatch,
+// timers) in these tests. It is generous because CI runs them under -race
+// on two cores with many servers at once; a wait ends as soon as its
+// condition holds, so the bound costs nothing when things are quick.
+const patience = 90 * time.Second

@@ -59,7 +59,7 @@ func TestStatisticsFollowTheWork(t *testing.T) {
 			Resolved int64
 		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		r := s.Do(t, "GET", "/api/v1/stats/summary?group_by=grid", c.staff, nil)
 		if r.Status != 200 {
