@@ -118,19 +118,21 @@ func (s *Photos) Get(ctx context.Context, id string) (*model.Photo, error) {
 	return d.model(), nil
 }
 
-// Many returns the photos with the given ids that exist, in no order.
+// Many returns the photos with the given ids that exist, in no order. It
+// looks each up by _id (at most nine): FerretDB pushes an _id equality down
+// to its storage but would decode every photo to answer an $in.
 func (s *Photos) Many(ctx context.Context, ids []string) ([]*model.Photo, error) {
-	cur, err := s.c.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
-	if err != nil {
-		return nil, fmt.Errorf("get photos: %w", translate(err))
-	}
-	var docs []photoDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("get photos: %w", translate(err))
-	}
-	out := make([]*model.Photo, len(docs))
-	for i := range docs {
-		out[i] = docs[i].model()
+	out := make([]*model.Photo, 0, len(ids))
+	for _, id := range ids {
+		var d photoDoc
+		err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get photos: %w", translate(err))
+		}
+		out = append(out, d.model())
 	}
 	return out, nil
 }
