@@ -234,8 +234,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		workers.Go(func() { w.Run(workCtx) })
 	}
 	workers.Go(func() {
-		service.Every(workCtx, logger, "stats", time.Second, func(ctx context.Context) (int, error) {
-			return stats.ApplyPending(ctx, 800*time.Millisecond)
+		// Each look for pending transitions is a scan of ticket_log on
+		// FerretDB: look every few seconds, and drain while there is work.
+		service.Every(workCtx, logger, "stats", 5*time.Second, func(ctx context.Context) (int, error) {
+			return stats.ApplyPending(ctx, 4*time.Second)
 		})
 	})
 	workers.Go(func() {
