@@ -5,8 +5,10 @@ package main
 //
 //	go test -run '^$' -bench '^BenchmarkReportIntake$' -benchtime 1x -v ./cmd/server/
 //
-// (-v prints the setup's and the levels' log lines). `go test ./cmd/server/`
-// (no -bench) does not run it.
+// (-v prints the setup's and the levels' log lines);
+// BenchmarkReportIntakeNoKey is the same at C=8 without Idempotency-Key, and
+// CGT_BENCH_INTAKE_CPUPROFILE=/tmp/intake- profiles each level's timed
+// intake. `go test ./cmd/server/` (no -bench) does not run them.
 
 import (
 	"bytes"
@@ -20,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -557,6 +560,7 @@ func intakeBench(b *testing.B, levels []intakeLevel) {
 				if before, err = r.backlog(ctx); err != nil {
 					b.Fatal(err)
 				}
+				stopProfile := intakeProfile(b, name)
 				b.StartTimer()
 				start := time.Now()
 				_, l, err := intakeTimed(len(jobs), c, func(i int) error {
@@ -564,6 +568,7 @@ func intakeBench(b *testing.B, levels []intakeLevel) {
 					return err
 				})
 				busy += time.Since(start)
+				stopProfile()
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -635,4 +640,30 @@ func intakeLoadAverage() float64 {
 		return -1
 	}
 	return l
+}
+
+// intakeProfile starts a CPU profile of the whole process (client, server,
+// FerretDB) for the timed intake of one level when
+// CGT_BENCH_INTAKE_CPUPROFILE names a file prefix: <prefix><level>.prof,
+// without the setup and the uploads that -cpuprofile would include. It
+// returns the function that stops it.
+func intakeProfile(b *testing.B, level string) func() {
+	prefix := os.Getenv("CGT_BENCH_INTAKE_CPUPROFILE")
+	if prefix == "" {
+		return func() {}
+	}
+	name := prefix + strings.NewReplacer("=", "", ",", "-").Replace(level) + ".prof"
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		b.Fatalf("%v (run without -cpuprofile to profile one level)", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+		b.Logf("CPU profile of this level's intake: %s", name)
+	}
 }
