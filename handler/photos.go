@@ -41,6 +41,13 @@ func (h *handlers) uploadPhoto(c echo.Context) error {
 	if mediaType != "multipart/form-data" {
 		return model.Errorf(model.CodeInvalidArgument, "send the photo as multipart/form-data with the image in the field \"file\"")
 	}
+	// Admission first: the body is read only with an upload slot held, so
+	// the memory of concurrent uploads is bounded.
+	release, err := h.Photos.Admit(c.Request().Context(), currentUser(c))
+	if err != nil {
+		return err
+	}
+	defer release()
 	limit := h.PhotoMaxBytes
 	// The form's framing and small fields come on top of the file.
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit+64<<10)

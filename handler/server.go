@@ -45,6 +45,7 @@ type CategoryService interface {
 
 // PhotoService uploads and serves photos.
 type PhotoService interface {
+	Admit(ctx context.Context, u *model.User) (release func(), err error)
 	Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error)
 	Open(ctx context.Context, id, variant, exp, sig string) (*service.Served, error)
 }

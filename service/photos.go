@@ -101,19 +101,29 @@ func NewPhotos(store PhotoStore, p *photo.Processor, signer *URLSigner, limiter 
 // Signer returns the URL signer.
 func (s *Photos) Signer() *URLSigner { return s.signer }
 
-// Upload checks, strips and stores one photo. Errors: payload_too_large
-// (bytes or pixels over the limit), unsupported_media_type (not a JPEG, PNG
-// or WebP by its content), rate_limited, unavailable.
-func (s *Photos) Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error) {
+// Admit counts an upload against the resident's rate limit and waits for
+// one of the bounded upload slots; the caller reads the body only after it,
+// so at most that many uploads are buffered at once, and calls release when
+// done. Errors: rate_limited, unavailable (the request ended while waiting).
+func (s *Photos) Admit(ctx context.Context, u *model.User) (release func(), err error) {
 	if err := limit(ctx, s.limiter, "uploads:"+u.ID, s.perMinute, time.Minute, "too many photos this minute; wait a moment"); err != nil {
 		return nil, err
 	}
 	select {
 	case s.uploads <- struct{}{}:
-		defer func() { <-s.uploads }()
+		return func() { <-s.uploads }, nil
 	case <-ctx.Done():
 		return nil, model.Wrap(model.CodeUnavailable, ctx.Err(), "the server is busy; try again")
 	}
+}
+
+// Upload checks, strips and stores one photo. Errors: payload_too_large
+// (bytes or pixels over the limit), unsupported_media_type (not a JPEG, PNG
+// or WebP by its content), rate_limited, unavailable.
+//
+// The caller must hold a slot from Admit while it reads the upload and
+// calls Upload.
+func (s *Photos) Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error) {
 	res, err := s.processor.Process(ctx, r)
 	if err != nil {
 		return nil, photoError(err)
