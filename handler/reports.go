@@ -174,19 +174,9 @@ func pageParams(c echo.Context) (string, int, error) {
 }
 
 func (h *handlers) myReports(c echo.Context) error {
-	cursor, limit, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	ts, next, err := h.Reports.Mine(c.Request().Context(), currentUser(c), cursor, limit)
-	if err != nil {
-		return err
-	}
-	out := listResponse[reportJSON]{Items: make([]reportJSON, len(ts)), NextCursor: next}
-	for i, t := range ts {
-		out.Items[i] = h.toReport(t)
-	}
-	return c.JSON(http.StatusOK, out)
+	return ticketPage(c, func(cursor string, limit int) ([]*model.Ticket, string, error) {
+		return h.Reports.Mine(c.Request().Context(), currentUser(c), cursor, limit)
+	}, h.toReport)
 }
 
 func (h *handlers) getReport(c echo.Context) error {

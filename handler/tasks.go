@@ -52,7 +52,10 @@ func (h *handlers) toTask(t *model.Ticket) taskJSON {
 	return out
 }
 
-func (h *handlers) taskList(c echo.Context, list func(cursor string, limit int) ([]*model.Ticket, string, error)) error {
+// ticketPage answers a cursor-paged list of tickets in the API's list
+// shape: it reads ?limit= and ?cursor=, asks list for the page and shows
+// each ticket with show.
+func ticketPage[T any](c echo.Context, list func(cursor string, limit int) ([]*model.Ticket, string, error), show func(*model.Ticket) T) error {
 	cursor, limit, err := pageParams(c)
 	if err != nil {
 		return err
@@ -61,11 +64,15 @@ func (h *handlers) taskList(c echo.Context, list func(cursor string, limit int) 
 	if err != nil {
 		return err
 	}
-	out := listResponse[taskJSON]{Items: make([]taskJSON, len(ts)), NextCursor: next}
+	out := listResponse[T]{Items: make([]T, len(ts)), NextCursor: next}
 	for i, t := range ts {
-		out.Items[i] = h.toTask(t)
+		out.Items[i] = show(t)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) taskList(c echo.Context, list func(cursor string, limit int) ([]*model.Ticket, string, error)) error {
+	return ticketPage(c, list, h.toTask)
 }
 
 func (h *handlers) myTasks(c echo.Context) error {
@@ -179,29 +186,19 @@ func dateParam(c echo.Context, name string, end bool) (time.Time, error) {
 }
 
 func (h *handlers) adminTickets(c echo.Context) error {
-	cursor, limit, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	from, err := dateParam(c, "from", false)
-	if err != nil {
-		return err
-	}
-	to, err := dateParam(c, "to", true)
-	if err != nil {
-		return err
-	}
-	f := model.TicketFilter{Status: c.QueryParam("status"), Grid: c.QueryParam("grid"), Category: c.QueryParam("category"),
-		Queue: c.QueryParam("queue"), From: from, To: to}
-	ts, next, err := h.Tasks.AdminList(c.Request().Context(), f, cursor, limit)
-	if err != nil {
-		return err
-	}
-	out := listResponse[adminTicketJSON]{Items: make([]adminTicketJSON, len(ts)), NextCursor: next}
-	for i, t := range ts {
-		out.Items[i] = h.toAdminTicket(t)
-	}
-	return c.JSON(http.StatusOK, out)
+	return ticketPage(c, func(cursor string, limit int) ([]*model.Ticket, string, error) {
+		from, err := dateParam(c, "from", false)
+		if err != nil {
+			return nil, "", err
+		}
+		to, err := dateParam(c, "to", true)
+		if err != nil {
+			return nil, "", err
+		}
+		f := model.TicketFilter{Status: c.QueryParam("status"), Grid: c.QueryParam("grid"), Category: c.QueryParam("category"),
+			Queue: c.QueryParam("queue"), From: from, To: to}
+		return h.Tasks.AdminList(c.Request().Context(), f, cursor, limit)
+	}, h.toAdminTicket)
 }
 
 type dispatchRequest struct {
