@@ -165,6 +165,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/readyz", h.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", h.openapi)
+	mountConsole(e, d.PhotoURLs) // GET /admin/: the staff console
 
 	e.GET("/media/photos/:id/:variant", h.servePhoto)
 	e.GET("/wechat/push", h.wechatVerify)

@@ -1,0 +1,141 @@
+package handler
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/citizen-city/chengguantong/model"
+	"github.com/citizen-city/chengguantong/service"
+)
+
+// consoleFiles is the staff console: one HTML page, its script and its
+// style sheet, plain files with no build step. The page talks only to the
+// JSON API under /api/v1 with the staff's bearer token.
+//
+//go:embed console
+var consoleFiles embed.FS
+
+// consoleAsset is one embedded file, ready to serve.
+type consoleAsset struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// consoleTypes are the media types of the files the console ships; set
+// here rather than guessed from the system's MIME tables, which differ
+// between machines.
+var consoleTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".ico":  "image/x-icon",
+	".png":  "image/png",
+}
+
+// console serves GET /admin/ (the page) and the files beside it. The page
+// needs no authentication: everything it shows comes from API calls that
+// do.
+type console struct {
+	assets map[string]consoleAsset
+	csp    string
+}
+
+// mountConsole registers the staff console: /admin/ and its assets, and
+// /admin redirecting to /admin/. photos, when set, tells which origin the
+// signed photo URLs the page shows are on, for the Content-Security-Policy.
+func mountConsole(e *echo.Echo, photos PhotoURLs) {
+	cs := newConsole(photoOrigin(photos))
+	e.GET("/admin", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, "/admin/")
+	})
+	e.GET("/admin/", cs.serve)
+	e.GET("/admin/*", cs.serve)
+}
+
+func newConsole(photoOrigin string) *console {
+	sub, err := fs.Sub(consoleFiles, "console")
+	if err != nil {
+		panic(fmt.Errorf("console assets: %w", err)) // the embed directive guarantees the directory
+	}
+	cs := &console{assets: map[string]consoleAsset{}}
+	err = fs.WalkDir(sub, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		ctype, ok := consoleTypes[path.Ext(name)]
+		if !ok {
+			return nil // only what the console is known to ship
+		}
+		body, err := fs.ReadFile(sub, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		cs.assets[name] = consoleAsset{body: body, contentType: ctype, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Errorf("console assets: %w", err))
+	}
+	img := "'self'"
+	if photoOrigin != "" {
+		img += " " + photoOrigin
+	}
+	// No inline script or style at all, no plug-ins, no framing, and the
+	// page talks to its own origin only.
+	cs.csp = "default-src 'self'; img-src " + img + "; object-src 'none'; base-uri 'none'; " +
+		"form-action 'self'; frame-ancestors 'none'"
+	return cs
+}
+
+// photoOrigin is the scheme and host of the signed photo URLs (they are
+// absolute, built on PUBLIC_BASE_URL or the listener's address), or "" when
+// unknown.
+func photoOrigin(photos PhotoURLs) string {
+	if photos == nil {
+		return ""
+	}
+	u, err := url.Parse(photos.URL("origin", service.VariantThumb))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// serve answers one console file; /admin/ is index.html. Files are
+// revalidated on every load (no-cache with an ETag, so usually a 304), so a
+// new release is picked up at once without fingerprinted names. Errors:
+// not_found for anything the console does not ship.
+func (cs *console) serve(c echo.Context) error {
+	name := strings.TrimPrefix(c.Param("*"), "/")
+	if name == "" {
+		name = "index.html"
+	}
+	a, ok := cs.assets[name]
+	if !ok {
+		return model.Errorf(model.CodeNotFound, "no such file in the staff console")
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", cs.csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", a.etag)
+	h.Set(echo.HeaderContentType, a.contentType)
+	// ServeContent answers If-None-Match with 304 and HEAD without a body.
+	http.ServeContent(c.Response(), c.Request(), name, time.Time{}, bytes.NewReader(a.body))
+	return nil
+}

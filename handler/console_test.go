@@ -1,0 +1,183 @@
+package handler_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/citizen-city/chengguantong/handler"
+)
+
+// photoURLs signs nothing: it only puts photos on another origin, as
+// PUBLIC_BASE_URL does.
+type photoURLs struct{}
+
+func (photoURLs) URL(id, variant string) string {
+	return "https://cg.example.gov.cn/media/photos/" + id + "/" + variant + "?exp=1&sig=x"
+}
+
+func consoleServer(tb testing.TB) http.Handler {
+	tb.Helper()
+	return handler.New(handler.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PhotoURLs: photoURLs{}})
+}
+
+func get(tb testing.TB, h http.Handler, path string, header ...string) *httptest.ResponseRecorder {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestConsolePage(t *testing.T) {
+	h := consoleServer(t)
+	rec := get(t, h, "/admin/")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /admin/ = %d %s", rec.Code, rec.Body)
+	}
+	hdr := rec.Header()
+	if ct := hdr.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	csp := hdr.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "img-src 'self' https://cg.example.gov.cn;", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-") || strings.Contains(csp, "*") {
+		t.Errorf("Content-Security-Policy %q is not strict", csp)
+	}
+	for name, want := range map[string]string{
+		"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache",
+	} {
+		if got := hdr.Get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	body := rec.Body.String()
+	if !strings.Contains(body, "<title>市民城管通") || !strings.Contains(body, `<script src="app.js" defer></script>`) {
+		t.Errorf("the page is not the console:\n%.300s", body)
+	}
+	// The policy forbids inline code: the page must have none.
+	if regexp.MustCompile(`<script>|<script [^>]*>[^<]|<style|\sstyle=|\son[a-z]+=|javascript:`).MatchString(body) {
+		t.Error("index.html has inline script or style, which the Content-Security-Policy blocks")
+	}
+
+	// Revalidation answers 304 without a body.
+	etag := hdr.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag")
+	}
+	again := get(t, h, "/admin/", "If-None-Match", etag)
+	if again.Code != http.StatusNotModified || again.Body.Len() != 0 {
+		t.Errorf("GET /admin/ with If-None-Match = %d, %d bytes; want 304, none", again.Code, again.Body.Len())
+	}
+}
+
+func TestConsoleRedirect(t *testing.T) {
+	rec := get(t, consoleServer(t), "/admin")
+	if rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") != "/admin/" {
+		t.Errorf("GET /admin = %d Location %q, want 301 /admin/", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+func TestConsoleAssets(t *testing.T) {
+	h := consoleServer(t)
+	page := get(t, h, "/admin/").Body.String()
+	// Everything the page links to is served, with its type.
+	refs := regexp.MustCompile(`(?:src|href)="([^"#:]+)"`).FindAllStringSubmatch(page, -1)
+	if len(refs) < 2 {
+		t.Fatalf("index.html links %d files, want the script and the style sheet", len(refs))
+	}
+	types := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+	for _, ref := range refs {
+		rec := get(t, h, "/admin/"+ref[1])
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET /admin/%s = %d", ref[1], rec.Code)
+			continue
+		}
+		for ext, want := range types {
+			if strings.HasSuffix(ref[1], ext) && rec.Header().Get("Content-Type") != want {
+				t.Errorf("GET /admin/%s: Content-Type %q, want %q", ref[1], rec.Header().Get("Content-Type"), want)
+			}
+		}
+		if rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Header().Get("Content-Security-Policy") == "" {
+			t.Errorf("GET /admin/%s lacks the security headers", ref[1])
+		}
+	}
+	js := get(t, h, "/admin/app.js")
+	if js.Code != http.StatusOK || js.Header().Get("Content-Type") != "text/javascript; charset=utf-8" {
+		t.Errorf("GET /admin/app.js = %d %q", js.Code, js.Header().Get("Content-Type"))
+	}
+}
+
+func TestConsoleUnknownFile(t *testing.T) {
+	h := consoleServer(t)
+	for _, path := range []string{"/admin/nope.js", "/admin/console/app.js", "/admin/%2e%2e/go.mod", "/admin/app.js/"} {
+		rec := get(t, h, path)
+		var body handler.ErrorBody
+		if rec.Code != http.StatusNotFound || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body.Error.Code != "not_found" {
+			t.Errorf("GET %s = %d %s, want 404 not_found in the error envelope", path, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestConsoleScript checks the script statically: it calls only routes the
+// server has, and never turns text into HTML.
+func TestConsoleScript(t *testing.T) {
+	src, err := os.ReadFile("console/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(src)
+	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"} {
+		if strings.Contains(js, bad) {
+			t.Errorf("app.js uses %s; put API data on the page as text", bad)
+		}
+	}
+
+	e := handler.New(handler.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	param := regexp.MustCompile(`:[a-z_]+`)
+	routes := map[string]bool{}
+	for _, r := range e.Routes() {
+		routes[r.Method+" "+param.ReplaceAllString(r.Path, ":p")] = true
+	}
+	// api('GET', '/reports/' + enc(id)) and api('POST', `/admin/tickets/${enc(id)}/dispatch`).
+	call := regexp.MustCompile("api\\('([A-Z]+)', ['`]([^'`]*)['`]( \\+)?")
+	calls := call.FindAllStringSubmatch(js, -1)
+	if len(calls) < 15 {
+		t.Fatalf("found %d API calls in app.js; the pattern no longer matches the code", len(calls))
+	}
+	for _, m := range calls {
+		path := regexp.MustCompile(`\$\{[^}]*\}`).ReplaceAllString(m[2], ":p")
+		if m[3] != "" {
+			path += ":p"
+		}
+		if !routes[m[1]+" /api/v1"+path] {
+			t.Errorf("app.js calls %s /api/v1%s, which the server does not route", m[1], path)
+		}
+	}
+}
+
+// TestConsoleScriptParses runs node --check on the script when node is
+// installed; nothing else in the build needs node.
+func TestConsoleScriptParses(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	if out, err := exec.Command(node, "--check", "console/app.js").CombinedOutput(); err != nil {
+		t.Errorf("node --check console/app.js: %v\n%s", err, out)
+	}
+}
