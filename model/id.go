@@ -16,3 +16,16 @@ func NewID(now time.Time) string {
 	_, _ = rand.Read(b[4:])
 	return hex.EncodeToString(b[:])
 }
+
+// IDTime returns the creation second NewID put into id, and false for an id
+// it did not make.
+func IDTime(id string) (time.Time, bool) {
+	if len(id) != 24 {
+		return time.Time{}, false
+	}
+	b, err := hex.DecodeString(id[:8])
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(binary.BigEndian.Uint32(b)), 0), true
+}

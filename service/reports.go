@@ -26,7 +26,7 @@ type TicketStore interface {
 	Get(ctx context.Context, id string) (*model.Ticket, error)
 	Update(ctx context.Context, t *model.Ticket) error
 	ListByReporter(ctx context.Context, reporterID, cursor string, limit int) ([]*model.Ticket, string, error)
-	Near(ctx context.Context, cells []string, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error)
+	Near(ctx context.Context, center model.Point, radiusM float64, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error)
 	Stale(ctx context.Context, status model.Status, held bool, before time.Time, limit int) ([]string, error)
 	Open(ctx context.Context, after string, limit int) ([]*model.Ticket, error)
 	ListAssigned(ctx context.Context, assigneeID string, statuses []model.Status, cursor string, limit int) ([]*model.Ticket, string, error)
@@ -94,7 +94,9 @@ const (
 	maxDescription = 1000
 	maxAddress     = 200
 	maxPhotos      = 9
-	idemLockTTL    = 15 * time.Second
+	// submitInFlight is how long a submission may hold its photos before
+	// it is recorded; past that it is taken for crashed.
+	submitInFlight = 15 * time.Second
 	photoClaimTTL  = 24 * time.Hour
 )
 
@@ -198,36 +200,37 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 		return nil, err
 	}
 	hash := in.bodyHash()
+	// The ticket's unique idem decides idempotency: of all attempts with one
+	// key, exactly one insert succeeds, and every other attempt replays it.
+	// Nothing is looked up before that insert, because a first attempt (the
+	// common case) would find nothing, and on FerretDB every lookup other
+	// than by _id reads the whole collection.
 	idem := ""
 	if in.IdempotencyKey != "" {
 		idem = digest(u.ID + "\x00" + in.IdempotencyKey)
-		if t, err := r.replay(ctx, idem, hash); t != nil || err != nil {
-			return t, err
-		}
-		owner := model.NewID(r.now())
-		ok, _, err := r.locks.Acquire(ctx, "idem:"+idem, owner, idemLockTTL)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, model.Errorf(model.CodeConflict, "a request with this Idempotency-Key is still being processed; retry in a moment")
-		}
-		defer func() { _ = r.locks.Release(context.WithoutCancel(ctx), "idem:"+idem, owner) }()
-		// The first attempt may have finished between the check and the lock.
-		if t, err := r.replay(ctx, idem, hash); t != nil || err != nil {
-			return t, err
-		}
 	}
 
 	now := r.now()
 	id := model.NewID(now)
 	if err := r.checkPhotos(ctx, u, in.PhotoIDs, id); err != nil {
+		if idem != "" {
+			// A retry finds its photos taken by its own first attempt.
+			if t, rerr := r.replay(ctx, idem, hash); t != nil || rerr != nil {
+				return t, rerr
+			}
+		}
 		return nil, err
 	}
 	day := now.In(shanghai).Format("20060102")
 	if err := limit(ctx, r.limiter, "reports:"+u.ID+":"+day, r.limits.PerDay, 25*time.Hour,
 		fmt.Sprintf("you have sent %d reports today, the daily limit; thank you — try again tomorrow", r.limits.PerDay)); err != nil {
 		r.releasePhotos(ctx, in.PhotoIDs, id)
+		if idem != "" {
+			// A retry of a report that was recorded is not a new report.
+			if t, rerr := r.replay(ctx, idem, hash); t != nil || rerr != nil {
+				return t, rerr
+			}
+		}
 		return nil, err
 	}
 
@@ -243,7 +246,7 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 	if err := r.tickets.Insert(ctx, t, idem, hash); err != nil {
 		r.releasePhotos(ctx, in.PhotoIDs, id)
 		if errors.Is(err, model.ErrConflict) {
-			// The same submission won a race past the lease.
+			// Another attempt with the same key was recorded first.
 			if t, err := r.replay(ctx, idem, hash); t != nil || err != nil {
 				return t, err
 			}
@@ -297,18 +300,28 @@ func (r *Reports) checkPhotos(ctx context.Context, u *model.User, ids []string, 
 	}
 	for i, id := range ids {
 		ok, holder, err := r.locks.Acquire(ctx, "photo:"+id, ticketID, photoClaimTTL)
+		inFlight := false
 		if err == nil && !ok {
-			// A holder whose report never got recorded (a crash mid-submit)
-			// does not keep the photo.
+			// A holder whose report never got recorded does not keep the
+			// photo once it is clearly dead (a crash mid-submit); until
+			// then it is a submission still in flight, most likely this
+			// one's own first attempt.
 			if _, gerr := r.tickets.Get(ctx, holder); errors.Is(gerr, model.ErrNotFound) {
-				err = r.locks.Take(ctx, "photo:"+id, ticketID, photoClaimTTL)
-				ok = err == nil
+				if at, known := model.IDTime(holder); known && r.now().Sub(at) < submitInFlight {
+					inFlight = true
+				} else {
+					err = r.locks.Take(ctx, "photo:"+id, ticketID, photoClaimTTL)
+					ok = err == nil
+				}
 			}
 		}
 		if err != nil || !ok {
 			r.releasePhotos(ctx, ids[:i], ticketID)
-			if err != nil {
+			switch {
+			case err != nil:
 				return err
+			case inFlight:
+				return model.Errorf(model.CodeConflict, "photo_ids[%d]: %s is part of a report still being submitted; retry in a moment", i, id)
 			}
 			return model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "%s is already part of another report; upload it again", id)
 		}
@@ -392,8 +405,7 @@ func (r *Reports) Nearby(ctx context.Context, q NearbyQuery) ([]Nearby, error) {
 
 func (r *Reports) near(ctx context.Context, p model.Point, radius float64, category string, statuses []model.Status, since time.Time) ([]Nearby, error) {
 	center := geo.Point{Lat: p.Lat, Lng: p.Lng}
-	cells := geo.CoverRadius(center, radius)
-	ts, err := r.tickets.Near(ctx, cells, category, statuses, since, 500)
+	ts, err := r.tickets.Near(ctx, p, radius, category, statuses, since, 500)
 	if err != nil {
 		return nil, err
 	}

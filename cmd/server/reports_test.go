@@ -511,3 +511,58 @@ func abs(f float64) float64 {
 	}
 	return f
 }
+
+// TestConcurrentRetriesMakeOneReport fires the same keyed submission from
+// many connections at once, as a mini-program on a flaky network might:
+// each gets the one report or 409 (still in flight), and exactly one
+// ticket exists.
+func TestConcurrentRetriesMakeOneReport(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, testEnv(t), options{})
+	tok, _ := s.Login(t, "resident-concurrent-retries")
+	ids := []string{uploadPhoto(t, s, tok)["id"].(string), uploadPhoto(t, s, tok)["id"].(string)}
+	body := reportBody("0102", ids...)
+
+	const n = 12
+	results := make([]*apitest.Response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.Do(t, "POST", "/api/v1/reports", tok, body, "Idempotency-Key", "one-key-many-tries")
+		}()
+	}
+	wg.Wait()
+	made := ""
+	for _, r := range results {
+		switch r.Status {
+		case 201:
+			id := r.JSON(t)["id"].(string)
+			if made != "" && id != made {
+				t.Fatalf("two reports for one key: %s and %s", made, id)
+			}
+			made = id
+		case 409:
+			if r.ErrorCode() != "conflict" {
+				t.Fatalf("409 with code %q", r.ErrorCode())
+			}
+		default:
+			t.Fatalf("submission: %d %s", r.Status, r.Body)
+		}
+	}
+	if made == "" {
+		t.Fatal("no attempt made the report")
+	}
+	// Once the first has finished, a retry gets it.
+	if r := s.Do(t, "POST", "/api/v1/reports", tok, body, "Idempotency-Key", "one-key-many-tries"); r.Status != 201 || r.JSON(t)["id"] != made {
+		t.Fatalf("late retry: %d %s", r.Status, r.Body)
+	}
+	var mine struct {
+		Items []report `json:"items"`
+	}
+	s.Do(t, "GET", "/api/v1/reports/mine", tok, nil).Decode(t, &mine)
+	if len(mine.Items) != 1 || mine.Items[0].ID != made {
+		t.Fatalf("the resident has %d reports; want exactly %s", len(mine.Items), made)
+	}
+}
