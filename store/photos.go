@@ -157,21 +157,77 @@ func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, i
 	return ds, size, sum, nil
 }
 
-// Claim marks photos as used by ticketID. It succeeds again for the same
-// ticket, and returns how many of ids are now the ticket's.
+// Claims and traces live in collections keyed by _id, because FerretDB
+// v1 pushes only an _id equality down to its storage (any other filter
+// decodes the whole collection) and makes only unique inserts atomic.
+const (
+	// colPhotoClaims holds {_id: photo id, ticket}: inserting it decides
+	// which ticket uses a photo, once and for all. The sweeper claims an
+	// unused photo for claimDeleted before deleting it.
+	colPhotoClaims = "photo_claims"
+	// colPhotoTraces maps a mediaCheckAsync trace id to its photo.
+	colPhotoTraces = "photo_traces"
+	claimDeleted   = "-deleted"
+)
+
+// Claim makes photos durably ticketID's, the resident's own photos only. It
+// succeeds again for the same ticket, and returns how many of ids are now
+// the ticket's. Of two tickets claiming a photo, exactly one gets it.
 func (s *Photos) Claim(ctx context.Context, ownerID string, ids []string, ticketID string) (int, error) {
-	res, err := s.c.UpdateMany(ctx,
-		bson.M{"_id": bson.M{"$in": ids}, "owner_id": ownerID, "used_by": bson.M{"$in": bson.A{"", ticketID}}},
-		bson.M{"$set": bson.M{"used_by": ticketID}})
+	photos, err := s.Many(ctx, ids)
 	if err != nil {
-		return 0, fmt.Errorf("claim photos: %w", translate(err))
+		return 0, err
 	}
-	return int(res.MatchedCount), nil
+	n := 0
+	for _, p := range photos {
+		if p.OwnerID != ownerID || (p.UsedBy != "" && p.UsedBy != ticketID) {
+			continue
+		}
+		ok, err := s.claim(ctx, p.ID, ticketID)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		if p.UsedBy != ticketID {
+			// The photo's own used_by mirrors the claim for readers.
+			if _, err := s.c.UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{"used_by": ticketID}}); err != nil {
+				return n, fmt.Errorf("claim photos: %w", translate(err))
+			}
+		}
+		n++
+	}
+	return n, nil
+}
+
+// claim inserts the photo's claim for holder, and reports whether holder
+// has it (now or from before).
+func (s *Photos) claim(ctx context.Context, photoID, holder string) (bool, error) {
+	claims := s.db.Collection(colPhotoClaims)
+	_, err := claims.InsertOne(ctx, bson.M{"_id": photoID, "ticket": holder, "at": s.now().UTC()})
+	if err == nil {
+		return true, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return false, fmt.Errorf("claim photo: %w", translate(err))
+	}
+	var d struct {
+		Ticket string `bson:"ticket"`
+	}
+	if err := claims.FindOne(ctx, bson.M{"_id": photoID}).Decode(&d); err != nil {
+		return false, fmt.Errorf("claim photo: %w", translate(err))
+	}
+	return d.Ticket == holder, nil
 }
 
 // SetTrace records that a photo was sent for content checking.
 func (s *Photos) SetTrace(ctx context.Context, id, traceID string) error {
-	_, err := s.c.UpdateOne(ctx, bson.M{"_id": id},
+	_, err := s.db.Collection(colPhotoTraces).InsertOne(ctx, bson.M{"_id": traceID, "photo": id, "at": s.now().UTC()})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("set photo trace: %w", translate(err))
+	}
+	_, err = s.c.UpdateOne(ctx, bson.M{"_id": id},
 		bson.M{"$set": bson.M{"moderation.trace_id": traceID, "moderation.sent_at": s.now().UTC()}})
 	if err != nil {
 		return fmt.Errorf("set photo trace: %w", translate(err))
@@ -179,12 +235,18 @@ func (s *Photos) SetTrace(ctx context.Context, id, traceID string) error {
 	return nil
 }
 
-// SetVerdict records WeChat's verdict for a trace id, the first time only,
-// and returns the photo (not_found for an unknown trace).
+// SetVerdict records WeChat's verdict for a trace id and returns the photo
+// (not_found for an unknown trace).
 func (s *Photos) SetVerdict(ctx context.Context, traceID, suggest string) (*model.Photo, error) {
+	var tr struct {
+		Photo string `bson:"photo"`
+	}
+	if err := s.db.Collection(colPhotoTraces).FindOne(ctx, bson.M{"_id": traceID}).Decode(&tr); err != nil {
+		return nil, fmt.Errorf("set photo verdict: %w", translate(err))
+	}
 	var d photoDoc
 	err := s.c.FindOneAndUpdate(ctx,
-		bson.M{"moderation.trace_id": traceID},
+		bson.M{"_id": tr.Photo},
 		bson.M{"$set": bson.M{"moderation.suggest": suggest, "moderation.checked_at": s.now().UTC()}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
 	if err != nil {
@@ -225,14 +287,18 @@ func (s *Photos) DeleteUnused(ctx context.Context, cutoff time.Time) (int, error
 	}
 	n := 0
 	for _, d := range docs {
-		// The metadata goes first and only while still unused, so a photo
-		// claimed meanwhile is kept.
-		res, err := s.c.DeleteOne(ctx, bson.M{"_id": d.ID, "used_by": ""})
+		// The sweeper claims the photo like a report would, so that of a
+		// report and the sweeper exactly one gets it; the metadata goes
+		// first, so a photo that exists is always servable.
+		ok, err := s.claim(ctx, d.ID, claimDeleted)
 		if err != nil {
-			return n, fmt.Errorf("delete photo: %w", translate(err))
+			return n, err
 		}
-		if res.DeletedCount == 0 {
+		if !ok {
 			continue
+		}
+		if _, err := s.c.DeleteOne(ctx, bson.M{"_id": d.ID}); err != nil {
+			return n, fmt.Errorf("delete photo: %w", translate(err))
 		}
 		for _, v := range []string{VariantFull, VariantThumb} {
 			if err := s.bucket().Delete(ctx, d.ID+"."+v); err != nil && !errors.Is(err, mongo.ErrFileNotFound) {
