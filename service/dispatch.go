@@ -24,9 +24,18 @@ type DutyRoster interface {
 	OnDuty(ctx context.Context, userIDs []string) ([]string, error)
 }
 
-// Loads counts a user's open tickets.
+// Loads counts users' open tickets.
 type Loads interface {
-	CountOpen(ctx context.Context, assigneeID string) (int, error)
+	OpenLoads(ctx context.Context, userIDs []string) (map[string]int, error)
+}
+
+// TaskIndex is the Redis index of open tasks and open tickets' positions
+// that the store keeps in step with every commit; the reconciler rebuilds
+// it from MongoDB (see store.TaskIndex).
+type TaskIndex interface {
+	Sync(ctx context.Context, t *model.Ticket) error
+	BeginRebuild() time.Time
+	FinishRebuild(ctx context.Context, began time.Time, open map[string]bool) (int, error)
 }
 
 // TimerStore keeps deadlines; see store.Timers.
@@ -67,6 +76,7 @@ type Dispatcher struct {
 	candidates Candidates
 	duty       DutyRoster
 	loads      Loads
+	index      TaskIndex
 	categories *Categories
 	timers     TimerStore
 	notify     Notifications
@@ -84,6 +94,8 @@ type DispatcherDeps struct {
 	Candidates Candidates
 	Duty       DutyRoster
 	Loads      Loads
+	// Index, when set, is rebuilt by Reconcile.
+	Index      TaskIndex
 	Categories *Categories
 	Timers     TimerStore
 	Notify     Notifications
@@ -96,7 +108,7 @@ type DispatcherDeps struct {
 
 // NewDispatcher returns the dispatcher.
 func NewDispatcher(d DispatcherDeps) *Dispatcher {
-	return &Dispatcher{tickets: d.Tickets, grids: d.Grids, candidates: d.Candidates, duty: d.Duty, loads: d.Loads,
+	return &Dispatcher{tickets: d.Tickets, grids: d.Grids, candidates: d.Candidates, duty: d.Duty, loads: d.Loads, index: d.Index,
 		categories: d.Categories, timers: d.Timers, notify: d.Notify, names: d.Names, queue: d.Queue, cfg: d.Config, now: d.Now, logger: d.Logger}
 }
 
@@ -205,13 +217,16 @@ func (d *Dispatcher) pickWorker(ctx context.Context, grid string, exclude []stri
 		return "", err
 	}
 	slices.Sort(onDuty)
+	if len(onDuty) == 0 {
+		return "", nil
+	}
+	loads, err := d.loads.OpenLoads(ctx, onDuty)
+	if err != nil {
+		return "", err
+	}
 	best, bestLoad := "", 0
 	for _, u := range onDuty {
-		n, err := d.loads.CountOpen(ctx, u)
-		if err != nil {
-			return "", err
-		}
-		if best == "" || n < bestLoad {
+		if n := loads[u]; best == "" || n < bestLoad {
 			best, bestLoad = u, n
 		}
 	}
@@ -345,13 +360,19 @@ func (d *Dispatcher) closeUnrated(ctx context.Context, ticketID string) error {
 }
 
 // Reconcile rebuilds the dispatch state Redis holds from MongoDB, the
-// record: registered tickets not yet routed are queued again, and every
-// open ticket's deadlines are scheduled again. After a Redis restart or
-// FLUSHALL nothing is lost; since every handler checks the ticket's state,
-// nothing happens twice. It returns how many tickets it queued.
+// record: registered tickets not yet routed are queued again, every open
+// ticket's deadlines are scheduled again, and the task index is rebuilt.
+// After a Redis restart or FLUSHALL nothing is lost; since every handler
+// checks the ticket's state, nothing happens twice. It returns how many
+// tickets it queued.
 func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, error) {
 	queued, after := 0, ""
 	cutoff := d.now().Add(-minAge)
+	var began time.Time
+	open := map[string]bool{}
+	if d.index != nil {
+		began = d.index.BeginRebuild()
+	}
 	for {
 		page, err := d.tickets.Open(ctx, after, 500)
 		if err != nil {
@@ -359,6 +380,12 @@ func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, 
 		}
 		for _, t := range page {
 			after = t.ID
+			if d.index != nil {
+				open[t.ID] = true
+				if err := d.index.Sync(ctx, t); err != nil {
+					return queued, err
+				}
+			}
 			if unrouted(t) {
 				if t.UpdatedAt.Before(cutoff) {
 					if err := d.queue.Add(ctx, t.ID); err != nil {
@@ -371,7 +398,15 @@ func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, 
 			d.scheduleTimers(ctx, t)
 		}
 		if len(page) < 500 {
-			return queued, nil
+			break
 		}
 	}
+	if d.index != nil {
+		if n, err := d.index.FinishRebuild(ctx, began, open); err != nil {
+			return queued, err
+		} else if n > 0 {
+			d.logger.InfoContext(ctx, "task index: pruned entries of tickets no longer open", "pruned", n)
+		}
+	}
+	return queued, nil
 }

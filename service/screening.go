@@ -48,7 +48,11 @@ type Screening struct {
 	categories *Categories
 	signer     *URLSigner
 	reports    *Reports
-	// dispatch receives registered tickets; nil leaves them pending for staff.
+	// router routes a ticket in the same transition that registers it;
+	// without one, registered tickets go to the dispatch queue.
+	router *Dispatcher
+	// dispatch receives registered tickets when there is no router; nil
+	// leaves them pending for staff.
 	dispatch Queue
 	now      func() time.Time
 	logger   *slog.Logger
@@ -64,6 +68,7 @@ type ScreeningDeps struct {
 	Categories *Categories
 	Signer     *URLSigner
 	Reports    *Reports
+	Router     *Dispatcher
 	Dispatch   Queue
 	Now        func() time.Time
 	Logger     *slog.Logger
@@ -72,7 +77,7 @@ type ScreeningDeps struct {
 // NewScreening returns the screening service.
 func NewScreening(d ScreeningDeps) *Screening {
 	return &Screening{tickets: d.Tickets, photos: d.Photos, moderation: d.Moderation, users: d.Users, content: d.Content,
-		categories: d.Categories, signer: d.Signer, reports: d.Reports, dispatch: d.Dispatch, now: d.Now, logger: d.Logger}
+		categories: d.Categories, signer: d.Signer, reports: d.Reports, router: d.Router, dispatch: d.Dispatch, now: d.Now, logger: d.Logger}
 }
 
 // Reasons shown to the resident.
@@ -178,6 +183,19 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 	}
 	if err := t.Append(model.Event{At: now, Type: model.EventRegistered, Status: model.StatusPending, Note: noteRegistered}); err != nil {
 		return err
+	}
+	if s.router != nil {
+		// Registered and routed (立案 and 派遣) in one transition: one
+		// commit and no queue hop between them. The dispatch queue stays
+		// for returns, re-assignment and the reconciler.
+		if err := s.router.route(ctx, t, nil); err != nil {
+			return err
+		}
+		if err := s.tickets.Update(ctx, t); err != nil {
+			return err
+		}
+		s.router.afterCommit(ctx, t, "")
+		return nil
 	}
 	if err := s.tickets.Update(ctx, t); err != nil {
 		return err

@@ -35,6 +35,21 @@ type Tickets struct {
 	log    *mongo.Collection
 	statsV *mongo.Collection
 	now    func() time.Time
+	// index, when set, is synced on every commit and serves the hot reads.
+	index *TaskIndex
+}
+
+// UseIndex makes the store keep x in step with every commit and read open
+// tasks, loads and nearby tickets from it once it is built.
+func (s *Tickets) UseIndex(x *TaskIndex) { s.index = x }
+
+// indexed reports whether reads may use the index.
+func (s *Tickets) indexed(ctx context.Context) bool {
+	if s.index == nil {
+		return false
+	}
+	ok, err := s.index.Built(ctx)
+	return err == nil && ok
 }
 
 // NewTickets returns the ticket store of m.
@@ -250,6 +265,11 @@ func (s *Tickets) Update(ctx context.Context, t *model.Ticket) error {
 		return err
 	}
 	t.Version = next
+	if s.index != nil {
+		// Best effort: an index that missed a commit is repaired by the
+		// reconciler's rebuild, and readers check what it lists.
+		_ = s.index.Sync(ctx, t)
+	}
 	return nil
 }
 
@@ -320,15 +340,30 @@ func (s *Tickets) page(ctx context.Context, filter bson.M, limit int) ([]*model.
 	return out, next, nil
 }
 
-// Near returns tickets in the given statuses whose point lies in one of the
-// geohash cells, optionally of one category and created since a time. The
-// caller filters by exact distance.
-func (s *Tickets) Near(ctx context.Context, cells []string, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error) {
-	st := make([]string, len(statuses))
-	for i, x := range statuses {
-		st[i] = string(x)
+// Near returns tickets in the given statuses within radiusM metres of
+// center (roughly: the caller filters by exact distance), optionally of one
+// category and created since a time. It reads the task index's geo set
+// when built, else the tickets' geohash cells.
+func (s *Tickets) Near(ctx context.Context, center model.Point, radiusM float64, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error) {
+	if s.indexed(ctx) && subset(statuses, geoStatuses) {
+		ids, err := s.index.Near(ctx, center, radiusM, category, limit)
+		if err != nil {
+			return nil, err
+		}
+		ts, err := s.byIDs(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := ts[:0]
+		for _, t := range ts {
+			if hasStatus(statuses, t.Status) && (category == "" || t.Category == category) && !t.CreatedAt.Before(since) {
+				out = append(out, t)
+			}
+		}
+		return out, nil
 	}
-	filter := bson.M{"cells": bson.M{"$in": cells}, "status": bson.M{"$in": st}}
+	cells := geo.CoverRadius(geo.Point{Lat: center.Lat, Lng: center.Lng}, radiusM)
+	filter := bson.M{"cells": bson.M{"$in": cells}, "status": bson.M{"$in": statusStrings(statuses)}}
 	if category != "" {
 		filter["category"] = category
 	}
@@ -348,6 +383,32 @@ func (s *Tickets) Near(ctx context.Context, cells []string, category string, sta
 		out[i] = docs[i].model()
 	}
 	return out, nil
+}
+
+// byIDs loads tickets one _id lookup each (the lookup FerretDB pushes down
+// to its storage), in the order given, skipping ids that do not exist.
+func (s *Tickets) byIDs(ctx context.Context, ids []string) ([]*model.Ticket, error) {
+	out := make([]*model.Ticket, 0, len(ids))
+	for _, id := range ids {
+		t, err := s.Get(ctx, id)
+		if errors.Is(err, model.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func subset(a, b []model.Status) bool {
+	for _, x := range a {
+		if !hasStatus(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // Stale returns ids of tickets in status that have not changed since
@@ -380,9 +441,25 @@ func statusStrings(statuses []model.Status) bson.A {
 	return a
 }
 
-// CountOpen counts the tickets assigned to a user and not yet resolved:
-// the load routing balances.
-func (s *Tickets) CountOpen(ctx context.Context, assigneeID string) (int, error) {
+// OpenLoads returns, for each user, how many tickets are assigned to them
+// and not yet resolved: the load routing balances. It reads the task index
+// (one round trip) when built, else counts in MongoDB.
+func (s *Tickets) OpenLoads(ctx context.Context, userIDs []string) (map[string]int, error) {
+	if s.indexed(ctx) {
+		return s.index.Loads(ctx, userIDs)
+	}
+	out := make(map[string]int, len(userIDs))
+	for _, u := range userIDs {
+		n, err := s.countOpen(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		out[u] = n
+	}
+	return out, nil
+}
+
+func (s *Tickets) countOpen(ctx context.Context, assigneeID string) (int, error) {
 	n, err := s.c.CountDocuments(ctx, bson.M{"assignee_id": assigneeID,
 		"status": bson.M{"$in": statusStrings([]model.Status{model.StatusDispatched, model.StatusInProgress})}})
 	if err != nil {
@@ -393,6 +470,27 @@ func (s *Tickets) CountOpen(ctx context.Context, assigneeID string) (int, error)
 
 // ListAssigned returns a user's tickets in the given statuses, newest first.
 func (s *Tickets) ListAssigned(ctx context.Context, assigneeID string, statuses []model.Status, cursor string, limit int) ([]*model.Ticket, string, error) {
+	if s.indexed(ctx) && subset(statuses, taskStatuses) {
+		ids, err := s.index.Assigned(ctx, assigneeID, cursor, limit+1)
+		if err != nil {
+			return nil, "", err
+		}
+		next := ""
+		if len(ids) > limit {
+			ids, next = ids[:limit], ids[limit-1]
+		}
+		ts, err := s.byIDs(ctx, ids)
+		if err != nil {
+			return nil, "", err
+		}
+		out := ts[:0]
+		for _, t := range ts {
+			if t.AssigneeID == assigneeID && hasStatus(statuses, t.Status) {
+				out = append(out, t)
+			}
+		}
+		return out, next, nil
+	}
 	filter := bson.M{"assignee_id": assigneeID, "status": bson.M{"$in": statusStrings(statuses)}}
 	if cursor != "" {
 		filter["_id"] = bson.M{"$lt": cursor}

@@ -141,6 +141,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels}, runtime.NumCPU())
 	photos := service.NewPhotos(photoStore, processor, signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
 	tickets := store.NewTickets(mongo, now)
+	taskIndex := store.NewTaskIndex(rdb)
+	tickets.UseIndex(taskIndex)
 	screenQueue := store.NewStream(rdb, "screen")
 	reports := service.NewReports(service.ReportsDeps{
 		Tickets: tickets, Photos: photoStore, Categories: categories, Locks: store.NewLocks(rdb), Limiter: limiter,
@@ -163,7 +165,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	})
 	dispatchQueue := store.NewStream(rdb, "dispatch")
 	dispatcher := service.NewDispatcher(service.DispatcherDeps{
-		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Categories: categories,
+		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Index: taskIndex, Categories: categories,
 		Timers: store.NewTimers(rdb), Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
 		Names: &service.Names{Users: users, Workers: people, Members: people},
 		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
@@ -172,11 +174,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	tasks := service.NewTasks(tickets, photoStore, people, users, dispatcher, notifier, now)
 	screening := service.NewScreening(service.ScreeningDeps{
 		Tickets: tickets, Photos: photoStore, Moderation: photoStore, Users: users, Content: wechat.Content{Client: wx},
-		Categories: categories, Signer: signer, Reports: reports, Dispatch: dispatchQueue, Now: now, Logger: logger,
+		Categories: categories, Signer: signer, Reports: reports, Router: dispatcher, Now: now, Logger: logger,
 	})
 	activityStore := store.NewActivities(mongo, now)
 	stats := service.NewStats(service.StatsDeps{
-		Log: tickets, Rollups: store.NewRollups(mongo), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
+		Log: tickets, Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
 		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
 		Owner: consumerName(), Now: now, Logger: logger,
 	})
