@@ -1,10 +1,14 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -24,6 +28,7 @@ type RollupStore interface {
 	Applied(ctx context.Context) (int64, error)
 	SetApplied(ctx context.Context, seq int64) error
 	Apply(ctx context.Context, seq int64, rows []model.RollupRow) error
+	// Read's rows may be shared with other readers: read only.
 	Read(ctx context.Context, dim string, periods []string) ([]model.RollupRow, error)
 	Replace(ctx context.Context, seq int64, rows []model.RollupRow) error
 }
@@ -123,7 +128,7 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 			return false, fmt.Errorf("count %s: %w", e.ID, err)
 		}
 	}
-	if err := s.rollups.Apply(ctx, seq, toRows(Delta(Contribute(before), Contribute(after)))); err != nil {
+	if err := s.rollups.Apply(ctx, seq, applyOrder(toRows(Delta(Contribute(before), Contribute(after))))); err != nil {
 		return false, err
 	}
 	if err := s.log.SetStatsVersion(ctx, e.Ticket, e.Version); err != nil {
@@ -177,44 +182,40 @@ func (s *Stats) Rebuild(ctx context.Context) (int, error) {
 	return n, s.rollups.Replace(ctx, applied, toRows(total))
 }
 
-var vectorFields = []string{"reported", "registered", "resolved", "closed", "on_time", "overdue", "reopened",
-	"rated", "satisfied", "hours", "party_resolved", "participations"}
-
-func (v Vector) values() map[string]float64 {
-	vals := []float64{float64(v.Reported), float64(v.Registered), float64(v.Resolved), float64(v.Closed),
-		float64(v.OnTime), float64(v.Overdue), float64(v.Reopened), float64(v.Rated), float64(v.Satisfied),
-		v.HoursToResolve, float64(v.PartyResolved), float64(v.Participations)}
-	m := make(map[string]float64, len(vals))
-	for i, x := range vals {
-		if x != 0 {
-			m[vectorFields[i]] = x
-		}
+func (v Vector) values() model.RollupValues {
+	return model.RollupValues{
+		model.CounterReported: float64(v.Reported), model.CounterRegistered: float64(v.Registered),
+		model.CounterResolved: float64(v.Resolved), model.CounterClosed: float64(v.Closed),
+		model.CounterOnTime: float64(v.OnTime), model.CounterOverdue: float64(v.Overdue),
+		model.CounterReopened: float64(v.Reopened), model.CounterRated: float64(v.Rated),
+		model.CounterSatisfied: float64(v.Satisfied), model.CounterHours: v.HoursToResolve,
+		model.CounterPartyResolved: float64(v.PartyResolved), model.CounterParticipations: float64(v.Participations),
 	}
-	return m
 }
 
-func vectorOf(m map[string]float64) Vector {
-	i := func(k string) int64 { return int64(m[k] + 0.5*sign(m[k])) }
+func vectorOf(x *model.RollupValues) Vector {
+	i := func(c int) int64 { return int64(math.Round(x[c])) }
 	return Vector{Counts: Counts{
-		Reported: i("reported"), Registered: i("registered"), Resolved: i("resolved"), Closed: i("closed"),
-		OnTime: i("on_time"), Overdue: i("overdue"), Reopened: i("reopened"), Rated: i("rated"), Satisfied: i("satisfied"),
-		HoursToResolve: m["hours"]}, PartyResolved: i("party_resolved"), Participations: i("participations")}
+		Reported: i(model.CounterReported), Registered: i(model.CounterRegistered), Resolved: i(model.CounterResolved),
+		Closed: i(model.CounterClosed), OnTime: i(model.CounterOnTime), Overdue: i(model.CounterOverdue),
+		Reopened: i(model.CounterReopened), Rated: i(model.CounterRated), Satisfied: i(model.CounterSatisfied),
+		HoursToResolve: x[model.CounterHours]},
+		PartyResolved: i(model.CounterPartyResolved), Participations: i(model.CounterParticipations)}
 }
 
-func sign(x float64) float64 {
-	if x < 0 {
-		return -1
-	}
-	return 1
-}
-
+// toRows lists a contribution's rows, in no particular order.
 func toRows(c Contribution) []model.RollupRow {
 	rows := make([]model.RollupRow, 0, len(c))
 	for k, v := range c {
 		rows = append(rows, model.RollupRow{Period: k.Period, Dim: k.Dim, Key: k.Key, Values: v.values()})
 	}
-	// The "all" documents go last: a reader that sees an event in the
-	// totals sees it in every group too.
+	return rows
+}
+
+// applyOrder sorts one event's rows for Apply: the "all" documents go
+// last, so a reader that sees an event in the totals sees it in every
+// group too.
+func applyOrder(rows []model.RollupRow) []model.RollupRow {
 	sort.Slice(rows, func(a, b int) bool {
 		ra, rb := rows[a], rows[b]
 		if (ra.Dim == dimAll) != (rb.Dim == dimAll) {
@@ -266,8 +267,8 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range all {
-		out.Counts.Add(vectorOf(r.Values).Counts)
+	for i := range all {
+		out.Counts.Add(vectorOf(&all[i].Values).Counts)
 	}
 	if groupBy == "" {
 		return out, nil
@@ -276,25 +277,37 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 	if err != nil {
 		return nil, err
 	}
-	byKey := map[string]*SummaryGroup{}
-	for _, r := range rows {
-		g := byKey[r.Key]
-		if g == nil {
-			g = &SummaryGroup{Key: r.Key}
-			byKey[r.Key] = g
+	perBucket := len(rows)/max(len(buckets), 1) + 1
+	index := make(map[string]int, perBucket)
+	out.Groups = make([]SummaryGroup, 0, perBucket)
+	for i := range rows {
+		r := &rows[i]
+		j, ok := index[r.Key]
+		if !ok {
+			j = len(out.Groups)
+			index[r.Key] = j
+			out.Groups = append(out.Groups, SummaryGroup{Key: r.Key})
 		}
-		g.Counts.Add(vectorOf(r.Values).Counts)
+		out.Groups[j].Counts.Add(vectorOf(&r.Values).Counts)
 	}
-	for _, g := range byKey {
-		g.Name = s.groupName(ctx, groupBy, g.Key)
-		out.Groups = append(out.Groups, *g)
+	// Most resolved first. Sorting positions, not the groups: they are
+	// large, and a year by grid has thousands.
+	groups := out.Groups
+	order := make([]int32, len(groups))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	sort.Slice(out.Groups, func(a, b int) bool {
-		if out.Groups[a].Resolved != out.Groups[b].Resolved {
-			return out.Groups[a].Resolved > out.Groups[b].Resolved
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := cmp.Compare(groups[b].Resolved, groups[a].Resolved); c != 0 {
+			return c
 		}
-		return out.Groups[a].Key < out.Groups[b].Key
+		return strings.Compare(groups[a].Key, groups[b].Key)
 	})
+	out.Groups = make([]SummaryGroup, len(groups))
+	for i, j := range order {
+		out.Groups[i] = groups[j]
+		out.Groups[i].Name = s.groupName(ctx, groupBy, groups[j].Key)
+	}
 	return out, nil
 }
 
@@ -327,12 +340,12 @@ func (s *Stats) MemberRows(ctx context.Context, p Period) (map[string]Vector, Ve
 	}
 	var total Vector
 	for _, r := range all {
-		total.add(vectorOf(r.Values), 1)
+		total.add(vectorOf(&r.Values), 1)
 	}
 	byUser := map[string]Vector{}
 	for _, r := range rows {
 		v := byUser[r.Key]
-		v.add(vectorOf(r.Values), 1)
+		v.add(vectorOf(&r.Values), 1)
 		byUser[r.Key] = v
 	}
 	return byUser, total, nil

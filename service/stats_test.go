@@ -185,7 +185,7 @@ func TestStatsAreExactlyOnce(t *testing.T) {
 	r := testenv.Redis(t)
 	clk := &clock{t: time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC)}
 	tickets := store.NewTickets(m, clk.now)
-	rollups := store.NewRollups(m)
+	rollups := store.NewRollups(m, r)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	newStats := func(owner string) *service.Stats {
 		return service.NewStats(service.StatsDeps{

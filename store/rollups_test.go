@@ -1,0 +1,151 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/citizen-city/chengguantong/internal/testenv"
+	"github.com/citizen-city/chengguantong/model"
+	"github.com/citizen-city/chengguantong/store"
+)
+
+func row(period, dim, key string, reported, hours float64) model.RollupRow {
+	return model.RollupRow{Period: period, Dim: dim, Key: key,
+		Values: model.RollupValues{model.CounterReported: reported, model.CounterHours: hours}}
+}
+
+// read returns reported and hours by key.
+func read(t *testing.T, r *store.Rollups, dim string, periods ...string) map[string][2]float64 {
+	t.Helper()
+	rows, err := r.Read(context.Background(), dim, periods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][2]float64{}
+	for _, x := range rows {
+		v := out[x.Key]
+		v[0] += x.Values[model.CounterReported]
+		v[1] += x.Values[model.CounterHours]
+		out[x.Key] = v
+	}
+	return out
+}
+
+func TestRollupsApplyOncePerDocumentAndReadBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := store.NewRollups(testenv.Mongo(t), testenv.Redis(t))
+	var big []model.RollupRow // over the compression threshold
+	for g := range 500 {
+		big = append(big, row("y2026", "grid", fmt.Sprintf("g%04d", g), 1, 0.5))
+	}
+	if err := r.Apply(ctx, 1, append(big, row("y2026", "all", "", 500, 250))); err != nil {
+		t.Fatal(err)
+	}
+	// Event 1 again (a retry): skipped. Event 2: added.
+	if err := r.Apply(ctx, 1, []model.RollupRow{row("y2026", "grid", "g0001", 1, 0.5)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Apply(ctx, 2, []model.RollupRow{row("y2026", "grid", "g0001", 2, 0.25), row("y2026", "grid", "g0002", -1, -0.5)}); err != nil {
+		t.Fatal(err)
+	}
+	got := read(t, r, "grid", "y2026")
+	if len(got) != 499 { // g0002 went back to zero, and is gone
+		t.Fatalf("%d keys, want 499", len(got))
+	}
+	if got["g0001"] != [2]float64{3, 0.75} || got["g0499"] != [2]float64{1, 0.5} {
+		t.Fatalf("g0001 %v, g0499 %v", got["g0001"], got["g0499"])
+	}
+	if all := read(t, r, "all", "y2026", "m202601"); all[""] != [2]float64{500, 250} {
+		t.Fatalf("all = %v", all)
+	}
+	if n, err := r.Applied(ctx); err != nil || n != 0 {
+		t.Fatalf("applied %d, %v: Apply must not record it", n, err)
+	}
+}
+
+func TestRollupsReadAndUpgradeTheJSONEncoding(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := testenv.Mongo(t)
+	r := store.NewRollups(m, nil)
+	c := m.Database().Collection("rollups")
+	if _, err := c.InsertOne(ctx, bson.M{"_id": "y2026|grid", "wm": int64(3), "k": []byte(`{"g1":{"reported":2,"hours":1.5},"g2":{"reported":1}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, r, "grid", "y2026"); got["g1"] != [2]float64{2, 1.5} || got["g2"] != [2]float64{1, 0} {
+		t.Fatalf("read %v", got)
+	}
+	if err := r.Apply(ctx, 3, []model.RollupRow{row("y2026", "grid", "g1", 5, 0)}); err != nil { // already has 3
+		t.Fatal(err)
+	}
+	if err := r.Apply(ctx, 4, []model.RollupRow{row("y2026", "grid", "g1", 1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, r, "grid", "y2026"); got["g1"] != [2]float64{3, 2.5} || got["g2"] != [2]float64{1, 0} {
+		t.Fatalf("after apply %v", got)
+	}
+	var d struct {
+		K []byte `bson:"k"`
+	}
+	if err := c.FindOne(ctx, bson.M{"_id": "y2026|grid"}).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.K) == 0 || d.K[0] == '{' {
+		t.Fatalf("still JSON after a write: %q", d.K)
+	}
+}
+
+// Two instances share MongoDB and Redis; each caches what it reads. A
+// write by either is seen by the other's next read.
+func TestRollupsCacheNeverOutlivesAWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := testenv.Mongo(t)
+	rdb := testenv.Redis(t)
+	a, b := store.NewRollups(m, rdb), store.NewRollups(m, rdb)
+	if err := b.Apply(ctx, 1, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 1 {
+		t.Fatalf("read %v", got)
+	}
+
+	// The cache is used: a change behind the store's back is not seen...
+	c := m.Database().Collection("rollups")
+	if _, err := c.UpdateOne(ctx, bson.M{"_id": "y2026|grid"}, bson.M{"$set": bson.M{"k": []byte(`{"g1":{"reported":9}}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 1 {
+		t.Fatalf("read %v: the cache was not used", got)
+	}
+	// ...but every write through the store is.
+	if err := b.Apply(ctx, 2, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 10 {
+		t.Fatalf("after b's apply a reads %v, want 10", got)
+	}
+	if err := b.Replace(ctx, 2, []model.RollupRow{row("y2026", "grid", "g1", 4, 0), row("y2026", "grid", "g2", 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 4 || got["g2"][0] != 1 {
+		t.Fatalf("after b's rebuild a reads %v", got)
+	}
+
+	// Redis loses everything (a restart): the cache starts again, and
+	// writes are still seen.
+	testenv.DeletePrefix(rdb.Client, rdb.Prefix)
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 4 {
+		t.Fatalf("after Redis lost its keys a reads %v", got)
+	}
+	if err := b.Apply(ctx, 3, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 5 {
+		t.Fatalf("after b's apply a reads %v, want 5", got)
+	}
+}
