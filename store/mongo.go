@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -26,6 +27,9 @@ import (
 type Mongo struct {
 	client *mongo.Client
 	db     *mongo.Database
+
+	probe    sync.Once
+	pushdown bool
 }
 
 // OpenMongo connects to uri and selects database name. It fails with
@@ -99,8 +103,18 @@ var indexes = []index{
 
 // EnsureIndexes creates the indexes every collection needs. It is idempotent
 // and safe to run from several instances at once.
+//
+// On a server that cannot use a secondary index to answer a query — FerretDB
+// v1 on SQLite pushes only an _id equality down to its storage — only the
+// unique indexes are created: they still enforce their constraint, while a
+// non-unique one would only make every write parse the document once more
+// to maintain an index no query reads.
 func (m *Mongo) EnsureIndexes(ctx context.Context) error {
+	useful := m.SecondaryIndexesServeQueries(ctx)
 	for _, ix := range indexes {
+		if !ix.unique && !useful {
+			continue
+		}
 		opts := options.Index().SetName(ix.name)
 		if ix.unique {
 			opts.SetUnique(true)
@@ -111,6 +125,33 @@ func (m *Mongo) EnsureIndexes(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// SecondaryIndexesServeQueries reports whether the server answers a filter
+// on a field other than _id from an index. MongoDB does. FerretDB says in
+// explain's filterPushdown; v1 on SQLite says no.
+func (m *Mongo) SecondaryIndexesServeQueries(ctx context.Context) bool {
+	m.probe.Do(func() { m.pushdown = m.probePushdown(ctx) })
+	return m.pushdown
+}
+
+func (m *Mongo) probePushdown(ctx context.Context) bool {
+	var info bson.M
+	if err := m.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return true
+	}
+	if _, ferret := info["ferretdbVersion"]; !ferret {
+		return true
+	}
+	var plan bson.M
+	err := m.db.RunCommand(ctx, bson.D{{Key: "explain", Value: bson.D{
+		{Key: "find", Value: colTickets}, {Key: "filter", Value: bson.D{{Key: "status", Value: "probe"}}},
+	}}}).Decode(&plan)
+	if err != nil {
+		return true
+	}
+	pushdown, ok := plan["filterPushdown"].(bool)
+	return !ok || pushdown
 }
 
 // translate turns a driver error into a model error at the store's edge.

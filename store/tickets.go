@@ -31,6 +31,7 @@ const (
 // (rolls forward), and retries on the new state. The log is also the
 // ticket's event record: one entry per transition, never rewritten.
 type Tickets struct {
+	m      *Mongo
 	c      *mongo.Collection
 	log    *mongo.Collection
 	statsV *mongo.Collection
@@ -54,7 +55,7 @@ func (s *Tickets) indexed(ctx context.Context) bool {
 
 // NewTickets returns the ticket store of m.
 func NewTickets(m *Mongo, now func() time.Time) *Tickets {
-	return &Tickets{c: m.db.Collection(colTickets), log: m.db.Collection(colTicketLog), statsV: m.db.Collection("ticket_stats_version"), now: now}
+	return &Tickets{m: m, c: m.db.Collection(colTickets), log: m.db.Collection(colTicketLog), statsV: m.db.Collection("ticket_stats_version"), now: now}
 }
 
 type logDoc struct {
@@ -281,7 +282,25 @@ func (s *Tickets) apply(ctx context.Context, e *logDoc) error {
 		return err
 	}
 	set["version"] = e.Version
-	if _, err := s.c.UpdateOne(ctx, bson.M{"_id": e.Ticket, "version": e.Version - 1}, bson.M{"$set": set}); err != nil {
+	filter := bson.M{"_id": e.Ticket, "version": e.Version - 1}
+	if !s.m.SecondaryIndexesServeQueries(ctx) {
+		// FerretDB v1 on SQLite would answer the two-key filter by decoding
+		// every ticket, then update the match by _id without holding a lock
+		// in between. Doing the same two steps here, by _id, is exactly as
+		// safe there and costs one document instead of the collection.
+		var cur struct {
+			Version int64 `bson:"version"`
+		}
+		err := s.c.FindOne(ctx, bson.M{"_id": e.Ticket}, options.FindOne().SetProjection(bson.M{"version": 1})).Decode(&cur)
+		if err != nil {
+			return fmt.Errorf("apply ticket: %w", translate(err))
+		}
+		if cur.Version != e.Version-1 {
+			return nil
+		}
+		filter = bson.M{"_id": e.Ticket}
+	}
+	if _, err := s.c.UpdateOne(ctx, filter, bson.M{"$set": set}); err != nil {
 		return fmt.Errorf("apply ticket: %w", translate(err))
 	}
 	return nil

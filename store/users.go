@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -175,22 +176,26 @@ func (s *Users) StaffExists(ctx context.Context, username string) (bool, error) 
 	return n > 0, nil
 }
 
-// OnDuty returns those of ids whose user is on duty.
+// OnDuty returns those of ids whose user is on duty, in the order given. A
+// grid has a handful of workers, so it looks each up by _id: every user of
+// the city is in this collection, and FerretDB would decode all of them to
+// answer an $in.
 func (s *Users) OnDuty(ctx context.Context, ids []string) ([]string, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	cur, err := s.users.Find(ctx, bson.M{"_id": bson.M{"$in": ids}, "on_duty": true}, options.Find().SetProjection(bson.M{"_id": 1}))
-	if err != nil {
-		return nil, fmt.Errorf("on-duty users: %w", translate(err))
-	}
-	var docs []userDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("on-duty users: %w", translate(err))
-	}
-	out := make([]string, len(docs))
-	for i, d := range docs {
-		out[i] = d.ID
+	var out []string
+	for _, id := range ids {
+		var d struct {
+			OnDuty bool `bson:"on_duty"`
+		}
+		err := s.users.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"on_duty": 1})).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("on-duty users: %w", translate(err))
+		}
+		if d.OnDuty {
+			out = append(out, id)
+		}
 	}
 	return out, nil
 }
