@@ -23,6 +23,7 @@ type Embedded struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	redis  *miniredis.Miniredis
+	ids    *idIndexKeeper
 }
 
 // StartEmbedded starts FerretDB with its SQLite backend under dataDir and an
@@ -47,10 +48,16 @@ func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
 		return nil, fmt.Errorf("start ferretdb: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Embedded{MongoURI: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
+	e := &Embedded{MongoURI: f.MongoDBURI(), cancel: cancel, done: make(chan struct{}), ids: newIDIndexKeeper(dir)}
+	keeperDone := make(chan struct{})
+	go func() {
+		defer close(keeperDone)
+		e.ids.run(ctx)
+	}()
 	go func() {
 		defer close(e.done)
 		_ = f.Run(ctx)
+		<-keeperDone
 	}()
 
 	e.redis = miniredis.NewMiniRedis()
@@ -60,6 +67,13 @@ func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
 	}
 	e.RedisURL = "redis://" + e.redis.Addr()
 	return e, nil
+}
+
+// IndexIDs gives every collection that exists now in the database the _id
+// index FerretDB's queries can use (see idIndexKeeper); collections made
+// later get theirs within a second.
+func (e *Embedded) IndexIDs(ctx context.Context, database string) error {
+	return e.ids.Sync(ctx, database)
 }
 
 // Close stops both servers and waits for FerretDB to close its files.

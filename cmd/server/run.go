@@ -59,8 +59,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("starting", "config", cfg)
 
 	mongoURI, redisURL := cfg.MongoURI, cfg.RedisURL
+	var emb *store.Embedded
 	if cfg.Mode == config.ModeEmbedded {
-		emb, err := store.StartEmbedded(cfg.DataDir, logger)
+		var err error
+		emb, err = store.StartEmbedded(cfg.DataDir, logger)
 		if err != nil {
 			return err
 		}
@@ -84,6 +86,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	defer mongo.Close(context.Background())
 	if err := mongo.EnsureIndexes(startCtx); err != nil {
 		return err
+	}
+	if emb != nil {
+		if err := emb.IndexIDs(startCtx, cfg.MongoDatabase); err != nil {
+			return err
+		}
 	}
 	rdb, err := store.OpenRedis(startCtx, redisURL, cfg.RedisKeyPrefix)
 	if err != nil {

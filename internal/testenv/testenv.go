@@ -31,7 +31,9 @@ import (
 var (
 	mongoOnce sync.Once
 	mongoURI  string
-	mongoErr  error
+	// embedded is the FerretDB this package started, if it did.
+	embedded *store.Embedded
+	mongoErr error
 
 	redisOnce sync.Once
 	redisURL  string
@@ -64,7 +66,7 @@ func MongoURI(tb testing.TB) string {
 			mongoErr = err
 			return
 		}
-		mongoURI = emb.MongoURI
+		mongoURI, embedded = emb.MongoURI, emb
 	})
 	if mongoErr != nil {
 		tb.Fatalf("start test mongodb: %v", mongoErr)
@@ -83,6 +85,11 @@ func Mongo(tb testing.TB) *store.Mongo {
 	}
 	if err := m.EnsureIndexes(ctx); err != nil {
 		tb.Fatalf("indexes: %v", err)
+	}
+	if embedded != nil {
+		if err := embedded.IndexIDs(ctx, m.Database().Name()); err != nil {
+			tb.Fatalf("indexes: %v", err)
+		}
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
