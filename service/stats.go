@@ -16,11 +16,21 @@ import (
 
 // StatsLog is the ticket log as the statistics applier reads it.
 type StatsLog interface {
-	PendingEntry(ctx context.Context, applied int64) (*model.LogEntry, error)
-	NumberEntry(ctx context.Context, id string, seq int64) error
 	StateAt(ctx context.Context, id string, version int64) (*model.Ticket, error)
 	SetStatsVersion(ctx context.Context, id string, version int64) error
 	Counted(ctx context.Context, fn func(*model.Ticket) error) error
+}
+
+// StatsCursor finds the transitions the applier has not counted yet.
+type StatsCursor interface {
+	// PendingEntry returns the entry numbered applied+1 if its counting
+	// was cut short, else the next one not yet numbered; nil if none.
+	PendingEntry(ctx context.Context, applied int64) (*model.LogEntry, error)
+	// NumberEntry gives an entry the applier's sequence number (conflict:
+	// another applier gave that number to another entry).
+	NumberEntry(ctx context.Context, id string, seq int64) error
+	// DoneEntry says the entry is counted.
+	DoneEntry(ctx context.Context, id string) error
 }
 
 // RollupStore keeps the roll-ups.
@@ -44,6 +54,7 @@ type RollupStore interface {
 // is why there is exactly one writer.)
 type Stats struct {
 	log        StatsLog
+	cursor     StatsCursor
 	rollups    RollupStore
 	locks      Locker
 	categories *Categories
@@ -59,6 +70,7 @@ type Stats struct {
 // StatsDeps are the collaborators of Stats.
 type StatsDeps struct {
 	Log        StatsLog
+	Cursor     StatsCursor
 	Rollups    RollupStore
 	Locks      Locker
 	Categories *Categories
@@ -73,7 +85,7 @@ type StatsDeps struct {
 
 // NewStats returns the statistics service.
 func NewStats(d StatsDeps) *Stats {
-	return &Stats{log: d.Log, rollups: d.Rollups, locks: d.Locks, categories: d.Categories, grids: d.Grids,
+	return &Stats{log: d.Log, cursor: d.Cursor, rollups: d.Rollups, locks: d.Locks, categories: d.Categories, grids: d.Grids,
 		names: d.Names, activities: d.Activities, branches: d.Branches, owner: d.Owner, now: d.Now, logger: d.Logger}
 }
 
@@ -108,13 +120,13 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	e, err := s.log.PendingEntry(ctx, applied)
+	e, err := s.cursor.PendingEntry(ctx, applied)
 	if err != nil || e == nil {
 		return false, err
 	}
 	seq := applied + 1
 	if e.Seq == 0 {
-		if err := s.log.NumberEntry(ctx, e.ID, seq); err != nil {
+		if err := s.cursor.NumberEntry(ctx, e.ID, seq); err != nil {
 			return false, err
 		}
 	}
@@ -134,7 +146,10 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 	if err := s.log.SetStatsVersion(ctx, e.Ticket, e.Version); err != nil {
 		return false, err
 	}
-	return true, s.rollups.SetApplied(ctx, seq)
+	if err := s.rollups.SetApplied(ctx, seq); err != nil {
+		return false, err
+	}
+	return true, s.cursor.DoneEntry(ctx, e.ID)
 }
 
 // Rebuild recomputes every roll-up from the tickets, as of the versions

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
@@ -29,8 +31,9 @@ func (c *clock) advance(d time.Duration) {
 }
 
 // flows runs a random mix of ticket lives through the real store and
-// returns the tickets' ids.
-func flows(t *testing.T, ctx context.Context, tickets *store.Tickets, clk *clock, rng *rand.Rand, n int) []string {
+// returns the tickets' ids. mark, if not nil, is called before each
+// transition is committed.
+func flows(t *testing.T, ctx context.Context, tickets *store.Tickets, clk *clock, rng *rand.Rand, n int, mark func(*model.Ticket)) []string {
 	t.Helper()
 	workers := []string{"w1", "w2", "w3"}
 	members := []string{"p1", "p2"}
@@ -41,6 +44,9 @@ func flows(t *testing.T, ctx context.Context, tickets *store.Tickets, clk *clock
 		ev.At = clk.now()
 		if err := tk.Append(ev); err != nil {
 			t.Fatalf("%s: %v", ev.Type, err)
+		}
+		if mark != nil {
+			mark(tk)
 		}
 		if err := tickets.Update(ctx, tk); err != nil {
 			t.Fatalf("update: %v", err)
@@ -178,18 +184,41 @@ func drain(t *testing.T, ctx context.Context, s *service.Stats) {
 	}
 }
 
+// TestStatsAreExactlyOnce runs flows while two instances count, then
+// checks the figures against an independent count, a rebuild and a replay
+// — with the applier finding new transitions by scanning ticket_log, and
+// by the marks each commit leaves (Tickets.Update marking is simulated
+// here by calling MarkPending just before it).
 func TestStatsAreExactlyOnce(t *testing.T) {
 	t.Parallel()
+	for _, marked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "scan", true: "marked"}[marked], func(t *testing.T) {
+			t.Parallel()
+			statsAreExactlyOnce(t, marked)
+		})
+	}
+}
+
+func statsAreExactlyOnce(t *testing.T, marked bool) {
 	ctx := context.Background()
 	m := testenv.Mongo(t)
 	r := testenv.Redis(t)
 	clk := &clock{t: time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC)}
 	tickets := store.NewTickets(m, clk.now)
+	cursor := store.NewStatsCursor(m, marked, clk.now)
+	var mark func(*model.Ticket)
+	if marked {
+		mark = func(tk *model.Ticket) {
+			if err := cursor.MarkPending(ctx, tk.ID, tk.Version+1, clk.now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	rollups := store.NewRollups(m, r)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	newStats := func(owner string) *service.Stats {
 		return service.NewStats(service.StatsDeps{
-			Log: tickets, Rollups: rollups, Locks: store.NewLocks(r), Owner: owner,
+			Log: tickets, Cursor: store.NewStatsCursor(m, marked, clk.now), Rollups: rollups, Locks: store.NewLocks(r), Owner: owner,
 			Categories: service.NewCategories(store.NewCategories(m, clk.now), time.Minute, clk.now),
 			Grids:      service.NewGrids(store.NewGrids(m, clk.now), 0, logger), Now: clk.now, Logger: logger,
 		})
@@ -217,7 +246,7 @@ func TestStatsAreExactlyOnce(t *testing.T) {
 			}
 		}()
 	}
-	ids := flows(t, ctx, tickets, clk, rand.New(rand.NewPCG(7, 11)), 14)
+	ids := flows(t, ctx, tickets, clk, rand.New(rand.NewPCG(7, 11)), 14, mark)
 	close(stop)
 	wg.Wait()
 	drain(t, ctx, a)
@@ -277,6 +306,11 @@ func TestStatsAreExactlyOnce(t *testing.T) {
 	}
 	drain(t, ctx, b)
 	assertSame(t, "replay", incremental, snapshot())
+	if marked {
+		if n, err := m.Database().Collection("stats_pending").CountDocuments(ctx, bson.M{}); err != nil || n != 0 {
+			t.Fatalf("%d transitions still marked pending (%v)", n, err)
+		}
+	}
 }
 
 func assertSame(t *testing.T, what string, want, got map[string]service.Counts) {

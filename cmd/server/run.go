@@ -185,7 +185,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	})
 	activityStore := store.NewActivities(mongo, now)
 	stats := service.NewStats(service.StatsDeps{
-		Log: tickets, Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
+		Log: tickets, Cursor: store.NewStatsCursor(mongo, false, now), Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
 		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
 		Owner: consumerName(), Now: now, Logger: logger,
 	})

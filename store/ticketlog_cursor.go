@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+const (
+	colStatsPending = "stats_pending"
+	colStatsSeq     = "stats_seq"
+	// pendingOrphanAge is how long a pending mark may point at a log entry
+	// that does not exist (its writer died between the mark and the
+	// commit) before it is dropped. A commit takes seconds at most.
+	pendingOrphanAge = time.Hour
+)
+
+// StatsCursor tells the statistics applier which ticket transition to
+// count next without scanning ticket_log, which on FerretDB means reading
+// and decoding every entry ever written (only a filter of exactly {_id} is
+// pushed down to SQLite):
+//
+//   - stats_pending holds one mark {_id: <log id>, at} per transition not
+//     yet counted. MarkPending writes it just before the transition's log
+//     entry is inserted, so no committed entry lacks one; the applier drops
+//     it once the entry is counted. It stays small — what the applier has
+//     not caught up with — so reading all of it is cheap anywhere.
+//   - stats_seq maps the applier's sequence numbers to log entries
+//     ({_id: "<seq>", log: <log id>}, a unique insert), so "the entry
+//     numbered applied+1" — one whose counting was cut short, or a replay —
+//     is an _id lookup.
+//
+// Everything else is read by _id. Until Tickets marks its transitions
+// (marked false), new entries are found by the old scan of ticket_log.
+type StatsCursor struct {
+	log     *mongo.Collection
+	pending *mongo.Collection
+	seqs    *mongo.Collection
+	state   *mongo.Collection
+	marked  bool
+	now     func() time.Time
+	// repaired is set once the one-time mark of entries written before
+	// marking began is known to be done.
+	repaired atomic.Bool
+
+	mu    sync.Mutex
+	queue []pendingDoc // the marks of the last read of stats_pending not yet worked through
+}
+
+// NewStatsCursor returns the cursor over m's ticket log. marked says that
+// every transition is marked (Tickets calls MarkPending before each log
+// insert); otherwise the cursor scans ticket_log for new entries.
+func NewStatsCursor(m *Mongo, marked bool, now func() time.Time) *StatsCursor {
+	return &StatsCursor{log: m.db.Collection(colTicketLog), pending: m.db.Collection(colStatsPending),
+		seqs: m.db.Collection(colStatsSeq), state: m.db.Collection(colStatsState), marked: marked, now: now}
+}
+
+type pendingDoc struct {
+	ID string    `bson:"_id"` // the log entry's
+	At time.Time `bson:"at"`
+}
+
+type seqDoc struct {
+	ID  string `bson:"_id"` // the sequence number, in decimal: FerretDB pushes down only string and ObjectID _ids
+	Log string `bson:"log"`
+}
+
+// MarkPending records that a ticket's transition to version is about to
+// be committed. Call it just before inserting the log entry: an entry
+// whose insert loses (another writer took that version) is marked by the
+// winner too, and a mark whose entry never appears is dropped after an
+// hour.
+func (c *StatsCursor) MarkPending(ctx context.Context, ticketID string, version int64, at time.Time) error {
+	return c.mark(ctx, logID(ticketID, version), at)
+}
+
+func (c *StatsCursor) mark(ctx context.Context, id string, at time.Time) error {
+	_, err := c.pending.InsertOne(ctx, pendingDoc{ID: id, At: at.UTC()})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("mark transition for the statistics: %w", translate(err))
+	}
+	return nil
+}
+
+// PendingEntry returns the next transition the statistics applier must
+// count: the one it numbered applied+1 if any (its counting was cut short,
+// or it is being replayed), else the oldest one not yet numbered — taking
+// a ticket's transitions in version order. It returns nil when there is
+// none.
+func (c *StatsCursor) PendingEntry(ctx context.Context, applied int64) (*model.LogEntry, error) {
+	if err := c.repair(ctx, applied); err != nil {
+		return nil, err
+	}
+	var sd seqDoc
+	err := c.seqs.FindOne(ctx, bson.M{"_id": strconv.FormatInt(applied+1, 10)}).Decode(&sd)
+	switch {
+	case err == nil:
+		d, err := c.entry(ctx, sd.Log)
+		if err != nil {
+			return nil, err
+		}
+		if d == nil {
+			return nil, fmt.Errorf("pending log entry: %s, numbered %d, is missing", sd.Log, applied+1)
+		}
+		return &model.LogEntry{ID: d.ID, Ticket: d.Ticket, Version: d.Version, Seq: applied + 1}, nil
+	case !errors.Is(err, mongo.ErrNoDocuments):
+		return nil, fmt.Errorf("pending log entry: %w", translate(err))
+	}
+	if !c.marked {
+		return c.scanLog(ctx)
+	}
+	return c.oldestMarked(ctx)
+}
+
+// oldestMarked returns the oldest marked entry not yet counted, dropping
+// the marks of entries already counted and of orphans. It works through
+// the marks of one read of stats_pending before reading it again, so a
+// backlog costs one read of it, not one per transition.
+func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for read := false; ; {
+		if len(c.queue) == 0 {
+			if read {
+				return nil, nil
+			}
+			if err := c.readMarks(ctx); err != nil {
+				return nil, err
+			}
+			read = true
+			continue
+		}
+		m := c.queue[0]
+		d, err := c.entry(ctx, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case d == nil && c.now().Sub(m.At) < pendingOrphanAge:
+			c.queue = c.queue[1:] // its commit may still be on its way: the next read sees it
+		case d == nil || d.Seq != 0: // an orphan, or counted before its mark was dropped
+			if _, err := c.pending.DeleteOne(ctx, bson.M{"_id": m.ID}); err != nil {
+				return nil, fmt.Errorf("unmark log entry: %w", translate(err))
+			}
+			c.queue = c.queue[1:]
+		default:
+			return c.first(ctx, d) // stays first until DoneEntry
+		}
+	}
+}
+
+func (c *StatsCursor) readMarks(ctx context.Context) error {
+	cur, err := c.pending.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("pending log entries: %w", translate(err))
+	}
+	c.queue = c.queue[:0]
+	if err := cur.All(ctx, &c.queue); err != nil {
+		return fmt.Errorf("pending log entries: %w", translate(err))
+	}
+	return nil
+}
+
+// scanLog finds the oldest entry not yet numbered by a query on ticket_log
+// (a scan on FerretDB): the way until transitions are marked.
+func (c *StatsCursor) scanLog(ctx context.Context) (*model.LogEntry, error) {
+	var d logDoc
+	err := c.log.FindOne(ctx, bson.M{"seq": 0},
+		options.FindOne().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.M{"fields": 0})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pending log entry: %w", translate(err))
+	}
+	return c.first(ctx, &d)
+}
+
+// first returns the earliest version of d's ticket not yet numbered, d or
+// before it, by _id lookups.
+func (c *StatsCursor) first(ctx context.Context, d *logDoc) (*model.LogEntry, error) {
+	for d.Version > 1 {
+		prev, err := c.entry(ctx, logID(d.Ticket, d.Version-1))
+		if err != nil {
+			return nil, err
+		}
+		if prev == nil || prev.Seq != 0 {
+			break
+		}
+		d = prev
+	}
+	return &model.LogEntry{ID: d.ID, Ticket: d.Ticket, Version: d.Version}, nil
+}
+
+// entry reads a log entry by _id without its fields; nil if there is none.
+func (c *StatsCursor) entry(ctx context.Context, id string) (*logDoc, error) {
+	var d logDoc
+	err := c.log.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"fields": 0})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("log entry: %w", translate(err))
+	}
+	return &d, nil
+}
+
+// NumberEntry gives a log entry the applier's sequence number seq. A seq
+// already given to another entry is a conflict (another applier numbered
+// it: this one lost the lease).
+func (c *StatsCursor) NumberEntry(ctx context.Context, id string, seq int64) error {
+	_, err := c.seqs.InsertOne(ctx, seqDoc{ID: strconv.FormatInt(seq, 10), Log: id})
+	if mongo.IsDuplicateKeyError(err) {
+		var sd seqDoc
+		if err := c.seqs.FindOne(ctx, bson.M{"_id": strconv.FormatInt(seq, 10)}).Decode(&sd); err != nil {
+			return fmt.Errorf("number log entry: %w", translate(err))
+		}
+		if sd.Log != id {
+			return model.Errorf(model.CodeConflict, "statistics event %d is %s, not %s", seq, sd.Log, id)
+		}
+	} else if err != nil {
+		return fmt.Errorf("number log entry: %w", translate(err))
+	}
+	if _, err := c.log.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"seq": seq}}); err != nil {
+		return fmt.Errorf("number log entry: %w", translate(err))
+	}
+	return nil
+}
+
+// DoneEntry drops a counted entry's mark.
+func (c *StatsCursor) DoneEntry(ctx context.Context, id string) error {
+	if !c.marked {
+		return nil
+	}
+	c.mu.Lock()
+	if len(c.queue) > 0 && c.queue[0].ID == id {
+		c.queue = c.queue[1:]
+	}
+	c.mu.Unlock()
+	if _, err := c.pending.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return fmt.Errorf("unmark log entry: %w", translate(err))
+	}
+	return nil
+}
+
+// repair brings, once per database, what was written before this cursor
+// to its form, in one scan of ticket_log — the last one:
+//   - the entries numbered beyond applied (the one whose counting was cut
+//     short) get their stats_seq, and
+//   - once transitions are marked, the entries not yet numbered get their
+//     marks. Upgrade with every instance marking: an entry committed by an
+//     instance that does not mark, after this ran, is never counted.
+func (c *StatsCursor) repair(ctx context.Context, applied int64) error {
+	if c.repaired.Load() {
+		return nil
+	}
+	var done struct {
+		Seqs  bool `bson:"seqs"`
+		Marks bool `bson:"marks"`
+	}
+	err := c.state.FindOne(ctx, bson.M{"_id": "cursor"}).Decode(&done)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("stats cursor: %w", translate(err))
+	}
+	seqs, marks := !done.Seqs, c.marked && !done.Marks
+	if seqs || marks {
+		if err := c.repairScan(ctx, applied, seqs, marks); err != nil {
+			return fmt.Errorf("stats cursor repair: %w", err)
+		}
+		_, err = c.state.UpdateOne(ctx, bson.M{"_id": "cursor"},
+			bson.M{"$set": bson.M{"seqs": true, "marks": done.Marks || marks, "at": c.now().UTC()}}, options.UpdateOne().SetUpsert(true))
+		if err != nil && !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("stats cursor repair: %w", translate(err))
+		}
+	}
+	c.repaired.Store(true)
+	return nil
+}
+
+func (c *StatsCursor) repairScan(ctx context.Context, applied int64, seqs, marks bool) error {
+	cur, err := c.log.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"fields": 0}))
+	if err != nil {
+		return translate(err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d logDoc
+		if err := cur.Decode(&d); err != nil {
+			return err
+		}
+		switch {
+		case marks && d.Seq == 0:
+			err = c.mark(ctx, d.ID, d.At)
+		case seqs && d.Seq > applied:
+			_, err = c.seqs.InsertOne(ctx, seqDoc{ID: strconv.FormatInt(d.Seq, 10), Log: d.ID})
+			if mongo.IsDuplicateKeyError(err) {
+				err = nil
+			}
+		}
+		if err != nil {
+			return translate(err)
+		}
+	}
+	return translate(cur.Err())
+}
