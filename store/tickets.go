@@ -582,51 +582,6 @@ func (s *Tickets) Open(ctx context.Context, after string, limit int) ([]*model.T
 	return out, nil
 }
 
-// PendingEntry returns the next transition the statistics applier must
-// count: the one it numbered applied+1 and did not finish, else the oldest
-// one not yet numbered — taking a ticket's transitions in version order.
-// It returns nil when there is none.
-func (s *Tickets) PendingEntry(ctx context.Context, applied int64) (*model.LogEntry, error) {
-	var d logDoc
-	err := s.log.FindOne(ctx, bson.M{"seq": applied + 1}, options.FindOne().SetProjection(bson.M{"fields": 0})).Decode(&d)
-	if err == nil {
-		return &model.LogEntry{ID: d.ID, Ticket: d.Ticket, Version: d.Version, Seq: d.Seq}, nil
-	}
-	if !errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, fmt.Errorf("pending log entry: %w", translate(err))
-	}
-	err = s.log.FindOne(ctx, bson.M{"seq": 0},
-		options.FindOne().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.M{"fields": 0})).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pending log entry: %w", translate(err))
-	}
-	// An earlier version of the same ticket not yet counted goes first.
-	for d.Version > 1 {
-		var prev logDoc
-		err := s.log.FindOne(ctx, bson.M{"_id": logID(d.Ticket, d.Version-1), "seq": 0},
-			options.FindOne().SetProjection(bson.M{"fields": 0})).Decode(&prev)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("pending log entry: %w", translate(err))
-		}
-		d = prev
-	}
-	return &model.LogEntry{ID: d.ID, Ticket: d.Ticket, Version: d.Version}, nil
-}
-
-// NumberEntry gives a log entry its sequence number.
-func (s *Tickets) NumberEntry(ctx context.Context, id string, seq int64) error {
-	if _, err := s.log.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"seq": seq}}); err != nil {
-		return fmt.Errorf("number log entry: %w", translate(err))
-	}
-	return nil
-}
-
 // StateAt returns a ticket as it was at a version (nil for version 0's
 // predecessor, i.e. before it existed for the statistics).
 func (s *Tickets) StateAt(ctx context.Context, id string, version int64) (*model.Ticket, error) {
