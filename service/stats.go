@@ -1,7 +1,6 @@
 package service
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -305,21 +304,38 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 		}
 		out.Groups[j].Counts.Add(vectorOf(&r.Values).Counts)
 	}
-	// Most resolved first. Sorting positions, not the groups: they are
-	// large, and a year by grid has thousands.
+	// Most resolved first, then by key. Sorting numbers, not the groups:
+	// they are large, a year by grid has thousands, and their resolved
+	// counts tie often. Each is the complement of resolved above the
+	// group's rank by key below.
 	groups := out.Groups
-	order := make([]int32, len(groups))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := cmp.Compare(groups[b].Resolved, groups[a].Resolved); c != 0 {
-			return c
+	rank := make([]int32, len(groups)) // position → rank by key
+	if slices.IsSortedFunc(groups, func(a, b SummaryGroup) int { return strings.Compare(a.Key, b.Key) }) {
+		for i := range rank {
+			rank[i] = int32(i) // as the rows of one bucket come
 		}
-		return strings.Compare(groups[a].Key, groups[b].Key)
-	})
+	} else {
+		byKey := make([]int32, len(groups))
+		for i := range byKey {
+			byKey[i] = int32(i)
+		}
+		slices.SortFunc(byKey, func(a, b int32) int { return strings.Compare(groups[a].Key, groups[b].Key) })
+		for r, i := range byKey {
+			rank[i] = int32(r)
+		}
+	}
+	order := make([]uint64, len(groups))
+	for i, g := range groups {
+		order[i] = uint64(math.MaxUint32-uint32(min(max(g.Resolved, 0), math.MaxUint32)))<<32 | uint64(rank[i])
+	}
+	slices.Sort(order)
+	byRank := make([]int32, len(groups))
+	for i := range groups {
+		byRank[rank[i]] = int32(i)
+	}
 	out.Groups = make([]SummaryGroup, len(groups))
-	for i, j := range order {
+	for i, o := range order {
+		j := byRank[uint32(o)]
 		out.Groups[i] = groups[j]
 		out.Groups[i].Name = s.groupName(ctx, groupBy, groups[j].Key)
 	}
