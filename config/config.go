@@ -73,6 +73,10 @@ type Config struct {
 	FeedbackWindow time.Duration
 	MaxReturns     int
 	GridSnapMeters int
+	// QueueConsumers is how many consumers each queue (screening, dispatch,
+	// notifications) runs in this instance. A job spends its time waiting
+	// on store round trips, so several per core keep the queues moving.
+	QueueConsumers int
 	// WorkCalendar counts handling limits in working time: the built-in
 	// China 2026 calendar unless WORK_CALENDAR gives another.
 	WorkCalendar workcal.Config
@@ -133,6 +137,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		MaxReturns:               p.positiveInt("MAX_RETURNS", 2),
 		FeedbackWindow:           p.duration("FEEDBACK_WINDOW", 72*time.Hour),
 		GridSnapMeters:           p.positiveInt("GRID_SNAP_METERS", 200),
+		QueueConsumers:           p.positiveInt("QUEUE_CONSUMERS", 8),
 		TemplateAssigned:         p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
 		TemplateAccepted:         p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
 		TemplateResolved:         p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),

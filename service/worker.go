@@ -53,7 +53,9 @@ func (w *Worker) Run(ctx context.Context) {
 				w.process(ctx, d)
 			}
 		}
-		batch, err := w.Queue.Read(ctx, w.Consumer, 16, time.Second)
+		// A few at a time: a batch is handled in order, so a large one
+		// would hold jobs back while other consumers sit idle.
+		batch, err := w.Queue.Read(ctx, w.Consumer, 2, time.Second)
 		if err != nil {
 			w.pause(ctx, err)
 			continue

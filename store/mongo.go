@@ -12,6 +12,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,6 +42,9 @@ func OpenMongo(ctx context.Context, uri, name string) (*Mongo, error) {
 		SetServerSelectionTimeout(5 * time.Second).
 		SetConnectTimeout(5 * time.Second).
 		SetAppName("chengguantong")
+	if ms, err := strconv.Atoi(os.Getenv("CGT_MONGO_SLOW_MS")); err == nil && ms > 0 {
+		opts.SetMonitor(slowCommands(time.Duration(ms) * time.Millisecond))
+	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect mongodb: %w", err)
@@ -49,6 +55,51 @@ func OpenMongo(ctx context.Context, uri, name string) (*Mongo, error) {
 		return nil, fmt.Errorf("connect mongodb: %w", err)
 	}
 	return m, nil
+}
+
+// slowCommands is a diagnostic (CGT_MONGO_SLOW_MS): it prints to stderr
+// every command slower than min, with its collection and filter shape.
+func slowCommands(min time.Duration) *event.CommandMonitor {
+	var started sync.Map
+	return &event.CommandMonitor{
+		Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			shape := e.CommandName
+			if coll, ok := e.Command.Lookup(e.CommandName).StringValueOK(); ok {
+				shape += " " + coll
+			}
+			for _, f := range []string{"filter", "q", "query"} {
+				if v, err := e.Command.LookupErr(f); err == nil {
+					if doc, ok := v.DocumentOK(); ok {
+						keys, _ := doc.Elements()
+						for _, k := range keys {
+							shape += " " + k.Key()
+						}
+					}
+				}
+			}
+			if u, err := e.Command.LookupErr("updates"); err == nil {
+				if arr, ok := u.ArrayOK(); ok {
+					vals, _ := arr.Values()
+					if len(vals) > 0 {
+						if q, err := vals[0].Document().LookupErr("q"); err == nil {
+							keys, _ := q.Document().Elements()
+							for _, k := range keys {
+								shape += " q." + k.Key()
+							}
+						}
+					}
+				}
+			}
+			started.Store(e.RequestID, shape)
+		},
+		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
+			shape, _ := started.LoadAndDelete(e.RequestID)
+			if e.Duration >= min {
+				fmt.Fprintf(os.Stderr, "slow mongo command %v: %v\n", e.Duration.Round(time.Millisecond), shape)
+			}
+		},
+		Failed: func(_ context.Context, e *event.CommandFailedEvent) { started.Delete(e.RequestID) },
+	}
 }
 
 // Ping checks that the database answers.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,11 +35,17 @@ func OpenRedis(ctx context.Context, rawURL, prefix string) (*Redis, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse redis cluster url: %w", err)
 		}
+		if !u.Query().Has("pool_size") {
+			opts.PoolSize = poolSize()
+		}
 		client = redis.NewClusterClient(opts)
 	} else {
 		opts, err := redis.ParseURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("parse redis url: %w", err)
+		}
+		if !u.Query().Has("pool_size") {
+			opts.PoolSize = poolSize()
 		}
 		client = redis.NewClient(opts)
 	}
@@ -49,6 +56,12 @@ func OpenRedis(ctx context.Context, rawURL, prefix string) (*Redis, error) {
 	}
 	return r, nil
 }
+
+// poolSize is go-redis's default (10 per CPU) plus room for the queue
+// consumers' blocking reads, each of which holds a connection for up to a
+// second: without it two dozen consumers starve every other Redis call of
+// connections. A pool_size in the URL wins.
+func poolSize() int { return 10*runtime.GOMAXPROCS(0) + 64 }
 
 // Ping checks that Redis answers.
 func (r *Redis) Ping(ctx context.Context) error {

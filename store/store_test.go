@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
@@ -242,5 +245,32 @@ func TestSecondaryIndexesOnlyWhereTheyServeQueries(t *testing.T) {
 	}
 	if useful := m.SecondaryIndexesServeQueries(ctx); names["assignee_status"] != useful {
 		t.Fatalf("assignee_status present = %v, but the server serves queries from indexes = %v", names["assignee_status"], useful)
+	}
+}
+
+func TestRedisPoolHasRoomForBlockingConsumers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r, err := store.OpenRedis(ctx, testenv.RedisURL(t), "p:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// Every queue consumer holds a connection in XREADGROUP BLOCK; the pool
+	// must leave room for all of them and the requests besides.
+	if c, ok := r.Client.(*redis.Client); !ok || c.Options().PoolSize < 64 {
+		t.Fatalf("pool size %d; want room for the blocking consumers", c.Options().PoolSize)
+	}
+	sep := "?"
+	if strings.Contains(testenv.RedisURL(t), "?") {
+		sep = "&"
+	}
+	r2, err := store.OpenRedis(ctx, testenv.RedisURL(t)+sep+"pool_size=5", "p:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if c := r2.Client.(*redis.Client); c.Options().PoolSize != 5 {
+		t.Fatalf("pool_size=5 in the URL gave %d", c.Options().PoolSize)
 	}
 }

@@ -22,7 +22,8 @@ package main
 // CGT_BENCH_DISPATCH_SECONDS (load duration), CGT_BENCH_DISPATCH_POLL_MS
 // (HTTP poll interval; 0 turns the HTTP observer off, leaving the tap),
 // CGT_BENCH_DISPATCH_GOROUTINES=/path/prefix (goroutine dumps of the whole
-// process at each quarter of the load).
+// process at each quarter of the load), CGT_BENCH_DISPATCH_CPUPROFILE=/path
+// (a CPU profile of the whole process over twice the load's duration).
 
 import (
 	"bytes"
@@ -501,6 +502,24 @@ func BenchmarkDispatchLatency(b *testing.B) {
 	start := time.Now().Add(20 * time.Millisecond)
 	cpuMachine0, cpuSelf0, cpuOK := dispatchBenchCPU()
 	stopDumps := dispatchBenchGoroutineDumps(b, os.Getenv("CGT_BENCH_DISPATCH_GOROUTINES"), start, duration)
+	if path := os.Getenv("CGT_BENCH_DISPATCH_CPUPROFILE"); path != "" {
+		// The whole process (client, server, FerretDB, SQLite) during the
+		// load and as long again after it.
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		stopProfile := time.AfterFunc(2*duration, func() { pprof.StopCPUProfile(); _ = f.Close() })
+		defer func() {
+			if stopProfile.Stop() {
+				pprof.StopCPUProfile()
+				_ = f.Close()
+			}
+		}()
+	}
 	drainBy := start.Add(time.Duration(n)*period + dispatchBenchDrain)
 	for i := range n {
 		at := start.Add(time.Duration(i) * period)

@@ -221,21 +221,21 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	defer stopWork()
 	var workers sync.WaitGroup
 	consumer := consumerName()
-	for i := range 2 {
+	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
 			Queue: screenQueue, Consumer: fmt.Sprintf("%s-screen-%d", consumer, i), Handle: screening.Handle,
 			MaxAttempts: 10, ReclaimIdle: 30 * time.Second, HandleTimeout: 30 * time.Second, Logger: logger,
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
-	for i := range 2 {
+	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
 			Queue: dispatchQueue, Consumer: fmt.Sprintf("%s-dispatch-%d", consumer, i), Handle: dispatcher.Handle,
 			MaxAttempts: 10, ReclaimIdle: 30 * time.Second, HandleTimeout: 30 * time.Second, Logger: logger,
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
-	for i := range 2 {
+	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
 			Queue: notifyQueue, Consumer: fmt.Sprintf("%s-notify-%d", consumer, i), Handle: notifier.Handle,
 			MaxAttempts: 5, ReclaimIdle: time.Minute, HandleTimeout: 15 * time.Second, Logger: logger,
