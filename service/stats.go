@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -32,6 +33,15 @@ type StatsCursor interface {
 	DoneEntry(ctx context.Context, id string) error
 }
 
+// Lease is the applier's lease: a Locker that can also be renewed by its
+// holder.
+type Lease interface {
+	Locker
+	// Renew extends the lease if owner still holds it, and says whether
+	// it does.
+	Renew(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+}
+
 // RollupStore keeps the roll-ups.
 type RollupStore interface {
 	Applied(ctx context.Context) (int64, error)
@@ -55,7 +65,7 @@ type Stats struct {
 	log        StatsLog
 	cursor     StatsCursor
 	rollups    RollupStore
-	locks      Locker
+	locks      Lease
 	categories *Categories
 	grids      *Grids
 	names      *Names
@@ -71,7 +81,7 @@ type StatsDeps struct {
 	Log        StatsLog
 	Cursor     StatsCursor
 	Rollups    RollupStore
-	Locks      Locker
+	Locks      Lease
 	Categories *Categories
 	Grids      *Grids
 	Names      *Names
@@ -101,16 +111,60 @@ func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, er
 		return 0, err
 	}
 	defer func() { _ = s.locks.Release(context.WithoutCancel(ctx), applierLease, s.owner) }()
+	ctx, stop := s.hold(ctx)
+	defer stop()
 	start := time.Now()
 	n := 0
 	for time.Since(start) < budget && ctx.Err() == nil {
 		done, err := s.applyOne(ctx)
 		if err != nil || !done {
-			return n, err
+			return n, leaseErr(ctx, err)
 		}
 		n++
 	}
 	return n, nil
+}
+
+var errLeaseLost = model.Errorf(model.CodeConflict, "the statistics applier's lease was lost; another instance counts now")
+
+// hold renews the applier lease, which this instance holds, every third
+// of its time to live until stop is called. If another instance holds it
+// by then, the returned context is cancelled (cause errLeaseLost): any
+// write still to come fails rather than race the new holder.
+func (s *Stats) hold(ctx context.Context) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(applierLeaseTTL / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				// An error (Redis unreachable) is retried at the next tick.
+				if ok, err := s.locks.Renew(ctx, applierLease, s.owner, applierLeaseTTL); err == nil && !ok {
+					cancel(errLeaseLost)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		<-finished
+		cancel(nil)
+	}
+}
+
+// leaseErr is err, or errLeaseLost if that is why ctx ended.
+func leaseErr(ctx context.Context, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), errLeaseLost) {
+		return errLeaseLost
+	}
+	return err
 }
 
 // applyOne counts the next transition; false when there is none.
@@ -170,30 +224,25 @@ func (s *Stats) Rebuild(ctx context.Context) (int, error) {
 		}
 	}
 	defer func() { _ = s.locks.Release(context.WithoutCancel(ctx), applierLease, s.owner) }()
+	ctx, stop := s.hold(ctx)
+	defer stop()
 	applied, err := s.rollups.Applied(ctx)
 	if err != nil {
 		return 0, err
 	}
 	total := Contribution{}
 	n := 0
-	lastRenew := time.Now()
 	err = s.log.Counted(ctx, func(t *model.Ticket) error {
 		for k, v := range Contribute(t) {
 			total.add(k, v)
 		}
 		n++
-		if time.Since(lastRenew) > applierLeaseTTL/3 {
-			lastRenew = time.Now()
-			if err := s.locks.Take(ctx, applierLease, s.owner, applierLeaseTTL); err != nil {
-				return err
-			}
-		}
 		return nil
 	})
 	if err != nil {
-		return n, err
+		return n, leaseErr(ctx, err)
 	}
-	return n, s.rollups.Replace(ctx, applied, toRows(total))
+	return n, leaseErr(ctx, s.rollups.Replace(ctx, applied, toRows(total)))
 }
 
 func (v Vector) values() model.RollupValues {

@@ -100,3 +100,76 @@ func gridCount() int {
 	}
 	return 5000
 }
+
+// BenchmarkApplyTransition times the applier's write of one transition —
+// a ticket resolved and closed: its day, month and year documents of the
+// totals, its category, grid, community and worker — with the roll-ups of
+// a year of 1,000,000 tickets over 5,000 grids (2,500 workers, 100
+// communities) loaded: a year and twelve months of full documents, and 365
+// days of ~2,000 grids and ~1,500 workers each.
+//
+//	go test -run '^$' -bench ApplyTransition -benchtime 50x ./service/
+func BenchmarkApplyTransition(b *testing.B) {
+	ctx := context.Background()
+	m := testenv.Mongo(b)
+	rollups := store.NewRollups(m, testenv.Redis(b))
+	grids := gridCount()
+	v := model.RollupValues{model.CounterReported: 200, model.CounterRegistered: 180, model.CounterResolved: 160,
+		model.CounterClosed: 160, model.CounterOnTime: 150, model.CounterHours: 3200.5}
+	var rows []model.RollupRow
+	periods := []string{"y2026"}
+	for month := 1; month <= 12; month++ {
+		periods = append(periods, fmt.Sprintf("m2026%02d", month))
+	}
+	for d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() == 2026; d = d.AddDate(0, 0, 1) {
+		periods = append(periods, "d"+d.Format("20060102"))
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, period := range periods {
+		share := 1000 // of 1,000: a day has tickets in ~2 of 5 grids
+		if period[0] == 'd' {
+			share = 400
+		}
+		rows = append(rows, model.RollupRow{Period: period, Dim: "all", Values: v})
+		for g := range grids {
+			if rng.IntN(1000) >= share {
+				continue
+			}
+			rows = append(rows, model.RollupRow{Period: period, Dim: "grid", Key: fmt.Sprintf("3201%011d", g), Values: v})
+			if g%2 == 0 {
+				rows = append(rows, model.RollupRow{Period: period, Dim: "worker", Key: fmt.Sprintf("w%05d", g/2), Values: v})
+			}
+			if g%50 == 0 {
+				rows = append(rows, model.RollupRow{Period: period, Dim: "community", Key: fmt.Sprintf("3201%06d", g/50), Values: v})
+			}
+		}
+		for c := range 12 {
+			rows = append(rows, model.RollupRow{Period: period, Dim: "category", Key: fmt.Sprintf("%04d", c), Values: v})
+		}
+	}
+	start := time.Now()
+	if err := rollups.Replace(ctx, 1, rows); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("loaded %d rows in %d periods in %s", len(rows), len(periods), time.Since(start).Round(time.Millisecond))
+	delta := model.RollupValues{model.CounterResolved: 1, model.CounterClosed: 1, model.CounterOnTime: 1, model.CounterHours: 5.5}
+	seq := int64(1)
+	for b.Loop() {
+		g := rng.IntN(grids)
+		var t []model.RollupRow
+		for _, period := range []string{"d20261125", "m202611", "y2026"} {
+			t = append(t,
+				model.RollupRow{Period: period, Dim: "category", Key: fmt.Sprintf("%04d", g%12), Values: delta},
+				model.RollupRow{Period: period, Dim: "grid", Key: fmt.Sprintf("3201%011d", g), Values: delta},
+				model.RollupRow{Period: period, Dim: "community", Key: fmt.Sprintf("3201%06d", g/50), Values: delta},
+				model.RollupRow{Period: period, Dim: "worker", Key: fmt.Sprintf("w%05d", g/2), Values: delta})
+		}
+		for _, period := range []string{"d20261125", "m202611", "y2026"} {
+			t = append(t, model.RollupRow{Period: period, Dim: "all", Values: delta})
+		}
+		seq++
+		if err := rollups.Apply(ctx, seq, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -46,6 +46,20 @@ func (l *Locks) Take(ctx context.Context, key, owner string, ttl time.Duration) 
 	return nil
 }
 
+var renewIfOwner = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`)
+
+// Renew extends key's lease to ttl from now if owner still holds it, and
+// reports whether it does.
+func (l *Locks) Renew(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	n, err := renewIfOwner.Run(ctx, l.r.Client, []string{l.r.Key("lock", key)}, owner, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("renew lock: %w", translateRedis(err))
+	}
+	return n == 1, nil
+}
+
 var releaseIfOwner = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`)

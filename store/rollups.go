@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -44,7 +45,16 @@ type Rollups struct {
 	state *mongo.Collection
 	r     *Redis // holds the generation; nil: no cache
 	cache rollupCache
+	// server is what the server does with a write's watermark condition
+	// (serverUnknown until asked).
+	server atomic.Int32
 }
+
+const (
+	serverUnknown     = iota
+	serverConditional // MongoDB: {_id, wm} is atomic and uses the _id index
+	serverIDOnly      // FerretDB: {_id, wm} scans the collection and is not atomic anyway
+)
 
 // NewRollups returns the roll-up store of m. With r, reads are cached in
 // process until the next write (r holds the generation token); with a nil
@@ -155,10 +165,19 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) 
 	return s.newGeneration(ctx)
 }
 
-// write stores a document's counters at watermark seq, if nothing newer
-// was written meanwhile.
+// write stores a document's counters at watermark seq. On MongoDB, only
+// if nothing was written meanwhile (the watermark is still the one read):
+// an applier that lost its lease while it was paused cannot undo its
+// successor's writes. FerretDB v1 pushes down to SQLite only a filter of
+// exactly {_id}: with the watermark in it, every write would read and
+// decode the whole collection — and still not be atomic. There the lease
+// alone keeps the writer single.
 func (s *Rollups) write(ctx context.Context, d *rollupDoc, seq int64, packed []byte) error {
-	_, err := s.c.ReplaceOne(ctx, bson.M{"_id": d.ID, "wm": d.WM}, rollupDoc{ID: d.ID, WM: seq, K: packed}, options.Replace().SetUpsert(true))
+	filter := bson.M{"_id": d.ID}
+	if s.serverKind(ctx) == serverConditional {
+		filter["wm"] = d.WM
+	}
+	_, err := s.c.ReplaceOne(ctx, filter, rollupDoc{ID: d.ID, WM: seq, K: packed}, options.Replace().SetUpsert(true))
 	if mongo.IsDuplicateKeyError(err) {
 		return nil // written meanwhile by an applier that had the event
 	}
@@ -166,6 +185,24 @@ func (s *Rollups) write(ctx context.Context, d *rollupDoc, seq int64, packed []b
 		return fmt.Errorf("write roll-up: %w", translate(err))
 	}
 	return nil
+}
+
+// serverKind asks the server once whether it is FerretDB (its buildInfo
+// says so); until it answers, writes carry the condition.
+func (s *Rollups) serverKind(ctx context.Context) int32 {
+	if k := s.server.Load(); k != serverUnknown {
+		return k
+	}
+	var info bson.M
+	if err := s.c.Database().RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return serverConditional
+	}
+	k := int32(serverConditional)
+	if _, ferret := info["ferretdbVersion"]; ferret {
+		k = serverIDOnly
+	}
+	s.server.Store(k)
+	return k
 }
 
 // Read returns the counters of a dimension for the given period buckets,
