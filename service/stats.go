@@ -340,18 +340,24 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 	if err != nil {
 		return nil, err
 	}
-	perBucket := len(rows)/max(len(buckets), 1) + 1
-	index := make(map[string]int, perBucket)
-	out.Groups = make([]SummaryGroup, 0, perBucket)
-	for i := range rows {
-		r := &rows[i]
-		j, ok := index[r.Key]
-		if !ok {
-			j = len(out.Groups)
-			index[r.Key] = j
-			out.Groups = append(out.Groups, SummaryGroup{Key: r.Key})
+	if len(buckets) == 1 { // one document: a row per key already
+		out.Groups = make([]SummaryGroup, len(rows))
+		for i := range rows {
+			out.Groups[i] = SummaryGroup{Key: rows[i].Key, Counts: vectorOf(&rows[i].Values).Counts}
 		}
-		out.Groups[j].Counts.Add(vectorOf(&r.Values).Counts)
+	} else {
+		index := make(map[string]int, len(rows)/max(len(buckets), 1)+1)
+		out.Groups = make([]SummaryGroup, 0, len(rows)/max(len(buckets), 1)+1)
+		for i := range rows {
+			r := &rows[i]
+			j, ok := index[r.Key]
+			if !ok {
+				j = len(out.Groups)
+				index[r.Key] = j
+				out.Groups = append(out.Groups, SummaryGroup{Key: r.Key})
+			}
+			out.Groups[j].Counts.Add(vectorOf(&r.Values).Counts)
+		}
 	}
 	// Most resolved first, then by key. Sorting numbers, not the groups:
 	// they are large, a year by grid has thousands, and their resolved
