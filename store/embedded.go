@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"github.com/alicebob/miniredis/v2"
@@ -48,7 +51,7 @@ func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
 		return nil, fmt.Errorf("start ferretdb: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Embedded{MongoURI: f.MongoDBURI(), cancel: cancel, done: make(chan struct{}), ids: newIDIndexKeeper(dir)}
+	e := &Embedded{MongoURI: withPoolSize(f.MongoDBURI(), embeddedPoolSize()), cancel: cancel, done: make(chan struct{}), ids: newIDIndexKeeper(dir)}
 	keeperDone := make(chan struct{})
 	go func() {
 		defer close(keeperDone)
@@ -67,6 +70,27 @@ func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
 	}
 	e.RedisURL = "redis://" + e.redis.Addr()
 	return e, nil
+}
+
+// embeddedPoolSize bounds the connections to the embedded FerretDB. SQLite
+// has one writer at a time, and a writer that finds the database locked
+// sleeps in SQLite's busy handler (1, 2, 5 … 100 ms) rather than queueing:
+// with a hundred connections, dozens of writers slept in turn while the
+// cores idled. A few connections per core keep the cores busy, and the
+// driver's pool queues the rest in order. CGT_EMBEDDED_POOL overrides it.
+func embeddedPoolSize() int {
+	if n, err := strconv.Atoi(os.Getenv("CGT_EMBEDDED_POOL")); err == nil && n > 0 {
+		return n
+	}
+	return 2 * runtime.NumCPU()
+}
+
+func withPoolSize(uri string, n int) string {
+	sep := "?"
+	if strings.Contains(uri, "?") {
+		sep = "&"
+	}
+	return uri + sep + "maxPoolSize=" + strconv.Itoa(n)
 }
 
 // IndexIDs gives every collection that exists now in the database the _id

@@ -328,7 +328,16 @@ func (s *Photos) TakeEarlyVerdict(ctx context.Context, traceID string) (string, 
 	var d struct {
 		Suggest string `bson:"suggest"`
 	}
-	err := s.db.Collection(colEarlyVerdicts).FindOneAndDelete(ctx, bson.M{"_id": traceID}).Decode(&d)
+	// Almost always there is none: look before taking, a read instead of a
+	// write.
+	err := s.db.Collection(colEarlyVerdicts).FindOne(ctx, bson.M{"_id": traceID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("take early verdict: %w", translate(err))
+	}
+	err = s.db.Collection(colEarlyVerdicts).FindOneAndDelete(ctx, bson.M{"_id": traceID}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return "", false, nil
 	}
