@@ -113,6 +113,11 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 		return nil
 	}
 	if t.Status != model.StatusSubmitted || t.Held {
+		// Registered already: finish the photo checks a crash may have
+		// cut short (they follow the commit, see below).
+		if t.Status != model.StatusRejected {
+			return s.checkPhotos(ctx, t, "")
+		}
 		return nil
 	}
 	now := s.now()
@@ -140,46 +145,19 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 		if err := t.Append(model.Event{At: now, Type: model.EventHeld, Note: noteHeld}); err != nil {
 			return err
 		}
-		return s.tickets.Update(ctx, t)
-	}
-
-	// Photos are checked asynchronously; the ticket does not wait for the
-	// verdicts (see docs/screening.md): a risky verdict withdraws it later.
-	photos, err := s.photos.Many(ctx, t.PhotoIDs)
-	if err != nil {
-		return err
-	}
-	for _, p := range photos {
-		if p.Moderation.Blocked() {
-			return s.reject(ctx, t, ReasonRiskyPhoto)
-		}
-		if p.Moderation.TraceID != "" {
-			continue
-		}
-		trace, err := s.content.CheckImage(ctx, u.OpenID, s.signer.URL(p.ID, VariantFull))
-		if err != nil {
-			return fmt.Errorf("screen %s: photo check: %w", t.ID, err)
-		}
-		if err := s.moderation.SetTrace(ctx, p.ID, trace); err != nil {
+		if err := s.tickets.Update(ctx, t); err != nil {
 			return err
 		}
-		// The verdict may have come before the trace id was recorded.
-		if suggest, ok, err := s.moderation.TakeEarlyVerdict(ctx, trace); err != nil {
-			return err
-		} else if ok {
-			if _, err := s.moderation.SetVerdict(ctx, trace, suggest); err != nil {
-				return err
-			}
-			if suggest == "risky" {
-				return s.reject(ctx, t, ReasonRiskyPhoto)
-			}
-		}
+		return s.checkPhotos(ctx, t, u.OpenID)
 	}
 
 	if dup, err := s.findDuplicate(ctx, t); err != nil {
 		return err
 	} else if dup != nil {
-		return s.merge(ctx, t, dup)
+		if err := s.merge(ctx, t, dup); err != nil {
+			return err
+		}
+		return s.checkPhotos(ctx, t, u.OpenID)
 	}
 	if err := t.Append(model.Event{At: now, Type: model.EventRegistered, Status: model.StatusPending, Note: noteRegistered}); err != nil {
 		return err
@@ -195,14 +173,62 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 			return err
 		}
 		s.router.afterCommit(ctx, t, "")
-		return nil
+	} else {
+		if err := s.tickets.Update(ctx, t); err != nil {
+			return err
+		}
+		if s.dispatch != nil {
+			if err := s.dispatch.Add(ctx, t.ID); err != nil {
+				s.logger.WarnContext(ctx, "dispatch not queued; the reconciler will", "ticket", t.ID, "error", err.Error())
+			}
+		}
 	}
-	if err := s.tickets.Update(ctx, t); err != nil {
+	// Photos are checked asynchronously, and the ticket does not wait for
+	// the verdicts (see docs/screening.md): a risky verdict withdraws it
+	// later. So the checks are sent after the commit, off the path to the
+	// assignee; a crash before they are all sent leaves the job to be
+	// retried, and the retry sends what is missing.
+	return s.checkPhotos(ctx, t, u.OpenID)
+}
+
+// checkPhotos sends every photo of t not yet sent to mediaCheckAsync and
+// applies a verdict that came early. It is idempotent.
+func (s *Screening) checkPhotos(ctx context.Context, t *model.Ticket, openID string) error {
+	photos, err := s.photos.Many(ctx, t.PhotoIDs)
+	if err != nil {
 		return err
 	}
-	if s.dispatch != nil {
-		if err := s.dispatch.Add(ctx, t.ID); err != nil {
-			s.logger.WarnContext(ctx, "dispatch not queued; the reconciler will", "ticket", t.ID, "error", err.Error())
+	for _, p := range photos {
+		if p.Moderation.Blocked() {
+			return s.withdraw(ctx, t.ID)
+		}
+		if p.Moderation.TraceID != "" {
+			continue
+		}
+		if openID == "" {
+			u, err := s.users.Get(ctx, t.ReporterID)
+			if err != nil {
+				return fmt.Errorf("screen %s: %w", t.ID, err)
+			}
+			openID = u.OpenID
+		}
+		trace, err := s.content.CheckImage(ctx, openID, s.signer.URL(p.ID, VariantFull))
+		if err != nil {
+			return fmt.Errorf("screen %s: photo check: %w", t.ID, err)
+		}
+		if err := s.moderation.SetTrace(ctx, p.ID, trace); err != nil {
+			return err
+		}
+		// The verdict may have come before the trace id was recorded.
+		if suggest, ok, err := s.moderation.TakeEarlyVerdict(ctx, trace); err != nil {
+			return err
+		} else if ok {
+			if _, err := s.moderation.SetVerdict(ctx, trace, suggest); err != nil {
+				return err
+			}
+			if suggest == "risky" {
+				return s.withdraw(ctx, t.ID)
+			}
 		}
 	}
 	return nil
@@ -308,8 +334,14 @@ func (s *Screening) OnMediaVerdict(ctx context.Context, traceID, suggest string)
 	if suggest != "risky" || p.UsedBy == "" {
 		return nil
 	}
+	return s.withdraw(ctx, p.UsedBy)
+}
+
+// withdraw rejects a ticket for a risky photo, unless it is past the point
+// where it can be (closed, or already rejected).
+func (s *Screening) withdraw(ctx context.Context, ticketID string) error {
 	for range 3 {
-		t, err := s.tickets.Get(ctx, p.UsedBy)
+		t, err := s.tickets.Get(ctx, ticketID)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -177,23 +178,32 @@ func (s *Users) StaffExists(ctx context.Context, username string) (bool, error) 
 }
 
 // OnDuty returns those of ids whose user is on duty, in the order given. A
-// grid has a handful of workers, so it looks each up by _id: every user of
-// the city is in this collection, and FerretDB would decode all of them to
-// answer an $in.
+// grid has a handful of workers, so it looks each up by _id, all at once:
+// every user of the city is in this collection, and FerretDB would decode
+// all of them to answer an $in.
 func (s *Users) OnDuty(ctx context.Context, ids []string) ([]string, error) {
+	onDuty := make([]bool, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			var d struct {
+				OnDuty bool `bson:"on_duty"`
+			}
+			err := s.users.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"on_duty": 1})).Decode(&d)
+			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+				errs[i] = fmt.Errorf("on-duty users: %w", translate(err))
+			}
+			onDuty[i] = d.OnDuty
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	var out []string
-	for _, id := range ids {
-		var d struct {
-			OnDuty bool `bson:"on_duty"`
-		}
-		err := s.users.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"on_duty": 1})).Decode(&d)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("on-duty users: %w", translate(err))
-		}
-		if d.OnDuty {
+	for i, id := range ids {
+		if onDuty[i] {
 			out = append(out, id)
 		}
 	}
