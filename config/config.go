@@ -77,6 +77,9 @@ type Config struct {
 	// notifications) runs in this instance. A job spends its time waiting
 	// on store round trips, so several per core keep the queues moving.
 	QueueConsumers int
+	// ReconcileInterval is how often the reconcilers rebuild Redis's
+	// dispatch state from MongoDB when Redis has not lost its data.
+	ReconcileInterval time.Duration
 	// WorkCalendar counts handling limits in working time: the built-in
 	// China 2026 calendar unless WORK_CALENDAR gives another.
 	WorkCalendar workcal.Config
@@ -138,6 +141,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		FeedbackWindow:           p.duration("FEEDBACK_WINDOW", 72*time.Hour),
 		GridSnapMeters:           p.positiveInt("GRID_SNAP_METERS", 200),
 		QueueConsumers:           p.positiveInt("QUEUE_CONSUMERS", 8),
+		ReconcileInterval:        p.duration("RECONCILE_INTERVAL", 10*time.Minute),
 		TemplateAssigned:         p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
 		TemplateAccepted:         p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
 		TemplateResolved:         p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),

@@ -423,3 +423,53 @@ func mustRedisOptions(t *testing.T, u string) *redis.Options {
 	}
 	return o
 }
+
+// TestFlushAllWhileRunningIsRebuilt loses Redis's data under a running
+// server: within the reconciler's next look (30 s) the open tickets are back
+// in the task index, with their timers, and nothing is dispatched twice.
+func TestFlushAllWhileRunningIsRebuilt(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env["REDIS_URL"], _ = testenv.NewRedisServer(t) // FLUSHALL must not touch other tests
+	s := startServer(t, env, options{})
+	c := newCity(t, s, map[string]string{"孙二": gridA}, nil)
+	var ids []string
+	for i := range 3 {
+		_, id := c.report(t, fmt.Sprintf("resident-flush-live-%d", i), "1102", map[string]any{"lat": wgsLat + float64(i)*0.001, "lng": wgsLng, "coord_type": "wgs84"})
+		ids = append(ids, id)
+	}
+	worker := c.workers["孙二"].token
+	for _, id := range ids {
+		waitTask(t, s, worker, "/api/v1/tasks", id)
+	}
+	rdb := redis.NewClient(mustRedisOptions(t, env["REDIS_URL"]))
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Rebuilt without a restart: the timers come back (the task index
+	// answers /tasks again only once rebuilt; MongoDB answers meanwhile).
+	deadline := time.Now().Add(patience)
+	for {
+		n, err := rdb.ZCard(ctx, env["REDIS_KEY_PREFIX"]+"{timers}:z").Result()
+		built, _ := rdb.Exists(ctx, env["REDIS_KEY_PREFIX"]+"{tasks}:built").Result()
+		if err == nil && n == int64(2*len(ids)) && built == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after FLUSHALL: %d timers (%v), index built %d; want %d timers and a built index", n, err, built, 2*len(ids))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, id := range ids {
+		waitTask(t, s, worker, "/api/v1/tasks", id)
+		rep := waitStatus(t, s, c.staff, id, "dispatched")
+		if n := strings.Count(timelineTypes(rep), "dispatched"); n != 1 {
+			t.Fatalf("ticket %s dispatched %d times: %s", id, n, timelineTypes(rep))
+		}
+	}
+	if n, _ := rdb.ZCard(ctx, env["REDIS_KEY_PREFIX"]+"{tasks}:a:"+c.workers["孙二"].id).Result(); n != int64(len(ids)) {
+		t.Fatalf("the rebuilt index holds %d of the worker's %d tasks", n, len(ids))
+	}
+}

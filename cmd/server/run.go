@@ -254,7 +254,12 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			return notifications.Prune(ctx, now().Add(-30*24*time.Hour))
 		})
 	})
-	// Redis is rebuilt from MongoDB at start-up, then kept in step.
+	// Redis is rebuilt from MongoDB at start-up, then kept in step; should
+	// it lose its data, the next look (every 30 s) rebuilds it again.
+	epoch := store.NewEpoch(rdb)
+	if _, err := epoch.Lost(startCtx); err != nil {
+		return err
+	}
 	if n, err := screening.Requeue(startCtx, screenQueue, 0); err != nil {
 		logger.Warn("start-up requeue of screening failed; it will run again", "error", err.Error())
 	} else if n > 0 {
@@ -266,13 +271,29 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		logger.Info("start-up reconciliation queued tickets for dispatch", "count", n)
 	}
 	workers.Go(func() {
-		service.Every(workCtx, logger, "requeue-screening", 30*time.Second, func(ctx context.Context) (int, error) {
-			return screening.Requeue(ctx, screenQueue, time.Minute)
-		})
-	})
-	workers.Go(func() {
-		service.Every(workCtx, logger, "reconcile-dispatch", time.Minute, func(ctx context.Context) (int, error) {
-			return dispatcher.Reconcile(ctx, time.Minute)
+		// The reconcilers scan MongoDB's open tickets. They run at once when
+		// Redis has lost its data, and otherwise every RECONCILE_INTERVAL
+		// for what a failed Redis write left behind (a job not queued, a
+		// timer not set, the task index out of step), which is rare.
+		last := time.Now()
+		service.Every(workCtx, logger, "reconcile", 30*time.Second, func(ctx context.Context) (int, error) {
+			lost, err := epoch.Lost(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if !lost && time.Since(last) < cfg.ReconcileInterval {
+				return 0, nil
+			}
+			if lost {
+				logger.WarnContext(ctx, "redis lost its data; rebuilding queues, timers and the task index from MongoDB")
+			}
+			last = time.Now()
+			n, err := screening.Requeue(ctx, screenQueue, time.Minute)
+			if err != nil {
+				return n, err
+			}
+			m, err := dispatcher.Reconcile(ctx, time.Minute)
+			return n + m, err
 		})
 	})
 	workers.Go(func() {
