@@ -38,7 +38,13 @@ type Tickets struct {
 	now    func() time.Time
 	// index, when set, is synced on every commit and serves the hot reads.
 	index *TaskIndex
+	// marks, when set, records each transition for the statistics applier.
+	marks *StatsCursor
 }
+
+// UseStatsMarks makes every transition mark itself for the statistics
+// applier (see StatsCursor) before it commits.
+func (s *Tickets) UseStatsMarks(c *StatsCursor) { s.marks = c }
 
 // UseIndex makes the store keep x in step with every commit and read open
 // tasks, loads and nearby tickets from it once it is built.
@@ -252,6 +258,12 @@ func (s *Tickets) Get(ctx context.Context, id string) (*model.Ticket, error) {
 func (s *Tickets) Update(ctx context.Context, t *model.Ticket) error {
 	next := t.Version + 1
 	entry := logDoc{ID: logID(t.ID, next), Ticket: t.ID, Version: next, Fields: fieldsOf(t), At: s.now().UTC()}
+	if s.marks != nil {
+		// Before the commit, so that no committed entry lacks its mark.
+		if err := s.marks.MarkPending(ctx, t.ID, next, entry.At); err != nil {
+			return err
+		}
+	}
 	if _, err := s.log.InsertOne(ctx, entry); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
 			// Someone else won this version; make sure it is applied.

@@ -150,6 +150,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	tickets := store.NewTickets(mongo, now)
 	taskIndex := store.NewTaskIndex(rdb)
 	tickets.UseIndex(taskIndex)
+	statsCursor := store.NewStatsCursor(mongo, true, now)
+	tickets.UseStatsMarks(statsCursor)
 	screenQueue := store.NewStream(rdb, "screen")
 	reports := service.NewReports(service.ReportsDeps{
 		Tickets: tickets, Photos: photoStore, Categories: categories, Locks: store.NewLocks(rdb), Limiter: limiter,
@@ -185,7 +187,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	})
 	activityStore := store.NewActivities(mongo, now)
 	stats := service.NewStats(service.StatsDeps{
-		Log: tickets, Cursor: store.NewStatsCursor(mongo, false, now), Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
+		Log: tickets, Cursor: statsCursor, Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
 		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
 		Owner: consumerName(), Now: now, Logger: logger,
 	})
