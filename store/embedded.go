@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"github.com/alicebob/miniredis/v2"
@@ -29,6 +30,8 @@ type Embedded struct {
 	ids    *idIndexKeeper
 }
 
+var ferretNew sync.Mutex
+
 // StartEmbedded starts FerretDB with its SQLite backend under dataDir and an
 // in-process Redis, each on a free loopback port.
 func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
@@ -39,6 +42,9 @@ func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	// ferretdb.New sets package state; two embedded servers in one process
+	// (tests) must not start at the same moment.
+	ferretNew.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
@@ -47,6 +53,7 @@ func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
 		// (the driver's endSessions on close) at warn; keep only its errors.
 		Logger: slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelError}).With("component", "ferretdb"),
 	})
+	ferretNew.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("start ferretdb: %w", err)
 	}
