@@ -31,9 +31,8 @@ func (c *clock) advance(d time.Duration) {
 }
 
 // flows runs a random mix of ticket lives through the real store and
-// returns the tickets' ids. mark, if not nil, is called before each
-// transition is committed.
-func flows(t *testing.T, ctx context.Context, tickets *store.Tickets, clk *clock, rng *rand.Rand, n int, mark func(*model.Ticket)) []string {
+// returns the tickets' ids.
+func flows(t *testing.T, ctx context.Context, tickets *store.Tickets, clk *clock, rng *rand.Rand, n int) []string {
 	t.Helper()
 	workers := []string{"w1", "w2", "w3"}
 	members := []string{"p1", "p2"}
@@ -44,9 +43,6 @@ func flows(t *testing.T, ctx context.Context, tickets *store.Tickets, clk *clock
 		ev.At = clk.now()
 		if err := tk.Append(ev); err != nil {
 			t.Fatalf("%s: %v", ev.Type, err)
-		}
-		if mark != nil {
-			mark(tk)
 		}
 		if err := tickets.Update(ctx, tk); err != nil {
 			t.Fatalf("update: %v", err)
@@ -187,8 +183,7 @@ func drain(t *testing.T, ctx context.Context, s *service.Stats) {
 // TestStatsAreExactlyOnce runs flows while two instances count, then
 // checks the figures against an independent count, a rebuild and a replay
 // — with the applier finding new transitions by scanning ticket_log, and
-// by the marks each commit leaves (Tickets.Update marking is simulated
-// here by calling MarkPending just before it).
+// by the marks each commit leaves (Tickets.UseStatsMarks).
 func TestStatsAreExactlyOnce(t *testing.T) {
 	t.Parallel()
 	for _, marked := range []bool{false, true} {
@@ -205,14 +200,8 @@ func statsAreExactlyOnce(t *testing.T, marked bool) {
 	r := testenv.Redis(t)
 	clk := &clock{t: time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC)}
 	tickets := store.NewTickets(m, clk.now)
-	cursor := store.NewStatsCursor(m, marked, clk.now)
-	var mark func(*model.Ticket)
 	if marked {
-		mark = func(tk *model.Ticket) {
-			if err := cursor.MarkPending(ctx, tk.ID, tk.Version+1, clk.now()); err != nil {
-				t.Fatal(err)
-			}
-		}
+		tickets.UseStatsMarks(store.NewStatsCursor(m, true, clk.now))
 	}
 	rollups := store.NewRollups(m, r)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -246,7 +235,7 @@ func statsAreExactlyOnce(t *testing.T, marked bool) {
 			}
 		}()
 	}
-	ids := flows(t, ctx, tickets, clk, rand.New(rand.NewPCG(7, 11)), 14, mark)
+	ids := flows(t, ctx, tickets, clk, rand.New(rand.NewPCG(7, 11)), 14)
 	close(stop)
 	wg.Wait()
 	drain(t, ctx, a)
