@@ -47,7 +47,8 @@ type RollupStore interface {
 	Applied(ctx context.Context) (int64, error)
 	SetApplied(ctx context.Context, seq int64) error
 	Apply(ctx context.Context, seq int64, rows []model.RollupRow) error
-	// Read's rows may be shared with other readers: read only.
+	// Read returns a row per bucket and key, each bucket's rows in key
+	// order. They may be shared with other readers: read only.
 	Read(ctx context.Context, dim string, periods []string) ([]model.RollupRow, error)
 	Replace(ctx context.Context, seq int64, rows []model.RollupRow) error
 }
@@ -340,7 +341,7 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 	if err != nil {
 		return nil, err
 	}
-	if len(buckets) == 1 { // one document: a row per key already
+	if len(buckets) == 1 { // one bucket: Read gives a row per key, in key order
 		out.Groups = make([]SummaryGroup, len(rows))
 		for i := range rows {
 			out.Groups[i] = SummaryGroup{Key: rows[i].Key, Counts: vectorOf(&rows[i].Values).Counts}

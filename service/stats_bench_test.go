@@ -21,16 +21,18 @@ import (
 // BenchmarkSummaryYearByGrid reads /stats/summary's figures for a year
 // grouped by grid, with the roll-ups of a year of 1,000,000 tickets over
 // 5,000 grids loaded: per grid a year and twelve months (day documents
-// exist too in production, but a year query never reads them: it reads the
-// year document of the grids, ~150 KB, and the totals').
+// exist too in production, but a year query never reads them: it reads
+// the year documents of the grids, 8 shards of ~8 KB, and the totals').
 //
-//   - uncached: every call reads and decodes the two documents, as right
-//     after each write of the statistics applier;
+//   - cold: no cache (no Redis): every call reads and decodes every
+//     document, as the first call after a restart;
+//   - after-write: with the cache, and one transition applied (a ticket
+//     resolved in one grid; not timed) before each call, as when the
+//     applier writes between every two reads: the call re-reads the
+//     totals and one shard of the grids;
+//   - cached: nothing written between calls (one Redis HMGET a call).
 //
-//   - cached: the in-process cache of decoded documents, valid until the
-//     applier's next write (one Redis GET per document read).
-//
-//     go test -run '^$' -bench SummaryYearByGrid -benchtime 200x ./service/
+//	go test -run '^$' -bench SummaryYearByGrid -benchtime 200x ./service/
 func BenchmarkSummaryYearByGrid(b *testing.B) {
 	ctx := context.Background()
 	m := testenv.Mongo(b)
@@ -62,17 +64,30 @@ func BenchmarkSummaryYearByGrid(b *testing.B) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Now
 	year := service.Period{From: time.Date(2026, 1, 1, 0, 0, 0, 0, shanghai()), To: time.Date(2026, 12, 31, 0, 0, 0, 0, shanghai())}
+	seq := int64(1)
 	for _, c := range []struct {
 		name  string
 		redis *store.Redis
-	}{{"uncached", nil}, {"cached", r}} {
+		write bool
+	}{{"cold", nil, false}, {"after-write", r, true}, {"cached", r, false}} {
 		b.Run(c.name, func(b *testing.B) {
+			rollups := store.NewRollups(m, c.redis)
 			stats := service.NewStats(service.StatsDeps{
-				Rollups: store.NewRollups(m, c.redis), Categories: service.NewCategories(store.NewCategories(m, now), time.Minute, now),
+				Rollups: rollups, Categories: service.NewCategories(store.NewCategories(m, now), time.Minute, now),
 				Grids: service.NewGrids(store.NewGrids(m, now), 0, logger), Now: now, Logger: logger,
 			})
 			lat := make([]time.Duration, 0, b.N)
+			resolved := model.RollupValues{model.CounterResolved: 1, model.CounterClosed: 1, model.CounterOnTime: 1, model.CounterHours: 5}
 			for b.Loop() {
+				if c.write {
+					seq++
+					key := fmt.Sprintf("3201%011d", rng.IntN(grids))
+					err := rollups.Apply(ctx, seq, []model.RollupRow{
+						{Period: "y2026", Dim: "grid", Key: key, Values: resolved}, {Period: "y2026", Dim: "all", Values: resolved}})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
 				t0 := time.Now()
 				s, err := stats.Summary(ctx, year, service.ByGrid)
 				if err != nil {

@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -24,12 +26,14 @@ const (
 	colStatsState = "stats_state"
 )
 
-// Rollups are the statistics' running counters: one document per period
-// bucket × dimension (y2026|grid), holding every key's counters packed in
-// one binary value ({k: <binary>}, see rollupcodec.go). A summary reads a
-// handful of documents by _id whatever the number of grids (FerretDB pushes
-// only an _id equality down to SQLite), and one packed value is cheap to
-// move and decode on any server.
+// Rollups are the statistics' running counters: per period bucket ×
+// dimension, one document (y2026|category|0), or eight for the
+// dimensions with thousands of keys (y2026|grid|0 … y2026|grid|7, by a
+// hash of the key), each holding its keys' counters packed in one binary
+// value ({k: <binary>}, see rollupcodec.go). A summary reads a handful of
+// documents by _id whatever the number of grids (FerretDB pushes only an
+// _id equality down to SQLite), and one packed value is cheap to move and
+// decode on any server.
 //
 // Each document carries a watermark: the sequence number of the last event
 // applied to it. The statistics applier is the only writer (a lease); it
@@ -37,13 +41,15 @@ const (
 // its watermark is below the event's number — so an event retried or
 // replayed after a crash is applied to each document at most once.
 //
-// Reads are served from an in-process cache of decoded documents, valid
-// for one generation: a random token in Redis that every write replaces
-// once its documents are written (see Read).
+// Reads are served from an in-process cache of decoded documents, each
+// valid for one generation: a random token per document in Redis that
+// every write of the document replaces once it is written (see Read). A
+// transition rewrites one shard of the grids, so a summary after it
+// re-reads an eighth of them.
 type Rollups struct {
 	c     *mongo.Collection
 	state *mongo.Collection
-	r     *Redis // holds the generation; nil: no cache
+	r     *Redis // holds the generations; nil: no cache
 	cache rollupCache
 	// server is what the server does with a write's watermark condition
 	// (serverUnknown until asked).
@@ -57,13 +63,56 @@ const (
 )
 
 // NewRollups returns the roll-up store of m. With r, reads are cached in
-// process until the next write (r holds the generation token); with a nil
+// process until the next write (r holds the generation tokens); with a nil
 // r, every read goes to m.
 func NewRollups(m *Mongo, r *Redis) *Rollups {
 	return &Rollups{c: m.db.Collection(colRollups), state: m.db.Collection(colStatsState), r: r}
 }
 
-func rollupID(period, dim string) string { return period + "|" + dim }
+// The documents of a period × dimension. The dimensions with thousands of
+// keys — grids, workers, party members — are split over rollupShards
+// documents by a hash of the key, so that a transition rewrites a small
+// document, and a reader re-reads only the shard that changed; the others
+// are one document each.
+const rollupShards = 8
+
+func shardsOf(dim string) int {
+	switch dim {
+	case "grid", "worker", "member":
+		return rollupShards
+	}
+	return 1
+}
+
+// rollupID names the document of a key: <period>|<dim>|<shard>.
+func rollupID(period, dim, key string) string {
+	n := shardsOf(dim)
+	shard := 0
+	if n > 1 {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(key))
+		shard = int(h.Sum32() % uint32(n))
+	}
+	return period + "|" + dim + "|" + strconv.Itoa(shard)
+}
+
+// splitRollupID is the inverse of rollupID.
+func splitRollupID(id string) (shard, period, dim string) {
+	period, rest, _ := strings.Cut(id, "|")
+	dim, shard, _ = strings.Cut(rest, "|")
+	return shard, period, dim
+}
+
+// rollupIDs are the documents of a period × dimension: its shards, and
+// the single document of the layout before shards (<period>|<dim>), whose
+// counts the shards' add to until the next rebuild removes it.
+func rollupIDs(period, dim string) []string {
+	ids := make([]string, 0, shardsOf(dim)+1)
+	for shard := range shardsOf(dim) {
+		ids = append(ids, period+"|"+dim+"|"+strconv.Itoa(shard))
+	}
+	return append(ids, period+"|"+dim)
+}
 
 type rollupDoc struct {
 	ID string `bson:"_id"`
@@ -110,14 +159,14 @@ func (s *Rollups) SetApplied(ctx context.Context, seq int64) error {
 
 // Apply adds event seq's deltas: each document is read, added to and
 // written back once, skipping documents that already have the event. Then
-// it starts a new cache generation — also when every document was skipped,
-// so that the retry of an event whose applier died between its writes and
-// the new generation ends any staleness.
+// it starts a new cache generation of those documents — also when every
+// one was skipped, so that the retry of an event whose applier died
+// between its writes and the new generation ends any staleness.
 func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) error {
 	var order []string
 	byID := map[string][]model.RollupRow{}
 	for _, r := range rows {
-		id := rollupID(r.Period, r.Dim)
+		id := rollupID(r.Period, r.Dim, r.Key)
 		if byID[id] == nil {
 			order = append(order, id)
 		}
@@ -132,6 +181,16 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) 
 			continue // the document already has this event
 		}
 		if d == nil {
+			// A new shard: the document from before shards, if any, had
+			// every key of the period × dimension, and perhaps this event.
+			_, period, dim := splitRollupID(id)
+			old, err := s.get(ctx, period+"|"+dim)
+			if err != nil {
+				return err
+			}
+			if old != nil && old.WM >= seq {
+				continue
+			}
 			d = &rollupDoc{ID: id}
 		}
 		var packed []model.RollupRow
@@ -162,7 +221,7 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) 
 			return err
 		}
 	}
-	return s.newGeneration(ctx)
+	return s.newGeneration(ctx, order)
 }
 
 // write stores a document's counters at watermark seq. On MongoDB, only
@@ -206,46 +265,165 @@ func (s *Rollups) serverKind(ctx context.Context) int32 {
 }
 
 // Read returns the counters of a dimension for the given period buckets,
-// one row per bucket and key. The rows may be shared with other callers:
-// they are read-only.
+// one row per bucket and key, each bucket's in key order. The rows may be
+// shared with other callers: they are read-only.
 //
-// It first takes the generation token from Redis (one GET), then each
-// document from the cache if it was read under that token, else from
-// MongoDB. A writer replaces the token only after writing, so a document
-// cached under a token was read after every write that came before the
-// token: a reader never sees less than a direct read made when the last
-// applier pass ended. Without Redis it reads MongoDB every time.
+// It first takes the documents' generation tokens from Redis (one HMGET),
+// then each document from the cache if it was read under its token, else
+// from MongoDB. A writer replaces a document's token only after writing
+// it, so a document cached under a token was read after every write that
+// came before the token: a reader never sees less than a direct read made
+// when the last applier pass ended. Without Redis it reads MongoDB every
+// time.
 func (s *Rollups) Read(ctx context.Context, dim string, periods []string) ([]model.RollupRow, error) {
-	token := s.generation(ctx)
-	var out []model.RollupRow
-	// One lookup by _id per bucket: FerretDB pushes an _id equality down to
-	// its storage, but would decode the whole collection to answer $in.
+	if len(periods) == 0 {
+		return nil, nil
+	}
+	var ids []string
 	for _, p := range periods {
-		id := rollupID(p, dim)
-		if rows, ok := s.cache.get(token, id); ok {
-			if len(periods) == 1 {
-				return rows[:len(rows):len(rows)], nil // an append copies
-			}
-			out = append(out, rows...)
+		ids = append(ids, rollupIDs(p, dim)...)
+	}
+	per := len(ids) / len(periods)
+	tokens := s.generations(ctx, ids)
+	// A period's rows merged from its documents, cached under all their
+	// tokens: a summary of a quiet period neither reads nor merges.
+	merged := make([][]model.RollupRow, len(periods))
+	mergedTokens := make([]string, len(periods))
+	docs := make([][]model.RollupRow, len(ids))
+	var missing []int
+	for p := range periods {
+		mergedTokens[p] = joinTokens(tokens[p*per : (p+1)*per])
+		if rows, ok := s.cache.get(mergedTokens[p], "merged:"+periods[p]+"|"+dim); ok {
+			merged[p] = rows
 			continue
 		}
-		d, err := s.get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		var rows []model.RollupRow
-		if d != nil {
-			err := decodeRollup(d.K, func(n int) { rows = make([]model.RollupRow, 0, n) }, func(key string, v *model.RollupValues) {
-				rows = append(rows, model.RollupRow{Period: p, Dim: dim, Key: key, Values: *v})
-			})
-			if err != nil {
-				return nil, fmt.Errorf("decode roll-up %s: %w", id, err)
+		for i := p * per; i < (p+1)*per; i++ {
+			rows, ok := s.cache.get(tokens[i], ids[i])
+			if ok {
+				docs[i] = rows
+			} else {
+				missing = append(missing, i)
 			}
 		}
-		s.cache.put(token, id, rows)
+	}
+	// The documents not cached, a few at a time: each is a round trip.
+	var wg sync.WaitGroup
+	errs := make([]error, len(missing))
+	next := make(chan int)
+	for range min(rollupReaders, len(missing)) {
+		wg.Go(func() {
+			for j := range next {
+				i := missing[j]
+				docs[i], errs[j] = s.document(ctx, ids[i], tokens[i], periods[i/per], dim)
+			}
+		})
+	}
+	for j := range missing {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	for p := range periods {
+		if merged[p] != nil {
+			continue
+		}
+		runs := make([][]model.RollupRow, 0, per)
+		for _, rows := range docs[p*per : (p+1)*per] {
+			if len(rows) > 0 {
+				runs = append(runs, rows)
+			}
+		}
+		if len(runs) == 1 {
+			merged[p] = runs[0]
+		} else {
+			merged[p] = mergeRows(nil, runs)
+			s.cache.put(mergedTokens[p], "merged:"+periods[p]+"|"+dim, merged[p])
+		}
+	}
+	if len(periods) == 1 {
+		return merged[0][:len(merged[0]):len(merged[0])], nil // an append copies
+	}
+	var out []model.RollupRow
+	for _, rows := range merged {
 		out = append(out, rows...)
 	}
 	return out, nil
+}
+
+// joinTokens is the token of a merge of documents: "" (not cached) if
+// any of theirs is.
+func joinTokens(tokens []string) string {
+	for _, t := range tokens {
+		if t == "" {
+			return ""
+		}
+	}
+	return strings.Join(tokens, ",")
+}
+
+// rollupReaders is how many documents Read fetches at once.
+const rollupReaders = 4
+
+// document reads a document and returns its rows in key order, caching
+// them under token.
+func (s *Rollups) document(ctx context.Context, id, token, period, dim string) ([]model.RollupRow, error) {
+	// One lookup by _id: FerretDB pushes an _id equality down to its
+	// storage, but would decode the whole collection to answer $in.
+	d, err := s.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var rows []model.RollupRow
+	if d != nil {
+		err := decodeRollup(d.K, func(n int) { rows = make([]model.RollupRow, 0, n) }, func(key string, v *model.RollupValues) {
+			rows = append(rows, model.RollupRow{Period: period, Dim: dim, Key: key, Values: *v})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("decode roll-up %s: %w", id, err)
+		}
+		if len(d.K) > 0 && d.K[0] != rollupFormat1 && d.K[0] != rollupFormat2 { // JSON: in no order
+			slices.SortFunc(rows, func(a, b model.RollupRow) int { return strings.Compare(a.Key, b.Key) })
+		}
+	}
+	s.cache.put(token, id, rows)
+	return rows, nil
+}
+
+// mergeRows appends to out the rows of runs, each in key order, in key
+// order, adding up the rows of one key (a key is in one shard, and maybe
+// in the document from before shards too).
+func mergeRows(out []model.RollupRow, runs [][]model.RollupRow) []model.RollupRow {
+	n := 0
+	for _, r := range runs {
+		n += len(r)
+	}
+	out = slices.Grow(out, n)
+	first := len(out)
+	for len(runs) > 0 {
+		// The run whose head is least; runs are few.
+		m := 0
+		for i := 1; i < len(runs); i++ {
+			if runs[i][0].Key < runs[m][0].Key {
+				m = i
+			}
+		}
+		r := runs[m][0]
+		if last := len(out) - 1; last >= first && out[last].Key == r.Key {
+			for c, x := range r.Values {
+				out[last].Values[c] += x
+			}
+		} else {
+			out = append(out, r)
+		}
+		if runs[m] = runs[m][1:]; len(runs[m]) == 0 {
+			runs = slices.Delete(runs, m, m+1)
+		}
+	}
+	return out
 }
 
 // Replace drops every roll-up and writes rows instead, all at watermark
@@ -275,12 +453,20 @@ func (s *Rollups) Replace(ctx context.Context, seq int64, rows []model.RollupRow
 		for j < len(rows) && rows[j].Period == rows[i].Period && rows[j].Dim == rows[i].Dim {
 			j++
 		}
-		packed := encodeRollup(rows[i:j])
-		batch = append(batch, rollupDoc{ID: rollupID(rows[i].Period, rows[i].Dim), WM: seq, K: packed})
-		size += len(packed)
-		if len(batch) == 500 || size > 8<<20 {
-			if err := flush(); err != nil {
-				return err
+		// One period × dimension, by shard.
+		shards := map[string][]model.RollupRow{}
+		for _, r := range rows[i:j] {
+			id := rollupID(r.Period, r.Dim, r.Key)
+			shards[id] = append(shards[id], r)
+		}
+		for id, rs := range shards {
+			packed := encodeRollup(rs)
+			batch = append(batch, rollupDoc{ID: id, WM: seq, K: packed})
+			size += len(packed)
+			if len(batch) == 500 || size > 8<<20 {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
 		i = j
@@ -291,15 +477,15 @@ func (s *Rollups) Replace(ctx context.Context, seq int64, rows []model.RollupRow
 	if err := s.SetApplied(ctx, seq); err != nil {
 		return err
 	}
-	return s.newGeneration(ctx)
+	return s.newGeneration(ctx, nil)
 }
 
-// The cache generation: a random token under one Redis key, replaced
-// after every write. Random rather than a counter, so that a Redis that
-// lost the key (a restart, a flush) can never bring back a token a cache
-// still holds.
+// The cache generations: a random token per document, in one Redis hash,
+// replaced after every write of the document. Random rather than a
+// counter, so that a Redis that lost them (a restart, a flush) can never
+// bring back a token a cache still holds.
 
-func (s *Rollups) generationKey() string { return s.r.Key("stats", "rollups-generation") }
+func (s *Rollups) generationKey() string { return s.r.Key("stats", "rollups-generations") }
 
 func newToken() string {
 	b := make([]byte, 12)
@@ -307,55 +493,72 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// newGeneration invalidates every instance's cache. Its error fails the
-// write: the applier then retries the event, which ends in a new
-// generation.
-func (s *Rollups) newGeneration(ctx context.Context) error {
+// newGeneration invalidates every instance's cache of the documents ids,
+// or of all documents for nil ids. Its error fails the write: the applier
+// then retries the event, which ends in a new generation.
+func (s *Rollups) newGeneration(ctx context.Context, ids []string) error {
 	if s.r == nil {
 		return nil
 	}
-	if err := s.r.Client.Set(ctx, s.generationKey(), newToken(), 0).Err(); err != nil {
+	var err error
+	if ids == nil {
+		err = s.r.Client.Del(ctx, s.generationKey()).Err()
+	} else {
+		fields := make([]any, 0, 2*len(ids))
+		for _, id := range ids {
+			fields = append(fields, id, newToken())
+		}
+		err = s.r.Client.HSet(ctx, s.generationKey(), fields...).Err()
+	}
+	if err != nil {
 		return fmt.Errorf("roll-up generation: %w", translateRedis(err))
 	}
 	return nil
 }
 
-// generation returns the current token, making one if Redis has none; ""
-// (no caching) without Redis or when it does not answer.
-func (s *Rollups) generation(ctx context.Context) string {
+// generations returns the documents' current tokens, making those Redis
+// has none of; "" (no caching) without Redis or when it does not answer.
+func (s *Rollups) generations(ctx context.Context, ids []string) []string {
+	tokens := make([]string, len(ids))
 	if s.r == nil {
-		return ""
+		return tokens
 	}
 	k := s.generationKey()
-	for range 3 {
-		tok, err := s.r.Client.Get(ctx, k).Result()
-		if err == nil {
-			return tok
-		}
-		if !errors.Is(err, redis.Nil) {
-			return ""
+	vals, err := s.r.Client.HMGet(ctx, k, ids...).Result()
+	if err != nil {
+		return tokens
+	}
+	for i, v := range vals {
+		if tok, ok := v.(string); ok {
+			tokens[i] = tok
+			continue
 		}
 		// A new token taken before reading makes a cache entry that no
 		// earlier write can be missing from.
-		tok = newToken()
-		if ok, err := s.r.Client.SetNX(ctx, k, tok, 0).Result(); err != nil {
-			return ""
-		} else if ok {
-			return tok
+		tok := newToken()
+		if ok, err := s.r.Client.HSetNX(ctx, k, ids[i], tok).Result(); err == nil && ok {
+			tokens[i] = tok
+		} else if err == nil {
+			tokens[i], _ = s.r.Client.HGet(ctx, k, ids[i]).Result() // set meanwhile
 		}
 	}
-	return ""
+	return tokens
 }
 
 // rollupCacheRows bounds the cache: ~150 bytes a row, so ~40 MB.
 const rollupCacheRows = 250_000
 
-// rollupCache holds decoded documents of one generation.
+// rollupCache holds decoded documents, each with the token it was read
+// under.
 type rollupCache struct {
-	mu    sync.Mutex
+	mu   sync.Mutex
+	docs map[string]cachedRollup // by document _id
+	rows int
+}
+
+type cachedRollup struct {
 	token string
-	docs  map[string][]model.RollupRow // by document _id; nil rows: no document
-	rows  int
+	rows  []model.RollupRow // nil: no document
 }
 
 func (c *rollupCache) get(token, id string) ([]model.RollupRow, bool) {
@@ -364,11 +567,11 @@ func (c *rollupCache) get(token, id string) ([]model.RollupRow, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.token != token {
+	d, ok := c.docs[id]
+	if !ok || d.token != token {
 		return nil, false
 	}
-	rows, ok := c.docs[id]
-	return rows, ok
+	return d.rows, true
 }
 
 func (c *rollupCache) put(token, id string, rows []model.RollupRow) {
@@ -377,11 +580,12 @@ func (c *rollupCache) put(token, id string, rows []model.RollupRow) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.token != token || c.rows+len(rows) > rollupCacheRows {
-		c.token, c.docs, c.rows = token, map[string][]model.RollupRow{}, 0
+	if old, ok := c.docs[id]; ok {
+		c.rows -= len(old.rows)
 	}
-	if _, ok := c.docs[id]; !ok {
-		c.docs[id] = rows
-		c.rows += len(rows)
+	if c.docs == nil || c.rows+len(rows) > rollupCacheRows {
+		c.docs, c.rows = map[string]cachedRollup{}, 0
 	}
+	c.docs[id] = cachedRollup{token: token, rows: rows}
+	c.rows += len(rows)
 }

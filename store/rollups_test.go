@@ -67,35 +67,51 @@ func TestRollupsApplyOncePerDocumentAndReadBack(t *testing.T) {
 	}
 }
 
-func TestRollupsReadAndUpgradeTheJSONEncoding(t *testing.T) {
+// The documents from before shards, JSON-encoded, one per period ×
+// dimension, are read along with the shards and never written again; an
+// event they already have is not applied to the shards.
+func TestRollupsReadTheLayoutBeforeShards(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	m := testenv.Mongo(t)
-	r := store.NewRollups(m, nil)
+	r := store.NewRollups(m, testenv.Redis(t))
 	c := m.Database().Collection("rollups")
-	if _, err := c.InsertOne(ctx, bson.M{"_id": "y2026|grid", "wm": int64(3), "k": []byte(`{"g1":{"reported":2,"hours":1.5},"g2":{"reported":1}}`)}); err != nil {
+	old := []byte(`{"g1":{"reported":2,"hours":1.5},"g2":{"reported":1}}`)
+	if _, err := c.InsertOne(ctx, bson.M{"_id": "y2026|grid", "wm": int64(3), "k": old}); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, r, "grid", "y2026"); got["g1"] != [2]float64{2, 1.5} || got["g2"] != [2]float64{1, 0} {
 		t.Fatalf("read %v", got)
 	}
-	if err := r.Apply(ctx, 3, []model.RollupRow{row("y2026", "grid", "g1", 5, 0)}); err != nil { // already has 3
+	if err := r.Apply(ctx, 3, []model.RollupRow{row("y2026", "grid", "g1", 5, 0)}); err != nil { // it has 3
 		t.Fatal(err)
 	}
-	if err := r.Apply(ctx, 4, []model.RollupRow{row("y2026", "grid", "g1", 1, 1)}); err != nil {
+	if err := r.Apply(ctx, 4, []model.RollupRow{row("y2026", "grid", "g1", 1, 1), row("y2026", "grid", "g3", 1, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, r, "grid", "y2026"); got["g1"] != [2]float64{3, 2.5} || got["g2"] != [2]float64{1, 0} {
+	if got := read(t, r, "grid", "y2026"); len(got) != 3 || got["g1"] != [2]float64{3, 2.5} || got["g2"] != [2]float64{1, 0} || got["g3"] != [2]float64{1, 0} {
 		t.Fatalf("after apply %v", got)
+	}
+	rows, err := r.Read(ctx, "grid", []string{"y2026"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(rows); i++ {
+		if rows[i-1].Key >= rows[i].Key {
+			t.Fatalf("rows not in key order: %q then %q", rows[i-1].Key, rows[i].Key)
+		}
 	}
 	var d struct {
 		K []byte `bson:"k"`
 	}
-	if err := c.FindOne(ctx, bson.M{"_id": "y2026|grid"}).Decode(&d); err != nil {
+	if err := c.FindOne(ctx, bson.M{"_id": store.RollupID("y2026", "grid", "g1")}).Decode(&d); err != nil {
 		t.Fatal(err)
 	}
 	if len(d.K) == 0 || d.K[0] == '{' {
-		t.Fatalf("still JSON after a write: %q", d.K)
+		t.Fatalf("a shard is JSON: %q", d.K)
+	}
+	if err := c.FindOne(ctx, bson.M{"_id": "y2026|grid"}).Decode(&d); err != nil || string(d.K) != string(old) {
+		t.Fatalf("the old document changed: %q, %v", d.K, err)
 	}
 }
 
@@ -107,32 +123,43 @@ func TestRollupsCacheNeverOutlivesAWrite(t *testing.T) {
 	m := testenv.Mongo(t)
 	rdb := testenv.Redis(t)
 	a, b := store.NewRollups(m, rdb), store.NewRollups(m, rdb)
-	if err := b.Apply(ctx, 1, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
+	// Two grids in different shards.
+	g2 := ""
+	for i := 2; g2 == ""; i++ {
+		if k := fmt.Sprintf("g%d", i); store.RollupID("y2026", "grid", k) != store.RollupID("y2026", "grid", "g1") {
+			g2 = k
+		}
+	}
+	if err := b.Apply(ctx, 1, []model.RollupRow{row("y2026", "grid", "g1", 1, 0), row("y2026", "grid", g2, 1, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 1 {
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 1 || got[g2][0] != 1 {
 		t.Fatalf("read %v", got)
 	}
 
 	// The cache is used: a change behind the store's back is not seen...
 	c := m.Database().Collection("rollups")
-	if _, err := c.UpdateOne(ctx, bson.M{"_id": "y2026|grid"}, bson.M{"$set": bson.M{"k": []byte(`{"g1":{"reported":9}}`)}}); err != nil {
-		t.Fatal(err)
+	for _, k := range []string{"g1", g2} {
+		_, err := c.UpdateOne(ctx, bson.M{"_id": store.RollupID("y2026", "grid", k)}, bson.M{"$set": bson.M{"k": []byte(`{"` + k + `":{"reported":9}}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 1 {
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 1 || got[g2][0] != 1 {
 		t.Fatalf("read %v: the cache was not used", got)
 	}
-	// ...but every write through the store is.
+	// ...but every write through the store is, and only the document
+	// written is read again.
 	if err := b.Apply(ctx, 2, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 10 {
-		t.Fatalf("after b's apply a reads %v, want 10", got)
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 10 || got[g2][0] != 1 {
+		t.Fatalf("after b's apply a reads %v, want g1 10 and %s still 1 from the cache", got, g2)
 	}
-	if err := b.Replace(ctx, 2, []model.RollupRow{row("y2026", "grid", "g1", 4, 0), row("y2026", "grid", "g2", 1, 0)}); err != nil {
+	if err := b.Replace(ctx, 2, []model.RollupRow{row("y2026", "grid", "g1", 4, 0), row("y2026", "grid", g2, 1, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 4 || got["g2"][0] != 1 {
+	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 4 || got[g2][0] != 1 {
 		t.Fatalf("after b's rebuild a reads %v", got)
 	}
 
