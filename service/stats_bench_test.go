@@ -26,13 +26,15 @@ import (
 //
 //   - cold: no cache (no Redis): every call reads and decodes every
 //     document, as the first call after a restart;
+//
 //   - after-write: with the cache, and one transition applied (a ticket
 //     resolved in one grid; not timed) before each call, as when the
 //     applier writes between every two reads: the call re-reads the
 //     totals and one shard of the grids;
+//
 //   - cached: nothing written between calls (one Redis HMGET a call).
 //
-//	go test -run '^$' -bench SummaryYearByGrid -benchtime 200x ./service/
+//     go test -run '^$' -bench SummaryYearByGrid -benchtime 200x ./service/
 func BenchmarkSummaryYearByGrid(b *testing.B) {
 	ctx := context.Background()
 	m := testenv.Mongo(b)
