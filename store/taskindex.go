@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,11 +93,11 @@ var (
 // open, nowhere otherwise.
 func (x *TaskIndex) Sync(ctx context.Context, t *model.Ticket) error {
 	assignee := ""
-	if t.AssigneeID != "" && hasStatus(taskStatuses, t.Status) {
+	if t.AssigneeID != "" && slices.Contains(taskStatuses, t.Status) {
 		assignee = t.AssigneeID
 	}
 	inGeo := "0"
-	if hasStatus(geoStatuses, t.Status) {
+	if slices.Contains(geoStatuses, t.Status) {
 		inGeo = "1"
 	}
 	err := syncScript.Run(ctx, x.r.Client, []string{x.stateKey(t.ID), x.geo, x.assigned},
@@ -106,15 +107,6 @@ func (x *TaskIndex) Sync(ctx context.Context, t *model.Ticket) error {
 		return fmt.Errorf("sync task index: %w", translateRedis(err))
 	}
 	return nil
-}
-
-func hasStatus(list []model.Status, s model.Status) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Built reports whether a rebuild has completed since Redis last lost the

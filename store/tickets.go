@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -387,7 +388,7 @@ func (s *Tickets) Near(ctx context.Context, center model.Point, radiusM float64,
 		}
 		out := ts[:0]
 		for _, t := range ts {
-			if hasStatus(statuses, t.Status) && (category == "" || t.Category == category) && !t.CreatedAt.Before(since) {
+			if slices.Contains(statuses, t.Status) && (category == "" || t.Category == category) && !t.CreatedAt.Before(since) {
 				out = append(out, t)
 			}
 		}
@@ -435,7 +436,7 @@ func (s *Tickets) byIDs(ctx context.Context, ids []string) ([]*model.Ticket, err
 
 func subset(a, b []model.Status) bool {
 	for _, x := range a {
-		if !hasStatus(b, x) {
+		if !slices.Contains(b, x) {
 			return false
 		}
 	}
@@ -516,7 +517,7 @@ func (s *Tickets) ListAssigned(ctx context.Context, assigneeID string, statuses 
 		}
 		out := ts[:0]
 		for _, t := range ts {
-			if t.AssigneeID == assigneeID && hasStatus(statuses, t.Status) {
+			if t.AssigneeID == assigneeID && slices.Contains(statuses, t.Status) {
 				out = append(out, t)
 			}
 		}
