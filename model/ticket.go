@@ -126,6 +126,8 @@ type Ticket struct {
 	Point       Point    // WGS-84, for routing and nearby queries
 	Address     string
 	PhotoIDs    []string
+	// Source is the channel the ticket came in by.
+	Source Source
 
 	Status  Status
 	Version int64

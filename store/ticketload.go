@@ -6,7 +6,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/model"
 )
 
@@ -24,15 +23,7 @@ func (s *Tickets) Load(ctx context.Context, ts []*model.Ticket) error {
 	docs := make([]any, len(ts))
 	var counted []any
 	for i, t := range ts {
-		// As Insert builds it.
-		docs[i] = ticketDoc{
-			ID: t.ID, Idem: "load:" + t.ID, ReporterID: t.ReporterID, Category: t.Category,
-			Description: t.Description, Address: t.Address, PhotoIDs: nonNil(t.PhotoIDs),
-			Location: locationDoc{Lat: t.Location.Lat, Lng: t.Location.Lng, CoordType: string(t.Location.CoordType)},
-			Point:    pointDoc{Lat: t.Point.Lat, Lng: t.Point.Lng},
-			Cells:    geo.Cells(geo.Point{Lat: t.Point.Lat, Lng: t.Point.Lng}),
-			Version:  t.Version, CreatedAt: t.CreatedAt.UTC(), Fields: fieldsOf(t),
-		}
+		docs[i] = newTicketDoc(t, "load:"+t.ID, "")
 		if t.Version > 0 { // a submitted ticket counts from its first transition
 			counted = append(counted, statsVersionDoc{ID: t.ID, V: t.Version})
 		}

@@ -157,6 +157,7 @@ type ticketDoc struct {
 	Cells     []string     `bson:"cells"`
 	Address   string       `bson:"address"`
 	PhotoIDs  []string     `bson:"photo_ids"`
+	Source    string       `bson:"source,omitempty"`
 	Version   int64        `bson:"version"`
 	CreatedAt time.Time    `bson:"created_at"`
 	Fields    ticketFields `bson:",inline"`
@@ -184,6 +185,15 @@ func fieldsOf(t *model.Ticket) ticketFields {
 	return f
 }
 
+// sourceOf reads a stored source; tickets stored before sources existed are
+// residents' WeChat reports.
+func sourceOf(s string) model.Source {
+	if s == "" {
+		return model.SourceWeChat
+	}
+	return model.Source(s)
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -196,7 +206,7 @@ func (d *ticketDoc) model() *model.Ticket {
 	t := &model.Ticket{
 		ID: d.ID, ReporterID: d.ReporterID, Category: d.Category, Description: d.Description,
 		Location: model.Location{Lat: d.Location.Lat, Lng: d.Location.Lng, CoordType: model.CoordType(d.Location.CoordType)},
-		Point:    model.Point{Lat: d.Point.Lat, Lng: d.Point.Lng}, Address: d.Address, PhotoIDs: d.PhotoIDs,
+		Point:    model.Point{Lat: d.Point.Lat, Lng: d.Point.Lng}, Address: d.Address, PhotoIDs: d.PhotoIDs, Source: sourceOf(d.Source),
 		Status: model.Status(f.Status), Version: d.Version, GridCode: f.GridCode, Community: f.Community,
 		AssigneeID: f.AssigneeID, AssigneeRole: model.Role(f.AssigneeRole), DuplicateOf: f.DuplicateOf,
 		Reporters: f.Reporters, Followers: f.Followers, MergedIDs: f.MergedIDs, RejectReason: f.RejectReason,
@@ -217,18 +227,27 @@ func (d *ticketDoc) model() *model.Ticket {
 	return t
 }
 
-// Insert stores a new ticket. idem identifies the submission (a digest of
-// the reporter and their Idempotency-Key, or unique when there was none);
-// a second ticket with the same idem is a conflict.
-func (s *Tickets) Insert(ctx context.Context, t *model.Ticket, idem, bodyHash string) error {
-	d := ticketDoc{
+// newTicketDoc is the document Insert and Load store for a new ticket.
+func newTicketDoc(t *model.Ticket, idem, bodyHash string) ticketDoc {
+	src := t.Source
+	if src == "" {
+		src = model.SourceWeChat
+	}
+	return ticketDoc{
 		ID: t.ID, Idem: idem, BodyHash: bodyHash, ReporterID: t.ReporterID, Category: t.Category,
-		Description: t.Description, Address: t.Address, PhotoIDs: nonNil(t.PhotoIDs),
+		Description: t.Description, Address: t.Address, PhotoIDs: nonNil(t.PhotoIDs), Source: string(src),
 		Location: locationDoc{Lat: t.Location.Lat, Lng: t.Location.Lng, CoordType: string(t.Location.CoordType)},
 		Point:    pointDoc{Lat: t.Point.Lat, Lng: t.Point.Lng},
 		Cells:    geo.Cells(geo.Point{Lat: t.Point.Lat, Lng: t.Point.Lng}),
 		Version:  t.Version, CreatedAt: t.CreatedAt.UTC(), Fields: fieldsOf(t),
 	}
+}
+
+// Insert stores a new ticket. idem identifies the submission (a digest of
+// the reporter and their Idempotency-Key, or unique when there was none);
+// a second ticket with the same idem is a conflict.
+func (s *Tickets) Insert(ctx context.Context, t *model.Ticket, idem, bodyHash string) error {
+	d := newTicketDoc(t, idem, bodyHash)
 	if _, err := s.c.InsertOne(ctx, d); err != nil {
 		return fmt.Errorf("insert ticket: %w", translate(err))
 	}
