@@ -194,6 +194,17 @@
     timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
   });
 
+  const shortFormat = new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
+  });
+
+  // fmtShort is a time without the year, for lists.
+  function fmtShort(s) {
+    if (!s) return '—';
+    const d = new Date(s);
+    return isNaN(d) ? String(s) : shortFormat.format(d);
+  }
+
   function fmtTime(s) {
     if (!s) return '—';
     const d = new Date(s);
@@ -622,7 +633,10 @@
     if (mode === 'heat') {
       ({ items: tickets, total } = await allTickets({ from: str(f.from.value), to: str(f.to.value) }, 5000));
     } else {
-      const parts = await Promise.all(OPEN.map((s) => allTickets({ status: s }, 2000)));
+      // A server without the 挂账 step refuses status=deferred (400): it
+      // has no such tickets.
+      const parts = await Promise.all(OPEN.map((s) => allTickets({ status: s }, 2000)
+        .catch((e) => { if (e.status === 400 && s === 'deferred') return { items: [], total: 0 }; throw e; })));
       tickets = parts.flatMap((p) => p.items);
       total = parts.reduce((n, p) => n + p.total, 0);
     }
@@ -695,7 +709,8 @@
 
   function assigneeText(a) {
     if (!a || !a.id) return '未指派';
-    return `${a.name || '（未知姓名）'}（${ROLES[a.role] || a.role || ''}）`;
+    const role = ROLES[a.role] || a.role || '';
+    return a.name ? `${a.name}（${role}）` : role;
   }
 
   function dueAt(t) { return t.due_at || t.deadline || ''; }
@@ -717,13 +732,13 @@
     const due = dueAt(t);
     if (!due) return td('—');
     const open = OPEN.includes(t.status);
-    return td(fmtTime(due), open && t.status !== 'deferred' ? el('div', { class: t.overdue || Date.parse(due) < Date.now() ? 'left bad' : 'left', text: timeLeft(due) }) : null);
+    return td(fmtShort(due), open && t.status !== 'deferred' ? el('div', { class: t.overdue || Date.parse(due) < Date.now() ? 'left bad' : 'left', text: timeLeft(due) }) : null);
   }
 
   function ticketRow(t) {
     const tr = el('tr', { class: 'clickable' + (t.overdue ? ' overdue' : ''), tabindex: 0, 'data-id': t.id },
-      td(fmtTime(t.created_at)), td(categoryName(t.category)), td(statusTag(t.status)),
-      td(SOURCES[t.source] || t.source || '—'), td(t.address || '—'), td(gridName(t.grid_id)),
+      el('td', { class: 'nowrap', text: fmtShort(t.created_at) }), td(categoryName(t.category)), td(statusTag(t.status)),
+      td(SOURCES[t.source] || t.source || '—'), td(t.address || '—'), el('td', { class: 'nowrap', text: gridName(t.grid_id) }),
       td(assigneeText(t.assignee)), dueCell(t), td(flags(t)));
     if (t.id === state.current) tr.classList.add('selected');
     return tr;
@@ -882,7 +897,8 @@
       if (state.current !== id) return;
       updated(fresh);
       $('ticket-detail').hidden = false;
-      $('ticket-detail').scrollIntoView({ block: 'nearest' });
+      // Side by side (wide screens) the detail is in view already.
+      if (window.innerWidth < 1100) $('ticket-detail').scrollIntoView({ block: 'nearest' });
       if (!$('act-dispatch').hidden) await loadCandidates(id);
     } catch (e) {
       if (e.status !== 401) flash('读取工单失败：' + errorText(e), true);
