@@ -135,7 +135,7 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 	}
 	suggest, err := s.content.CheckText(ctx, u.OpenID, t.Description+"\n"+t.Address)
 	if err != nil {
-		return fmt.Errorf("screen %s: text check: %w", t.ID, err)
+		return fmt.Errorf("screen %s: text check: %w", t.ID, &checkError{err})
 	}
 	switch suggest {
 	case "risky":
@@ -214,7 +214,7 @@ func (s *Screening) checkPhotos(ctx context.Context, t *model.Ticket, openID str
 		}
 		trace, err := s.content.CheckImage(ctx, openID, s.signer.URL(p.ID, VariantFull))
 		if err != nil {
-			return fmt.Errorf("screen %s: photo check: %w", t.ID, err)
+			return fmt.Errorf("screen %s: photo check: %w", t.ID, &checkError{err})
 		}
 		if err := s.moderation.SetTrace(ctx, p.ID, trace); err != nil {
 			return err

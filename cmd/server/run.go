@@ -76,6 +76,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	} else if cfg.WeChatSimulator {
 		logger.Warn("WECHAT_SIMULATOR=true: WeChat is simulated in-process; no real WeChat user can log in")
 	}
+	if !cfg.WeChatPush {
+		logger.Warn("WECHAT_PUSH=off: no message push is configured, so WeChat's photo verdicts never arrive; every photo check is taken as passed after 30 minutes")
+	}
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -101,10 +104,17 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	wcfg := wechat.Config{AppID: cfg.WeChatAppID, Secret: cfg.WeChatSecret, PushToken: cfg.WeChatPushToken, PushAESKey: cfg.WeChatPushAESKey}
 	sim := opt.simulator
 	if cfg.WeChatSimulator && sim == nil {
+		verdict, _ := wechatsim.MediaVerdictOf(cfg.WeChatSimulatorMediaVerdict)
+		if !cfg.WeChatPush {
+			verdict, _ = wechatsim.MediaVerdictOf(wechatsim.VerdictNone)
+		}
 		sim = wechatsim.New(wechatsim.Options{
 			AppID: wcfg.AppID, Secret: wcfg.Secret, PushToken: wcfg.PushToken, PushAESKey: wcfg.PushAESKey,
-			Encrypted: wcfg.PushAESKey != "",
+			Encrypted: wcfg.PushAESKey != "", MediaVerdict: verdict, Faults: cfg.WeChatSimulatorFaults,
 		})
+		if len(cfg.WeChatSimulatorFaults) > 0 {
+			logger.Warn("WECHAT_SIMULATOR_FAULTS: the simulated WeChat fails on purpose", "faults", cfg.WeChatSimulatorFaults)
+		}
 		defer sim.Close()
 		defer sim.Install()()
 	}
@@ -226,14 +236,16 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
 			Queue: screenQueue, Consumer: fmt.Sprintf("%s-screen-%d", consumer, i), Handle: screening.Handle,
-			MaxAttempts: 10, ReclaimIdle: 30 * time.Second, HandleTimeout: 30 * time.Second, Logger: logger,
+			MaxAttempts: int64(cfg.ScreeningMaxAttempts), GiveUp: screening.Hold,
+			ReclaimIdle: cfg.QueueRetryAfter, HandleTimeout: 30 * time.Second, Logger: logger,
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
 	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
 			Queue: dispatchQueue, Consumer: fmt.Sprintf("%s-dispatch-%d", consumer, i), Handle: dispatcher.Handle,
-			MaxAttempts: 10, ReclaimIdle: 30 * time.Second, HandleTimeout: 30 * time.Second, Logger: logger,
+			MaxAttempts: 10, GiveUp: dispatcher.ToStaff,
+			ReclaimIdle: cfg.QueueRetryAfter, HandleTimeout: 30 * time.Second, Logger: logger,
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
@@ -387,9 +399,17 @@ func consumerName() string {
 }
 
 // embeddedSecrets fills in what the single-machine mode may generate: the
-// token secret and the first staff account's password, each kept in a file
+// token secret, the message-push token shared by the simulator and
+// /wechat/push, and the first staff account's password, each kept in a file
 // under DATA_DIR so that restarts keep every login working.
 func embeddedSecrets(cfg *config.Config, logger *slog.Logger) error {
+	if cfg.WeChatPush && cfg.WeChatPushToken == "" {
+		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "push-token"))
+		if err != nil {
+			return err
+		}
+		cfg.WeChatPushToken = s
+	}
 	if cfg.TokenSecret == "" {
 		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "token-secret"))
 		if err != nil {
