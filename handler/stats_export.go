@@ -135,7 +135,7 @@ func parsePeriodAt(c echo.Context, now time.Time) (service.Period, error) {
 		return service.Period{}, model.Invalid("from", "不能晚于 to（%s 晚于 %s）", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	if !to.Before(from.AddDate(maxPeriodYears, 0, 0)) {
-		return service.Period{}, model.Invalid("to", "统计期间最长 %d 年", maxPeriodYears)
+		return service.Period{}, model.Invalid("to", "与 from 相隔不能超过 %d 年", maxPeriodYears)
 	}
 	return service.Period{From: from, To: to}, nil
 }
