@@ -135,6 +135,9 @@ type Deps struct {
 	Ready         map[string]Pinger // name → dependency, for /readyz
 	Registry      *prometheus.Registry
 	OpenAPI       []byte // the OpenAPI document served at /openapi.json
+	// CursorSecret signs list cursors (TOKEN_SECRET, the same on every
+	// instance); empty gives a random key, good for one process only.
+	CursorSecret []byte
 }
 
 // New builds the Echo server with every route.
@@ -158,7 +161,7 @@ func New(d Deps) *echo.Echo {
 			d.Logger.ErrorContext(c.Request().Context(), "panic", "error", err.Error(), "stack", string(stack))
 			return err
 		},
-	}), securityHeaders())
+	}), securityHeaders(), checkHeaderSize(MaxHeaderBytes), withCursorKey(cursorKey(d.CursorSecret)))
 
 	h := &handlers{Deps: d}
 	e.GET("/healthz", h.healthz)
@@ -242,7 +245,7 @@ func (h *handlers) readyz(c echo.Context) error {
 	}
 	if !ready {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{
-			"error":  ErrorDetail{Code: string(model.CodeUnavailable), Message: "a store is not answering"},
+			"error":  ErrorDetail{Code: string(model.CodeUnavailable), Message: "有存储服务未响应（见 checks）"},
 			"checks": checks,
 		})
 	}

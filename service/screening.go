@@ -353,7 +353,7 @@ func (s *Screening) withdraw(ctx context.Context, ticketID string) error {
 			return err
 		}
 	}
-	return model.Errorf(model.CodeConflict, "the ticket kept changing; the verdict will be applied on retry")
+	return model.Errorf(model.CodeConflict, "工单一直在变化，审核结果将在重试时处理")
 }
 
 // ExpireModeration treats photo checks with no verdict after wait as passed.

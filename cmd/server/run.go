@@ -225,6 +225,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
 		Registry:      prometheus.NewRegistry(),
 		OpenAPI:       docs.OpenAPIJSON(),
+		CursorSecret:  []byte(cfg.TokenSecret),
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
@@ -339,7 +340,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		ReadTimeout:    60 * time.Second,
 		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    120 * time.Second,
-		MaxHeaderBytes: 32 << 10,
+		MaxHeaderBytes: handler.ServerMaxHeaderBytes, // past handler.MaxHeaderBytes: 431 with the envelope
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if sim != nil && opt.simulator == nil {
