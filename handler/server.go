@@ -35,6 +35,16 @@ type PeopleService interface {
 	CreateWorker(ctx context.Context, w model.Worker) (*service.Invited, error)
 	CreateBranch(ctx context.Context, name string) (*model.Branch, error)
 	CreatePartyMember(ctx context.Context, m model.PartyMember) (*service.Invited, error)
+	ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]service.WorkerRow, string, int64, error)
+	GetWorker(ctx context.Context, id string) (*service.WorkerRow, error)
+	UpdateWorker(ctx context.Context, id string, p service.WorkerPatch) (*service.WorkerRow, error)
+	InviteWorker(ctx context.Context, id string) (*service.Invited, error)
+	ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]service.MemberRow, string, int64, error)
+	GetPartyMember(ctx context.Context, id string) (*service.MemberRow, error)
+	UpdatePartyMember(ctx context.Context, id string, p service.MemberPatch) (*service.MemberRow, error)
+	InvitePartyMember(ctx context.Context, id string) (*service.Invited, error)
+	ListBranches(ctx context.Context) ([]service.BranchRow, error)
+	RenameBranch(ctx context.Context, id, name string) (*service.BranchRow, error)
 }
 
 // CategoryService is the category catalogue.
@@ -218,8 +228,18 @@ func New(d Deps) *echo.Echo {
 	stats.GET("/party-building", h.statsPartyBuilding)
 	stats.GET("/export.xlsx", (&ExportHandlers{Stats: d.Stats}).Export)
 	admin.POST("/workers", h.createWorker)
+	admin.GET("/workers", h.listWorkers)
+	admin.GET("/workers/:id", h.getWorker)
+	admin.PATCH("/workers/:id", h.patchWorker)
+	admin.POST("/workers/:id/invite", h.inviteWorker)
 	admin.POST("/branches", h.createBranch)
+	admin.GET("/branches", h.listBranches)
+	admin.PATCH("/branches/:id", h.patchBranch)
 	admin.POST("/party-members", h.createPartyMember)
+	admin.GET("/party-members", h.listPartyMembers)
+	admin.GET("/party-members/:id", h.getPartyMember)
+	admin.PATCH("/party-members/:id", h.patchPartyMember)
+	admin.POST("/party-members/:id/invite", h.invitePartyMember)
 	return e
 }
 

@@ -79,3 +79,14 @@ func (s *Invites) Redeem(ctx context.Context, codeHash, userID string) (*model.I
 	}
 	return &model.Invite{Role: model.Role(d.Role), ProfileID: d.ProfileID, ExpiresAt: d.ExpiresAt, UsedBy: userID, UsedAt: now}, nil
 }
+
+// RevokeUnused makes every unused invite of a profile stop working: they
+// expire now. A new invite made afterwards is the profile's only one.
+func (s *Invites) RevokeUnused(ctx context.Context, role model.Role, profileID string) error {
+	_, err := s.c.UpdateMany(ctx, bson.M{"role": string(role), "profile_id": profileID, "used_by": ""},
+		bson.M{"$set": bson.M{"expires_at": s.now().UTC(), "revoked": true}})
+	if err != nil {
+		return fmt.Errorf("revoke invites: %w", translate(err))
+	}
+	return nil
+}

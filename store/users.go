@@ -124,6 +124,18 @@ func (s *Users) Bind(ctx context.Context, userID string, role model.Role, profil
 	return d.model(), nil
 }
 
+// Unbind takes a role a bound profile granted away from a user (its
+// profile was deactivated); the profile link stays, so Bind gives it back.
+func (s *Users) Unbind(ctx context.Context, userID string, role model.Role) (*model.User, error) {
+	var d userDoc
+	err := s.users.FindOneAndUpdate(ctx, bson.M{"_id": userID}, bson.M{"$pull": bson.M{"roles": string(role)}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if err != nil {
+		return nil, fmt.Errorf("unbind user: %w", translate(err))
+	}
+	return d.model(), nil
+}
+
 // SetDuty sets whether a user is on duty.
 func (s *Users) SetDuty(ctx context.Context, userID string, onDuty bool) (*model.User, error) {
 	var d userDoc

@@ -33,11 +33,16 @@ func TestResidentStaffAndWorkerLogin(t *testing.T) {
 	}
 
 	// A resident calling a staff route is refused.
-	worker := map[string]any{"name": "李网格", "phone": "13912345678", "grid_codes": []string{"320100001001001"}}
+	worker := map[string]any{"name": "李网格", "phone": "13912345678", "grid_codes": []string{gridA}}
 	if r := s.Do(t, http.MethodPost, "/api/v1/admin/workers", tok, worker); r.Status != 403 || r.ErrorCode() != "permission_denied" {
 		t.Fatalf("resident on staff route: %d %s", r.Status, r.Body)
 	}
-	// Staff create a worker; the invite binds a WeChat user as grid worker.
+	// Staff upload the grids (a worker's grid codes and a member's
+	// communities must name them), then create a worker; the invite binds a
+	// WeChat user as grid worker.
+	if r := s.Do(t, http.MethodPost, "/api/v1/admin/grids", staff, gridsGeoJSON); r.Status != 200 {
+		t.Fatalf("grids: %d %s", r.Status, r.Body)
+	}
 	r := s.Do(t, http.MethodPost, "/api/v1/admin/workers", staff, worker)
 	if r.Status != 201 {
 		t.Fatalf("create worker: %d %s", r.Status, r.Body)

@@ -206,9 +206,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	}
 
 	e := handler.New(handler.Deps{
-		Logger:        logger,
-		Auth:          auth,
-		People:        service.NewPeople(people, invites, cfg.InviteTTL, now),
+		Logger: logger,
+		Auth:   auth,
+		People: service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: users, Grids: grids,
+			Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger}),
 		Categories:    categories,
 		Photos:        photos,
 		PhotoURLs:     signer,
