@@ -135,6 +135,10 @@ type Deps struct {
 	Ready         map[string]Pinger // name → dependency, for /readyz
 	Registry      *prometheus.Registry
 	OpenAPI       []byte // the OpenAPI document served at /openapi.json
+	// Open311 serves GeoReport v2 under /open311/v2; Open311Discovery is
+	// what its discovery document says.
+	Open311          Open311Service
+	Open311Discovery Open311Discovery
 }
 
 // New builds the Echo server with every route.
@@ -217,6 +221,13 @@ func New(d Deps) *echo.Echo {
 	admin.POST("/workers", h.createWorker)
 	admin.POST("/branches", h.createBranch)
 	admin.POST("/party-members", h.createPartyMember)
+
+	// Open311 GeoReport v2: the public endpoint and the staff's api keys.
+	o311 := &open311Handlers{svc: d.Open311, disc: d.Open311Discovery, logger: d.Logger}
+	mountOpen311(e, o311)
+	admin.POST("/open311/keys", o311.issueKey)
+	admin.GET("/open311/keys", o311.listKeys)
+	admin.DELETE("/open311/keys/:id", o311.revokeKey)
 	return e
 }
 
