@@ -113,6 +113,14 @@ type Config struct {
 	LoginPerIPPerMinute      int
 
 	ShutdownTimeout time.Duration
+
+	// Open311 (GeoReport v2): the jurisdiction_id served (empty: the host
+	// of the public URL), the discovery document's contact and key-service
+	// texts, and the requests one api key may POST a minute.
+	Open311Jurisdiction   string
+	Open311Contact        string
+	Open311KeyService     string
+	Open311PostsPerMinute int
 }
 
 // Defaults that are not empty.
@@ -166,6 +174,10 @@ func Load(getenv func(string) string) (*Config, error) {
 		TemplateAssigned:            p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
 		TemplateAccepted:            p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
 		TemplateResolved:            p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
+		Open311Jurisdiction:         strings.ToLower(p.str("OPEN311_JURISDICTION", "")),
+		Open311Contact:              p.str("OPEN311_CONTACT", "市民城管通（城市管理局）：请通过城市管理局信息中心联系本接口的维护人员"),
+		Open311KeyService:           p.str("OPEN311_KEY_SERVICE", "api_key 由城市管理局工作人员在管理后台签发：请以单位名义向城市管理局申请"),
+		Open311PostsPerMinute:       p.positiveInt("OPEN311_POSTS_PER_MINUTE", 30),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
 	c.WorkCalendar = workcal.China2026()
@@ -298,6 +310,20 @@ func (c *Config) BaseURL(listenAddr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Open311JurisdictionFor is the jurisdiction_id GeoReport v2 serves:
+// OPEN311_JURISDICTION, or else the host of the public URL without "www."
+// (GeoReport's suggestion: the jurisdiction's web address).
+func (c *Config) Open311JurisdictionFor(baseURL string) string {
+	if c.Open311Jurisdiction != "" {
+		return c.Open311Jurisdiction
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
 }
 
 // LogValue prints the configuration with every secret masked.

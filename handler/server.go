@@ -148,6 +148,10 @@ type Deps struct {
 	// CursorSecret signs list cursors (TOKEN_SECRET, the same on every
 	// instance); empty gives a random key, good for one process only.
 	CursorSecret []byte
+	// Open311 serves GeoReport v2 under /open311/v2; Open311Discovery is
+	// what its discovery document says.
+	Open311          Open311Service
+	Open311Discovery Open311Discovery
 }
 
 // New builds the Echo server with every route.
@@ -240,6 +244,13 @@ func New(d Deps) *echo.Echo {
 	admin.GET("/party-members/:id", h.getPartyMember)
 	admin.PATCH("/party-members/:id", h.patchPartyMember)
 	admin.POST("/party-members/:id/invite", h.invitePartyMember)
+
+	// Open311 GeoReport v2: the public endpoint and the staff's api keys.
+	o311 := &open311Handlers{svc: d.Open311, disc: d.Open311Discovery, logger: d.Logger}
+	mountOpen311(e, o311)
+	admin.POST("/open311/keys", o311.issueKey)
+	admin.GET("/open311/keys", o311.listKeys)
+	admin.DELETE("/open311/keys/:id", o311.revokeKey)
 	return e
 }
 

@@ -204,6 +204,16 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	if opt.command != nil {
 		return opt.command(ctx, stats)
 	}
+	open311 := service.NewOpen311(service.Open311Deps{
+		Tickets: tickets, Public: tickets, Keys: store.NewAPIKeys(mongo), Submitters: store.NewOpen311Submitters(mongo),
+		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, Limiter: limiter,
+		Config: service.Open311Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute},
+		Now:    now, Logger: logger,
+	})
+	open311Type := "production"
+	if cfg.WeChatSimulator {
+		open311Type = "test" // nothing filed here reaches a real resident
+	}
 
 	e := handler.New(handler.Deps{
 		Logger: logger,
@@ -227,6 +237,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Registry:      prometheus.NewRegistry(),
 		OpenAPI:       docs.OpenAPIJSON(),
 		CursorSecret:  []byte(cfg.TokenSecret),
+		Open311:       open311,
+		Open311Discovery: handler.Open311Discovery{
+			URL: baseURL + "/open311/v2", Changeset: now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
+			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
+		},
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
