@@ -237,6 +237,33 @@ type gridJSON struct {
 	Code      string `json:"code"`
 	Name      string `json:"name"`
 	Community string `json:"community"`
+	// Geometry is the grid's outline as a GeoJSON MultiPolygon (WGS-84,
+	// [lng, lat]); absent when the grid was returned without it.
+	Geometry *multiPolygonJSON `json:"geometry,omitempty"`
+}
+
+// multiPolygonJSON is a GeoJSON MultiPolygon geometry.
+type multiPolygonJSON struct {
+	Type        string           `json:"type"`
+	Coordinates [][][][2]float64 `json:"coordinates"`
+}
+
+func areaJSON(area [][][]model.Point) *multiPolygonJSON {
+	if len(area) == 0 {
+		return nil
+	}
+	coords := make([][][][2]float64, len(area))
+	for i, poly := range area {
+		coords[i] = make([][][2]float64, len(poly))
+		for j, ring := range poly {
+			pts := make([][2]float64, len(ring))
+			for k, p := range ring {
+				pts[k] = [2]float64{p.Lng, p.Lat}
+			}
+			coords[i][j] = pts
+		}
+	}
+	return &multiPolygonJSON{Type: "MultiPolygon", Coordinates: coords}
 }
 
 func (h *handlers) uploadGrids(c echo.Context) error {
@@ -265,7 +292,7 @@ func (h *handlers) listGrids(c echo.Context) error {
 func gridList(grids []model.Grid) map[string][]gridJSON {
 	items := make([]gridJSON, len(grids))
 	for i, g := range grids {
-		items[i] = gridJSON{ID: g.Code, Code: g.Code, Name: g.Name, Community: g.Community}
+		items[i] = gridJSON{ID: g.Code, Code: g.Code, Name: g.Name, Community: g.Community, Geometry: areaJSON(g.Area)}
 	}
 	return map[string][]gridJSON{"items": items}
 }

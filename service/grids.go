@@ -71,8 +71,29 @@ func (g *Grids) Upload(ctx context.Context, data []byte) ([]model.Grid, error) {
 	return out, nil
 }
 
-// List returns the grids.
-func (g *Grids) List(ctx context.Context) ([]model.Grid, error) { return g.store.List(ctx) }
+// List returns the grids with their outlines (Area), by code.
+func (g *Grids) List(ctx context.Context) ([]model.Grid, error) {
+	all, err := g.store.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list grids: %w", err)
+	}
+	out := make([]model.Grid, len(all))
+	for i, x := range all {
+		area := make([][][]model.Point, len(x.Shape))
+		for j, poly := range x.Shape {
+			area[j] = make([][]model.Point, len(poly))
+			for k, ring := range poly {
+				pts := make([]model.Point, len(ring))
+				for n, p := range ring {
+					pts[n] = model.Point{Lat: p[1], Lng: p[0]}
+				}
+				area[j][k] = pts
+			}
+		}
+		out[i] = model.Grid{Code: x.Code, Name: x.Name, Community: x.Community, Area: area}
+	}
+	return out, nil
+}
 
 // Refresh reloads the index if the stored grids changed; it reports
 // whether it did.
