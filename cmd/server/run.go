@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/citizen-city/chengguantong/config"
 	"github.com/citizen-city/chengguantong/docs"
@@ -41,6 +42,9 @@ type options struct {
 	// command, when set, runs instead of the HTTP server, with the stores
 	// open (the rebuild-stats and report subcommands).
 	command func(ctx context.Context, stats *service.Stats) error
+	// mongoMonitor, when set, sees every MongoDB command the server sends
+	// (the command-counting benchmark).
+	mongoMonitor *event.CommandMonitor
 }
 
 // run starts the server and serves until ctx is done, then shuts down
@@ -82,7 +86,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	mongo, err := store.OpenMongo(startCtx, mongoURI, cfg.MongoDatabase)
+	mongo, err := store.OpenMongo(startCtx, mongoURI, cfg.MongoDatabase, store.MongoOptions{Monitor: opt.mongoMonitor})
 	if err != nil {
 		return err
 	}
