@@ -64,7 +64,7 @@ func ticketPage[T any](c echo.Context, list func(cursor string, limit int) ([]*m
 	if err != nil {
 		return err
 	}
-	out := listResponse[T]{Items: make([]T, len(ts)), NextCursor: next}
+	out := listResponse[T]{Items: make([]T, len(ts)), NextCursor: signCursor(c, next)}
 	for i, t := range ts {
 		out.Items[i] = show(t)
 	}
@@ -177,7 +177,7 @@ func dateParam(c echo.Context, name string, end bool) (time.Time, error) {
 	}
 	d, err := time.ParseInLocation("2006-01-02", s, shanghai)
 	if err != nil {
-		return time.Time{}, model.Invalid(name, "must be a date (2026-11-25) or an RFC 3339 time, not %q", s)
+		return time.Time{}, model.Invalid(name, "必须是日期（如 2026-11-25）或 RFC 3339 时间，不能是 %q", s)
 	}
 	if end {
 		d = d.AddDate(0, 0, 1)
@@ -269,7 +269,10 @@ func areaJSON(area [][][]model.Point) *multiPolygonJSON {
 func (h *handlers) uploadGrids(c echo.Context) error {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxGridUpload))
 	if err != nil {
-		return jsonError(err)
+		return jsonError(err, body)
+	}
+	if err := checkJSONText(body); err != nil {
+		return err
 	}
 	grids, err := h.Grids.Upload(c.Request().Context(), body)
 	if err != nil {

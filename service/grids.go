@@ -50,9 +50,16 @@ func (g *Grids) Upload(ctx context.Context, data []byte) ([]model.Grid, error) {
 	if err != nil {
 		var ge *geo.GridError
 		if errors.As(err, &ge) {
-			return nil, model.Errorf(model.CodeInvalidArgument, "%s", ge.Error())
+			return nil, &model.Error{Code: model.CodeInvalidArgument, Message: ge.Error(), Field: ge.Field()}
 		}
-		return nil, model.Errorf(model.CodeInvalidArgument, "not a GeoJSON FeatureCollection: %v", err)
+		return nil, model.Errorf(model.CodeInvalidArgument, "请求体不是 GeoJSON FeatureCollection")
+	}
+	for i, pg := range parsed {
+		for _, p := range [][2]string{{"code", pg.Code}, {"name", pg.Name}, {"community", pg.Community}} {
+			if err := model.CheckText(fmt.Sprintf("features[%d].properties.%s", i, p[0]), p[1]); err != nil {
+				return nil, err
+			}
+		}
 	}
 	out, err := g.store.Upsert(ctx, parsed)
 	if err != nil {
