@@ -396,6 +396,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		do("deactivate", chromedp.Navigate(base+"/admin/#people"), chromedp.WaitVisible(off),
 			chromedp.Click(off), chromedp.Click(off),
 			chromedp.WaitVisible(css(`#people-rows tr[data-id="`+worker+`"] button[data-action=activate]`)))
+		shot("console-people.png")
 		var w struct{ Active bool }
 		s.Do(t, "GET", "/api/v1/admin/workers/"+worker, c.staff, nil).Decode(t, &w)
 		if w.Active {
@@ -427,7 +428,8 @@ func TestConsoleInBrowser(t *testing.T) {
 			return
 		}
 	}
-	download("统计 Excel", chromedp.Navigate(base+"/admin/#stats"), chromedp.WaitVisible(css(`#stats-summary tr`)), chromedp.Click(css(`#stats-export`)))
+	download("统计 Excel", chromedp.Navigate(base+"/admin/#stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)), chromedp.Click(css(`#stats-export`)))
+	shot("console-stats.png")
 	if c.routed(t, "GET", "/api/v1/admin/tickets/export.xlsx") {
 		download("工单 Excel", chromedp.Navigate(base+"/admin/#tickets"), chromedp.WaitVisible(css(`#ticket-rows tr`)), chromedp.Click(css(`#ticket-export`)))
 	} else {

@@ -1240,7 +1240,8 @@
     ]);
     $('stats-period').textContent = `${sum.from || p.from} 至 ${sum.to || p.to}`;
     $('stats-summary').replaceChildren(...INDICATORS.filter(([k]) => sum[k] !== undefined).map(([k, label, kind]) =>
-      el('tr', null, el('th', { scope: 'row', text: label }), td(fmtNumber(sum[k], kind)))));
+      el('div', { class: 'tile small' }, el('div', { class: 'tile-value', text: fmtNumber(sum[k], kind) }),
+        el('div', { class: 'tile-label', text: label }))));
 
     const groups = sum.groups || [];
     $('stats-groups-box').hidden = !p.group_by;
