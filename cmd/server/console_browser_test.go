@@ -343,6 +343,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the map draws %s grids and %s tickets, want %d and %d", grids, points, len(c.grids), open)
 	}
 	shot("console-map.png")
+	if shots != "" {
+		do("heat", chromedp.SetValue(css(`#map-form select[name=mode]`), "heat"),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('#map-form').requestSubmit()`),
+			chromedp.WaitReady(css(`#map-heat`)))
+		shot("console-heat.png")
+	}
 
 	// A resident's markup is text: the payloads show literally, none runs.
 	do("xss", chromedp.Navigate(base+"/admin/#tickets/"+c.xss), chromedp.WaitVisible(css(`#ticket-timeline li`)),

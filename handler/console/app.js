@@ -669,23 +669,42 @@
     }
     root.append(grids);
     if (mode === 'heat') {
-      const cell = 20;
-      const bins = new Map();
+      // Reports are counted in square cells, then spread over the cells
+      // around with a small Gaussian kernel, so that clusters read as
+      // areas rather than as single squares.
+      const cell = 16;
+      const counts = new Map();
       for (const [, p] of pts) {
         const [x, y] = proj(p);
         const key = `${Math.floor(x / cell)},${Math.floor(y / cell)}`;
-        bins.set(key, (bins.get(key) || 0) + 1);
+        counts.set(key, (counts.get(key) || 0) + 1);
       }
-      const max = Math.max(1, ...bins.values());
-      const heat = svg('g', { id: 'map-heat' });
-      for (const [key, n] of bins) {
+      const heatv = new Map();
+      for (const [key, n] of counts) {
         const [i, j] = key.split(',').map(Number);
-        heat.append(svg('rect', { x: i * cell, y: j * cell, width: cell, height: cell, class: 'heat', 'fill-opacity': (0.15 + 0.75 * n / max).toFixed(2) },
-          svg('title', { text: `${n} 件` })));
+        for (let di = -3; di <= 3; di++) {
+          for (let dj = -3; dj <= 3; dj++) {
+            const k2 = `${i + di},${j + dj}`;
+            heatv.set(k2, (heatv.get(k2) || 0) + n * Math.exp(-(di * di + dj * dj) / 3));
+          }
+        }
+      }
+      const max = Math.max(1e-9, ...heatv.values());
+      const heat = svg('g', { id: 'map-heat' });
+      for (const [key, v] of heatv) {
+        const r = v / max;
+        if (r < 0.04) continue;
+        const [i, j] = key.split(',').map(Number);
+        heat.append(svg('rect', {
+          x: i * cell, y: j * cell, width: cell, height: cell,
+          class: r > 0.66 ? 'heat h3' : r > 0.33 ? 'heat h2' : 'heat h1', 'fill-opacity': (0.1 + 0.7 * r).toFixed(2),
+        }, counts.has(key) ? svg('title', { text: `此处 ${counts.get(key)} 件` }) : null));
       }
       root.append(heat, labels);
-      $('map-legend').replaceChildren(el('span', null, el('i', { class: 'swatch heat-lo' }), '少'),
-        el('span', null, el('i', { class: 'swatch heat-hi' }), `多（每格最多 ${max} 件）`));
+      $('map-legend').replaceChildren(el('span', null, el('i', { class: 'swatch heat-lo' }), '上报较少'),
+        el('span', null, el('i', { class: 'swatch heat-mid' }), '较多'),
+        el('span', null, el('i', { class: 'swatch heat-hi' }), '集中'),
+        el('span', null, `共 ${pts.length} 件，按方格统计并向周围平滑`));
     } else {
       root.append(labels);
       const dots = svg('g', { id: 'map-points' });
