@@ -182,7 +182,8 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1440, 900), chromedp.Flag("lang", "zh-CN"))
+		chromedp.WindowSize(1440, 900), chromedp.Flag("lang", "zh-CN"),
+		chromedp.Env("LANG=zh_CN.UTF-8", "LANGUAGE=zh_CN:zh"))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
@@ -265,6 +266,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		}),
 		chromedp.Navigate(base+"/admin/"),
 		chromedp.WaitVisible(css(`#login-form input[name=username]`)),
+	)
+	shot("console-login.png")
+	do("sign in",
 		chromedp.SendKeys(css(`#login-form input[name=username]`), adminUser),
 		chromedp.SendKeys(css(`#login-form input[name=password]`), adminPass),
 		chromedp.Click(css(`#login-form button[type=submit]`)),
@@ -352,10 +356,10 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// A resident's markup is text: the payloads show literally, none runs.
 	do("xss", chromedp.Navigate(base+"/admin/#tickets/"+c.xss), chromedp.WaitVisible(css(`#ticket-timeline li`)),
-		chromedp.WaitVisible(css(`#ticket-rows tr`)), chromedp.Sleep(300*time.Millisecond))
+		chromedp.WaitVisible(css(`#ticket-rows tr[data-id="`+c.xss+`"]`)), chromedp.Sleep(300*time.Millisecond))
 	var desc, list string
 	_ = json.Unmarshal(eval("detail text", `[...document.querySelectorAll('#ticket-fields dd')].map(e => e.textContent).join('\n')`), &desc)
-	_ = json.Unmarshal(eval("list text", `[...document.querySelectorAll('#ticket-rows td')].map(e => e.textContent).join('\n')`), &list)
+	_ = json.Unmarshal(eval("list text", `[...document.querySelectorAll('#ticket-rows tr[data-id="`+c.xss+`"] td')].map(e => e.textContent).join('\n')`), &list)
 	if flag := string(eval("flag", `window.__xss === undefined ? null : window.__xss`)); flag != "null" {
 		t.Errorf("a payload ran: window.__xss = %s", flag)
 	}
@@ -432,6 +436,12 @@ func TestConsoleInBrowser(t *testing.T) {
 				t.Errorf("%s: the download is not a workbook (%v, %d bytes)", what, err, len(b))
 			}
 			return
+		}
+	}
+	if shots != "" {
+		for _, tab := range []string{"tickets", "grids", "categories", "activities"} {
+			do(tab, chromedp.Navigate(base+"/admin/#"+tab), chromedp.Sleep(500*time.Millisecond))
+			shot("console-" + tab + ".png")
 		}
 	}
 	download("统计 Excel", chromedp.Navigate(base+"/admin/#stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)), chromedp.Click(css(`#stats-export`)))

@@ -57,6 +57,7 @@
     grids: [], // as listed, with geometry
     branches: [],
     tickets: new Map(), // id → ticket, as listed or read
+    listed: new Set(), // ids of the rows of the ticket list
     filter: {},
     cursor: '',
     ticketSeq: 0,
@@ -756,8 +757,8 @@
 
   function ticketRow(t) {
     const tr = el('tr', { class: 'clickable' + (t.overdue ? ' overdue' : ''), tabindex: 0, 'data-id': t.id },
-      el('td', { class: 'nowrap', text: fmtShort(t.created_at) }), td(categoryName(t.category)), td(statusTag(t.status)),
-      td(SOURCES[t.source] || t.source || '—'), td(t.address || '—'), el('td', { class: 'nowrap', text: gridName(t.grid_id) }),
+      el('td', { class: 'nowrap', text: fmtShort(t.created_at) }), el('td', { class: 'nowrap', text: categoryName(t.category) }), td(statusTag(t.status)),
+      el('td', { class: 'nowrap', text: SOURCES[t.source] || t.source || '—' }), td(t.address || '—'), el('td', { class: 'nowrap', text: gridName(t.grid_id) }),
       td(assigneeText(t.assignee)), dueCell(t), td(flags(t)));
     if (t.id === state.current) tr.classList.add('selected');
     return tr;
@@ -781,7 +782,7 @@
   function searchTickets() {
     state.filter = readTicketFilter();
     state.cursor = '';
-    state.tickets.clear();
+    state.listed.clear();
     $('ticket-rows').replaceChildren();
     $('ticket-more').hidden = true;
     $('ticket-empty').hidden = true;
@@ -794,13 +795,16 @@
     const page = await api('GET', '/admin/tickets', { query: Object.assign({}, state.filter, { limit: '50', cursor: state.cursor }) });
     if (seq !== state.ticketSeq) return; // a newer search replaced this one
     for (const t of page.items || []) {
-      if (state.tickets.has(t.id)) continue;
-      state.tickets.set(t.id, t);
-      $('ticket-rows').append(ticketRow(t));
+      if (state.listed.has(t.id)) continue; // moved up a page since the last one was read
+      state.listed.add(t.id);
+      // A ticket opened before the list came keeps its fuller detail.
+      const known = Object.assign({}, t, state.tickets.get(t.id));
+      state.tickets.set(t.id, known);
+      $('ticket-rows').append(ticketRow(known));
     }
     state.cursor = page.next_cursor || '';
     $('ticket-more').hidden = !state.cursor;
-    $('ticket-empty').hidden = state.tickets.size > 0;
+    $('ticket-empty').hidden = state.listed.size > 0;
     const shown = $('ticket-rows').children.length;
     $('ticket-total').textContent = page.total !== undefined ? `共 ${page.total} 件，已显示 ${shown} 件` : `已显示 ${shown} 件`;
   }
