@@ -95,14 +95,24 @@ func seedBrowserCity(t *testing.T, s *testServer) *browserCity {
 	}
 
 	categories := []string{"0101", "0501", "1102", "0201", "1201", "0502", "1101", "0301"}
+	what := map[string]string{
+		"0101": "垃圾桶旁边堆满了生活垃圾，味道很大", "0501": "早高峰有流动摊贩占用人行道卖早点",
+		"1102": "这一段路灯晚上一直不亮，走路很不安全", "0201": "单元门口和电线杆上贴满了小广告",
+		"1201": "路面坑洼，下雨后积水，电动车容易滑倒", "0502": "共享单车堆在盲道上，轮椅过不去",
+		"1101": "人行道上的井盖破了一个角，有人差点踩空", "0301": "一楼住户在绿地上私自搭了棚子",
+	}
+	streets := []string{"幸福路", "和平街", "中山北路", "青石巷", "云南路", "广州路", "汉口西路", "宁海路"}
 	for i := 0; i < 24; i++ {
 		g := i % 8
 		_, x, y := browserGrid(g)
 		k := i / 8
 		loc := map[string]any{"lat": y + 0.001 + 0.001*float64(k), "lng": x + 0.001 + 0.0015*float64(k), "coord_type": "wgs84"}
 		tok, _ := s.Login(t, fmt.Sprintf("browser-resident-%d", i))
-		body := reportBody(categories[(i+k)%len(categories)], uploadPhoto(t, s, tok)["id"].(string))
+		cat := categories[(i+k)%len(categories)]
+		body := reportBody(cat, uploadPhoto(t, s, tok)["id"].(string))
 		body["location"] = loc
+		body["description"] = what[cat]
+		body["address"] = fmt.Sprintf("南京市鼓楼区%s%d号", streets[(i*3+k)%len(streets)], 10+i*7)
 		if i == 0 {
 			body["description"], body["address"] = xssDescription, xssAddress
 		}
