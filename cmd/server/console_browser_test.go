@@ -39,6 +39,9 @@ type browserCity struct {
 	reports []string
 	pending []string // reports that wait for staff (no one on duty in their grid)
 	xss     string
+	openapi *struct {
+		Paths map[string]map[string]json.RawMessage
+	}
 }
 
 // browserGrid is the code and corner of the i-th grid: four columns and two
@@ -151,12 +154,20 @@ func seedBrowserCity(t *testing.T, s *testServer) *browserCity {
 	return c
 }
 
-// routed reports whether the server answers path for staff other than with
-// 404 or 405: a route of API.md that is not in this build yet.
-func (c *browserCity) routed(t *testing.T, method, path string) bool {
+// served reports whether the server has a route of API.md yet, from its
+// OpenAPI document (kept in step with the routes by a test): the steps of
+// the browser test whose routes other work adds are run once they exist.
+func (c *browserCity) served(t *testing.T, method, path string) bool {
 	t.Helper()
-	r := c.s.Do(t, method, path, c.staff, nil)
-	return r.Status != 404 && r.Status != 405
+	if c.openapi == nil {
+		r := c.s.Do(t, "GET", "/openapi.json", "", nil)
+		if r.Status != 200 {
+			t.Fatalf("GET /openapi.json = %d", r.Status)
+		}
+		r.Decode(t, &c.openapi)
+	}
+	_, ok := c.openapi.Paths[path][strings.ToLower(method)]
+	return ok
 }
 
 // figure formats a summary value as the console shows it.
@@ -383,7 +394,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Dispatch a pending ticket with the picker, to a worker chosen by name.
 	pending := c.pending[0]
 	target := c.workers["王芳"]
-	if c.routed(t, "GET", "/api/v1/admin/tickets/"+pending+"/candidates") {
+	if c.served(t, "GET", "/api/v1/admin/tickets/{id}/candidates") {
 		pick := css(`#cand-rows button[data-candidate="` + target + `"]`)
 		do("picker", chromedp.Navigate(base+"/admin/#tickets/"+pending), chromedp.WaitVisible(pick))
 		shot("console-ticket.png")
@@ -409,9 +420,37 @@ func TestConsoleInBrowser(t *testing.T) {
 		shot("console-ticket.png")
 	}
 
+	// 督办, then 挂账 and 恢复, on a dispatched ticket, from its detail.
+	busy := c.reports[1]
+	if !c.served(t, "POST", "/api/v1/admin/tickets/{id}/dispatch") || c.served(t, "GET", "/api/v1/admin/tickets/{id}/dispatch") {
+		t.Fatal("the OpenAPI document does not tell which routes are served")
+	}
+	if c.served(t, "POST", "/api/v1/admin/tickets/{id}/urge") {
+		do("urge", chromedp.Navigate(base+"/admin/#tickets/"+busy), chromedp.WaitVisible(css(`#urge-form input[name=note]`)),
+			chromedp.SendKeys(css(`#urge-form input[name=note]`), "请今天下班前处理完毕"),
+			chromedp.Click(css(`#urge-form button[type=submit]`)),
+			chromedp.WaitVisible(css(`#defer-form input[name=reason]`)),
+			chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#ticket-timeline strong')].some(e => e.textContent === '督办')`),
+			chromedp.SendKeys(css(`#defer-form input[name=reason]`), "需等待供电部门配合"),
+			chromedp.Click(css(`#defer-form button[type=submit]`)),
+			chromedp.WaitVisible(css(`#resume-form button[type=submit]`)))
+		var tk struct{ Status string }
+		s.Do(t, "GET", "/api/v1/reports/"+busy, c.staff, nil).Decode(t, &tk)
+		if tk.Status != "deferred" {
+			t.Errorf("after 挂账 in the console the ticket is %s, want deferred", tk.Status)
+		}
+		do("resume", chromedp.Click(css(`#resume-form button[type=submit]`)), chromedp.WaitVisible(css(`#urge-form input[name=note]`)))
+		s.Do(t, "GET", "/api/v1/reports/"+busy, c.staff, nil).Decode(t, &tk)
+		if tk.Status != "dispatched" && tk.Status != "in_progress" {
+			t.Errorf("after 恢复办理 in the console the ticket is %s, want its status before 挂账", tk.Status)
+		}
+	} else {
+		t.Logf("POST /admin/tickets/{id}/urge is not in this build: 督办, 挂账 and 恢复 are not exercised")
+	}
+
 	// Deactivate a worker from the directory (an on-page confirmation).
 	worker := c.workers["张伟"]
-	if c.routed(t, "GET", "/api/v1/admin/workers") {
+	if c.served(t, "GET", "/api/v1/admin/workers") {
 		off := css(`#people-rows tr[data-id="` + worker + `"] button[data-action=deactivate]`)
 		do("deactivate", chromedp.Navigate(base+"/admin/#people"), chromedp.WaitVisible(off),
 			chromedp.Click(off), chromedp.Click(off),
@@ -456,7 +495,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	download("统计 Excel", chromedp.Navigate(base+"/admin/#stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)), chromedp.Click(css(`#stats-export`)))
 	shot("console-stats.png")
-	if c.routed(t, "GET", "/api/v1/admin/tickets/export.xlsx") {
+	if c.served(t, "GET", "/api/v1/admin/tickets/export.xlsx") {
 		download("工单 Excel", chromedp.Navigate(base+"/admin/#tickets"), chromedp.WaitVisible(css(`#ticket-rows tr`)), chromedp.Click(css(`#ticket-export`)))
 	} else {
 		t.Logf("GET /admin/tickets/export.xlsx is not in this build: the ticket export step is not exercised")
