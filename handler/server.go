@@ -127,14 +127,16 @@ type Deps struct {
 	Subscriptions SubscriptionService
 	Push          PushService
 	Tasks         TaskService
-	Feedback      FeedbackService
-	Stats         StatsReader
-	Activities    ActivityService
-	Grids         GridService
-	DeadLetters   DeadLetterSource
-	Ready         map[string]Pinger // name → dependency, for /readyz
-	Registry      *prometheus.Registry
-	OpenAPI       []byte // the OpenAPI document served at /openapi.json
+	// Workflow is 延期, 挂账, 督办, 核查 and the hotline (nil: not mounted).
+	Workflow    WorkflowService
+	Feedback    FeedbackService
+	Stats       StatsReader
+	Activities  ActivityService
+	Grids       GridService
+	DeadLetters DeadLetterSource
+	Ready       map[string]Pinger // name → dependency, for /readyz
+	Registry    *prometheus.Registry
+	OpenAPI     []byte // the OpenAPI document served at /openapi.json
 }
 
 // New builds the Echo server with every route.
@@ -206,6 +208,10 @@ func New(d Deps) *echo.Echo {
 	admin.POST("/tickets/:id/dispatch", h.adminDispatch)
 	admin.POST("/tickets/:id/reject", h.adminReject)
 	admin.GET("/dead-letters", h.deadLetters)
+	if d.Workflow != nil {
+		mountWorkflow(tasks, admin, &WorkflowHandlers{Svc: d.Workflow,
+			Show: func(t *model.Ticket) any { return h.toAdminTicket(t) }, Task: func(t *model.Ticket) any { return h.toTask(t) }})
+	}
 	ah := &ActivityHandlers{Svc: d.Activities}
 	admin.POST("/activities", ah.Create)
 	authed.POST("/activities/:id/checkin", ah.CheckIn, requireRole(model.RolePartyMember))

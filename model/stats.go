@@ -24,6 +24,17 @@ const (
 	CounterHours // the only one that is not a whole number
 	CounterPartyResolved
 	CounterParticipations
+	// The evaluation's counters (appended: a stored roll-up's bit mask of
+	// counters stays valid).
+	CounterDispatched   // 派遣: dispatch events
+	CounterReturned     // 退回 by the assignee
+	CounterExtended     // 延期 approved
+	CounterDeferred     // 挂账
+	CounterUrged        // 督办
+	CounterVerifyFailed // 核查 failed (返工)
+	CounterSelfHandled  // 自处置 patrol cases
+	CounterPhotoFlagged // resolutions whose photos want a 核查
+	CounterOpenOverdue  // still open past the deadline (the on-time rate's other half)
 	NumCounters
 )
 
@@ -55,6 +66,24 @@ func CounterName(i int) string {
 		return "party_resolved"
 	case CounterParticipations:
 		return "participations"
+	case CounterDispatched:
+		return "dispatched"
+	case CounterReturned:
+		return "returned"
+	case CounterExtended:
+		return "extended"
+	case CounterDeferred:
+		return "deferred"
+	case CounterUrged:
+		return "urged"
+	case CounterVerifyFailed:
+		return "verify_failed"
+	case CounterSelfHandled:
+		return "self_handled"
+	case CounterPhotoFlagged:
+		return "photo_flagged"
+	case CounterOpenOverdue:
+		return "open_overdue"
 	}
 	return ""
 }

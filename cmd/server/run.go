@@ -207,6 +207,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Subscriptions: service.NewSubscriptions(store.NewSubscriptions(mongo, now), templates),
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
+		Workflow:      tasks,
 		Feedback:      service.NewFeedback(tickets, dispatcher, now),
 		Stats:         stats,
 		Activities:    service.NewActivities(activityStore, people, now),
