@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/workcal"
 )
 
@@ -73,6 +74,11 @@ type Config struct {
 	FeedbackWindow time.Duration
 	MaxReturns     int
 	GridSnapMeters int
+	// ResolutionPhotoMaxDistanceM is how far from the ticket an "after"
+	// photo's EXIF position may be before the resolution is flagged for 核查.
+	ResolutionPhotoMaxDistanceM int
+	// RankingWeights weigh the rates in /stats/ranking's composite score.
+	RankingWeights model.RankingWeights
 	// QueueConsumers is how many consumers each queue (screening, dispatch,
 	// notifications) runs in this instance. A job spends its time waiting
 	// on store round trips, so several per core keep the queues moving.
@@ -112,41 +118,50 @@ const (
 func Load(getenv func(string) string) (*Config, error) {
 	p := parser{getenv: getenv}
 	c := &Config{
-		HTTPAddr:                 p.str("HTTP_ADDR", DefaultHTTPAddr),
-		PublicBaseURL:            p.str("PUBLIC_BASE_URL", ""),
-		MongoURI:                 p.str("MONGODB_URI", ""),
-		MongoDatabase:            p.str("MONGODB_DATABASE", DefaultMongoDatabase),
-		RedisURL:                 p.str("REDIS_URL", ""),
-		RedisKeyPrefix:           p.str("REDIS_KEY_PREFIX", "cgt:"),
-		DataDir:                  p.str("DATA_DIR", DefaultDataDir),
-		WeChatAppID:              p.str("WECHAT_APPID", ""),
-		WeChatSecret:             p.str("WECHAT_SECRET", ""),
-		WeChatPushToken:          p.str("WECHAT_PUSH_TOKEN", ""),
-		WeChatPushAESKey:         p.str("WECHAT_PUSH_AES_KEY", ""),
-		TokenSecret:              p.str("TOKEN_SECRET", ""),
-		TokenTTL:                 p.duration("TOKEN_TTL", 72*time.Hour),
-		InviteTTL:                p.duration("INVITE_TTL", 7*24*time.Hour),
-		AdminUsername:            p.str("ADMIN_USERNAME", ""),
-		AdminPassword:            p.str("ADMIN_PASSWORD", ""),
-		LoginPerAccountPerMinute: p.positiveInt("LOGIN_RATE_PER_ACCOUNT", 10),
-		LoginPerIPPerMinute:      p.positiveInt("LOGIN_RATE_PER_IP", 600),
-		ShutdownTimeout:          p.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
-		PhotoMaxBytes:            int64(p.positiveInt("PHOTO_MAX_BYTES", 10<<20)),
-		PhotoMaxPixels:           int64(p.positiveInt("PHOTO_MAX_PIXELS", 50_000_000)),
-		PhotoURLTTL:              p.duration("PHOTO_URL_TTL", time.Hour),
-		UploadsPerMinute:         p.positiveInt("UPLOADS_PER_MINUTE", 20),
-		ReportsPerDay:            p.positiveInt("REPORTS_PER_DAY", 20),
-		AcceptTimeout:            p.duration("ACCEPT_TIMEOUT", 30*time.Minute),
-		MaxReturns:               p.positiveInt("MAX_RETURNS", 2),
-		FeedbackWindow:           p.duration("FEEDBACK_WINDOW", 72*time.Hour),
-		GridSnapMeters:           p.positiveInt("GRID_SNAP_METERS", 200),
-		QueueConsumers:           p.positiveInt("QUEUE_CONSUMERS", 8),
-		ReconcileInterval:        p.duration("RECONCILE_INTERVAL", 10*time.Minute),
-		TemplateAssigned:         p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
-		TemplateAccepted:         p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
-		TemplateResolved:         p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
+		HTTPAddr:                    p.str("HTTP_ADDR", DefaultHTTPAddr),
+		PublicBaseURL:               p.str("PUBLIC_BASE_URL", ""),
+		MongoURI:                    p.str("MONGODB_URI", ""),
+		MongoDatabase:               p.str("MONGODB_DATABASE", DefaultMongoDatabase),
+		RedisURL:                    p.str("REDIS_URL", ""),
+		RedisKeyPrefix:              p.str("REDIS_KEY_PREFIX", "cgt:"),
+		DataDir:                     p.str("DATA_DIR", DefaultDataDir),
+		WeChatAppID:                 p.str("WECHAT_APPID", ""),
+		WeChatSecret:                p.str("WECHAT_SECRET", ""),
+		WeChatPushToken:             p.str("WECHAT_PUSH_TOKEN", ""),
+		WeChatPushAESKey:            p.str("WECHAT_PUSH_AES_KEY", ""),
+		TokenSecret:                 p.str("TOKEN_SECRET", ""),
+		TokenTTL:                    p.duration("TOKEN_TTL", 72*time.Hour),
+		InviteTTL:                   p.duration("INVITE_TTL", 7*24*time.Hour),
+		AdminUsername:               p.str("ADMIN_USERNAME", ""),
+		AdminPassword:               p.str("ADMIN_PASSWORD", ""),
+		LoginPerAccountPerMinute:    p.positiveInt("LOGIN_RATE_PER_ACCOUNT", 10),
+		LoginPerIPPerMinute:         p.positiveInt("LOGIN_RATE_PER_IP", 600),
+		ShutdownTimeout:             p.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		PhotoMaxBytes:               int64(p.positiveInt("PHOTO_MAX_BYTES", 10<<20)),
+		PhotoMaxPixels:              int64(p.positiveInt("PHOTO_MAX_PIXELS", 50_000_000)),
+		PhotoURLTTL:                 p.duration("PHOTO_URL_TTL", time.Hour),
+		UploadsPerMinute:            p.positiveInt("UPLOADS_PER_MINUTE", 20),
+		ReportsPerDay:               p.positiveInt("REPORTS_PER_DAY", 20),
+		AcceptTimeout:               p.duration("ACCEPT_TIMEOUT", 30*time.Minute),
+		MaxReturns:                  p.positiveInt("MAX_RETURNS", 2),
+		FeedbackWindow:              p.duration("FEEDBACK_WINDOW", 72*time.Hour),
+		GridSnapMeters:              p.positiveInt("GRID_SNAP_METERS", 200),
+		ResolutionPhotoMaxDistanceM: p.positiveInt("RESOLUTION_PHOTO_MAX_DISTANCE_M", 300),
+		QueueConsumers:              p.positiveInt("QUEUE_CONSUMERS", 8),
+		ReconcileInterval:           p.duration("RECONCILE_INTERVAL", 10*time.Minute),
+		TemplateAssigned:            p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
+		TemplateAccepted:            p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
+		TemplateResolved:            p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
+	c.RankingWeights = model.DefaultRankingWeights()
+	if v := p.str("RANKING_WEIGHTS", ""); v != "" {
+		if w, err := model.ParseRankingWeights(v); err != nil {
+			p.fail("RANKING_WEIGHTS", err.Error())
+		} else {
+			c.RankingWeights = w
+		}
+	}
 	c.WorkCalendar = workcal.China2026()
 	if v := p.str("WORK_CALENDAR", ""); v != "" {
 		wc, err := workcal.Parse(v)

@@ -34,6 +34,9 @@ type WorkflowHandlers struct {
 // mountWorkflow registers the workflow's routes on the task and admin
 // groups.
 func mountWorkflow(tasks, admin *echo.Group, h *WorkflowHandlers) {
+	if h.Svc == nil {
+		h.Svc = noWorkflow{}
+	}
 	tasks.POST("/:id/extension", h.requestExtension)
 	admin.POST("/tickets", h.takeCall)
 	admin.POST("/tickets/:id/extension", h.decideExtension)
@@ -194,4 +197,31 @@ func toCaller(t *model.Ticket) *callerJSON {
 		return nil
 	}
 	return &callerJSON{Name: t.CallerName, Phone: t.CallerPhone}
+}
+
+// noWorkflow answers 503 where no workflow service is wired.
+type noWorkflow struct{}
+
+var errNoWorkflow = model.Errorf(model.CodeUnavailable, "工单流程服务未启用")
+
+func (noWorkflow) RequestExtension(context.Context, *model.User, string, int, string) (*model.Ticket, error) {
+	return nil, errNoWorkflow
+}
+func (noWorkflow) DecideExtension(context.Context, *model.User, string, bool, string) (*model.Ticket, error) {
+	return nil, errNoWorkflow
+}
+func (noWorkflow) Defer(context.Context, *model.User, string, string) (*model.Ticket, error) {
+	return nil, errNoWorkflow
+}
+func (noWorkflow) Resume(context.Context, *model.User, string) (*model.Ticket, error) {
+	return nil, errNoWorkflow
+}
+func (noWorkflow) Urge(context.Context, *model.User, string, string) (*model.Ticket, error) {
+	return nil, errNoWorkflow
+}
+func (noWorkflow) Verify(context.Context, *model.User, string, *bool, string) (*model.Ticket, error) {
+	return nil, errNoWorkflow
+}
+func (noWorkflow) TakeCall(context.Context, *model.User, service.HotlineInput) (*model.Ticket, error) {
+	return nil, errNoWorkflow
 }

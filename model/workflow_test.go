@@ -210,7 +210,9 @@ var leaves = map[EventType]func(from Status, t *Ticket) string{
 	EventReported: func(_ Status, t *Ticket) string {
 		return want(t.Status == StatusSubmitted && t.Reporters == 1 && t.Source == SourceWeChat, "submitted, one reporter, wechat")
 	},
-	EventHeld: func(_ Status, t *Ticket) string { return want(t.Held && t.Status == StatusSubmitted, "held, submitted") },
+	EventHeld: func(_ Status, t *Ticket) string {
+		return want(t.Held && t.Status == StatusSubmitted, "held, submitted")
+	},
 	EventRegistered: func(_ Status, t *Ticket) string {
 		// 8 working hours from 09:00 with 12:00–13:00 off: 18:00.
 		return want(t.Status == StatusPending && t.RegisteredAt.Equal(t0) && t.DueAt.Equal(t0.Add(9*time.Hour)) && !t.Held,
@@ -219,7 +221,9 @@ var leaves = map[EventType]func(from Status, t *Ticket) string{
 	EventRejected: func(_ Status, t *Ticket) string {
 		return want(t.Status == StatusRejected && t.RejectReason == "备注" && t.AssigneeID == "" && !t.Pool && t.Queue == "", "rejected, reason, nobody holds it")
 	},
-	EventMerged: func(_ Status, t *Ticket) string { return want(t.Status == StatusMerged && t.DuplicateOf == "t0", "merged into t0") },
+	EventMerged: func(_ Status, t *Ticket) string {
+		return want(t.Status == StatusMerged && t.DuplicateOf == "t0", "merged into t0")
+	},
 	EventJoined: func(from Status, t *Ticket) string {
 		return want(t.Status == from && t.Reporters == 2 && slices.Equal(t.MergedIDs, []string{"t9"}) && slices.Equal(t.Followers, []string{"r9"}),
 			"unchanged status, two reporters, a follower")
@@ -267,7 +271,9 @@ var leaves = map[EventType]func(from Status, t *Ticket) string{
 		return want(t.Status == StatusInProgress && t.DueAt.Equal(t0.Add(3*time.Hour)) && t.DeferredFrom == "" && t.DeferredLeft == 0,
 			"back in progress, due in the 3 h it had left")
 	},
-	EventUrged: func(from Status, t *Ticket) string { return want(t.Status == from && t.Urges == 1, "one urge, status unchanged") },
+	EventUrged: func(from Status, t *Ticket) string {
+		return want(t.Status == from && t.Urges == 1, "one urge, status unchanged")
+	},
 	EventResolved: func(_ Status, t *Ticket) string {
 		return want(t.Status == StatusResolved && t.Resolution != nil && t.Resolution.ResolvedAt.Equal(t0) && t.Resolution.ResolverID == worker.ID,
 			"resolved now by w1")
