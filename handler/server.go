@@ -152,6 +152,8 @@ type Deps struct {
 	// what its discovery document says.
 	Open311          Open311Service
 	Open311Discovery Open311Discovery
+	// Workflow is 延期, 挂账, 督办, 核查 and the hotline (nil: 503).
+	Workflow WorkflowService
 }
 
 // New builds the Echo server with every route.
@@ -223,6 +225,8 @@ func New(d Deps) *echo.Echo {
 	admin.POST("/tickets/:id/dispatch", h.adminDispatch)
 	admin.POST("/tickets/:id/reject", h.adminReject)
 	admin.GET("/dead-letters", h.deadLetters)
+	mountWorkflow(tasks, admin, &WorkflowHandlers{Svc: d.Workflow,
+		Show: func(t *model.Ticket) any { return h.toAdminTicket(t) }, Task: func(t *model.Ticket) any { return h.toTask(t) }})
 	ah := &ActivityHandlers{Svc: d.Activities}
 	admin.POST("/activities", ah.Create)
 	authed.POST("/activities/:id/checkin", ah.CheckIn, requireRole(model.RolePartyMember))
@@ -230,6 +234,7 @@ func New(d Deps) *echo.Echo {
 	stats := authed.Group("/stats", requireRole(model.RoleStaff))
 	stats.GET("/summary", h.statsSummary)
 	stats.GET("/party-building", h.statsPartyBuilding)
+	stats.GET("/ranking", h.statsRanking)
 	stats.GET("/export.xlsx", (&ExportHandlers{Stats: d.Stats}).Export)
 	admin.POST("/workers", h.createWorker)
 	admin.GET("/workers", h.listWorkers)

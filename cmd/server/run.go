@@ -192,7 +192,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Timers: store.NewTimers(rdb), Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
 		Names: &service.Names{Users: users, Workers: people, Members: people},
 		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
-			FeedbackWindow: cfg.FeedbackWindow},
+			FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)},
 	})
 	tasks := service.NewTasks(tickets, photoStore, people, users, dispatcher, notifier, now)
 	screening := service.NewScreening(service.ScreeningDeps{
@@ -203,7 +203,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	stats := service.NewStats(service.StatsDeps{
 		Log: tickets, Cursor: statsCursor, Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
 		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
-		Owner: consumerName(), Now: now, Logger: logger,
+		Owner: consumerName(), RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
 	if opt.command != nil {
 		return opt.command(ctx, stats)
@@ -232,6 +232,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Subscriptions: service.NewSubscriptions(store.NewSubscriptions(mongo, now), templates),
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
+		Workflow:      tasks,
 		Feedback:      service.NewFeedback(tickets, dispatcher, now),
 		Stats:         stats,
 		Activities:    service.NewActivities(activityStore, people, now),
