@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sync"
 
 	"github.com/citizen-city/chengguantong/model"
 )
@@ -12,18 +13,37 @@ type Orphans interface {
 	TakeOver(ctx context.Context, consumer string, count int) ([]model.Delivery, error)
 }
 
-// TakeOver claims up to 32 jobs that consumers of dead instances left
-// pending and handles them as this worker's own. Each instance calls it for
-// one worker per queue every few seconds, so a killed instance's work moves
+// takeOverBatch bounds the jobs one look takes over, and takeOverParallel
+// how many of them are handled at once (a dead instance may have left a
+// consumer's worth of jobs each for several consumers).
+const (
+	takeOverBatch    = 128
+	takeOverParallel = 4
+)
+
+// TakeOver claims the jobs that consumers of dead instances left pending
+// and handles them as this worker's own. Each instance calls it for one
+// worker per queue every few seconds, so a killed instance's work moves
 // within seconds; the idle-based reclaim of Run stays as the backstop. It
 // returns how many jobs it took over.
 func (w *Worker) TakeOver(ctx context.Context, from Orphans) (int, error) {
-	jobs, err := from.TakeOver(ctx, w.Consumer, 32)
-	for _, d := range jobs {
-		w.process(ctx, d)
-	}
+	jobs, err := from.TakeOver(ctx, w.Consumer, takeOverBatch)
 	if len(jobs) > 0 {
-		w.Logger.InfoContext(ctx, "took over the jobs of a consumer that died", "queue", w.Queue.Name(), "jobs", len(jobs))
+		w.Logger.WarnContext(ctx, "took over the jobs of a consumer that died", "queue", w.Queue.Name(), "jobs", len(jobs))
 	}
+	next := make(chan model.Delivery)
+	var wg sync.WaitGroup
+	for range min(takeOverParallel, len(jobs)) {
+		wg.Go(func() {
+			for d := range next {
+				w.process(ctx, d)
+			}
+		})
+	}
+	for _, d := range jobs {
+		next <- d
+	}
+	close(next)
+	wg.Wait()
 	return len(jobs), err
 }

@@ -424,10 +424,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 
 // A consumer's liveness mark is set every livenessBeat and lives
 // livenessTTL, so the jobs of an instance killed are taken over within
-// livenessTTL + livenessBeat (8 s).
+// livenessTTL + livenessBeat (7 s).
 const (
 	livenessBeat = 2 * time.Second
-	livenessTTL  = 6 * time.Second
+	livenessTTL  = 5 * time.Second
 )
 
 // deadLetters lists the dead letters of every queue for staff.

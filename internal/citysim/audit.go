@@ -23,6 +23,8 @@ type Audit struct {
 	// DispatchLatency is, for each ticket, from its reported event to its
 	// first dispatched event (the server's clock).
 	DispatchLatency []time.Duration
+	// DispatchedAt is each dispatched ticket's first dispatched event.
+	DispatchedAt map[string]time.Time
 	// Counted is the statistics' reported and registered figures for the
 	// day, less those before the load.
 	CountedReported, CountedRegistered int64
@@ -63,7 +65,7 @@ func (c *City) Audit(ctx context.Context, o AuditOptions) (*Audit, error) {
 		o.Wait = 60 * time.Second
 	}
 	reports := c.Reports()
-	a := &Audit{Reports: len(reports)}
+	a := &Audit{Reports: len(reports), DispatchedAt: map[string]time.Time{}}
 	deadline := time.Now().Add(o.Wait)
 	got := map[string]*auditReport{}
 	for {
@@ -141,6 +143,9 @@ func (c *City) Audit(ctx context.Context, o AuditOptions) (*Audit, error) {
 			a.Dispatched++
 			if n["dispatched"] != 1 {
 				a.Problems = append(a.Problems, fmt.Sprintf("%s: dispatched %d times", r.ID, n["dispatched"]))
+			}
+			if !dispatchedAt.IsZero() {
+				a.DispatchedAt[r.ID] = dispatchedAt
 			}
 			if !dispatchedAt.IsZero() && !reportedAt.IsZero() {
 				a.DispatchLatency = append(a.DispatchLatency, dispatchedAt.Sub(reportedAt))
@@ -257,10 +262,34 @@ func (c *City) ReleaseHeld(ctx context.Context) (int, error) {
 			}
 		}
 		if _, err := c.call(ctx, 0, "POST /admin/tickets/{id}/dispatch", "POST", "/api/v1/admin/tickets/"+url.PathEscape(r.ID)+"/dispatch", c.staff,
-			map[string]string{"assignee_id": worker.profileID}, nil, http.StatusOK); err != nil {
+			map[string]string{"assignee_id": worker.userID}, nil, http.StatusOK); err != nil {
 			return n, err
 		}
 		n++
 	}
 	return n, nil
+}
+
+// State is a report's status as staff see it, and whether it has been held
+// for staff review.
+type State struct {
+	Status string
+	Held   bool
+}
+
+// States returns the state of every report that got a 201.
+func (c *City) States(ctx context.Context) (map[string]State, error) {
+	out := map[string]State{}
+	for _, r := range c.Reports() {
+		var x auditReport
+		if _, err := c.call(ctx, 0, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK); err != nil {
+			return nil, err
+		}
+		st := State{Status: x.Status}
+		for _, e := range x.Timeline {
+			st.Held = st.Held || e.Type == "held"
+		}
+		out[r.ID] = st
+	}
+	return out, nil
 }

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,6 +65,7 @@ type City struct {
 	base      summary
 	Stats     *Stats
 
+	next    atomic.Int64 // the number of the next report
 	mu      sync.Mutex
 	reports []*Report
 }

@@ -83,11 +83,12 @@ func (c *City) Run(ctx context.Context, l Load) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	end := time.After(l.Duration)
-	for i := 0; ; i++ {
+	for {
 		select {
 		case <-ctx.Done():
 		case <-end:
 		case <-tick.C:
+			i := int(c.next.Add(1)) - 1 // numbers go on across runs: one Idempotency-Key per report
 			started.Add(1)
 			inFlight.Add(1)
 			reports.Go(func() {
@@ -117,7 +118,9 @@ func (c *City) Run(ctx context.Context, l Load) {
 	if l.Progress != nil {
 		time.Sleep(10 * time.Millisecond)
 	}
-	c.Stats.elapsed = time.Since(start)
+	c.Stats.mu.Lock()
+	c.Stats.elapsed += time.Since(start)
+	c.Stats.mu.Unlock()
 }
 
 // reportOnce is one resident's report: log in if needed (on one
@@ -150,7 +153,8 @@ func (c *City) reportOnce(ctx context.Context, i int, l Load) error {
 			return ctx.Err()
 		case <-time.After(backoff):
 		}
-		at++ // try another instance, as a load balancer would
+		loginAt++ // try other instances, as a load balancer would
+		at++
 	}
 }
 
