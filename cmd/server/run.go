@@ -254,30 +254,74 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
-	consumer := consumerName()
+	// Consumers are named after this instance, whose liveness mark lets the
+	// other instances take over its pending jobs within seconds of its death.
+	liveness := store.NewLiveness(rdb, consumerName(), livenessTTL)
+	if err := liveness.Beat(startCtx); err != nil {
+		return err
+	}
+	var takeOver []*service.Worker // one worker per queue
 	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
-			Queue: screenQueue, Consumer: fmt.Sprintf("%s-screen-%d", consumer, i), Handle: screening.Handle,
+			Queue: screenQueue, Consumer: liveness.Consumer(fmt.Sprintf("screen-%d", i)), Handle: screening.Handle,
 			MaxAttempts: int64(cfg.ScreeningMaxAttempts), GiveUp: screening.Hold,
 			ReclaimIdle: cfg.QueueRetryAfter, HandleTimeout: 30 * time.Second, Logger: logger,
 		}
+		if i == 0 {
+			takeOver = append(takeOver, w)
+		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
 	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
-			Queue: dispatchQueue, Consumer: fmt.Sprintf("%s-dispatch-%d", consumer, i), Handle: dispatcher.Handle,
+			Queue: dispatchQueue, Consumer: liveness.Consumer(fmt.Sprintf("dispatch-%d", i)), Handle: dispatcher.Handle,
 			MaxAttempts: 10, GiveUp: dispatcher.ToStaff,
 			ReclaimIdle: cfg.QueueRetryAfter, HandleTimeout: 30 * time.Second, Logger: logger,
 		}
+		if i == 0 {
+			takeOver = append(takeOver, w)
+		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
 	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
-			Queue: notifyQueue, Consumer: fmt.Sprintf("%s-notify-%d", consumer, i), Handle: notifier.Handle,
+			Queue: notifyQueue, Consumer: liveness.Consumer(fmt.Sprintf("notify-%d", i)), Handle: notifier.Handle,
 			MaxAttempts: 5, ReclaimIdle: time.Minute, HandleTimeout: 15 * time.Second, Logger: logger,
+		}
+		if i == 0 {
+			takeOver = append(takeOver, w)
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
+	workers.Go(func() {
+		service.Every(workCtx, logger, "liveness", livenessBeat, func(ctx context.Context) (int, error) {
+			return 0, liveness.Beat(ctx)
+		})
+	})
+	workers.Go(func() {
+		// One look per queue every few seconds (an XPENDING summary, which
+		// is all it costs at rest) for jobs of consumers that died; once in
+		// a while, dead instances' idle consumers are removed from the groups.
+		queues := []*store.Stream{screenQueue, dispatchQueue, notifyQueue} // in takeOver's order
+		lastPrune := time.Now()
+		service.Every(workCtx, logger, "takeover", livenessBeat, func(ctx context.Context) (int, error) {
+			var n int
+			var errs []error
+			for i, w := range takeOver {
+				m, err := w.TakeOver(ctx, queues[i])
+				n += m
+				errs = append(errs, err)
+			}
+			if time.Since(lastPrune) > 10*time.Minute {
+				lastPrune = time.Now()
+				for _, q := range queues {
+					_, err := q.PruneConsumers(ctx, time.Hour)
+					errs = append(errs, err)
+				}
+			}
+			return n, errors.Join(errs...)
+		})
+	})
 	workers.Go(func() {
 		// Each look for pending transitions is a scan of ticket_log on
 		// FerretDB: look every few seconds, and drain while there is work.
@@ -388,12 +432,25 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("stopping background workers")
 	stopWork()
 	workers.Wait()
+	// What this instance leaves pending (jobs waiting for a retry) is
+	// taken over by the others at once.
+	if err := liveness.Stop(shutCtx); err != nil {
+		logger.Warn("liveness mark not removed; the others take over when it expires", "error", err.Error())
+	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
 }
+
+// A consumer's liveness mark is set every livenessBeat and lives
+// livenessTTL, so the jobs of an instance killed are taken over within
+// livenessTTL + livenessBeat (7 s).
+const (
+	livenessBeat = 2 * time.Second
+	livenessTTL  = 5 * time.Second
+)
 
 // deadLetters lists the dead letters of every queue for staff.
 type deadLetters []*store.Stream
