@@ -137,6 +137,7 @@ type Deps struct {
 	Subscriptions SubscriptionService
 	Push          PushService
 	Tasks         TaskService
+	StaffTickets  StaffTicketService
 	Feedback      FeedbackService
 	Stats         StatsReader
 	Activities    ActivityService
@@ -221,8 +222,11 @@ func New(d Deps) *echo.Echo {
 	admin.PUT("/categories/:code", h.putCategory)
 	admin.POST("/grids", h.uploadGrids)
 	admin.GET("/grids", h.listGrids)
-	admin.GET("/tickets", h.adminTickets)
-	admin.POST("/tickets/:id/dispatch", h.adminDispatch)
+	admin.GET("/tickets", h.staffTickets)
+	admin.GET("/tickets/export.xlsx", h.exportTickets)
+	admin.GET("/tickets/:id", h.staffTicket)
+	admin.GET("/tickets/:id/candidates", h.ticketCandidates)
+	admin.POST("/tickets/:id/dispatch", h.staffDispatch)
 	admin.POST("/tickets/:id/reject", h.adminReject)
 	admin.GET("/dead-letters", h.deadLetters)
 	mountWorkflow(tasks, admin, &WorkflowHandlers{Svc: d.Workflow,

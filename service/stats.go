@@ -459,25 +459,10 @@ func (s *Stats) byTime(ctx context.Context, p Period, groupBy string) (*Summary,
 	return out, nil
 }
 
-// SourceName is a channel's name in Chinese.
-func SourceName(src string) string {
-	switch model.Source(src) {
-	case model.SourceWeChat:
-		return "微信随手拍"
-	case model.SourcePatrol:
-		return "网格员巡查"
-	case model.SourceHotline:
-		return "12345热线"
-	case model.SourceOpen311:
-		return "Open311 接口"
-	}
-	return src
-}
-
 func (s *Stats) groupName(ctx context.Context, dim, key string) string {
 	switch dim {
 	case BySource:
-		return SourceName(key)
+		return model.Source(key).Label()
 	case ByCategory:
 		if c, err := s.categories.Get(ctx, key); err == nil {
 			return c.Name

@@ -247,6 +247,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			URL: baseURL + "/open311/v2", Changeset: now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
 			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
 		},
+		StaffTickets: service.NewStaffTickets(service.StaffTicketsDeps{Tickets: tickets, People: people, Users: users, Loads: tickets,
+			Dispatch: tasks, Now: now}),
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
