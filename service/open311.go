@@ -380,9 +380,13 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 	hash := in.bodyHash()
 	idem := ""
 	if in.IdempotencyKey != "" {
-		// The unique idem decides: of all attempts with one key exactly
-		// one insert succeeds, and the others replay it (see Reports).
+		// A retry is answered before it counts against the key's rate
+		// limit. Two attempts at once both miss here; then the unique idem
+		// decides: exactly one insert succeeds, the other replays it.
 		idem = digest("open311:" + key.ID + "\x00" + in.IdempotencyKey)
+		if t, err := s.replay(ctx, idem, hash); t != nil || err != nil {
+			return s.created(t, cat), err
+		}
 	}
 	if err := limit(ctx, s.limiter, "open311:"+key.ID, s.cfg.PostsPerMinute, time.Minute,
 		fmt.Sprintf("该密钥每分钟最多提交 %d 条服务请求，请稍后再试", s.cfg.PostsPerMinute)); err != nil {
