@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -80,13 +81,27 @@ func mountOpen311(e *echo.Echo, o *open311Handlers) {
 	// answered in the format its name asks for (XML, the required one, by
 	// default).
 	g.Any("/*", func(c echo.Context) error {
+		path := c.Request().URL.Path
 		f := fmtXML
-		if strings.HasSuffix(c.Request().URL.Path, ".json") {
+		if strings.HasSuffix(path, ".json") {
 			f = fmtJSON
 		}
-		return o.fail(c, f, model.Errorf(model.CodeNotFound, "没有这个 GeoReport v2 资源：%s %s", c.Request().Method, c.Request().URL.Path))
+		// A resource that exists, asked with a method it does not take, is
+		// a request that cannot be fulfilled (400), not a missing one.
+		if m := o311Resource.FindStringSubmatch(strings.TrimPrefix(path, "/open311/v2/")); m != nil {
+			allow := http.MethodGet
+			if m[1] == "requests." {
+				allow = http.MethodGet + ", " + http.MethodPost
+			}
+			c.Response().Header().Set("Allow", allow)
+			return o.fail(c, f, model.Errorf(model.CodeInvalidArgument, "%s 不接受 %s 方法，只接受 %s", path, c.Request().Method, allow))
+		}
+		return o.fail(c, f, model.Errorf(model.CodeNotFound, "没有这个 GeoReport v2 资源：%s %s", c.Request().Method, path))
 	})
 }
+
+// o311Resource matches the paths (below /open311/v2/) of every resource.
+var o311Resource = regexp.MustCompile(`^(discovery\.|services\.|requests\.|services/[^/]+\.|requests/[^/]+\.|tokens/[^/]+\.)(xml|json)$`)
 
 type open311Handlers struct {
 	svc    Open311Service
@@ -143,6 +158,10 @@ func (o *open311Handlers) run(c echo.Context, f o311Format, id string, h o311Han
 		}
 	} else if err := r.ParseForm(); err != nil {
 		return o.fail(c, f, model.Errorf(model.CodeInvalidArgument, "查询参数无法解析：%v", err))
+	}
+	if r.Method == http.MethodGet {
+		// Public data without credentials: any web page may read it.
+		c.Response().Header().Set("Access-Control-Allow-Origin", "*")
 	}
 	if !strings.HasSuffix(c.Path(), "/discovery."+string(f)) {
 		if err := o.svc.CheckJurisdiction(param(r.Form, "jurisdiction_id")); err != nil {

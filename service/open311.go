@@ -234,7 +234,7 @@ type Open311Input struct {
 const MaxOpen311Description = 4000
 
 var (
-	htmlTag   = regexp.MustCompile(`<\s*/?\s*[a-zA-Z!?][^>]*>`)
+	htmlTag   = regexp.MustCompile(`</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?>|<[!?][^<>]*>`)
 	phoneText = regexp.MustCompile(`^\+?[0-9][0-9 ()\-]{2,30}$`)
 )
 
