@@ -256,7 +256,7 @@ func o311Status(code model.Code) int {
 
 // fail writes err as a GeoReport v2 errors body in format f.
 func (o *open311Handlers) fail(c echo.Context, f o311Format, err error) error {
-	e := toModelError(err)
+	e := toModelError(err, c)
 	status := o311Status(e.Code)
 	msg := e.Message
 	if status >= 500 {

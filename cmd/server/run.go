@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/citizen-city/chengguantong/config"
 	"github.com/citizen-city/chengguantong/docs"
@@ -41,6 +42,9 @@ type options struct {
 	// command, when set, runs instead of the HTTP server, with the stores
 	// open (the rebuild-stats and report subcommands).
 	command func(ctx context.Context, stats *service.Stats) error
+	// mongoMonitor, when set, sees every MongoDB command the server sends
+	// (the command-counting benchmark).
+	mongoMonitor *event.CommandMonitor
 }
 
 // run starts the server and serves until ctx is done, then shuts down
@@ -76,10 +80,13 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	} else if cfg.WeChatSimulator {
 		logger.Warn("WECHAT_SIMULATOR=true: WeChat is simulated in-process; no real WeChat user can log in")
 	}
+	if !cfg.WeChatPush {
+		logger.Warn("WECHAT_PUSH=off: no message push is configured, so WeChat's photo verdicts never arrive; every photo check is taken as passed after 30 minutes")
+	}
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	mongo, err := store.OpenMongo(startCtx, mongoURI, cfg.MongoDatabase)
+	mongo, err := store.OpenMongo(startCtx, mongoURI, cfg.MongoDatabase, store.MongoOptions{Monitor: opt.mongoMonitor})
 	if err != nil {
 		return err
 	}
@@ -101,10 +108,17 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	wcfg := wechat.Config{AppID: cfg.WeChatAppID, Secret: cfg.WeChatSecret, PushToken: cfg.WeChatPushToken, PushAESKey: cfg.WeChatPushAESKey}
 	sim := opt.simulator
 	if cfg.WeChatSimulator && sim == nil {
+		verdict, _ := wechatsim.MediaVerdictOf(cfg.WeChatSimulatorMediaVerdict)
+		if !cfg.WeChatPush {
+			verdict, _ = wechatsim.MediaVerdictOf(wechatsim.VerdictNone)
+		}
 		sim = wechatsim.New(wechatsim.Options{
 			AppID: wcfg.AppID, Secret: wcfg.Secret, PushToken: wcfg.PushToken, PushAESKey: wcfg.PushAESKey,
-			Encrypted: wcfg.PushAESKey != "",
+			Encrypted: wcfg.PushAESKey != "", MediaVerdict: verdict, Faults: cfg.WeChatSimulatorFaults,
 		})
+		if len(cfg.WeChatSimulatorFaults) > 0 {
+			logger.Warn("WECHAT_SIMULATOR_FAULTS: the simulated WeChat fails on purpose", "faults", cfg.WeChatSimulatorFaults)
+		}
 		defer sim.Close()
 		defer sim.Install()()
 	}
@@ -206,9 +220,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	}
 
 	e := handler.New(handler.Deps{
-		Logger:        logger,
-		Auth:          auth,
-		People:        service.NewPeople(people, invites, cfg.InviteTTL, now),
+		Logger: logger,
+		Auth:   auth,
+		People: service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: users, Grids: grids,
+			Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger}),
 		Categories:    categories,
 		Photos:        photos,
 		PhotoURLs:     signer,
@@ -225,6 +240,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
 		Registry:      prometheus.NewRegistry(),
 		OpenAPI:       docs.OpenAPIJSON(),
+		CursorSecret:  []byte(cfg.TokenSecret),
 		Open311:       open311,
 		Open311Discovery: handler.Open311Discovery{
 			URL: baseURL + "/open311/v2", Changeset: now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
@@ -241,14 +257,16 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
 			Queue: screenQueue, Consumer: fmt.Sprintf("%s-screen-%d", consumer, i), Handle: screening.Handle,
-			MaxAttempts: 10, ReclaimIdle: 30 * time.Second, HandleTimeout: 30 * time.Second, Logger: logger,
+			MaxAttempts: int64(cfg.ScreeningMaxAttempts), GiveUp: screening.Hold,
+			ReclaimIdle: cfg.QueueRetryAfter, HandleTimeout: 30 * time.Second, Logger: logger,
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
 	for i := range cfg.QueueConsumers {
 		w := &service.Worker{
 			Queue: dispatchQueue, Consumer: fmt.Sprintf("%s-dispatch-%d", consumer, i), Handle: dispatcher.Handle,
-			MaxAttempts: 10, ReclaimIdle: 30 * time.Second, HandleTimeout: 30 * time.Second, Logger: logger,
+			MaxAttempts: 10, GiveUp: dispatcher.ToStaff,
+			ReclaimIdle: cfg.QueueRetryAfter, HandleTimeout: 30 * time.Second, Logger: logger,
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
@@ -342,7 +360,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		ReadTimeout:    60 * time.Second,
 		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    120 * time.Second,
-		MaxHeaderBytes: 32 << 10,
+		MaxHeaderBytes: handler.ServerMaxHeaderBytes, // past handler.MaxHeaderBytes: 431 with the envelope
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if sim != nil && opt.simulator == nil {
@@ -402,9 +420,17 @@ func consumerName() string {
 }
 
 // embeddedSecrets fills in what the single-machine mode may generate: the
-// token secret and the first staff account's password, each kept in a file
+// token secret, the message-push token shared by the simulator and
+// /wechat/push, and the first staff account's password, each kept in a file
 // under DATA_DIR so that restarts keep every login working.
 func embeddedSecrets(cfg *config.Config, logger *slog.Logger) error {
+	if cfg.WeChatPush && cfg.WeChatPushToken == "" {
+		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "push-token"))
+		if err != nil {
+			return err
+		}
+		cfg.WeChatPushToken = s
+	}
 	if cfg.TokenSecret == "" {
 		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "token-secret"))
 		if err != nil {
