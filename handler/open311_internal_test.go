@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/citizen-city/chengguantong/model"
 )
 
 func TestW3CParam(t *testing.T) {
@@ -33,7 +36,8 @@ func TestW3CParam(t *testing.T) {
 		if c.ok != (err == nil) || (c.ok && !got.Equal(c.want)) {
 			t.Errorf("%q end=%v: %v %v, want %v", c.in, c.end, got, err, c.want)
 		}
-		if err != nil && !strings.HasPrefix(err.Error(), "invalid_argument: d: ") {
+		var me *model.Error
+		if err != nil && (!errors.As(err, &me) || me.Field != "d") {
 			t.Errorf("%q: error %v does not name the parameter", c.in, err)
 		}
 	}

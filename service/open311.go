@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -238,13 +237,16 @@ var (
 	phoneText = regexp.MustCompile(`^\+?[0-9][0-9 ()\-]{2,30}$`)
 )
 
-// ValidateText checks a free text the way a resident's is checked: trimmed,
-// required unless optional, at most max characters, valid UTF-8, line
-// breaks and tabs but no other control characters, and no HTML. It returns
+// ValidateText checks a free text of a form the way a resident's is
+// checked (model.CheckText: valid UTF-8, line breaks and tabs but no other
+// control characters, something visible), then trimmed: required unless
+// optional, at most max characters, and no HTML. It returns
 // the trimmed text. Errors: invalid_argument naming the field.
 func ValidateText(field, text string, max int, required bool) (string, error) {
-	if !utf8.ValidString(text) {
-		return "", model.Invalid(field, "不是有效的 UTF-8 文本")
+	// The resident's rules (model.CheckText, which the JSON decoder applies
+	// to every body): UTF-8, no control characters, something visible.
+	if err := model.CheckText(field, text); err != nil {
+		return "", err
 	}
 	text = strings.TrimSpace(text)
 	n := utf8.RuneCountInString(text)
@@ -253,11 +255,6 @@ func ValidateText(field, text string, max int, required bool) (string, error) {
 		return "", model.Invalid(field, "必填：请说明问题是什么")
 	case n > max:
 		return "", model.Invalid(field, "有 %d 个字符，最多 %d 个", n, max)
-	}
-	for _, r := range text {
-		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
-			return "", model.Invalid(field, "含有控制字符 U+%04X；只允许换行和制表符", r)
-		}
 	}
 	if htmlTag.MatchString(text) {
 		return "", model.Invalid(field, "不能含有 HTML 或代码，请只写文字")

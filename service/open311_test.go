@@ -1,6 +1,7 @@
 package service
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -9,9 +10,9 @@ import (
 
 func TestRedactContacts(t *testing.T) {
 	for in, want := range map[string]string{
-		"有事打13812345678找我":           "有事打138****5678找我",
+		"有事打13812345678找我":            "有事打138****5678找我",
 		"邮件 li.si+cgt@example.com.cn": "邮件 ***@***",
-		"幸福路12号门口":                   "幸福路12号门口",
+		"幸福路12号门口":                    "幸福路12号门口",
 		"工单号 2026120112345 不是手机号":     "工单号 2026120112345 不是手机号",
 	} {
 		if got := RedactContacts(in); got != want {
@@ -27,9 +28,10 @@ func TestValidateText(t *testing.T) {
 			t.Errorf("%q: %q %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"", "   ", strings.Repeat("井", 21), "<b>粗体</b>", "<script>x</script>", "响铃\a", "\xff\xfe"} {
+	for _, in := range []string{"", "   ", strings.Repeat("井", 21), "<b>粗体</b>", "<script>x</script>", "响铃\a", "\xff\xfe", "\u200b\u3000"} {
 		_, err := ValidateText("description", in, 20, true)
-		if model.ErrorCode(err) != model.CodeInvalidArgument || !strings.Contains(err.Error(), "description: ") {
+		var me *model.Error
+		if !errors.As(err, &me) || me.Code != model.CodeInvalidArgument || me.Field != "description" {
 			t.Errorf("%q: %v", in, err)
 		}
 	}

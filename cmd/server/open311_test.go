@@ -156,7 +156,7 @@ func hasHan(s string) bool {
 // wantError checks an error response: the status, the content type of
 // the request's format and the errors body, its code the status and its
 // description a Chinese sentence.
-func wantError(t *testing.T, r *apitest.Response, status int, format string) string {
+func o311WantError(t *testing.T, r *apitest.Response, status int, format string) string {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
@@ -418,13 +418,13 @@ func TestOpen311Conformance(t *testing.T) {
 		t.Fatalf("definition.json: %s", r.Body)
 	}
 	for _, f := range []string{"xml", "json"} {
-		wantError(t, o311Do(t, s, "GET", "/open311/v2/services/9999."+f, nil), 404, f)
-		wantError(t, o311Do(t, s, "GET", "/open311/v2/services.json?jurisdiction_id=elsewhere.gov.cn", nil), 404, "json")
-		wantError(t, o311Do(t, s, "GET", "/open311/v2/nothing-here."+f, nil), 404, f)
-		wantError(t, o311Do(t, s, "GET", "/open311/v2/requests/nope."+f, nil), 404, f)
-		wantError(t, o311Do(t, s, "GET", "/open311/v2/tokens/nope."+f, nil), 404, f)
+		o311WantError(t, o311Do(t, s, "GET", "/open311/v2/services/9999."+f, nil), 404, f)
+		o311WantError(t, o311Do(t, s, "GET", "/open311/v2/services.json?jurisdiction_id=elsewhere.gov.cn", nil), 404, "json")
+		o311WantError(t, o311Do(t, s, "GET", "/open311/v2/nothing-here."+f, nil), 404, f)
+		o311WantError(t, o311Do(t, s, "GET", "/open311/v2/requests/nope."+f, nil), 404, f)
+		o311WantError(t, o311Do(t, s, "GET", "/open311/v2/tokens/nope."+f, nil), 404, f)
 	}
-	wantError(t, o311Do(t, s, "GET", "/open311/v2/services/1101.yaml", nil), 404, "xml")
+	o311WantError(t, o311Do(t, s, "GET", "/open311/v2/services/1101.yaml", nil), 404, "xml")
 	// The configured jurisdiction (the public URL's host) is accepted, an
 	// empty one is absent.
 	host := strings.TrimPrefix(s.Base, "http://")
@@ -446,41 +446,41 @@ func TestOpen311Conformance(t *testing.T) {
 		path := "/open311/v2/requests." + f
 		form := o311Form(key)
 		form.Del("api_key")
-		wantError(t, o311Do(t, s, "POST", path, form), 403, f)
+		o311WantError(t, o311Do(t, s, "POST", path, form), 403, f)
 		form.Set("api_key", keyID+"."+strings.Repeat("0", 64))
-		wantError(t, o311Do(t, s, "POST", path, form), 403, f)
+		o311WantError(t, o311Do(t, s, "POST", path, form), 403, f)
 		form.Set("api_key", "garbage")
-		wantError(t, o311Do(t, s, "POST", path, form), 403, f)
+		o311WantError(t, o311Do(t, s, "POST", path, form), 403, f)
 		for field, v := range map[string]string{
 			"service_code": "", "lat": "abc", "long": "200", "description": strings.Repeat("井", 4001), "email": "not-an-email",
 			"phone": "call me", "media_url": "ftp://x", "coord_type": "bd09",
 		} {
 			form := o311Form(key)
 			form.Set(field, v)
-			wantError(t, o311Do(t, s, "POST", path, form), 400, f)
+			o311WantError(t, o311Do(t, s, "POST", path, form), 400, f)
 		}
 		form = o311Form(key)
 		form.Set("description", "井盖<script>alert(1)</script>")
-		wantError(t, o311Do(t, s, "POST", path, form), 400, f)
+		o311WantError(t, o311Do(t, s, "POST", path, form), 400, f)
 		form = o311Form(key)
 		form.Del("lat")
 		form.Del("long")
-		if d := wantError(t, o311Do(t, s, "POST", path, form), 400, f); !strings.Contains(d, "lat") {
+		if d := o311WantError(t, o311Do(t, s, "POST", path, form), 400, f); !strings.Contains(d, "lat") {
 			t.Fatalf("address only: %s", d)
 		}
 		form = o311Form(key)
 		form.Set("lat", "48.85")
 		form.Set("long", "2.35") // Paris
-		wantError(t, o311Do(t, s, "POST", path, form), 400, f)
+		o311WantError(t, o311Do(t, s, "POST", path, form), 400, f)
 		form = o311Form(key)
 		form.Set("service_code", "9999")
-		wantError(t, o311Do(t, s, "POST", path, form), 404, f)
+		o311WantError(t, o311Do(t, s, "POST", path, form), 404, f)
 		form = o311Form(key)
 		form.Set("jurisdiction_id", "elsewhere.gov.cn")
-		wantError(t, o311Do(t, s, "POST", path, form), 404, f)
+		o311WantError(t, o311Do(t, s, "POST", path, form), 404, f)
 		req, _ := http.NewRequest("POST", s.Base+path, strings.NewReader(`{"api_key":"x"}`))
 		req.Header.Set("Content-Type", "application/json")
-		wantError(t, s.Send(t, req), 400, f)
+		o311WantError(t, s.Send(t, req), 400, f)
 	}
 
 	// --- POST a request; it reaches the grid's worker.
@@ -510,7 +510,7 @@ func TestOpen311Conformance(t *testing.T) {
 	}
 	other := o311Form(key)
 	other.Set("description", "另一件事：路灯不亮")
-	wantError(t, o311Do(t, s, "POST", "/open311/v2/requests.json", other, "Idempotency-Key", "req-1"), 400, "json")
+	o311WantError(t, o311Do(t, s, "POST", "/open311/v2/requests.json", other, "Idempotency-Key", "req-1"), 400, "json")
 	// The XML answer of POST.
 	x := o311Form(key)
 	x.Set("service_code", "1102")
@@ -531,7 +531,7 @@ func TestOpen311Conformance(t *testing.T) {
 	}
 	x.Set("description", "第四条：超过限额")
 	r = o311Do(t, s, "POST", "/open311/v2/requests.json", x)
-	wantError(t, r, 429, "json")
+	o311WantError(t, r, 429, "json")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("429 without Retry-After")
 	}
@@ -651,10 +651,10 @@ func TestOpen311Conformance(t *testing.T) {
 			"start_date=2026-03-01T00:00:00Z&end_date=2026-02-01T00:00:00Z", // end before start
 			"page=0", "page_size=1001", "page_size=x",
 		} {
-			wantError(t, o311Do(t, s, "GET", "/open311/v2/requests."+f+"?"+bad, nil), 400, f)
+			o311WantError(t, o311Do(t, s, "GET", "/open311/v2/requests."+f+"?"+bad, nil), 400, f)
 		}
-		wantError(t, o311Do(t, s, "GET", "/open311/v2/requests."+f+"?service_code=9999", nil), 404, f)
-		wantError(t, o311Do(t, s, "GET", "/open311/v2/requests."+f+"?jurisdiction_id=elsewhere.gov.cn", nil), 404, f)
+		o311WantError(t, o311Do(t, s, "GET", "/open311/v2/requests."+f+"?service_code=9999", nil), 404, f)
+		o311WantError(t, o311Do(t, s, "GET", "/open311/v2/requests."+f+"?jurisdiction_id=elsewhere.gov.cn", nil), 404, f)
 	}
 	if got := q("start_date=2026-01-01T00:00:00Z&end_date=2026-03-31T00:00:00Z"); len(got) != 0 {
 		t.Fatalf("a range of exactly 89 days long ago: %v", got)
@@ -670,7 +670,7 @@ func TestOpen311Conformance(t *testing.T) {
 		if f == "xml" {
 			wantNames(t, "token request", parseXML(t, r.Body).Children[0].names(), []string{"service_request_id", "token"})
 		}
-		wantError(t, o311Do(t, s, "GET", "/open311/v2/tokens/"+resID+"."+f, nil), 404, f)
+		o311WantError(t, o311Do(t, s, "GET", "/open311/v2/tokens/"+resID+"."+f, nil), 404, f)
 	}
 
 	// --- privacy: no listing shows who filed anything.
@@ -687,7 +687,7 @@ func TestOpen311Conformance(t *testing.T) {
 	if r := s.Do(t, "DELETE", "/api/v1/admin/open311/keys/"+key2ID, c.staff, nil); r.Status != 204 {
 		t.Fatalf("revoke: %d %s", r.Status, r.Body)
 	}
-	wantError(t, o311Do(t, s, "POST", "/open311/v2/requests.xml", o311Form(key2)), 403, "xml")
+	o311WantError(t, o311Do(t, s, "POST", "/open311/v2/requests.xml", o311Form(key2)), 403, "xml")
 	if r := s.Do(t, "DELETE", "/api/v1/admin/open311/keys/"+key2ID, c.staff, nil); r.Status != 204 {
 		t.Fatalf("revoke again: %d", r.Status)
 	}
