@@ -35,6 +35,7 @@ type APIKeyStore interface {
 // request.
 type SubmitterStore interface {
 	Save(ctx context.Context, s *model.Open311Submitter) error
+	Get(ctx context.Context, ticketID string) (*model.Open311Submitter, error)
 }
 
 // PublicTickets lists the tickets a public listing may show.
@@ -456,6 +457,22 @@ func (s *Open311) replay(ctx context.Context, idem, hash string) (*model.Ticket,
 
 func serviceNotice(cat model.Category) string {
 	return fmt.Sprintf("已立案，按位置派遣至所在网格处置；处置时限为 %d 个工作小时", cat.SLAHours)
+}
+
+// Submitter returns, to staff only, what the Open311 client said about the
+// person behind a ticket it filed (email, phone, names, device and account
+// ids, its media_url) and which key filed it: for the staff's ticket view.
+// Errors: permission_denied (not staff), not_found (not filed through
+// Open311).
+func (s *Open311) Submitter(ctx context.Context, u *model.User, ticketID string) (*model.Open311Submitter, error) {
+	if u == nil || !u.Has(model.RoleStaff) {
+		return nil, model.Errorf(model.CodePermissionDenied, "只有工作人员能查看 Open311 提交人的信息")
+	}
+	sub, err := s.submitters.Get(ctx, ticketID)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, model.Errorf(model.CodeNotFound, "工单 %s 不是经 Open311 提交的", ticketID)
+	}
+	return sub, err
 }
 
 // --- GET requests -------------------------------------------------------------
