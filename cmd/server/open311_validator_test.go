@@ -6,7 +6,7 @@ package main
 // Given the discovery URL, it walks discovery → services → service
 // definitions → requests as a third-party client would, in every format
 // discovery lists, and reports every required field that is missing or
-// malformed.
+// malformed, and files a request with POST as a client with a key would.
 
 import (
 	"encoding/json"
@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -412,6 +413,58 @@ func (v *validator) requests(base, format string) {
 	v.errorBody(url+"?start_date="+start+"&end_date="+end, format, 400)
 }
 
+// post files a request and checks the answer: "service_requests ⇊ request
+// ↴" with a service_request_id or a token — "This should not be returned
+// if token is returned" — and, when it is an id, that the request can be
+// read back.
+func (v *validator) post(base, format string, form url.Values) {
+	target := base + "/requests." + format
+	resp, err := v.client.PostForm(target, form)
+	if err != nil {
+		v.bad("POST %s: %v", target, err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		v.bad("POST %s: status %d: %s", target, resp.StatusCode, body)
+		return
+	}
+	type created struct {
+		ID    string `xml:"service_request_id" json:"service_request_id"`
+		Token string `xml:"token" json:"token"`
+	}
+	var cs []created
+	if format == "xml" {
+		var x struct {
+			XMLName  xml.Name  `xml:"service_requests"`
+			Requests []created `xml:"request"`
+		}
+		if !v.decode(target, format, body, &x) {
+			return
+		}
+		cs = x.Requests
+	} else if !v.decode(target, format, body, &cs) {
+		return
+	}
+	if len(cs) != 1 || (cs[0].ID == "") == (cs[0].Token == "") {
+		v.bad("POST %s: want one request with either service_request_id or token: %s", target, body)
+		return
+	}
+	if cs[0].ID != "" {
+		if _, ok := v.get(base+"/requests/"+cs[0].ID+"."+format, 200); !ok {
+			v.bad("POST %s: the request created cannot be read back", target)
+		}
+	}
+	// "403 - Missing or Invalid API Key"
+	form.Del("api_key")
+	if r, err := v.client.PostForm(target, form); err != nil || r.StatusCode != 403 {
+		v.bad("POST %s without api_key: %v %v, want 403", target, err, r)
+	} else {
+		r.Body.Close()
+	}
+}
+
 // errorBody checks an error answer: the status and "errors ⇊ error ↴ code,
 // description".
 func (v *validator) errorBody(url, format string, status int) {
@@ -457,14 +510,12 @@ func TestOpen311IndependentValidator(t *testing.T) {
 	// One request filed, so that the listings have something to check.
 	staff := s.LoginStaff(t, adminUser, adminPass)
 	key := s.Do(t, "POST", "/api/v1/admin/open311/keys", staff, map[string]string{"name": "validator"}).JSON(t)["api_key"].(string)
-	resp, err := http.PostForm(s.Base+"/open311/v2/requests.xml", map[string][]string{
-		"api_key": {key}, "service_code": {"0101"}, "lat": {"32.0415"}, "long": {"118.7845"}, "description": {"垃圾堆在路口"},
-	})
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("POST requests.xml: %v %v", err, resp)
-	}
-	resp.Body.Close()
 	v := &validator{client: &http.Client{Timeout: 30 * time.Second}}
+	for _, f := range []string{"xml", "json"} {
+		v.post(s.Base+"/open311/v2", f, url.Values{
+			"api_key": {key}, "service_code": {"0101"}, "lat": {"32.0415"}, "long": {"118.7845"}, "description": {"垃圾堆在路口"},
+		})
+	}
 	v.validate(s.Base + "/open311/v2/discovery.xml")
 	for _, p := range v.problems {
 		t.Error(p)
