@@ -45,8 +45,10 @@ type Lease interface {
 // RollupStore keeps the roll-ups.
 type RollupStore interface {
 	Applied(ctx context.Context) (int64, error)
-	SetApplied(ctx context.Context, seq int64) error
-	Apply(ctx context.Context, seq int64, rows []model.RollupRow) error
+	SetApplied(ctx context.Context, seq int64, at time.Time) error
+	Apply(ctx context.Context, seq int64, at time.Time, rows []model.RollupRow) error
+	// UpdatedAt is when an event was last counted (zero if never).
+	UpdatedAt(ctx context.Context) (time.Time, error)
 	// Read returns a row per bucket and key, each bucket's rows in key
 	// order. They may be shared with other readers: read only.
 	Read(ctx context.Context, dim string, periods []string) ([]model.RollupRow, error)
@@ -194,13 +196,14 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 			return false, fmt.Errorf("count %s: %w", e.ID, err)
 		}
 	}
-	if err := s.rollups.Apply(ctx, seq, applyOrder(toRows(Delta(Contribute(before), Contribute(after))))); err != nil {
+	at := s.now()
+	if err := s.rollups.Apply(ctx, seq, at, applyOrder(toRows(Delta(Contribute(before), Contribute(after))))); err != nil {
 		return false, err
 	}
 	if err := s.log.SetStatsVersion(ctx, e.Ticket, e.Version); err != nil {
 		return false, err
 	}
-	if err := s.rollups.SetApplied(ctx, seq); err != nil {
+	if err := s.rollups.SetApplied(ctx, seq, at); err != nil {
 		return false, err
 	}
 	return true, s.cursor.DoneEntry(ctx, e.ID)
@@ -327,6 +330,13 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 	}
 	buckets := PeriodBuckets(p)
 	out := &Summary{Period: p, GroupBy: groupBy}
+	// Taken before the figures, so that they include everything counted
+	// by then.
+	at, err := s.rollups.UpdatedAt(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out.UpdatedAt = at
 	all, err := s.rollups.Read(ctx, dimAll, buckets)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -133,6 +134,33 @@ func (s *Rollups) get(ctx context.Context, id string) (*rollupDoc, error) {
 	return &d, nil
 }
 
+// UpdatedAt returns when the applier last counted an event (zero if
+// never): from Redis (one HGET), else from MongoDB, put back in Redis.
+func (s *Rollups) UpdatedAt(ctx context.Context) (time.Time, error) {
+	if s.r != nil {
+		v, err := s.r.Client.HGet(ctx, s.generationKey(), updatedField).Result()
+		if err == nil {
+			if at, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				return at, nil
+			}
+		}
+	}
+	var d struct {
+		At time.Time `bson:"at"`
+	}
+	err := s.state.FindOne(ctx, bson.M{"_id": "applier"}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stats state: %w", translate(err))
+	}
+	if s.r != nil && !d.At.IsZero() {
+		_ = s.r.Client.HSetNX(ctx, s.generationKey(), updatedField, d.At.UTC().Format(time.RFC3339Nano)).Err()
+	}
+	return d.At, nil
+}
+
 // Applied returns the number of the last event fully applied.
 func (s *Rollups) Applied(ctx context.Context) (int64, error) {
 	var d struct {
@@ -148,21 +176,27 @@ func (s *Rollups) Applied(ctx context.Context) (int64, error) {
 	return d.Applied, nil
 }
 
-// SetApplied records that event seq is fully applied.
-func (s *Rollups) SetApplied(ctx context.Context, seq int64) error {
-	_, err := s.state.UpdateOne(ctx, bson.M{"_id": "applier"}, bson.M{"$set": bson.M{"applied": seq}}, options.UpdateOne().SetUpsert(true))
+// SetApplied records that event seq, counted at at, is fully applied.
+func (s *Rollups) SetApplied(ctx context.Context, seq int64, at time.Time) error {
+	set := bson.M{"applied": seq}
+	if !at.IsZero() {
+		set["at"] = at.UTC()
+	}
+	_, err := s.state.UpdateOne(ctx, bson.M{"_id": "applier"}, bson.M{"$set": set}, options.UpdateOne().SetUpsert(true))
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("stats state: %w", translate(err))
 	}
 	return nil
 }
 
-// Apply adds event seq's deltas: each document is read, added to and
-// written back once, skipping documents that already have the event. Then
-// it starts a new cache generation of those documents — also when every
-// one was skipped, so that the retry of an event whose applier died
-// between its writes and the new generation ends any staleness.
-func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) error {
+// Apply adds event seq's deltas, counted at at: each document is read,
+// added to and written back once, skipping documents that already have
+// the event. Then it starts a new cache generation of those documents —
+// also when every one was skipped, so that the retry of an event whose
+// applier died between its writes and the new generation ends any
+// staleness — and records at as the time of the last count (UpdatedAt),
+// in the same Redis command.
+func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []model.RollupRow) error {
 	var order []string
 	byID := map[string][]model.RollupRow{}
 	for _, r := range rows {
@@ -171,6 +205,9 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) 
 			order = append(order, id)
 		}
 		byID[id] = append(byID[id], r)
+	}
+	if order == nil {
+		order = []string{} // no document changed: none loses its cache
 	}
 	for _, id := range order {
 		d, err := s.get(ctx, id)
@@ -221,7 +258,7 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) 
 			return err
 		}
 	}
-	return s.newGeneration(ctx, order)
+	return s.newGeneration(ctx, order, at)
 }
 
 // write stores a document's counters at watermark seq. On MongoDB, only
@@ -474,10 +511,10 @@ func (s *Rollups) Replace(ctx context.Context, seq int64, rows []model.RollupRow
 	if err := flush(); err != nil {
 		return err
 	}
-	if err := s.SetApplied(ctx, seq); err != nil {
+	if err := s.SetApplied(ctx, seq, time.Time{}); err != nil {
 		return err
 	}
-	return s.newGeneration(ctx, nil)
+	return s.newGeneration(ctx, nil, time.Time{})
 }
 
 // The cache generations: a random token per document, in one Redis hash,
@@ -493,10 +530,15 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
+// updatedField is the generations hash's field holding the time of the
+// last count (not a document id: those contain "|").
+const updatedField = "@updated"
+
 // newGeneration invalidates every instance's cache of the documents ids,
-// or of all documents for nil ids. Its error fails the write: the applier
-// then retries the event, which ends in a new generation.
-func (s *Rollups) newGeneration(ctx context.Context, ids []string) error {
+// or of all documents for nil ids, and records at (unless zero) as the
+// time of the last count. Its error fails the write: the applier then
+// retries the event, which ends in a new generation.
+func (s *Rollups) newGeneration(ctx context.Context, ids []string, at time.Time) error {
 	if s.r == nil {
 		return nil
 	}
@@ -504,11 +546,16 @@ func (s *Rollups) newGeneration(ctx context.Context, ids []string) error {
 	if ids == nil {
 		err = s.r.Client.Del(ctx, s.generationKey()).Err()
 	} else {
-		fields := make([]any, 0, 2*len(ids))
+		fields := make([]any, 0, 2*len(ids)+2)
 		for _, id := range ids {
 			fields = append(fields, id, newToken())
 		}
-		err = s.r.Client.HSet(ctx, s.generationKey(), fields...).Err()
+		if !at.IsZero() {
+			fields = append(fields, updatedField, at.UTC().Format(time.RFC3339Nano))
+		}
+		if len(fields) > 0 {
+			err = s.r.Client.HSet(ctx, s.generationKey(), fields...).Err()
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("roll-up generation: %w", translateRedis(err))

@@ -55,7 +55,23 @@ type StatsCursor struct {
 
 	mu    sync.Mutex
 	queue []pendingDoc // the marks of the last read of stats_pending not yet worked through
+	// early is set when the last pass skipped a mark whose entry was not
+	// there yet (its commit on its way).
+	early atomic.Bool
+	// signals, when set, wakes the applier at every mark.
+	signals *Signals
 }
+
+// StatsSignal is the signal (Signals) a mark sends the applier.
+const StatsSignal = "stats"
+
+// WakeOnMark makes every mark wake the statistics applier, wherever it
+// runs, through s: the applier waits for marks instead of polling.
+func (c *StatsCursor) WakeOnMark(s *Signals) { c.signals = s }
+
+// Early reports whether the last look skipped a mark whose log entry was
+// not written yet: its commit is on its way, so look again shortly.
+func (c *StatsCursor) Early() bool { return c.early.Load() }
 
 // NewStatsCursor returns the cursor over m's ticket log. marked says that
 // every transition is marked (Tickets calls MarkPending before each log
@@ -81,7 +97,15 @@ type seqDoc struct {
 // winner too, and a mark whose entry never appears is dropped after an
 // hour.
 func (c *StatsCursor) MarkPending(ctx context.Context, ticketID string, version int64, at time.Time) error {
-	return c.mark(ctx, logID(ticketID, version), at)
+	if err := c.mark(ctx, logID(ticketID, version), at); err != nil {
+		return err
+	}
+	if c.signals != nil {
+		// Best effort: a lost wake-up is made good by the applier's own
+		// rare look.
+		_ = c.signals.Notify(ctx, StatsSignal)
+	}
+	return nil
 }
 
 func (c *StatsCursor) mark(ctx context.Context, id string, at time.Time) error {
@@ -129,6 +153,7 @@ func (c *StatsCursor) PendingEntry(ctx context.Context, applied int64) (*model.L
 func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.early.Store(false)
 	for read := false; ; {
 		if len(c.queue) == 0 {
 			if read {
@@ -148,6 +173,9 @@ func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error)
 		switch {
 		case d == nil && c.now().Sub(m.At) < pendingOrphanAge:
 			c.queue = c.queue[1:] // its commit may still be on its way: the next read sees it
+			if c.now().Sub(m.At) < time.Minute {
+				c.early.Store(true)
+			}
 		case d == nil || d.Seq != 0: // an orphan, or counted before its mark was dropped
 			if _, err := c.pending.DeleteOne(ctx, bson.M{"_id": m.ID}); err != nil {
 				return nil, fmt.Errorf("unmark log entry: %w", translate(err))

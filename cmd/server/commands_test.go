@@ -416,8 +416,8 @@ const (
 	maxMongoPerLife        = 230
 	maxRedisBesidesPerLife = 90
 	restWindow             = 10 * time.Second
-	maxRedisAtRest         = 320 // in restWindow
-	maxMongoAtRest         = 12  // in restWindow
+	maxRedisAtRest         = 50 // in restWindow: 5 a second
+	maxMongoAtRest         = 0  // in restWindow: no polling
 )
 
 func TestTicketLifeCommandBounds(t *testing.T) {
