@@ -53,6 +53,9 @@ type RollupStore interface {
 	// order. They may be shared with other readers: read only.
 	Read(ctx context.Context, dim string, periods []string) ([]model.RollupRow, error)
 	Replace(ctx context.Context, seq int64, rows []model.RollupRow) error
+	// Forget drops what the store remembers of the documents it wrote, so
+	// that the next Apply starts from what is stored.
+	Forget()
 }
 
 // Stats maintains and reads the statistics.
@@ -185,6 +188,10 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 		if err := s.cursor.NumberEntry(ctx, e.ID, seq); err != nil {
 			return false, err
 		}
+	} else {
+		// Resuming an event cut short, here or elsewhere: some of its
+		// documents may be written already.
+		s.rollups.Forget()
 	}
 	after, err := s.log.StateAt(ctx, e.Ticket, e.Version)
 	if err != nil {

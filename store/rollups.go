@@ -55,7 +55,23 @@ type Rollups struct {
 	// server is what the server does with a write's watermark condition
 	// (serverUnknown until asked).
 	server atomic.Int32
+
+	// The applier's memory of the documents it wrote (see Apply).
+	mu     sync.Mutex
+	known  map[string]*rollupDoc // by _id; nil value: known not to exist
+	// knownSeq is the event the memory is as of (-1: none); complete says
+	// that a document not in it does not exist (the roll-ups were empty
+	// when it began); epoch is the rebuild's mark the memory was made under.
+	knownSeq int64
+	complete bool
+	epoch    string
+	// shardsOnly says that no document of the layout before shards can
+	// exist (a database that began with shards, or was rebuilt since).
+	shardsOnly bool
 }
+
+// rollupsKnownMax bounds the applier's memory of documents.
+const rollupsKnownMax = 4096
 
 const (
 	serverUnknown     = iota
@@ -161,24 +177,60 @@ func (s *Rollups) UpdatedAt(ctx context.Context) (time.Time, error) {
 	return d.At, nil
 }
 
-// Applied returns the number of the last event fully applied.
+// Applied returns the number of the last event fully applied. It also
+// tells the applier's memory whether a rebuild ran since it was made.
 func (s *Rollups) Applied(ctx context.Context) (int64, error) {
 	var d struct {
-		Applied int64 `bson:"applied"`
+		Applied int64  `bson:"applied"`
+		Epoch   string `bson:"epoch"`
+		Layout  int    `bson:"layout"`
 	}
 	err := s.state.FindOne(ctx, bson.M{"_id": "applier"}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
-	}
-	if err != nil {
+	fresh := errors.Is(err, mongo.ErrNoDocuments)
+	if err != nil && !fresh {
 		return 0, fmt.Errorf("stats state: %w", translate(err))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fresh {
+		// Nothing was ever counted here: no roll-up exists, of any layout.
+		s.shardsOnly = true
+		if s.known == nil && s.knownSeq <= 0 {
+			s.known, s.knownSeq, s.complete = map[string]*rollupDoc{}, 0, true
+		}
+	} else if d.Layout >= rollupLayoutShards {
+		s.shardsOnly = true
+	}
+	if d.Epoch != s.epoch {
+		s.epoch = d.Epoch
+		s.forgetLocked()
 	}
 	return d.Applied, nil
 }
 
+// rollupLayoutShards marks, in the applier's state, a database with no
+// document of the layout before shards.
+const rollupLayoutShards = 2
+
+// Forget drops the applier's memory of the documents: the next event is
+// applied to what MongoDB holds. The applier calls it before resuming an
+// event another run left half applied.
+func (s *Rollups) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forgetLocked()
+}
+
+func (s *Rollups) forgetLocked() { s.known, s.knownSeq, s.complete = nil, -1, false }
+
 // SetApplied records that event seq, counted at at, is fully applied.
 func (s *Rollups) SetApplied(ctx context.Context, seq int64, at time.Time) error {
 	set := bson.M{"applied": seq}
+	s.mu.Lock()
+	if s.shardsOnly {
+		set["layout"] = rollupLayoutShards
+	}
+	s.mu.Unlock()
 	if !at.IsZero() {
 		set["at"] = at.UTC()
 	}
@@ -209,8 +261,19 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 	if order == nil {
 		order = []string{} // no document changed: none loses its cache
 	}
+	s.mu.Lock()
+	if s.knownSeq < 0 || seq != s.knownSeq+1 {
+		// Another applier counted meanwhile, or this is a replay: what
+		// this one remembers may be behind.
+		s.known, s.complete = map[string]*rollupDoc{}, false
+	}
+	s.knownSeq = -1 // until this event is applied in full
+	s.mu.Unlock()
+
+	var writes []rollupDoc
+	var conds []int64
 	for _, id := range order {
-		d, err := s.get(ctx, id)
+		d, err := s.current(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -221,14 +284,14 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 			// A new shard: the document from before shards, if any, had
 			// every key of the period × dimension, and perhaps this event.
 			_, period, dim := splitRollupID(id)
-			old, err := s.get(ctx, period+"|"+dim)
+			old, err := s.oldLayout(ctx, period+"|"+dim)
 			if err != nil {
 				return err
 			}
 			if old != nil && old.WM >= seq {
 				continue
 			}
-			d = &rollupDoc{ID: id}
+			d = &rollupDoc{ID: id, WM: -1}
 		}
 		var packed []model.RollupRow
 		err = decodeRollup(d.K, func(n int) { packed = make([]model.RollupRow, 0, n+len(byID[id])) }, func(key string, v *model.RollupValues) {
@@ -254,11 +317,93 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 		}
 		// A key back at zero goes, as a rebuild would not have it.
 		packed = slices.DeleteFunc(packed, func(r model.RollupRow) bool { return r.Values == model.RollupValues{} })
-		if err := s.write(ctx, d, seq, encodeRollup(packed)); err != nil {
+		writes = append(writes, rollupDoc{ID: id, WM: seq, K: encodeRollup(packed)})
+		conds = append(conds, max(d.WM, 0))
+	}
+	if err := s.writeAll(ctx, writes, conds); err != nil {
+		s.Forget()
+		return err
+	}
+	s.mu.Lock()
+	if s.known != nil {
+		if len(s.known)+len(writes) > rollupsKnownMax {
+			s.known, s.complete = map[string]*rollupDoc{}, false
+		}
+		for i := range writes {
+			s.known[writes[i].ID] = &writes[i]
+		}
+		s.knownSeq = seq
+	}
+	s.mu.Unlock()
+	return s.newGeneration(ctx, order, at)
+}
+
+// current is a document as the applier last wrote it, or as MongoDB has
+// it; nil if there is none.
+func (s *Rollups) current(ctx context.Context, id string) (*rollupDoc, error) {
+	s.mu.Lock()
+	d, ok := s.known[id]
+	complete := s.complete
+	s.mu.Unlock()
+	if ok || complete {
+		return d, nil
+	}
+	d, err := s.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.known != nil && len(s.known) < rollupsKnownMax {
+		s.known[id] = d
+	}
+	s.mu.Unlock()
+	return d, nil
+}
+
+// oldLayout reads the document of the layout before shards, unless the
+// database cannot have one.
+func (s *Rollups) oldLayout(ctx context.Context, id string) (*rollupDoc, error) {
+	s.mu.Lock()
+	none := s.shardsOnly
+	s.mu.Unlock()
+	if none {
+		return nil, nil
+	}
+	return s.get(ctx, id)
+}
+
+// writeAll stores the documents in one command (an ordered bulk write:
+// the "all" documents, last in the list, are written last), each at its
+// new watermark; on MongoDB each only if its watermark is still conds[i]
+// (see write). A document written meanwhile by an applier that had the
+// event is left as it is.
+func (s *Rollups) writeAll(ctx context.Context, docs []rollupDoc, conds []int64) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	conditional := s.serverKind(ctx) == serverConditional
+	models := make([]mongo.WriteModel, len(docs))
+	for i := range docs {
+		filter := bson.M{"_id": docs[i].ID}
+		if conditional {
+			filter["wm"] = conds[i]
+		}
+		models[i] = mongo.NewReplaceOneModel().SetFilter(filter).SetReplacement(docs[i]).SetUpsert(true)
+	}
+	_, err := s.c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	if err == nil {
+		return nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("write roll-ups: %w", translate(err))
+	}
+	// Some were written meanwhile (MongoDB only): the rest one at a time.
+	for i := range docs {
+		if err := s.write(ctx, &rollupDoc{ID: docs[i].ID, WM: conds[i]}, docs[i].WM, docs[i].K); err != nil {
 			return err
 		}
 	}
-	return s.newGeneration(ctx, order, at)
+	return nil
 }
 
 // write stores a document's counters at watermark seq. On MongoDB, only
@@ -514,6 +659,14 @@ func (s *Rollups) Replace(ctx context.Context, seq int64, rows []model.RollupRow
 	if err := s.SetApplied(ctx, seq, time.Time{}); err != nil {
 		return err
 	}
+	// Every applier's memory of the documents is now out of date; and no
+	// document of the layout before shards is left.
+	_, err := s.state.UpdateOne(ctx, bson.M{"_id": "applier"},
+		bson.M{"$set": bson.M{"epoch": newToken(), "layout": rollupLayoutShards}}, options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("stats state: %w", translate(err))
+	}
+	s.Forget()
 	return s.newGeneration(ctx, nil, time.Time{})
 }
 

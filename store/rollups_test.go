@@ -177,3 +177,53 @@ func TestRollupsCacheNeverOutlivesAWrite(t *testing.T) {
 		t.Fatalf("after b's apply a reads %v, want 5", got)
 	}
 }
+
+// The applier remembers the documents it wrote and does not read them
+// again — until another applier has counted meanwhile, or a rebuild ran.
+func TestRollupsApplierMemoryNeverOutlivesAnotherWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := testenv.Mongo(t)
+	a, b := store.NewRollups(m, nil), store.NewRollups(m, nil)
+	applied := func(r *store.Rollups, want int64) {
+		t.Helper()
+		if n, err := r.Applied(ctx); err != nil || n != want {
+			t.Fatalf("applied %d %v, want %d", n, err, want)
+		}
+	}
+	apply := func(r *store.Rollups, seq int64, n float64) {
+		t.Helper()
+		if err := r.Apply(ctx, seq, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", n, 0), row("y2026", "all", "", n, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetApplied(ctx, seq, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(total float64) {
+		t.Helper()
+		got := read(t, store.NewRollups(m, nil), "grid", "y2026")
+		all := read(t, store.NewRollups(m, nil), "all", "y2026")
+		if got["g1"][0] != total || all[""][0] != total {
+			t.Fatalf("g1 %v, all %v; want %v", got["g1"], all[""], total)
+		}
+	}
+	applied(a, 0)
+	apply(a, 1, 1)
+	apply(a, 2, 1)
+	want(2)
+	applied(b, 2)
+	apply(b, 3, 1) // another instance counts
+	applied(a, 3)
+	apply(a, 4, 1) // a must read what b wrote
+	want(4)
+	if err := b.Replace(ctx, 4, []model.RollupRow{row("y2026", "grid", "g1", 10, 0), row("y2026", "all", "", 10, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	applied(a, 4)
+	apply(a, 5, 1) // after the rebuild, a reads again
+	want(11)
+	a.Forget() // as before resuming an event cut short
+	apply(a, 6, 1)
+	want(12)
+}
