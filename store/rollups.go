@@ -57,8 +57,8 @@ type Rollups struct {
 	server atomic.Int32
 
 	// The applier's memory of the documents it wrote (see Apply).
-	mu     sync.Mutex
-	known  map[string]*rollupDoc // by _id; nil value: known not to exist
+	mu    sync.Mutex
+	known map[string]*rollupDoc // by _id; nil value: known not to exist
 	// knownSeq is the event the memory is as of (-1: none); complete says
 	// that a document not in it does not exist (the roll-ups were empty
 	// when it began); epoch is the rebuild's mark the memory was made under.
