@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -80,6 +81,34 @@ type Stats struct {
 	owner      string
 	now        func() time.Time
 	logger     *slog.Logger
+	// states remembers, by ticket, the last state the applier counted
+	// (a ticket's state at a version never changes), so the next
+	// transition's "before" is not read again.
+	statesMu sync.Mutex
+	states   map[string]*model.Ticket
+}
+
+// statesMax bounds the applier's memory of ticket states.
+const statesMax = 5_000
+
+// stateAt is the ticket at version, from the applier's memory or the log.
+func (s *Stats) stateAt(ctx context.Context, id string, version int64) (*model.Ticket, error) {
+	s.statesMu.Lock()
+	t, ok := s.states[id]
+	s.statesMu.Unlock()
+	if ok && t.Version == version {
+		return t, nil
+	}
+	return s.log.StateAt(ctx, id, version)
+}
+
+func (s *Stats) remember(t *model.Ticket) {
+	s.statesMu.Lock()
+	defer s.statesMu.Unlock()
+	if s.states == nil || len(s.states) >= statesMax {
+		s.states = map[string]*model.Ticket{}
+	}
+	s.states[t.ID] = t
 }
 
 // StatsDeps are the collaborators of Stats.
@@ -193,13 +222,13 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 		// documents may be written already.
 		s.rollups.Forget()
 	}
-	after, err := s.log.StateAt(ctx, e.Ticket, e.Version)
+	after, err := s.stateAt(ctx, e.Ticket, e.Version)
 	if err != nil {
 		return false, fmt.Errorf("count %s: %w", e.ID, err)
 	}
 	var before *model.Ticket
 	if e.Version > 1 {
-		if before, err = s.log.StateAt(ctx, e.Ticket, e.Version-1); err != nil {
+		if before, err = s.stateAt(ctx, e.Ticket, e.Version-1); err != nil {
 			return false, fmt.Errorf("count %s: %w", e.ID, err)
 		}
 	}
@@ -213,6 +242,7 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 	if err := s.rollups.SetApplied(ctx, seq, at); err != nil {
 		return false, err
 	}
+	s.remember(after)
 	return true, s.cursor.DoneEntry(ctx, e.ID)
 }
 

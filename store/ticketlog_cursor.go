@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,31 @@ type StatsCursor struct {
 	early atomic.Bool
 	// signals, when set, wakes the applier at every mark.
 	signals *Signals
+	// numbered remembers, by ticket, the latest version this cursor saw
+	// numbered: a fact that never becomes false, so first need not read
+	// the entry before it again.
+	numberedMu sync.Mutex
+	numbered   map[string]int64
+}
+
+// numberedMax bounds the memory of numbered versions.
+const numberedMax = 20_000
+
+func (c *StatsCursor) sawNumbered(ticket string, version int64) {
+	c.numberedMu.Lock()
+	defer c.numberedMu.Unlock()
+	if c.numbered == nil || len(c.numbered) >= numberedMax {
+		c.numbered = map[string]int64{}
+	}
+	if version > c.numbered[ticket] {
+		c.numbered[ticket] = version
+	}
+}
+
+func (c *StatsCursor) knownNumbered(ticket string, version int64) bool {
+	c.numberedMu.Lock()
+	defer c.numberedMu.Unlock()
+	return c.numbered[ticket] >= version
 }
 
 // StatsSignal is the signal (Signals) a mark sends the applier.
@@ -217,7 +243,7 @@ func (c *StatsCursor) scanLog(ctx context.Context) (*model.LogEntry, error) {
 // first returns the earliest version of d's ticket not yet numbered, d or
 // before it, by _id lookups.
 func (c *StatsCursor) first(ctx context.Context, d *logDoc) (*model.LogEntry, error) {
-	for d.Version > 1 {
+	for d.Version > 1 && !c.knownNumbered(d.Ticket, d.Version-1) {
 		prev, err := c.entry(ctx, logID(d.Ticket, d.Version-1))
 		if err != nil {
 			return nil, err
@@ -230,6 +256,16 @@ func (c *StatsCursor) first(ctx context.Context, d *logDoc) (*model.LogEntry, er
 	return &model.LogEntry{ID: d.ID, Ticket: d.Ticket, Version: d.Version}, nil
 }
 
+// splitLogID is the inverse of logID.
+func splitLogID(id string) (ticket string, version int64, ok bool) {
+	i := strings.LastIndexByte(id, '/')
+	if i < 0 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseInt(id[i+1:], 10, 64)
+	return id[:i], v, err == nil
+}
+
 // entry reads a log entry by _id without its fields; nil if there is none.
 func (c *StatsCursor) entry(ctx context.Context, id string) (*logDoc, error) {
 	var d logDoc
@@ -239,6 +275,9 @@ func (c *StatsCursor) entry(ctx context.Context, id string) (*logDoc, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("log entry: %w", translate(err))
+	}
+	if d.Seq != 0 {
+		c.sawNumbered(d.Ticket, d.Version)
 	}
 	return &d, nil
 }
@@ -261,6 +300,9 @@ func (c *StatsCursor) NumberEntry(ctx context.Context, id string, seq int64) err
 	}
 	if _, err := c.log.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"seq": seq}}); err != nil {
 		return fmt.Errorf("number log entry: %w", translate(err))
+	}
+	if ticket, v, ok := splitLogID(id); ok {
+		c.sawNumbered(ticket, v)
 	}
 	return nil
 }
