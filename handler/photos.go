@@ -39,7 +39,7 @@ type exifLocation struct {
 func (h *handlers) uploadPhoto(c echo.Context) error {
 	mediaType, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if mediaType != "multipart/form-data" {
-		return model.Errorf(model.CodeInvalidArgument, "send the photo as multipart/form-data with the image in the field \"file\"")
+		return model.Errorf(model.CodeInvalidArgument, "请以 multipart/form-data 上传照片，图片放在表单字段 \"file\" 中")
 	}
 	// Admission first: the body is read only with an upload slot held, so
 	// the memory of concurrent uploads is bounded.
@@ -53,7 +53,7 @@ func (h *handlers) uploadPhoto(c echo.Context) error {
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit+64<<10)
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
-		return model.Errorf(model.CodeInvalidArgument, "malformed multipart body")
+		return model.Invalid("file", "multipart 请求体格式有误")
 	}
 	var file []byte
 	for {
@@ -72,18 +72,18 @@ func (h *handlers) uploadPhoto(c echo.Context) error {
 			continue
 		}
 		if file != nil {
-			return model.Invalid("file", "send exactly one file per request")
+			return model.Invalid("file", "每次请求只能上传一个文件")
 		}
 		file, err = io.ReadAll(io.LimitReader(part, limit+1))
 		if err != nil {
 			return multipartError(err)
 		}
 		if int64(len(file)) > limit {
-			return model.Errorf(model.CodePayloadTooLarge, "the photo is larger than the %d MB limit", limit>>20)
+			return model.Errorf(model.CodePayloadTooLarge, "照片超过了 %d MB 的上限", limit>>20)
 		}
 	}
 	if file == nil {
-		return model.Invalid("file", "is required: the image, in the form field \"file\"")
+		return model.Invalid("file", "不能为空：请把图片放在表单字段 \"file\" 中")
 	}
 	p, err := h.Photos.Upload(c.Request().Context(), currentUser(c), bytes.NewReader(file))
 	if err != nil {
@@ -102,9 +102,9 @@ func (h *handlers) uploadPhoto(c echo.Context) error {
 func multipartError(err error) error {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		return model.Errorf(model.CodePayloadTooLarge, "the upload is larger than the limit")
+		return model.Errorf(model.CodePayloadTooLarge, "上传内容超过了大小上限")
 	}
-	return model.Errorf(model.CodeInvalidArgument, "malformed multipart body")
+	return model.Invalid("file", "multipart 请求体格式有误")
 }
 
 // servePhoto serves a photo by its signed URL: no Authorization header
@@ -175,10 +175,10 @@ func (h *handlers) putCategory(c echo.Context) error {
 		return err
 	}
 	if req.SLAHours == nil {
-		return model.Invalid("sla_hours", "is required")
+		return model.Invalid("sla_hours", "不能为空")
 	}
 	if req.VolunteerSuitable == nil {
-		return model.Invalid("volunteer_suitable", "is required")
+		return model.Invalid("volunteer_suitable", "不能为空（true 或 false）")
 	}
 	radius := 50
 	if req.DuplicateRadiusM != nil {
@@ -208,11 +208,11 @@ func (h *handlers) wechatVerify(c echo.Context) error {
 func (h *handlers) wechatPush(c echo.Context) error {
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20))
 	if err != nil {
-		return model.Errorf(model.CodeInvalidArgument, "unreadable body")
+		return model.Errorf(model.CodeInvalidArgument, "无法读取请求体")
 	}
 	if err := h.Push.Receive(c.Request().Context(), c.QueryParams(), body); err != nil {
 		if model.ErrorCode(err) == model.CodeConflict {
-			return model.Wrap(model.CodeUnavailable, err, "try again")
+			return model.Wrap(model.CodeUnavailable, err, "请稍后重试")
 		}
 		return err
 	}

@@ -218,7 +218,7 @@ func CanApply(et EventType, s Status) bool {
 // the other fields.
 func (t *Ticket) Append(ev Event) error {
 	if ev.Type != EventReported && !CanApply(ev.Type, t.Status) {
-		return Errorf(CodeConflict, "a %s ticket cannot be %s", t.Status, ev.Type)
+		return Errorf(CodeConflict, "工单当前状态为「%s」，不能%s", StatusLabel(t.Status), EventLabel(ev.Type))
 	}
 	if ev.Status == "" {
 		ev.Status = t.Status

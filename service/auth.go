@@ -164,10 +164,10 @@ func NewAuth(d AuthDeps) *Auth {
 func (a *Auth) LoginWeChat(ctx context.Context, code, clientIP string) (*model.Session, error) {
 	code = strings.TrimSpace(code)
 	if code == "" {
-		return nil, model.Invalid("code", "is required (the code from wx.login)")
+		return nil, model.Invalid("code", "不能为空（wx.login 得到的 code）")
 	}
 	if len(code) > 128 {
-		return nil, model.Invalid("code", "is too long to be a wx.login code")
+		return nil, model.Invalid("code", "过长，不是 wx.login 给出的 code")
 	}
 	if err := a.limit(ctx, "login:ip:"+clientIP, a.limits.PerIPPerMinute); err != nil {
 		return nil, err
@@ -195,14 +195,14 @@ func (a *Auth) LoginWeChat(ctx context.Context, code, clientIP string) (*model.S
 func (a *Auth) LoginStaff(ctx context.Context, username, password, clientIP string) (*model.Session, error) {
 	username = strings.TrimSpace(username)
 	if username == "" {
-		return nil, model.Invalid("username", "is required")
+		return nil, model.Invalid("username", "不能为空")
 	}
 	if password == "" {
-		return nil, model.Invalid("password", "is required")
+		return nil, model.Invalid("password", "不能为空")
 	}
 	if len(password) > 72 {
 		// bcrypt reads 72 bytes at most; a longer one is not ours.
-		return nil, model.Errorf(model.CodeUnauthenticated, "wrong username or password")
+		return nil, model.Errorf(model.CodeUnauthenticated, "用户名或密码错误")
 	}
 	if err := a.limit(ctx, "login:ip:"+clientIP, a.limits.PerIPPerMinute); err != nil {
 		return nil, err
@@ -213,13 +213,13 @@ func (a *Auth) LoginStaff(ctx context.Context, username, password, clientIP stri
 	u, hash, err := a.users.StaffCredentials(ctx, username)
 	if errors.Is(err, model.ErrNotFound) {
 		_ = bcrypt.CompareHashAndPassword(a.dummyHash, []byte(password))
-		return nil, model.Errorf(model.CodeUnauthenticated, "wrong username or password")
+		return nil, model.Errorf(model.CodeUnauthenticated, "用户名或密码错误")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("staff login: %w", err)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
-		return nil, model.Errorf(model.CodeUnauthenticated, "wrong username or password")
+		return nil, model.Errorf(model.CodeUnauthenticated, "用户名或密码错误")
 	}
 	return a.session(u)
 }
@@ -255,7 +255,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*model.User, err
 		u, err = a.users.Get(ctx, p.UserID)
 	}
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeUnauthenticated, "the token's account no longer exists")
+		return nil, model.Errorf(model.CodeUnauthenticated, "登录凭证对应的账号已不存在，请重新登录")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
@@ -284,10 +284,10 @@ func (a *Auth) EnsureAdmin(ctx context.Context, username, password string) error
 func (a *Auth) Bind(ctx context.Context, u *model.User, code string) (*model.User, error) {
 	code = NormalizeInviteCode(code)
 	if code == "" {
-		return nil, model.Invalid("invite_code", "is required")
+		return nil, model.Invalid("invite_code", "不能为空")
 	}
 	if u.Kind != model.KindWeChat {
-		return nil, model.Errorf(model.CodePermissionDenied, "only WeChat users can bind an invite code")
+		return nil, model.Errorf(model.CodePermissionDenied, "只有微信用户能绑定邀请码")
 	}
 	// Codes are long enough not to be guessed; this stops anyone trying.
 	if err := a.limit(ctx, "bind:"+u.ID, a.limits.PerAccountPerMinute); err != nil {
@@ -295,7 +295,7 @@ func (a *Auth) Bind(ctx context.Context, u *model.User, code string) (*model.Use
 	}
 	inv, err := a.invites.Redeem(ctx, digest(code), u.ID)
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "this invite code is unknown, expired or already used")
+		return nil, model.Errorf(model.CodeNotFound, "邀请码不存在、已过期或已被使用")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
@@ -316,7 +316,7 @@ func (a *Auth) Bind(ctx context.Context, u *model.User, code string) (*model.Use
 // permission_denied for anyone else.
 func (a *Auth) SetDuty(ctx context.Context, u *model.User, onDuty bool) (*model.User, error) {
 	if !u.HasAny(model.RoleGridWorker, model.RolePartyMember) {
-		return nil, model.Errorf(model.CodePermissionDenied, "only grid workers and party members go on duty")
+		return nil, model.Errorf(model.CodePermissionDenied, "只有网格员和在职党员需要上岗")
 	}
 	out, err := a.users.SetDuty(ctx, u.ID, onDuty)
 	a.cache.forget(u.ID)
@@ -336,7 +336,7 @@ func (a *Auth) limit(ctx context.Context, key string, perMinute int) error {
 		if secs < 1 {
 			secs = 1
 		}
-		return &model.Error{Code: model.CodeRateLimited, Message: "too many attempts; try again later", RetryAfterSeconds: secs}
+		return &model.Error{Code: model.CodeRateLimited, Message: "尝试次数过多，请稍后再试", RetryAfterSeconds: secs}
 	}
 	return nil
 }

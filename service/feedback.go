@@ -34,23 +34,23 @@ func NewFeedback(tickets TicketStore, d *Dispatcher, now func() time.Time) *Feed
 // not_found (not the reporter's), conflict (not resolved).
 func (f *Feedback) Give(ctx context.Context, u *model.User, id string, in FeedbackInput) (*model.Ticket, error) {
 	if in.Satisfied == nil {
-		return nil, model.Invalid("satisfied", "is required (true or false)")
+		return nil, model.Invalid("satisfied", "不能为空（true 或 false）")
 	}
 	if in.Rating < 1 || in.Rating > 5 {
-		return nil, model.Invalid("rating", "must be a whole number from 1 to 5")
+		return nil, model.Invalid("rating", "必须是 1 到 5 之间的整数")
 	}
 	in.Comment = strings.TrimSpace(in.Comment)
 	if utf8.RuneCountInString(in.Comment) > 500 {
-		return nil, model.Invalid("comment", "must be at most 500 characters")
+		return nil, model.Invalid("comment", "最多 500 个字")
 	}
 	var out *model.Ticket
 	var prev string
 	err := retryConflicts(ctx, f.tickets, id, func(t *model.Ticket) (bool, error) {
 		if t.ReporterID != u.ID {
-			return false, model.Errorf(model.CodeNotFound, "no such report")
+			return false, model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 		}
 		if t.Status != model.StatusResolved {
-			return false, model.Errorf(model.CodeConflict, "only a resolved report can be rated; this one is %s", t.Status)
+			return false, model.Errorf(model.CodeConflict, "只有「已处置」的上报才能评价，这条上报当前为「%s」", model.StatusLabel(t.Status))
 		}
 		now := f.now()
 		t.Feedback = &model.Feedback{Satisfied: *in.Satisfied, Rating: in.Rating, Comment: in.Comment, At: now}
@@ -77,7 +77,7 @@ func (f *Feedback) Give(ctx context.Context, u *model.User, id string, in Feedba
 		return true, nil
 	})
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "no such report")
+		return nil, model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 	}
 	if err != nil {
 		return nil, err

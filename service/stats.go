@@ -160,7 +160,7 @@ func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, er
 	return n, nil
 }
 
-var errLeaseLost = model.Errorf(model.CodeConflict, "the statistics applier's lease was lost; another instance counts now")
+var errLeaseLost = model.Errorf(model.CodeConflict, "统计任务的租约已失效，另一实例正在统计")
 
 // hold renews the applier lease, which this instance holds, every third
 // of its time to live until stop is called. If another instance holds it
@@ -363,7 +363,7 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 	switch groupBy {
 	case "", ByCategory, ByGrid, ByCommunity, ByWorker:
 	default:
-		return nil, model.Invalid("group_by", "must be category, grid, community or worker")
+		return nil, model.Invalid("group_by", "必须是 category、grid、community 或 worker 之一")
 	}
 	buckets := PeriodBuckets(p)
 	out := &Summary{Period: p, GroupBy: groupBy}

@@ -54,12 +54,12 @@ func (s *Tasks) Pool(ctx context.Context, u *model.User, cursor string, limit in
 
 func (s *Tasks) member(ctx context.Context, u *model.User) (*model.PartyMember, error) {
 	if !u.Has(model.RolePartyMember) || u.PartyMemberID == "" {
-		return nil, model.Errorf(model.CodePermissionDenied, "the task pool is for party members")
+		return nil, model.Errorf(model.CodePermissionDenied, "任务池只对在职党员开放")
 	}
 	return s.members.GetPartyMember(ctx, u.PartyMemberID)
 }
 
-var errTaken = model.Errorf(model.CodeConflict, "someone else took this task first")
+var errTaken = model.Errorf(model.CodeConflict, "这个任务已被别人抢先认领")
 
 // Claim gives a pool ticket to the first party member who claims it; every
 // other claimant gets conflict. Errors: permission_denied (not a party
@@ -70,7 +70,7 @@ func (s *Tasks) Claim(ctx context.Context, u *model.User, id string) (*model.Tic
 		return nil, err
 	}
 	if !u.OnDuty {
-		return nil, model.Errorf(model.CodePermissionDenied, "go on duty (PUT /api/v1/me/duty) to claim tasks")
+		return nil, model.Errorf(model.CodePermissionDenied, "请先上岗（PUT /api/v1/me/duty）再认领任务")
 	}
 	var claimed *model.Ticket
 	err = retryConflicts(ctx, s.tickets, id, func(t *model.Ticket) (bool, error) {
@@ -79,7 +79,7 @@ func (s *Tasks) Claim(ctx context.Context, u *model.User, id string) (*model.Tic
 			return false, nil
 		}
 		if !slices.Contains(m.Communities, t.Community) || (!t.Pool && t.AssigneeRole != model.RolePartyMember) {
-			return false, model.Errorf(model.CodeNotFound, "no such task")
+			return false, model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 		}
 		if !t.Pool || !model.CanApply(model.EventClaimed, t.Status) {
 			return false, errTaken
@@ -94,7 +94,7 @@ func (s *Tasks) Claim(ctx context.Context, u *model.User, id string) (*model.Tic
 		return true, nil
 	})
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "no such task")
+		return nil, model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 	}
 	if err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ func (s *Tasks) Claim(ctx context.Context, u *model.User, id string) (*model.Tic
 func (s *Tasks) assigned(ctx context.Context, u *model.User, id string) (*model.Ticket, error) {
 	t, err := s.tickets.Get(ctx, id)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && t.AssigneeID != u.ID) {
-		return nil, model.Errorf(model.CodeNotFound, "no such task")
+		return nil, model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 	}
 	return t, err
 }
@@ -119,7 +119,7 @@ func (s *Tasks) step(ctx context.Context, u *model.User, id string, change func(
 	var out *model.Ticket
 	err := retryConflicts(ctx, s.tickets, id, func(t *model.Ticket) (bool, error) {
 		if t.AssigneeID != u.ID {
-			return false, model.Errorf(model.CodeNotFound, "no such task")
+			return false, model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 		}
 		if err := change(t); err != nil {
 			return false, err
@@ -128,7 +128,7 @@ func (s *Tasks) step(ctx context.Context, u *model.User, id string, change func(
 		return true, nil
 	})
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "no such task")
+		return nil, model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 	}
 	return out, err
 }
@@ -153,7 +153,7 @@ func (s *Tasks) Accept(ctx context.Context, u *model.User, id string) (*model.Ti
 func (s *Tasks) Return(ctx context.Context, u *model.User, id, reason string) (*model.Ticket, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 200 {
-		return nil, model.Invalid("reason", "must be 1 to 200 characters: say why")
+		return nil, model.Invalid("reason", "必须是 1 到 200 个字：请说明退回原因")
 	}
 	t, err := s.step(ctx, u, id, func(t *model.Ticket) error {
 		if err := t.Append(model.Event{At: s.now(), Type: model.EventReturned, ActorID: u.ID, ActorRole: t.AssigneeRole, Note: "退回：" + reason}); err != nil {
@@ -181,17 +181,17 @@ func (s *Tasks) Return(ctx context.Context, u *model.User, id, reason string) (*
 func (s *Tasks) Resolve(ctx context.Context, u *model.User, id, note string, photoIDs []string) (*model.Ticket, error) {
 	note = strings.TrimSpace(note)
 	if note == "" || utf8.RuneCountInString(note) > 500 {
-		return nil, model.Invalid("note", "must be 1 to 500 characters: say what was done")
+		return nil, model.Invalid("note", "必须是 1 到 500 个字：请说明处置情况")
 	}
 	if len(photoIDs) == 0 || len(photoIDs) > maxPhotos {
-		return nil, model.Invalid("photo_ids", "needs 1 to %d photos of the result", maxPhotos)
+		return nil, model.Invalid("photo_ids", "需要 1 到 %d 张处置结果照片", maxPhotos)
 	}
 	t, err := s.assigned(ctx, u, id)
 	if err != nil {
 		return nil, err
 	}
 	if !model.CanApply(model.EventResolved, t.Status) {
-		return nil, model.Errorf(model.CodeConflict, "a %s ticket cannot be resolved; accept it first", t.Status)
+		return nil, model.Errorf(model.CodeConflict, "工单当前为「%s」，不能办结；请先接单", model.StatusLabel(t.Status))
 	}
 	photos, err := s.photos.Many(ctx, photoIDs)
 	if err != nil {
@@ -204,13 +204,13 @@ func (s *Tasks) Resolve(ctx context.Context, u *model.User, id, note string, pho
 	for i, pid := range photoIDs {
 		p := byID[pid]
 		if p == nil || p.OwnerID != u.ID || (p.UsedBy != "" && p.UsedBy != id) {
-			return nil, model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "%s is not an unused photo you uploaded", pid)
+			return nil, model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "%s 不是您上传且未使用的照片", pid)
 		}
 	}
 	if n, err := s.photos.Claim(ctx, u.ID, photoIDs, id); err != nil {
 		return nil, err
 	} else if n < len(photoIDs) {
-		return nil, model.Invalid("photo_ids", "a photo was used meanwhile; upload it again")
+		return nil, model.Invalid("photo_ids", "有照片刚被别处使用；请重新上传")
 	}
 	t, err = s.step(ctx, u, id, func(t *model.Ticket) error {
 		now := s.now()
@@ -238,7 +238,7 @@ func (s *Tasks) notifyAccepted(ctx context.Context, t *model.Ticket) {
 // AdminList lists tickets for staff. Errors: invalid_argument (filter).
 func (s *Tasks) AdminList(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error) {
 	if f.Status != "" && !validStatus(model.Status(f.Status)) {
-		return nil, "", model.Invalid("status", "%q is not a status", f.Status)
+		return nil, "", model.Invalid("status", "%q 不是工单状态", f.Status)
 	}
 	return s.tickets.ListAdmin(ctx, f, cursor, limit)
 }
@@ -256,11 +256,11 @@ func validStatus(st model.Status) bool {
 // Errors: invalid_argument (assignee), not_found, conflict.
 func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*model.Ticket, error) {
 	if assigneeID == "" {
-		return nil, model.Invalid("assignee_id", "is required")
+		return nil, model.Invalid("assignee_id", "不能为空")
 	}
 	a, err := s.users.Get(ctx, assigneeID)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && !a.HasAny(model.RoleGridWorker, model.RolePartyMember)) {
-		return nil, model.Invalid("assignee_id", "names no grid worker or party member")
+		return nil, model.Invalid("assignee_id", "%q 不是网格员或在职党员", assigneeID)
 	}
 	if err != nil {
 		return nil, err
@@ -303,7 +303,7 @@ func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID 
 func (s *Tasks) Reject(ctx context.Context, staff *model.User, id, reason string) (*model.Ticket, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 200 {
-		return nil, model.Invalid("reason", "must be 1 to 200 characters")
+		return nil, model.Invalid("reason", "必须是 1 到 200 个字：请说明驳回原因")
 	}
 	var out *model.Ticket
 	err := retryConflicts(ctx, s.tickets, id, func(t *model.Ticket) (bool, error) {

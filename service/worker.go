@@ -35,6 +35,11 @@ type Worker struct {
 	Consumer    string // unique per instance and queue
 	Handle      func(ctx context.Context, payload string) error
 	MaxAttempts int64
+	// GiveUp, when set, is called after the last failed attempt, before the
+	// job goes to the dead letters: it turns the job's ticket into staff
+	// work (held, or in the staff's queue), so that nobody waits on a dead
+	// letter. When it fails too the job stays pending and is tried again.
+	GiveUp      func(ctx context.Context, payload string, cause error) error
 	ReclaimIdle time.Duration
 	// HandleTimeout bounds one job; a job in hand when shutdown begins is
 	// finished within it.
@@ -138,6 +143,13 @@ func (w *Worker) process(ctx context.Context, d model.Delivery) {
 		return
 	}
 	if n >= w.MaxAttempts {
+		if w.GiveUp != nil {
+			if gerr := w.GiveUp(hctx, d.Payload, err); gerr != nil {
+				w.Logger.WarnContext(ctx, "job failed and could not be handed to staff; will retry", "queue", w.Queue.Name(), "job", d.Payload,
+					"attempts", n, "error", err.Error(), "give_up_error", gerr.Error())
+				return
+			}
+		}
 		w.Logger.ErrorContext(ctx, "job dead-lettered", "queue", w.Queue.Name(), "job", d.Payload, "attempts", n, "error", err.Error())
 		_ = w.Queue.DeadLetter(hctx, d, err.Error())
 		return

@@ -153,7 +153,7 @@ func (m *Mongo) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := m.db.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err(); err != nil {
-		return model.Wrap(model.CodeUnavailable, err, "the database is unavailable")
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
 	}
 	return nil
 }
@@ -257,18 +257,18 @@ func translate(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, mongo.ErrNoDocuments):
-		return model.Wrap(model.CodeNotFound, err, "not found")
+		return model.Wrap(model.CodeNotFound, err, "记录不存在")
 	case mongo.IsDuplicateKeyError(err):
-		return model.Wrap(model.CodeConflict, err, "already exists")
+		return model.Wrap(model.CodeConflict, err, "记录已存在")
 	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, mongo.ErrClientDisconnected):
-		return model.Wrap(model.CodeUnavailable, err, "the database is unavailable")
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
 	}
 	var sel topology.ServerSelectionError
 	if errors.As(err, &sel) {
-		return model.Wrap(model.CodeUnavailable, err, "the database is unavailable")
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
 	}
-	return model.Wrap(model.CodeInternal, err, "database error")
+	return model.Wrap(model.CodeInternal, err, "数据库出错")
 }
 
 // NewID returns a new opaque id.

@@ -293,7 +293,7 @@ func (c *StatsCursor) NumberEntry(ctx context.Context, id string, seq int64) err
 			return fmt.Errorf("number log entry: %w", translate(err))
 		}
 		if sd.Log != id {
-			return model.Errorf(model.CodeConflict, "statistics event %d is %s, not %s", seq, sd.Log, id)
+			return model.Errorf(model.CodeConflict, "统计事件 %d 属于 %s，不是 %s", seq, sd.Log, id)
 		}
 	} else if err != nil {
 		return fmt.Errorf("number log entry: %w", translate(err))

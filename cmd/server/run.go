@@ -82,6 +82,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	} else if cfg.WeChatSimulator {
 		logger.Warn("WECHAT_SIMULATOR=true: WeChat is simulated in-process; no real WeChat user can log in")
 	}
+	if !cfg.WeChatPush {
+		logger.Warn("WECHAT_PUSH=off: no message push is configured, so WeChat's photo verdicts never arrive; every photo check is taken as passed after 30 minutes")
+	}
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -107,10 +110,17 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	wcfg := wechat.Config{AppID: cfg.WeChatAppID, Secret: cfg.WeChatSecret, PushToken: cfg.WeChatPushToken, PushAESKey: cfg.WeChatPushAESKey}
 	sim := opt.simulator
 	if cfg.WeChatSimulator && sim == nil {
+		verdict, _ := wechatsim.MediaVerdictOf(cfg.WeChatSimulatorMediaVerdict)
+		if !cfg.WeChatPush {
+			verdict, _ = wechatsim.MediaVerdictOf(wechatsim.VerdictNone)
+		}
 		sim = wechatsim.New(wechatsim.Options{
 			AppID: wcfg.AppID, Secret: wcfg.Secret, PushToken: wcfg.PushToken, PushAESKey: wcfg.PushAESKey,
-			Encrypted: wcfg.PushAESKey != "",
+			Encrypted: wcfg.PushAESKey != "", MediaVerdict: verdict, Faults: cfg.WeChatSimulatorFaults,
 		})
+		if len(cfg.WeChatSimulatorFaults) > 0 {
+			logger.Warn("WECHAT_SIMULATOR_FAULTS: the simulated WeChat fails on purpose", "faults", cfg.WeChatSimulatorFaults)
+		}
 		defer sim.Close()
 		defer sim.Install()()
 	}
@@ -203,11 +213,22 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	if opt.command != nil {
 		return opt.command(ctx, stats)
 	}
+	open311 := service.NewOpen311(service.Open311Deps{
+		Tickets: tickets, Public: tickets, Keys: store.NewAPIKeys(mongo), Submitters: store.NewOpen311Submitters(mongo),
+		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, Limiter: limiter,
+		Config: service.Open311Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute},
+		Now:    now, Logger: logger,
+	})
+	open311Type := "production"
+	if cfg.WeChatSimulator {
+		open311Type = "test" // nothing filed here reaches a real resident
+	}
 
 	e := handler.New(handler.Deps{
-		Logger:        logger,
-		Auth:          auth,
-		People:        service.NewPeople(people, invites, cfg.InviteTTL, now),
+		Logger: logger,
+		Auth:   auth,
+		People: service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: forgetfulUsers{users, auth}, Grids: grids,
+			Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger}),
 		Categories:    categories,
 		Photos:        photos,
 		PhotoURLs:     signer,
@@ -224,6 +245,12 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
 		Registry:      prometheus.NewRegistry(),
 		OpenAPI:       docs.OpenAPIJSON(),
+		CursorSecret:  []byte(cfg.TokenSecret),
+		Open311:       open311,
+		Open311Discovery: handler.Open311Discovery{
+			URL: baseURL + "/open311/v2", Changeset: now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
+			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
+		},
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
@@ -237,15 +264,16 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		queue       *store.Stream
 		handle      func(context.Context, string) error
 		attempts    int64
+		giveUp      func(context.Context, string, error) error
 		idle, limit time.Duration
 	}{
-		{screenQueue, screening.Handle, 10, 30 * time.Second, 30 * time.Second},
-		{dispatchQueue, dispatcher.Handle, 10, 30 * time.Second, 30 * time.Second},
-		{notifyQueue, notifier.Handle, 5, time.Minute, 15 * time.Second},
+		{screenQueue, screening.Handle, int64(cfg.ScreeningMaxAttempts), screening.Hold, cfg.QueueRetryAfter, 30 * time.Second},
+		{dispatchQueue, dispatcher.Handle, 10, dispatcher.ToStaff, cfg.QueueRetryAfter, 30 * time.Second},
+		{notifyQueue, notifier.Handle, 5, nil, time.Minute, 15 * time.Second},
 	} {
 		w := &service.Worker{
 			Queue: q.queue, Consumer: consumer + "-" + q.queue.Name(), Handle: q.handle, Concurrency: cfg.QueueConsumers,
-			MaxAttempts: q.attempts, ReclaimIdle: q.idle, HandleTimeout: q.limit, Logger: logger,
+			MaxAttempts: q.attempts, GiveUp: q.giveUp, ReclaimIdle: q.idle, HandleTimeout: q.limit, Logger: logger,
 		}
 		workers.Go(func() { w.Run(workCtx) })
 	}
@@ -363,7 +391,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		ReadTimeout:    60 * time.Second,
 		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    120 * time.Second,
-		MaxHeaderBytes: 32 << 10,
+		MaxHeaderBytes: handler.ServerMaxHeaderBytes, // past handler.MaxHeaderBytes: 431 with the envelope
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if sim != nil && opt.simulator == nil {
@@ -406,6 +434,30 @@ const (
 	gridsSignal     = "grids"
 )
 
+// forgetfulUsers are the users store as the people directory changes
+// accounts: each change (a role taken away by a deactivation, duty) is
+// dropped from this instance's authentication cache at once, and reaches
+// the others within service.UserCacheTTL.
+type forgetfulUsers struct {
+	*store.Users
+	auth *service.Auth
+}
+
+func (u forgetfulUsers) Bind(ctx context.Context, userID string, role model.Role, profileID string) (*model.User, error) {
+	defer u.auth.ForgetUser(userID)
+	return u.Users.Bind(ctx, userID, role, profileID)
+}
+
+func (u forgetfulUsers) Unbind(ctx context.Context, userID string, role model.Role) (*model.User, error) {
+	defer u.auth.ForgetUser(userID)
+	return u.Users.Unbind(ctx, userID, role)
+}
+
+func (u forgetfulUsers) SetDuty(ctx context.Context, userID string, onDuty bool) (*model.User, error) {
+	defer u.auth.ForgetUser(userID)
+	return u.Users.SetDuty(ctx, userID, onDuty)
+}
+
 // signalledGrids is the grid store, waking every instance's grid index
 // when grids are stored.
 type signalledGrids struct {
@@ -447,9 +499,17 @@ func consumerName() string {
 }
 
 // embeddedSecrets fills in what the single-machine mode may generate: the
-// token secret and the first staff account's password, each kept in a file
+// token secret, the message-push token shared by the simulator and
+// /wechat/push, and the first staff account's password, each kept in a file
 // under DATA_DIR so that restarts keep every login working.
 func embeddedSecrets(cfg *config.Config, logger *slog.Logger) error {
+	if cfg.WeChatPush && cfg.WeChatPushToken == "" {
+		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "push-token"))
+		if err != nil {
+			return err
+		}
+		cfg.WeChatPushToken = s
+	}
 	if cfg.TokenSecret == "" {
 		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "token-secret"))
 		if err != nil {
