@@ -144,15 +144,6 @@ func wantType(t *testing.T, r *apitest.Response, format string) {
 	}
 }
 
-func hasHan(s string) bool {
-	for _, r := range s {
-		if unicode.Is(unicode.Han, r) {
-			return true
-		}
-	}
-	return false
-}
-
 // wantError checks an error response: the status, the content type of
 // the request's format and the errors body, its code the status and its
 // description a Chinese sentence.
