@@ -396,7 +396,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	target := c.workers["王芳"]
 	if c.served(t, "GET", "/api/v1/admin/tickets/{id}/candidates") {
 		pick := css(`#cand-rows button[data-candidate="` + target + `"]`)
-		do("picker", chromedp.Navigate(base+"/admin/#tickets/"+pending), chromedp.WaitVisible(pick))
+		do("picker", chromedp.Navigate(base+"/admin/#tickets/"+pending), chromedp.WaitVisible(pick),
+			chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.querySelector('.split').offsetTop - 8)`))
 		shot("console-ticket.png")
 		do("dispatch", chromedp.Click(pick))
 		deadline := time.Now().Add(patience)
@@ -435,12 +436,12 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Click(css(`#defer-form button[type=submit]`)),
 			chromedp.WaitVisible(css(`#resume-form button[type=submit]`)))
 		var tk struct{ Status string }
-		s.Do(t, "GET", "/api/v1/reports/"+busy, c.staff, nil).Decode(t, &tk)
+		s.Do(t, "GET", "/api/v1/admin/tickets/"+busy, c.staff, nil).Decode(t, &tk)
 		if tk.Status != "deferred" {
 			t.Errorf("after 挂账 in the console the ticket is %s, want deferred", tk.Status)
 		}
 		do("resume", chromedp.Click(css(`#resume-form button[type=submit]`)), chromedp.WaitVisible(css(`#urge-form input[name=note]`)))
-		s.Do(t, "GET", "/api/v1/reports/"+busy, c.staff, nil).Decode(t, &tk)
+		s.Do(t, "GET", "/api/v1/admin/tickets/"+busy, c.staff, nil).Decode(t, &tk)
 		if tk.Status != "dispatched" && tk.Status != "in_progress" {
 			t.Errorf("after 恢复办理 in the console the ticket is %s, want its status before 挂账", tk.Status)
 		}

@@ -518,8 +518,8 @@
     const x = (i) => L + (labels.length < 2 ? 0 : i * (W - L - R) / (labels.length - 1));
     const y = (v) => T + (H - T - B) * (1 - v / max);
     const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-label': '每日趋势图' });
-    for (let k = 0; k <= 4; k++) {
-      const v = max * k / 4;
+    for (let k = 0; k <= 5; k++) {
+      const v = max * k / 5;
       root.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'gridline' }),
         svg('text', { x: L - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end', text: String(Math.round(v)) }));
     }
@@ -733,6 +733,13 @@
     return a.name ? `${a.name}（${role}）` : role;
   }
 
+  // assigneeCell is the list's 处置人: the name, its role on hover.
+  function assigneeCell(a) {
+    if (!a || !a.id) return el('td', { class: 'muted nowrap', text: '未指派' });
+    const role = ROLES[a.role] || a.role || '';
+    return el('td', { class: 'nowrap', title: role, text: a.name || role });
+  }
+
   function dueAt(t) { return t.due_at || t.deadline || ''; }
 
   function flags(t) {
@@ -759,7 +766,7 @@
     const tr = el('tr', { class: 'clickable' + (t.overdue ? ' overdue' : ''), tabindex: 0, 'data-id': t.id },
       el('td', { class: 'nowrap', text: fmtShort(t.created_at) }), el('td', { class: 'nowrap', text: categoryName(t.category) }), td(statusTag(t.status)),
       el('td', { class: 'nowrap', text: SOURCES[t.source] || t.source || '—' }), td(t.address || '—'), el('td', { class: 'nowrap', text: gridName(t.grid_id) }),
-      td(assigneeText(t.assignee)), dueCell(t), td(flags(t)));
+      assigneeCell(t.assignee), dueCell(t), td(flags(t)));
     if (t.id === state.current) tr.classList.add('selected');
     return tr;
   }
@@ -899,16 +906,8 @@
     for (const tr of $('ticket-rows').children) tr.classList.toggle('selected', tr.dataset.id === t.id);
   }
 
-  // readTicket is the staff's full view of a ticket; a server without it
-  // answers with the report view, which staff may read too.
-  async function readTicket(id) {
-    try {
-      return await api('GET', '/admin/tickets/' + enc(id));
-    } catch (e) {
-      if (e.status !== 404 && e.status !== 405) throw e;
-      return Object.assign({}, state.tickets.get(id), await api('GET', '/reports/' + enc(id)));
-    }
-  }
+  // readTicket is the staff's full view of a ticket: names, phone, caller.
+  function readTicket(id) { return api('GET', '/admin/tickets/' + enc(id)); }
 
   async function openTicket(id) {
     state.current = id;
@@ -970,7 +969,7 @@
     const cur = (state.tickets.get(id) || {}).assignee || {};
     const items = page.items || [];
     box.replaceChildren(...items.map((c) => {
-      const b = el('button', { type: 'button', class: 'small', 'data-candidate': c.id, text: c.id === cur.id ? '当前处置人' : '派遣' });
+      const b = el('button', { type: 'button', class: 'small secondary', 'data-candidate': c.id, text: c.id === cur.id ? '当前处置人' : '派遣' });
       if (c.id === cur.id) b.disabled = true;
       else {
         onClick(b, () => act('dispatch', { assignee_id: c.id }, `已派遣给 ${c.name}。`));
