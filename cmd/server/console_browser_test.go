@@ -36,6 +36,7 @@ type browserCity struct {
 	staff   string
 	grids   []string
 	workers map[string]string // name → directory id
+	tokens  map[string]string // name → the worker's token
 	reports []string
 	pending []string // reports that wait for staff (no one on duty in their grid)
 	xss     string
@@ -52,7 +53,7 @@ func browserGrid(i int) (code string, lng, lat float64) {
 
 func seedBrowserCity(t *testing.T, s *testServer) *browserCity {
 	t.Helper()
-	c := &browserCity{s: s, staff: s.LoginStaff(t, adminUser, adminPass), workers: map[string]string{}}
+	c := &browserCity{s: s, staff: s.LoginStaff(t, adminUser, adminPass), workers: map[string]string{}, tokens: map[string]string{}}
 	var features []string
 	for i := 0; i < 8; i++ {
 		code, x, y := browserGrid(i)
@@ -81,6 +82,7 @@ func seedBrowserCity(t *testing.T, s *testServer) *browserCity {
 		body := r.JSON(t)
 		c.workers[name] = body["id"].(string)
 		tok, _ := s.Login(t, fmt.Sprintf("browser-worker-%x", name))
+		c.tokens[name] = tok
 		if r := s.Do(t, "POST", "/api/v1/me/bind", tok, map[string]string{"invite_code": body["invite_code"].(string)}); r.Status != 200 {
 			t.Fatalf("bind %s: %d %s", name, r.Status, r.Body)
 		}
@@ -368,6 +370,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the map draws %s grids and %s tickets, want %d and %d", grids, points, len(c.grids), open)
 	}
 	shot("console-map.png")
+	// A click on a point opens its ticket.
+	var clicked string
+	if err := json.Unmarshal(eval("first point", `document.querySelector('#map-points circle').dataset.id`), &clicked); err != nil || clicked == "" {
+		t.Fatalf("no point to click: %v", err)
+	}
+	do("click a point", chromedp.Click(css(`#map-points circle[data-id="`+clicked+`"]`)),
+		chromedp.WaitVisible(css(`#tab-tickets #ticket-detail`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#ticket-fields code') && document.querySelector('#ticket-fields code').textContent === `+fmt.Sprintf("%q", clicked)))
 	if shots != "" {
 		do("heat", chromedp.SetValue(css(`#map-form select[name=mode]`), "heat"),
 			chromedp.Evaluate[chromedp.Void](`document.querySelector('#map-form').requestSubmit()`),
@@ -447,6 +457,80 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	} else {
 		t.Logf("POST /admin/tickets/{id}/urge is not in this build: 督办, 挂账 and 恢复 are not exercised")
+	}
+
+	// 延期: the worker asks, the clerk approves; 核查: the worker resolves,
+	// the clerk passes it.
+	if c.served(t, "POST", "/api/v1/admin/tickets/{id}/verify") {
+		ext, done := c.reports[10], c.reports[18] // both 李强's
+		w := c.tokens["李强"]
+		if r := s.Do(t, "POST", "/api/v1/tasks/"+ext+"/extension", w, map[string]any{"hours": 8, "reason": "需要等待配件到货"}); r.Status != 200 {
+			t.Fatalf("extension request: %d %s", r.Status, r.Body)
+		}
+		var e struct{ Extension *struct{ Status string } }
+		s.Do(t, "GET", "/api/v1/admin/tickets/"+ext, c.staff, nil).Decode(t, &e)
+		if e.Extension == nil {
+			t.Logf("the staff's view of a ticket does not carry extension in this build: 延期 approval is not exercised")
+		} else {
+			do("approve the extension", chromedp.Navigate(base+"/admin/#tickets/"+ext), chromedp.WaitVisible(css(`#act-extension`)),
+				chromedp.SendKeys(css(`#extension-form input[name=note]`), "同意，请抓紧"),
+				chromedp.Click(css(`#extension-form button[value=true]`)),
+				chromedp.WaitNotVisible(css(`#act-extension`)))
+			s.Do(t, "GET", "/api/v1/admin/tickets/"+ext, c.staff, nil).Decode(t, &e)
+			if e.Extension == nil || e.Extension.Status != "approved" {
+				t.Errorf("after 批准延期 the extension is %+v, want approved", e.Extension)
+			}
+		}
+		if r := s.Do(t, "POST", "/api/v1/tasks/"+done+"/accept", w, nil); r.Status != 200 {
+			t.Fatalf("accept: %d %s", r.Status, r.Body)
+		}
+		if r := s.Do(t, "POST", "/api/v1/tasks/"+done+"/resolve", w, map[string]any{"note": "已清理完毕", "photo_ids": []string{uploadPhoto(t, s, w)["id"].(string)}}); r.Status != 200 {
+			t.Fatalf("resolve: %d %s", r.Status, r.Body)
+		}
+		do("verify", chromedp.Navigate(base+"/admin/#tickets/"+done), chromedp.WaitVisible(css(`#verify-form input[name=note]`)),
+			chromedp.SendKeys(css(`#verify-form input[name=note]`), "现场已清理干净"),
+			chromedp.Click(css(`#verify-form button[value=true]`)),
+			chromedp.WaitNotVisible(css(`#verify-form`)))
+		var v struct{ Status string }
+		s.Do(t, "GET", "/api/v1/admin/tickets/"+done, c.staff, nil).Decode(t, &v)
+		if v.Status != "closed" {
+			t.Errorf("after 核查通过 the ticket is %s, want closed", v.Status)
+		}
+	} else {
+		t.Logf("POST /admin/tickets/{id}/verify is not in this build: 延期 approval and 核查 are not exercised")
+	}
+
+	// A 12345 call taken in the console becomes a ticket with its caller.
+	if c.served(t, "POST", "/api/v1/admin/tickets") {
+		_, x, y := browserGrid(2)
+		do("hotline", chromedp.Navigate(base+"/admin/#tickets"), chromedp.WaitVisible(css(`#hotline-open`)),
+			chromedp.Click(css(`#hotline-open`)), chromedp.WaitVisible(css(`#hotline-form`)),
+			chromedp.SetValue(css(`#h-category`), "1102"),
+			chromedp.SendKeys(css(`#hotline-form input[name=address]`), "南京市鼓楼区和平街8号"),
+			chromedp.SendKeys(css(`#hotline-form input[name=lat]`), fmt.Sprintf("%.4f", y+0.002)),
+			chromedp.SendKeys(css(`#hotline-form input[name=lng]`), fmt.Sprintf("%.4f", x+0.002)),
+			chromedp.SendKeys(css(`#hotline-form input[name=caller_name]`), "钱先生"),
+			chromedp.SendKeys(css(`#hotline-form input[name=caller_phone]`), "13700001111"),
+			chromedp.SendKeys(css(`#hotline-form textarea[name=description]`), "来电反映和平街路灯连续三晚不亮"),
+			chromedp.Click(css(`#hotline-form button[type=submit]`)),
+			chromedp.WaitNotVisible(css(`#hotline-form`)),
+			chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#ticket-fields dd')].some(e => e.textContent === '来电反映和平街路灯连续三晚不亮')`))
+		var l struct {
+			Items []struct{ ID, Source, Description string }
+		}
+		s.Do(t, "GET", "/api/v1/admin/tickets?source=hotline", c.staff, nil).Decode(t, &l)
+		if len(l.Items) != 1 || l.Items[0].Description != "来电反映和平街路灯连续三晚不亮" {
+			t.Fatalf("hotline tickets after the call: %+v", l.Items)
+		}
+		var h struct{ Caller *struct{ Name string } }
+		s.Do(t, "GET", "/api/v1/admin/tickets/"+l.Items[0].ID, c.staff, nil).Decode(t, &h)
+		if h.Caller == nil {
+			t.Logf("the staff's view of a ticket does not carry the caller in this build: 来电人 is not checked")
+		} else {
+			do("caller shown", chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#ticket-fields dd')].some(e => e.textContent.includes('钱先生 13700001111'))`))
+		}
+	} else {
+		t.Logf("POST /admin/tickets is not in this build: the hotline form is not exercised")
 	}
 
 	// Deactivate a worker from the directory (an on-page confirmation).
