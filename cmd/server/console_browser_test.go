@@ -577,6 +577,15 @@ func TestConsoleInBrowser(t *testing.T) {
 			do(tab, chromedp.Navigate(base+"/admin/#"+tab), chromedp.Sleep(500*time.Millisecond))
 			shot("console-" + tab + ".png")
 		}
+		do("edit a worker", chromedp.Navigate(base+"/admin/#people"),
+			chromedp.WaitVisible(css(`#people-rows tr[data-id="`+c.workers["王芳"]+`"] button`)),
+			chromedp.Click(css(`#people-rows tr[data-id="`+c.workers["王芳"]+`"] button`)),
+			chromedp.WaitVisible(css(`#person-form`)))
+		shot("console-person-edit.png")
+		do("members", chromedp.SetValue(css(`#people-filter select[name=kind]`), "members"),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('#people-filter select[name=kind]').dispatchEvent(new Event('change'))`),
+			chromedp.Sleep(500*time.Millisecond))
+		shot("console-members.png")
 	}
 	download("统计 Excel", chromedp.Navigate(base+"/admin/#stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)), chromedp.Click(css(`#stats-export`)))
 	shot("console-stats.png")

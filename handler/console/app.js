@@ -1072,6 +1072,8 @@
   function searchPeople() {
     const { kind, query } = readPeopleFilter();
     const p = state.people;
+    // The open form belongs to the kind listed before.
+    if (kind !== p.kind) $('person-form').hidden = true;
     Object.assign(p, { kind, query, cursor: '', rows: new Map() });
     const f = $('people-filter').elements;
     f.q.closest('label').hidden = kind === 'branches';
