@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/citizen-city/chengguantong/handler"
 )
@@ -383,4 +384,15 @@ func checkEnvelope(t *testing.T, name string, status int, body []byte) {
 	if (e.Error.Field != nil) != (e.Error.Code == "invalid_argument") {
 		t.Errorf("%s: %s with field %v: invalid_argument, and only it, carries field", name, e.Error.Code, e.Error.Field)
 	}
+}
+
+// hasHan reports whether s holds a Chinese character: every message a
+// resident or clerk reads is Chinese.
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
 }
