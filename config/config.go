@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 	"github.com/citizen-city/chengguantong/workcal"
 )
@@ -84,6 +85,11 @@ type Config struct {
 	FeedbackWindow time.Duration
 	MaxReturns     int
 	GridSnapMeters int
+	// ResolutionPhotoMaxDistanceM is how far from the ticket an "after"
+	// photo's EXIF position may be before the resolution is flagged for 核查.
+	ResolutionPhotoMaxDistanceM int
+	// RankingWeights weigh the rates in /stats/ranking's composite score.
+	RankingWeights model.RankingWeights
 	// QueueConsumers is how many consumers each queue (screening, dispatch,
 	// notifications) runs in this instance. A job spends its time waiting
 	// on store round trips, so several per core keep the queues moving.
@@ -113,6 +119,14 @@ type Config struct {
 	LoginPerIPPerMinute      int
 
 	ShutdownTimeout time.Duration
+
+	// Open311 (GeoReport v2): the jurisdiction_id served (empty: the host
+	// of the public URL), the discovery document's contact and key-service
+	// texts, and the requests one api key may POST a minute.
+	Open311Jurisdiction   string
+	Open311Contact        string
+	Open311KeyService     string
+	Open311PostsPerMinute int
 }
 
 // Defaults that are not empty.
@@ -162,12 +176,25 @@ func Load(getenv func(string) string) (*Config, error) {
 		QueueRetryAfter:             p.duration("QUEUE_RETRY_AFTER", 30*time.Second),
 		ScreeningMaxAttempts:        p.positiveInt("SCREENING_MAX_ATTEMPTS", 8),
 		WeChatSimulatorMediaVerdict: p.str("WECHAT_SIMULATOR_MEDIA_VERDICT", wechatsim.VerdictPass),
+		ResolutionPhotoMaxDistanceM: p.positiveInt("RESOLUTION_PHOTO_MAX_DISTANCE_M", 300),
 		ReconcileInterval:           p.duration("RECONCILE_INTERVAL", 10*time.Minute),
 		TemplateAssigned:            p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
 		TemplateAccepted:            p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
 		TemplateResolved:            p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
+		Open311Jurisdiction:         strings.ToLower(p.str("OPEN311_JURISDICTION", "")),
+		Open311Contact:              p.str("OPEN311_CONTACT", "市民城管通（城市管理局）：请通过城市管理局信息中心联系本接口的维护人员"),
+		Open311KeyService:           p.str("OPEN311_KEY_SERVICE", "api_key 由城市管理局工作人员在管理后台签发：请以单位名义向城市管理局申请"),
+		Open311PostsPerMinute:       p.positiveInt("OPEN311_POSTS_PER_MINUTE", 30),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
+	c.RankingWeights = model.DefaultRankingWeights()
+	if v := p.str("RANKING_WEIGHTS", ""); v != "" {
+		if w, err := model.ParseRankingWeights(v); err != nil {
+			p.fail("RANKING_WEIGHTS", err.Error())
+		} else {
+			c.RankingWeights = w
+		}
+	}
 	c.WorkCalendar = workcal.China2026()
 	if v := p.str("WORK_CALENDAR", ""); v != "" {
 		wc, err := workcal.Parse(v)
@@ -298,6 +325,20 @@ func (c *Config) BaseURL(listenAddr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Open311JurisdictionFor is the jurisdiction_id GeoReport v2 serves:
+// OPEN311_JURISDICTION, or else the host of the public URL without "www."
+// (GeoReport's suggestion: the jurisdiction's web address).
+func (c *Config) Open311JurisdictionFor(baseURL string) string {
+	if c.Open311Jurisdiction != "" {
+		return c.Open311Jurisdiction
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
 }
 
 // LogValue prints the configuration with every secret masked.

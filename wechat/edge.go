@@ -33,17 +33,17 @@ func ToModel(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrInvalidCode):
-		return model.Wrap(model.CodeUnauthenticated, err, "the login code is invalid or already used; call wx.login again")
+		return model.Wrap(model.CodeUnauthenticated, err, "登录 code 无效或已被使用；请重新调用 wx.login")
 	case errors.Is(err, ErrUserBlocked):
-		return model.Wrap(model.CodeUnauthenticated, err, "WeChat refused this user's login")
+		return model.Wrap(model.CodeUnauthenticated, err, "微信拒绝了该用户的登录")
 	case errors.Is(err, ErrNoAllowance):
-		return model.Wrap(model.CodeConflict, err, "the user has no subscribe-message allowance left")
+		return model.Wrap(model.CodeConflict, err, "该用户已没有可用的订阅消息次数")
 	case errors.Is(err, ErrBadTemplateData), errors.Is(err, ErrInvalidTemplate), errors.Is(err, ErrInvalidArgs):
-		return model.Wrap(model.CodeInvalidArgument, err, "WeChat refused the message's content")
+		return model.Wrap(model.CodeInvalidArgument, err, "微信拒绝了消息内容")
 	case IsTransient(err):
-		return model.Wrap(model.CodeUnavailable, err, "WeChat is unavailable; try again shortly")
+		return model.Wrap(model.CodeUnavailable, err, "微信服务暂时不可用，请稍后重试")
 	}
-	return model.Wrap(model.CodeInternal, err, "WeChat call failed")
+	return model.Wrap(model.CodeInternal, err, "调用微信接口失败")
 }
 
 // Content adapts Client to screening's content checks.
@@ -123,7 +123,7 @@ type PushReceiver struct {
 func (p PushReceiver) Verify(q url.Values) (string, error) {
 	s, err := p.Client.VerifyURL(q)
 	if err != nil {
-		return "", model.Wrap(model.CodeUnauthenticated, err, "bad signature")
+		return "", model.Wrap(model.CodeUnauthenticated, err, "消息推送签名无效")
 	}
 	return s, nil
 }
@@ -134,9 +134,9 @@ func (p PushReceiver) Receive(ctx context.Context, q url.Values, body []byte) er
 	ev, err := p.Client.ParsePush(q, body)
 	switch {
 	case errors.Is(err, ErrBadSignature):
-		return model.Wrap(model.CodeUnauthenticated, err, "bad signature")
+		return model.Wrap(model.CodeUnauthenticated, err, "消息推送签名无效")
 	case err != nil:
-		return model.Wrap(model.CodeInvalidArgument, err, "malformed push")
+		return model.Wrap(model.CodeInvalidArgument, err, "消息推送格式有误")
 	}
 	if ev.Event != EventMediaCheck {
 		return nil
@@ -164,7 +164,7 @@ func (s Subscriber) Send(ctx context.Context, openID, templateID, page string, d
 	})
 	if errors.Is(err, ErrInvalidOpenID) {
 		// For a send, an unknown openid is the message's fault, not WeChat's.
-		return model.Wrap(model.CodeInvalidArgument, err, "WeChat does not know the recipient")
+		return model.Wrap(model.CodeInvalidArgument, err, "微信不认识这个接收者")
 	}
 	return ToModel(err)
 }
