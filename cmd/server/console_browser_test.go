@@ -99,6 +99,7 @@ func seedBrowserCity(t *testing.T, s *testServer) *browserCity {
 		}
 	}
 
+	var closer string // the resident of the report that is closed before the test looks
 	categories := []string{"0101", "0501", "1102", "0201", "1201", "0502", "1101", "0301"}
 	what := map[string]string{
 		"0101": "垃圾桶旁边堆满了生活垃圾，味道很大", "0501": "早高峰有流动摊贩占用人行道卖早点",
@@ -127,6 +128,9 @@ func seedBrowserCity(t *testing.T, s *testServer) *browserCity {
 		}
 		id := r.JSON(t)["id"].(string)
 		c.reports = append(c.reports, id)
+		if i == 3 {
+			closer = tok
+		}
 		if i == 0 {
 			c.xss = id
 		}
@@ -134,19 +138,33 @@ func seedBrowserCity(t *testing.T, s *testServer) *browserCity {
 			c.pending = append(c.pending, id)
 		}
 	}
+	// One ticket is fixed and the resident is satisfied, so that the
+	// overview has a 结案 and rates to show.
+	closed := c.reports[3]
+	w := c.tokens["刘洋"]
+	waitTask(t, s, w, "/api/v1/tasks", closed)
+	if r := s.Do(t, "POST", "/api/v1/tasks/"+closed+"/accept", w, nil); r.Status != 200 {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "POST", "/api/v1/tasks/"+closed+"/resolve", w, map[string]any{"note": "路灯已修复", "photo_ids": []string{uploadPhoto(t, s, w)["id"].(string)}}); r.Status != 200 {
+		t.Fatalf("resolve: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "POST", "/api/v1/reports/"+closed+"/feedback", closer, map[string]any{"satisfied": true, "rating": 5, "comment": "修得很快"}); r.Status != 200 {
+		t.Fatalf("feedback: %d %s", r.Status, r.Body)
+	}
 	// Screening and routing are asynchronous: wait until every report has
 	// left "submitted", and the statistics have counted them all.
 	deadline := time.Now().Add(patience)
 	for {
 		var l struct{ Items []json.RawMessage }
 		s.Do(t, "GET", "/api/v1/admin/tickets?status=submitted", c.staff, nil).Decode(t, &l)
-		var sum struct{ Reported int }
+		var sum struct{ Reported, Closed int }
 		s.Do(t, "GET", "/api/v1/stats/summary", c.staff, nil).Decode(t, &sum)
-		if len(l.Items) == 0 && sum.Reported == len(c.reports) {
+		if len(l.Items) == 0 && sum.Reported == len(c.reports) && sum.Closed == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("reports still being screened (%d) or not counted (%d of %d)", len(l.Items), sum.Reported, len(c.reports))
+			t.Fatalf("reports still being screened (%d) or not counted (%d of %d reported, %d closed)", len(l.Items), sum.Reported, len(c.reports), sum.Closed)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -313,7 +331,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		key  string
 		rate bool
 	}{{"reported", false}, {"registered", false}, {"closed", false}, {"resolution_rate", true},
-		{"on_time_rate", true}, {"reopen_rate", true}, {"satisfaction_rate", true}, {"overdue", false}}
+		{"on_time_rate", true}, {"reopen_rate", true}, {"satisfaction_rate", true}, {"open_overdue", false}}
 	var diff []string
 	for try := 0; try < 10; try++ {
 		do("refresh the overview", chromedp.Click(css(`#ov-refresh`)), chromedp.Sleep(200*time.Millisecond), chromedp.WaitEnabled(css(`#ov-refresh`)))
@@ -336,8 +354,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		if len(shown) < 24 {
 			diff = append(diff, fmt.Sprintf("the overview shows %d figures, want 24 and more", len(shown)))
 		}
-		if shown["year.reported"] != fmt.Sprint(len(c.reports)) {
-			diff = append(diff, fmt.Sprintf("year.reported %q, want %d", shown["year.reported"], len(c.reports)))
+		if shown["year.reported"] != fmt.Sprint(len(c.reports)) || shown["year.closed"] != "1" || shown["year.satisfaction_rate"] != "100.0%" {
+			diff = append(diff, fmt.Sprintf("year: reported %q closed %q satisfaction %q, want %d, 1, 100.0%%",
+				shown["year.reported"], shown["year.closed"], shown["year.satisfaction_rate"], len(c.reports)))
 		}
 		if len(diff) == 0 {
 			break

@@ -34,6 +34,7 @@
     ['on_time', '按期结案数'], ['overdue', '超期数'], ['reopened', '返工数'], ['rated', '评价数'],
     ['satisfied', '满意数'], ['dispatched', '派遣次数'], ['returned', '退回次数'], ['extended', '延期次数'],
     ['deferred', '挂账次数'], ['urged', '督办次数'], ['verify_failed', '核查不通过次数'], ['self_handled', '自处置数'],
+    ['open_overdue', '超期未结数'], ['photo_flagged', '处置照片待核查数'],
     ['resolution_rate', '结案率', 'rate'], ['on_time_rate', '按期结案率', 'rate'],
     ['reopen_rate', '返工率', 'rate'], ['satisfaction_rate', '满意率', 'rate'],
     ['valid_report_rate', '有效上报率', 'rate'], ['dispatch_accuracy', '派遣准确率', 'rate'],
@@ -48,8 +49,11 @@
   // The overview's figures, in the order of its table's columns.
   const FIGURES = [
     ['reported'], ['registered'], ['closed'], ['resolution_rate', 'rate'], ['on_time_rate', 'rate'],
-    ['reopen_rate', 'rate'], ['satisfaction_rate', 'rate'], ['overdue'],
+    ['reopen_rate', 'rate'], ['satisfaction_rate', 'rate'], ['open_overdue'],
   ];
+  // figureOf reads one overview figure; 超期在办 is open_overdue (past the
+  // deadline while still open), or overdue from a server without it.
+  const figureOf = (s, k) => (k === 'open_overdue' && s[k] === undefined ? s.overdue : s[k]);
   const TABS = ['overview', 'map', 'tickets', 'people', 'grids', 'categories', 'activities', 'stats', 'dead-letters'];
 
   const state = {
@@ -467,7 +471,7 @@
     $('ov-error').textContent = '';
     $('ov-figures').replaceChildren(...[['today', '今日', day], ['month', '本月', mon], ['year', '本年', yr]].map(([key, label, s]) =>
       el('tr', null, el('th', { scope: 'row', text: label }), ...FIGURES.map(([k, kind]) =>
-        el('td', { 'data-fig': `${key}.${k}`, class: k === 'overdue' && s[k] > 0 ? 'num bad' : 'num', text: fmtNumber(s[k], kind) })))));
+        el('td', { 'data-fig': `${key}.${k}`, class: k === 'open_overdue' && figureOf(s, k) > 0 ? 'num bad' : 'num', text: fmtNumber(figureOf(s, k), kind) })))));
 
     $('ov-trend-range').textContent = `${from30} 至 ${today}`;
     if (trend instanceof Error) {
