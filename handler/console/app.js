@@ -196,7 +196,8 @@
     hour: '2-digit', minute: '2-digit', hour12: false,
   });
   const clockFormat = new Intl.DateTimeFormat('zh-CN', {
-    timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+    timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
   });
 
   const shortFormat = new Intl.DateTimeFormat('zh-CN', {
@@ -504,7 +505,7 @@
         el('div', { class: 'tile-value', 'data-fig': 'party.' + k, text: fmtNumber(v) }),
         el('div', { class: 'tile-label', text: label }))));
     }
-    $('ov-updated').textContent = `数据更新于 ${clockFormat.format(new Date())}`;
+    $('ov-updated').textContent = `数据更新于 ${clockFormat.format(new Date())}（北京时间）`;
   }
 
   // niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten.
