@@ -605,6 +605,10 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Evaluate[chromedp.Void](`document.querySelector('#people-filter select[name=kind]').dispatchEvent(new Event('change'))`),
 			chromedp.Sleep(500*time.Millisecond))
 		shot("console-members.png")
+		do("timeline", chromedp.Navigate(base+"/admin/#tickets/"+c.reports[1]), chromedp.WaitVisible(css(`#ticket-timeline li`)),
+			chromedp.Sleep(500*time.Millisecond),
+			chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.querySelector('.split').offsetTop - 8); document.querySelector('#ticket-detail').scrollTop = 100000`))
+		shot("console-timeline.png")
 	}
 	download("统计 Excel", chromedp.Navigate(base+"/admin/#stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)), chromedp.Click(css(`#stats-export`)))
 	shot("console-stats.png")
