@@ -505,7 +505,13 @@
         el('div', { class: 'tile-value', 'data-fig': 'party.' + k, text: fmtNumber(v) }),
         el('div', { class: 'tile-label', text: label }))));
     }
-    $('ov-updated').textContent = `数据更新于 ${clockFormat.format(new Date())}（北京时间）`;
+    // The summary says when the statistics last counted a transition
+    // (docs/statistics.md, Freshness); the newest of the three calls.
+    const counted = [day, mon, yr].map((x) => Date.parse(x.updated_at)).filter((v) => !isNaN(v));
+    const at = counted.length ? new Date(Math.max(...counted)) : null;
+    $('ov-updated').textContent = at
+      ? `数据更新于 ${clockFormat.format(at)}（北京时间，读取于 ${clockFormat.format(new Date()).slice(-8)}）`
+      : `数据更新于 ${clockFormat.format(new Date())}（北京时间）`;
   }
 
   // niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten.
