@@ -147,12 +147,19 @@ func (c *StatsCursor) mark(ctx context.Context, id string, at time.Time) error {
 // or it is being replayed), else the oldest one not yet numbered — taking
 // a ticket's transitions in version order. It returns nil when there is
 // none.
-func (c *StatsCursor) PendingEntry(ctx context.Context, applied int64) (*model.LogEntry, error) {
+//
+// resume false says the caller knows that no entry is numbered applied+1
+// (it numbered and counted every entry up to applied itself, holding the
+// applier's lease throughout), which spares a lookup.
+func (c *StatsCursor) PendingEntry(ctx context.Context, applied int64, resume bool) (*model.LogEntry, error) {
 	if err := c.repair(ctx, applied); err != nil {
 		return nil, err
 	}
 	var sd seqDoc
-	err := c.seqs.FindOne(ctx, bson.M{"_id": strconv.FormatInt(applied+1, 10)}).Decode(&sd)
+	err := mongo.ErrNoDocuments
+	if resume {
+		err = c.seqs.FindOne(ctx, bson.M{"_id": strconv.FormatInt(applied+1, 10)}).Decode(&sd)
+	}
 	switch {
 	case err == nil:
 		d, err := c.entry(ctx, sd.Log)

@@ -413,7 +413,7 @@ func BenchmarkTicketLifeCommands(b *testing.B) {
 // The bounds TestTicketLifeCommandBounds holds the server to: counts of
 // commands, never times.
 const (
-	maxMongoPerLife        = 140
+	maxMongoPerLife        = 130
 	maxRedisBesidesPerLife = 90
 	restWindow             = 10 * time.Second
 	maxRedisAtRest         = 50 // in restWindow: 5 a second
