@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -80,13 +81,27 @@ func mountOpen311(e *echo.Echo, o *open311Handlers) {
 	// answered in the format its name asks for (XML, the required one, by
 	// default).
 	g.Any("/*", func(c echo.Context) error {
+		path := c.Request().URL.Path
 		f := fmtXML
-		if strings.HasSuffix(c.Request().URL.Path, ".json") {
+		if strings.HasSuffix(path, ".json") {
 			f = fmtJSON
 		}
-		return o.fail(c, f, model.Errorf(model.CodeNotFound, "没有这个 GeoReport v2 资源：%s %s", c.Request().Method, c.Request().URL.Path))
+		// A resource that exists, asked with a method it does not take, is
+		// a request that cannot be fulfilled (400), not a missing one.
+		if m := o311Resource.FindStringSubmatch(strings.TrimPrefix(path, "/open311/v2/")); m != nil {
+			allow := http.MethodGet
+			if m[1] == "requests." {
+				allow = http.MethodGet + ", " + http.MethodPost
+			}
+			c.Response().Header().Set("Allow", allow)
+			return o.fail(c, f, model.Errorf(model.CodeInvalidArgument, "%s 不接受 %s 方法，只接受 %s", path, c.Request().Method, allow))
+		}
+		return o.fail(c, f, model.Errorf(model.CodeNotFound, "没有这个 GeoReport v2 资源：%s %s", c.Request().Method, path))
 	})
 }
+
+// o311Resource matches the paths (below /open311/v2/) of every resource.
+var o311Resource = regexp.MustCompile(`^(discovery\.|services\.|requests\.|services/[^/]+\.|requests/[^/]+\.|tokens/[^/]+\.)(xml|json)$`)
 
 type open311Handlers struct {
 	svc    Open311Service
@@ -106,23 +121,16 @@ func (o *open311Handlers) wrap(f o311Format, h o311Handler) echo.HandlerFunc {
 	}
 }
 
-// withExt splits "<id>.<format>" from the path parameter param.
-func (o *open311Handlers) withExt(param string, h o311Handler) echo.HandlerFunc {
+// withExt splits "<id>.<format>" from the path parameter name. Without
+// a known format the answer is a 404 in XML, the format every server has.
+func (o *open311Handlers) withExt(name string, h o311Handler) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		v := c.Param(param)
+		v := c.Param(name)
 		i := strings.LastIndexByte(v, '.')
-		f := o311Format("")
-		if i > 0 {
-			f = o311Format(v[i+1:])
+		if i <= 0 || (v[i+1:] != string(fmtXML) && v[i+1:] != string(fmtJSON)) {
+			return o.fail(c, fmtXML, model.Errorf(model.CodeNotFound, "%s 须以 .xml 或 .json 结尾，而不是 %q", name, v))
 		}
-		if f != fmtXML && f != fmtJSON {
-			nf := fmtXML
-			if f == "" && strings.HasSuffix(v, "json") {
-				nf = fmtJSON
-			}
-			return o.fail(c, nf, model.Errorf(model.CodeNotFound, "%s 须以 .xml 或 .json 结尾，例如 %s.xml", param, v))
-		}
-		return o.run(c, f, v[:i], h)
+		return o.run(c, o311Format(v[i+1:]), v[:i], h)
 	}
 }
 
@@ -143,6 +151,10 @@ func (o *open311Handlers) run(c echo.Context, f o311Format, id string, h o311Han
 		}
 	} else if err := r.ParseForm(); err != nil {
 		return o.fail(c, f, model.Errorf(model.CodeInvalidArgument, "查询参数无法解析：%v", err))
+	}
+	if r.Method == http.MethodGet {
+		// Public data without credentials: any web page may read it.
+		c.Response().Header().Set("Access-Control-Allow-Origin", "*")
 	}
 	if !strings.HasSuffix(c.Path(), "/discovery."+string(f)) {
 		if err := o.svc.CheckJurisdiction(param(r.Form, "jurisdiction_id")); err != nil {
@@ -260,48 +272,37 @@ func (o *open311Handlers) fail(c echo.Context, f o311Format, err error) error {
 // --- discovery --------------------------------------------------------------
 
 type discoveryXML struct {
-	XMLName    xml.Name `xml:"discovery"`
-	Changeset  string   `xml:"changeset"`
-	Contact    string   `xml:"contact"`
-	KeyService string   `xml:"key_service"`
-	Endpoints  []struct {
-		Specification string   `xml:"specification"`
-		URL           string   `xml:"url"`
-		Changeset     string   `xml:"changeset"`
-		Type          string   `xml:"type"`
-		Formats       []string `xml:"formats>format"`
-	} `xml:"endpoints>endpoint"`
+	XMLName    xml.Name      `xml:"discovery"`
+	Changeset  string        `xml:"changeset"`
+	Contact    string        `xml:"contact"`
+	KeyService string        `xml:"key_service"`
+	Endpoints  []endpointOut `xml:"endpoints>endpoint"`
 }
 
-type endpointJSON struct {
-	Specification string   `json:"specification"`
-	URL           string   `json:"url"`
-	Changeset     string   `json:"changeset"`
-	Type          string   `json:"type"`
-	Formats       []string `json:"formats"`
+// endpointOut is discovery's endpoint; formats are format elements in XML
+// and an array of strings in JSON.
+type endpointOut struct {
+	Specification string   `xml:"specification" json:"specification"`
+	URL           string   `xml:"url" json:"url"`
+	Changeset     string   `xml:"changeset" json:"changeset"`
+	Type          string   `xml:"type" json:"type"`
+	Formats       []string `xml:"formats>format" json:"formats"`
 }
 
 type discoveryJSON struct {
-	Changeset  string         `json:"changeset"`
-	Contact    string         `json:"contact"`
-	KeyService string         `json:"key_service"`
-	Endpoints  []endpointJSON `json:"endpoints"`
+	Changeset  string        `json:"changeset"`
+	Contact    string        `json:"contact"`
+	KeyService string        `json:"key_service"`
+	Endpoints  []endpointOut `json:"endpoints"`
 }
 
 func (o *open311Handlers) discovery(c echo.Context, f o311Format, _ string) error {
 	d := o.disc
-	ep := endpointJSON{Specification: Open311Spec, URL: d.URL, Changeset: d.Changeset, Type: d.Type,
-		Formats: []string{"text/xml", "application/json"}}
-	x := discoveryXML{Changeset: d.Changeset, Contact: d.Contact, KeyService: d.KeyService}
-	x.Endpoints = append(x.Endpoints, struct {
-		Specification string   `xml:"specification"`
-		URL           string   `xml:"url"`
-		Changeset     string   `xml:"changeset"`
-		Type          string   `xml:"type"`
-		Formats       []string `xml:"formats>format"`
-	}{ep.Specification, ep.URL, ep.Changeset, ep.Type, ep.Formats})
-	return respond(c, http.StatusOK, f, x,
-		discoveryJSON{Changeset: d.Changeset, Contact: d.Contact, KeyService: d.KeyService, Endpoints: []endpointJSON{ep}})
+	eps := []endpointOut{{Specification: Open311Spec, URL: d.URL, Changeset: d.Changeset, Type: d.Type,
+		Formats: []string{"text/xml", "application/json"}}}
+	return respond(c, http.StatusOK, f,
+		discoveryXML{Changeset: d.Changeset, Contact: d.Contact, KeyService: d.KeyService, Endpoints: eps},
+		discoveryJSON{Changeset: d.Changeset, Contact: d.Contact, KeyService: d.KeyService, Endpoints: eps})
 }
 
 // --- services ---------------------------------------------------------------
@@ -546,12 +547,14 @@ func intParam(v map[string][]string, name string) (int, error) {
 // --- POST requests ----------------------------------------------------------
 
 type createdXML struct {
-	XMLName  xml.Name `xml:"service_requests"`
-	Requests []struct {
-		ServiceRequestID string `xml:"service_request_id"`
-		ServiceNotice    string `xml:"service_notice"`
-		AccountID        string `xml:"account_id"`
-	} `xml:"request"`
+	XMLName  xml.Name        `xml:"service_requests"`
+	Requests []createdXMLReq `xml:"request"`
+}
+
+type createdXMLReq struct {
+	ServiceRequestID string `xml:"service_request_id"`
+	ServiceNotice    string `xml:"service_notice"`
+	AccountID        string `xml:"account_id"`
 }
 
 type createdJSON struct {
@@ -580,28 +583,22 @@ func (o *open311Handlers) create(c echo.Context, f o311Format, _ string) error {
 	if err != nil {
 		return err
 	}
-	x := createdXML{}
-	x.Requests = append(x.Requests, struct {
-		ServiceRequestID string `xml:"service_request_id"`
-		ServiceNotice    string `xml:"service_notice"`
-		AccountID        string `xml:"account_id"`
-	}{r.ID, r.Notice, ""})
+	// account_id "may not be returned": what a client sent about a person
+	// is kept for staff.
+	x := createdXML{Requests: []createdXMLReq{{ServiceRequestID: r.ID, ServiceNotice: r.Notice}}}
 	return respond(c, http.StatusOK, f, x, []createdJSON{{ServiceRequestID: r.ID, ServiceNotice: r.Notice}})
 }
 
 // --- tokens -----------------------------------------------------------------
 
 type tokenXML struct {
-	XMLName  xml.Name `xml:"service_requests"`
-	Requests []struct {
-		ServiceRequestID string `xml:"service_request_id"`
-		Token            string `xml:"token"`
-	} `xml:"request"`
+	XMLName  xml.Name   `xml:"service_requests"`
+	Requests []tokenOut `xml:"request"`
 }
 
-type tokenJSON struct {
-	ServiceRequestID string `json:"service_request_id"`
-	Token            string `json:"token"`
+type tokenOut struct {
+	ServiceRequestID string `xml:"service_request_id" json:"service_request_id"`
+	Token            string `xml:"token" json:"token"`
 }
 
 func (o *open311Handlers) token(c echo.Context, f o311Format, token string) error {
@@ -609,10 +606,6 @@ func (o *open311Handlers) token(c echo.Context, f o311Format, token string) erro
 	if err != nil {
 		return err
 	}
-	x := tokenXML{}
-	x.Requests = append(x.Requests, struct {
-		ServiceRequestID string `xml:"service_request_id"`
-		Token            string `xml:"token"`
-	}{id, token})
-	return respond(c, http.StatusOK, f, x, []tokenJSON{{ServiceRequestID: id, Token: token}})
+	out := []tokenOut{{ServiceRequestID: id, Token: token}}
+	return respond(c, http.StatusOK, f, tokenXML{Requests: out}, out)
 }

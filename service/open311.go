@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -36,6 +35,7 @@ type APIKeyStore interface {
 // request.
 type SubmitterStore interface {
 	Save(ctx context.Context, s *model.Open311Submitter) error
+	Get(ctx context.Context, ticketID string) (*model.Open311Submitter, error)
 }
 
 // PublicTickets lists the tickets a public listing may show.
@@ -234,17 +234,20 @@ type Open311Input struct {
 const MaxOpen311Description = 4000
 
 var (
-	htmlTag   = regexp.MustCompile(`<\s*/?\s*[a-zA-Z!?][^>]*>`)
+	htmlTag   = regexp.MustCompile(`</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?>|<[!?][^<>]*>`)
 	phoneText = regexp.MustCompile(`^\+?[0-9][0-9 ()\-]{2,30}$`)
 )
 
-// ValidateText checks a free text the way a resident's is checked: trimmed,
-// required unless optional, at most max characters, valid UTF-8, line
-// breaks and tabs but no other control characters, and no HTML. It returns
+// ValidateText checks a free text of a form the way a resident's is
+// checked (model.CheckText: valid UTF-8, line breaks and tabs but no other
+// control characters, something visible), then trimmed: required unless
+// optional, at most max characters, and no HTML. It returns
 // the trimmed text. Errors: invalid_argument naming the field.
 func ValidateText(field, text string, max int, required bool) (string, error) {
-	if !utf8.ValidString(text) {
-		return "", model.Invalid(field, "不是有效的 UTF-8 文本")
+	// The resident's rules (model.CheckText, which the JSON decoder applies
+	// to every body): UTF-8, no control characters, something visible.
+	if err := model.CheckText(field, text); err != nil {
+		return "", err
 	}
 	text = strings.TrimSpace(text)
 	n := utf8.RuneCountInString(text)
@@ -253,11 +256,6 @@ func ValidateText(field, text string, max int, required bool) (string, error) {
 		return "", model.Invalid(field, "必填：请说明问题是什么")
 	case n > max:
 		return "", model.Invalid(field, "有 %d 个字符，最多 %d 个", n, max)
-	}
-	for _, r := range text {
-		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
-			return "", model.Invalid(field, "含有控制字符 U+%04X；只允许换行和制表符", r)
-		}
 	}
 	if htmlTag.MatchString(text) {
 		return "", model.Invalid(field, "不能含有 HTML 或代码，请只写文字")
@@ -380,9 +378,13 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 	hash := in.bodyHash()
 	idem := ""
 	if in.IdempotencyKey != "" {
-		// The unique idem decides: of all attempts with one key exactly
-		// one insert succeeds, and the others replay it (see Reports).
+		// A retry is answered before it counts against the key's rate
+		// limit. Two attempts at once both miss here; then the unique idem
+		// decides: exactly one insert succeeds, the other replays it.
 		idem = digest("open311:" + key.ID + "\x00" + in.IdempotencyKey)
+		if t, err := s.replay(ctx, idem, hash); t != nil || err != nil {
+			return s.created(t, cat), err
+		}
 	}
 	if err := limit(ctx, s.limiter, "open311:"+key.ID, s.cfg.PostsPerMinute, time.Minute,
 		fmt.Sprintf("该密钥每分钟最多提交 %d 条服务请求，请稍后再试", s.cfg.PostsPerMinute)); err != nil {
@@ -455,6 +457,22 @@ func (s *Open311) replay(ctx context.Context, idem, hash string) (*model.Ticket,
 
 func serviceNotice(cat model.Category) string {
 	return fmt.Sprintf("已立案，按位置派遣至所在网格处置；处置时限为 %d 个工作小时", cat.SLAHours)
+}
+
+// Submitter returns, to staff only, what the Open311 client said about the
+// person behind a ticket it filed (email, phone, names, device and account
+// ids, its media_url) and which key filed it: for the staff's ticket view.
+// Errors: permission_denied (not staff), not_found (not filed through
+// Open311).
+func (s *Open311) Submitter(ctx context.Context, u *model.User, ticketID string) (*model.Open311Submitter, error) {
+	if u == nil || !u.Has(model.RoleStaff) {
+		return nil, model.Errorf(model.CodePermissionDenied, "只有工作人员能查看 Open311 提交人的信息")
+	}
+	sub, err := s.submitters.Get(ctx, ticketID)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, model.Errorf(model.CodeNotFound, "工单 %s 不是经 Open311 提交的", ticketID)
+	}
+	return sub, err
 }
 
 // --- GET requests -------------------------------------------------------------

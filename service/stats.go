@@ -80,6 +80,7 @@ type Stats struct {
 	activities ActivityFigures
 	branches   BranchGetter
 	owner      string
+	weights    model.RankingWeights
 	now        func() time.Time
 	logger     *slog.Logger
 	// states remembers, by ticket, the last state the applier counted
@@ -133,14 +134,17 @@ type StatsDeps struct {
 	Activities ActivityFigures
 	Branches   BranchGetter
 	Owner      string // this instance, for the lease
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// RankingWeights weigh the ranking's score (nil: the defaults).
+	RankingWeights model.RankingWeights
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // NewStats returns the statistics service.
 func NewStats(d StatsDeps) *Stats {
 	return &Stats{log: d.Log, cursor: d.Cursor, rollups: d.Rollups, locks: d.Locks, categories: d.Categories, grids: d.Grids,
-		names: d.Names, activities: d.Activities, branches: d.Branches, owner: d.Owner, now: d.Now, logger: d.Logger, known: -1}
+		names: d.Names, activities: d.Activities, branches: d.Branches, owner: d.Owner, weights: d.RankingWeights, now: d.Now, logger: d.Logger,
+		known: -1}
 }
 
 const (
@@ -359,6 +363,11 @@ func (v Vector) values() model.RollupValues {
 		model.CounterReopened: float64(v.Reopened), model.CounterRated: float64(v.Rated),
 		model.CounterSatisfied: float64(v.Satisfied), model.CounterHours: v.HoursToResolve,
 		model.CounterPartyResolved: float64(v.PartyResolved), model.CounterParticipations: float64(v.Participations),
+		model.CounterDispatched: float64(v.Dispatched), model.CounterReturned: float64(v.Returned),
+		model.CounterExtended: float64(v.Extended), model.CounterDeferred: float64(v.Deferred),
+		model.CounterUrged: float64(v.Urged), model.CounterVerifyFailed: float64(v.VerifyFailed),
+		model.CounterSelfHandled: float64(v.SelfHandled), model.CounterPhotoFlagged: float64(v.PhotoFlagged),
+		model.CounterOpenOverdue: float64(v.OpenOverdue),
 	}
 }
 
@@ -368,7 +377,10 @@ func vectorOf(x *model.RollupValues) Vector {
 		Reported: i(model.CounterReported), Registered: i(model.CounterRegistered), Resolved: i(model.CounterResolved),
 		Closed: i(model.CounterClosed), OnTime: i(model.CounterOnTime), Overdue: i(model.CounterOverdue),
 		Reopened: i(model.CounterReopened), Rated: i(model.CounterRated), Satisfied: i(model.CounterSatisfied),
-		HoursToResolve: x[model.CounterHours]},
+		HoursToResolve: x[model.CounterHours],
+		Dispatched:     i(model.CounterDispatched), Returned: i(model.CounterReturned), Extended: i(model.CounterExtended),
+		Deferred: i(model.CounterDeferred), Urged: i(model.CounterUrged), VerifyFailed: i(model.CounterVerifyFailed),
+		SelfHandled: i(model.CounterSelfHandled), PhotoFlagged: i(model.CounterPhotoFlagged), OpenOverdue: i(model.CounterOpenOverdue)},
 		PartyResolved: i(model.CounterPartyResolved), Participations: i(model.CounterParticipations)}
 }
 
@@ -426,9 +438,15 @@ func PeriodBuckets(p Period) []string {
 // community or worker (or not at all). Errors: invalid_argument.
 func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary, error) {
 	switch groupBy {
-	case "", ByCategory, ByGrid, ByCommunity, ByWorker:
+	case "", ByCategory, ByGrid, ByCommunity, ByWorker, BySource, ByDay, ByMonth:
 	default:
-		return nil, model.Invalid("group_by", "必须是 category、grid、community 或 worker 之一")
+		return nil, model.Invalid("group_by", "只能是 category、grid、community、worker、source、day 或 month，收到 %q", groupBy)
+	}
+	if groupBy == ByDay && p.To.Sub(p.From) > maxDayGroups*24*time.Hour {
+		return nil, model.Invalid("group_by", "按日分组的时段最多 %d 天；更长的时段请按月（month）分组", maxDayGroups)
+	}
+	if groupBy == ByDay || groupBy == ByMonth {
+		return s.byTime(ctx, p, groupBy)
 	}
 	buckets := PeriodBuckets(p)
 	out := &Summary{Period: p, GroupBy: groupBy}
@@ -510,8 +528,54 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 	return out, nil
 }
 
+// maxDayGroups bounds a summary by day.
+const maxDayGroups = 366
+
+// byTime is the summary grouped by day or month of the period, in order;
+// a month cut by the period counts only its days in it.
+func (s *Stats) byTime(ctx context.Context, p Period, groupBy string) (*Summary, error) {
+	out := &Summary{Period: p, GroupBy: groupBy}
+	var buckets []string
+	groupOf := map[string]int{} // bucket → group
+	from, to := p.From.In(shanghai), p.To.In(shanghai)
+	for d := from; !d.After(to); {
+		var sub Period
+		var key string
+		if groupBy == ByDay {
+			sub, key = Period{From: d, To: d}, d.Format("2006-01-02")
+			d = d.AddDate(0, 0, 1)
+		} else {
+			end := time.Date(d.Year(), d.Month()+1, 1, 0, 0, 0, 0, shanghai).AddDate(0, 0, -1)
+			if end.After(to) {
+				end = to
+			}
+			sub, key = Period{From: d, To: end}, d.Format("2006-01")
+			d = end.AddDate(0, 0, 1)
+		}
+		out.Groups = append(out.Groups, SummaryGroup{Key: key, Name: key})
+		for _, b := range PeriodBuckets(sub) {
+			groupOf[b] = len(out.Groups) - 1
+			buckets = append(buckets, b)
+		}
+	}
+	rows, err := s.rollups.Read(ctx, dimAll, buckets)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		c := vectorOf(&rows[i].Values).Counts
+		out.Counts.Add(c)
+		if g, ok := groupOf[rows[i].Period]; ok {
+			out.Groups[g].Counts.Add(c)
+		}
+	}
+	return out, nil
+}
+
 func (s *Stats) groupName(ctx context.Context, dim, key string) string {
 	switch dim {
+	case BySource:
+		return model.Source(key).Label()
 	case ByCategory:
 		if c, err := s.categories.Get(ctx, key); err == nil {
 			return c.Name

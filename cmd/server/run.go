@@ -197,7 +197,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Timers: timers, Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
 		Names: &service.Names{Users: users, Workers: people, Members: people},
 		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
-			FeedbackWindow: cfg.FeedbackWindow},
+			FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)},
 	})
 	tasks := service.NewTasks(tickets, photoStore, people, users, dispatcher, notifier, now)
 	screening := service.NewScreening(service.ScreeningDeps{
@@ -208,7 +208,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	stats := service.NewStats(service.StatsDeps{
 		Log: tickets, Cursor: statsCursor, Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
 		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
-		Owner: consumerName(), Now: now, Logger: logger,
+		Owner: consumerName(), RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
 	if opt.command != nil {
 		return opt.command(ctx, stats)
@@ -237,6 +237,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Subscriptions: service.NewSubscriptions(store.NewSubscriptions(mongo, now), templates),
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
+		Workflow:      tasks,
 		Feedback:      service.NewFeedback(tickets, dispatcher, now),
 		Stats:         stats,
 		Activities:    service.NewActivities(activityStore, people, now),
@@ -251,6 +252,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			URL: baseURL + "/open311/v2", Changeset: now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
 			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
 		},
+		StaffTickets: service.NewStaffTickets(service.StaffTicketsDeps{Tickets: tickets, People: people, Users: users, Loads: tickets,
+			Dispatch: tasks, Now: now}),
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
@@ -258,8 +261,14 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
-	consumer := consumerName()
+	// Consumers are named after this instance, whose liveness mark lets the
+	// other instances take over its pending jobs within seconds of its death.
+	liveness := store.NewLiveness(rdb, consumerName(), livenessTTL)
+	if err := liveness.Beat(startCtx); err != nil {
+		return err
+	}
 	workers.Go(func() { signals.Run(workCtx) })
+	var takeOver []*service.Worker // one worker per queue, in the queues' order
 	for _, q := range []struct {
 		queue       *store.Stream
 		handle      func(context.Context, string) error
@@ -272,11 +281,41 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		{notifyQueue, notifier.Handle, 5, nil, time.Minute, 15 * time.Second},
 	} {
 		w := &service.Worker{
-			Queue: q.queue, Consumer: consumer + "-" + q.queue.Name(), Handle: q.handle, Concurrency: cfg.QueueConsumers,
+			Queue: q.queue, Consumer: liveness.Consumer(q.queue.Name()), Handle: q.handle, Concurrency: cfg.QueueConsumers,
 			MaxAttempts: q.attempts, GiveUp: q.giveUp, ReclaimIdle: q.idle, HandleTimeout: q.limit, Logger: logger,
 		}
+		takeOver = append(takeOver, w)
 		workers.Go(func() { w.Run(workCtx) })
 	}
+	workers.Go(func() {
+		service.Every(workCtx, logger, "liveness", livenessBeat, func(ctx context.Context) (int, error) {
+			return 0, liveness.Beat(ctx)
+		})
+	})
+	workers.Go(func() {
+		// One look per queue every few seconds (an XPENDING summary, which
+		// is all it costs at rest) for jobs of consumers that died; once in
+		// a while, dead instances' idle consumers are removed from the groups.
+		queues := []*store.Stream{screenQueue, dispatchQueue, notifyQueue} // in takeOver's order
+		lastPrune := time.Now()
+		service.Every(workCtx, logger, "takeover", livenessBeat, func(ctx context.Context) (int, error) {
+			var n int
+			var errs []error
+			for i, w := range takeOver {
+				m, err := w.TakeOver(ctx, queues[i])
+				n += m
+				errs = append(errs, err)
+			}
+			if time.Since(lastPrune) > 10*time.Minute {
+				lastPrune = time.Now()
+				for _, q := range queues {
+					_, err := q.PruneConsumers(ctx, time.Hour)
+					errs = append(errs, err)
+				}
+			}
+			return n, errors.Join(errs...)
+		})
+	})
 	workers.Go(func() {
 		// Woken by every commit's mark (here or on another instance);
 		// otherwise one look every few minutes, for a lost wake-up.
@@ -419,12 +458,25 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	stopWork()
 	workers.Wait()
 	stats.StopApplying(context.Background())
+	// What this instance leaves pending (jobs waiting for a retry) is
+	// taken over by the others at once.
+	if err := liveness.Stop(shutCtx); err != nil {
+		logger.Warn("liveness mark not removed; the others take over when it expires", "error", err.Error())
+	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
 }
+
+// A consumer's liveness mark is set every livenessBeat and lives
+// livenessTTL, so the jobs of an instance killed are taken over within
+// livenessTTL + livenessBeat (7 s).
+const (
+	livenessBeat = 2 * time.Second
+	livenessTTL  = 5 * time.Second
+)
 
 // How often the jobs that are woken by signals look by themselves: for a
 // wake-up lost with a Redis connection, or a timer set on another instance.
