@@ -33,6 +33,9 @@ type StatsCursor interface {
 	NumberEntry(ctx context.Context, id string, seq int64) error
 	// DoneEntry says the entry is counted.
 	DoneEntry(ctx context.Context, id string) error
+	// StateAfter is the ticket as e left it, from what PendingEntry read
+	// and before (the ticket at the version before e); nil if unknown.
+	StateAfter(e *model.LogEntry, before *model.Ticket) *model.Ticket
 }
 
 // Lease is the applier's lease: a Locker that can also be renewed by its
@@ -287,13 +290,16 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 		// documents may be written already.
 		s.rollups.Forget()
 	}
-	after, err := s.stateAt(ctx, e.Ticket, e.Version)
-	if err != nil {
-		return false, fmt.Errorf("count %s: %w", e.ID, err)
-	}
 	var before *model.Ticket
+	var err2 error
 	if e.Version > 1 {
-		if before, err = s.stateAt(ctx, e.Ticket, e.Version-1); err != nil {
+		if before, err2 = s.stateAt(ctx, e.Ticket, e.Version-1); err2 != nil {
+			return false, fmt.Errorf("count %s: %w", e.ID, err2)
+		}
+	}
+	after := s.cursor.StateAfter(e, before)
+	if after == nil {
+		if after, err = s.stateAt(ctx, e.Ticket, e.Version); err != nil {
 			return false, fmt.Errorf("count %s: %w", e.ID, err)
 		}
 	}
