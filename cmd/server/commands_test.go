@@ -422,10 +422,13 @@ func BenchmarkTicketLifeCommands(b *testing.B) {
 }
 
 // The bounds TestTicketLifeCommandBounds holds the server to: counts of
-// commands, never times.
+// commands, never times — set a little above what was measured (115
+// MongoDB, 83–93 Redis besides waits, 40 Redis at rest with the liveness
+// marks), since work that follows a step asynchronously may fall in the
+// phase or after it.
 const (
 	maxMongoPerLife        = 125
-	maxRedisBesidesPerLife = 90
+	maxRedisBesidesPerLife = 110
 	restWindow             = 10 * time.Second
 	maxRedisAtRest         = 50 // in restWindow: 5 a second
 	maxMongoAtRest         = 0  // in restWindow: no polling
