@@ -108,7 +108,7 @@ func (s *Tasks) Verify(ctx context.Context, staff *model.User, id string, passed
 	if passed == nil {
 		return nil, model.Invalid("passed", "必须填写：true（核查通过）或 false（不通过，返工）")
 	}
-	note, err := text("note", note, 200, !*passed, "说明核查不通过的原因")
+	note, err := text("note", note, 200, *passed, "说明核查不通过的原因")
 	if err != nil {
 		return nil, err
 	}
