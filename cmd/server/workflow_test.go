@@ -152,6 +152,27 @@ func TestWorkflowBranches(t *testing.T) {
 		return m["extended"] == 1.0 && m["urged"] == 1.0 && m["deferred"] == 1.0 && m["verify_failed"] == 1.0 &&
 			m["closed"] == 1.0 && m["photo_flagged"] == 1.0 && m["dispatched"] == 1.0
 	})
+
+	// The ranking: the grid's one closed ticket is a sample of 1.
+	var rk struct {
+		Items []struct {
+			Key    string
+			Rank   int
+			Score  float64
+			Sample int
+			OnTime float64 `json:"on_time_rate"`
+		}
+		Excluded []struct{ Key string }
+	}
+	s.Do(t, "GET", "/api/v1/stats/ranking?by=grid&min_sample=1", c.staff, nil).Decode(t, &rk)
+	if len(rk.Items) != 1 || rk.Items[0].Key != gridA || rk.Items[0].Rank != 1 || rk.Items[0].Sample != 1 || rk.Items[0].OnTime != 1 ||
+		rk.Items[0].Score <= 0 || len(rk.Excluded) != 0 {
+		t.Fatalf("ranking with min_sample 1: %+v", rk)
+	}
+	s.Do(t, "GET", "/api/v1/stats/ranking?by=worker&min_sample=2", c.staff, nil).Decode(t, &rk)
+	if len(rk.Items) != 0 || len(rk.Excluded) != 1 || rk.Excluded[0].Key != w.id {
+		t.Fatalf("ranking of workers with min_sample 2: %+v", rk)
+	}
 }
 
 // waitSummary polls /stats/summary?group_by= until ok holds of it.
