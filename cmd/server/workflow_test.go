@@ -279,6 +279,15 @@ func TestWorkflowChannels(t *testing.T) {
 	if days := byDay["groups"].([]any); len(days) == 0 {
 		t.Fatalf("by day: %v", byDay)
 	}
+	byMonth := waitSummary(t, s, c.staff, "month", func(m map[string]any) bool { return m["registered"] == 4.0 })
+	months := byMonth["groups"].([]any)
+	var registered float64
+	for _, g := range months {
+		registered += g.(map[string]any)["registered"].(float64)
+	}
+	if len(months) == 0 || registered != 4 {
+		t.Fatalf("by month: %v", byMonth)
+	}
 
 	// The ranking: the grid has no closed or overdue ticket yet.
 	var rk struct {
