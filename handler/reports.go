@@ -19,13 +19,13 @@ type locationJSON struct {
 
 func (l *locationJSON) model(field string) (model.Location, error) {
 	if l == nil {
-		return model.Location{}, model.Invalid(field, "is required: {\"lat\", \"lng\", \"coord_type\"}")
+		return model.Location{}, model.Invalid(field, "不能为空：须为 {\"lat\", \"lng\", \"coord_type\"}")
 	}
 	if l.Lat == nil {
-		return model.Location{}, model.Invalid(field+".lat", "is required")
+		return model.Location{}, model.Invalid(field+".lat", "不能为空")
 	}
 	if l.Lng == nil {
-		return model.Location{}, model.Invalid(field+".lng", "is required")
+		return model.Location{}, model.Invalid(field+".lng", "不能为空")
 	}
 	return model.Location{Lat: *l.Lat, Lng: *l.Lng, CoordType: model.CoordType(l.CoordType)}, nil
 }
@@ -177,19 +177,21 @@ type listResponse[T any] struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// pageParams reads ?limit= (default 20, max 100) and ?cursor=.
+// pageParams reads ?limit= (default 20, max 100) and ?cursor=, which must
+// be one signCursor made for this list (see cursor.go); it returns the
+// store's cursor.
 func pageParams(c echo.Context) (string, int, error) {
 	limit := 20
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 100 {
-			return "", 0, model.Invalid("limit", "must be a whole number from 1 to 100")
+			return "", 0, model.Invalid("limit", "必须是 1 到 100 之间的整数")
 		}
 		limit = n
 	}
-	cursor := c.QueryParam("cursor")
-	if len(cursor) > 64 {
-		return "", 0, model.Invalid("cursor", "is not a cursor this server gave")
+	cursor, err := openCursor(c, c.QueryParam("cursor"))
+	if err != nil {
+		return "", 0, err
 	}
 	return cursor, limit, nil
 }
@@ -224,11 +226,11 @@ func floatParam(c echo.Context, name string, def *float64) (float64, error) {
 		if def != nil {
 			return *def, nil
 		}
-		return 0, model.Invalid(name, "is required")
+		return 0, model.Invalid(name, "不能为空")
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return 0, model.Invalid(name, "must be a number, not %q", s)
+		return 0, model.Invalid(name, "必须是数字，不能是 %q", s)
 	}
 	return f, nil
 }

@@ -35,6 +35,16 @@ type PeopleService interface {
 	CreateWorker(ctx context.Context, w model.Worker) (*service.Invited, error)
 	CreateBranch(ctx context.Context, name string) (*model.Branch, error)
 	CreatePartyMember(ctx context.Context, m model.PartyMember) (*service.Invited, error)
+	ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]service.WorkerRow, string, int64, error)
+	GetWorker(ctx context.Context, id string) (*service.WorkerRow, error)
+	UpdateWorker(ctx context.Context, id string, p service.WorkerPatch) (*service.WorkerRow, error)
+	InviteWorker(ctx context.Context, id string) (*service.Invited, error)
+	ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]service.MemberRow, string, int64, error)
+	GetPartyMember(ctx context.Context, id string) (*service.MemberRow, error)
+	UpdatePartyMember(ctx context.Context, id string, p service.MemberPatch) (*service.MemberRow, error)
+	InvitePartyMember(ctx context.Context, id string) (*service.Invited, error)
+	ListBranches(ctx context.Context) ([]service.BranchRow, error)
+	RenameBranch(ctx context.Context, id, name string) (*service.BranchRow, error)
 }
 
 // CategoryService is the category catalogue.
@@ -127,16 +137,24 @@ type Deps struct {
 	Subscriptions SubscriptionService
 	Push          PushService
 	Tasks         TaskService
+	StaffTickets  StaffTicketService
+	Feedback      FeedbackService
+	Stats         StatsReader
+	Activities    ActivityService
+	Grids         GridService
+	DeadLetters   DeadLetterSource
+	Ready         map[string]Pinger // name → dependency, for /readyz
+	Registry      *prometheus.Registry
+	OpenAPI       []byte // the OpenAPI document served at /openapi.json
+	// CursorSecret signs list cursors (TOKEN_SECRET, the same on every
+	// instance); empty gives a random key, good for one process only.
+	CursorSecret []byte
+	// Open311 serves GeoReport v2 under /open311/v2; Open311Discovery is
+	// what its discovery document says.
+	Open311          Open311Service
+	Open311Discovery Open311Discovery
 	// Workflow is 延期, 挂账, 督办, 核查 and the hotline (nil: 503).
-	Workflow    WorkflowService
-	Feedback    FeedbackService
-	Stats       StatsReader
-	Activities  ActivityService
-	Grids       GridService
-	DeadLetters DeadLetterSource
-	Ready       map[string]Pinger // name → dependency, for /readyz
-	Registry    *prometheus.Registry
-	OpenAPI     []byte // the OpenAPI document served at /openapi.json
+	Workflow WorkflowService
 }
 
 // New builds the Echo server with every route.
@@ -160,7 +178,7 @@ func New(d Deps) *echo.Echo {
 			d.Logger.ErrorContext(c.Request().Context(), "panic", "error", err.Error(), "stack", string(stack))
 			return err
 		},
-	}), securityHeaders())
+	}), securityHeaders(), checkHeaderSize(MaxHeaderBytes), withCursorKey(cursorKey(d.CursorSecret)))
 
 	h := &handlers{Deps: d}
 	e.GET("/healthz", h.healthz)
@@ -204,8 +222,11 @@ func New(d Deps) *echo.Echo {
 	admin.PUT("/categories/:code", h.putCategory)
 	admin.POST("/grids", h.uploadGrids)
 	admin.GET("/grids", h.listGrids)
-	admin.GET("/tickets", h.adminTickets)
-	admin.POST("/tickets/:id/dispatch", h.adminDispatch)
+	admin.GET("/tickets", h.staffTickets)
+	admin.GET("/tickets/export.xlsx", h.exportTickets)
+	admin.GET("/tickets/:id", h.staffTicket)
+	admin.GET("/tickets/:id/candidates", h.ticketCandidates)
+	admin.POST("/tickets/:id/dispatch", h.staffDispatch)
 	admin.POST("/tickets/:id/reject", h.adminReject)
 	admin.GET("/dead-letters", h.deadLetters)
 	mountWorkflow(tasks, admin, &WorkflowHandlers{Svc: d.Workflow,
@@ -220,8 +241,25 @@ func New(d Deps) *echo.Echo {
 	stats.GET("/ranking", h.statsRanking)
 	stats.GET("/export.xlsx", (&ExportHandlers{Stats: d.Stats}).Export)
 	admin.POST("/workers", h.createWorker)
+	admin.GET("/workers", h.listWorkers)
+	admin.GET("/workers/:id", h.getWorker)
+	admin.PATCH("/workers/:id", h.patchWorker)
+	admin.POST("/workers/:id/invite", h.inviteWorker)
 	admin.POST("/branches", h.createBranch)
+	admin.GET("/branches", h.listBranches)
+	admin.PATCH("/branches/:id", h.patchBranch)
 	admin.POST("/party-members", h.createPartyMember)
+	admin.GET("/party-members", h.listPartyMembers)
+	admin.GET("/party-members/:id", h.getPartyMember)
+	admin.PATCH("/party-members/:id", h.patchPartyMember)
+	admin.POST("/party-members/:id/invite", h.invitePartyMember)
+
+	// Open311 GeoReport v2: the public endpoint and the staff's api keys.
+	o311 := &open311Handlers{svc: d.Open311, disc: d.Open311Discovery, logger: d.Logger}
+	mountOpen311(e, o311)
+	admin.POST("/open311/keys", o311.issueKey)
+	admin.GET("/open311/keys", o311.listKeys)
+	admin.DELETE("/open311/keys/:id", o311.revokeKey)
 	return e
 }
 
@@ -247,7 +285,7 @@ func (h *handlers) readyz(c echo.Context) error {
 	}
 	if !ready {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{
-			"error":  ErrorDetail{Code: string(model.CodeUnavailable), Message: "a store is not answering"},
+			"error":  ErrorDetail{Code: string(model.CodeUnavailable), Message: "有存储服务未响应（见 checks）"},
 			"checks": checks,
 		})
 	}

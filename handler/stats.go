@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -132,9 +133,10 @@ type groupJSON struct {
 }
 
 type summaryJSON struct {
-	From    string `json:"from"`
-	To      string `json:"to"`
-	GroupBy string `json:"group_by,omitempty"`
+	From      string     `json:"from"`
+	To        string     `json:"to"`
+	GroupBy   string     `json:"group_by,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at"`
 	countsJSON
 	Groups []groupJSON `json:"groups"`
 }
@@ -150,6 +152,10 @@ func (h *handlers) statsSummary(c echo.Context) error {
 	}
 	out := summaryJSON{From: p.From.Format("2006-01-02"), To: p.To.Format("2006-01-02"), GroupBy: s.GroupBy,
 		countsJSON: toCounts(s.Counts), Groups: make([]groupJSON, len(s.Groups))}
+	if !s.UpdatedAt.IsZero() {
+		at := s.UpdatedAt.UTC()
+		out.UpdatedAt = &at
+	}
 	for i, g := range s.Groups {
 		out.Groups[i] = groupJSON{Key: g.Key, Name: g.Name, countsJSON: toCounts(g.Counts)}
 	}

@@ -99,6 +99,9 @@ type Worker struct {
 	Phone     string
 	GridCodes []string
 	UserID    string
+	// Active is false once staff deactivated the profile: out of routing,
+	// off duty, its phone free for another worker.
+	Active    bool
 	CreatedAt time.Time
 }
 
@@ -118,15 +121,35 @@ type PartyMember struct {
 	BranchID    string
 	Communities []string
 	UserID      string
-	CreatedAt   time.Time
+	// Active is false once staff deactivated the profile.
+	Active    bool
+	CreatedAt time.Time
 }
 
 // Grid is a 网格: a polygon of the city that one or more grid workers are
 // responsible for, within a community. Its geometry lives in the geo
-// package's index.
+// package's index; Area carries a copy for drawing (the console's map).
 type Grid struct {
 	Code      string
 	Name      string
 	Community string
 	UpdatedAt time.Time
+	// Area is the grid's outline in WGS-84: polygons, each a list of rings
+	// (the first the outer boundary, the rest holes), each a closed list of
+	// points. Empty when the grid was read without its geometry.
+	Area [][][]Point
+}
+
+// PeopleFilter narrows staff's people directory; empty fields match all.
+type PeopleFilter struct {
+	// Grid keeps workers serving this grid code.
+	Grid string
+	// Community keeps party members serving this community.
+	Community string
+	// BranchID keeps party members of this branch.
+	BranchID string
+	// Words must each appear in the name or the phone.
+	Words []string
+	// Active, when set, keeps active (true) or deactivated (false) profiles.
+	Active *bool
 }

@@ -33,21 +33,21 @@ func NewFeedback(tickets TicketStore, d *Dispatcher, now func() time.Time) *Feed
 // not_found (not the reporter's), conflict (not resolved).
 func (f *Feedback) Give(ctx context.Context, u *model.User, id string, in FeedbackInput) (*model.Ticket, error) {
 	if in.Satisfied == nil {
-		return nil, model.Invalid("satisfied", "is required (true or false)")
+		return nil, model.Invalid("satisfied", "不能为空（true 或 false）")
 	}
 	if in.Rating < 1 || in.Rating > 5 {
-		return nil, model.Invalid("rating", "must be a whole number from 1 to 5")
+		return nil, model.Invalid("rating", "必须是 1 到 5 之间的整数")
 	}
 	in.Comment = strings.TrimSpace(in.Comment)
 	if utf8.RuneCountInString(in.Comment) > 500 {
-		return nil, model.Invalid("comment", "must be at most 500 characters")
+		return nil, model.Invalid("comment", "最多 500 个字")
 	}
 	out, err := f.workflow.Step(ctx, id, func(t *model.Ticket) error {
 		if t.ReporterID != u.ID {
-			return model.Errorf(model.CodeNotFound, "no such report")
+			return model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 		}
 		if t.Status != model.StatusResolved {
-			return model.Errorf(model.CodeConflict, "only a resolved report can be rated; this one is %s", t.Status)
+			return model.Errorf(model.CodeConflict, "只有「已处置」的上报才能评价，这条上报当前为「%s」", t.Status.Label())
 		}
 		fb := model.Feedback{Satisfied: *in.Satisfied, Rating: in.Rating, Comment: in.Comment}
 		act := model.Act{At: f.now(), By: model.Actor{ID: u.ID, Role: model.RoleResident}}
@@ -67,7 +67,7 @@ func (f *Feedback) Give(ctx context.Context, u *model.User, id string, in Feedba
 		return f.workflow.Route(ctx, t, nil)
 	})
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "no such report")
+		return nil, model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 	}
 	return out, err
 }

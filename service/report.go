@@ -59,7 +59,7 @@ func YearPeriod(year int) Period {
 // invalid_argument for a year outside 2000–2999; whatever stats returns.
 func BureauFigures(ctx context.Context, stats StatsReader, year int) (Figures, error) {
 	if year < 2000 || year > 2999 {
-		return Figures{}, model.Invalid("year", "must be between 2000 and 2999, not %d", year)
+		return Figures{}, model.Invalid("year", "必须在 2000 到 2999 之间，不能是 %d", year)
 	}
 	p := YearPeriod(year)
 	s, err := stats.Summary(ctx, p, "")
@@ -158,7 +158,7 @@ func ChannelFigures(ctx context.Context, stats StatsReader, year int) ([]SourceF
 	}
 	out := make([]SourceFigures, 0, len(s.Groups))
 	for _, g := range s.Groups {
-		out = append(out, SourceFigures{Source: g.Key, Name: SourceName(g.Key), Registered: g.Registered, Resolved: g.Resolved})
+		out = append(out, SourceFigures{Source: g.Key, Name: model.Source(g.Key).Label(), Registered: g.Registered, Resolved: g.Resolved})
 	}
 	slices.SortStableFunc(out, func(a, b SourceFigures) int { return cmp.Compare(b.Registered, a.Registered) })
 	return out, nil

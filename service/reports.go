@@ -175,39 +175,39 @@ const (
 func (in *ReportInput) Validate() error {
 	in.Category = strings.TrimSpace(in.Category)
 	if in.Category == "" {
-		return model.Invalid("category", "is required")
+		return model.Invalid("category", "不能为空：请选择问题分类")
 	}
 	in.Description = strings.TrimSpace(in.Description)
 	if n := utf8.RuneCountInString(in.Description); n == 0 {
-		return model.Invalid("description", "is required: say what the problem is")
+		return model.Invalid("description", "不能为空：请描述遇到的问题")
 	} else if n > maxDescription {
-		return model.Invalid("description", "is %d characters; at most %d", n, maxDescription)
+		return model.Invalid("description", "有 %d 个字，最多 %d 个字", n, maxDescription)
 	}
 	if err := ValidateLocation("location", in.Location); err != nil {
 		return err
 	}
 	in.Address = strings.TrimSpace(in.Address)
 	if utf8.RuneCountInString(in.Address) > maxAddress {
-		return model.Invalid("address", "must be at most %d characters", maxAddress)
+		return model.Invalid("address", "最多 %d 个字", maxAddress)
 	}
 	if len(in.PhotoIDs) == 0 {
-		return model.Invalid("photo_ids", "needs at least one photo")
+		return model.Invalid("photo_ids", "至少要有一张照片")
 	}
 	if len(in.PhotoIDs) > maxPhotos {
-		return model.Invalid("photo_ids", "has %d photos; at most %d", len(in.PhotoIDs), maxPhotos)
+		return model.Invalid("photo_ids", "有 %d 张照片，最多 %d 张", len(in.PhotoIDs), maxPhotos)
 	}
 	seen := map[string]bool{}
 	for i, id := range in.PhotoIDs {
 		if id == "" || len(id) > 64 {
-			return model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "is not a photo id")
+			return model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "不是照片 id")
 		}
 		if seen[id] {
-			return model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "repeats photo %s", id)
+			return model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "重复了照片 %s", id)
 		}
 		seen[id] = true
 	}
 	if len(in.IdempotencyKey) > 128 {
-		return model.Invalid("Idempotency-Key", "must be at most 128 characters")
+		return model.Invalid("Idempotency-Key", "最多 128 个字符")
 	}
 	return in.validateChannel()
 }
@@ -216,20 +216,20 @@ func (in *ReportInput) Validate() error {
 // system, and inside China (where the service and GCJ-02 apply).
 func ValidateLocation(field string, l model.Location) error {
 	if math.IsNaN(l.Lat) || l.Lat < -90 || l.Lat > 90 {
-		return model.Invalid(field+".lat", "must be between -90 and 90")
+		return model.Invalid(field+".lat", "必须在 -90 到 90 之间")
 	}
 	if math.IsNaN(l.Lng) || l.Lng < -180 || l.Lng > 180 {
-		return model.Invalid(field+".lng", "must be between -180 and 180")
+		return model.Invalid(field+".lng", "必须在 -180 到 180 之间")
 	}
 	switch l.CoordType {
 	case model.CoordGCJ02, model.CoordWGS84:
 	case "":
-		return model.Invalid(field+".coord_type", "is required: gcj02 (wx.chooseLocation, maps) or wgs84 (wx.getLocation default)")
+		return model.Invalid(field+".coord_type", "不能为空：gcj02（wx.chooseLocation、地图组件）或 wgs84（wx.getLocation 默认）")
 	default:
-		return model.Invalid(field+".coord_type", "must be gcj02 or wgs84, not %q", l.CoordType)
+		return model.Invalid(field+".coord_type", "必须是 gcj02 或 wgs84，不能是 %q", l.CoordType)
 	}
 	if !geo.InChina(geo.Point{Lat: l.Lat, Lng: l.Lng}) {
-		return model.Invalid(field, "(%.6f, %.6f) is outside China", l.Lat, l.Lng)
+		return model.Invalid(field, "（%.6f, %.6f）不在中国境内", l.Lat, l.Lng)
 	}
 	return nil
 }
@@ -303,7 +303,7 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 	}
 	day := now.In(shanghai).Format("20060102")
 	if err := limit(ctx, r.limiter, "reports:"+u.ID+":"+day, r.limits.PerDay, 25*time.Hour,
-		fmt.Sprintf("you have sent %d reports today, the daily limit; thank you — try again tomorrow", r.limits.PerDay)); err != nil {
+		fmt.Sprintf("您今天已上报 %d 次，达到每日上限；感谢参与，请明天再报", r.limits.PerDay)); err != nil {
 		r.releasePhotos(ctx, photoIDs, id)
 		if idem != "" {
 			// A retry of a report that was recorded is not a new report.
@@ -364,7 +364,7 @@ func (r *Reports) replay(ctx context.Context, idem, hash string) (*model.Ticket,
 		return nil, err
 	}
 	if h != hash {
-		return nil, model.Errorf(model.CodeIdempotencyKeyReused, "this Idempotency-Key was used for a different report; use a new key for a new report")
+		return nil, model.Errorf(model.CodeIdempotencyKeyReused, "这个 Idempotency-Key 已用于另一条内容不同的上报；新的上报请使用新的 Idempotency-Key")
 	}
 	return t, nil
 }
@@ -385,10 +385,10 @@ func (r *Reports) checkPhotos(ctx context.Context, u *model.User, ids, fields []
 		field := fields[i]
 		p := byID[id]
 		if p == nil || p.OwnerID != u.ID {
-			return model.Invalid(field, "%s is not a photo you uploaded", id)
+			return model.Invalid(field, "%s 不是您上传的照片", id)
 		}
 		if p.UsedBy != "" {
-			return model.Invalid(field, "%s is already part of another report; upload it again", id)
+			return model.Invalid(field, "%s 已用于另一条上报；请重新上传", id)
 		}
 	}
 	for i, id := range ids {
@@ -414,9 +414,9 @@ func (r *Reports) checkPhotos(ctx context.Context, u *model.User, ids, fields []
 			case err != nil:
 				return err
 			case inFlight:
-				return model.Errorf(model.CodeConflict, "%s: %s is part of a report still being submitted; retry in a moment", fields[i], id)
+				return model.Errorf(model.CodeConflict, "%s 的照片 %s 正被另一条提交中的上报使用；请稍后重试", fields[i], id)
 			}
-			return model.Invalid(fields[i], "%s is already part of another report; upload it again", id)
+			return model.Invalid(fields[i], "%s 已用于另一条上报；请重新上传", id)
 		}
 	}
 	return nil
@@ -434,13 +434,13 @@ func (r *Reports) releasePhotos(ctx context.Context, ids []string, ticketID stri
 func (r *Reports) Get(ctx context.Context, u *model.User, id string) (*model.Ticket, error) {
 	t, err := r.tickets.Get(ctx, id)
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "no such report")
+		return nil, model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !CanSee(u, t) {
-		return nil, model.Errorf(model.CodeNotFound, "no such report")
+		return nil, model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 	}
 	return t, nil
 }
@@ -491,7 +491,7 @@ func (r *Reports) Nearby(ctx context.Context, q NearbyQuery) ([]Nearby, error) {
 		return nil, err
 	}
 	if q.RadiusM <= 0 || q.RadiusM > MaxNearbyRadius || math.IsNaN(q.RadiusM) {
-		return nil, model.Invalid("radius_m", "must be between 1 and %d", MaxNearbyRadius)
+		return nil, model.Invalid("radius_m", "必须在 1 到 %d 之间", MaxNearbyRadius)
 	}
 	return r.near(ctx, ToWGS84(q.Location), q.RadiusM, "", openRegistered, time.Time{})
 }

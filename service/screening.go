@@ -149,7 +149,7 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 	}
 	suggest, err := s.content.CheckText(ctx, u.OpenID, t.Description+"\n"+t.Address)
 	if err != nil {
-		return fmt.Errorf("screen %s: text check: %w", t.ID, err)
+		return fmt.Errorf("screen %s: text check: %w", t.ID, &checkError{err})
 	}
 	switch suggest {
 	case "risky":
@@ -215,7 +215,7 @@ func (s *Screening) checkPhotos(ctx context.Context, t *model.Ticket, openID str
 		}
 		trace, err := s.content.CheckImage(ctx, openID, s.signer.URL(p.ID, VariantFull))
 		if err != nil {
-			return fmt.Errorf("screen %s: photo check: %w", t.ID, err)
+			return fmt.Errorf("screen %s: photo check: %w", t.ID, &checkError{err})
 		}
 		if err := s.moderation.SetTrace(ctx, p.ID, trace); err != nil {
 			return err
@@ -377,7 +377,7 @@ func (s *Screening) withdraw(ctx context.Context, ticketID string) error {
 			return err
 		}
 	}
-	return model.Errorf(model.CodeConflict, "the ticket kept changing; the verdict will be applied on retry")
+	return model.Errorf(model.CodeConflict, "工单一直在变化，审核结果将在重试时处理")
 }
 
 // ExpireModeration treats photo checks with no verdict after wait as passed.

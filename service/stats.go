@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -45,12 +46,17 @@ type Lease interface {
 // RollupStore keeps the roll-ups.
 type RollupStore interface {
 	Applied(ctx context.Context) (int64, error)
-	SetApplied(ctx context.Context, seq int64) error
-	Apply(ctx context.Context, seq int64, rows []model.RollupRow) error
+	SetApplied(ctx context.Context, seq int64, at time.Time) error
+	Apply(ctx context.Context, seq int64, at time.Time, rows []model.RollupRow) error
+	// UpdatedAt is when an event was last counted (zero if never).
+	UpdatedAt(ctx context.Context) (time.Time, error)
 	// Read returns a row per bucket and key, each bucket's rows in key
 	// order. They may be shared with other readers: read only.
 	Read(ctx context.Context, dim string, periods []string) ([]model.RollupRow, error)
 	Replace(ctx context.Context, seq int64, rows []model.RollupRow) error
+	// Forget drops what the store remembers of the documents it wrote, so
+	// that the next Apply starts from what is stored.
+	Forget()
 }
 
 // Stats maintains and reads the statistics.
@@ -76,6 +82,34 @@ type Stats struct {
 	weights    model.RankingWeights
 	now        func() time.Time
 	logger     *slog.Logger
+	// states remembers, by ticket, the last state the applier counted
+	// (a ticket's state at a version never changes), so the next
+	// transition's "before" is not read again.
+	statesMu sync.Mutex
+	states   map[string]*model.Ticket
+}
+
+// statesMax bounds the applier's memory of ticket states.
+const statesMax = 5_000
+
+// stateAt is the ticket at version, from the applier's memory or the log.
+func (s *Stats) stateAt(ctx context.Context, id string, version int64) (*model.Ticket, error) {
+	s.statesMu.Lock()
+	t, ok := s.states[id]
+	s.statesMu.Unlock()
+	if ok && t.Version == version {
+		return t, nil
+	}
+	return s.log.StateAt(ctx, id, version)
+}
+
+func (s *Stats) remember(t *model.Ticket) {
+	s.statesMu.Lock()
+	defer s.statesMu.Unlock()
+	if s.states == nil || len(s.states) >= statesMax {
+		s.states = map[string]*model.Ticket{}
+	}
+	s.states[t.ID] = t
 }
 
 // StatsDeps are the collaborators of Stats.
@@ -129,7 +163,7 @@ func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, er
 	return n, nil
 }
 
-var errLeaseLost = model.Errorf(model.CodeConflict, "the statistics applier's lease was lost; another instance counts now")
+var errLeaseLost = model.Errorf(model.CodeConflict, "统计任务的租约已失效，另一实例正在统计")
 
 // hold renews the applier lease, which this instance holds, every third
 // of its time to live until stop is called. If another instance holds it
@@ -186,26 +220,32 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 		if err := s.cursor.NumberEntry(ctx, e.ID, seq); err != nil {
 			return false, err
 		}
+	} else {
+		// Resuming an event cut short, here or elsewhere: some of its
+		// documents may be written already.
+		s.rollups.Forget()
 	}
-	after, err := s.log.StateAt(ctx, e.Ticket, e.Version)
+	after, err := s.stateAt(ctx, e.Ticket, e.Version)
 	if err != nil {
 		return false, fmt.Errorf("count %s: %w", e.ID, err)
 	}
 	var before *model.Ticket
 	if e.Version > 1 {
-		if before, err = s.log.StateAt(ctx, e.Ticket, e.Version-1); err != nil {
+		if before, err = s.stateAt(ctx, e.Ticket, e.Version-1); err != nil {
 			return false, fmt.Errorf("count %s: %w", e.ID, err)
 		}
 	}
-	if err := s.rollups.Apply(ctx, seq, applyOrder(toRows(Delta(Contribute(before), Contribute(after))))); err != nil {
+	at := s.now()
+	if err := s.rollups.Apply(ctx, seq, at, applyOrder(toRows(Delta(Contribute(before), Contribute(after))))); err != nil {
 		return false, err
 	}
 	if err := s.log.SetStatsVersion(ctx, e.Ticket, e.Version); err != nil {
 		return false, err
 	}
-	if err := s.rollups.SetApplied(ctx, seq); err != nil {
+	if err := s.rollups.SetApplied(ctx, seq, at); err != nil {
 		return false, err
 	}
+	s.remember(after)
 	return true, s.cursor.DoneEntry(ctx, e.ID)
 }
 
@@ -344,6 +384,13 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 	}
 	buckets := PeriodBuckets(p)
 	out := &Summary{Period: p, GroupBy: groupBy}
+	// Taken before the figures, so that they include everything counted
+	// by then.
+	at, err := s.rollups.UpdatedAt(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out.UpdatedAt = at
 	all, err := s.rollups.Read(ctx, dimAll, buckets)
 	if err != nil {
 		return nil, err
@@ -459,25 +506,10 @@ func (s *Stats) byTime(ctx context.Context, p Period, groupBy string) (*Summary,
 	return out, nil
 }
 
-// SourceName is a channel's name in Chinese.
-func SourceName(src string) string {
-	switch model.Source(src) {
-	case model.SourceWeChat:
-		return "微信随手拍"
-	case model.SourcePatrol:
-		return "网格员巡查"
-	case model.SourceHotline:
-		return "12345热线"
-	case model.SourceOpen311:
-		return "Open311 接口"
-	}
-	return src
-}
-
 func (s *Stats) groupName(ctx context.Context, dim, key string) string {
 	switch dim {
 	case BySource:
-		return SourceName(key)
+		return model.Source(key).Label()
 	case ByCategory:
 		if c, err := s.categories.Get(ctx, key); err == nil {
 			return c.Name

@@ -382,7 +382,7 @@ func statsAreExactlyOnce(t *testing.T, marked bool) {
 	assertSame(t, "rebuild", incremental, snapshot())
 
 	// Replaying every event once more changes nothing.
-	if err := rollups.SetApplied(ctx, 0); err != nil {
+	if err := rollups.SetApplied(ctx, 0, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, ctx, b)

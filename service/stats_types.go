@@ -126,6 +126,9 @@ type Summary struct {
 	GroupBy string
 	Counts
 	Groups []SummaryGroup
+	// UpdatedAt is when the applier last counted a transition (zero if it
+	// never has).
+	UpdatedAt time.Time
 }
 
 // SummaryGroup is one group of a summary.

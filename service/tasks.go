@@ -55,7 +55,7 @@ func (s *Tasks) Pool(ctx context.Context, u *model.User, cursor string, limit in
 
 func (s *Tasks) member(ctx context.Context, u *model.User) (*model.PartyMember, error) {
 	if !u.Has(model.RolePartyMember) || u.PartyMemberID == "" {
-		return nil, model.Errorf(model.CodePermissionDenied, "the task pool is for party members")
+		return nil, model.Errorf(model.CodePermissionDenied, "任务池只对在职党员开放")
 	}
 	return s.members.GetPartyMember(ctx, u.PartyMemberID)
 }
@@ -69,7 +69,7 @@ func (s *Tasks) Claim(ctx context.Context, u *model.User, id string) (*model.Tic
 		return nil, err
 	}
 	if !u.OnDuty {
-		return nil, model.Errorf(model.CodePermissionDenied, "go on duty (PUT /api/v1/me/duty) to claim tasks")
+		return nil, model.Errorf(model.CodePermissionDenied, "请先上岗（PUT /api/v1/me/duty）再认领任务")
 	}
 	by := s.workflow.Actor(ctx, u, model.RolePartyMember)
 	t, err := s.workflow.Step(ctx, id, func(t *model.Ticket) error {
@@ -77,12 +77,12 @@ func (s *Tasks) Claim(ctx context.Context, u *model.User, id string) (*model.Tic
 			return errUnchanged // a retry of our own successful claim
 		}
 		if !slices.Contains(m.Communities, t.Community) || (!t.Pool && t.AssigneeRole != model.RolePartyMember) {
-			return model.Errorf(model.CodeNotFound, "no such task")
+			return model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 		}
 		return t.Claim(model.Act{At: s.now(), By: by, Note: "在职党员认领处置"})
 	})
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "no such task")
+		return nil, model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 	}
 	return t, err
 }
@@ -91,12 +91,12 @@ func (s *Tasks) Claim(ctx context.Context, u *model.User, id string) (*model.Tic
 func (s *Tasks) step(ctx context.Context, u *model.User, id string, change func(t *model.Ticket, by model.Actor) error) (*model.Ticket, error) {
 	t, err := s.workflow.Step(ctx, id, func(t *model.Ticket) error {
 		if t.AssigneeID != u.ID {
-			return model.Errorf(model.CodeNotFound, "no such task")
+			return model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 		}
 		return change(t, s.workflow.Actor(ctx, u, t.AssigneeRole))
 	})
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "no such task")
+		return nil, model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 	}
 	return t, err
 }
@@ -114,7 +114,7 @@ func (s *Tasks) Accept(ctx context.Context, u *model.User, id string) (*model.Ti
 func (s *Tasks) Return(ctx context.Context, u *model.User, id, reason string) (*model.Ticket, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 200 {
-		return nil, model.Invalid("reason", "must be 1 to 200 characters: say why")
+		return nil, model.Invalid("reason", "必须是 1 到 200 个字：请说明退回原因")
 	}
 	return s.step(ctx, u, id, func(t *model.Ticket, by model.Actor) error {
 		by.Name = "" // the resident sees that it was returned, not by whom
@@ -132,10 +132,10 @@ func (s *Tasks) Return(ctx context.Context, u *model.User, id, reason string) (*
 func (s *Tasks) Resolve(ctx context.Context, u *model.User, id, note string, photoIDs []string) (*model.Ticket, error) {
 	note = strings.TrimSpace(note)
 	if note == "" || utf8.RuneCountInString(note) > 500 {
-		return nil, model.Invalid("note", "must be 1 to 500 characters: say what was done")
+		return nil, model.Invalid("note", "必须是 1 到 500 个字：请说明处置情况")
 	}
 	if len(photoIDs) == 0 || len(photoIDs) > maxPhotos {
-		return nil, model.Invalid("photo_ids", "needs 1 to %d photos of the result", maxPhotos)
+		return nil, model.Invalid("photo_ids", "需要 1 到 %d 张处置结果照片", maxPhotos)
 	}
 	t, err := s.assigned(ctx, u, id)
 	if err != nil {
@@ -151,7 +151,7 @@ func (s *Tasks) Resolve(ctx context.Context, u *model.User, id, note string, pho
 	if n, err := s.photos.Claim(ctx, u.ID, photoIDs, id); err != nil {
 		return nil, err
 	} else if n < len(photoIDs) {
-		return nil, model.Invalid("photo_ids", "a photo was used meanwhile; upload it again")
+		return nil, model.Invalid("photo_ids", "有照片刚被别处使用；请重新上传")
 	}
 	return s.step(ctx, u, id, func(t *model.Ticket, by model.Actor) error {
 		flags := s.workflow.PhotoFlags(t, photos, t.DispatchedAt())
@@ -163,7 +163,7 @@ func (s *Tasks) Resolve(ctx context.Context, u *model.User, id, note string, pho
 func (s *Tasks) assigned(ctx context.Context, u *model.User, id string) (*model.Ticket, error) {
 	t, err := s.tickets.Get(ctx, id)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && t.AssigneeID != u.ID) {
-		return nil, model.Errorf(model.CodeNotFound, "no such task")
+		return nil, model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 	}
 	return t, err
 }
@@ -171,7 +171,7 @@ func (s *Tasks) assigned(ctx context.Context, u *model.User, id string) (*model.
 // AdminList lists tickets for staff. Errors: invalid_argument (filter).
 func (s *Tasks) AdminList(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error) {
 	if f.Status != "" && !model.Status(f.Status).Valid() {
-		return nil, "", model.Invalid("status", "%q is not a status", f.Status)
+		return nil, "", model.Invalid("status", "%q 不是工单状态", f.Status)
 	}
 	return s.tickets.ListAdmin(ctx, f, cursor, limit)
 }
@@ -180,11 +180,11 @@ func (s *Tasks) AdminList(ctx context.Context, f model.TicketFilter, cursor stri
 // Errors: invalid_argument (assignee), not_found, conflict.
 func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*model.Ticket, error) {
 	if assigneeID == "" {
-		return nil, model.Invalid("assignee_id", "is required")
+		return nil, model.Invalid("assignee_id", "不能为空")
 	}
 	a, err := s.users.Get(ctx, assigneeID)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && !a.HasAny(model.RoleGridWorker, model.RolePartyMember)) {
-		return nil, model.Invalid("assignee_id", "names no grid worker or party member")
+		return nil, model.Invalid("assignee_id", "%q 不是网格员或在职党员", assigneeID)
 	}
 	if err != nil {
 		return nil, err
@@ -210,7 +210,7 @@ func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID 
 func (s *Tasks) Reject(ctx context.Context, staff *model.User, id, reason string) (*model.Ticket, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 200 {
-		return nil, model.Invalid("reason", "must be 1 to 200 characters")
+		return nil, model.Invalid("reason", "必须是 1 到 200 个字：请说明驳回原因")
 	}
 	return s.workflow.Step(ctx, id, func(t *model.Ticket) error {
 		return t.Reject(model.Act{At: s.now(), By: model.Actor{ID: staff.ID, Role: model.RoleStaff}, Note: reason})

@@ -57,7 +57,7 @@ func (s *Invites) Redeem(ctx context.Context, codeHash, userID string) (*model.I
 		return nil, fmt.Errorf("redeem invite: %w", translate(err))
 	}
 	if !d.ExpiresAt.After(now) && d.UsedBy != userID {
-		return nil, model.Errorf(model.CodeNotFound, "invite expired")
+		return nil, model.Errorf(model.CodeNotFound, "邀请码已过期")
 	}
 	_, err := s.redemptions.InsertOne(ctx, bson.M{"_id": codeHash, "user_id": userID, "at": now})
 	if mongo.IsDuplicateKeyError(err) {
@@ -68,7 +68,7 @@ func (s *Invites) Redeem(ctx context.Context, codeHash, userID string) (*model.I
 			return nil, fmt.Errorf("redeem invite: %w", translate(err))
 		}
 		if r.UserID != userID {
-			return nil, model.Errorf(model.CodeNotFound, "invite already used")
+			return nil, model.Errorf(model.CodeNotFound, "邀请码已被使用")
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("redeem invite: %w", translate(err))
@@ -78,4 +78,15 @@ func (s *Invites) Redeem(ctx context.Context, codeHash, userID string) (*model.I
 		return nil, fmt.Errorf("redeem invite: %w", translate(err))
 	}
 	return &model.Invite{Role: model.Role(d.Role), ProfileID: d.ProfileID, ExpiresAt: d.ExpiresAt, UsedBy: userID, UsedAt: now}, nil
+}
+
+// RevokeUnused makes every unused invite of a profile stop working: they
+// expire now. A new invite made afterwards is the profile's only one.
+func (s *Invites) RevokeUnused(ctx context.Context, role model.Role, profileID string) error {
+	_, err := s.c.UpdateMany(ctx, bson.M{"role": string(role), "profile_id": profileID, "used_by": ""},
+		bson.M{"$set": bson.M{"expires_at": s.now().UTC(), "revoked": true}})
+	if err != nil {
+		return fmt.Errorf("revoke invites: %w", translate(err))
+	}
+	return nil
 }

@@ -332,7 +332,7 @@ func (s *Tickets) Update(ctx context.Context, t *model.Ticket) error {
 			if err := s.rollForward(ctx, t.ID, next); err != nil {
 				return err
 			}
-			return model.Errorf(model.CodeConflict, "the ticket changed meanwhile; reload and try again")
+			return model.Errorf(model.CodeConflict, "工单刚被修改；请刷新后重试")
 		}
 		return fmt.Errorf("update ticket: %w", translate(err))
 	}

@@ -112,7 +112,7 @@ func (s *Users) Bind(ctx context.Context, userID string, role model.Role, profil
 	case model.RolePartyMember:
 		set["party_member_id"] = profileID
 	default:
-		return nil, model.Errorf(model.CodeInvalidArgument, "role %s cannot be bound", role)
+		return nil, model.Errorf(model.CodeInvalidArgument, "身份 %s 不能通过邀请码绑定", role)
 	}
 	var d userDoc
 	err := s.users.FindOneAndUpdate(ctx, bson.M{"_id": userID},
@@ -120,6 +120,18 @@ func (s *Users) Bind(ctx context.Context, userID string, role model.Role, profil
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
 	if err != nil {
 		return nil, fmt.Errorf("bind user: %w", translate(err))
+	}
+	return d.model(), nil
+}
+
+// Unbind takes a role a bound profile granted away from a user (its
+// profile was deactivated); the profile link stays, so Bind gives it back.
+func (s *Users) Unbind(ctx context.Context, userID string, role model.Role) (*model.User, error) {
+	var d userDoc
+	err := s.users.FindOneAndUpdate(ctx, bson.M{"_id": userID}, bson.M{"$pull": bson.M{"roles": string(role)}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if err != nil {
+		return nil, fmt.Errorf("unbind user: %w", translate(err))
 	}
 	return d.model(), nil
 }

@@ -272,7 +272,7 @@ func TestWorkflowChannels(t *testing.T) {
 	waitSummary(t, s, c.staff, "source", func(m map[string]any) bool {
 		g := groups(m)
 		return g["wechat"] != nil && g["wechat"]["registered"] == 1.0 && g["patrol"] != nil && g["patrol"]["registered"] == 2.0 &&
-			g["patrol"]["self_handled"] == 1.0 && g["hotline"] != nil && g["hotline"]["registered"] == 1.0 && g["hotline"]["name"] == "12345热线"
+			g["patrol"]["self_handled"] == 1.0 && g["hotline"] != nil && g["hotline"]["registered"] == 1.0 && g["hotline"]["name"] == "12345 热线"
 	})
 	_ = wechatID
 	byDay := waitSummary(t, s, c.staff, "day", func(m map[string]any) bool { return m["registered"] == 4.0 })
