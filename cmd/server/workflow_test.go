@@ -247,6 +247,10 @@ func TestWorkflowChannels(t *testing.T) {
 		t.Fatalf("hotline case: %+v", hot)
 	}
 	waitTask(t, s, w.token, "/api/v1/tasks", hot.ID)
+	if detail := decodeTicket(t, s.Do(t, "GET", "/api/v1/admin/tickets/"+hot.ID, c.staff, nil), 200); detail.Caller == nil ||
+		detail.Caller.Name != "钱先生" || detail.Source != "hotline" || len(detail.Timeline) == 0 || detail.Timeline[1].Name != "立案" {
+		t.Fatalf("the staff's view of the hotline case: %+v", detail)
+	}
 	for _, path := range []string{"/api/v1/tasks", "/api/v1/reports/" + hot.ID} {
 		if r := s.Do(t, "GET", path, w.token, nil); r.Status != 200 || strings.Contains(string(r.Body), "13812345678") || strings.Contains(string(r.Body), "钱先生") {
 			t.Fatalf("%s shows the worker the caller: %d %s", path, r.Status, r.Body)
