@@ -218,7 +218,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, Limiter: limiter,
 		Config: service.Open311Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute,
 			Calendar: calendar},
-		Now:    now, Logger: logger,
+		Now: now, Logger: logger,
 	})
 	open311Type := "production"
 	if cfg.WeChatSimulator {
