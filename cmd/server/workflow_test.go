@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/citizen-city/chengguantong/internal/apitest"
+	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 	"github.com/citizen-city/chengguantong/workcal"
 )
 
@@ -314,5 +315,45 @@ func TestWorkflowChannels(t *testing.T) {
 		if r := s.Do(t, "GET", "/api/v1/stats/ranking?"+q, c.staff, nil); r.Status != 400 {
 			t.Errorf("ranking?%s: %d %s", q, r.Status, r.Body)
 		}
+	}
+}
+
+// TestUrgeNotifiesTheAssignee: a 督办 sends the assignee a subscribe
+// message with the staff's note.
+func TestUrgeNotifiesTheAssignee(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	sim := newSimulator(t, env["WECHAT_APPID"])
+	s := startServer(t, env, options{simulator: sim})
+	c := newCity(t, s, map[string]string{"冯网格": gridA}, nil)
+	w := c.workers["冯网格"]
+	openID := sim.OpenIDFor("worker-" + hexOf("冯网格"))
+	sim.Grant(openID, wechatsim.TemplateAssigned, 2) // the dispatch and the urge
+	if r := s.Do(t, "POST", "/api/v1/me/subscriptions", w.token, map[string]any{"accepted": []string{"tmpl_assigned", "tmpl_assigned"}}); r.Status != 204 {
+		t.Fatalf("subscriptions: %d %s", r.Status, r.Body)
+	}
+	_, id := c.report(t, "urge-resident", "1101", nil)
+	waitTask(t, s, w.token, "/api/v1/tasks", id)
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id+"/urge", c.staff, map[string]any{"note": "群众反映强烈，请今天处理"}); r.Status != 200 {
+		t.Fatalf("urge: %d %s", r.Status, r.Body)
+	}
+	deadline := time.Now().Add(patience)
+	for {
+		var urge *wechatsim.SentMessage
+		for _, m := range sim.Sent() {
+			if strings.Contains(m.Page, id) && strings.HasPrefix(m.Data["thing1"], "督办：") {
+				urge = &m
+			}
+		}
+		if urge != nil {
+			if urge.ToUser != openID || !strings.Contains(urge.Data["thing1"], "群众反映强烈") || len([]rune(urge.Data["thing1"])) > 20 {
+				t.Fatalf("the urge message: %+v", urge)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no urge message; sent %+v", sim.Sent())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
