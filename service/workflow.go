@@ -166,13 +166,14 @@ func (w *Workflow) Locate(ctx context.Context, p model.Point) (model.Grid, bool)
 // by staff, a case from another platform: it inserts t (reported, see
 // model.Ticket.Report) and then registers (立案) and routes it in one step,
 // with by as the registering actor and note in the timeline. Should that
-// step fail, the reconciler finds the ticket submitted and Screening
-// finishes it the same way. Errors: conflict (idem taken), unavailable.
+// step fail, the ticket is returned as recorded (submitted): the reconciler
+// finds it and Screening finishes it the same way. Errors: conflict (idem
+// taken), unavailable (nothing recorded).
 func (w *Workflow) Intake(ctx context.Context, t *model.Ticket, idem string, by model.Actor, note string) (*model.Ticket, error) {
 	if err := w.tickets.Insert(ctx, t, idem, ""); err != nil {
 		return nil, fmt.Errorf("record ticket: %w", err)
 	}
-	return w.Step(ctx, t.ID, func(t *model.Ticket) error {
+	done, err := w.Step(ctx, t.ID, func(t *model.Ticket) error {
 		sla, err := w.SLA(ctx, t)
 		if err != nil {
 			return err
@@ -182,6 +183,13 @@ func (w *Workflow) Intake(ctx context.Context, t *model.Ticket, idem string, by 
 		}
 		return w.Route(ctx, t, nil)
 	})
+	if err != nil {
+		// The ticket is recorded: the caller is told so (it must not enter
+		// it twice), and the reconciler finishes the step.
+		w.logger.WarnContext(ctx, "new ticket recorded but not registered yet; the reconciler will", "ticket", t.ID, "error", err.Error())
+		return t, nil
+	}
+	return done, nil
 }
 
 // Route routes an unrouted ticket within the step that left it unrouted
