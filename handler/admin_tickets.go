@@ -49,8 +49,10 @@ func toStaffPerson(p *service.Person, phone bool) *staffPersonJSON {
 }
 
 type staffEventJSON struct {
-	At       time.Time        `json:"at"`
-	Type     string           `json:"type"`
+	At   time.Time `json:"at"`
+	Type string    `json:"type"`
+	// Name is the GB/T 30428 stage of the step (立案, 派遣, 督办 …).
+	Name     string           `json:"name"`
 	Status   string           `json:"status"`
 	Note     string           `json:"note,omitempty"`
 	Actor    *staffPersonJSON `json:"actor,omitempty"`
@@ -87,6 +89,15 @@ type staffTicketJSON struct {
 	Resolution   *resolutionJSON  `json:"resolution,omitempty"`
 	Feedback     *feedbackJSON    `json:"feedback,omitempty"`
 	Timeline     []staffEventJSON `json:"timeline,omitempty"`
+	// The workflow's branches and channels (延期, 挂账, 督办, 核查, 自处置,
+	// the hotline caller).
+	Extension    *extensionJSON `json:"extension,omitempty"`
+	DeferredFrom string         `json:"deferred_from,omitempty"`
+	Urges        int            `json:"urges"`
+	VerifyFails  int            `json:"verify_fails"`
+	SelfHandled  bool           `json:"self_handled,omitempty"`
+	PhotoFlags   []string       `json:"photo_flags,omitempty"`
+	Caller       *callerJSON    `json:"caller,omitempty"`
 }
 
 func (h *handlers) toStaffTicket(st *service.StaffTicket, full bool) staffTicketJSON {
@@ -99,6 +110,8 @@ func (h *handlers) toStaffTicket(st *service.StaffTicket, full bool) staffTicket
 		DueAt: timePtr(t.DueAt), RegisteredAt: timePtr(t.RegisteredAt), Held: t.Held, Queue: t.Queue, Pool: t.Pool,
 		Overdue: t.Overdue, Escalated: t.Escalated, Returns: t.Returns, Reopens: t.Reopens,
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
+		Extension: toExtension(t.Extension), DeferredFrom: string(t.DeferredFrom), Urges: t.Urges, VerifyFails: t.VerifyFails,
+		SelfHandled: t.SelfHandled, PhotoFlags: t.PhotoFlags, Caller: toCaller(t),
 	}
 	if t.GridCode != "" {
 		g := t.GridCode
@@ -113,7 +126,7 @@ func (h *handlers) toStaffTicket(st *service.StaffTicket, full bool) staffTicket
 	if full {
 		out.Timeline = make([]staffEventJSON, len(st.Timeline))
 		for i, e := range st.Timeline {
-			out.Timeline[i] = staffEventJSON{At: e.At.UTC(), Type: string(e.Type), Status: string(e.Status), Note: e.Note,
+			out.Timeline[i] = staffEventJSON{At: e.At.UTC(), Type: string(e.Type), Name: e.Type.Stage(), Status: string(e.Status), Note: e.Note,
 				Actor: toStaffPerson(e.Actor, false), Assignee: toStaffPerson(e.Target, false)}
 		}
 	}

@@ -54,6 +54,9 @@ type Open311Config struct {
 	Jurisdiction string
 	// PostsPerMinute bounds the requests one api key may POST a minute.
 	PostsPerMinute int
+	// Calendar counts a request's handling limit in working time (nil:
+	// wall-clock time), as for every ticket (model.SLA).
+	Calendar model.Calendar
 }
 
 // Open311 serves the city's tickets in GeoReport v2 (Open311): the
@@ -397,13 +400,16 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 	}
 	t := &model.Ticket{
 		ID: id, Category: cat.Code, Description: in.Description, Location: loc, Point: ToWGS84(loc),
-		Address: in.AddressString, Source: model.SourceOpen311, Status: model.StatusSubmitted, Reporters: 1, CreatedAt: now,
+		Address: in.AddressString, Source: model.SourceOpen311,
 	}
-	_ = t.Append(model.Event{At: now, Type: model.EventReported, Status: model.StatusSubmitted, Note: fmt.Sprintf(noteOpen311Reported, key.Name)})
-	if err := t.Append(model.Event{At: now, Type: model.EventRegistered, Status: model.StatusPending, Note: noteOpen311Registered}); err != nil {
+	// Reported and registered (立案, the handling clock started) by the
+	// state machine's steps, before the insert.
+	if err := t.Report(model.Act{At: now, Note: fmt.Sprintf(noteOpen311Reported, key.Name)}); err != nil {
 		return nil, err
 	}
-	t.RegisteredAt = now
+	if err := t.Register(model.Act{At: now, Note: noteOpen311Registered}, model.SLA{Hours: cat.SLAHours, Calendar: s.cfg.Calendar}); err != nil {
+		return nil, err
+	}
 	// The submitter first: a ticket never lacks the details it was filed
 	// with, and a submitter without its ticket (a failed insert) is inert.
 	if err := s.submitters.Save(ctx, &model.Open311Submitter{
