@@ -24,6 +24,7 @@ import (
 	"github.com/citizen-city/chengguantong/handler"
 	"github.com/citizen-city/chengguantong/photo"
 	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/seed"
 	"github.com/citizen-city/chengguantong/store"
 	"github.com/citizen-city/chengguantong/wechat"
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
@@ -39,8 +40,16 @@ type options struct {
 	simulator *wechatsim.Simulator
 	now       func() time.Time
 	// command, when set, runs instead of the HTTP server, with the stores
-	// open (the rebuild-stats and report subcommands).
-	command func(ctx context.Context, stats *service.Stats) error
+	// open and the services built (the subcommands).
+	command func(ctx context.Context, a *app) error
+}
+
+// app is what a subcommand works with: the configuration and the services.
+type app struct {
+	cfg   *config.Config
+	stats *service.Stats
+	// seed are the services seed-demo acts through (Staff unset).
+	seed seed.Services
 }
 
 // run starts the server and serves until ctx is done, then shuts down
@@ -191,15 +200,23 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
 		Owner: consumerName(), Now: now, Logger: logger,
 	})
+	peopleSvc := service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: users, Grids: grids,
+		Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger})
+	staffTickets := service.NewStaffTickets(service.StaffTicketsDeps{Tickets: tickets, People: people, Users: users, Loads: tickets,
+		Dispatch: tasks, Now: now})
+	feedback := service.NewFeedback(tickets, dispatcher, now)
+	activities := service.NewActivities(activityStore, people, now)
 	if opt.command != nil {
-		return opt.command(ctx, stats)
+		return opt.command(ctx, &app{cfg: cfg, stats: stats, seed: seed.Services{
+			Auth: auth, People: peopleSvc, Grids: grids, Photos: photos, Reports: reports, Screening: screening, Dispatcher: dispatcher,
+			Tasks: tasks, Feedback: feedback, Activities: activities, Stats: stats, StaffTickets: staffTickets, Logger: logger,
+		}})
 	}
 
 	e := handler.New(handler.Deps{
-		Logger: logger,
-		Auth:   auth,
-		People: service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: users, Grids: grids,
-			Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger}),
+		Logger:        logger,
+		Auth:          auth,
+		People:        peopleSvc,
 		Categories:    categories,
 		Photos:        photos,
 		PhotoURLs:     signer,
@@ -208,16 +225,15 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Subscriptions: service.NewSubscriptions(store.NewSubscriptions(mongo, now), templates),
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
-		StaffTickets: service.NewStaffTickets(service.StaffTicketsDeps{Tickets: tickets, People: people, Users: users, Loads: tickets,
-			Dispatch: tasks, Now: now}),
-		Feedback:    service.NewFeedback(tickets, dispatcher, now),
-		Stats:       stats,
-		Activities:  service.NewActivities(activityStore, people, now),
-		Grids:       grids,
-		DeadLetters: deadLetters{screenQueue, dispatchQueue, notifyQueue},
-		Ready:       map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
-		Registry:    prometheus.NewRegistry(),
-		OpenAPI:     docs.OpenAPIJSON(),
+		StaffTickets:  staffTickets,
+		Feedback:      feedback,
+		Stats:         stats,
+		Activities:    activities,
+		Grids:         grids,
+		DeadLetters:   deadLetters{screenQueue, dispatchQueue, notifyQueue},
+		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
+		Registry:      prometheus.NewRegistry(),
+		OpenAPI:       docs.OpenAPIJSON(),
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
