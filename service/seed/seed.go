@@ -416,6 +416,32 @@ func (s *seeder) month(ctx context.Context) error {
 	if _, err := s.svc.Dispatcher.Reconcile(ctx, 0); err != nil {
 		return err
 	}
+	// Count the statistics while the month happens, as the server's
+	// applier does; statistics() drains what is left.
+	applyCtx, stopApplier := context.WithCancel(ctx)
+	var applier sync.WaitGroup
+	var applyErr error
+	applier.Go(func() {
+		for applyCtx.Err() == nil {
+			n, err := s.svc.Stats.ApplyPending(applyCtx, 2*time.Second)
+			if err != nil {
+				if applyCtx.Err() == nil {
+					applyErr = err
+				}
+				return
+			}
+			if n == 0 {
+				select {
+				case <-applyCtx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}
+	})
+	defer func() {
+		stopApplier()
+		applier.Wait()
+	}()
 	s.planActivities(ctx, start)
 	s.planTickets(start)
 	done, total := 0, s.queue.Len()
@@ -444,7 +470,9 @@ func (s *seeder) month(ctx context.Context) error {
 	if _, err := s.svc.Screening.ExpireModeration(ctx, 30*time.Minute); err != nil {
 		return err
 	}
-	return nil
+	stopApplier()
+	applier.Wait()
+	return applyErr
 }
 
 func (s *seeder) fireTimers(ctx context.Context) error {
