@@ -255,3 +255,22 @@ func (h *handlers) exportTickets(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderContentDisposition, attachmentDisposition("tickets.xlsx", name))
 	return c.Blob(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buf.Bytes())
 }
+
+// staffReject rejects a ticket through the task service's step and answers
+// with the staff's view of it.
+func (h *handlers) staffReject(c echo.Context) error {
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	t, err := h.Tasks.Reject(ctx, currentUser(c), c.Param("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	st, err := h.StaffTickets.Get(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.toStaffTicket(st, true))
+}

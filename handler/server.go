@@ -218,7 +218,7 @@ func New(d Deps) *echo.Echo {
 	admin.GET("/tickets/:id", h.staffTicket)
 	admin.GET("/tickets/:id/candidates", h.ticketCandidates)
 	admin.POST("/tickets/:id/dispatch", h.staffDispatch)
-	admin.POST("/tickets/:id/reject", h.adminReject)
+	admin.POST("/tickets/:id/reject", h.staffReject)
 	admin.GET("/dead-letters", h.deadLetters)
 	ah := &ActivityHandlers{Svc: d.Activities}
 	admin.POST("/activities", ah.Create)

@@ -192,6 +192,13 @@ func TestStaffTicketsByName(t *testing.T) {
 		t.Fatalf("empty export: %q", rows)
 	}
 
+	// Rejecting answers with the staff's view, naming the clerk.
+	r = s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/reject", staff, map[string]string{"reason": "经核实不属于城管职责"})
+	r.Decode(t, &st)
+	if last := st.Timeline[len(st.Timeline)-1]; r.Status != 200 || st.Status != "rejected" || last.Actor == nil || last.Actor.Name != adminUser || last.Actor.Role != "staff" {
+		t.Fatalf("reject: %d %s", r.Status, r.Body)
+	}
+
 	// Bad filters, unknown tickets, other roles.
 	for query, field := range map[string]string{"status=bogus": "status", "sort=name": "sort", "source=fax": "source", "overdue=maybe": "overdue",
 		"from=2026-12-02&to=2026-12-01": "to", "q=" + strings.Repeat("长", 101): "q"} {
