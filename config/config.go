@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/citizen-city/chengguantong/model"
+	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 	"github.com/citizen-city/chengguantong/workcal"
 )
 
@@ -51,6 +53,16 @@ type Config struct {
 	WeChatSimulator  bool
 	WeChatPushToken  string
 	WeChatPushAESKey string
+	// WeChatPush is false when WECHAT_PUSH=off: no message push is
+	// configured, so photo verdicts never arrive (each check is taken as
+	// passed after 30 minutes). Production needs WECHAT_PUSH_TOKEN otherwise;
+	// the embedded mode generates one under DataDir.
+	WeChatPush bool
+	// WeChatSimulatorFaults make simulated APIs fail (WECHAT_SIMULATOR_FAULTS,
+	// for tests and staging); WeChatSimulatorMediaVerdict is the verdict the
+	// simulator pushes for every photo: pass, risky, review or none.
+	WeChatSimulatorFaults       map[string]wechatsim.Fault
+	WeChatSimulatorMediaVerdict string
 
 	// TokenSecret signs bearer tokens. Empty in embedded mode means "generate
 	// one and keep it under DataDir".
@@ -73,10 +85,22 @@ type Config struct {
 	FeedbackWindow time.Duration
 	MaxReturns     int
 	GridSnapMeters int
+	// ResolutionPhotoMaxDistanceM is how far from the ticket an "after"
+	// photo's EXIF position may be before the resolution is flagged for 核查.
+	ResolutionPhotoMaxDistanceM int
+	// RankingWeights weigh the rates in /stats/ranking's composite score.
+	RankingWeights model.RankingWeights
 	// QueueConsumers is how many consumers each queue (screening, dispatch,
 	// notifications) runs in this instance. A job spends its time waiting
 	// on store round trips, so several per core keep the queues moving.
 	QueueConsumers int
+	// QueueRetryAfter is how long a failed queue job waits before it is tried
+	// again (and how long a job of a consumer that vanished without a
+	// liveness mark waits to be taken over).
+	QueueRetryAfter time.Duration
+	// ScreeningMaxAttempts bounds the tries of one report's screening; after
+	// the last failed one the report is held for staff (held: true).
+	ScreeningMaxAttempts int
 	// ReconcileInterval is how often the reconcilers rebuild Redis's
 	// dispatch state from MongoDB when Redis has not lost its data.
 	ReconcileInterval time.Duration
@@ -95,6 +119,14 @@ type Config struct {
 	LoginPerIPPerMinute      int
 
 	ShutdownTimeout time.Duration
+
+	// Open311 (GeoReport v2): the jurisdiction_id served (empty: the host
+	// of the public URL), the discovery document's contact and key-service
+	// texts, and the requests one api key may POST a minute.
+	Open311Jurisdiction   string
+	Open311Contact        string
+	Open311KeyService     string
+	Open311PostsPerMinute int
 }
 
 // Defaults that are not empty.
@@ -112,41 +144,57 @@ const (
 func Load(getenv func(string) string) (*Config, error) {
 	p := parser{getenv: getenv}
 	c := &Config{
-		HTTPAddr:                 p.str("HTTP_ADDR", DefaultHTTPAddr),
-		PublicBaseURL:            p.str("PUBLIC_BASE_URL", ""),
-		MongoURI:                 p.str("MONGODB_URI", ""),
-		MongoDatabase:            p.str("MONGODB_DATABASE", DefaultMongoDatabase),
-		RedisURL:                 p.str("REDIS_URL", ""),
-		RedisKeyPrefix:           p.str("REDIS_KEY_PREFIX", "cgt:"),
-		DataDir:                  p.str("DATA_DIR", DefaultDataDir),
-		WeChatAppID:              p.str("WECHAT_APPID", ""),
-		WeChatSecret:             p.str("WECHAT_SECRET", ""),
-		WeChatPushToken:          p.str("WECHAT_PUSH_TOKEN", ""),
-		WeChatPushAESKey:         p.str("WECHAT_PUSH_AES_KEY", ""),
-		TokenSecret:              p.str("TOKEN_SECRET", ""),
-		TokenTTL:                 p.duration("TOKEN_TTL", 72*time.Hour),
-		InviteTTL:                p.duration("INVITE_TTL", 7*24*time.Hour),
-		AdminUsername:            p.str("ADMIN_USERNAME", ""),
-		AdminPassword:            p.str("ADMIN_PASSWORD", ""),
-		LoginPerAccountPerMinute: p.positiveInt("LOGIN_RATE_PER_ACCOUNT", 10),
-		LoginPerIPPerMinute:      p.positiveInt("LOGIN_RATE_PER_IP", 600),
-		ShutdownTimeout:          p.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
-		PhotoMaxBytes:            int64(p.positiveInt("PHOTO_MAX_BYTES", 10<<20)),
-		PhotoMaxPixels:           int64(p.positiveInt("PHOTO_MAX_PIXELS", 50_000_000)),
-		PhotoURLTTL:              p.duration("PHOTO_URL_TTL", time.Hour),
-		UploadsPerMinute:         p.positiveInt("UPLOADS_PER_MINUTE", 20),
-		ReportsPerDay:            p.positiveInt("REPORTS_PER_DAY", 20),
-		AcceptTimeout:            p.duration("ACCEPT_TIMEOUT", 30*time.Minute),
-		MaxReturns:               p.positiveInt("MAX_RETURNS", 2),
-		FeedbackWindow:           p.duration("FEEDBACK_WINDOW", 72*time.Hour),
-		GridSnapMeters:           p.positiveInt("GRID_SNAP_METERS", 200),
-		QueueConsumers:           p.positiveInt("QUEUE_CONSUMERS", 8),
-		ReconcileInterval:        p.duration("RECONCILE_INTERVAL", 10*time.Minute),
-		TemplateAssigned:         p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
-		TemplateAccepted:         p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
-		TemplateResolved:         p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
+		HTTPAddr:                    p.str("HTTP_ADDR", DefaultHTTPAddr),
+		PublicBaseURL:               p.str("PUBLIC_BASE_URL", ""),
+		MongoURI:                    p.str("MONGODB_URI", ""),
+		MongoDatabase:               p.str("MONGODB_DATABASE", DefaultMongoDatabase),
+		RedisURL:                    p.str("REDIS_URL", ""),
+		RedisKeyPrefix:              p.str("REDIS_KEY_PREFIX", "cgt:"),
+		DataDir:                     p.str("DATA_DIR", DefaultDataDir),
+		WeChatAppID:                 p.str("WECHAT_APPID", ""),
+		WeChatSecret:                p.str("WECHAT_SECRET", ""),
+		WeChatPushToken:             p.str("WECHAT_PUSH_TOKEN", ""),
+		WeChatPushAESKey:            p.str("WECHAT_PUSH_AES_KEY", ""),
+		TokenSecret:                 p.str("TOKEN_SECRET", ""),
+		TokenTTL:                    p.duration("TOKEN_TTL", 72*time.Hour),
+		InviteTTL:                   p.duration("INVITE_TTL", 7*24*time.Hour),
+		AdminUsername:               p.str("ADMIN_USERNAME", ""),
+		AdminPassword:               p.str("ADMIN_PASSWORD", ""),
+		LoginPerAccountPerMinute:    p.positiveInt("LOGIN_RATE_PER_ACCOUNT", 10),
+		LoginPerIPPerMinute:         p.positiveInt("LOGIN_RATE_PER_IP", 600),
+		ShutdownTimeout:             p.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		PhotoMaxBytes:               int64(p.positiveInt("PHOTO_MAX_BYTES", 10<<20)),
+		PhotoMaxPixels:              int64(p.positiveInt("PHOTO_MAX_PIXELS", 50_000_000)),
+		PhotoURLTTL:                 p.duration("PHOTO_URL_TTL", time.Hour),
+		UploadsPerMinute:            p.positiveInt("UPLOADS_PER_MINUTE", 20),
+		ReportsPerDay:               p.positiveInt("REPORTS_PER_DAY", 20),
+		AcceptTimeout:               p.duration("ACCEPT_TIMEOUT", 30*time.Minute),
+		MaxReturns:                  p.positiveInt("MAX_RETURNS", 2),
+		FeedbackWindow:              p.duration("FEEDBACK_WINDOW", 72*time.Hour),
+		GridSnapMeters:              p.positiveInt("GRID_SNAP_METERS", 200),
+		QueueConsumers:              p.positiveInt("QUEUE_CONSUMERS", 8),
+		QueueRetryAfter:             p.duration("QUEUE_RETRY_AFTER", 30*time.Second),
+		ScreeningMaxAttempts:        p.positiveInt("SCREENING_MAX_ATTEMPTS", 8),
+		WeChatSimulatorMediaVerdict: p.str("WECHAT_SIMULATOR_MEDIA_VERDICT", wechatsim.VerdictPass),
+		ResolutionPhotoMaxDistanceM: p.positiveInt("RESOLUTION_PHOTO_MAX_DISTANCE_M", 300),
+		ReconcileInterval:           p.duration("RECONCILE_INTERVAL", 10*time.Minute),
+		TemplateAssigned:            p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
+		TemplateAccepted:            p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
+		TemplateResolved:            p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
+		Open311Jurisdiction:         strings.ToLower(p.str("OPEN311_JURISDICTION", "")),
+		Open311Contact:              p.str("OPEN311_CONTACT", "市民城管通（城市管理局）：请通过城市管理局信息中心联系本接口的维护人员"),
+		Open311KeyService:           p.str("OPEN311_KEY_SERVICE", "api_key 由城市管理局工作人员在管理后台签发：请以单位名义向城市管理局申请"),
+		Open311PostsPerMinute:       p.positiveInt("OPEN311_POSTS_PER_MINUTE", 30),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
+	c.RankingWeights = model.DefaultRankingWeights()
+	if v := p.str("RANKING_WEIGHTS", ""); v != "" {
+		if w, err := model.ParseRankingWeights(v); err != nil {
+			p.fail("RANKING_WEIGHTS", err.Error())
+		} else {
+			c.RankingWeights = w
+		}
+	}
 	c.WorkCalendar = workcal.China2026()
 	if v := p.str("WORK_CALENDAR", ""); v != "" {
 		wc, err := workcal.Parse(v)
@@ -209,6 +257,29 @@ func Load(getenv func(string) string) (*Config, error) {
 			p.fail("WECHAT_SECRET", "is required unless WECHAT_SIMULATOR=true")
 		}
 	}
+	if faults, err := wechatsim.ParseFaults(p.str("WECHAT_SIMULATOR_FAULTS", "")); err != nil {
+		p.fail("WECHAT_SIMULATOR_FAULTS", err.Error())
+	} else {
+		c.WeChatSimulatorFaults = faults
+	}
+	if _, ok := wechatsim.MediaVerdictOf(c.WeChatSimulatorMediaVerdict); !ok {
+		p.fail("WECHAT_SIMULATOR_MEDIA_VERDICT", fmt.Sprintf("must be pass, risky, review or none, not %q", c.WeChatSimulatorMediaVerdict))
+	}
+	switch v := p.str("WECHAT_PUSH", "on"); v {
+	case "on":
+		c.WeChatPush = true
+	case "off":
+		if c.WeChatPushToken != "" {
+			p.fail("WECHAT_PUSH", "is off, but WECHAT_PUSH_TOKEN is set: unset one of them")
+		}
+	default:
+		p.fail("WECHAT_PUSH", fmt.Sprintf("must be on or off, not %q", v))
+	}
+	if c.WeChatPush && c.WeChatPushToken == "" && c.Mode == ModeProduction {
+		p.fail("WECHAT_PUSH_TOKEN", "is required in production mode: the Token of the mini-program's message push (消息推送) settings, "+
+			"which signs the photo verdicts WeChat sends to /wechat/push (shared by every instance; with WECHAT_SIMULATOR=true any string of your choice). "+
+			"Set WECHAT_PUSH=off to run without photo verdicts")
+	}
 	if c.WeChatPushAESKey != "" {
 		if k, err := base64.StdEncoding.DecodeString(c.WeChatPushAESKey + "="); len(c.WeChatPushAESKey) != 43 || err != nil || len(k) != 32 {
 			p.fail("WECHAT_PUSH_AES_KEY", "must be the 43-character EncodingAESKey from the mini-program's message push settings")
@@ -256,6 +327,20 @@ func (c *Config) BaseURL(listenAddr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// Open311JurisdictionFor is the jurisdiction_id GeoReport v2 serves:
+// OPEN311_JURISDICTION, or else the host of the public URL without "www."
+// (GeoReport's suggestion: the jurisdiction's web address).
+func (c *Config) Open311JurisdictionFor(baseURL string) string {
+	if c.Open311Jurisdiction != "" {
+		return c.Open311Jurisdiction
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+}
+
 // LogValue prints the configuration with every secret masked.
 func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -272,6 +357,11 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("wechat_simulator", c.WeChatSimulator),
 		slog.String("wechat_push_token", mask(c.WeChatPushToken)),
 		slog.String("wechat_push_aes_key", mask(c.WeChatPushAESKey)),
+		slog.Bool("wechat_push", c.WeChatPush),
+		slog.Any("wechat_simulator_faults", c.WeChatSimulatorFaults),
+		slog.String("wechat_simulator_media_verdict", c.WeChatSimulatorMediaVerdict),
+		slog.Int("screening_max_attempts", c.ScreeningMaxAttempts),
+		slog.String("queue_retry_after", c.QueueRetryAfter.String()),
 		slog.String("token_secret", mask(c.TokenSecret)),
 		slog.String("token_ttl", c.TokenTTL.String()),
 		slog.String("admin_username", c.AdminUsername),

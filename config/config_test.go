@@ -32,19 +32,44 @@ func TestProductionNeedsSecretsUnlessSimulated(t *testing.T) {
 	if err == nil {
 		t.Fatal("production without secrets loaded")
 	}
-	for _, name := range []string{"TOKEN_SECRET", "WECHAT_APPID", "WECHAT_SECRET"} {
+	for _, name := range []string{"TOKEN_SECRET", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_PUSH_TOKEN"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
 	}
 	base["TOKEN_SECRET"] = strings.Repeat("s", 32)
 	base["WECHAT_SIMULATOR"] = "true"
+	_, err = config.Load(env(base))
+	if err == nil || !strings.Contains(err.Error(), "WECHAT_PUSH_TOKEN is required in production mode") || !strings.Contains(err.Error(), "WECHAT_PUSH=off") {
+		t.Fatalf("production without a push token: %v", err)
+	}
+	base["WECHAT_PUSH"] = "off"
 	c, err := config.Load(env(base))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Mode != config.ModeProduction || !c.WeChatSimulator {
+	if c.Mode != config.ModeProduction || !c.WeChatSimulator || c.WeChatPush {
 		t.Fatalf("got %+v", c)
+	}
+	delete(base, "WECHAT_PUSH")
+	base["WECHAT_PUSH_TOKEN"] = "push-token"
+	if c, err = config.Load(env(base)); err != nil || !c.WeChatPush {
+		t.Fatalf("with a push token: %+v %v", c, err)
+	}
+}
+
+func TestSimulatorFaultsAndRetries(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"WECHAT_SIMULATOR_FAULTS": "msg_sec_check=40003,send=timeout",
+		"WECHAT_SIMULATOR_MEDIA_VERDICT": "risky", "SCREENING_MAX_ATTEMPTS": "3", "QUEUE_RETRY_AFTER": "2s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WeChatSimulatorFaults["msg_sec_check"].ErrCode != 40003 || !c.WeChatSimulatorFaults["send"].Timeout ||
+		c.WeChatSimulatorMediaVerdict != "risky" || c.ScreeningMaxAttempts != 3 || c.QueueRetryAfter.Seconds() != 2 || !c.WeChatPush {
+		t.Fatalf("got %+v", c)
+	}
+	if d, _ := config.Load(env(nil)); d.ScreeningMaxAttempts != 8 || d.QueueRetryAfter.Seconds() != 30 || d.WeChatSimulatorMediaVerdict != "pass" {
+		t.Fatalf("defaults: %+v", d)
 	}
 }
 
@@ -58,6 +83,13 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"MONGODB_URI": "http://x", "REDIS_URL": "redis://x"}, "MONGODB_URI must be"},
 		{map[string]string{"MONGODB_URI": "mongodb://x", "REDIS_URL": "tcp://x"}, "REDIS_URL must be"},
 		{map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR"},
+		{map[string]string{"WECHAT_SIMULATOR_FAULTS": "msg_sec_check"}, "WECHAT_SIMULATOR_FAULTS"},
+		{map[string]string{"WECHAT_SIMULATOR_FAULTS": "login=1"}, "WECHAT_SIMULATOR_FAULTS"},
+		{map[string]string{"WECHAT_SIMULATOR_MEDIA_VERDICT": "bad"}, "WECHAT_SIMULATOR_MEDIA_VERDICT"},
+		{map[string]string{"WECHAT_PUSH": "maybe"}, "WECHAT_PUSH"},
+		{map[string]string{"WECHAT_PUSH": "off", "WECHAT_PUSH_TOKEN": "t"}, "WECHAT_PUSH"},
+		{map[string]string{"SCREENING_MAX_ATTEMPTS": "0"}, "SCREENING_MAX_ATTEMPTS"},
+		{map[string]string{"QUEUE_RETRY_AFTER": "x"}, "QUEUE_RETRY_AFTER"},
 		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{map[string]string{"TOKEN_SECRET": "short"}, "TOKEN_SECRET must be at least 32"},
 		{map[string]string{"TOKEN_TTL": "forever"}, "TOKEN_TTL"},
@@ -81,7 +113,7 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	c, err := config.Load(env(map[string]string{
 		"MONGODB_URI": "mongodb://user:hunter2hunter2@db:27017", "REDIS_URL": "redis://:redispass@cache:6379",
 		"TOKEN_SECRET": strings.Repeat("T", 40), "WECHAT_APPID": "wx1", "WECHAT_SECRET": "wechat-secret-value",
-		"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": "admin-password-value",
+		"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": "admin-password-value", "WECHAT_PUSH_TOKEN": "push-token-value",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +121,7 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	var b strings.Builder
 	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", c)
 	out := b.String()
-	for _, secret := range []string{"hunter2hunter2", "redispass", strings.Repeat("T", 40), "wechat-secret-value", "admin-password-value"} {
+	for _, secret := range []string{"hunter2hunter2", "redispass", strings.Repeat("T", 40), "wechat-secret-value", "admin-password-value", "push-token-value"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log contains secret %q: %s", secret, out)
 		}

@@ -3,6 +3,7 @@ package geo
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -32,7 +33,8 @@ type Grid struct {
 }
 
 // GridError describes why ParseGrids rejected its input. Its message is
-// meant to be shown to the person who uploaded the file.
+// meant to be shown to the person who uploaded the file, in Simplified
+// Chinese.
 type GridError struct {
 	// Index is the position of the offending feature in "features", or -1
 	// when the problem concerns the whole collection.
@@ -43,17 +45,26 @@ type GridError struct {
 	Msg string
 }
 
-// Error formats e as `features[3] (code "X"): msg`, leaving out the parts
+// Error formats e as `features[3]（code "X"）msg`, leaving out the parts
 // that do not apply.
 func (e *GridError) Error() string {
 	switch {
 	case e.Index < 0:
 		return e.Msg
 	case e.Code == "":
-		return fmt.Sprintf("features[%d]: %s", e.Index, e.Msg)
+		return fmt.Sprintf("features[%d] %s", e.Index, e.Msg)
 	default:
-		return fmt.Sprintf("features[%d] (code %q): %s", e.Index, e.Code, e.Msg)
+		return fmt.Sprintf("features[%d]（code %q）%s", e.Index, e.Code, e.Msg)
 	}
+}
+
+// Field is the JSON path of the feature at fault (features[3]), or "" when
+// the collection as a whole is.
+func (e *GridError) Field() string {
+	if e.Index < 0 {
+		return ""
+	}
+	return fmt.Sprintf("features[%d]", e.Index)
 }
 
 // ParseGrids parses a GeoJSON FeatureCollection of grids.
@@ -73,12 +84,12 @@ func (e *GridError) Error() string {
 func ParseGrids(data []byte) ([]Grid, error) {
 	members, err := decodeObject(data)
 	if err != nil {
-		return nil, collectionError("not a GeoJSON object: %v", err)
+		return nil, collectionError("请求体不是 GeoJSON 对象")
 	}
 
 	var typ string
 	if err := json.Unmarshal(members["type"], &typ); err != nil || typ != "FeatureCollection" {
-		return nil, collectionError(`not a FeatureCollection: "type" must be "FeatureCollection"`)
+		return nil, collectionError(`请求体不是 FeatureCollection："type" 必须是 "FeatureCollection"`)
 	}
 
 	gcj02, err := parseCoordType(members["coord_type"])
@@ -89,11 +100,11 @@ func ParseGrids(data []byte) ([]Grid, error) {
 	var features []json.RawMessage
 	if raw, ok := members["features"]; ok {
 		if err := json.Unmarshal(raw, &features); err != nil {
-			return nil, collectionError(`"features" must be an array`)
+			return nil, collectionError(`"features" 必须是数组`)
 		}
 	}
 	if len(features) == 0 {
-		return nil, collectionError("the collection has no features")
+		return nil, collectionError("FeatureCollection 中没有任何 feature")
 	}
 
 	grids := make([]Grid, 0, len(features))
@@ -106,7 +117,7 @@ func ParseGrids(data []byte) ([]Grid, error) {
 		}
 		if first, dup := seen[g.Code]; dup {
 			return nil, &GridError{Index: i, Code: g.Code,
-				Msg: fmt.Sprintf("duplicate code, already used by features[%d]", first)}
+				Msg: fmt.Sprintf("code 重复，已被 features[%d] 使用", first)}
 		}
 		seen[g.Code] = i
 		grids = append(grids, g)
@@ -118,11 +129,11 @@ func ParseGrids(data []byte) ([]Grid, error) {
 // error is left for the caller to fill in.
 func parseGrid(raw json.RawMessage, gcj02 bool) (Grid, *GridError) {
 	if trimmed := bytes.TrimLeft(raw, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
-		return Grid{}, &GridError{Msg: "not a Feature: must be a JSON object"}
+		return Grid{}, &GridError{Msg: "不是 Feature：必须是 JSON 对象"}
 	}
 	f, err := geojson.UnmarshalFeature(raw)
 	if err != nil {
-		return Grid{}, &GridError{Code: peekCode(raw), Msg: fmt.Sprintf("invalid feature: %v", err)}
+		return Grid{}, &GridError{Code: peekCode(raw), Msg: "不是有效的 GeoJSON Feature"}
 	}
 
 	var g Grid
@@ -141,27 +152,27 @@ func parseGrid(raw json.RawMessage, gcj02 bool) (Grid, *GridError) {
 	} {
 		v, ok := props[p.key]
 		if !ok || v == nil {
-			return fail("property %q is missing", p.key)
+			return fail("缺少属性 %q", p.key)
 		}
 		s, ok := v.(string)
 		if !ok {
-			return fail("property %q must be a string, got %s", p.key, jsonTypeName(v))
+			return fail("属性 %q 必须是字符串，不能是%s", p.key, jsonTypeName(v))
 		}
 		if strings.TrimSpace(s) == "" {
-			return fail("property %q is empty", p.key)
+			return fail("属性 %q 为空", p.key)
 		}
 		*p.dst = s
 	}
 
 	switch geom := f.Geometry.(type) {
 	case nil:
-		return fail("geometry is missing")
+		return fail("缺少 geometry")
 	case orb.Polygon:
 		g.Shape = orb.MultiPolygon{geom}
 	case orb.MultiPolygon:
 		g.Shape = geom
 	default:
-		return fail("geometry type %s is not supported, want Polygon or MultiPolygon", geom.GeoJSONType())
+		return fail("不支持 geometry 类型 %s，只支持 Polygon 或 MultiPolygon", geom.GeoJSONType())
 	}
 
 	if err := checkArity(raw); err != nil {
@@ -189,18 +200,21 @@ func checkArity(raw json.RawMessage) error {
 			Coordinates json.RawMessage `json:"coordinates"`
 		} `json:"geometry"`
 	}
+	// orb has decoded the feature already; what fails here is a shape orb
+	// tolerates (a duplicate member, say), said in the uploader's terms.
+	bad := errors.New("geometry 的 coordinates 格式有误：应为坐标点数组的数组")
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return err
+		return bad
 	}
 	var polys [][][][]float64
 	if f.Geometry.Type == "MultiPolygon" {
 		if err := json.Unmarshal(f.Geometry.Coordinates, &polys); err != nil {
-			return err
+			return bad
 		}
 	} else {
 		var rings [][][]float64
 		if err := json.Unmarshal(f.Geometry.Coordinates, &rings); err != nil {
-			return err
+			return bad
 		}
 		polys = [][][][]float64{rings}
 	}
@@ -208,7 +222,7 @@ func checkArity(raw json.RawMessage) error {
 		for ri, ring := range poly {
 			for i, pos := range ring {
 				if len(pos) < 2 {
-					return fmt.Errorf("%s position %d has %d coordinates, need longitude and latitude",
+					return fmt.Errorf("%s第 %d 个坐标点只有 %d 个数，需要经度和纬度",
 						ringName(pi, ri), i, len(pos))
 				}
 			}
@@ -232,7 +246,7 @@ func parseCoordType(raw json.RawMessage) (gcj02 bool, err error) {
 			return true, nil
 		}
 	}
-	return false, collectionError(`"coord_type" must be %q or %q, got %s`,
+	return false, collectionError(`"coord_type" 必须是 %q 或 %q，不能是 %s`,
 		CoordTypeWGS84, CoordTypeGCJ02, truncate(string(raw), 40))
 }
 
@@ -257,7 +271,7 @@ func decodeObject(data []byte) (map[string]json.RawMessage, error) {
 		return nil, err
 	}
 	if members == nil {
-		return nil, fmt.Errorf("got null")
+		return nil, fmt.Errorf("是 null")
 	}
 	return members, nil
 }
@@ -279,13 +293,13 @@ func peekCode(raw json.RawMessage) string {
 func jsonTypeName(v any) string {
 	switch v.(type) {
 	case bool:
-		return "boolean"
+		return "布尔值"
 	case float64, json.Number:
-		return "number"
+		return "数字"
 	case []any:
-		return "array"
+		return "数组"
 	case map[string]any:
-		return "object"
+		return "对象"
 	default:
 		return fmt.Sprintf("%T", v)
 	}

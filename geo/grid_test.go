@@ -133,9 +133,9 @@ func TestGridErrorFormat(t *testing.T) {
 		err  GridError
 		want string
 	}{
-		{GridError{Index: -1, Msg: "the collection has no features"}, "the collection has no features"},
-		{GridError{Index: 3, Msg: `property "code" is missing`}, `features[3]: property "code" is missing`},
-		{GridError{Index: 1, Code: "宿城-01", Msg: "geometry is missing"}, `features[1] (code "宿城-01"): geometry is missing`},
+		{GridError{Index: -1, Msg: "FeatureCollection 中没有任何 feature"}, "FeatureCollection 中没有任何 feature"},
+		{GridError{Index: 3, Msg: `缺少属性 "code"`}, `features[3] 缺少属性 "code"`},
+		{GridError{Index: 1, Code: "宿城-01", Msg: "缺少 geometry"}, `features[1]（code "宿城-01"）缺少 geometry`},
 	}
 	for _, tt := range tests {
 		if got := tt.err.Error(); got != tt.want {
@@ -185,124 +185,124 @@ func TestParseGridsErrors(t *testing.T) {
 		msg   string // expected substring of the message
 	}{
 		// The collection.
-		{"not JSON", `{"type":`, -1, "", "not a GeoJSON object"},
-		{"JSON array", `[]`, -1, "", "not a GeoJSON object"},
-		{"JSON null", `null`, -1, "", "not a GeoJSON object"},
-		{"a Feature", okFeat, -1, "", "not a FeatureCollection"},
-		{"no type", `{"features":[` + okFeat + `]}`, -1, "", "not a FeatureCollection"},
-		{"wrong type case", `{"type":"featurecollection","features":[` + okFeat + `]}`, -1, "", "not a FeatureCollection"},
+		{"not JSON", `{"type":`, -1, "", "不是 GeoJSON 对象"},
+		{"JSON array", `[]`, -1, "", "不是 GeoJSON 对象"},
+		{"JSON null", `null`, -1, "", "不是 GeoJSON 对象"},
+		{"a Feature", okFeat, -1, "", "不是 FeatureCollection"},
+		{"no type", `{"features":[` + okFeat + `]}`, -1, "", "不是 FeatureCollection"},
+		{"wrong type case", `{"type":"featurecollection","features":[` + okFeat + `]}`, -1, "", "不是 FeatureCollection"},
 		{"coord_type bd09", `{"type":"FeatureCollection","coord_type":"bd09","features":[` + okFeat + `]}`,
-			-1, "", `"coord_type" must be "wgs84" or "gcj02", got "bd09"`},
+			-1, "", `"coord_type" 必须是 "wgs84" 或 "gcj02"，不能是 "bd09"`},
 		{"coord_type upper case", `{"type":"FeatureCollection","coord_type":"GCJ02","features":[` + okFeat + `]}`,
-			-1, "", `"coord_type" must be`},
+			-1, "", `"coord_type" 必须是`},
 		{"coord_type number", `{"type":"FeatureCollection","coord_type":2,"features":[` + okFeat + `]}`,
-			-1, "", `"coord_type" must be`},
-		{"features missing", `{"type":"FeatureCollection"}`, -1, "", "no features"},
-		{"features null", `{"type":"FeatureCollection","features":null}`, -1, "", "no features"},
-		{"features empty", fc(), -1, "", "no features"},
-		{"features object", `{"type":"FeatureCollection","features":{}}`, -1, "", `"features" must be an array`},
+			-1, "", `"coord_type" 必须是`},
+		{"features missing", `{"type":"FeatureCollection"}`, -1, "", "没有任何 feature"},
+		{"features null", `{"type":"FeatureCollection","features":null}`, -1, "", "没有任何 feature"},
+		{"features empty", fc(), -1, "", "没有任何 feature"},
+		{"features object", `{"type":"FeatureCollection","features":{}}`, -1, "", `"features" 必须是数组`},
 
 		// The feature itself.
-		{"feature not an object", fc(okFeat, `5`), 1, "", "not a Feature: must be a JSON object"},
-		{"feature null", fc(`null`), 0, "", "not a Feature: must be a JSON object"},
-		{"feature wrong type", fc(`{"type":"Place","properties":{"code":"X"}}`), 0, "X", "invalid feature"},
-		{"unknown geometry type", fc(feat("X", `{"type":"Circle","coordinates":[1,2]}`)), 0, "X", "invalid feature"},
-		{"malformed coordinates", fc(feat("X", `{"type":"Polygon","coordinates":[1,2]}`)), 0, "X", "invalid feature"},
+		{"feature not an object", fc(okFeat, `5`), 1, "", "不是 Feature：必须是 JSON 对象"},
+		{"feature null", fc(`null`), 0, "", "不是 Feature：必须是 JSON 对象"},
+		{"feature wrong type", fc(`{"type":"Place","properties":{"code":"X"}}`), 0, "X", "不是有效的 GeoJSON Feature"},
+		{"unknown geometry type", fc(feat("X", `{"type":"Circle","coordinates":[1,2]}`)), 0, "X", "不是有效的 GeoJSON Feature"},
+		{"malformed coordinates", fc(feat("X", `{"type":"Polygon","coordinates":[1,2]}`)), 0, "X", "不是有效的 GeoJSON Feature"},
 
 		// Properties.
 		{"properties null", fc(`{"type":"Feature","properties":null,"geometry":` + poly(okRing) + `}`),
-			0, "", `property "code" is missing`},
+			0, "", `缺少属性 "code"`},
 		{"code missing", fc(`{"type":"Feature","properties":{"name":"n","community":"c"},"geometry":` + poly(okRing) + `}`),
-			0, "", `property "code" is missing`},
+			0, "", `缺少属性 "code"`},
 		{"code number", fc(`{"type":"Feature","properties":{"code":12,"name":"n","community":"c"},"geometry":` + poly(okRing) + `}`),
-			0, "", `property "code" must be a string, got number`},
-		{"code blank", fc(feat(" ", poly(okRing))), 0, "", `property "code" is empty`},
+			0, "", `属性 "code" 必须是字符串，不能是数字`},
+		{"code blank", fc(feat(" ", poly(okRing))), 0, "", `属性 "code" 为空`},
 		{"name missing", fc(`{"type":"Feature","properties":{"code":"X","community":"c"},"geometry":` + poly(okRing) + `}`),
-			0, "X", `property "name" is missing`},
+			0, "X", `缺少属性 "name"`},
 		{"name null", fc(`{"type":"Feature","properties":{"code":"X","name":null,"community":"c"},"geometry":` + poly(okRing) + `}`),
-			0, "X", `property "name" is missing`},
+			0, "X", `缺少属性 "name"`},
 		{"community boolean", fc(`{"type":"Feature","properties":{"code":"X","name":"n","community":true},"geometry":` + poly(okRing) + `}`),
-			0, "X", `property "community" must be a string, got boolean`},
+			0, "X", `属性 "community" 必须是字符串，不能是布尔值`},
 		{"community object", fc(`{"type":"Feature","properties":{"code":"X","name":"n","community":{}},"geometry":` + poly(okRing) + `}`),
-			0, "X", `property "community" must be a string, got object`},
+			0, "X", `属性 "community" 必须是字符串，不能是对象`},
 		{"duplicate code", fc(feat("X", poly(okRing)), okFeat, feat("X", poly(okRing))),
-			2, "X", "duplicate code, already used by features[0]"},
+			2, "X", "code 重复，已被 features[0] 使用"},
 
 		// Geometry type.
 		{"geometry absent", fc(`{"type":"Feature","properties":{"code":"X","name":"n","community":"c"}}`),
-			0, "X", "geometry is missing"},
-		{"geometry null", fc(feat("X", `null`)), 0, "X", "geometry is missing"},
+			0, "X", "缺少 geometry"},
+		{"geometry null", fc(feat("X", `null`)), 0, "X", "缺少 geometry"},
 		{"geometry point", fc(feat("X", `{"type":"Point","coordinates":[118.27,33.96]}`)),
-			0, "X", "geometry type Point is not supported"},
+			0, "X", "不支持 geometry 类型 Point"},
 		{"geometry line", fc(feat("X", `{"type":"LineString","coordinates":[[118.27,33.96],[118.28,33.97]]}`)),
-			0, "X", "geometry type LineString is not supported"},
+			0, "X", "不支持 geometry 类型 LineString"},
 		{"geometry collection", fc(feat("X", `{"type":"GeometryCollection","geometries":[`+poly(okRing)+`]}`)),
-			0, "X", "geometry type GeometryCollection is not supported"},
-		{"polygon without rings", fc(feat("X", `{"type":"Polygon","coordinates":[]}`)), 0, "X", "polygon 0 has no rings"},
-		{"multipolygon without polygons", fc(feat("X", `{"type":"MultiPolygon","coordinates":[]}`)), 0, "X", "geometry has no polygons"},
+			0, "X", "不支持 geometry 类型 GeometryCollection"},
+		{"polygon without rings", fc(feat("X", `{"type":"Polygon","coordinates":[]}`)), 0, "X", "第 0 个多边形没有环"},
+		{"multipolygon without polygons", fc(feat("X", `{"type":"MultiPolygon","coordinates":[]}`)), 0, "X", "geometry 没有多边形"},
 		{"multipolygon with empty polygon", fc(feat("X", `{"type":"MultiPolygon","coordinates":[[`+okRing+`],[]]}`)),
-			0, "X", "polygon 1 has no rings"},
+			0, "X", "第 1 个多边形没有环"},
 
 		// Ring structure.
 		{"ring with 3 positions", fc(feat("X", poly(`[[118.27,33.96],[118.28,33.96],[118.27,33.96]]`))),
-			0, "X", "polygon 0 ring 0 has 3 positions, need at least 4"},
+			0, "X", "第 0 个多边形的第 0 个环有 3 个坐标点，至少需要 4 个"},
 		{"hole with 2 positions", fc(feat("X", poly(okRing, `[[118.271,33.961],[118.271,33.961]]`))),
-			0, "X", "polygon 0 ring 1 has 2 positions, need at least 4"},
+			0, "X", "第 0 个多边形的第 1 个环有 2 个坐标点，至少需要 4 个"},
 		{"ring too long", fc(feat("X", poly(longRing(MaxRingPositions+1)))),
-			0, "X", "polygon 0 ring 0 has 10001 positions, the limit is 10000"},
+			0, "X", "第 0 个多边形的第 0 个环有 10001 个坐标点，上限是 10000 个"},
 		{"ring not closed", fc(feat("X", poly(`[[118.270,33.960],[118.273,33.960],[118.273,33.963],[118.270,33.963]]`))),
-			0, "X", "polygon 0 ring 0 is not closed"},
+			0, "X", "第 0 个多边形的第 0 个环没有闭合"},
 		{"second polygon not closed", fc(feat("X", `{"type":"MultiPolygon","coordinates":[[`+okRing+`],[[[1,1],[2,1],[2,2],[1,2.1]]]]}`)),
-			0, "X", "polygon 1 ring 0 is not closed"},
+			0, "X", "第 1 个多边形的第 0 个环没有闭合"},
 
 		// Coordinate values.
 		{"longitude out of range", fc(feat("X", poly(`[[181,33.96],[181.1,33.96],[181.1,33.97],[181,33.96]]`))),
-			0, "X", "polygon 0 ring 0 position 0 [181, 33.96] is out of range"},
+			0, "X", "第 0 个多边形的第 0 个环第 0 个坐标点 [181, 33.96] 超出范围"},
 		{"latitude out of range", fc(feat("X", poly(`[[118.27,33.96],[118.28,33.96],[118.28,-91],[118.27,33.96]]`))),
-			0, "X", "polygon 0 ring 0 position 2 [118.28, -91] is out of range"},
+			0, "X", "第 0 个多边形的第 0 个环第 2 个坐标点 [118.28, -91] 超出范围"},
 		{"swapped lat/lng", fc(feat("X", poly(`[[33.96,118.27],[33.97,118.27],[33.97,118.28],[33.96,118.27]]`))),
-			0, "X", "out of range"},
+			0, "X", "超出范围"},
 		{"position with one number", fc(feat("X", poly(`[[118.27,33.96],[118.28],[118.28,33.97],[118.27,33.96]]`))),
-			0, "X", "polygon 0 ring 0 position 1 has 1 coordinates, need longitude and latitude"},
+			0, "X", "第 0 个多边形的第 0 个环第 1 个坐标点只有 1 个数，需要经度和纬度"},
 		{"empty position in a multipolygon", fc(feat("X", `{"type":"MultiPolygon","coordinates":[[`+okRing+`],[`+okRing+`,[[118.271,33.961],[],[118.272,33.962],[118.271,33.961]]]]}`)),
-			0, "X", "polygon 1 ring 1 position 1 has 0 coordinates"},
+			0, "X", "第 1 个多边形的第 1 个环第 1 个坐标点只有 0 个数"},
 		{"number overflow", fc(feat("X", poly(`[[1e999,33.96],[118.28,33.96],[118.28,33.97],[1e999,33.96]]`))),
-			0, "X", "invalid feature"},
+			0, "X", "不是有效的 GeoJSON Feature"},
 
 		// Ring geometry.
 		{"zero area", fc(feat("X", poly(`[[118.27,33.96],[118.28,33.97],[118.29,33.98],[118.27,33.96]]`))),
-			0, "X", "polygon 0 ring 0 has zero area"},
+			0, "X", "第 0 个多边形的第 0 个环面积为零"},
 		{"all positions equal", fc(feat("X", poly(`[[118.27,33.96],[118.27,33.96],[118.27,33.96],[118.27,33.96]]`))),
-			0, "X", "polygon 0 ring 0 has zero area"},
+			0, "X", "第 0 个多边形的第 0 个环面积为零"},
 		{"bow tie", fc(feat("X", poly(`[[118.270,33.960],[118.273,33.963],[118.273,33.960],[118.270,33.962],[118.270,33.960]]`))),
-			0, "X", "polygon 0 ring 0 intersects itself: the edge starting at position 0"},
+			0, "X", "第 0 个多边形的第 0 个环自相交：从第 0 个坐标点"},
 		{"figure eight touching at a vertex", fc(feat("X", poly(`[[0,0],[2,0],[1,1],[2,2],[0,2],[1,1],[0,0]]`))),
-			0, "X", "polygon 0 ring 0 intersects itself"},
+			0, "X", "第 0 个多边形的第 0 个环自相交"},
 		{"spike", fc(feat("X", poly(`[[0,0],[2,0],[3,0],[2,0],[2,2],[0,2],[0,0]]`))),
-			0, "X", "polygon 0 ring 0 intersects itself: it doubles back on itself at position 2 [3, 0]"},
+			0, "X", "第 0 个多边形的第 0 个环自相交：在第 2 个坐标点 [3, 0] 处折返"},
 		{"edge overlapping a later edge", fc(feat("X", poly(`[[0,0],[4,0],[4,2],[3,0],[2,0],[2,3],[0,3],[0,0]]`))),
-			0, "X", "polygon 0 ring 0 intersects itself"},
+			0, "X", "第 0 个多边形的第 0 个环自相交"},
 		{"self-intersecting hole", fc(feat("X", poly(okRing, `[[118.271,33.961],[118.272,33.962],[118.272,33.961],[118.271,33.9615],[118.271,33.961]]`))),
-			0, "X", "polygon 0 ring 1 intersects itself"},
+			0, "X", "第 0 个多边形的第 1 个环自相交"},
 		{"zero-area hole", fc(feat("X", poly(okRing, `[[118.271,33.961],[118.272,33.961],[118.271,33.961],[118.271,33.961]]`))),
-			0, "X", "polygon 0 ring 1 has zero area"},
+			0, "X", "第 0 个多边形的第 1 个环面积为零"},
 		{"hole outside", fc(feat("X", poly(okRing, `[[118.280,33.961],[118.281,33.961],[118.281,33.962],[118.280,33.962],[118.280,33.961]]`))),
-			0, "X", "polygon 0 ring 1 is a hole that is not inside the outer ring (polygon 0 ring 0)"},
+			0, "X", "第 0 个多边形的第 1 个环是洞，但不在外环（第 0 个多边形的第 0 个环）之内"},
 		{"hole crossing the outer ring", fc(feat("X", poly(okRing, `[[118.271,33.961],[118.275,33.961],[118.275,33.962],[118.271,33.962],[118.271,33.961]]`))),
-			0, "X", "polygon 0 ring 1 is a hole that is not inside"},
+			0, "X", "第 0 个多边形的第 1 个环是洞，但不在外环"},
 		{"hole poking out between vertices", fc(feat("X", poly(
 			`[[0,0],[4,0],[4,4],[2,1],[0,4],[0,0]]`,    // concave outer ring
 			`[[1,2],[3,2],[2.9,2.3],[1,2.3],[1,2]]`))), // vertices inside, middle outside
-			0, "X", "is a hole that is not inside"},
+			0, "X", "是洞，但不在外环"},
 		{"hole spanning a notch between two touching points", fc(feat("X", poly(
 			`[[0,0],[4,0],[4,4],[2,1],[0,4],[0,0]]`,
 			`[[1,2.5],[2,0.5],[3,2.5],[1,2.5]]`))), // vertices inside or on the ring, top edge outside
-			0, "X", "is a hole that is not inside"},
+			0, "X", "是洞，但不在外环"},
 		{"hole through an outer vertex", fc(feat("X", poly(
 			`[[0,0],[4,0],[4,4],[0,4],[0,0]]`,
 			`[[2,2],[4,4],[5,3],[2,2]]`))),
-			0, "X", "is a hole that is not inside"},
-		{"error in second feature names it", fc(okFeat, feat("B-2", `null`)), 1, "B-2", "geometry is missing"},
+			0, "X", "是洞，但不在外环"},
+		{"error in second feature names it", fc(okFeat, feat("B-2", `null`)), 1, "B-2", "缺少 geometry"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -334,7 +334,7 @@ func TestCheckPositionsRejectsNonFinite(t *testing.T) {
 		ring := square(118.270, 33.960, 118.273, 33.963)
 		ring[2] = orb.Point{118.273, bad}
 		err := checkPositions(orb.MultiPolygon{{ring}})
-		if err == nil || !strings.Contains(err.Error(), "polygon 0 ring 0 position 2 is not a finite number") {
+		if err == nil || !strings.Contains(err.Error(), "第 0 个多边形的第 0 个环第 2 个坐标点不是有限的数") {
 			t.Errorf("coordinate %v: err = %v", bad, err)
 		}
 	}

@@ -21,32 +21,32 @@ const minAreaRatio = 1e-9
 // they were uploaded, before any datum conversion.
 func checkPositions(mp orb.MultiPolygon) error {
 	if len(mp) == 0 {
-		return fmt.Errorf("geometry has no polygons")
+		return fmt.Errorf("geometry 没有多边形")
 	}
 	for pi, poly := range mp {
 		if len(poly) == 0 {
-			return fmt.Errorf("polygon %d has no rings", pi)
+			return fmt.Errorf("第 %d 个多边形没有环", pi)
 		}
 		for ri, ring := range poly {
 			name := ringName(pi, ri)
 			switch n := len(ring); {
 			case n < 4:
-				return fmt.Errorf("%s has %d positions, need at least 4", name, n)
+				return fmt.Errorf("%s有 %d 个坐标点，至少需要 4 个", name, n)
 			case n > MaxRingPositions:
-				return fmt.Errorf("%s has %d positions, the limit is %d", name, n, MaxRingPositions)
+				return fmt.Errorf("%s有 %d 个坐标点，上限是 %d 个", name, n, MaxRingPositions)
 			}
 			for i, pt := range ring {
 				lng, lat := pt[0], pt[1]
 				if math.IsNaN(lng) || math.IsNaN(lat) || math.IsInf(lng, 0) || math.IsInf(lat, 0) {
-					return fmt.Errorf("%s position %d is not a finite number", name, i)
+					return fmt.Errorf("%s第 %d 个坐标点不是有限的数", name, i)
 				}
 				if lng < -180 || lng > 180 || lat < -90 || lat > 90 {
-					return fmt.Errorf("%s position %d [%g, %g] is out of range (longitude -180..180, latitude -90..90)",
+					return fmt.Errorf("%s第 %d 个坐标点 [%g, %g] 超出范围（经度 -180..180，纬度 -90..90）",
 						name, i, lng, lat)
 				}
 			}
 			if ring[0] != ring[len(ring)-1] {
-				return fmt.Errorf("%s is not closed: the first and last positions differ", name)
+				return fmt.Errorf("%s没有闭合：首尾坐标点不同", name)
 			}
 		}
 	}
@@ -64,16 +64,16 @@ func checkTopology(mp orb.MultiPolygon) error {
 		for ri, ring := range poly {
 			name := ringName(pi, ri)
 			if zeroArea(ring) {
-				return fmt.Errorf("%s has zero area", name)
+				return fmt.Errorf("%s面积为零", name)
 			}
 			if err := checkSimple(ring); err != nil {
-				return fmt.Errorf("%s intersects itself: %v", name, err)
+				return fmt.Errorf("%s自相交：%v", name, err)
 			}
 		}
 		outer := poly[0]
 		for ri := 1; ri < len(poly); ri++ {
 			if !holeInside(outer, poly[ri]) {
-				return fmt.Errorf("%s is a hole that is not inside the outer ring (%s)",
+				return fmt.Errorf("%s是洞，但不在外环（%s）之内",
 					ringName(pi, ri), ringName(pi, 0))
 			}
 		}
@@ -82,7 +82,7 @@ func checkTopology(mp orb.MultiPolygon) error {
 }
 
 func ringName(polygon, ring int) string {
-	return fmt.Sprintf("polygon %d ring %d", polygon, ring)
+	return fmt.Sprintf("第 %d 个多边形的第 %d 个环", polygon, ring)
 }
 
 // zeroArea reports whether the ring encloses no area, allowing for rounding.
@@ -130,7 +130,7 @@ func checkSimple(ring orb.Ring) error {
 	for i := range n {
 		a, b, c := verts[(i+n-1)%n], verts[i], verts[(i+1)%n]
 		if orient(a, b, c) == 0 && dot(sub(b, a), sub(c, b)) < 0 {
-			return fmt.Errorf("it doubles back on itself at position %d %s", pos[i], fmtPoint(b))
+			return fmt.Errorf("在第 %d 个坐标点 %s 处折返", pos[i], fmtPoint(b))
 		}
 	}
 
@@ -149,7 +149,7 @@ func checkSimple(ring orb.Ring) error {
 		if s.edge > t.edge {
 			s, t = t, s
 		}
-		return fmt.Errorf("the edge starting at position %d %s meets the edge starting at position %d %s",
+		return fmt.Errorf("从第 %d 个坐标点 %s 起的边与从第 %d 个坐标点 %s 起的边相交",
 			pos[s.edge], fmtPoint(s.a), pos[t.edge], fmtPoint(t.a))
 	}
 	return nil

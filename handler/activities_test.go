@@ -75,7 +75,7 @@ func TestActivityHandlers(t *testing.T) {
 
 	rec = httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/admin/activities", strings.NewReader(`{"title": 5}`)))
-	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"title: must be a string`) {
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"title 必须是字符串，不能是数字","field":"title"`) {
 		t.Fatalf("wrong type: %d %s", rec.Code, rec.Body)
 	}
 

@@ -86,6 +86,15 @@ type staffTicketJSON struct {
 	UpdatedAt    time.Time        `json:"updated_at"`
 	Resolution   *resolutionJSON  `json:"resolution,omitempty"`
 	Feedback     *feedbackJSON    `json:"feedback,omitempty"`
+	// The workflow's branches and channels (API.md, "The rest of the GB/T
+	// 30428 workflow"); caller is a hotline case's caller.
+	Extension    *extensionJSON   `json:"extension,omitempty"`
+	DeferredFrom string           `json:"deferred_from,omitempty"`
+	Urges        int              `json:"urges"`
+	VerifyFails  int              `json:"verify_fails"`
+	SelfHandled  bool             `json:"self_handled"`
+	PhotoFlags   []string         `json:"photo_flags,omitempty"`
+	Caller       *callerJSON      `json:"caller,omitempty"`
 	Timeline     []staffEventJSON `json:"timeline,omitempty"`
 }
 
@@ -99,6 +108,8 @@ func (h *handlers) toStaffTicket(st *service.StaffTicket, full bool) staffTicket
 		DueAt: timePtr(t.DueAt), RegisteredAt: timePtr(t.RegisteredAt), Held: t.Held, Queue: t.Queue, Pool: t.Pool,
 		Overdue: t.Overdue, Escalated: t.Escalated, Returns: t.Returns, Reopens: t.Reopens,
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
+		Extension: toExtension(t.Extension), DeferredFrom: string(t.DeferredFrom), Urges: t.Urges, VerifyFails: t.VerifyFails,
+		SelfHandled: t.SelfHandled, PhotoFlags: t.PhotoFlags, Caller: toCaller(t),
 	}
 	if t.GridCode != "" {
 		g := t.GridCode
@@ -129,7 +140,7 @@ func ticketQuery(c echo.Context) (model.TicketQuery, error) {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
-		if !service.KnownStatus(model.Status(s)) {
+		if !model.Status(s).Valid() {
 			return q, model.Invalid("status", "%q 不是工单状态；可选 submitted、rejected、pending、dispatched、in_progress、resolved、closed、merged、deferred，多个以逗号分隔", s)
 		}
 		q.Statuses = append(q.Statuses, model.Status(s))
@@ -191,7 +202,7 @@ func (h *handlers) staffTickets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := staffTicketPage{Items: make([]staffTicketJSON, len(ts)), NextCursor: next, Total: total}
+	out := staffTicketPage{Items: make([]staffTicketJSON, len(ts)), NextCursor: signCursor(c, next), Total: total}
 	for i := range ts {
 		out.Items[i] = h.toStaffTicket(&ts[i], false)
 	}
@@ -256,6 +267,18 @@ func (h *handlers) exportTickets(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buf.Bytes())
 }
 
+// showStaff answers a staff step on t with the staff's view of it — real
+// names, the timeline's actors — or, should looking the people up fail,
+// with the ticket as stored.
+func (h *handlers) showStaff(c echo.Context, t *model.Ticket) any {
+	if h.StaffTickets != nil {
+		if st, err := h.StaffTickets.Get(c.Request().Context(), t.ID); err == nil {
+			return h.toStaffTicket(st, true)
+		}
+	}
+	return h.toAdminTicket(t)
+}
+
 // staffReject rejects a ticket through the task service's step and answers
 // with the staff's view of it.
 func (h *handlers) staffReject(c echo.Context) error {
@@ -263,14 +286,9 @@ func (h *handlers) staffReject(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	t, err := h.Tasks.Reject(ctx, currentUser(c), c.Param("id"), req.Reason)
+	t, err := h.Tasks.Reject(c.Request().Context(), currentUser(c), c.Param("id"), req.Reason)
 	if err != nil {
 		return err
 	}
-	st, err := h.StaffTickets.Get(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, h.toStaffTicket(st, true))
+	return c.JSON(http.StatusOK, h.showStaff(c, t))
 }

@@ -101,7 +101,7 @@ func (h *handlers) duty(c echo.Context) error {
 		return err
 	}
 	if req.OnDuty == nil {
-		return model.Invalid("on_duty", "is required (true or false)")
+		return model.Invalid("on_duty", "不能为空（true 或 false）")
 	}
 	u, err := h.Auth.SetDuty(c.Request().Context(), currentUser(c), *req.OnDuty)
 	if err != nil {

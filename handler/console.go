@@ -126,7 +126,7 @@ func (cs *console) serve(c echo.Context) error {
 	}
 	a, ok := cs.assets[name]
 	if !ok {
-		return model.Errorf(model.CodeNotFound, "no such file in the staff console")
+		return model.Errorf(model.CodeNotFound, "管理后台没有文件 %q", clip(name, 100))
 	}
 	h := c.Response().Header()
 	h.Set("Content-Security-Policy", cs.csp)

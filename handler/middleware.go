@@ -98,10 +98,10 @@ func authenticate(auth AuthService) echo.MiddlewareFunc {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
 			scheme, token, ok := strings.Cut(h, " ")
 			if h == "" {
-				return model.Errorf(model.CodeUnauthenticated, "missing Authorization: Bearer <token>")
+				return model.Errorf(model.CodeUnauthenticated, "请先登录：请求缺少 Authorization: Bearer <令牌> 请求头")
 			}
 			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-				return model.Errorf(model.CodeUnauthenticated, "the Authorization header must be Bearer <token>")
+				return model.Errorf(model.CodeUnauthenticated, "Authorization 请求头的格式必须是 Bearer <令牌>")
 			}
 			u, err := auth.Authenticate(c.Request().Context(), strings.TrimSpace(token))
 			if err != nil {
@@ -118,19 +118,27 @@ func requireRole(roles ...model.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !currentUser(c).HasAny(roles...) {
-				return model.Errorf(model.CodePermissionDenied, "this needs the %s role", joinRoles(roles))
+				return model.Errorf(model.CodePermissionDenied, "此操作需要%s身份", joinRoles(roles))
 			}
 			return next(c)
 		}
 	}
 }
 
+// roleLabel names each role as residents and clerks know it.
+var roleLabel = map[model.Role]string{
+	model.RoleResident: "居民", model.RoleGridWorker: "网格员", model.RolePartyMember: "在职党员", model.RoleStaff: "工作人员",
+}
+
 func joinRoles(roles []model.Role) string {
 	s := make([]string, len(roles))
 	for i, r := range roles {
-		s[i] = string(r)
+		s[i] = roleLabel[r]
+		if s[i] == "" {
+			s[i] = string(r)
+		}
 	}
-	return strings.Join(s, " or ")
+	return strings.Join(s, "或")
 }
 
 // currentUser is the authenticated user; only called behind authenticate.
@@ -140,6 +148,38 @@ func currentUser(c echo.Context) *model.User {
 		return &model.User{}
 	}
 	return u
+}
+
+// MaxHeaderBytes is the most header bytes (request line and fields) a
+// request may carry; past it the answer is 431 with the error envelope
+// (code payload_too_large). Go's http.Server answers a bare text 431 itself,
+// before any handler runs, once headers pass its own MaxHeaderBytes (plus
+// 4 KiB of buffer slack); so the server is configured with
+// ServerMaxHeaderBytes, twice this, and checkHeaderSize gives the envelope
+// for everything in between.
+const MaxHeaderBytes = 32 << 10
+
+// ServerMaxHeaderBytes is the http.Server's MaxHeaderBytes: headers past it
+// get Go's own text 431, which no Echo code can change.
+const ServerMaxHeaderBytes = 2 * MaxHeaderBytes
+
+// checkHeaderSize answers 431 with the envelope for headers over limit.
+func checkHeaderSize(limit int) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2 + len("Host: ") + len(r.Host) + 2
+			for k, vs := range r.Header {
+				for _, v := range vs {
+					n += len(k) + 2 + len(v) + 2
+				}
+			}
+			if n > limit {
+				return errHeaderTooLarge{size: n, limit: limit}
+			}
+			return next(c)
+		}
+	}
 }
 
 // securityHeaders are safe defaults for an API.

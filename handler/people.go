@@ -195,7 +195,7 @@ func (h *handlers) listWorkers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := directoryPage[workerJSON]{Items: make([]workerJSON, len(rows)), NextCursor: next, Total: total}
+	out := directoryPage[workerJSON]{Items: make([]workerJSON, len(rows)), NextCursor: signCursor(c, next), Total: total}
 	for i, r := range rows {
 		out.Items[i] = toWorkerJSON(r)
 	}
@@ -257,7 +257,7 @@ func (h *handlers) listPartyMembers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := directoryPage[directoryMemberJSON]{Items: make([]directoryMemberJSON, len(rows)), NextCursor: next, Total: total}
+	out := directoryPage[directoryMemberJSON]{Items: make([]directoryMemberJSON, len(rows)), NextCursor: signCursor(c, next), Total: total}
 	for i, r := range rows {
 		out.Items[i] = toDirectoryMember(r)
 	}

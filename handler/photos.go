@@ -39,7 +39,7 @@ type exifLocation struct {
 func (h *handlers) uploadPhoto(c echo.Context) error {
 	mediaType, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if mediaType != "multipart/form-data" {
-		return model.Errorf(model.CodeInvalidArgument, "send the photo as multipart/form-data with the image in the field \"file\"")
+		return model.Errorf(model.CodeInvalidArgument, "请以 multipart/form-data 上传照片，图片放在表单字段 \"file\" 中")
 	}
 	// Admission first: the body is read only with an upload slot held, so
 	// the memory of concurrent uploads is bounded.
@@ -51,39 +51,9 @@ func (h *handlers) uploadPhoto(c echo.Context) error {
 	limit := h.PhotoMaxBytes
 	// The form's framing and small fields come on top of the file.
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit+64<<10)
-	mr, err := c.Request().MultipartReader()
+	file, err := readOneFile(c.Request(), limit)
 	if err != nil {
-		return model.Errorf(model.CodeInvalidArgument, "malformed multipart body")
-	}
-	var file []byte
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return multipartError(err)
-		}
-		if part.FormName() != "file" {
-			// Other form fields are allowed and ignored.
-			if _, err := io.Copy(io.Discard, io.LimitReader(part, 64<<10)); err != nil {
-				return multipartError(err)
-			}
-			continue
-		}
-		if file != nil {
-			return model.Invalid("file", "send exactly one file per request")
-		}
-		file, err = io.ReadAll(io.LimitReader(part, limit+1))
-		if err != nil {
-			return multipartError(err)
-		}
-		if int64(len(file)) > limit {
-			return model.Errorf(model.CodePayloadTooLarge, "the photo is larger than the %d MB limit", limit>>20)
-		}
-	}
-	if file == nil {
-		return model.Invalid("file", "is required: the image, in the form field \"file\"")
+		return err
 	}
 	p, err := h.Photos.Upload(c.Request().Context(), currentUser(c), bytes.NewReader(file))
 	if err != nil {
@@ -99,12 +69,62 @@ func (h *handlers) uploadPhoto(c echo.Context) error {
 	return c.JSON(http.StatusCreated, out)
 }
 
+// readOneFile reads the multipart form of r and returns the one file in
+// the field "file", of at most limit bytes; other fields are read (64 KiB
+// each at most) and ignored. Errors: invalid_argument (field file) for a
+// malformed form, none or a second file; payload_too_large past limit.
+func readOneFile(r *http.Request, limit int64) ([]byte, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, model.Invalid("file", "multipart 请求体格式有误")
+	}
+	var file []byte
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, multipartError(err)
+		}
+		if part.FormName() != "file" {
+			// Other form fields are allowed and ignored.
+			if _, err := io.Copy(io.Discard, io.LimitReader(part, 64<<10)); err != nil {
+				return nil, multipartError(err)
+			}
+			continue
+		}
+		if file != nil {
+			return nil, model.Invalid("file", "每次请求只能上传一个文件")
+		}
+		file, err = io.ReadAll(io.LimitReader(part, limit+1))
+		if err != nil {
+			return nil, multipartError(err)
+		}
+		if int64(len(file)) > limit {
+			return nil, model.Errorf(model.CodePayloadTooLarge, "照片超过了 %s 的上限", sizeLabel(limit))
+		}
+	}
+	if file == nil {
+		return nil, model.Invalid("file", "不能为空：请把图片放在表单字段 \"file\" 中")
+	}
+	return file, nil
+}
+
+// sizeLabel is n bytes for a message: in MB when it is whole megabytes.
+func sizeLabel(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return strconv.FormatInt(n>>20, 10) + " MB"
+	}
+	return strconv.FormatInt(n, 10) + " 字节"
+}
+
 func multipartError(err error) error {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		return model.Errorf(model.CodePayloadTooLarge, "the upload is larger than the limit")
+		return model.Errorf(model.CodePayloadTooLarge, "上传内容超过了大小上限")
 	}
-	return model.Errorf(model.CodeInvalidArgument, "malformed multipart body")
+	return model.Invalid("file", "multipart 请求体格式有误")
 }
 
 // servePhoto serves a photo by its signed URL: no Authorization header
@@ -175,10 +195,10 @@ func (h *handlers) putCategory(c echo.Context) error {
 		return err
 	}
 	if req.SLAHours == nil {
-		return model.Invalid("sla_hours", "is required")
+		return model.Invalid("sla_hours", "不能为空")
 	}
 	if req.VolunteerSuitable == nil {
-		return model.Invalid("volunteer_suitable", "is required")
+		return model.Invalid("volunteer_suitable", "不能为空（true 或 false）")
 	}
 	radius := 50
 	if req.DuplicateRadiusM != nil {
@@ -208,11 +228,11 @@ func (h *handlers) wechatVerify(c echo.Context) error {
 func (h *handlers) wechatPush(c echo.Context) error {
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20))
 	if err != nil {
-		return model.Errorf(model.CodeInvalidArgument, "unreadable body")
+		return model.Errorf(model.CodeInvalidArgument, "无法读取请求体")
 	}
 	if err := h.Push.Receive(c.Request().Context(), c.QueryParams(), body); err != nil {
 		if model.ErrorCode(err) == model.CodeConflict {
-			return model.Wrap(model.CodeUnavailable, err, "try again")
+			return model.Wrap(model.CodeUnavailable, err, "请稍后重试")
 		}
 		return err
 	}

@@ -146,6 +146,15 @@ type Deps struct {
 	Ready         map[string]Pinger // name → dependency, for /readyz
 	Registry      *prometheus.Registry
 	OpenAPI       []byte // the OpenAPI document served at /openapi.json
+	// CursorSecret signs list cursors (TOKEN_SECRET, the same on every
+	// instance); empty gives a random key, good for one process only.
+	CursorSecret []byte
+	// Open311 serves GeoReport v2 under /open311/v2; Open311Discovery is
+	// what its discovery document says.
+	Open311          Open311Service
+	Open311Discovery Open311Discovery
+	// Workflow is 延期, 挂账, 督办, 核查 and the hotline (nil: 503).
+	Workflow WorkflowService
 }
 
 // New builds the Echo server with every route.
@@ -169,7 +178,7 @@ func New(d Deps) *echo.Echo {
 			d.Logger.ErrorContext(c.Request().Context(), "panic", "error", err.Error(), "stack", string(stack))
 			return err
 		},
-	}), securityHeaders())
+	}), securityHeaders(), checkHeaderSize(MaxHeaderBytes), withCursorKey(cursorKey(d.CursorSecret)))
 
 	h := &handlers{Deps: d}
 	e.GET("/healthz", h.healthz)
@@ -220,6 +229,8 @@ func New(d Deps) *echo.Echo {
 	admin.POST("/tickets/:id/dispatch", h.staffDispatch)
 	admin.POST("/tickets/:id/reject", h.staffReject)
 	admin.GET("/dead-letters", h.deadLetters)
+	mountWorkflow(tasks, admin, &WorkflowHandlers{Svc: d.Workflow,
+		Show: h.showStaff, Task: func(t *model.Ticket) any { return h.toTask(t) }})
 	ah := &ActivityHandlers{Svc: d.Activities}
 	admin.POST("/activities", ah.Create)
 	authed.POST("/activities/:id/checkin", ah.CheckIn, requireRole(model.RolePartyMember))
@@ -227,6 +238,7 @@ func New(d Deps) *echo.Echo {
 	stats := authed.Group("/stats", requireRole(model.RoleStaff))
 	stats.GET("/summary", h.statsSummary)
 	stats.GET("/party-building", h.statsPartyBuilding)
+	stats.GET("/ranking", h.statsRanking)
 	stats.GET("/export.xlsx", (&ExportHandlers{Stats: d.Stats}).Export)
 	admin.POST("/workers", h.createWorker)
 	admin.GET("/workers", h.listWorkers)
@@ -241,6 +253,13 @@ func New(d Deps) *echo.Echo {
 	admin.GET("/party-members/:id", h.getPartyMember)
 	admin.PATCH("/party-members/:id", h.patchPartyMember)
 	admin.POST("/party-members/:id/invite", h.invitePartyMember)
+
+	// Open311 GeoReport v2: the public endpoint and the staff's api keys.
+	o311 := &open311Handlers{svc: d.Open311, disc: d.Open311Discovery, logger: d.Logger}
+	mountOpen311(e, o311)
+	admin.POST("/open311/keys", o311.issueKey)
+	admin.GET("/open311/keys", o311.listKeys)
+	admin.DELETE("/open311/keys/:id", o311.revokeKey)
 	return e
 }
 
@@ -266,7 +285,7 @@ func (h *handlers) readyz(c echo.Context) error {
 	}
 	if !ready {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{
-			"error":  ErrorDetail{Code: string(model.CodeUnavailable), Message: "a store is not answering"},
+			"error":  ErrorDetail{Code: string(model.CodeUnavailable), Message: "有存储服务未响应（见 checks）"},
 			"checks": checks,
 		})
 	}

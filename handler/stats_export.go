@@ -132,10 +132,10 @@ func parsePeriodAt(c echo.Context, now time.Time) (service.Period, error) {
 		from = time.Date(to.Year(), time.January, 1, 0, 0, 0, 0, shanghai)
 	}
 	if from.After(to) {
-		return service.Period{}, model.Invalid("from", "must not be after to (%s > %s)", from.Format(time.DateOnly), to.Format(time.DateOnly))
+		return service.Period{}, model.Invalid("from", "不能晚于 to（%s 晚于 %s）", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	if !to.Before(from.AddDate(maxPeriodYears, 0, 0)) {
-		return service.Period{}, model.Invalid("to", "the period may span at most %d years", maxPeriodYears)
+		return service.Period{}, model.Invalid("to", "与 from 相隔不能超过 %d 年", maxPeriodYears)
 	}
 	return service.Period{From: from, To: to}, nil
 }
@@ -151,13 +151,13 @@ func periodDay(c echo.Context, name string) (time.Time, error) {
 	if err != nil {
 		ts, err2 := time.Parse(time.RFC3339, s)
 		if err2 != nil {
-			return time.Time{}, model.Invalid(name, "must be a date (2026-01-31) or an RFC 3339 time, not %q", s)
+			return time.Time{}, model.Invalid(name, "必须是日期（如 2026-01-31）或 RFC 3339 时间，不能是 %q", s)
 		}
 		t = ts
 	}
 	y, m, d := t.In(shanghai).Date()
 	if y < 2000 || y > 2999 {
-		return time.Time{}, model.Invalid(name, "must be a date between the years 2000 and 2999")
+		return time.Time{}, model.Invalid(name, "必须是 2000 年到 2999 年之间的日期")
 	}
 	return time.Date(y, m, d, 0, 0, 0, 0, shanghai), nil
 }

@@ -33,11 +33,11 @@ func TestParsePeriod(t *testing.T) {
 		{"from=2024-01-01&to=2026-12-31", "2024-01-01", "2026-12-31", ""},
 		// A timestamp stands for its calendar day in China Standard Time.
 		{"from=2025-12-31T16:00:00Z&to=2026-01-31T23:59:59%2B08:00", "2026-01-01", "2026-01-31", ""},
-		{"from=2026-13-01", "", "", "from: must be a date (2026-01-31) or an RFC 3339 time"},
-		{"to=yesterday", "", "", `to: must be a date (2026-01-31) or an RFC 3339 time, not "yesterday"`},
-		{"from=2026-02-01&to=2026-01-31", "", "", "from: must not be after to"},
-		{"from=2024-01-01&to=2027-01-01", "", "", "to: the period may span at most 3 years"},
-		{"from=1900-01-01&to=1900-02-01", "", "", "from: must be a date between the years 2000 and 2999"},
+		{"from=2026-13-01", "", "", "from 必须是日期（如 2026-01-31）或 RFC 3339 时间"},
+		{"to=yesterday", "", "", `to 必须是日期（如 2026-01-31）或 RFC 3339 时间，不能是 "yesterday"`},
+		{"from=2026-02-01&to=2026-01-31", "", "", "from 不能晚于 to"},
+		{"from=2024-01-01&to=2027-01-01", "", "", "to 与 from 相隔不能超过 3 年"},
+		{"from=1900-01-01&to=1900-02-01", "", "", "from 必须是 2000 年到 2999 年之间的日期"},
 	}
 	e := echo.New()
 	for _, tt := range tests {
@@ -122,7 +122,7 @@ func TestExportServesTheWorkbook(t *testing.T) {
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/stats/export.xlsx?from=2026-02-30", nil))
 	var body ErrorBody
 	if rec.Code != http.StatusBadRequest || json.Unmarshal(rec.Body.Bytes(), &body) != nil ||
-		body.Error.Code != "invalid_argument" || !strings.HasPrefix(body.Error.Message, "from:") {
+		body.Error.Code != "invalid_argument" || !strings.HasPrefix(body.Error.Message, "from ") || body.Error.Field == nil || *body.Error.Field != "from" {
 		t.Errorf("bad date: %d %s, want 400 invalid_argument naming from", rec.Code, rec.Body)
 	}
 }

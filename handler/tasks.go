@@ -28,6 +28,9 @@ type taskJSON struct {
 	Overdue     bool            `json:"overdue"`
 	CreatedAt   time.Time       `json:"created_at"`
 	Resolution  *resolutionJSON `json:"resolution,omitempty"`
+	Source      string          `json:"source"`
+	DueAt       *time.Time      `json:"due_at"`
+	Extension   *extensionJSON  `json:"extension,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -44,7 +47,7 @@ func (h *handlers) toTask(t *model.Ticket) taskJSON {
 		Location: locationOut{Lat: t.Location.Lat, Lng: t.Location.Lng, CoordType: string(t.Location.CoordType)},
 		Address:  t.Address, Photos: h.photoRefs(t.PhotoIDs), GridID: t.GridCode, Community: t.Community,
 		Reporters: t.Reporters, Deadline: timePtr(t.DueAt), AcceptBy: timePtr(t.AcceptBy), Overdue: t.Overdue,
-		CreatedAt: t.CreatedAt.UTC(),
+		CreatedAt: t.CreatedAt.UTC(), Source: string(t.Source), DueAt: timePtr(t.DueAt), Extension: toExtension(t.Extension),
 	}
 	if res := t.Resolution; res != nil {
 		out.Resolution = &resolutionJSON{Note: res.Note, Photos: h.photoRefs(res.PhotoIDs), ResolvedAt: res.ResolvedAt.UTC()}
@@ -64,7 +67,7 @@ func ticketPage[T any](c echo.Context, list func(cursor string, limit int) ([]*m
 	if err != nil {
 		return err
 	}
-	out := listResponse[T]{Items: make([]T, len(ts)), NextCursor: next}
+	out := listResponse[T]{Items: make([]T, len(ts)), NextCursor: signCursor(c, next)}
 	for i, t := range ts {
 		out.Items[i] = show(t)
 	}
@@ -148,6 +151,12 @@ type adminTicketJSON struct {
 	Overdue   bool          `json:"overdue"`
 	Returns   int           `json:"returns"`
 	Deadline  *time.Time    `json:"deadline,omitempty"`
+	// The workflow's branches and channels, for staff only.
+	Urges        int         `json:"urges"`
+	VerifyFails  int         `json:"verify_fails"`
+	PhotoFlags   []string    `json:"photo_flags,omitempty"`
+	DeferredFrom string      `json:"deferred_from,omitempty"`
+	Caller       *callerJSON `json:"caller,omitempty"`
 }
 
 type assigneeJSON struct {
@@ -157,7 +166,8 @@ type assigneeJSON struct {
 
 func (h *handlers) toAdminTicket(t *model.Ticket) adminTicketJSON {
 	out := adminTicketJSON{reportJSON: h.toReport(t), Queue: t.Queue, Pool: t.Pool, Held: t.Held,
-		Escalated: t.Escalated, Overdue: t.Overdue, Returns: t.Returns, Deadline: timePtr(t.DueAt)}
+		Escalated: t.Escalated, Overdue: t.Overdue, Returns: t.Returns, Deadline: timePtr(t.DueAt),
+		Urges: t.Urges, VerifyFails: t.VerifyFails, PhotoFlags: t.PhotoFlags, DeferredFrom: string(t.DeferredFrom), Caller: toCaller(t)}
 	if t.AssigneeID != "" {
 		out.Assignee = &assigneeJSON{ID: t.AssigneeID, Role: string(t.AssigneeRole)}
 	}
@@ -177,7 +187,7 @@ func dateParam(c echo.Context, name string, end bool) (time.Time, error) {
 	}
 	d, err := time.ParseInLocation("2006-01-02", s, shanghai)
 	if err != nil {
-		return time.Time{}, model.Invalid(name, "must be a date (2026-11-25) or an RFC 3339 time, not %q", s)
+		return time.Time{}, model.Invalid(name, "必须是日期（如 2026-11-25）或 RFC 3339 时间，不能是 %q", s)
 	}
 	if end {
 		d = d.AddDate(0, 0, 1)
@@ -237,12 +247,42 @@ type gridJSON struct {
 	Code      string `json:"code"`
 	Name      string `json:"name"`
 	Community string `json:"community"`
+	// Geometry is the grid's outline as a GeoJSON MultiPolygon (WGS-84,
+	// [lng, lat]); absent when the grid was returned without it.
+	Geometry *multiPolygonJSON `json:"geometry,omitempty"`
+}
+
+// multiPolygonJSON is a GeoJSON MultiPolygon geometry.
+type multiPolygonJSON struct {
+	Type        string           `json:"type"`
+	Coordinates [][][][2]float64 `json:"coordinates"`
+}
+
+func areaJSON(area [][][]model.Point) *multiPolygonJSON {
+	if len(area) == 0 {
+		return nil
+	}
+	coords := make([][][][2]float64, len(area))
+	for i, poly := range area {
+		coords[i] = make([][][2]float64, len(poly))
+		for j, ring := range poly {
+			pts := make([][2]float64, len(ring))
+			for k, p := range ring {
+				pts[k] = [2]float64{p.Lng, p.Lat}
+			}
+			coords[i][j] = pts
+		}
+	}
+	return &multiPolygonJSON{Type: "MultiPolygon", Coordinates: coords}
 }
 
 func (h *handlers) uploadGrids(c echo.Context) error {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxGridUpload))
 	if err != nil {
-		return jsonError(err)
+		return jsonError(err, body)
+	}
+	if err := checkJSONText(body); err != nil {
+		return err
 	}
 	grids, err := h.Grids.Upload(c.Request().Context(), body)
 	if err != nil {
@@ -262,7 +302,7 @@ func (h *handlers) listGrids(c echo.Context) error {
 func gridList(grids []model.Grid) map[string][]gridJSON {
 	items := make([]gridJSON, len(grids))
 	for i, g := range grids {
-		items[i] = gridJSON{ID: g.Code, Code: g.Code, Name: g.Name, Community: g.Community}
+		items[i] = gridJSON{ID: g.Code, Code: g.Code, Name: g.Name, Community: g.Community, Geometry: areaJSON(g.Area)}
 	}
 	return map[string][]gridJSON{"items": items}
 }

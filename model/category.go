@@ -27,20 +27,20 @@ var categoryCode = regexp.MustCompile(`^[0-9]{4}$`)
 // the field.
 func (c *Category) Validate() error {
 	if !categoryCode.MatchString(c.Code) {
-		return Invalid("code", "must be four digits: two of 大类 and two of 小类, e.g. 0101")
+		return Invalid("code", "必须是四位数字：两位大类加两位小类，如 0101")
 	}
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Name == "" || utf8.RuneCountInString(c.Name) > 20 {
-		return Invalid("name", "must be 1 to 20 characters")
+		return Invalid("name", "必须是 1 到 20 个字")
 	}
 	if utf8.RuneCountInString(c.Major) > 20 {
-		return Invalid("major", "must be at most 20 characters")
+		return Invalid("major", "最多 20 个字")
 	}
 	if c.SLAHours < 1 || c.SLAHours > 2000 {
-		return Invalid("sla_hours", "must be between 1 and 2000 working hours")
+		return Invalid("sla_hours", "必须在 1 到 2000 个工作小时之间")
 	}
 	if c.DuplicateRadiusM < 0 || c.DuplicateRadiusM > 500 {
-		return Invalid("duplicate_radius_m", "must be between 0 and 500 metres")
+		return Invalid("duplicate_radius_m", "必须在 0 到 500 米之间")
 	}
 	return nil
 }

@@ -32,6 +32,10 @@ const (
 type Error struct {
 	Code    Code
 	Message string
+	// Field is the JSON path of the input at fault (location.lat,
+	// photo_ids[2]) for invalid_argument errors; "" when the request as a
+	// whole is at fault (an empty or malformed body).
+	Field string
 	// RetryAfterSeconds is set on rate_limited errors.
 	RetryAfterSeconds int
 	Err               error
@@ -74,9 +78,12 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// Invalid is shorthand for an invalid_argument error naming a field.
+// Invalid is shorthand for an invalid_argument error naming a field: the
+// message is the field's path, a space and the formatted text, which says in
+// Chinese what is wrong (model.Invalid("location.lat", "必须在 -90 到 90 之间")),
+// and Field carries the path for the envelope's "field".
 func Invalid(field, format string, args ...any) *Error {
-	return &Error{Code: CodeInvalidArgument, Message: field + ": " + fmt.Sprintf(format, args...)}
+	return &Error{Code: CodeInvalidArgument, Field: field, Message: field + " " + fmt.Sprintf(format, args...)}
 }
 
 // Wrap returns an *Error of the given code and message with cause attached.

@@ -128,12 +128,16 @@ type PartyMember struct {
 
 // Grid is a 网格: a polygon of the city that one or more grid workers are
 // responsible for, within a community. Its geometry lives in the geo
-// package's index.
+// package's index; Area carries a copy for drawing (the console's map).
 type Grid struct {
 	Code      string
 	Name      string
 	Community string
 	UpdatedAt time.Time
+	// Area is the grid's outline in WGS-84: polygons, each a list of rings
+	// (the first the outer boundary, the rest holes), each a closed list of
+	// points. Empty when the grid was read without its geometry.
+	Area [][][]Point
 }
 
 // PeopleFilter narrows staff's people directory; empty fields match all.

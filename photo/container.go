@@ -143,13 +143,14 @@ func findExifJPEG(b []byte) []byte {
 }
 
 // keepJPEGSegment reports whether a JPEG segment survives stripping: all
-// image data and tables, APP0 JFIF, APP2 ICC_PROFILE and APP14 Adobe (which
-// selects the colour transform). Every other APPn (EXIF, XMP, IPTC,
+// image data and tables, APP0 JFIF (long enough for its fields; trimmed by
+// trimJPEGSegment), APP2 ICC_PROFILE and APP14 Adobe (which selects the
+// colour transform). Every other APPn (EXIF, XMP, IPTC,
 // Photoshop, MPF, vendor data) and every COM segment is dropped.
 func keepJPEGSegment(s jpegSeg) bool {
 	switch {
 	case s.marker == markerAPP0:
-		return bytes.HasPrefix(s.payload, []byte("JFIF\x00"))
+		return bytes.HasPrefix(s.payload, []byte("JFIF\x00")) && len(s.payload) >= jfifLen
 	case s.marker == markerAPP2:
 		return bytes.HasPrefix(s.payload, []byte("ICC_PROFILE\x00"))
 	case s.marker == markerAPPE:
@@ -175,7 +176,7 @@ func stripJPEG(b []byte, orientation int) ([]byte, error) {
 			pending = false
 		}
 		if keep {
-			out = append(out, s.raw...)
+			out = append(out, trimJPEGSegment(s)...)
 		}
 		return true
 	})
@@ -183,6 +184,34 @@ func stripJPEG(b []byte, orientation int) ([]byte, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Lengths of the payloads of the fixed-size segments rendering needs: JFIF
+// ("JFIF\0", version, units, densities, a 0×0 thumbnail) and Adobe
+// ("Adobe", version, two flag words, the colour transform).
+const (
+	jfifLen  = 14
+	adobeLen = 12
+)
+
+// trimJPEGSegment returns a kept segment as it is written out: a JFIF APP0
+// without its thumbnail or any bytes after its fields, an Adobe APP14
+// without bytes after its transform — places where anything (a thumbnail of
+// the uncropped photo, a hidden payload) could ride along. Other segments
+// are copied as they are.
+func trimJPEGSegment(s jpegSeg) []byte {
+	switch {
+	case s.marker == markerAPP0 && len(s.payload) > jfifLen:
+		seg := []byte{0xFF, markerAPP0, 0, 2 + jfifLen}
+		seg = append(seg, s.payload[:jfifLen-2]...)
+		return append(seg, 0, 0) // no thumbnail
+	case s.marker == markerAPP0 && s.payload[jfifLen-2]|s.payload[jfifLen-1] != 0:
+		seg := append([]byte{0xFF, markerAPP0, 0, 2 + jfifLen}, s.payload[:jfifLen-2]...)
+		return append(seg, 0, 0)
+	case s.marker == markerAPPE && len(s.payload) > adobeLen:
+		return append([]byte{0xFF, markerAPPE, 0, 2 + adobeLen}, s.payload[:adobeLen]...)
+	}
+	return s.raw
 }
 
 func appendOrientationAPP1(out []byte, orientation int) []byte {
@@ -235,15 +264,20 @@ func findExifPNG(b []byte) []byte {
 	return tiff
 }
 
-// pngDropped lists the PNG chunks removed by stripping: EXIF, the three
-// text chunk types (which carry XMP, comments, software, ...), the
-// modification time, and C2PA provenance data (which can hold a location).
+// pngDropped reports whether stripping removes a PNG chunk: every chunk but
+// the critical ones (IHDR, PLTE, IDAT, IEND) and the ancillary chunks that
+// change how the pixels render — transparency (tRNS), colour space (gAMA,
+// cHRM, sRGB, iCCP, cICP, mDCV, cLLI), significant bits (sBIT), pixel aspect
+// (pHYs) and background (bKGD). So EXIF, the text chunks (XMP, comments,
+// software), tIME, C2PA provenance (caBX, which can hold a location), APNG
+// frames, vendor chunks (Apple's iDOT, ...) and any unknown chunk go.
 func pngDropped(typ string) bool {
 	switch typ {
-	case "eXIf", "tEXt", "zTXt", "iTXt", "tIME", "caBX":
-		return true
+	case "IHDR", "PLTE", "IDAT", "IEND",
+		"tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "cICP", "mDCV", "cLLI", "sBIT", "pHYs", "bKGD":
+		return false
 	}
-	return false
+	return true
 }
 
 // stripPNG returns a copy of the PNG without metadata chunks; every kept

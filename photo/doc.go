@@ -27,14 +27,18 @@
 // # What stripping keeps
 //
 //   - JPEG: all tables, frame and scan segments and the entropy-coded data
-//     byte for byte, APP0 "JFIF", APP2 "ICC_PROFILE" (colours) and APP14
-//     "Adobe" (colour transform). Every other APPn (EXIF, XMP, IPTC and
-//     Photoshop, MPF, C2PA, vendor data) and COM is dropped, and so is
-//     anything after EOI (phones append secondary images there, each with
-//     its own EXIF).
-//   - PNG: every chunk except eXIf, tEXt, zTXt, iTXt, tIME and caBX (C2PA,
-//     which can record a location), copied with its CRC; data after IEND is
-//     dropped.
+//     byte for byte, APP0 "JFIF" cut to its 14 bytes of fields (its
+//     thumbnail and anything after it dropped), APP2 "ICC_PROFILE" (colours)
+//     and APP14 "Adobe" cut to its 12 bytes (colour transform). Every other
+//     APPn (EXIF, XMP, IPTC and Photoshop, MPF, C2PA, vendor data) and COM is
+//     dropped, and so is anything after EOI (phones append secondary images
+//     there, each with its own EXIF).
+//   - PNG: only the critical chunks (IHDR, PLTE, IDAT, IEND) and the
+//     ancillary chunks that change rendering (tRNS, gAMA, cHRM, sRGB, iCCP,
+//     cICP, mDCV, cLLI, sBIT, pHYs, bKGD), copied with their CRC; eXIf is
+//     replaced by the orientation alone; text chunks, tIME, caBX (C2PA, which
+//     can record a location), APNG frames, vendor and unknown chunks and data
+//     after IEND are dropped.
 //   - WebP: only VP8X (with the EXIF and XMP flags cleared), ICCP, ALPH,
 //     VP8 and VP8L; EXIF, XMP and unknown chunks are dropped, the RIFF size
 //     is rewritten and data after the RIFF payload is dropped. Animated WebP

@@ -38,8 +38,8 @@ type Error struct {
 	// Kind is one of ErrTooLarge, ErrUnsupported, ErrTooManyPixels or
 	// ErrCorrupt.
 	Kind error
-	// Message is a short English sentence safe to show to end users,
-	// e.g. "photo is 12.3 MB; the limit is 10 MB".
+	// Message is a short Simplified Chinese sentence safe to show to end
+	// users, e.g. "照片大小为 12.3 MB，超过了 10 MB 的上限".
 	Message string
 	// Cause is the underlying error, or nil. It may contain internal
 	// details and should only be logged.
@@ -95,5 +95,5 @@ func formatMP(n int64) string {
 	if len(s) > 2 && s[len(s)-2:] == ".0" {
 		s = s[:len(s)-2]
 	}
-	return s + " megapixels"
+	return s + " 百万像素"
 }

@@ -74,10 +74,10 @@ func classifyDecodeError(format string, err error) *Error {
 	var pu png.UnsupportedError
 	if errors.As(err, &ju) || errors.As(err, &pu) {
 		return newError(ErrUnsupported, err,
-			"this %s file uses a feature that is not supported; please upload a standard photo", upperFormat(format))
+			"这个 %s 文件使用了不支持的特性；请上传普通照片", upperFormat(format))
 	}
 	return newError(ErrCorrupt, err,
-		"the %s file is damaged or incomplete and could not be read", upperFormat(format))
+		"这个 %s 文件已损坏或不完整，无法读取", upperFormat(format))
 }
 
 func upperFormat(format string) string {

@@ -417,7 +417,7 @@ func TestTooLarge(t *testing.T) {
 	if r.n > max+1 {
 		t.Errorf("read %d bytes, limit %d", r.n, max+1)
 	}
-	if got := UserMessage(err); got != "photo is larger than the 1 MB limit" {
+	if got := UserMessage(err); got != "照片超过了 1 MB 的上限" {
 		t.Errorf("message %q", got)
 	}
 
@@ -427,7 +427,7 @@ func TestTooLarge(t *testing.T) {
 	big := make([]byte, 12_900_000) // 12.3 MiB
 	copy(big, []byte{0xFF, 0xD8, 0xFF})
 	_, err = p.Process(context.Background(), bytes.NewReader(big))
-	if !errors.Is(err, ErrTooLarge) || UserMessage(err) != "photo is 12.3 MB; the limit is 10 MB" {
+	if !errors.Is(err, ErrTooLarge) || UserMessage(err) != "照片大小为 12.3 MB，超过了 10 MB 的上限" {
 		t.Errorf("err = %v", err)
 	}
 	var pe *Error
@@ -496,7 +496,7 @@ func TestDecompressionBomb(t *testing.T) {
 	}
 	allocs := testing.AllocsPerRun(5, func() { p.Process(context.Background(), bytes.NewReader(bomb)) })
 	t.Logf("allocations per refusal: %.0f", allocs)
-	if want := "photo is 20000×20000 pixels (400 megapixels); the limit is 50 megapixels"; UserMessage(err) != want {
+	if want := "照片为 20000×20000 像素（400 百万像素），超过了 50 百万像素 的上限"; UserMessage(err) != want {
 		t.Errorf("message %q", UserMessage(err))
 	}
 

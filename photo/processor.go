@@ -138,12 +138,12 @@ func (p *Processor) Process(ctx context.Context, r io.Reader) (*Result, error) {
 	format := sniff(data)
 	if format == "" {
 		if len(data) == 0 {
-			return nil, newError(ErrUnsupported, nil, "the uploaded file is empty")
+			return nil, newError(ErrUnsupported, nil, "上传的文件是空的")
 		}
-		return nil, newError(ErrUnsupported, nil, "unsupported file type; please upload a JPEG, PNG or WebP photo")
+		return nil, newError(ErrUnsupported, nil, "不支持的文件类型；请上传 JPEG、PNG 或 WebP 照片")
 	}
 	if format == FormatWebP && webpAnimated(data) {
-		return nil, newError(ErrUnsupported, nil, "animated WebP images are not supported")
+		return nil, newError(ErrUnsupported, nil, "不支持动态 WebP 图片")
 	}
 
 	cfg, err := decodeConfig(format, data)
@@ -151,10 +151,10 @@ func (p *Processor) Process(ctx context.Context, r io.Reader) (*Result, error) {
 		return nil, classifyDecodeError(format, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, newError(ErrCorrupt, nil, "the %s file declares an empty image", upperFormat(format))
+		return nil, newError(ErrCorrupt, nil, "这个 %s 文件声明的图像尺寸为空", upperFormat(format))
 	}
 	if px := int64(cfg.Width) * int64(cfg.Height); px > p.limits.MaxPixels {
-		return nil, newError(ErrTooManyPixels, nil, "photo is %d×%d pixels (%s); the limit is %s",
+		return nil, newError(ErrTooManyPixels, nil, "照片为 %d×%d 像素（%s），超过了 %s 的上限",
 			cfg.Width, cfg.Height, formatMP(px), formatMP(p.limits.MaxPixels))
 	}
 
@@ -188,7 +188,7 @@ func (p *Processor) Process(ctx context.Context, r io.Reader) (*Result, error) {
 		clean, err = stripWebP(data, orientation)
 	}
 	if err != nil {
-		return nil, newError(ErrCorrupt, err, "the %s file is damaged or incomplete and could not be read", upperFormat(format))
+		return nil, newError(ErrCorrupt, err, "这个 %s 文件已损坏或不完整，无法读取", upperFormat(format))
 	}
 	// data is not used after this point, so the upload buffer can be
 	// collected while the stripped copy is decoded.
@@ -262,7 +262,7 @@ func (p *Processor) read(ctx context.Context, r io.Reader) ([]byte, error) {
 		size = s.Size()
 	}
 	if size > p.limits.MaxBytes {
-		return nil, newError(ErrTooLarge, nil, "photo is %s; the limit is %s",
+		return nil, newError(ErrTooLarge, nil, "照片大小为 %s，超过了 %s 的上限",
 			formatMB(size), formatMB(p.limits.MaxBytes))
 	}
 	initial := int64(64 << 10)
@@ -301,7 +301,7 @@ func (p *Processor) read(ctx context.Context, r io.Reader) ([]byte, error) {
 		}
 	}
 	if int64(len(buf)) > p.limits.MaxBytes {
-		return nil, newError(ErrTooLarge, nil, "photo is larger than the %s limit", formatMB(p.limits.MaxBytes))
+		return nil, newError(ErrTooLarge, nil, "照片超过了 %s 的上限", formatMB(p.limits.MaxBytes))
 	}
 	return buf, nil
 }

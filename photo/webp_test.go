@@ -230,7 +230,7 @@ func TestWebPAnimatedUnsupported(t *testing.T) {
 	anim = append(anim, "ANIM\x06\x00\x00\x00\xff\xff\xff\xff\x00\x00"...)
 	binary.LittleEndian.PutUint32(anim[4:], uint32(len(anim)-8))
 	_, err := process(t, p, anim)
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(UserMessage(err), "animated") {
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(UserMessage(err), "动态 WebP") {
 		t.Errorf("animated: %v", err)
 	}
 }

@@ -49,7 +49,7 @@ type ActivityInput struct {
 // after starts_at and at most 7 days later).
 func (s *Activities) Create(ctx context.Context, staff *model.User, in ActivityInput) (*model.Activity, error) {
 	if staff == nil || !staff.Has(model.RoleStaff) {
-		return nil, model.Errorf(model.CodePermissionDenied, "only staff create activities")
+		return nil, model.Errorf(model.CodePermissionDenied, "只有工作人员能创建活动")
 	}
 	a, err := ValidateActivity(in)
 	if err != nil {
@@ -69,23 +69,23 @@ func ValidateActivity(in ActivityInput) (model.Activity, error) {
 	title := strings.TrimSpace(in.Title)
 	switch n := utf8.RuneCountInString(title); {
 	case n == 0:
-		return model.Activity{}, model.Invalid("title", "is required")
+		return model.Activity{}, model.Invalid("title", "不能为空")
 	case n > 50:
-		return model.Activity{}, model.Invalid("title", "must be at most 50 characters, not %d", n)
+		return model.Activity{}, model.Invalid("title", "最多 50 个字，现在是 %d 个字", n)
 	}
 	kind := model.ActivityKind(strings.TrimSpace(in.Kind))
 	if kind == "" {
-		return model.Activity{}, model.Invalid("kind", "is required: volunteer, theme or joint_enforcement")
+		return model.Activity{}, model.Invalid("kind", "不能为空：volunteer（志愿服务）、theme（主题实践）或 joint_enforcement（联合执法）")
 	}
 	if !kind.Valid() {
-		return model.Activity{}, model.Invalid("kind", "must be volunteer, theme or joint_enforcement, not %q", in.Kind)
+		return model.Activity{}, model.Invalid("kind", "必须是 volunteer、theme 或 joint_enforcement，不能是 %q", in.Kind)
 	}
 	community := strings.TrimSpace(in.Community)
 	switch n := utf8.RuneCountInString(community); {
 	case n == 0:
-		return model.Activity{}, model.Invalid("community", "is required")
+		return model.Activity{}, model.Invalid("community", "不能为空")
 	case n > 64:
-		return model.Activity{}, model.Invalid("community", "must be at most 64 characters")
+		return model.Activity{}, model.Invalid("community", "最多 64 个字")
 	}
 	starts, err := activityTime("starts_at", in.StartsAt)
 	if err != nil {
@@ -96,10 +96,10 @@ func ValidateActivity(in ActivityInput) (model.Activity, error) {
 		return model.Activity{}, err
 	}
 	if !ends.After(starts) {
-		return model.Activity{}, model.Invalid("ends_at", "must be after starts_at")
+		return model.Activity{}, model.Invalid("ends_at", "必须晚于 starts_at")
 	}
 	if ends.Sub(starts) > model.MaxActivitySpan {
-		return model.Activity{}, model.Invalid("ends_at", "must be at most 7 days after starts_at")
+		return model.Activity{}, model.Invalid("ends_at", "最多比 starts_at 晚 7 天")
 	}
 	return model.Activity{Title: title, Kind: kind, Community: community, StartsAt: starts, EndsAt: ends}, nil
 }
@@ -109,14 +109,14 @@ func ValidateActivity(in ActivityInput) (model.Activity, error) {
 func activityTime(field, s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}, model.Invalid(field, "is required (an RFC 3339 time such as 2026-05-01T09:00:00+08:00)")
+		return time.Time{}, model.Invalid(field, "不能为空（RFC 3339 时间，如 2026-05-01T09:00:00+08:00）")
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, model.Invalid(field, "must be an RFC 3339 time such as 2026-05-01T09:00:00+08:00, not %q", s)
+		return time.Time{}, model.Invalid(field, "必须是 RFC 3339 时间（如 2026-05-01T09:00:00+08:00），不能是 %q", s)
 	}
 	if y := t.Year(); y < 2000 || y > 2999 {
-		return time.Time{}, model.Invalid(field, "must be a time between the years 2000 and 2999")
+		return time.Time{}, model.Invalid(field, "必须是 2000 年到 2999 年之间的时间")
 	}
 	return t, nil
 }
@@ -133,31 +133,31 @@ const maxActivityIDLen = 64
 // [starts_at − 1h, ends_at + 1h].
 func (s *Activities) CheckIn(ctx context.Context, u *model.User, id string) (model.Checkin, bool, error) {
 	if u == nil || !u.Has(model.RolePartyMember) || u.PartyMemberID == "" {
-		return model.Checkin{}, false, model.Errorf(model.CodePermissionDenied, "only party members check in to activities")
+		return model.Checkin{}, false, model.Errorf(model.CodePermissionDenied, "只有在职党员能签到活动")
 	}
 	if id == "" || len(id) > maxActivityIDLen {
-		return model.Checkin{}, false, model.Errorf(model.CodeNotFound, "no such activity")
+		return model.Checkin{}, false, model.Errorf(model.CodeNotFound, "没有活动 %s", id)
 	}
 	a, err := s.store.Get(ctx, id)
 	if err != nil {
 		if model.ErrorCode(err) == model.CodeNotFound {
-			return model.Checkin{}, false, model.Errorf(model.CodeNotFound, "no such activity")
+			return model.Checkin{}, false, model.Errorf(model.CodeNotFound, "没有活动 %s", id)
 		}
 		return model.Checkin{}, false, fmt.Errorf("check in to activity %s: %w", id, err)
 	}
 	now := s.now()
 	if now.Before(a.CheckinOpensAt()) {
 		return model.Checkin{}, false, model.Errorf(model.CodeConflict,
-			"check-in for this activity opens at %s (one hour before it starts)", activityClock(a.CheckinOpensAt()))
+			"活动签到于 %s 开始（活动开始前一小时）", activityClock(a.CheckinOpensAt()))
 	}
 	if now.After(a.CheckinClosesAt()) {
 		return model.Checkin{}, false, model.Errorf(model.CodeConflict,
-			"check-in for this activity closed at %s (one hour after it ended)", activityClock(a.CheckinClosesAt()))
+			"活动签到已于 %s 结束（活动结束后一小时）", activityClock(a.CheckinClosesAt()))
 	}
 	m, err := s.members.GetPartyMember(ctx, u.PartyMemberID)
 	if err != nil {
 		if model.ErrorCode(err) == model.CodeNotFound {
-			return model.Checkin{}, false, model.Errorf(model.CodePermissionDenied, "your party-member profile no longer exists")
+			return model.Checkin{}, false, model.Errorf(model.CodePermissionDenied, "您的在职党员档案已不存在")
 		}
 		return model.Checkin{}, false, fmt.Errorf("check in to activity %s: %w", id, err)
 	}

@@ -43,22 +43,22 @@ func TestValidateActivity(t *testing.T) {
 		{"UTC times", with(func(in *service.ActivityInput) {
 			in.StartsAt, in.EndsAt = "2026-05-01T01:00:00Z", "2026-05-01T03:00:00Z"
 		}), ""},
-		{"no title", with(func(in *service.ActivityInput) { in.Title = "   " }), "title: is required"},
-		{"title too long", with(func(in *service.ActivityInput) { in.Title = strings.Repeat("志", 51) }), "title: must be at most 50 characters, not 51"},
-		{"no kind", with(func(in *service.ActivityInput) { in.Kind = "" }), "kind: is required: volunteer, theme or joint_enforcement"},
-		{"unknown kind", with(func(in *service.ActivityInput) { in.Kind = "party" }), `kind: must be volunteer, theme or joint_enforcement, not "party"`},
-		{"kind in Chinese", with(func(in *service.ActivityInput) { in.Kind = "志愿服务" }), `kind: must be volunteer, theme or joint_enforcement, not "志愿服务"`},
-		{"no community", with(func(in *service.ActivityInput) { in.Community = "" }), "community: is required"},
-		{"community too long", with(func(in *service.ActivityInput) { in.Community = strings.Repeat("社", 65) }), "community: must be at most 64 characters"},
-		{"no starts_at", with(func(in *service.ActivityInput) { in.StartsAt = "" }), "starts_at: is required"},
-		{"date only", with(func(in *service.ActivityInput) { in.StartsAt = "2026-05-01" }), `starts_at: must be an RFC 3339 time such as 2026-05-01T09:00:00+08:00, not "2026-05-01"`},
-		{"no zone", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-01T11:30:00" }), `ends_at: must be an RFC 3339 time`},
-		{"no ends_at", with(func(in *service.ActivityInput) { in.EndsAt = "" }), "ends_at: is required"},
-		{"year 1", with(func(in *service.ActivityInput) { in.StartsAt = "0001-01-01T00:00:00Z" }), "starts_at: must be a time between the years 2000 and 2999"},
-		{"ends when it starts", with(func(in *service.ActivityInput) { in.EndsAt = in.StartsAt }), "ends_at: must be after starts_at"},
-		{"ends before it starts", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-01T08:00:00+08:00" }), "ends_at: must be after starts_at"},
-		{"same instant, other zone", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-01T01:00:00Z" }), "ends_at: must be after starts_at"},
-		{"over 7 days", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-08T09:00:01+08:00" }), "ends_at: must be at most 7 days after starts_at"},
+		{"no title", with(func(in *service.ActivityInput) { in.Title = "   " }), "title 不能为空"},
+		{"title too long", with(func(in *service.ActivityInput) { in.Title = strings.Repeat("志", 51) }), "title 最多 50 个字，现在是 51 个字"},
+		{"no kind", with(func(in *service.ActivityInput) { in.Kind = "" }), "kind 不能为空：volunteer（志愿服务）、theme（主题实践）或 joint_enforcement（联合执法）"},
+		{"unknown kind", with(func(in *service.ActivityInput) { in.Kind = "party" }), `kind 必须是 volunteer、theme 或 joint_enforcement，不能是 "party"`},
+		{"kind in Chinese", with(func(in *service.ActivityInput) { in.Kind = "志愿服务" }), `kind 必须是 volunteer、theme 或 joint_enforcement，不能是 "志愿服务"`},
+		{"no community", with(func(in *service.ActivityInput) { in.Community = "" }), "community 不能为空"},
+		{"community too long", with(func(in *service.ActivityInput) { in.Community = strings.Repeat("社", 65) }), "community 最多 64 个字"},
+		{"no starts_at", with(func(in *service.ActivityInput) { in.StartsAt = "" }), "starts_at 不能为空"},
+		{"date only", with(func(in *service.ActivityInput) { in.StartsAt = "2026-05-01" }), `starts_at 必须是 RFC 3339 时间（如 2026-05-01T09:00:00+08:00），不能是 "2026-05-01"`},
+		{"no zone", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-01T11:30:00" }), `ends_at 必须是 RFC 3339 时间`},
+		{"no ends_at", with(func(in *service.ActivityInput) { in.EndsAt = "" }), "ends_at 不能为空"},
+		{"year 1", with(func(in *service.ActivityInput) { in.StartsAt = "0001-01-01T00:00:00Z" }), "starts_at 必须是 2000 年到 2999 年之间的时间"},
+		{"ends when it starts", with(func(in *service.ActivityInput) { in.EndsAt = in.StartsAt }), "ends_at 必须晚于 starts_at"},
+		{"ends before it starts", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-01T08:00:00+08:00" }), "ends_at 必须晚于 starts_at"},
+		{"same instant, other zone", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-01T01:00:00Z" }), "ends_at 必须晚于 starts_at"},
+		{"over 7 days", with(func(in *service.ActivityInput) { in.EndsAt = "2026-05-08T09:00:01+08:00" }), "ends_at 最多比 starts_at 晚 7 天"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,15 +136,15 @@ func TestActivityCreateAndCheckIn(t *testing.T) {
 		first bool
 		msg   string
 	}{
-		{"a resident", starts, resident, a.ID, model.CodePermissionDenied, false, "only party members"},
+		{"a resident", starts, resident, a.ID, model.CodePermissionDenied, false, "只有在职党员"},
 		{"party role without a profile", starts, &model.User{ID: "u3", Roles: []model.Role{model.RolePartyMember}}, a.ID, model.CodePermissionDenied, false, ""},
-		{"unknown activity", starts, partyMember, "000000000000000000000000", model.CodeNotFound, false, "no such activity"},
+		{"unknown activity", starts, partyMember, "000000000000000000000000", model.CodeNotFound, false, "没有活动"},
 		{"absurd id", starts, partyMember, strings.Repeat("x", 200), model.CodeNotFound, false, ""},
-		{"too early", starts.Add(-time.Hour - time.Second), partyMember, a.ID, model.CodeConflict, false, "opens at 2026-05-01 08:00 (UTC+8)"},
+		{"too early", starts.Add(-time.Hour - time.Second), partyMember, a.ID, model.CodeConflict, false, "签到于 2026-05-01 08:00 (UTC+8) 开始"},
 		{"first grace minute", starts.Add(-time.Hour), partyMember, a.ID, "", true, ""},
 		{"again during", starts.Add(time.Hour), partyMember, a.ID, "", false, ""},
 		{"again in the last grace minute", a.EndsAt.Add(time.Hour), partyMember, a.ID, "", false, ""},
-		{"too late", a.EndsAt.Add(time.Hour + time.Second), partyMember, a.ID, model.CodeConflict, false, "closed at 2026-05-01 12:00 (UTC+8)"},
+		{"too late", a.EndsAt.Add(time.Hour + time.Second), partyMember, a.ID, model.CodeConflict, false, "签到已于 2026-05-01 12:00 (UTC+8) 结束"},
 	}
 	for _, st := range steps {
 		clk.Set(st.at)

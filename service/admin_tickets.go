@@ -377,27 +377,6 @@ func (n *staffNames) lookup(ctx context.Context, userID string, role model.Role)
 	return &Person{ID: u.ID, Role: role}
 }
 
-// statusNames are the statuses in the staff's words.
-var statusNames = map[model.Status]string{
-	model.StatusSubmitted: "筛查中", model.StatusRejected: "已驳回", model.StatusPending: "待派遣",
-	model.StatusDispatched: "已派遣", model.StatusInProgress: "处置中", model.StatusResolved: "待评价",
-	model.StatusClosed: "已结案", model.StatusMerged: "已合并", "deferred": "挂账",
-}
-
-// StatusName returns a status in the staff's words.
-func StatusName(s model.Status) string { return cmp.Or(statusNames[s], string(s)) }
-
-// KnownStatus reports whether s is a status a ticket can have.
-func KnownStatus(s model.Status) bool { _, ok := statusNames[s]; return ok }
-
-// sourceNames are the channels in the staff's words.
-var sourceNames = map[model.Source]string{
-	model.SourceWeChat: "随手拍", model.SourcePatrol: "巡查上报", model.SourceHotline: "12345 热线", model.SourceOpen311: "Open311",
-}
-
-// SourceName returns a channel in the staff's words.
-func SourceName(s model.Source) string { return cmp.Or(sourceNames[s], string(s)) }
-
 // RoleLabel returns a role in the staff's words.
 func RoleLabel(r model.Role) string {
 	switch r {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -70,7 +72,65 @@ type Auth struct {
 	// dummyHash makes a login for an unknown username cost as much as one
 	// for a known username, so timing does not reveal which exist.
 	dummyHash []byte
+	// users is a short-lived cache of authenticated users (see
+	// Authenticate).
+	cache userCache
 }
+
+// UserCacheTTL is how long Authenticate trusts a user it has read: a role
+// change or deactivation made through another instance takes effect on
+// this one within it; through this instance (Bind, SetDuty, ForgetUser),
+// at once.
+const UserCacheTTL = 5 * time.Second
+
+// userCache holds users by id for UserCacheTTL, bounded in size.
+type userCache struct {
+	mu sync.Mutex
+	m  map[string]cachedUser
+}
+
+type cachedUser struct {
+	u  model.User
+	at time.Time
+}
+
+// userCacheMax bounds the cache; past it, it starts afresh.
+const userCacheMax = 50_000
+
+func (c *userCache) get(id string, now time.Time) (*model.User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || now.Sub(e.at) >= UserCacheTTL || now.Before(e.at) {
+		return nil, false
+	}
+	u := e.u
+	u.Roles = slices.Clone(u.Roles) // the caller's own copy
+	return &u, true
+}
+
+func (c *userCache) put(u *model.User, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= userCacheMax {
+		c.m = map[string]cachedUser{}
+	}
+	cp := *u
+	cp.Roles = slices.Clone(u.Roles)
+	c.m[u.ID] = cachedUser{u: cp, at: now}
+}
+
+func (c *userCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
+// ForgetUser drops a user from this instance's authentication cache, so
+// that a change of their account (a deactivation, a role taken away) made
+// here takes effect on the next request; other instances see it within
+// UserCacheTTL. Call it after the change is stored.
+func (a *Auth) ForgetUser(userID string) { a.cache.forget(userID) }
 
 // AuthDeps are Auth's collaborators.
 type AuthDeps struct {
@@ -104,10 +164,10 @@ func NewAuth(d AuthDeps) *Auth {
 func (a *Auth) LoginWeChat(ctx context.Context, code, clientIP string) (*model.Session, error) {
 	code = strings.TrimSpace(code)
 	if code == "" {
-		return nil, model.Invalid("code", "is required (the code from wx.login)")
+		return nil, model.Invalid("code", "不能为空（wx.login 得到的 code）")
 	}
 	if len(code) > 128 {
-		return nil, model.Invalid("code", "is too long to be a wx.login code")
+		return nil, model.Invalid("code", "过长，不是 wx.login 给出的 code")
 	}
 	if err := a.limit(ctx, "login:ip:"+clientIP, a.limits.PerIPPerMinute); err != nil {
 		return nil, err
@@ -135,14 +195,14 @@ func (a *Auth) LoginWeChat(ctx context.Context, code, clientIP string) (*model.S
 func (a *Auth) LoginStaff(ctx context.Context, username, password, clientIP string) (*model.Session, error) {
 	username = strings.TrimSpace(username)
 	if username == "" {
-		return nil, model.Invalid("username", "is required")
+		return nil, model.Invalid("username", "不能为空")
 	}
 	if password == "" {
-		return nil, model.Invalid("password", "is required")
+		return nil, model.Invalid("password", "不能为空")
 	}
 	if len(password) > 72 {
 		// bcrypt reads 72 bytes at most; a longer one is not ours.
-		return nil, model.Errorf(model.CodeUnauthenticated, "wrong username or password")
+		return nil, model.Errorf(model.CodeUnauthenticated, "用户名或密码错误")
 	}
 	if err := a.limit(ctx, "login:ip:"+clientIP, a.limits.PerIPPerMinute); err != nil {
 		return nil, err
@@ -153,13 +213,13 @@ func (a *Auth) LoginStaff(ctx context.Context, username, password, clientIP stri
 	u, hash, err := a.users.StaffCredentials(ctx, username)
 	if errors.Is(err, model.ErrNotFound) {
 		_ = bcrypt.CompareHashAndPassword(a.dummyHash, []byte(password))
-		return nil, model.Errorf(model.CodeUnauthenticated, "wrong username or password")
+		return nil, model.Errorf(model.CodeUnauthenticated, "用户名或密码错误")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("staff login: %w", err)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
-		return nil, model.Errorf(model.CodeUnauthenticated, "wrong username or password")
+		return nil, model.Errorf(model.CodeUnauthenticated, "用户名或密码错误")
 	}
 	return a.session(u)
 }
@@ -175,10 +235,18 @@ func (a *Auth) session(u *model.User) (*model.Session, error) {
 // Authenticate verifies a bearer token and loads its user. Errors:
 // unauthenticated (bad, expired, or for a user that no longer exists),
 // unavailable.
+//
+// The token is verified every time (an HMAC); the user is read from the
+// store at most once per UserCacheTTL per instance, so a resident's
+// requests in a row cost no user read each.
 func (a *Auth) Authenticate(ctx context.Context, token string) (*model.User, error) {
 	p, err := a.tokens.Verify(token)
 	if err != nil {
 		return nil, err
+	}
+	now := a.tokens.now()
+	if u, ok := a.cache.get(p.UserID, now); ok && u.Kind == p.Kind {
+		return u, nil
 	}
 	var u *model.User
 	if p.Kind == model.KindStaff {
@@ -187,11 +255,12 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*model.User, err
 		u, err = a.users.Get(ctx, p.UserID)
 	}
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeUnauthenticated, "the token's account no longer exists")
+		return nil, model.Errorf(model.CodeUnauthenticated, "登录凭证对应的账号已不存在，请重新登录")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
+	a.cache.put(u, now)
 	return u, nil
 }
 
@@ -215,10 +284,10 @@ func (a *Auth) EnsureAdmin(ctx context.Context, username, password string) error
 func (a *Auth) Bind(ctx context.Context, u *model.User, code string) (*model.User, error) {
 	code = NormalizeInviteCode(code)
 	if code == "" {
-		return nil, model.Invalid("invite_code", "is required")
+		return nil, model.Invalid("invite_code", "不能为空")
 	}
 	if u.Kind != model.KindWeChat {
-		return nil, model.Errorf(model.CodePermissionDenied, "only WeChat users can bind an invite code")
+		return nil, model.Errorf(model.CodePermissionDenied, "只有微信用户能绑定邀请码")
 	}
 	// Codes are long enough not to be guessed; this stops anyone trying.
 	if err := a.limit(ctx, "bind:"+u.ID, a.limits.PerAccountPerMinute); err != nil {
@@ -226,7 +295,7 @@ func (a *Auth) Bind(ctx context.Context, u *model.User, code string) (*model.Use
 	}
 	inv, err := a.invites.Redeem(ctx, digest(code), u.ID)
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "this invite code is unknown, expired or already used")
+		return nil, model.Errorf(model.CodeNotFound, "邀请码不存在、已过期或已被使用")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
@@ -235,6 +304,7 @@ func (a *Auth) Bind(ctx context.Context, u *model.User, code string) (*model.Use
 		return nil, fmt.Errorf("bind: %w", err)
 	}
 	bound, err := a.users.Bind(ctx, u.ID, inv.Role, inv.ProfileID)
+	a.cache.forget(u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
 	}
@@ -246,9 +316,10 @@ func (a *Auth) Bind(ctx context.Context, u *model.User, code string) (*model.Use
 // permission_denied for anyone else.
 func (a *Auth) SetDuty(ctx context.Context, u *model.User, onDuty bool) (*model.User, error) {
 	if !u.HasAny(model.RoleGridWorker, model.RolePartyMember) {
-		return nil, model.Errorf(model.CodePermissionDenied, "only grid workers and party members go on duty")
+		return nil, model.Errorf(model.CodePermissionDenied, "只有网格员和在职党员需要上岗")
 	}
 	out, err := a.users.SetDuty(ctx, u.ID, onDuty)
+	a.cache.forget(u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("set duty: %w", err)
 	}
@@ -265,7 +336,7 @@ func (a *Auth) limit(ctx context.Context, key string, perMinute int) error {
 		if secs < 1 {
 			secs = 1
 		}
-		return &model.Error{Code: model.CodeRateLimited, Message: "too many attempts; try again later", RetryAfterSeconds: secs}
+		return &model.Error{Code: model.CodeRateLimited, Message: "尝试次数过多，请稍后再试", RetryAfterSeconds: secs}
 	}
 	return nil
 }

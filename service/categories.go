@@ -81,7 +81,7 @@ func (c *Categories) Get(ctx context.Context, code string) (model.Category, erro
 	}
 	cat, ok := c.byCode[code]
 	if !ok {
-		return model.Category{}, model.Invalid("category", "%q is not a known category; GET /api/v1/categories lists them", code)
+		return model.Category{}, model.Invalid("category", "%q 不是已有的问题分类；分类见 GET /api/v1/categories", code)
 	}
 	return cat, nil
 }

@@ -50,9 +50,16 @@ func (g *Grids) Upload(ctx context.Context, data []byte) ([]model.Grid, error) {
 	if err != nil {
 		var ge *geo.GridError
 		if errors.As(err, &ge) {
-			return nil, model.Errorf(model.CodeInvalidArgument, "%s", ge.Error())
+			return nil, &model.Error{Code: model.CodeInvalidArgument, Message: ge.Error(), Field: ge.Field()}
 		}
-		return nil, model.Errorf(model.CodeInvalidArgument, "not a GeoJSON FeatureCollection: %v", err)
+		return nil, model.Errorf(model.CodeInvalidArgument, "请求体不是 GeoJSON FeatureCollection")
+	}
+	for i, pg := range parsed {
+		for _, p := range [][2]string{{"code", pg.Code}, {"name", pg.Name}, {"community", pg.Community}} {
+			if err := model.CheckText(fmt.Sprintf("features[%d].properties.%s", i, p[0]), p[1]); err != nil {
+				return nil, err
+			}
+		}
 	}
 	out, err := g.store.Upsert(ctx, parsed)
 	if err != nil {
@@ -64,8 +71,29 @@ func (g *Grids) Upload(ctx context.Context, data []byte) ([]model.Grid, error) {
 	return out, nil
 }
 
-// List returns the grids.
-func (g *Grids) List(ctx context.Context) ([]model.Grid, error) { return g.store.List(ctx) }
+// List returns the grids with their outlines (Area), by code.
+func (g *Grids) List(ctx context.Context) ([]model.Grid, error) {
+	all, err := g.store.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list grids: %w", err)
+	}
+	out := make([]model.Grid, len(all))
+	for i, x := range all {
+		area := make([][][]model.Point, len(x.Shape))
+		for j, poly := range x.Shape {
+			area[j] = make([][]model.Point, len(poly))
+			for k, ring := range poly {
+				pts := make([]model.Point, len(ring))
+				for n, p := range ring {
+					pts[n] = model.Point{Lat: p[1], Lng: p[0]}
+				}
+				area[j][k] = pts
+			}
+		}
+		out[i] = model.Grid{Code: x.Code, Name: x.Name, Community: x.Community, Area: area}
+	}
+	return out, nil
+}
 
 // Refresh reloads the index if the stored grids changed; it reports
 // whether it did.

@@ -706,37 +706,37 @@ func NormalizeInviteCode(s string) string {
 func checkName(name string) error {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return model.Invalid("name", "is required")
+		return model.Invalid("name", "不能为空")
 	}
 	if utf8.RuneCountInString(name) > 50 {
-		return model.Invalid("name", "must be at most 50 characters")
+		return model.Invalid("name", "最多 50 个字")
 	}
 	return nil
 }
 
 func checkPhone(phone string) error {
 	if phone == "" {
-		return model.Invalid("phone", "is required")
+		return model.Invalid("phone", "不能为空")
 	}
 	if !mobile.MatchString(phone) {
-		return model.Invalid("phone", "must be an 11-digit mainland mobile number")
+		return model.Invalid("phone", "必须是 11 位中国大陆手机号，不能是 %q", phone)
 	}
 	return nil
 }
 
 func checkList(field string, items []string, minN, maxN int) ([]string, error) {
 	if len(items) < minN {
-		return nil, model.Invalid(field, "needs at least %d item(s)", minN)
+		return nil, model.Invalid(field, "至少要有 %d 项", minN)
 	}
 	if len(items) > maxN {
-		return nil, model.Invalid(field, "takes at most %d items", maxN)
+		return nil, model.Invalid(field, "最多 %d 项", maxN)
 	}
 	seen := map[string]bool{}
 	out := make([]string, 0, len(items))
 	for i, s := range items {
 		s = strings.TrimSpace(s)
 		if s == "" || utf8.RuneCountInString(s) > 64 {
-			return nil, model.Invalid(fmt.Sprintf("%s[%d]", field, i), "must be 1 to 64 characters")
+			return nil, model.Invalid(fmt.Sprintf("%s[%d]", field, i), "必须是 1 到 64 个字")
 		}
 		if !seen[s] {
 			seen[s] = true

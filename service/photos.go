@@ -66,7 +66,7 @@ func (s *URLSigner) sig(id, variant string, exp int64) string {
 // Any failure is not_found: a bad link reveals nothing.
 func (s *URLSigner) Verify(id, variant, exp, sig string) (time.Time, error) {
 	e, err := strconv.ParseInt(exp, 10, 64)
-	notFound := model.Errorf(model.CodeNotFound, "no such photo, or the link has expired")
+	notFound := model.Errorf(model.CodeNotFound, "照片不存在，或链接已过期")
 	if err != nil || (variant != VariantFull && variant != VariantThumb) {
 		return time.Time{}, notFound
 	}
@@ -106,14 +106,14 @@ func (s *Photos) Signer() *URLSigner { return s.signer }
 // so at most that many uploads are buffered at once, and calls release when
 // done. Errors: rate_limited, unavailable (the request ended while waiting).
 func (s *Photos) Admit(ctx context.Context, u *model.User) (release func(), err error) {
-	if err := limit(ctx, s.limiter, "uploads:"+u.ID, s.perMinute, time.Minute, "too many photos this minute; wait a moment"); err != nil {
+	if err := limit(ctx, s.limiter, "uploads:"+u.ID, s.perMinute, time.Minute, "本分钟上传的照片过多，请稍候再试"); err != nil {
 		return nil, err
 	}
 	select {
 	case s.uploads <- struct{}{}:
 		return func() { <-s.uploads }, nil
 	case <-ctx.Done():
-		return nil, model.Wrap(model.CodeUnavailable, ctx.Err(), "the server is busy; try again")
+		return nil, model.Wrap(model.CodeUnavailable, ctx.Err(), "服务器繁忙，请稍后重试")
 	}
 }
 
@@ -150,14 +150,14 @@ func photoError(err error) error {
 	case errors.Is(err, photo.ErrUnsupported), errors.Is(err, photo.ErrCorrupt):
 		return model.Wrap(model.CodeUnsupportedMedia, err, msg)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return model.Wrap(model.CodeUnavailable, err, "the upload was interrupted")
+		return model.Wrap(model.CodeUnavailable, err, "上传被中断，请重试")
 	}
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		return model.Wrap(model.CodePayloadTooLarge, err, fmt.Sprintf("the upload is over %d bytes", maxErr.Limit))
+		return model.Wrap(model.CodePayloadTooLarge, err, fmt.Sprintf("上传内容超过了 %d 字节的上限", maxErr.Limit))
 	}
 	if msg == "" {
-		msg = "the upload could not be read"
+		msg = "无法读取上传的文件"
 	}
 	return model.Wrap(model.CodeInvalidArgument, err, msg)
 }
@@ -183,7 +183,7 @@ func (s *Photos) Open(ctx context.Context, id, variant, exp, sig string) (*Serve
 		return nil, err
 	}
 	if p.Moderation.Blocked() {
-		return nil, model.Errorf(model.CodeNotFound, "no such photo, or the link has expired")
+		return nil, model.Errorf(model.CodeNotFound, "照片不存在，或链接已过期")
 	}
 	body, size, sum, err := s.store.Open(ctx, id, variant)
 	if err != nil {

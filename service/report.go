@@ -57,7 +57,7 @@ func YearPeriod(year int) Period {
 // invalid_argument for a year outside 2000–2999; whatever stats returns.
 func BureauFigures(ctx context.Context, stats StatsReader, year int) (Figures, error) {
 	if year < 2000 || year > 2999 {
-		return Figures{}, model.Invalid("year", "must be between 2000 and 2999, not %d", year)
+		return Figures{}, model.Invalid("year", "必须在 2000 到 2999 之间，不能是 %d", year)
 	}
 	p := YearPeriod(year)
 	s, err := stats.Summary(ctx, p, "")

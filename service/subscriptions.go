@@ -38,19 +38,19 @@ func NewSubscriptions(store SubscriptionStore, templates Templates) *Subscriptio
 // for an empty list or a template this product does not send.
 func (s *Subscriptions) Record(ctx context.Context, u *model.User, accepted []string) error {
 	if len(accepted) == 0 {
-		return model.Invalid("accepted", "lists no template id")
+		return model.Invalid("accepted", "不能为空：请列出用户同意的模板 id")
 	}
 	if len(accepted) > 10 {
-		return model.Invalid("accepted", "has %d template ids; at most 10", len(accepted))
+		return model.Invalid("accepted", "有 %d 个模板 id，最多 10 个", len(accepted))
 	}
 	known := s.templates.IDs()
 	for i, id := range accepted {
 		if !slices.Contains(known, id) {
-			return model.Invalid(fmt.Sprintf("accepted[%d]", i), "%q is not a template this mini-program uses", id)
+			return model.Invalid(fmt.Sprintf("accepted[%d]", i), "%q 不是本小程序使用的订阅消息模板", id)
 		}
 	}
 	if u.Kind != model.KindWeChat {
-		return model.Errorf(model.CodePermissionDenied, "only WeChat users receive subscribe messages")
+		return model.Errorf(model.CodePermissionDenied, "只有微信用户能接收订阅消息")
 	}
 	return s.store.Grant(ctx, u.ID, accepted)
 }

@@ -49,7 +49,7 @@ func ticketRow(t StaffTicket, now time.Time) []any {
 		}
 		rating = fmt.Sprintf("%s（%d 分）", word, fb.Rating)
 	}
-	return []any{t.ID, StatusName(t.Status), SourceName(t.Source), t.Category, t.Description, t.Address, t.GridCode, t.Community,
+	return []any{t.ID, t.Status.Label(), t.Source.Label(), t.Category, t.Description, t.Address, t.GridCode, t.Community,
 		assignee, role, xlsxTime(t.CreatedAt), xlsxTime(t.RegisteredAt), xlsxTime(t.DueAt), resolved, overdue,
 		int64(t.Reopens), int64(t.Returns), rating, int64(t.Reporters)}
 }

@@ -59,15 +59,15 @@ func (t *Tokens) Verify(token string) (model.Principal, error) {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(tokenIssuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(t.now))
 	if err != nil {
-		msg := "the token is invalid"
+		msg := "登录凭证无效，请重新登录"
 		if errors.Is(err, jwt.ErrTokenExpired) {
-			msg = "the token has expired; log in again"
+			msg = "登录已过期，请重新登录"
 		}
 		return model.Principal{}, model.Wrap(model.CodeUnauthenticated, err, msg)
 	}
 	kind := model.UserKind(c.Kind)
 	if c.Subject == "" || (kind != model.KindWeChat && kind != model.KindStaff) {
-		return model.Principal{}, model.Errorf(model.CodeUnauthenticated, "the token is invalid")
+		return model.Principal{}, model.Errorf(model.CodeUnauthenticated, "登录凭证无效，请重新登录")
 	}
 	return model.Principal{UserID: c.Subject, Kind: kind}, nil
 }

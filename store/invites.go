@@ -57,7 +57,7 @@ func (s *Invites) Redeem(ctx context.Context, codeHash, userID string) (*model.I
 		return nil, fmt.Errorf("redeem invite: %w", translate(err))
 	}
 	if !d.ExpiresAt.After(now) && d.UsedBy != userID {
-		return nil, model.Errorf(model.CodeNotFound, "invite expired")
+		return nil, model.Errorf(model.CodeNotFound, "邀请码已过期")
 	}
 	_, err := s.redemptions.InsertOne(ctx, bson.M{"_id": codeHash, "user_id": userID, "at": now})
 	if mongo.IsDuplicateKeyError(err) {
@@ -68,7 +68,7 @@ func (s *Invites) Redeem(ctx context.Context, codeHash, userID string) (*model.I
 			return nil, fmt.Errorf("redeem invite: %w", translate(err))
 		}
 		if r.UserID != userID {
-			return nil, model.Errorf(model.CodeNotFound, "invite already used")
+			return nil, model.Errorf(model.CodeNotFound, "邀请码已被使用")
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("redeem invite: %w", translate(err))

@@ -12,13 +12,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go.mongodb.org/mongo-driver/v2/event"
 	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
@@ -35,15 +35,31 @@ type Mongo struct {
 	pushdown bool
 }
 
+// MongoOptions are what a caller may add to a connection.
+type MongoOptions struct {
+	// Monitor, when set, sees every command the connection sends (the
+	// command-counting benchmark passes one).
+	Monitor *event.CommandMonitor
+}
+
 // OpenMongo connects to uri and selects database name. It fails with
 // unavailable when the server does not answer within the context's deadline.
-func OpenMongo(ctx context.Context, uri, name string) (*Mongo, error) {
+func OpenMongo(ctx context.Context, uri, name string, extra ...MongoOptions) (*Mongo, error) {
 	opts := options.Client().ApplyURI(uri).
 		SetServerSelectionTimeout(5 * time.Second).
 		SetConnectTimeout(5 * time.Second).
 		SetAppName("chengguantong")
+	var monitors []*event.CommandMonitor
 	if ms, err := strconv.Atoi(os.Getenv("CGT_MONGO_SLOW_MS")); err == nil && ms > 0 {
-		opts.SetMonitor(slowCommands(time.Duration(ms) * time.Millisecond))
+		monitors = append(monitors, slowCommands(time.Duration(ms)*time.Millisecond))
+	}
+	for _, x := range extra {
+		if x.Monitor != nil {
+			monitors = append(monitors, x.Monitor)
+		}
+	}
+	if len(monitors) > 0 {
+		opts.SetMonitor(joinMonitors(monitors))
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
@@ -55,6 +71,36 @@ func OpenMongo(ctx context.Context, uri, name string) (*Mongo, error) {
 		return nil, fmt.Errorf("connect mongodb: %w", err)
 	}
 	return m, nil
+}
+
+// joinMonitors is one monitor that calls each of ms in turn.
+func joinMonitors(ms []*event.CommandMonitor) *event.CommandMonitor {
+	if len(ms) == 1 {
+		return ms[0]
+	}
+	return &event.CommandMonitor{
+		Started: func(ctx context.Context, e *event.CommandStartedEvent) {
+			for _, m := range ms {
+				if m.Started != nil {
+					m.Started(ctx, e)
+				}
+			}
+		},
+		Succeeded: func(ctx context.Context, e *event.CommandSucceededEvent) {
+			for _, m := range ms {
+				if m.Succeeded != nil {
+					m.Succeeded(ctx, e)
+				}
+			}
+		},
+		Failed: func(ctx context.Context, e *event.CommandFailedEvent) {
+			for _, m := range ms {
+				if m.Failed != nil {
+					m.Failed(ctx, e)
+				}
+			}
+		},
+	}
 }
 
 // slowCommands is a diagnostic (CGT_MONGO_SLOW_MS): it prints to stderr
@@ -107,7 +153,7 @@ func (m *Mongo) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := m.db.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err(); err != nil {
-		return model.Wrap(model.CodeUnavailable, err, "the database is unavailable")
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
 	}
 	return nil
 }
@@ -211,18 +257,18 @@ func translate(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, mongo.ErrNoDocuments):
-		return model.Wrap(model.CodeNotFound, err, "not found")
+		return model.Wrap(model.CodeNotFound, err, "记录不存在")
 	case mongo.IsDuplicateKeyError(err):
-		return model.Wrap(model.CodeConflict, err, "already exists")
+		return model.Wrap(model.CodeConflict, err, "记录已存在")
 	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, mongo.ErrClientDisconnected):
-		return model.Wrap(model.CodeUnavailable, err, "the database is unavailable")
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
 	}
 	var sel topology.ServerSelectionError
 	if errors.As(err, &sel) {
-		return model.Wrap(model.CodeUnavailable, err, "the database is unavailable")
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
 	}
-	return model.Wrap(model.CodeInternal, err, "database error")
+	return model.Wrap(model.CodeInternal, err, "数据库出错")
 }
 
 // NewID returns a new opaque id.

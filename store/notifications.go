@@ -68,7 +68,7 @@ func (s *Notifications) Finish(ctx context.Context, key, outcome string) error {
 		return fmt.Errorf("finish notification: %w", translate(err))
 	}
 	if res.MatchedCount == 0 {
-		return model.Errorf(model.CodeNotFound, "no notification %s", key)
+		return model.Errorf(model.CodeNotFound, "没有通知 %s", key)
 	}
 	return nil
 }
@@ -90,7 +90,7 @@ func (s *Notifications) Status(ctx context.Context, key string) (string, error) 
 	var d notificationDoc
 	err := s.c.FindOne(ctx, bson.M{"_id": key}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", model.Errorf(model.CodeNotFound, "no notification %s", key)
+		return "", model.Errorf(model.CodeNotFound, "没有通知 %s", key)
 	}
 	if err != nil {
 		return "", fmt.Errorf("notification: %w", translate(err))

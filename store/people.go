@@ -139,7 +139,7 @@ func (s *People) LinkUser(ctx context.Context, role model.Role, profileID, userI
 			return fmt.Errorf("link profile: %w", translate(err))
 		}
 		if l.UserID != userID {
-			return model.Errorf(model.CodeConflict, "this profile is already bound to another WeChat user")
+			return model.Errorf(model.CodeConflict, "这份档案已绑定到另一个微信用户")
 		}
 	} else if err != nil {
 		return fmt.Errorf("link profile: %w", translate(err))

@@ -149,7 +149,7 @@ func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, i
 	}
 	ds, err := s.bucket().OpenDownloadStream(ctx, id+"."+variant)
 	if errors.Is(err, mongo.ErrFileNotFound) {
-		return nil, 0, "", model.Errorf(model.CodeNotFound, "no such photo")
+		return nil, 0, "", model.Errorf(model.CodeNotFound, "照片不存在")
 	}
 	if err != nil {
 		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))

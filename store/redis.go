@@ -68,7 +68,7 @@ func (r *Redis) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := r.Client.Ping(ctx).Err(); err != nil {
-		return model.Wrap(model.CodeUnavailable, err, "redis is unavailable")
+		return model.Wrap(model.CodeUnavailable, err, "Redis 暂时不可用，请稍后重试")
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func translateRedis(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, redis.Nil):
-		return model.Wrap(model.CodeNotFound, err, "not found")
+		return model.Wrap(model.CodeNotFound, err, "记录不存在")
 	}
-	return model.Wrap(model.CodeUnavailable, err, "redis is unavailable")
+	return model.Wrap(model.CodeUnavailable, err, "Redis 暂时不可用，请稍后重试")
 }

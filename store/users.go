@@ -112,7 +112,7 @@ func (s *Users) Bind(ctx context.Context, userID string, role model.Role, profil
 	case model.RolePartyMember:
 		set["party_member_id"] = profileID
 	default:
-		return nil, model.Errorf(model.CodeInvalidArgument, "role %s cannot be bound", role)
+		return nil, model.Errorf(model.CodeInvalidArgument, "身份 %s 不能通过邀请码绑定", role)
 	}
 	var d userDoc
 	err := s.users.FindOneAndUpdate(ctx, bson.M{"_id": userID},

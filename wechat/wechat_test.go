@@ -384,7 +384,11 @@ func TestMsgSecCheck(t *testing.T) {
 			t.Errorf("%q: got %+v, want %s/%d", tc.text, v, tc.suggest, tc.label)
 		}
 	}
-	_, err := c.MsgSecCheck(ctx, e.sim.OpenIDFor("never-logged-in"), "hello")
+	// An openid no simulator of this app could have issued (the last
+	// character of a real one changed).
+	forged := e.sim.OpenIDFor("never-logged-in")
+	forged = forged[:len(forged)-1] + string(rune('A'+(forged[len(forged)-1]+1)%26))
+	_, err := c.MsgSecCheck(ctx, forged, "hello")
 	if !errors.Is(err, wechat.ErrInvalidOpenID) {
 		t.Fatalf("unknown openid: %v", err)
 	}

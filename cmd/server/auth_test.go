@@ -111,16 +111,16 @@ func TestBadTokensAndInputs(t *testing.T) {
 		status                    int
 		code, message             string
 	}{
-		{"no token", "GET", "/api/v1/me", "", nil, 401, "unauthenticated", "missing Authorization"},
-		{"garbage token", "GET", "/api/v1/me", "abc.def.ghi", nil, 401, "unauthenticated", "invalid"},
+		{"no token", "GET", "/api/v1/me", "", nil, 401, "unauthenticated", "缺少 Authorization"},
+		{"garbage token", "GET", "/api/v1/me", "abc.def.ghi", nil, 401, "unauthenticated", "登录凭证无效"},
 		{"no code", "POST", "/api/v1/auth/wechat", "", map[string]string{}, 400, "invalid_argument", "code"},
-		{"code wrong type", "POST", "/api/v1/auth/wechat", "", `{"code": 42}`, 400, "invalid_argument", "code: must be a string"},
-		{"malformed json", "POST", "/api/v1/auth/wechat", "", `{"code":`, 400, "invalid_argument", "malformed JSON"},
+		{"code wrong type", "POST", "/api/v1/auth/wechat", "", `{"code": 42}`, 400, "invalid_argument", "code 必须是字符串"},
+		{"malformed json", "POST", "/api/v1/auth/wechat", "", `{"code":`, 400, "invalid_argument", "请求体不完整"},
 		{"invalid wechat code", "POST", "/api/v1/auth/wechat", "", map[string]string{"code": "invalid-xyz"}, 401, "unauthenticated", "wx.login"},
 		{"missing on_duty", "PUT", "/api/v1/me/duty", tok, map[string]string{}, 400, "invalid_argument", "on_duty"},
 		{"empty invite", "POST", "/api/v1/me/bind", tok, map[string]string{"invite_code": " "}, 400, "invalid_argument", "invite_code"},
-		{"unknown invite", "POST", "/api/v1/me/bind", tok, map[string]string{"invite_code": "ABCDEFGHJKMN"}, 404, "not_found", "invite code"},
-		{"unknown route", "GET", "/api/v1/nope", tok, nil, 404, "not_found", "no such route"},
+		{"unknown invite", "POST", "/api/v1/me/bind", tok, map[string]string{"invite_code": "ABCDEFGHJKMN"}, 404, "not_found", "邀请码"},
+		{"unknown route", "GET", "/api/v1/nope", tok, nil, 404, "not_found", "没有这个接口"},
 	}
 	for _, tt := range tests {
 		r := s.Do(t, tt.method, tt.path, tt.token, tt.body)
@@ -151,7 +151,7 @@ func TestBadTokensAndInputs(t *testing.T) {
 	// The token expires.
 	*clock = clock.Add(11 * time.Minute)
 	r := s.Do(t, "GET", "/api/v1/me", tok, nil)
-	if r.Status != 401 || !strings.Contains(string(r.Body), "expired") {
+	if r.Status != 401 || !strings.Contains(string(r.Body), "登录已过期") {
 		t.Fatalf("expired token: %d %s", r.Status, r.Body)
 	}
 }

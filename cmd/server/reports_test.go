@@ -327,7 +327,7 @@ func TestReportingInputErrorsChangeNothing(t *testing.T) {
 		{"long description", with("description", strings.Repeat("脏", 1001)), "description"},
 		{"lat out of range", withLoc(map[string]any{"lat": 91, "lng": 118, "coord_type": "wgs84"}), "location.lat"},
 		{"lng out of range", withLoc(map[string]any{"lat": 32, "lng": 200, "coord_type": "wgs84"}), "location.lng"},
-		{"outside China", withLoc(map[string]any{"lat": 48.8566, "lng": 2.3522, "coord_type": "wgs84"}), "outside China"},
+		{"outside China", withLoc(map[string]any{"lat": 48.8566, "lng": 2.3522, "coord_type": "wgs84"}), "不在中国境内"},
 		{"no coord_type", withLoc(map[string]any{"lat": 32, "lng": 118}), "location.coord_type"},
 		{"bd09", withLoc(map[string]any{"lat": 32, "lng": 118, "coord_type": "bd09"}), "location.coord_type"},
 		{"no lat", withLoc(map[string]any{"lng": 118, "coord_type": "wgs84"}), "location.lat"},
@@ -338,7 +338,7 @@ func TestReportingInputErrorsChangeNothing(t *testing.T) {
 		{"repeated photo", with("photo_ids", []string{mine, mine}), "photo_ids[1]"},
 		{"someone else's photo", with("photo_ids", []string{mine, theirs}), "photo_ids[1]"},
 		{"unknown photo", with("photo_ids", []string{"000000000000000000000000"}), "photo_ids[0]"},
-		{"malformed JSON", `{"category": "0101",`, "malformed JSON"},
+		{"malformed JSON", `{"category": "0101",`, "请求体不完整"},
 	}
 	for _, tt := range tests {
 		r := s.Do(t, "POST", "/api/v1/reports", tok, tt.body)

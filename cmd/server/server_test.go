@@ -49,17 +49,18 @@ func (s *syncBuffer) String() string {
 func testEnv(t *testing.T) map[string]string {
 	t.Helper()
 	return map[string]string{
-		"HTTP_ADDR":        "127.0.0.1:0",
-		"MONGODB_URI":      testenv.MongoURI(t),
-		"MONGODB_DATABASE": testenv.Name("e2e_"),
-		"REDIS_URL":        testenv.RedisURL(t),
-		"REDIS_KEY_PREFIX": testenv.Name("e2e") + ":",
-		"TOKEN_SECRET":     strings.Repeat("0123456789abcdef", 3),
-		"WECHAT_SIMULATOR": "true",
-		"WECHAT_APPID":     testenv.Name("wxsim"),
-		"ADMIN_USERNAME":   adminUser,
-		"ADMIN_PASSWORD":   adminPass,
-		"LOG_LEVEL":        "debug",
+		"HTTP_ADDR":         "127.0.0.1:0",
+		"MONGODB_URI":       testenv.MongoURI(t),
+		"MONGODB_DATABASE":  testenv.Name("e2e_"),
+		"REDIS_URL":         testenv.RedisURL(t),
+		"REDIS_KEY_PREFIX":  testenv.Name("e2e") + ":",
+		"TOKEN_SECRET":      strings.Repeat("0123456789abcdef", 3),
+		"WECHAT_SIMULATOR":  "true",
+		"WECHAT_APPID":      testenv.Name("wxsim"),
+		"WECHAT_PUSH_TOKEN": "e2e-push-token",
+		"ADMIN_USERNAME":    adminUser,
+		"ADMIN_PASSWORD":    adminPass,
+		"LOG_LEVEL":         "debug",
 	}
 }
 

@@ -1,64 +1,80 @@
 // 市民城管通 staff console. Plain JavaScript, no build step, no third-party
-// code. It talks only to the JSON API under /api/v1 with the staff's bearer
-// token, kept in sessionStorage (gone when the tab closes). Everything the
-// API returns is put on the page as text nodes or attribute values, never
-// as HTML.
+// code, nothing fetched from outside this server. It talks only to the JSON
+// API under /api/v1 with the staff's bearer token, kept in sessionStorage
+// (gone when the tab closes). Everything the API returns is put on the page
+// as text nodes or attribute values, never as HTML; the charts and the map
+// are SVG built element by element.
 'use strict';
 
 (function () {
   const SESSION_KEY = 'cgt.staff.session';
-  const BRANCHES_KEY = 'cgt.staff.branches';
   const MAX_GRID_FILE = 16 << 20; // the server's limit for a GeoJSON upload
+  const SVGNS = 'http://www.w3.org/2000/svg';
 
   const STATUS = {
     submitted: '待筛查', rejected: '已驳回', pending: '待派遣', dispatched: '已派遣',
-    in_progress: '处置中', resolved: '待核查', closed: '已结案', merged: '已合并',
+    in_progress: '处置中', deferred: '已挂账', resolved: '已处置', closed: '已结案', merged: '已合并',
   };
-  const OPEN = new Set(['submitted', 'pending', 'dispatched', 'in_progress']);
+  // The statuses of a ticket still being handled (在办), drawn on the map.
+  const OPEN = ['submitted', 'pending', 'dispatched', 'in_progress', 'deferred'];
   const EVENTS = {
     reported: '居民上报', screened: '通过内容审核', held: '待人工审核', registered: '立案',
     rejected: '驳回', merged: '合并到已有工单', joined: '又有居民反映', queued: '进入人工派遣队列',
     dispatched: '派遣', accepted: '接单', claimed: '党员认领', returned: '退回',
     reassigned: '超时改派', escalated: '超期上报', resolved: '处置完成', reopened: '返工', closed: '结案',
+    extension_requested: '申请延期', extension_approved: '批准延期', extension_denied: '不批准延期',
+    extended: '延期', deferred: '挂账', resumed: '恢复办理', urged: '督办', verified: '核查通过',
+    verify_failed: '核查不通过', self_handled: '自行处置', hotline: '热线受理',
   };
-  const ROLES = { grid_worker: '网格员', party_member: '在职党员', staff: '工作人员', resident: '居民' };
+  const ROLES = { grid_worker: '网格员', party_member: '在职党员', staff: '工作人员', resident: '居民', system: '系统' };
+  const SOURCES = { wechat: '小程序', patrol: '巡查', hotline: '12345 热线', open311: 'Open311' };
   const KINDS = { volunteer: '志愿服务', theme: '主题实践', joint_enforcement: '联合执法' };
   const INDICATORS = [
-    ['reported', '上报数'], ['registered', '立案数'], ['resolved', '结案数（已解决）'], ['closed', '关闭数'],
+    ['reported', '上报数'], ['registered', '立案数'], ['resolved', '解决数'], ['closed', '结案数'],
     ['on_time', '按期结案数'], ['overdue', '超期数'], ['reopened', '返工数'], ['rated', '评价数'],
-    ['satisfied', '满意数'], ['resolution_rate', '结案率', 'rate'], ['on_time_rate', '按期结案率', 'rate'],
+    ['satisfied', '满意数'], ['dispatched', '派遣次数'], ['returned', '退回次数'], ['extended', '延期次数'],
+    ['deferred', '挂账次数'], ['urged', '督办次数'], ['verify_failed', '核查不通过次数'], ['self_handled', '自处置数'],
+    ['resolution_rate', '结案率', 'rate'], ['on_time_rate', '按期结案率', 'rate'],
     ['reopen_rate', '返工率', 'rate'], ['satisfaction_rate', '满意率', 'rate'],
+    ['valid_report_rate', '有效上报率', 'rate'], ['dispatch_accuracy', '派遣准确率', 'rate'],
     ['mean_hours_to_resolve', '平均处置时长（小时）', 'hours'],
   ];
   const GROUP_COLUMNS = [
-    ['reported', '上报'], ['registered', '立案'], ['resolved', '结案'], ['overdue', '超期'],
+    ['reported', '上报'], ['registered', '立案'], ['closed', '结案'], ['overdue', '超期'],
     ['reopened', '返工'], ['resolution_rate', '结案率', 'rate'], ['on_time_rate', '按期结案率', 'rate'],
     ['satisfaction_rate', '满意率', 'rate'], ['mean_hours_to_resolve', '平均时长', 'hours'],
   ];
-  const GROUP_NAMES = { category: '类别', grid: '网格', community: '社区', worker: '处置人' };
+  const GROUP_NAMES = { category: '类别', grid: '网格', community: '社区', worker: '处置人', source: '来源', day: '日期', month: '月份' };
+  // The overview's figures, in the order of its table's columns.
+  const FIGURES = [
+    ['reported'], ['registered'], ['closed'], ['resolution_rate', 'rate'], ['on_time_rate', 'rate'],
+    ['reopen_rate', 'rate'], ['satisfaction_rate', 'rate'], ['overdue'],
+  ];
+  const TABS = ['overview', 'map', 'tickets', 'people', 'grids', 'categories', 'activities', 'stats', 'dead-letters'];
 
   const state = {
     categories: new Map(), // code → category
-    tickets: new Map(), // id → admin ticket, as listed
+    grids: [], // as listed, with geometry
+    branches: [],
+    tickets: new Map(), // id → ticket, as listed or read
     filter: {},
     cursor: '',
     ticketSeq: 0,
     current: '',
+    tab: '',
     shown: new Set(), // tabs loaded once
     expiryTimer: 0,
+    people: { kind: 'workers', query: {}, cursor: '', rows: new Map(), seq: 0 },
   };
 
   // ---- DOM helpers -------------------------------------------------------
 
   const $ = (id) => document.getElementById(id);
 
-  // el builds an element; strings become text nodes, so API data is never
-  // parsed as HTML.
-  function el(tag, props, ...children) {
-    const n = document.createElement(tag);
+  function fill(n, props, children) {
     for (const [k, v] of Object.entries(props || {})) {
       if (v === null || v === undefined || v === false) continue;
-      if (k === 'class') n.className = v;
+      if (k === 'class') n.setAttribute('class', v);
       else if (k === 'text') n.textContent = String(v);
       else if (k.startsWith('on')) n.addEventListener(k.slice(2), v);
       else n.setAttribute(k, v === true ? '' : String(v));
@@ -69,6 +85,13 @@
     }
     return n;
   }
+
+  // el builds an element; strings become text nodes, so API data is never
+  // parsed as HTML.
+  function el(tag, props, ...children) { return fill(document.createElement(tag), props, children); }
+
+  // svg builds an SVG element the same way.
+  function svg(tag, props, ...children) { return fill(document.createElementNS(SVGNS, tag), props, children); }
 
   function td(...children) { return el('td', null, ...children); }
 
@@ -93,7 +116,8 @@
   }
 
   // onSubmit runs fn for a form, disabling its buttons meanwhile and showing
-  // any error in the form's [data-error] element.
+  // any error in the form's [data-error] element. fn gets the button that
+  // submitted the form, for forms with two answers (批准 / 不批准).
   function onSubmit(form, fn) {
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -102,7 +126,7 @@
       const buttons = form.querySelectorAll('button');
       buttons.forEach((b) => { b.disabled = true; });
       try {
-        await fn(new FormData(form), form);
+        await fn(new FormData(form), form, ev.submitter);
       } catch (e) {
         showError(box, e);
       } finally {
@@ -125,6 +149,38 @@
     });
   }
 
+  // confirmClick asks on the page itself (no browser dialog): the first
+  // click arms the button with the question, a second one within five
+  // seconds does it.
+  function confirmClick(button, question, fn) {
+    const label = button.textContent;
+    button.addEventListener('click', async () => {
+      if (!button.dataset.armed) {
+        button.dataset.armed = '1';
+        button.textContent = question;
+        button.classList.add('armed');
+        button.timer = setTimeout(() => {
+          delete button.dataset.armed;
+          button.textContent = label;
+          button.classList.remove('armed');
+        }, 5000);
+        return;
+      }
+      clearTimeout(button.timer);
+      delete button.dataset.armed;
+      button.classList.remove('armed');
+      button.textContent = label;
+      button.disabled = true;
+      try {
+        await fn();
+      } catch (e) {
+        showError(null, e);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
   const str = (v) => (v === null || v === undefined ? '' : String(v)).trim();
   const list = (v) => str(v).split(/[\s,，、;；]+/).filter(Boolean);
 
@@ -134,6 +190,20 @@
     timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit',
     hour: '2-digit', minute: '2-digit', hour12: false,
   });
+  const clockFormat = new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+  });
+
+  const shortFormat = new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
+  });
+
+  // fmtShort is a time without the year, for lists.
+  function fmtShort(s) {
+    if (!s) return '—';
+    const d = new Date(s);
+    return isNaN(d) ? String(s) : shortFormat.format(d);
+  }
 
   function fmtTime(s) {
     if (!s) return '—';
@@ -150,6 +220,13 @@
     return `${parts.year}-${parts.month}-${parts.day}`;
   }
 
+  // addDays moves a YYYY-MM-DD date by n calendar days.
+  function addDays(day, n) {
+    const d = new Date(day + 'T00:00:00Z');
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+
   // cstTime turns a datetime-local value, read as Beijing time, into RFC 3339.
   function cstTime(v) {
     v = str(v);
@@ -158,8 +235,17 @@
     return v + '+08:00';
   }
 
+  // timeLeft says how long until a deadline, or how long past it.
+  function timeLeft(due) {
+    const ms = Date.parse(due) - Date.now();
+    if (isNaN(ms)) return '';
+    const h = Math.abs(ms) / 3600000;
+    const span = h >= 48 ? `${Math.floor(h / 24)} 天` : h >= 1 ? `${Math.floor(h)} 小时` : `${Math.max(1, Math.floor(h * 60))} 分钟`;
+    return ms < 0 ? `已超期 ${span}` : `剩 ${span}`;
+  }
+
   function fmtNumber(v, kind) {
-    if (v === null || v === undefined) return '—';
+    if (v === null || v === undefined || (typeof v === 'number' && isNaN(v))) return '—';
     if (kind === 'rate') return (v * 100).toFixed(1) + '%';
     if (kind === 'hours') return Number(v).toFixed(1);
     return String(v);
@@ -234,6 +320,30 @@
 
   const enc = encodeURIComponent;
 
+  // download saves a response (an Excel export) under the server's name.
+  async function download(res, fallback) {
+    const blob = await res.blob();
+    const name = filenameOf(res.headers.get('Content-Disposition')) || fallback;
+    const href = URL.createObjectURL(blob);
+    const a = el('a', { href, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 30000);
+    flash(`已下载 ${name}`);
+  }
+
+  // filenameOf reads the file name of a Content-Disposition header,
+  // preferring the RFC 5987 filename* form.
+  function filenameOf(cd) {
+    const star = /filename\*=UTF-8''([^;]+)/i.exec(cd || '');
+    if (star) {
+      try { return decodeURIComponent(star[1].trim()); } catch (_) { /* fall through */ }
+    }
+    const plain = /filename="([^"]+)"/i.exec(cd || '');
+    return plain ? plain[1] : '';
+  }
+
   // photoURL makes a signed photo URL safe to use. Photos are served by this
   // same server under /media/photos/ (the signature does not cover the
   // host), so a URL built on another public base URL is fetched from here.
@@ -252,7 +362,7 @@
       const thumb = photoURL(ph.thumbnail_url || ph.url);
       if (!full || !thumb) continue;
       box.append(el('a', { href: full, target: '_blank', rel: 'noopener noreferrer', title: '查看原图' },
-        el('img', { src: thumb, alt: '照片', loading: 'lazy' })));
+        el('img', { src: thumb, alt: '现场照片', loading: 'lazy' })));
     }
     return box;
   }
@@ -275,7 +385,6 @@
 
   function logout() {
     sessionStorage.removeItem(SESSION_KEY);
-    sessionStorage.removeItem(BRANCHES_KEY);
     // A fresh page leaves nothing of the last session in the DOM.
     location.replace(location.pathname);
   }
@@ -289,7 +398,6 @@
     $('who-name').textContent = s.username ? `工作人员：${s.username}` : '工作人员';
     clearTimeout(state.expiryTimer);
     state.expiryTimer = setTimeout(expire, Math.min(Date.parse(s.expires_at) - Date.now(), 0x7fffffff));
-    renderBranches();
     await Promise.all([loadCategories(), loadGrids()]).catch((e) => showError(null, e));
     if (!session()) return undefined;
     return route();
@@ -297,12 +405,11 @@
 
   // ---- tabs --------------------------------------------------------------
 
-  const TABS = ['tickets', 'grids', 'people', 'categories', 'activities', 'stats', 'dead-letters'];
-
   function route() {
     if (!session()) return;
-    let tab = location.hash.replace(/^#/, '');
-    if (!TABS.includes(tab)) tab = 'tickets';
+    const [name, arg] = location.hash.replace(/^#/, '').split('/');
+    const tab = TABS.includes(name) ? name : 'overview';
+    state.tab = tab;
     for (const t of TABS) $('tab-' + t).hidden = t !== tab;
     document.querySelectorAll('.tabs a').forEach((a) => {
       if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page');
@@ -311,7 +418,10 @@
     const first = !state.shown.has(tab);
     state.shown.add(tab);
     const load = {
-      tickets: () => first && searchTickets(),
+      overview: loadOverview,
+      map: () => first && loadMap(),
+      tickets: () => Promise.all([first && searchTickets(), arg && openTicket(decodeURIComponent(arg))]),
+      people: () => first && Promise.all([loadBranches(), searchPeople()]),
       grids: () => !first && loadGrids(),
       categories: () => !first && loadCategories(),
       stats: () => first && loadStats(),
@@ -320,17 +430,309 @@
     if (load) Promise.resolve(load()).catch((e) => showError(null, e));
   }
 
-  // ---- 工单 ---------------------------------------------------------------
-
   function categoryName(code) {
     const c = state.categories.get(code);
     return c ? c.name : (code || '—');
   }
 
+  function gridName(code) {
+    const g = state.grids.find((x) => x.code === code);
+    return g ? g.name : (code || '无网格');
+  }
+
+  function statusTag(s) {
+    return el('span', { class: 'status status-' + s, text: STATUS[s] || s });
+  }
+
+  // ---- 概览 ---------------------------------------------------------------
+
+  // loadOverview reads today's, this month's and this year's summaries,
+  // the last 30 days by day and this month's party-building figures. The
+  // top categories are the groups of this month's call, so the figures and
+  // the chart cannot disagree.
+  async function loadOverview() {
+    const today = todayCST();
+    const month = today.slice(0, 7) + '-01';
+    const year = today.slice(0, 4) + '-01-01';
+    const from30 = addDays(today, -29);
+    const soft = (p) => p.catch((e) => e);
+    const [day, mon, yr, trend, party] = await Promise.all([
+      api('GET', '/stats/summary', { query: { from: today, to: today } }),
+      api('GET', '/stats/summary', { query: { from: month, to: today, group_by: 'category' } }),
+      api('GET', '/stats/summary', { query: { from: year, to: today } }),
+      soft(api('GET', '/stats/summary', { query: { from: from30, to: today, group_by: 'day' } })),
+      soft(api('GET', '/stats/party-building', { query: { from: month, to: today } })),
+    ]);
+    $('ov-error').textContent = '';
+    $('ov-figures').replaceChildren(...[['today', '今日', day], ['month', '本月', mon], ['year', '本年', yr]].map(([key, label, s]) =>
+      el('tr', null, el('th', { scope: 'row', text: label }), ...FIGURES.map(([k, kind]) =>
+        el('td', { 'data-fig': `${key}.${k}`, class: k === 'overdue' && s[k] > 0 ? 'num bad' : 'num', text: fmtNumber(s[k], kind) })))));
+
+    $('ov-trend-range').textContent = `${from30} 至 ${today}`;
+    if (trend instanceof Error) {
+      $('ov-trend').replaceChildren(el('p', { class: 'error', text: '趋势图无法加载：' + errorText(trend) }));
+    } else {
+      const byDay = new Map((trend.groups || []).map((g) => [String(g.key).slice(0, 10), g]));
+      const days = [];
+      for (let d = from30; d <= today; d = addDays(d, 1)) days.push(d);
+      $('ov-trend').replaceChildren(lineChart(days.map((d) => d.slice(5)), [
+        { name: '上报', cls: 's1', values: days.map((d) => (byDay.get(d) || {}).reported || 0) },
+        { name: '结案', cls: 's2', values: days.map((d) => (byDay.get(d) || {}).closed || 0) },
+      ]));
+    }
+
+    const top = (mon.groups || []).slice().sort((a, b) => (b.reported || 0) - (a.reported || 0)).slice(0, 8);
+    $('ov-categories').replaceChildren(top.length
+      ? barChart(top.map((g) => ({ label: g.name || categoryName(g.key), value: g.reported || 0 })))
+      : el('p', { class: 'muted', text: '本月还没有上报。' }));
+
+    if (party instanceof Error) {
+      $('ov-party').replaceChildren(el('p', { class: 'error', text: errorText(party) }));
+    } else {
+      $('ov-party').replaceChildren(...[
+        ['党员参与解决问题', party.resolved_with_party_members, 'resolved_with_party_members'],
+        ['党员参与人次', party.participations, 'participations'],
+        ['参与党员', party.distinct_members, 'distinct_members'],
+        ['党员活动', party.activities, 'activities'],
+        ['活动参与人次', party.activity_participations, 'activity_participations'],
+      ].map(([label, v, k]) => el('div', { class: 'tile' },
+        el('div', { class: 'tile-value', 'data-fig': 'party.' + k, text: fmtNumber(v) }),
+        el('div', { class: 'tile-label', text: label }))));
+    }
+    $('ov-updated').textContent = `数据更新于 ${clockFormat.format(new Date())}`;
+  }
+
+  // niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten.
+  function niceMax(v) {
+    if (v <= 5) return 5;
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+    return 10 * p;
+  }
+
+  // lineChart draws series over the same labels, with a y axis from 0.
+  function lineChart(labels, series) {
+    const W = 640; const H = 240; const L = 36; const R = 12; const T = 14; const B = 28;
+    const max = niceMax(Math.max(1, ...series.flatMap((s) => s.values)));
+    const x = (i) => L + (labels.length < 2 ? 0 : i * (W - L - R) / (labels.length - 1));
+    const y = (v) => T + (H - T - B) * (1 - v / max);
+    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-label': '每日趋势图' });
+    for (let k = 0; k <= 4; k++) {
+      const v = max * k / 4;
+      root.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'gridline' }),
+        svg('text', { x: L - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end', text: String(Math.round(v)) }));
+    }
+    labels.forEach((lab, i) => {
+      if (i % 5 === 0 || i === labels.length - 1) {
+        root.append(svg('text', { x: x(i), y: H - 8, class: 'axis', 'text-anchor': 'middle', text: lab }));
+      }
+    });
+    for (const s of series) {
+      root.append(svg('polyline', { class: 'line ' + s.cls, points: s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ') }));
+      s.values.forEach((v, i) => root.append(svg('circle', { cx: x(i), cy: y(v), r: 2.5, class: 'dot ' + s.cls },
+        svg('title', { text: `${labels[i]} ${s.name} ${v}` }))));
+    }
+    const legend = el('div', { class: 'legend' }, ...series.map((s) => el('span', null, el('i', { class: 'swatch ' + s.cls }), s.name)));
+    return el('div', null, root, legend);
+  }
+
+  // barChart draws labelled horizontal bars.
+  function barChart(rows) {
+    const W = 480; const rowH = 26; const L = 120; const R = 44;
+    const H = rows.length * rowH + 8;
+    const max = Math.max(1, ...rows.map((r) => r.value));
+    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-label': '类别排行图' });
+    rows.forEach((r, i) => {
+      const yy = 4 + i * rowH;
+      const w = (W - L - R) * r.value / max;
+      root.append(
+        svg('text', { x: L - 8, y: yy + 16, class: 'axis', 'text-anchor': 'end', text: r.label.length > 8 ? r.label.slice(0, 8) + '…' : r.label }),
+        svg('rect', { x: L, y: yy + 3, width: Math.max(1, w), height: rowH - 8, class: 'bar', rx: 3 }, svg('title', { text: `${r.label} ${r.value}` })),
+        svg('text', { x: L + w + 6, y: yy + 16, class: 'axis', text: String(r.value) }));
+    });
+    return root;
+  }
+
+  // ---- 地图 ---------------------------------------------------------------
+
+  // allTickets reads every page of a ticket query, up to cap tickets.
+  async function allTickets(query, cap) {
+    const out = [];
+    let cursor = '';
+    let total = 0;
+    do {
+      const page = await api('GET', '/admin/tickets', { query: Object.assign({}, query, { limit: '100', cursor }) });
+      out.push(...(page.items || []));
+      total = page.total || out.length;
+      cursor = page.next_cursor || '';
+    } while (cursor && out.length < cap);
+    return { items: out, total: Math.max(total, out.length) };
+  }
+
+  // projection fits WGS-84 [lng, lat] pairs into a width × height box: an
+  // equirectangular projection scaled by the cosine of the middle latitude,
+  // which is true enough at the size of a city.
+  function projection(points, width, height, pad) {
+    let minX = Infinity; let maxX = -Infinity; let minY = Infinity; let maxY = -Infinity;
+    for (const [lng, lat] of points) {
+      minX = Math.min(minX, lng); maxX = Math.max(maxX, lng);
+      minY = Math.min(minY, lat); maxY = Math.max(maxY, lat);
+    }
+    if (!isFinite(minX)) { minX = 118.7; maxX = 118.9; minY = 32; maxY = 32.1; }
+    const k = Math.cos(((minY + maxY) / 2) * Math.PI / 180);
+    const spanX = Math.max((maxX - minX) * k, 1e-4);
+    const spanY = Math.max(maxY - minY, 1e-4);
+    const s = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY);
+    const offX = (width - spanX * s) / 2;
+    const offY = (height - spanY * s) / 2;
+    return ([lng, lat]) => [offX + (lng - minX) * k * s, offY + (maxY - lat) * s];
+  }
+
+  function gridRings(g) {
+    const geom = g.geometry;
+    if (!geom || !Array.isArray(geom.coordinates)) return [];
+    const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.coordinates;
+    return polys.flat();
+  }
+
+  function ticketPoint(t) {
+    return t.location ? [Number(t.location.lng), Number(t.location.lat)] : null;
+  }
+
+  // The map's points are drawn in WGS-84 like the grids; a report sent in
+  // GCJ-02 is echoed as sent, so it is moved back here (the inverse of the
+  // public offset formula, good to a metre or two).
+  function wgs84(t) {
+    const p = ticketPoint(t);
+    if (!p || !t.location || t.location.coord_type !== 'gcj02') return p;
+    const [lng, lat] = p;
+    const a = 6378245.0; const ee = 0.00669342162296594323;
+    const x = lng - 105; const y = lat - 35;
+    let dLat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    dLat += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+    dLat += (20 * Math.sin(y * Math.PI) + 40 * Math.sin(y / 3 * Math.PI)) * 2 / 3;
+    dLat += (160 * Math.sin(y / 12 * Math.PI) + 320 * Math.sin(y * Math.PI / 30)) * 2 / 3;
+    let dLng = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    dLng += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+    dLng += (20 * Math.sin(x * Math.PI) + 40 * Math.sin(x / 3 * Math.PI)) * 2 / 3;
+    dLng += (150 * Math.sin(x / 12 * Math.PI) + 300 * Math.sin(x / 30 * Math.PI)) * 2 / 3;
+    const rad = lat / 180 * Math.PI;
+    let magic = Math.sin(rad);
+    magic = 1 - ee * magic * magic;
+    const sq = Math.sqrt(magic);
+    dLat = (dLat * 180) / ((a * (1 - ee)) / (magic * sq) * Math.PI);
+    dLng = (dLng * 180) / (a / sq * Math.cos(rad) * Math.PI);
+    return [lng - dLng, lat - dLat];
+  }
+
+  async function loadMap() {
+    const f = $('map-form').elements;
+    const mode = f.mode.value;
+    await loadGrids();
+    let tickets; let total;
+    if (mode === 'heat') {
+      ({ items: tickets, total } = await allTickets({ from: str(f.from.value), to: str(f.to.value) }, 5000));
+    } else {
+      // A server without the 挂账 step refuses status=deferred (400): it
+      // has no such tickets.
+      const parts = await Promise.all(OPEN.map((s) => allTickets({ status: s }, 2000)
+        .catch((e) => { if (e.status === 400 && s === 'deferred') return { items: [], total: 0 }; throw e; })));
+      tickets = parts.flatMap((p) => p.items);
+      total = parts.reduce((n, p) => n + p.total, 0);
+    }
+    drawMap(mode, tickets);
+    $('map-count').textContent = mode === 'heat'
+      ? `${str(f.from.value) || '不限'} 至 ${str(f.to.value) || '不限'} 上报 ${total} 件` + (tickets.length < total ? `（绘出前 ${tickets.length} 件）` : '')
+      : `在办工单 ${total} 件` + (tickets.length < total ? `（绘出 ${tickets.length} 件）` : '') + `，网格 ${state.grids.length} 个`;
+  }
+
+  const POINT_CLASS = { submitted: 'p-new', pending: 'p-pending', dispatched: 'p-work', in_progress: 'p-work', deferred: 'p-deferred' };
+
+  function drawMap(mode, tickets) {
+    const W = 1000; const H = 620;
+    const coords = state.grids.flatMap((g) => gridRings(g).flat());
+    const pts = tickets.map((t) => [t, wgs84(t)]).filter(([, p]) => p && isFinite(p[0]) && isFinite(p[1]));
+    const proj = projection(coords.length ? coords : pts.map(([, p]) => p), W, H, 24);
+    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'map-svg', role: 'img', 'aria-label': '网格与工单地图' });
+    const grids = svg('g', { id: 'map-grids' });
+    const labels = svg('g', { id: 'map-labels' });
+    for (const g of state.grids) {
+      const rings = gridRings(g);
+      if (!rings.length) continue;
+      const d = rings.map((r) => 'M' + r.map((p) => proj(p).map((v) => v.toFixed(1)).join(',')).join('L') + 'Z').join('');
+      grids.append(svg('path', { d, class: 'grid-area', 'data-code': g.code, 'fill-rule': 'evenodd' },
+        svg('title', { text: `${g.name}（${g.community}）${g.code}` })));
+      const xy = rings[0].map(proj);
+      const cx = xy.reduce((s, p) => s + p[0], 0) / xy.length;
+      const cy = xy.reduce((s, p) => s + p[1], 0) / xy.length;
+      labels.append(svg('text', { x: cx.toFixed(1), y: cy.toFixed(1), class: 'grid-label', 'text-anchor': 'middle', text: g.name }));
+    }
+    root.append(grids);
+    if (mode === 'heat') {
+      // Reports are counted in square cells, then spread over the cells
+      // around with a small Gaussian kernel, so that clusters read as
+      // areas rather than as single squares.
+      const cell = 16;
+      const counts = new Map();
+      for (const [, p] of pts) {
+        const [x, y] = proj(p);
+        const key = `${Math.floor(x / cell)},${Math.floor(y / cell)}`;
+        counts.set(key, (counts.get(key) || 0) + 1);
+      }
+      const heatv = new Map();
+      for (const [key, n] of counts) {
+        const [i, j] = key.split(',').map(Number);
+        for (let di = -3; di <= 3; di++) {
+          for (let dj = -3; dj <= 3; dj++) {
+            const k2 = `${i + di},${j + dj}`;
+            heatv.set(k2, (heatv.get(k2) || 0) + n * Math.exp(-(di * di + dj * dj) / 3));
+          }
+        }
+      }
+      const max = Math.max(1e-9, ...heatv.values());
+      const heat = svg('g', { id: 'map-heat' });
+      for (const [key, v] of heatv) {
+        const r = v / max;
+        if (r < 0.04) continue;
+        const [i, j] = key.split(',').map(Number);
+        heat.append(svg('rect', {
+          x: i * cell, y: j * cell, width: cell, height: cell,
+          class: r > 0.66 ? 'heat h3' : r > 0.33 ? 'heat h2' : 'heat h1', 'fill-opacity': (0.1 + 0.7 * r).toFixed(2),
+        }, counts.has(key) ? svg('title', { text: `此处 ${counts.get(key)} 件` }) : null));
+      }
+      root.append(heat, labels);
+      $('map-legend').replaceChildren(el('span', null, el('i', { class: 'swatch heat-lo' }), '上报较少'),
+        el('span', null, el('i', { class: 'swatch heat-mid' }), '较多'),
+        el('span', null, el('i', { class: 'swatch heat-hi' }), '集中'),
+        el('span', null, `共 ${pts.length} 件，按方格统计并向周围平滑`));
+    } else {
+      root.append(labels);
+      const dots = svg('g', { id: 'map-points' });
+      for (const [t, p] of pts) {
+        const [x, y] = proj(p);
+        const c = svg('circle', {
+          cx: x.toFixed(1), cy: y.toFixed(1), r: 6, tabindex: 0, 'data-id': t.id,
+          class: `pt ${POINT_CLASS[t.status] || 'p-work'}${t.overdue ? ' overdue' : ''}`,
+        }, svg('title', { text: `${STATUS[t.status] || t.status}${t.overdue ? '·超期' : ''} ${categoryName(t.category)} ${t.address || ''}` }));
+        dots.append(c);
+      }
+      root.append(dots);
+      $('map-legend').replaceChildren(...[
+        ['p-new', '待筛查'], ['p-pending', '待派遣'], ['p-work', '已派遣 / 处置中'], ['p-deferred', '已挂账'], ['overdue', '超期（红圈）'],
+      ].map(([cls, label]) => el('span', null, el('i', { class: 'swatch ' + cls }), label)));
+    }
+    $('map').replaceChildren(root);
+  }
+
+  // ---- 工单 ---------------------------------------------------------------
+
   function assigneeText(a) {
     if (!a || !a.id) return '未指派';
-    return `${ROLES[a.role] || a.role || ''} ${a.id}`.trim();
+    const role = ROLES[a.role] || a.role || '';
+    return a.name ? `${a.name}（${role}）` : role;
   }
+
+  function dueAt(t) { return t.due_at || t.deadline || ''; }
 
   function flags(t) {
     const out = [];
@@ -338,20 +740,25 @@
     if (t.escalated) out.push(['已上报', 'bad']);
     if (t.held) out.push(['待审核', 'warn']);
     if (t.queue === 'staff') out.push(['待人工派遣', 'warn']);
+    if (t.extension && t.extension.status === 'requested') out.push(['申请延期', 'warn']);
     if (t.pool) out.push(['党员可认领', '']);
     if (t.reporters > 1) out.push([`${t.reporters} 人反映`, '']);
     if (t.returns > 0) out.push([`退回 ${t.returns} 次`, '']);
     return out.map(([text, cls]) => el('span', { class: 'tag ' + cls, text }));
   }
 
-  function statusTag(s) {
-    return el('span', { class: 'status status-' + s, text: STATUS[s] || s });
+  function dueCell(t) {
+    const due = dueAt(t);
+    if (!due) return td('—');
+    const open = OPEN.includes(t.status);
+    return td(fmtShort(due), open && t.status !== 'deferred' ? el('div', { class: t.overdue || Date.parse(due) < Date.now() ? 'left bad' : 'left', text: timeLeft(due) }) : null);
   }
 
   function ticketRow(t) {
-    const tr = el('tr', { class: 'clickable', tabindex: 0, 'data-id': t.id },
-      td(fmtTime(t.created_at)), td(categoryName(t.category)), td(statusTag(t.status)),
-      td(t.address || '—'), td(t.grid_id || '无网格'), td(assigneeText(t.assignee)), td(flags(t)));
+    const tr = el('tr', { class: 'clickable' + (t.overdue ? ' overdue' : ''), tabindex: 0, 'data-id': t.id },
+      el('td', { class: 'nowrap', text: fmtShort(t.created_at) }), td(categoryName(t.category)), td(statusTag(t.status)),
+      td(SOURCES[t.source] || t.source || '—'), td(t.address || '—'), el('td', { class: 'nowrap', text: gridName(t.grid_id) }),
+      td(assigneeText(t.assignee)), dueCell(t), td(flags(t)));
     if (t.id === state.current) tr.classList.add('selected');
     return tr;
   }
@@ -364,10 +771,11 @@
 
   function readTicketFilter() {
     const fd = new FormData($('ticket-filter'));
-    return {
-      status: str(fd.get('status')), grid: str(fd.get('grid')), category: str(fd.get('category')),
-      from: str(fd.get('from')), to: str(fd.get('to')), queue: fd.get('queue') ? 'staff' : '',
-    };
+    const q = {};
+    for (const k of ['q', 'status', 'grid', 'category', 'source', 'from', 'to', 'sort']) q[k] = str(fd.get(k));
+    q.overdue = fd.get('overdue') ? 'true' : '';
+    q.queue = fd.get('queue') ? 'staff' : '';
+    return q;
   }
 
   function searchTickets() {
@@ -377,6 +785,7 @@
     $('ticket-rows').replaceChildren();
     $('ticket-more').hidden = true;
     $('ticket-empty').hidden = true;
+    $('ticket-total').textContent = '';
     return loadTickets();
   }
 
@@ -392,6 +801,13 @@
     state.cursor = page.next_cursor || '';
     $('ticket-more').hidden = !state.cursor;
     $('ticket-empty').hidden = state.tickets.size > 0;
+    const shown = $('ticket-rows').children.length;
+    $('ticket-total').textContent = page.total !== undefined ? `共 ${page.total} 件，已显示 ${shown} 件` : `已显示 ${shown} 件`;
+  }
+
+  async function exportTickets() {
+    const res = await api('GET', '/admin/tickets/export.xlsx', { query: readTicketFilter(), raw: true });
+    await download(res, `工单清单_${todayCST()}.xlsx`);
   }
 
   function field(dl, label, value) {
@@ -399,22 +815,32 @@
     dl.append(el('dt', { text: label }), el('dd', null, value));
   }
 
+  function actorText(a) {
+    if (!a) return '';
+    const role = ROLES[a.role] || a.role || '';
+    return a.name ? `${role} ${a.name}` : role;
+  }
+
   function renderTicket(t) {
     const dl = $('ticket-fields');
     dl.replaceChildren();
-    field(dl, '编号', t.id);
-    field(dl, '状态', statusTag(t.status));
+    field(dl, '编号', el('code', { text: t.id }));
+    field(dl, '状态', [statusTag(t.status), ...flags(t)]);
     field(dl, '类别', `${categoryName(t.category)}（${t.category}）`);
+    field(dl, '来源', SOURCES[t.source] || t.source);
     field(dl, '描述', t.description);
     field(dl, '地址', t.address);
-    if (t.location) field(dl, '位置', `${t.location.lat}, ${t.location.lng}（${t.location.coord_type}）`);
-    field(dl, '网格', t.grid_id || '无网格');
-    field(dl, '处置人', assigneeText(t.assignee));
-    field(dl, '处置时限', t.deadline ? fmtTime(t.deadline) : '');
+    if (t.location) field(dl, '位置', `${t.location.lat}, ${t.location.lng}（${t.location.coord_type === 'gcj02' ? 'GCJ-02' : 'WGS-84'}）`);
+    field(dl, '网格', t.grid_id ? `${gridName(t.grid_id)}（${t.grid_id}）` : '无网格');
+    const a = t.assignee;
+    field(dl, '处置人', a && a.id ? `${assigneeText(a)}${a.phone ? ' ' + a.phone : ''}` : '未指派');
+    const due = dueAt(t);
+    if (due) field(dl, '处置时限', el('span', { class: t.overdue ? 'bad' : '' }, fmtTime(due), OPEN.includes(t.status) && t.status !== 'deferred' ? `（${timeLeft(due)}）` : ''));
+    if (t.caller) field(dl, '来电人', `${t.caller.name || ''} ${t.caller.phone || ''}`.trim());
+    if (t.caller_name || t.caller_phone) field(dl, '来电人', `${t.caller_name || ''} ${t.caller_phone || ''}`.trim());
     field(dl, '反映人数', t.reporters > 1 ? String(t.reporters) : '');
     field(dl, '合并到', t.duplicate_of);
     field(dl, '驳回理由', t.reject_reason);
-    field(dl, '标记', flags(t));
     field(dl, '上报时间', fmtTime(t.created_at));
     field(dl, '更新时间', fmtTime(t.updated_at));
 
@@ -441,46 +867,121 @@
     const tl = $('ticket-timeline');
     tl.replaceChildren();
     for (const ev of t.timeline || []) {
-      const who = ev.actor ? `${ROLES[ev.actor.role] || ev.actor.role}${ev.actor.name ? ' ' + ev.actor.name : ''}` : '';
+      const who = actorText(ev.actor);
+      const to = ev.assignee ? `→ ${actorText(ev.assignee)}` : '';
       tl.append(el('li', null,
         el('time', { datetime: ev.at, text: fmtTime(ev.at) }), ' ',
         el('strong', { text: EVENTS[ev.type] || ev.type }), ' ',
         ev.status ? statusTag(ev.status) : null,
         who ? el('span', { class: 'muted', text: ' · ' + who }) : null,
+        to ? el('span', { class: 'muted', text: ' ' + to }) : null,
         ev.note ? el('div', { class: 'note', text: ev.note }) : null));
     }
     if (!tl.children.length) tl.append(el('li', { class: 'muted', text: '暂无记录' }));
 
-    $('ticket-actions').hidden = !OPEN.has(t.status);
-    for (const f of [$('dispatch-form'), $('reject-form')]) f.querySelector('[data-error]').textContent = '';
+    // Which steps this status allows; the server decides in the end (409).
+    const s = t.status;
+    const ext = t.extension && t.extension.status === 'requested' ? t.extension : null;
+    $('act-extension').hidden = !ext;
+    if (ext) $('ext-text').textContent = `处置人申请延期 ${ext.hours} 小时（${fmtTime(ext.requested_at)}）：${ext.reason || ''}`;
+    $('verify-form').hidden = s !== 'resolved';
+    $('act-dispatch').hidden = !['pending', 'dispatched', 'in_progress'].includes(s);
+    $('urge-form').hidden = !['dispatched', 'in_progress'].includes(s);
+    $('defer-form').hidden = !['pending', 'dispatched', 'in_progress'].includes(s);
+    $('resume-form').hidden = s !== 'deferred';
+    $('reject-form').hidden = !['submitted', 'pending'].includes(s);
+    $('act-dispatch').querySelector('h3').firstChild.textContent = s === 'pending' ? '派遣 ' : '改派 ';
+    for (const f of $('ticket-actions').querySelectorAll('[data-error]')) f.textContent = '';
     for (const tr of $('ticket-rows').children) tr.classList.toggle('selected', tr.dataset.id === t.id);
   }
 
-  async function openTicket(id) {
-    const t = state.tickets.get(id);
-    if (!t) return;
-    state.current = id;
-    renderTicket(t);
-    $('ticket-detail').hidden = false;
-    $('ticket-detail').scrollIntoView({ block: 'nearest' });
-    // The list may be minutes old: read the ticket again for its latest
-    // timeline and fresh photo links (staff may read any report).
+  // readTicket is the staff's full view of a ticket; a server without it
+  // answers with the report view, which staff may read too.
+  async function readTicket(id) {
     try {
-      const fresh = await api('GET', '/reports/' + enc(id));
-      if (state.current !== id) return;
-      const merged = Object.assign({}, state.tickets.get(id), fresh);
-      state.tickets.set(id, merged);
-      renderTicket(merged);
-      replaceRow(merged);
+      return await api('GET', '/admin/tickets/' + enc(id));
     } catch (e) {
-      if (e.status !== 401) flash('刷新工单失败：' + errorText(e), true);
+      if (e.status !== 404 && e.status !== 405) throw e;
+      return Object.assign({}, state.tickets.get(id), await api('GET', '/reports/' + enc(id)));
+    }
+  }
+
+  async function openTicket(id) {
+    state.current = id;
+    const cached = state.tickets.get(id);
+    if (cached) renderTicket(cached);
+    $('ticket-detail').hidden = !cached;
+    try {
+      const fresh = await readTicket(id);
+      if (state.current !== id) return;
+      updated(fresh);
+      $('ticket-detail').hidden = false;
+      // Side by side (wide screens) the detail is in view already.
+      if (window.innerWidth < 1100) $('ticket-detail').scrollIntoView({ block: 'nearest' });
+      if (!$('act-dispatch').hidden) await loadCandidates(id);
+    } catch (e) {
+      if (e.status !== 401) flash('读取工单失败：' + errorText(e), true);
     }
   }
 
   function updated(t) {
-    state.tickets.set(t.id, t);
-    replaceRow(t);
-    if (state.current === t.id) renderTicket(t);
+    state.tickets.set(t.id, Object.assign({}, state.tickets.get(t.id), t));
+    replaceRow(state.tickets.get(t.id));
+    if (state.current === t.id) renderTicket(state.tickets.get(t.id));
+  }
+
+  // The staff's steps on a ticket.
+  const STEPS = {
+    dispatch: (id, json) => api('POST', `/admin/tickets/${enc(id)}/dispatch`, { json }),
+    reject: (id, json) => api('POST', `/admin/tickets/${enc(id)}/reject`, { json }),
+    urge: (id, json) => api('POST', `/admin/tickets/${enc(id)}/urge`, { json }),
+    defer: (id, json) => api('POST', `/admin/tickets/${enc(id)}/defer`, { json }),
+    resume: (id, json) => api('POST', `/admin/tickets/${enc(id)}/resume`, { json }),
+    extension: (id, json) => api('POST', `/admin/tickets/${enc(id)}/extension`, { json }),
+    verify: (id, json) => api('POST', `/admin/tickets/${enc(id)}/verify`, { json }),
+  };
+
+  // act runs one staff step on the open ticket and shows the result.
+  async function act(step, body, done) {
+    const id = state.current;
+    const t = await STEPS[step](id, body);
+    if (t && t.id) updated(t);
+    flash(done);
+    await openTicket(id);
+  }
+
+  async function loadCandidates(id) {
+    const box = $('cand-rows');
+    $('cand-error').textContent = '';
+    box.replaceChildren(el('tr', null, el('td', { colspan: 5, class: 'muted', text: '正在读取可派遣人员…' })));
+    let page;
+    try {
+      page = await api('GET', `/admin/tickets/${enc(id)}/candidates`);
+    } catch (e) {
+      box.replaceChildren();
+      $('cand-error').textContent = '读取可派遣人员失败：' + errorText(e);
+      return;
+    }
+    if (state.current !== id) return;
+    const cur = (state.tickets.get(id) || {}).assignee || {};
+    const items = page.items || [];
+    box.replaceChildren(...items.map((c) => {
+      const b = el('button', { type: 'button', class: 'small', 'data-candidate': c.id, text: c.id === cur.id ? '当前处置人' : '派遣' });
+      if (c.id === cur.id) b.disabled = true;
+      else {
+        onClick(b, () => act('dispatch', { assignee_id: c.id }, `已派遣给 ${c.name}。`));
+      }
+      return el('tr', { class: c.on_duty ? '' : 'off' },
+        td(c.name || '（未知姓名）'), td(ROLES[c.role] || c.role || ''), td(c.on_duty ? '在岗' : '不在岗'),
+        td(String(c.open_tasks === undefined ? '—' : c.open_tasks)), td(b));
+    }));
+    if (!items.length) box.append(el('tr', null, el('td', { colspan: 5, class: 'muted', text: '没有可派遣的人员：请先在“人员”中为该网格或社区添加网格员或在职党员。' })));
+  }
+
+  function numberIn(v, name, lo, hi) {
+    const n = Number(str(v));
+    if (str(v) === '' || !isFinite(n) || n < lo || n > hi) throw new Error(`${name}必须是 ${lo} 到 ${hi} 之间的数`);
+    return n;
   }
 
   // ---- 网格 ---------------------------------------------------------------
@@ -488,35 +989,220 @@
   async function loadGrids() {
     const page = await api('GET', '/admin/grids');
     const items = page.items || [];
-    $('grid-rows').replaceChildren(...items.map((g) => el('tr', null, td(g.code), td(g.name), td(g.community))));
+    state.grids = items;
+    $('grid-rows').replaceChildren(...items.map((g) => el('tr', null, td(g.code), td(g.name), td(g.community),
+      td(g.geometry ? `${gridRings(g).length} 个边界环` : '—'))));
     $('grid-empty').hidden = items.length > 0;
     $('grid-codes').replaceChildren(...items.map((g) => el('option', { value: g.code, label: `${g.name}（${g.community}）` })));
     const communities = [...new Set(items.map((g) => g.community).filter(Boolean))].sort();
     $('communities').replaceChildren(...communities.map((c) => el('option', { value: c })));
+    for (const id of ['f-grid', 'p-grid']) {
+      const sel = $(id);
+      const keep = sel.value;
+      sel.replaceChildren(el('option', { value: '', text: '全部' }),
+        ...items.map((g) => el('option', { value: g.code, text: `${g.name}（${g.code}）` })));
+      sel.value = keep;
+    }
   }
 
   // ---- 人员 ---------------------------------------------------------------
+
+  // The people directory's calls, spelled out per kind so that every path
+  // in this script can be checked against the server's routes.
+  const PEOPLE = {
+    workers: {
+      label: '网格员',
+      list: (query) => api('GET', '/admin/workers', { query }),
+      create: (json) => api('POST', '/admin/workers', { json }),
+      patch: (id, json) => api('PATCH', '/admin/workers/' + enc(id), { json }),
+      invite: (id) => api('POST', `/admin/workers/${enc(id)}/invite`),
+    },
+    members: {
+      label: '在职党员',
+      list: (query) => api('GET', '/admin/party-members', { query }),
+      create: (json) => api('POST', '/admin/party-members', { json }),
+      patch: (id, json) => api('PATCH', '/admin/party-members/' + enc(id), { json }),
+      invite: (id) => api('POST', `/admin/party-members/${enc(id)}/invite`),
+    },
+    branches: {
+      label: '党支部',
+      list: () => api('GET', '/admin/branches'),
+      create: (json) => api('POST', '/admin/branches', { json }),
+      patch: (id, json) => api('PATCH', '/admin/branches/' + enc(id), { json }),
+    },
+  };
 
   function showInvite(kind, name, res) {
     const dl = $('invite-fields');
     dl.replaceChildren();
     field(dl, '身份', kind);
     field(dl, '姓名', name);
-    field(dl, '档案 ID', res.id);
     field(dl, '邀请码', el('code', { class: 'invite-code', text: res.invite_code }));
-    field(dl, '有效期至', res.invite_expires_at ? fmtTime(res.invite_expires_at) : '');
+    const exp = res.expires_at || res.invite_expires_at;
+    field(dl, '有效期至', exp ? fmtTime(exp) : '');
     $('invite').hidden = false;
     $('invite').scrollIntoView({ block: 'nearest' });
   }
 
-  function savedBranches() {
-    try { return JSON.parse(sessionStorage.getItem(BRANCHES_KEY) || '[]'); } catch (_) { return []; }
+  async function loadBranches() {
+    const page = await api('GET', '/admin/branches');
+    state.branches = page.items || [];
+    const sel = $('p-branch');
+    const keep = sel.value;
+    sel.replaceChildren(el('option', { value: '', text: '请选择党支部' }),
+      ...state.branches.map((b) => el('option', { value: b.id, text: b.name })));
+    sel.value = keep;
+    return state.branches;
   }
 
-  function renderBranches() {
-    const bs = savedBranches();
-    $('branch-list').replaceChildren(...bs.map((b) => el('li', null, el('code', { text: b.id }), ' ', b.name)));
-    $('branch-ids').replaceChildren(...bs.map((b) => el('option', { value: b.id, label: b.name })));
+  function branchName(id) {
+    const b = state.branches.find((x) => x.id === id);
+    return b ? b.name : '';
+  }
+
+  function readPeopleFilter() {
+    const fd = new FormData($('people-filter'));
+    const kind = str(fd.get('kind')) || 'workers';
+    return { kind, query: kind === 'branches' ? {} : { q: str(fd.get('q')), grid: kind === 'workers' ? str(fd.get('grid')) : '', active: str(fd.get('active')) } };
+  }
+
+  function searchPeople() {
+    const { kind, query } = readPeopleFilter();
+    const p = state.people;
+    Object.assign(p, { kind, query, cursor: '', rows: new Map() });
+    const f = $('people-filter').elements;
+    f.q.closest('label').hidden = kind === 'branches';
+    f.active.closest('label').hidden = kind === 'branches';
+    f.grid.closest('label').hidden = kind !== 'workers';
+    $('people-rows').replaceChildren();
+    $('people-total').textContent = '';
+    $('people-title').firstChild.textContent = PEOPLE[kind].label + ' ';
+    const heads = {
+      workers: ['姓名', '手机号', '负责网格', '绑定', '在岗', '在办任务', '状态', '操作'],
+      members: ['姓名', '手机号', '党支部', '服务社区', '绑定', '在岗', '在办任务', '状态', '操作'],
+      branches: ['支部名称', '党员人数', '操作'],
+    }[kind];
+    $('people-head').replaceChildren(el('tr', null, ...heads.map((h) => el('th', { text: h }))));
+    return loadPeople();
+  }
+
+  async function loadPeople() {
+    const p = state.people;
+    const seq = ++p.seq;
+    const page = await PEOPLE[p.kind].list(Object.assign({}, p.query, { limit: '50', cursor: p.cursor }));
+    if (seq !== p.seq) return;
+    for (const x of page.items || []) {
+      if (p.rows.has(x.id)) continue;
+      p.rows.set(x.id, x);
+      $('people-rows').append(personRow(p.kind, x));
+    }
+    p.cursor = page.next_cursor || '';
+    $('people-more').hidden = !p.cursor;
+    $('people-empty').hidden = p.rows.size > 0;
+    const n = $('people-rows').children.length;
+    $('people-total').textContent = page.total !== undefined ? `共 ${page.total} 人，已显示 ${n} 人` : (p.kind === 'branches' ? `共 ${n} 个` : `已显示 ${n} 人`);
+  }
+
+  function yes(v, y, n) { return el('span', { class: v ? 'tag ok' : 'tag', text: v ? y : n }); }
+
+  function personRow(kind, x) {
+    const ops = el('td', { class: 'ops' });
+    const edit = el('button', { type: 'button', class: 'link', text: kind === 'branches' ? '改名' : '编辑' });
+    edit.addEventListener('click', () => openPersonForm(kind, x));
+    ops.append(edit);
+    if (kind === 'branches') {
+      return el('tr', { 'data-id': x.id }, td(x.name), td(String(x.members === undefined ? '—' : x.members)), ops);
+    }
+    const who = PEOPLE[kind].label;
+    if (x.active !== false) {
+      const off = el('button', { type: 'button', class: 'link danger-link', 'data-action': 'deactivate', text: '停用' });
+      confirmClick(off, '确认停用？', async () => {
+        const res = await PEOPLE[kind].patch(x.id, { active: false });
+        flash(`已停用${who}${x.name}，其在办任务已重新派遣。`);
+        replacePerson(kind, Object.assign({}, x, res && res.id ? res : { active: false, on_duty: false }));
+      });
+      const inv = el('button', { type: 'button', class: 'link', 'data-action': 'invite', text: '重新邀请' });
+      confirmClick(inv, '确认生成新邀请码？', async () => {
+        const res = await PEOPLE[kind].invite(x.id);
+        showInvite(who, x.name, res);
+      });
+      ops.append(' ', inv, ' ', off);
+    } else {
+      const on = el('button', { type: 'button', class: 'link', 'data-action': 'activate', text: '重新启用' });
+      onClick(on, async () => {
+        const res = await PEOPLE[kind].patch(x.id, { active: true });
+        flash(`已重新启用${who}${x.name}。`);
+        replacePerson(kind, Object.assign({}, x, res && res.id ? res : { active: true }));
+      });
+      ops.append(' ', on);
+    }
+    const cells = kind === 'workers'
+      ? [td(x.name), td(x.phone || '—'), td((x.grid_codes || []).map(gridName).join('、') || '—')]
+      : [td(x.name), td(x.phone || '—'), td(x.branch_name || branchName(x.branch_id) || '—'), td((x.communities || []).join('、') || '—')];
+    return el('tr', { 'data-id': x.id, class: x.active === false ? 'inactive' : '' }, ...cells,
+      td(yes(x.bound, '已绑定', '未绑定')), td(yes(x.on_duty, '在岗', '不在岗')),
+      td(String(x.open_tasks === undefined ? '—' : x.open_tasks)), td(x.active === false ? '已停用' : '在用'), ops);
+  }
+
+  function replacePerson(kind, x) {
+    state.people.rows.set(x.id, x);
+    for (const tr of $('people-rows').children) {
+      if (tr.dataset.id === x.id) { tr.replaceWith(personRow(kind, x)); return; }
+    }
+  }
+
+  function openPersonForm(kind, x) {
+    const form = $('person-form');
+    form.reset();
+    const f = form.elements;
+    f.kind.value = kind;
+    f.id.value = x ? x.id : '';
+    $('person-form-title').textContent = `${x ? (kind === 'branches' ? '改名' : '编辑') : '新增'}${PEOPLE[kind].label}`;
+    for (const lab of form.querySelectorAll('[data-for]')) lab.hidden = !lab.dataset.for.split(' ').includes(kind);
+    f.phone.required = !x && kind !== 'branches';
+    f.grid_codes.required = !x && kind === 'workers';
+    f.branch_id.required = kind === 'members';
+    f.communities.required = !x && kind === 'members';
+    if (x) {
+      f.name.value = x.name || '';
+      f.phone.value = x.phone || '';
+      f.grid_codes.value = (x.grid_codes || []).join(', ');
+      f.branch_id.value = x.branch_id || '';
+      f.communities.value = (x.communities || []).join(', ');
+    }
+    form.hidden = false;
+    form.scrollIntoView({ block: 'nearest' });
+    f.name.focus();
+  }
+
+  async function savePerson(fd, form) {
+    const kind = str(fd.get('kind'));
+    const id = str(fd.get('id'));
+    const name = str(fd.get('name'));
+    let body = { name };
+    if (kind === 'workers') body = { name, phone: str(fd.get('phone')), grid_codes: list(fd.get('grid_codes')) };
+    if (kind === 'members') {
+      body = { name, phone: str(fd.get('phone')), branch_id: str(fd.get('branch_id')), communities: list(fd.get('communities')) };
+    }
+    if (id) {
+      // Only what was filled in is changed.
+      for (const k of Object.keys(body)) if (body[k] === '' || (Array.isArray(body[k]) && !body[k].length)) delete body[k];
+      const res = await PEOPLE[kind].patch(id, body);
+      flash(`已保存${PEOPLE[kind].label}${name}。`);
+      if (kind === 'branches') await loadBranches();
+      if (res && res.id) replacePerson(kind, Object.assign({}, state.people.rows.get(id), res));
+      else await searchPeople();
+    } else {
+      const res = await PEOPLE[kind].create(body);
+      if (kind === 'branches') {
+        await loadBranches();
+        flash(`党支部“${name}”已创建。`);
+      } else {
+        showInvite(PEOPLE[kind].label, name, res);
+      }
+      await searchPeople();
+    }
+    form.hidden = true;
   }
 
   // ---- 分类 ---------------------------------------------------------------
@@ -529,11 +1215,13 @@
       td(c.code), td(c.major || '—'), td(c.name), td(String(c.sla_hours)),
       td(c.volunteer_suitable ? '是' : '否'), td(c.duplicate_radius_m === undefined ? '—' : String(c.duplicate_radius_m)),
       td(el('button', { type: 'button', class: 'link', text: '编辑', onclick: () => editCategory(c) })))));
-    const sel = $('f-category');
-    const keep = sel.value;
-    sel.replaceChildren(el('option', { value: '', text: '全部' }),
-      ...items.map((c) => el('option', { value: c.code, text: `${c.code} ${c.name}` })));
-    sel.value = keep;
+    for (const id of ['f-category', 'h-category']) {
+      const sel = $(id);
+      const keep = sel.value;
+      sel.replaceChildren(el('option', { value: '', text: id === 'f-category' ? '全部' : '请选择' }),
+        ...items.map((c) => el('option', { value: c.code, text: `${c.code} ${c.name}` })));
+      sel.value = keep;
+    }
   }
 
   function editCategory(c) {
@@ -563,21 +1251,25 @@
 
   async function loadStats() {
     const p = statsPeriod();
+    const fd = new FormData($('stats-form'));
     const [sum, party] = await Promise.all([
       api('GET', '/stats/summary', { query: p }),
       api('GET', '/stats/party-building', { query: { from: p.from, to: p.to } }),
+      loadRanking({ from: p.from, to: p.to, by: str(fd.get('by')), min_sample: str(fd.get('min_sample')) }),
     ]);
     $('stats-period').textContent = `${sum.from || p.from} 至 ${sum.to || p.to}`;
-    $('stats-summary').replaceChildren(...INDICATORS.map(([k, label, kind]) =>
-      el('tr', null, el('th', { scope: 'row', text: label }), td(fmtNumber(sum[k], kind)))));
+    $('stats-summary').replaceChildren(...INDICATORS.filter(([k]) => sum[k] !== undefined).map(([k, label, kind]) =>
+      el('div', { class: 'tile small' }, el('div', { class: 'tile-value', text: fmtNumber(sum[k], kind) }),
+        el('div', { class: 'tile-label', text: label }))));
 
     const groups = sum.groups || [];
     $('stats-groups-box').hidden = !p.group_by;
     $('stats-groups-head').replaceChildren(el('tr', null,
       el('th', { text: GROUP_NAMES[p.group_by] || '分组' }), el('th', { text: '编码' }),
       ...GROUP_COLUMNS.map(([, label]) => el('th', { text: label }))));
+    const groupName = (g) => (p.group_by === 'source' ? SOURCES[g.key] : '') || g.name || (p.group_by === 'category' ? categoryName(g.key) : '') || g.key || '—';
     $('stats-groups').replaceChildren(...(groups.length ? groups.map((g) => el('tr', null,
-      td(g.name || g.key || '—'), td(g.key || '—'), ...GROUP_COLUMNS.map(([k, , kind]) => td(fmtNumber(g[k], kind)))))
+      td(groupName(g)), td(g.key || '—'), ...GROUP_COLUMNS.map(([k, , kind]) => td(fmtNumber(g[k], kind)))))
       : [el('tr', null, el('td', { colspan: GROUP_COLUMNS.length + 2, class: 'muted', text: '本期没有数据' }))]));
 
     const rows = [
@@ -599,28 +1291,37 @@
       : empty(4)));
   }
 
-  // filenameOf reads the file name of a Content-Disposition header,
-  // preferring the RFC 5987 filename* form.
-  function filenameOf(cd) {
-    const star = /filename\*=UTF-8''([^;]+)/i.exec(cd || '');
-    if (star) {
-      try { return decodeURIComponent(star[1].trim()); } catch (_) { /* fall through */ }
+  const WEIGHT_NAMES = { resolution_rate: '结案率', on_time_rate: '按期结案率', reopen_rate: '返工率', satisfaction_rate: '满意率' };
+
+  // loadRanking fills the ranking table; its failure is shown there and
+  // does not hide the other statistics.
+  async function loadRanking(q) {
+    $('rank-error').textContent = '';
+    let r;
+    try {
+      r = await api('GET', '/stats/ranking', { query: q });
+    } catch (e) {
+      $('rank-rows').replaceChildren();
+      $('rank-excluded').textContent = '';
+      $('rank-error').textContent = '排名无法加载：' + errorText(e);
+      return;
     }
-    const plain = /filename="([^"]+)"/i.exec(cd || '');
-    return plain ? plain[1] : '';
+    $('rank-weights').textContent = Object.keys(r.weights || {}).length
+      ? '权重：' + Object.entries(r.weights).map(([k, v]) => `${WEIGHT_NAMES[k] || k} ${v}`).join('，') : '';
+    const items = r.items || [];
+    $('rank-rows').replaceChildren(...(items.length ? items.map((x) => el('tr', null,
+      td(String(x.rank)), td(x.name || x.key), td(fmtNumber(x.score === undefined ? null : Number(x.score).toFixed(3))), td(String(x.sample)),
+      td(fmtNumber(x.resolution_rate, 'rate')), td(fmtNumber(x.on_time_rate, 'rate')),
+      td(fmtNumber(x.reopen_rate, 'rate')), td(fmtNumber(x.satisfaction_rate, 'rate'))))
+      : [el('tr', null, el('td', { colspan: 8, class: 'muted', text: '本期没有达到最少样本的单位' }))]));
+    const ex = r.excluded || [];
+    $('rank-excluded').textContent = ex.length ? `样本不足未排名：${ex.map((x) => `${x.name || x.key}（${x.sample}）`).join('、')}` : '';
   }
 
   async function exportStats() {
     const p = statsPeriod();
     const res = await api('GET', '/stats/export.xlsx', { query: { from: p.from, to: p.to }, raw: true });
-    const blob = await res.blob();
-    const name = filenameOf(res.headers.get('Content-Disposition')) || `城管统计_${p.from}_${p.to}.xlsx`;
-    const href = URL.createObjectURL(blob);
-    const a = el('a', { href, download: name, hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(href), 30000);
+    await download(res, `城管统计_${p.from}_${p.to}.xlsx`);
   }
 
   // ---- 死信 ---------------------------------------------------------------
@@ -650,12 +1351,37 @@
     $('logout').addEventListener('click', logout);
     window.addEventListener('hashchange', route);
 
+    // 概览: refreshed by hand, and every minute while it is on screen.
+    onClick($('ov-refresh'), loadOverview);
+    setInterval(() => {
+      if (state.tab === 'overview' && !document.hidden && session()) loadOverview().catch((e) => { $('ov-error').textContent = errorText(e); });
+    }, 60000);
+
+    // 地图
+    const mf = $('map-form').elements;
+    const today = todayCST();
+    mf.to.value = today;
+    mf.from.value = addDays(today, -29);
+    onSubmit($('map-form'), loadMap);
+    mf.mode.addEventListener('change', () => $('map-form').requestSubmit());
+    $('map').addEventListener('click', (ev) => {
+      const c = ev.target.closest('circle[data-id]');
+      if (c) location.hash = '#tickets/' + enc(c.dataset.id);
+    });
+    $('map').addEventListener('keydown', (ev) => {
+      const c = ev.target.closest('circle[data-id]');
+      if (c && ev.key === 'Enter') location.hash = '#tickets/' + enc(c.dataset.id);
+    });
+
     // 工单
     const statusSel = $('f-status');
     for (const [k, v] of Object.entries(STATUS)) statusSel.append(el('option', { value: k, text: v }));
+    const sourceSel = $('f-source');
+    for (const [k, v] of Object.entries(SOURCES)) sourceSel.append(el('option', { value: k, text: v }));
     onSubmit($('ticket-filter'), () => searchTickets());
     $('ticket-filter').addEventListener('reset', () => setTimeout(() => searchTickets().catch((e) => showError(null, e))));
     onClick($('ticket-more'), loadTickets);
+    onClick($('ticket-export'), exportTickets);
     const rows = $('ticket-rows');
     rows.addEventListener('click', (ev) => {
       const tr = ev.target.closest('tr[data-id]');
@@ -669,22 +1395,49 @@
       state.current = '';
       $('ticket-detail').hidden = true;
       for (const tr of rows.children) tr.classList.remove('selected');
+      if (location.hash.startsWith('#tickets/')) history.replaceState(null, '', '#tickets');
     });
-    onSubmit($('dispatch-form'), async (fd, form) => {
-      const id = state.current;
-      const t = await api('POST', `/admin/tickets/${enc(id)}/dispatch`, { json: { assignee_id: str(fd.get('assignee_id')) } });
-      updated(t);
-      form.reset();
-      flash('已派遣。');
-    });
+    onClick($('cand-reload'), () => loadCandidates(state.current));
     onSubmit($('reject-form'), async (fd, form) => {
-      const id = state.current;
-      const reason = str(fd.get('reason'));
-      if (!window.confirm(`确定驳回这张工单？居民会看到理由：${reason}`)) return;
-      const t = await api('POST', `/admin/tickets/${enc(id)}/reject`, { json: { reason } });
-      updated(t);
+      await act('reject', { reason: str(fd.get('reason')) }, '已驳回。');
       form.reset();
-      flash('已驳回。');
+    });
+    onSubmit($('urge-form'), async (fd, form) => {
+      await act('urge', { note: str(fd.get('note')) }, '已督办，处置人会收到提醒。');
+      form.reset();
+    });
+    onSubmit($('defer-form'), async (fd, form) => {
+      await act('defer', { reason: str(fd.get('reason')) }, '已挂账，计时暂停。');
+      form.reset();
+    });
+    onSubmit($('resume-form'), () => act('resume', {}, '已恢复办理。'));
+    onSubmit($('extension-form'), async (fd, form, by) => {
+      const approve = !!by && by.value === 'true';
+      const note = str(fd.get('note'));
+      await act('extension', note ? { approve, note } : { approve }, approve ? '已批准延期。' : '已不批准延期。');
+      form.reset();
+    });
+    onSubmit($('verify-form'), async (fd, form, by) => {
+      const passed = !!by && by.value === 'true';
+      await act('verify', { passed, note: str(fd.get('note')) }, passed ? '核查通过，已结案。' : '核查不通过，已返工给原处置人。');
+      form.reset();
+    });
+    $('hotline-open').addEventListener('click', () => { $('hotline-form').hidden = false; $('hotline-form').elements.category.focus(); });
+    $('hotline-close').addEventListener('click', () => { $('hotline-form').hidden = true; });
+    onSubmit($('hotline-form'), async (fd, form) => {
+      const t = await api('POST', '/admin/tickets', {
+        json: {
+          source: 'hotline', category: str(fd.get('category')), description: str(fd.get('description')),
+          address: str(fd.get('address')),
+          location: { lat: numberIn(fd.get('lat'), '纬度', -90, 90), lng: numberIn(fd.get('lng'), '经度', -180, 180), coord_type: 'wgs84' },
+          caller_name: str(fd.get('caller_name')), caller_phone: str(fd.get('caller_phone')),
+        },
+      });
+      form.reset();
+      form.hidden = true;
+      flash('热线工单已立案。');
+      await searchTickets();
+      await openTicket(t.id);
     });
 
     // 网格
@@ -702,36 +1455,12 @@
     onClick($('grid-refresh'), loadGrids);
 
     // 人员
-    onSubmit($('worker-form'), async (fd, form) => {
-      const name = str(fd.get('name'));
-      const res = await api('POST', '/admin/workers', {
-        json: { name, phone: str(fd.get('phone')), grid_codes: list(fd.get('grid_codes')) },
-      });
-      form.reset();
-      showInvite('网格员', name, res);
-    });
-    onSubmit($('branch-form'), async (fd, form) => {
-      const name = str(fd.get('name'));
-      const res = await api('POST', '/admin/branches', { json: { name } });
-      form.reset();
-      const bs = savedBranches().filter((b) => b.id !== res.id);
-      bs.push({ id: res.id, name });
-      sessionStorage.setItem(BRANCHES_KEY, JSON.stringify(bs));
-      renderBranches();
-      $('member-form').elements.branch_id.value = res.id;
-      flash(`党支部已创建，ID：${res.id}`);
-    });
-    onSubmit($('member-form'), async (fd, form) => {
-      const name = str(fd.get('name'));
-      const res = await api('POST', '/admin/party-members', {
-        json: {
-          name, phone: str(fd.get('phone')), branch_id: str(fd.get('branch_id')),
-          communities: list(fd.get('communities')),
-        },
-      });
-      form.reset();
-      showInvite('在职党员', name, res);
-    });
+    onSubmit($('people-filter'), () => searchPeople());
+    $('people-filter').elements.kind.addEventListener('change', () => searchPeople().catch((e) => showError(null, e)));
+    onClick($('people-more'), loadPeople);
+    $('person-new').addEventListener('click', () => openPersonForm(state.people.kind));
+    $('person-form-close').addEventListener('click', () => { $('person-form').hidden = true; });
+    onSubmit($('person-form'), savePerson);
     $('invite-close').addEventListener('click', () => {
       $('invite-fields').replaceChildren();
       $('invite').hidden = true;
@@ -770,7 +1499,6 @@
 
     // 统计
     const sf = $('stats-form').elements;
-    const today = todayCST();
     sf.to.value = today;
     sf.from.value = today.slice(0, 4) + '-01-01';
     onSubmit($('stats-form'), loadStats);

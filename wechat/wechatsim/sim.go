@@ -8,6 +8,16 @@
 //	POST /wxa/media_check_async          image check v2; verdict pushed later
 //	POST /cgi-bin/message/subscribe/send subscription messages
 //
+// Simulators with the same appid and secret behave as one WeChat, across
+// restarts and processes: an openid is derived from the login code and
+// carries its own check (an HMAC under the app secret), and so does an
+// access_token (with its expiry), so every simulator accepts whatever any of
+// them issued, with no memory shared. Only a forced refresh's revocation of
+// the previous token is local to the simulator that saw it.
+//
+// Faults can be injected per API (Options.Faults, SetFaults): a WeChat
+// errcode, or a timeout (no answer until the caller gives up).
+//
 // A Simulator is reached by silenceper (and therefore by wechat.Client)
 // through wechat.Route: call Install. Many simulators with distinct appids can
 // live in one process.
@@ -26,6 +36,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,6 +110,85 @@ type Options struct {
 	Client *http.Client
 	// IssueUnionID makes jscode2session return a unionid too.
 	IssueUnionID bool
+	// Faults make APIs fail (see Fault); nil means none. SetFaults changes
+	// them later.
+	Faults map[string]Fault
+}
+
+// The API names Faults are keyed by.
+const (
+	APICode2Session   = "jscode2session"
+	APIStableToken    = "stable_token"
+	APIMsgSecCheck    = "msg_sec_check"
+	APIMediaCheck     = "media_check_async"
+	APISubscribeSend  = "send"
+	maxFaultTimeout   = 2 * time.Minute
+	openIDBodyLength  = 16
+	openIDCheckLength = 11
+)
+
+// APIs lists the names a Fault may be set for.
+func APIs() []string {
+	return []string{APICode2Session, APIStableToken, APIMsgSecCheck, APIMediaCheck, APISubscribeSend}
+}
+
+// Fault is how a simulated API fails: with ErrCode (a WeChat errcode such as
+// -1, 40003, 45009 or 61010, answered with HTTP 200 as WeChat does), or, with
+// Timeout, by not answering until the caller's context ends (at most two
+// minutes, then errcode -1).
+type Fault struct {
+	ErrCode int
+	Timeout bool
+}
+
+// ParseFaults reads the WECHAT_SIMULATOR_FAULTS syntax: a comma-separated
+// list of api=errcode or api=timeout, e.g.
+// "msg_sec_check=40003,media_check_async=-1,send=timeout". The api names are
+// those of APIs. An empty string means no faults.
+func ParseFaults(spec string) (map[string]Fault, error) {
+	out := map[string]Fault{}
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		api, val, ok := strings.Cut(item, "=")
+		api, val = strings.TrimSpace(api), strings.TrimSpace(val)
+		if !ok || !slices.Contains(APIs(), api) {
+			return nil, fmt.Errorf("%q: the api must be one of %s, as api=errcode or api=timeout", item, strings.Join(APIs(), ", "))
+		}
+		if val == "timeout" {
+			out[api] = Fault{Timeout: true}
+			continue
+		}
+		code, err := strconv.Atoi(val)
+		if err != nil || code == 0 {
+			return nil, fmt.Errorf("%q: the fault must be a non-zero WeChat errcode or timeout", item)
+		}
+		out[api] = Fault{ErrCode: code}
+	}
+	return out, nil
+}
+
+// Media verdict names for MediaVerdictOf (WECHAT_SIMULATOR_MEDIA_VERDICT).
+const (
+	VerdictPass   = "pass"
+	VerdictRisky  = "risky"
+	VerdictReview = "review"
+	VerdictNone   = "none"
+)
+
+// MediaVerdictOf returns an Options.MediaVerdict that gives every photo the
+// same verdict: pass, risky, review, or none (never push one). It reports
+// false for any other name.
+func MediaVerdictOf(name string) (func(mediaURL string) string, bool) {
+	switch name {
+	case VerdictPass, VerdictRisky, VerdictReview:
+		return func(string) string { return name }, true
+	case VerdictNone:
+		return func(string) string { return "" }, true
+	}
+	return nil, false
 }
 
 // SentMessage is a subscription message the simulator accepted.
@@ -120,11 +210,6 @@ type PushAttempt struct {
 
 type grantKey struct{ openID, templateID string }
 
-type tokenInfo struct {
-	expires time.Time
-	revoked bool
-}
-
 // Simulator is an in-process WeChat for one appid. Safe for concurrent use.
 type Simulator struct {
 	AppID string
@@ -132,17 +217,20 @@ type Simulator struct {
 	o       Options
 	handler http.Handler
 
-	mu           sync.Mutex
-	pushURL      string
-	tokens       map[string]*tokenInfo
-	current      string
-	tokensIssued int
-	openIDs      map[string]bool
-	grants       map[grantKey]int
-	sent         []SentMessage
-	pushes       []PushAttempt
-	closed       bool
-	wg           sync.WaitGroup
+	mu      sync.Mutex
+	pushURL string
+	// current is the token stable_token answers until it expires or is
+	// force-refreshed; revoked are the ones a forced refresh replaced here.
+	current        string
+	currentExpires time.Time
+	revoked        map[string]bool
+	tokensIssued   int
+	faults         map[string]Fault
+	grants         map[grantKey]int
+	sent           []SentMessage
+	pushes         []PushAttempt
+	closed         bool
+	wg             sync.WaitGroup
 }
 
 // New creates a simulator. It panics on an invalid configuration (empty
@@ -182,16 +270,19 @@ func New(o Options) *Simulator {
 		AppID:   o.AppID,
 		o:       o,
 		pushURL: o.PushURL,
-		tokens:  map[string]*tokenInfo{},
-		openIDs: map[string]bool{},
+		revoked: map[string]bool{},
+		faults:  map[string]Fault{},
 		grants:  map[grantKey]int{},
 	}
+	for k, v := range o.Faults {
+		s.faults[k] = v
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/sns/jscode2session", s.jscode2session)
-	mux.HandleFunc("/cgi-bin/stable_token", s.stableToken)
-	mux.HandleFunc("/wxa/msg_sec_check", s.msgSecCheck)
-	mux.HandleFunc("/wxa/media_check_async", s.mediaCheckAsync)
-	mux.HandleFunc("/cgi-bin/message/subscribe/send", s.subscribeSend)
+	mux.HandleFunc("/sns/jscode2session", s.faulty(APICode2Session, s.jscode2session))
+	mux.HandleFunc("/cgi-bin/stable_token", s.faulty(APIStableToken, s.stableToken))
+	mux.HandleFunc("/wxa/msg_sec_check", s.faulty(APIMsgSecCheck, s.msgSecCheck))
+	mux.HandleFunc("/wxa/media_check_async", s.faulty(APIMediaCheck, s.mediaCheckAsync))
+	mux.HandleFunc("/cgi-bin/message/subscribe/send", s.faulty(APISubscribeSend, s.subscribeSend))
 	s.handler = mux
 	return s
 }
@@ -201,6 +292,56 @@ func (s *Simulator) Handler() http.Handler { return s.handler }
 
 // Install routes silenceper's calls for this appid to the simulator.
 func (s *Simulator) Install() (unregister func()) { return wechat.Route(s.AppID, s) }
+
+// SetFaults replaces the injected faults (nil or empty: none), so a test
+// can make WeChat fail and recover.
+func (s *Simulator) SetFaults(f map[string]Fault) {
+	s.mu.Lock()
+	s.faults = map[string]Fault{}
+	for k, v := range f {
+		s.faults[k] = v
+	}
+	s.mu.Unlock()
+}
+
+// faulty answers with the fault set for api, if any, before h.
+func (s *Simulator) faulty(api string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		f, ok := s.faults[api]
+		s.mu.Unlock()
+		switch {
+		case !ok:
+			h(w, r)
+		case f.Timeout:
+			select {
+			case <-r.Context().Done():
+			case <-time.After(maxFaultTimeout):
+			}
+			fail(w, -1, "system error")
+		default:
+			fail(w, f.ErrCode, faultMessage(f.ErrCode))
+		}
+	}
+}
+
+func faultMessage(code int) string {
+	switch code {
+	case -1:
+		return "system error"
+	case 40003:
+		return "invalid openid"
+	case 45009:
+		return "reach max api daily quota limit"
+	case 45011:
+		return "api minute-quota reach limit  mustslower  retry next minute"
+	case 43101:
+		return "user refuse to accept the msg"
+	case 61010:
+		return "code is expired"
+	}
+	return "simulated failure"
+}
 
 // SetPushURL sets where verdicts are POSTed.
 func (s *Simulator) SetPushURL(u string) {
@@ -250,13 +391,55 @@ func (s *Simulator) TokensIssued() int {
 	return s.tokensIssued
 }
 
-// OpenIDFor returns the openid jscode2session answers for code:
-// "o" + base64url(HMAC-SHA256(key=appid, code))[:27]. It does not count as a
-// login (msg_sec_check accepts only openids that logged in).
+// OpenIDFor returns the openid jscode2session answers for code, 28
+// characters like WeChat's: "o", 16 characters derived from the code, and 11
+// that check them, both HMAC-SHA256 under the app's secret. Every simulator
+// of the same appid and secret derives the same openid and accepts it,
+// whether or not it saw the login.
 func (s *Simulator) OpenIDFor(code string) string {
-	m := hmac.New(sha256.New, []byte(s.AppID))
-	m.Write([]byte(code))
-	return "o" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:27]
+	body := s.mac("openid", code)[:openIDBodyLength]
+	return "o" + body + s.mac("openid-check", body)[:openIDCheckLength]
+}
+
+// validOpenID reports whether openID is one a simulator of this app could
+// have issued.
+func (s *Simulator) validOpenID(openID string) bool {
+	if len(openID) != 1+openIDBodyLength+openIDCheckLength || openID[0] != 'o' {
+		return false
+	}
+	body, check := openID[1:1+openIDBodyLength], openID[1+openIDBodyLength:]
+	return hmac.Equal([]byte(check), []byte(s.mac("openid-check", body)[:openIDCheckLength]))
+}
+
+// mac is base64url(HMAC-SHA256(appid+secret, purpose+msg)).
+func (s *Simulator) mac(purpose, msg string) string {
+	m := hmac.New(sha256.New, []byte(s.AppID+"\x00"+s.o.Secret))
+	m.Write([]byte(purpose + "\x00" + msg))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// newToken mints "SIM.<appid>.<hex expiry><hex nonce><check>".
+func (s *Simulator) newToken(expires time.Time) string {
+	body := fmt.Sprintf("%016x%s", expires.Unix(), hex.EncodeToString(randBytes(12)))
+	return wechat.SimTokenPrefix + s.AppID + "." + body + s.mac("token", body)[:22]
+}
+
+// tokenExpiry checks a token minted by any simulator of this app and
+// returns its expiry.
+func (s *Simulator) tokenExpiry(tok string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(tok, wechat.SimTokenPrefix+s.AppID+".")
+	if !ok || len(rest) != 16+24+22 {
+		return time.Time{}, false
+	}
+	body, check := rest[:40], rest[40:]
+	if !hmac.Equal([]byte(check), []byte(s.mac("token", body)[:22])) {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(body[:16], 16, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0), true
 }
 
 func (s *Simulator) unionIDFor(code string) string {
@@ -298,6 +481,10 @@ func (s *Simulator) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rec := &recorder{header: http.Header{}}
 	s.handler.ServeHTTP(rec, sreq)
+	if err := req.Context().Err(); err != nil {
+		// A timeout fault held the answer until the caller gave up.
+		return nil, err
+	}
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
@@ -410,24 +597,19 @@ func (s *Simulator) checkToken(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	now := s.o.Now()
+	expires, ok := s.tokenExpiry(tok)
 	s.mu.Lock()
-	ti := s.tokens[tok]
+	revoked := s.revoked[tok]
 	s.mu.Unlock()
 	switch {
-	case ti == nil || ti.revoked:
+	case !ok || revoked:
 		fail(w, 40001, "invalid credential, access_token is invalid or not latest")
 		return false
-	case !now.Before(ti.expires):
+	case !now.Before(expires):
 		fail(w, 42001, "access_token expired")
 		return false
 	}
 	return true
-}
-
-func (s *Simulator) knownOpenID(openID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return openID != "" && s.openIDs[openID]
 }
 
 // ---- /sns/jscode2session ----
@@ -461,9 +643,6 @@ func (s *Simulator) jscode2session(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	openID := s.OpenIDFor(code)
-	s.mu.Lock()
-	s.openIDs[openID] = true
-	s.mu.Unlock()
 	resp := struct {
 		OpenID     string `json:"openid"`
 		SessionKey string `json:"session_key"`
@@ -503,17 +682,15 @@ func (s *Simulator) stableToken(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.o.Now()
 	s.mu.Lock()
-	cur := s.tokens[s.current]
-	if req.ForceRefresh || cur == nil || !now.Before(cur.expires) {
-		if cur != nil && req.ForceRefresh {
-			cur.revoked = true
+	if req.ForceRefresh || s.current == "" || !now.Before(s.currentExpires) {
+		if s.current != "" && req.ForceRefresh {
+			s.revoked[s.current] = true
 		}
-		s.current = wechat.SimTokenPrefix + s.AppID + "." + hex.EncodeToString(randBytes(24))
-		cur = &tokenInfo{expires: now.Add(TokenTTL)}
-		s.tokens[s.current] = cur
+		s.currentExpires = now.Add(TokenTTL)
+		s.current = s.newToken(s.currentExpires)
 		s.tokensIssued++
 	}
-	tok, remaining := s.current, int64(cur.expires.Sub(now)/time.Second)
+	tok, remaining := s.current, int64(s.currentExpires.Sub(now)/time.Second)
 	s.mu.Unlock()
 	writeJSON(w, struct {
 		AccessToken string `json:"access_token"`
@@ -563,7 +740,7 @@ func (s *Simulator) msgSecCheck(w http.ResponseWriter, r *http.Request) {
 	case req.Scene < 1 || req.Scene > 4:
 		fail(w, 40097, "invalid args, invalid scene")
 		return
-	case !s.knownOpenID(req.OpenID):
+	case !s.validOpenID(req.OpenID):
 		fail(w, 40003, "invalid openid")
 		return
 	case utf8.RuneCountInString(req.Content) > 2500:
@@ -631,7 +808,7 @@ func (s *Simulator) mediaCheckAsync(w http.ResponseWriter, r *http.Request) {
 	case req.MediaURL == "" || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		fail(w, 40097, "invalid args, invalid media_url")
 		return
-	case !s.knownOpenID(req.OpenID):
+	case !s.validOpenID(req.OpenID):
 		fail(w, 40003, "invalid openid")
 		return
 	}
@@ -792,8 +969,8 @@ func (s *Simulator) subscribeSend(w http.ResponseWriter, r *http.Request) {
 	key := grantKey{req.ToUser, req.TemplateID}
 	s.mu.Lock()
 	_, granted := s.grants[key]
-	known := req.ToUser != "" && (s.openIDs[req.ToUser] || granted)
 	s.mu.Unlock()
+	known := s.validOpenID(req.ToUser) || (req.ToUser != "" && granted)
 	if !known {
 		fail(w, 40003, "invalid openid")
 		return

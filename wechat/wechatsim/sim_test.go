@@ -236,3 +236,87 @@ func TestNewValidates(t *testing.T) {
 		}()
 	}
 }
+
+// Two simulators of one app (two instances, or one before and after a
+// restart) are one WeChat: an openid or token either issued is good on the
+// other, and nothing issued by another app or forged is.
+func TestSimulatorsOfOneAppAgree(t *testing.T) {
+	a := New(Options{AppID: "wxsimone", Secret: "sec"})
+	b := New(Options{AppID: "wxsimone", Secret: "sec"})
+	other := New(Options{AppID: "wxsimone", Secret: "another-secret"})
+	login := do(t, a.Handler(), "GET", "/sns/jscode2session?appid=wxsimone&secret=sec&js_code=resident-1&grant_type=authorization_code", "")
+	if login.OpenID != b.OpenIDFor("resident-1") || len(login.OpenID) != 28 || login.OpenID[0] != 'o' {
+		t.Fatalf("openid %q, want %q (28 characters)", login.OpenID, b.OpenIDFor("resident-1"))
+	}
+	if other.OpenIDFor("resident-1") == login.OpenID {
+		t.Fatal("another secret derived the same openid")
+	}
+	tokA := do(t, a.Handler(), "POST", "/cgi-bin/stable_token", `{"grant_type":"client_credential","appid":"wxsimone","secret":"sec"}`)
+	check := func(s *Simulator, token, openID string) answer {
+		return do(t, s.Handler(), "POST", "/wxa/msg_sec_check?access_token="+token,
+			fmt.Sprintf(`{"version":2,"scene":3,"openid":%q,"content":"井盖坏了"}`, openID))
+	}
+	if r := check(b, tokA.AccessToken, login.OpenID); r.ErrCode != 0 || r.Result.Suggest != "pass" {
+		t.Fatalf("b with a's token and login: %+v", r)
+	}
+	expectErr(t, check(other, tokA.AccessToken, other.OpenIDFor("x")), 40001, "invalid credential")
+	forged := login.OpenID[:27] + map[bool]string{true: "B", false: "A"}[login.OpenID[27] == 'A']
+	expectErr(t, check(b, tokA.AccessToken, forged), 40003, "invalid openid")
+	expectErr(t, check(b, tokA.AccessToken, other.OpenIDFor("resident-1")), 40003, "invalid openid")
+	// Subscribe messages accept the openid too (43101 without an allowance,
+	// not 40003).
+	send := do(t, b.Handler(), "POST", "/cgi-bin/message/subscribe/send?access_token="+tokA.AccessToken,
+		fmt.Sprintf(`{"touser":%q,"template_id":"tmpl_accepted","data":{}}`, login.OpenID))
+	if send.ErrCode == 40003 {
+		t.Fatalf("send to a login of another simulator: %+v", send)
+	}
+}
+
+func TestParseFaults(t *testing.T) {
+	f, err := ParseFaults(" msg_sec_check=40003, media_check_async=-1,send=timeout,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Fault{APIMsgSecCheck: {ErrCode: 40003}, APIMediaCheck: {ErrCode: -1}, APISubscribeSend: {Timeout: true}}
+	if fmt.Sprint(f) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", f, want)
+	}
+	for _, bad := range []string{"msg_sec_check", "nope=1", "send=0", "send=slow"} {
+		if _, err := ParseFaults(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	if f, err := ParseFaults(""); err != nil || len(f) != 0 {
+		t.Fatalf("empty: %v %v", f, err)
+	}
+}
+
+func TestFaultsAndRecovery(t *testing.T) {
+	s := New(Options{AppID: "wxsimfault", Secret: "sec", Faults: map[string]Fault{APIMsgSecCheck: {ErrCode: 61010}}})
+	h := s.Handler()
+	tok := do(t, h, "POST", "/cgi-bin/stable_token", `{"grant_type":"client_credential","appid":"wxsimfault","secret":"sec"}`)
+	body := fmt.Sprintf(`{"version":2,"scene":3,"openid":%q,"content":"x"}`, s.OpenIDFor("u"))
+	expectErr(t, do(t, h, "POST", "/wxa/msg_sec_check?access_token="+tok.AccessToken, body), 61010, "code is expired")
+	s.SetFaults(map[string]Fault{APIMsgSecCheck: {Timeout: true}})
+	c := &http.Client{Transport: s, Timeout: 50 * time.Millisecond}
+	_, err := c.Post("https://api.weixin.qq.com/wxa/msg_sec_check?access_token="+tok.AccessToken, "application/json", strings.NewReader(body))
+	if err == nil {
+		t.Fatal("a timeout fault answered")
+	}
+	s.SetFaults(nil)
+	if a := do(t, h, "POST", "/wxa/msg_sec_check?access_token="+tok.AccessToken, body); a.ErrCode != 0 {
+		t.Fatalf("after recovery: %+v", a)
+	}
+}
+
+func TestMediaVerdictOf(t *testing.T) {
+	for name, want := range map[string]string{"pass": "pass", "risky": "risky", "review": "review", "none": ""} {
+		f, ok := MediaVerdictOf(name)
+		if !ok || f("http://x/p.jpg") != want {
+			t.Errorf("%s: ok=%v", name, ok)
+		}
+	}
+	if _, ok := MediaVerdictOf("maybe"); ok {
+		t.Error("maybe accepted")
+	}
+}
