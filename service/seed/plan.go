@@ -57,8 +57,15 @@ type plan struct {
 	claim, neverAccept, returnOnce, reject, slow, rated, unhappy bool
 	// lingering: reported in the last hour, nobody has got to it yet.
 	lingering bool
+	// The workflow's branches: urge (督办), deferral (挂账, resumed or
+	// not), an extension request (延期), a failed verification (核查).
+	urge, deferral, resume, extension, verifyFail bool
+	// patrol: a grid worker's 巡查上报 (selfHandled: handled on the spot);
+	// worker is the patrolling worker.
+	patrol, selfHandled, hotline bool
+	worker                       *model.User
 	// Progress flags, so that each turn happens once.
-	timedOut, returned, staffActed, reworked bool
+	timedOut, returned, staffActed, reworked, verified bool
 }
 
 func (s *seeder) chance(p float64) bool { return s.rng.Float64() < p }
@@ -112,11 +119,19 @@ func (s *seeder) planTickets(start time.Time) {
 		p.slow = s.chance(0.15)
 		p.rated = s.chance(0.75)
 		p.unhappy = s.chance(0.1)
+		p.urge = s.chance(0.05)
+		// One in forty is put on hold (挂账) while in progress: half of
+		// those are resumed a day or three later, half still wait.
+		p.deferral, p.resume = i%40 == 7 || i%40 == 27, i%40 == 27
+		p.extension = s.chance(0.03)
+		p.verifyFail = s.chance(0.03)
 		g := pick(s.rng, s.grid)
 		lat, lng := s.point(g)
 		text := pick(s.rng, p.kind.texts)
 		addr := fmt.Sprintf("南京市鼓楼区%s%d号附近", pick(s.rng, streets), 1+s.rng.IntN(300))
 		switch r := s.rng.Float64(); {
+		case i == n-3:
+			p.lingering, p.claim = true, false // dispatched, not yet accepted
 		case i == n-1 || i == n-2:
 			p.lingering = true // the newest are still on their way
 			if i == n-1 {
@@ -124,13 +139,21 @@ func (s *seeder) planTickets(start time.Time) {
 			} else {
 				lat, lng = originLat-0.03, originLng-0.03
 			}
-		case r < 0.03:
-			lat, lng = originLat-0.03, originLng-0.03 // outside every grid: the staff's queue
-		case r < 0.05:
-			text = "小区里有人聚众赌博，影响很坏" // screening rejects it (risky text)
 		case r < 0.06:
+			// A 12345 hotline call, entered by staff.
+			caller := name(300 + i)
+			s.at(t, func(ctx context.Context) error { return s.call(ctx, p, text, addr, caller, lat, lng) })
+			continue
+		case r < 0.12 && len(s.workersOf[g.code]) > 0:
+			// A grid worker's patrol finds it; a third handled on the spot.
+			p.patrol, p.selfHandled, p.worker = true, s.chance(0.35), pick(s.rng, s.workersOf[g.code])
+		case r < 0.15:
+			lat, lng = originLat-0.03, originLng-0.03 // outside every grid: the staff's queue
+		case r < 0.17:
+			text = "小区里有人聚众赌博，影响很坏" // screening rejects it (risky text)
+		case r < 0.18:
 			text += "（图片内容待审核）" // screening holds it for staff (review)
-		case r < 0.11 && !t.After(s.end.Add(-3*time.Hour)):
+		case r < 0.23 && !t.After(s.end.Add(-3*time.Hour)):
 			// Another resident reports the same problem a little later:
 			// a duplicate that joins this ticket.
 			p.slow = true
@@ -145,14 +168,25 @@ func (s *seeder) planTickets(start time.Time) {
 
 // submit files a report as its resident would: a photo, then the report.
 func (s *seeder) submit(ctx context.Context, p *plan, text, addr string, lat, lng float64) error {
-	photo, err := s.photo(ctx, p.resident)
+	reporter := p.resident
+	in := service.ReportInput{Category: p.kind.code, Description: text, Address: addr,
+		Location: model.Location{Lat: lat, Lng: lng, CoordType: model.CoordWGS84}}
+	if p.patrol {
+		reporter, in.Source, p.rated = p.worker, model.SourcePatrol, false
+		if p.selfHandled {
+			after, err := s.photo(ctx, reporter)
+			if err != nil {
+				return err
+			}
+			in.SelfHandled, in.Resolution = true, &service.ResolutionInput{Note: pick(s.rng, resolveNotes), PhotoIDs: []string{after}}
+		}
+	}
+	photo, err := s.photo(ctx, reporter)
 	if err != nil {
 		return err
 	}
-	t, err := s.svc.Reports.Submit(ctx, p.resident, service.ReportInput{
-		Category: p.kind.code, Description: text, Address: addr, PhotoIDs: []string{photo},
-		Location: model.Location{Lat: lat, Lng: lng, CoordType: model.CoordWGS84},
-	})
+	in.PhotoIDs = []string{photo}
+	t, err := s.svc.Reports.Submit(ctx, reporter, in)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -165,6 +199,21 @@ func (s *seeder) submit(ctx context.Context, p *plan, text, addr string, lat, ln
 		return s.advance(ctx, p)
 	})
 	return nil
+}
+
+// call records a hotline case as the clerk who took the call does.
+func (s *seeder) call(ctx context.Context, p *plan, text, addr, caller string, lat, lng float64) error {
+	t, err := s.svc.Tasks.TakeCall(ctx, s.svc.Staff, service.HotlineInput{
+		Category: p.kind.code, Description: "市民来电反映：" + text, Address: addr, Source: model.SourceHotline,
+		Location: model.Location{Lat: lat, Lng: lng, CoordType: model.CoordWGS84}, CallerName: caller,
+		CallerPhone: fmt.Sprintf("138%08d", 30000000+s.rng.IntN(60000000)),
+	})
+	if err != nil {
+		return fmt.Errorf("hotline: %w", err)
+	}
+	p.id, p.rated, p.hotline = t.ID, false, true // the caller is not in the mini-program to rate it
+	s.res.Tickets++
+	return s.advance(ctx, p)
 }
 
 // then schedules the next step of p after d, and advances after it.
@@ -217,6 +266,58 @@ func (s *seeder) advance(ctx context.Context, p *plan) error {
 			return nil // left for the clerk on duty now
 		}
 		s.then(p, between(s.rng, 20*time.Minute, 3*time.Hour), s.staffDispatch)
+	case t.Status == model.StatusDeferred && p.resume:
+		p.resume = false
+		s.then(p, between(s.rng, 20*time.Hour, 72*time.Hour), func(ctx context.Context, t *model.Ticket) error {
+			_, err := s.svc.Tasks.Resume(ctx, s.svc.Staff, t.ID)
+			return err
+		})
+	case t.Status == model.StatusDeferred:
+		return nil // still 挂账 at the month's end
+	case t.Status == model.StatusInProgress && p.deferral:
+		p.deferral = false
+		s.then(p, between(s.rng, 30*time.Minute, 3*time.Hour), func(ctx context.Context, t *model.Ticket) error {
+			_, err := s.svc.Tasks.Defer(ctx, s.svc.Staff, t.ID, "需燃气公司配合开挖，等待对方排期")
+			return err
+		})
+	case t.Status == model.StatusInProgress && p.extension:
+		p.extension = false
+		s.then(p, between(s.rng, 20*time.Minute, 2*time.Hour), func(ctx context.Context, t *model.Ticket) error {
+			if _, err := s.svc.Tasks.RequestExtension(ctx, s.user(t.AssigneeID), t.ID, 24, "需要协调产权单位，申请延期一天"); err != nil {
+				return err
+			}
+			approve := s.chance(0.8)
+			s.at(s.clock.Now().Add(between(s.rng, 30*time.Minute, 4*time.Hour)), func(ctx context.Context) error {
+				_, err := s.svc.Tasks.DecideExtension(ctx, s.svc.Staff, t.ID, approve, "同意延期，请抓紧办理")
+				if err != nil && skippable(err) {
+					s.res.Skipped++
+					return nil
+				}
+				return err
+			})
+			return nil
+		})
+	case (t.Status == model.StatusDispatched || t.Status == model.StatusInProgress) && p.urge:
+		p.urge = false
+		s.then(p, between(s.rng, time.Hour, 6*time.Hour), func(ctx context.Context, t *model.Ticket) error {
+			_, err := s.svc.Tasks.Urge(ctx, s.svc.Staff, t.ID, "群众反映强烈，请尽快处置并反馈")
+			return err
+		})
+	case t.Status == model.StatusResolved && (p.patrol || p.hotline || p.verifyFail) && !p.verified:
+		// Staff verify (核查) patrol cases, hotline cases and some others.
+		p.verified = true
+		s.then(p, between(s.rng, time.Hour, 8*time.Hour), func(ctx context.Context, t *model.Ticket) error {
+			passed := !p.verifyFail
+			note := "现场核查，已整改到位"
+			if !passed {
+				note = "现场核查发现仍有残留，请返工"
+			}
+			_, err := s.svc.Tasks.Verify(ctx, s.svc.Staff, t.ID, &passed, note)
+			if !passed {
+				p.verifyFail, p.verified = false, false
+			}
+			return err
+		})
 	case t.Status == model.StatusDispatched && p.reject:
 		p.reject = false
 		s.then(p, between(s.rng, 30*time.Minute, 2*time.Hour), func(ctx context.Context, t *model.Ticket) error {

@@ -498,7 +498,7 @@ func (s *seeder) statistics(ctx context.Context) error {
 		}
 	}
 	for _, st := range []model.Status{model.StatusSubmitted, model.StatusRejected, model.StatusPending, model.StatusDispatched,
-		model.StatusInProgress, model.StatusResolved, model.StatusClosed, model.StatusMerged} {
+		model.StatusInProgress, model.StatusDeferred, model.StatusResolved, model.StatusClosed, model.StatusMerged} {
 		_, _, n, err := s.svc.StaffTickets.List(ctx, model.TicketQuery{Statuses: []model.Status{st}}, "", 1)
 		if err != nil {
 			return err
