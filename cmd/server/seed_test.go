@@ -119,6 +119,55 @@ func TestSeedDemoFillsAnEmptyStoreAndTheStatisticsAgree(t *testing.T) {
 			t.Fatalf("category %s: summary %d, tickets %d", g.Key, g.Reported, byCategory[g.Key])
 		}
 	}
+	// Every order pages through every ticket once, in order: due_at
+	// soonest first with the tickets without a deadline last.
+	for _, sort := range []string{"due_at", "created_at", "-created_at"} {
+		var keys []string
+		seen := map[string]bool{}
+		cursor := ""
+		for {
+			var l struct {
+				Items []struct {
+					ID        string  `json:"id"`
+					DueAt     *string `json:"due_at"`
+					CreatedAt string  `json:"created_at"`
+				} `json:"items"`
+				NextCursor string `json:"next_cursor"`
+			}
+			r := s.Do(t, "GET", "/api/v1/admin/tickets?limit=7&sort="+sort+"&cursor="+cursor, staff, nil)
+			if r.Status != 200 {
+				t.Fatalf("sort=%s: %d %s", sort, r.Status, r.Body)
+			}
+			r.Decode(t, &l)
+			for _, x := range l.Items {
+				if seen[x.ID] {
+					t.Fatalf("sort=%s lists %s twice", sort, x.ID)
+				}
+				seen[x.ID] = true
+				key := x.CreatedAt
+				if sort == "due_at" {
+					key = "~" // no deadline: last
+					if x.DueAt != nil {
+						key = *x.DueAt
+					}
+				}
+				keys = append(keys, key)
+			}
+			if cursor = l.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if len(seen) != len(tickets) {
+			t.Fatalf("sort=%s listed %d of %d tickets", sort, len(seen), len(tickets))
+		}
+		for i := 1; i < len(keys); i++ {
+			a, b := parseKey(keys[i-1]), parseKey(keys[i])
+			if (sort == "-created_at" && a.Before(b)) || (sort != "-created_at" && b.Before(a)) {
+				t.Fatalf("sort=%s out of order at %d: %s then %s", sort, i, keys[i-1], keys[i])
+			}
+		}
+	}
+
 	var pb struct {
 		Activities             int `json:"activities"`
 		ActivityParticipations int `json:"activity_participations"`
@@ -127,4 +176,13 @@ func TestSeedDemoFillsAnEmptyStoreAndTheStatisticsAgree(t *testing.T) {
 	if pb.Activities != 2 || pb.ActivityParticipations == 0 {
 		t.Fatalf("party building: %+v", pb)
 	}
+}
+
+// parseKey reads a listed time; "~" (no deadline) sorts after every time.
+func parseKey(s string) time.Time {
+	if s == "~" {
+		return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }
