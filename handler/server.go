@@ -92,8 +92,6 @@ type TaskService interface {
 	Accept(ctx context.Context, u *model.User, id string) (*model.Ticket, error)
 	Return(ctx context.Context, u *model.User, id, reason string) (*model.Ticket, error)
 	Resolve(ctx context.Context, u *model.User, id, note string, photoIDs []string) (*model.Ticket, error)
-	AdminList(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error)
-	Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*model.Ticket, error)
 	Reject(ctx context.Context, staff *model.User, id, reason string) (*model.Ticket, error)
 }
 
