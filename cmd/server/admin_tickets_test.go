@@ -199,6 +199,10 @@ func TestStaffTicketsByName(t *testing.T) {
 		t.Fatalf("reject: %d %s", r.Status, r.Body)
 	}
 
+	// A rejected ticket takes no dispatch; a malformed body changes nothing.
+	wantError(t, s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/dispatch", staff, map[string]string{"assignee_id": li}), 409, "conflict")
+	wantError(t, s.Do(t, "POST", "/api/v1/admin/tickets/"+id1+"/dispatch", staff, `{"assignee_id": 7}`), 400, "invalid_argument", "assignee_id")
+
 	// A hotline case: staff see the caller, the source filter finds it.
 	r = s.Do(t, "POST", "/api/v1/admin/tickets", staff, map[string]any{"category": "1102", "description": "市民来电：路灯不亮",
 		"location": map[string]any{"lat": wgsLat, "lng": wgsLng, "coord_type": "wgs84"}, "address": "幸福路8号", "source": "hotline",
