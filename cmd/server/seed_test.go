@@ -58,6 +58,9 @@ func TestSeedDemoFillsAnEmptyStoreAndTheStatisticsAgree(t *testing.T) {
 
 	// Every ticket, page by page, against the statistics of the month.
 	type row struct {
+		Overdue      bool    `json:"overdue"`
+		DueAt        *string `json:"due_at"`
+		Source       string  `json:"source"`
 		Status       string  `json:"status"`
 		RegisteredAt *string `json:"registered_at"`
 		Reopens      int     `json:"reopens"`
@@ -83,7 +86,8 @@ func TestSeedDemoFillsAnEmptyStoreAndTheStatisticsAgree(t *testing.T) {
 	if len(tickets) < 40 {
 		t.Fatalf("%d tickets", len(tickets))
 	}
-	var registered, closed, reopened int
+	var registered, closed, reopened, overdue int
+	bySource := map[string]int{}
 	byCategory := map[string]int{}
 	statuses := map[string]int{}
 	for _, x := range tickets {
@@ -96,6 +100,20 @@ func TestSeedDemoFillsAnEmptyStoreAndTheStatisticsAgree(t *testing.T) {
 			closed++
 		}
 		reopened += x.Reopens
+		bySource[x.Source]++
+		open := x.Status == "pending" || x.Status == "dispatched" || x.Status == "in_progress"
+		if x.Overdue || (open && x.DueAt != nil && parseKey(*x.DueAt).Before(end)) {
+			overdue++
+		}
+	}
+	// The overdue and source filters agree with the tickets' own fields.
+	for query, want := range map[string]int{"overdue=true": overdue, "overdue=false": len(tickets) - overdue,
+		"source=wechat": bySource["wechat"], "source=hotline": bySource["hotline"], "source=patrol": bySource["patrol"]} {
+		var l struct{ Total int }
+		s.Do(t, "GET", "/api/v1/admin/tickets?limit=1&"+query, staff, nil).Decode(t, &l)
+		if l.Total != want {
+			t.Errorf("%s: total %d, the tickets say %d", query, l.Total, want)
+		}
 	}
 	if statuses["closed"] == 0 || statuses["merged"]+statuses["rejected"]+statuses["pending"] == 0 {
 		t.Fatalf("statuses: %v", statuses)
