@@ -142,6 +142,9 @@ func queryWords(c echo.Context) ([]string, error) {
 	if q == "" {
 		return nil, nil
 	}
+	if err := model.CheckText("q", q); err != nil {
+		return nil, err
+	}
 	if utf8.RuneCountInString(q) > 100 {
 		return nil, model.Invalid("q", "搜索词最多 100 个字")
 	}
