@@ -54,6 +54,10 @@ type Open311Config struct {
 	Jurisdiction string
 	// PostsPerMinute bounds the requests one api key may POST a minute.
 	PostsPerMinute int
+	// ListsPerMinute bounds the listings (GET requests without
+	// service_request_id) one client address may ask for a minute: each
+	// reads the tickets collection, which on FerretDB is a scan.
+	ListsPerMinute int
 }
 
 // Open311 serves the city's tickets in GeoReport v2 (Open311): the
@@ -99,6 +103,9 @@ type Open311Deps struct {
 func NewOpen311(d Open311Deps) *Open311 {
 	if d.Config.PostsPerMinute <= 0 {
 		d.Config.PostsPerMinute = 30
+	}
+	if d.Config.ListsPerMinute <= 0 {
+		d.Config.ListsPerMinute = 60
 	}
 	return &Open311{tickets: d.Tickets, public: d.Public, keys: d.Keys, submitters: d.Submitters, categories: d.Categories,
 		photos: d.Photos, signer: d.Signer, router: d.Router, dispatch: d.Dispatch, limiter: d.Limiter, cfg: d.Config,
@@ -488,6 +495,8 @@ type Open311Query struct {
 	Statuses []string
 	Page     int // from 1; 0 is absent
 	PageSize int // 0 is absent
+	// ClientIP is the caller's address, for the listing rate limit.
+	ClientIP string
 }
 
 // Limits of GET requests.
@@ -521,7 +530,7 @@ type Open311Request struct {
 // made between start_date and end_date (at most 90 days; the last 90 days
 // by default) of the given services and statuses, newest first, a page of
 // at most 1,000. Errors: invalid_argument (the parameter), not_found (an
-// unknown service_code).
+// unknown service_code), rate_limited (listings per client address).
 func (s *Open311) Requests(ctx context.Context, q Open311Query) ([]Open311Request, error) {
 	var pq model.PublicQuery
 	if len(q.IDs) > 0 {
@@ -582,6 +591,12 @@ func (s *Open311) Requests(ctx context.Context, q Open311Query) ([]Open311Reques
 			page = q.Page
 		}
 		pq.Offset, pq.Limit = (page-1)*size, size
+		if q.ClientIP != "" {
+			if err := limit(ctx, s.limiter, "open311-list:"+q.ClientIP, s.cfg.ListsPerMinute, time.Minute,
+				fmt.Sprintf("每个地址每分钟最多查询 %d 次服务请求列表，请稍后再试；按 service_request_id 查询不受此限", s.cfg.ListsPerMinute)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	ts, err := s.public.Public(ctx, pq)
 	if err != nil {
