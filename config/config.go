@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 	"github.com/citizen-city/chengguantong/workcal"
 )
@@ -84,6 +85,11 @@ type Config struct {
 	FeedbackWindow time.Duration
 	MaxReturns     int
 	GridSnapMeters int
+	// ResolutionPhotoMaxDistanceM is how far from the ticket an "after"
+	// photo's EXIF position may be before the resolution is flagged for 核查.
+	ResolutionPhotoMaxDistanceM int
+	// RankingWeights weigh the rates in /stats/ranking's composite score.
+	RankingWeights model.RankingWeights
 	// QueueConsumers is how many consumers each queue (screening, dispatch,
 	// notifications) runs in this instance. A job spends its time waiting
 	// on store round trips, so several per core keep the queues moving.
@@ -172,6 +178,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		QueueRetryAfter:             p.duration("QUEUE_RETRY_AFTER", 30*time.Second),
 		ScreeningMaxAttempts:        p.positiveInt("SCREENING_MAX_ATTEMPTS", 8),
 		WeChatSimulatorMediaVerdict: p.str("WECHAT_SIMULATOR_MEDIA_VERDICT", wechatsim.VerdictPass),
+		ResolutionPhotoMaxDistanceM: p.positiveInt("RESOLUTION_PHOTO_MAX_DISTANCE_M", 300),
 		ReconcileInterval:           p.duration("RECONCILE_INTERVAL", 10*time.Minute),
 		TemplateAssigned:            p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
 		TemplateAccepted:            p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
@@ -183,6 +190,14 @@ func Load(getenv func(string) string) (*Config, error) {
 		Open311ListsPerMinute:       p.positiveInt("OPEN311_LISTS_PER_MINUTE", 60),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
+	c.RankingWeights = model.DefaultRankingWeights()
+	if v := p.str("RANKING_WEIGHTS", ""); v != "" {
+		if w, err := model.ParseRankingWeights(v); err != nil {
+			p.fail("RANKING_WEIGHTS", err.Error())
+		} else {
+			c.RankingWeights = w
+		}
+	}
 	c.WorkCalendar = workcal.China2026()
 	if v := p.str("WORK_CALENDAR", ""); v != "" {
 		wc, err := workcal.Parse(v)

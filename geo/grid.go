@@ -3,6 +3,7 @@ package geo
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -199,18 +200,21 @@ func checkArity(raw json.RawMessage) error {
 			Coordinates json.RawMessage `json:"coordinates"`
 		} `json:"geometry"`
 	}
+	// orb has decoded the feature already; what fails here is a shape orb
+	// tolerates (a duplicate member, say), said in the uploader's terms.
+	bad := errors.New("geometry 的 coordinates 格式有误：应为坐标点数组的数组")
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return err
+		return bad
 	}
 	var polys [][][][]float64
 	if f.Geometry.Type == "MultiPolygon" {
 		if err := json.Unmarshal(f.Geometry.Coordinates, &polys); err != nil {
-			return err
+			return bad
 		}
 	} else {
 		var rings [][][]float64
 		if err := json.Unmarshal(f.Geometry.Coordinates, &rings); err != nil {
-			return err
+			return bad
 		}
 		polys = [][][][]float64{rings}
 	}

@@ -51,39 +51,9 @@ func (h *handlers) uploadPhoto(c echo.Context) error {
 	limit := h.PhotoMaxBytes
 	// The form's framing and small fields come on top of the file.
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit+64<<10)
-	mr, err := c.Request().MultipartReader()
+	file, err := readOneFile(c.Request(), limit)
 	if err != nil {
-		return model.Invalid("file", "multipart 请求体格式有误")
-	}
-	var file []byte
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return multipartError(err)
-		}
-		if part.FormName() != "file" {
-			// Other form fields are allowed and ignored.
-			if _, err := io.Copy(io.Discard, io.LimitReader(part, 64<<10)); err != nil {
-				return multipartError(err)
-			}
-			continue
-		}
-		if file != nil {
-			return model.Invalid("file", "每次请求只能上传一个文件")
-		}
-		file, err = io.ReadAll(io.LimitReader(part, limit+1))
-		if err != nil {
-			return multipartError(err)
-		}
-		if int64(len(file)) > limit {
-			return model.Errorf(model.CodePayloadTooLarge, "照片超过了 %d MB 的上限", limit>>20)
-		}
-	}
-	if file == nil {
-		return model.Invalid("file", "不能为空：请把图片放在表单字段 \"file\" 中")
+		return err
 	}
 	p, err := h.Photos.Upload(c.Request().Context(), currentUser(c), bytes.NewReader(file))
 	if err != nil {
@@ -97,6 +67,56 @@ func (h *handlers) uploadPhoto(c echo.Context) error {
 		out.ExifLocation = &exifLocation{Lat: p.ExifLocation.Lat, Lng: p.ExifLocation.Lng, CoordType: "wgs84"}
 	}
 	return c.JSON(http.StatusCreated, out)
+}
+
+// readOneFile reads the multipart form of r and returns the one file in
+// the field "file", of at most limit bytes; other fields are read (64 KiB
+// each at most) and ignored. Errors: invalid_argument (field file) for a
+// malformed form, none or a second file; payload_too_large past limit.
+func readOneFile(r *http.Request, limit int64) ([]byte, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, model.Invalid("file", "multipart 请求体格式有误")
+	}
+	var file []byte
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, multipartError(err)
+		}
+		if part.FormName() != "file" {
+			// Other form fields are allowed and ignored.
+			if _, err := io.Copy(io.Discard, io.LimitReader(part, 64<<10)); err != nil {
+				return nil, multipartError(err)
+			}
+			continue
+		}
+		if file != nil {
+			return nil, model.Invalid("file", "每次请求只能上传一个文件")
+		}
+		file, err = io.ReadAll(io.LimitReader(part, limit+1))
+		if err != nil {
+			return nil, multipartError(err)
+		}
+		if int64(len(file)) > limit {
+			return nil, model.Errorf(model.CodePayloadTooLarge, "照片超过了 %s 的上限", sizeLabel(limit))
+		}
+	}
+	if file == nil {
+		return nil, model.Invalid("file", "不能为空：请把图片放在表单字段 \"file\" 中")
+	}
+	return file, nil
+}
+
+// sizeLabel is n bytes for a message: in MB when it is whole megabytes.
+func sizeLabel(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return strconv.FormatInt(n>>20, 10) + " MB"
+	}
+	return strconv.FormatInt(n, 10) + " 字节"
 }
 
 func multipartError(err error) error {

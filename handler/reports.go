@@ -36,6 +36,15 @@ type submitReportRequest struct {
 	Location    *locationJSON `json:"location"`
 	Address     string        `json:"address"`
 	PhotoIDs    []string      `json:"photo_ids"`
+	// A grid worker's patrol case (巡查上报), possibly self-handled (自处置).
+	Source      string                 `json:"source"`
+	SelfHandled bool                   `json:"self_handled"`
+	Resolution  *selfResolutionRequest `json:"resolution"`
+}
+
+type selfResolutionRequest struct {
+	Note     string   `json:"note"`
+	PhotoIDs []string `json:"photo_ids"`
 }
 
 type photoRef struct {
@@ -45,8 +54,10 @@ type photoRef struct {
 }
 
 type eventJSON struct {
-	At     time.Time  `json:"at"`
-	Type   string     `json:"type"`
+	At   time.Time `json:"at"`
+	Type string    `json:"type"`
+	// Name is the GB/T 30428 stage of the step (立案, 派遣, 处置 …).
+	Name   string     `json:"name"`
 	Status string     `json:"status"`
 	Note   string     `json:"note,omitempty"`
 	Actor  *actorJSON `json:"actor,omitempty"`
@@ -95,6 +106,10 @@ type reportJSON struct {
 	Timeline     []eventJSON     `json:"timeline"`
 	Resolution   *resolutionJSON `json:"resolution,omitempty"`
 	Feedback     *feedbackJSON   `json:"feedback,omitempty"`
+	Source       string          `json:"source"`
+	DueAt        *time.Time      `json:"due_at"`
+	SelfHandled  bool            `json:"self_handled,omitempty"`
+	Extension    *extensionJSON  `json:"extension,omitempty"`
 }
 
 func (h *handlers) photoRefs(ids []string) []photoRef {
@@ -118,7 +133,7 @@ func (h *handlers) toReport(t *model.Ticket) reportJSON {
 		r.GridID = &g
 	}
 	for i, e := range t.Timeline {
-		r.Timeline[i] = eventJSON{At: e.At.UTC(), Type: string(e.Type), Status: string(e.Status), Note: e.Note}
+		r.Timeline[i] = eventJSON{At: e.At.UTC(), Type: string(e.Type), Name: e.Type.Stage(), Status: string(e.Status), Note: e.Note}
 		if e.ActorRole == model.RoleGridWorker || e.ActorRole == model.RolePartyMember || e.ActorRole == model.RoleStaff {
 			r.Timeline[i].Actor = &actorJSON{Role: string(e.ActorRole), Name: e.ActorName}
 		}
@@ -129,6 +144,7 @@ func (h *handlers) toReport(t *model.Ticket) reportJSON {
 	if fb := t.Feedback; fb != nil {
 		r.Feedback = &feedbackJSON{Satisfied: fb.Satisfied, Rating: fb.Rating, Comment: fb.Comment}
 	}
+	r.Source, r.DueAt, r.SelfHandled, r.Extension = string(t.Source), timePtr(t.DueAt), t.SelfHandled, toExtension(t.Extension)
 	return r
 }
 
@@ -141,10 +157,15 @@ func (h *handlers) submitReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Reports.Submit(c.Request().Context(), currentUser(c), service.ReportInput{
+	in := service.ReportInput{
 		Category: req.Category, Description: req.Description, Location: loc, Address: req.Address,
 		PhotoIDs: req.PhotoIDs, IdempotencyKey: c.Request().Header.Get("Idempotency-Key"),
-	})
+		Source: model.Source(req.Source), SelfHandled: req.SelfHandled,
+	}
+	if r := req.Resolution; r != nil {
+		in.Resolution = &service.ResolutionInput{Note: r.Note, PhotoIDs: r.PhotoIDs}
+	}
+	t, err := h.Reports.Submit(c.Request().Context(), currentUser(c), in)
 	if err != nil {
 		return err
 	}

@@ -137,6 +137,7 @@ type Deps struct {
 	Subscriptions SubscriptionService
 	Push          PushService
 	Tasks         TaskService
+	StaffTickets  StaffTicketService
 	Feedback      FeedbackService
 	Stats         StatsReader
 	Activities    ActivityService
@@ -152,6 +153,8 @@ type Deps struct {
 	// what its discovery document says.
 	Open311          Open311Service
 	Open311Discovery Open311Discovery
+	// Workflow is 延期, 挂账, 督办, 核查 and the hotline (nil: 503).
+	Workflow WorkflowService
 }
 
 // New builds the Echo server with every route.
@@ -219,10 +222,15 @@ func New(d Deps) *echo.Echo {
 	admin.PUT("/categories/:code", h.putCategory)
 	admin.POST("/grids", h.uploadGrids)
 	admin.GET("/grids", h.listGrids)
-	admin.GET("/tickets", h.adminTickets)
-	admin.POST("/tickets/:id/dispatch", h.adminDispatch)
+	admin.GET("/tickets", h.staffTickets)
+	admin.GET("/tickets/export.xlsx", h.exportTickets)
+	admin.GET("/tickets/:id", h.staffTicket)
+	admin.GET("/tickets/:id/candidates", h.ticketCandidates)
+	admin.POST("/tickets/:id/dispatch", h.staffDispatch)
 	admin.POST("/tickets/:id/reject", h.adminReject)
 	admin.GET("/dead-letters", h.deadLetters)
+	mountWorkflow(tasks, admin, &WorkflowHandlers{Svc: d.Workflow,
+		Show: func(t *model.Ticket) any { return h.toAdminTicket(t) }, Task: func(t *model.Ticket) any { return h.toTask(t) }})
 	ah := &ActivityHandlers{Svc: d.Activities}
 	admin.POST("/activities", ah.Create)
 	authed.POST("/activities/:id/checkin", ah.CheckIn, requireRole(model.RolePartyMember))
@@ -230,6 +238,7 @@ func New(d Deps) *echo.Echo {
 	stats := authed.Group("/stats", requireRole(model.RoleStaff))
 	stats.GET("/summary", h.statsSummary)
 	stats.GET("/party-building", h.statsPartyBuilding)
+	stats.GET("/ranking", h.statsRanking)
 	stats.GET("/export.xlsx", (&ExportHandlers{Stats: d.Stats}).Export)
 	admin.POST("/workers", h.createWorker)
 	admin.GET("/workers", h.listWorkers)

@@ -28,6 +28,9 @@ type taskJSON struct {
 	Overdue     bool            `json:"overdue"`
 	CreatedAt   time.Time       `json:"created_at"`
 	Resolution  *resolutionJSON `json:"resolution,omitempty"`
+	Source      string          `json:"source"`
+	DueAt       *time.Time      `json:"due_at"`
+	Extension   *extensionJSON  `json:"extension,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -44,7 +47,7 @@ func (h *handlers) toTask(t *model.Ticket) taskJSON {
 		Location: locationOut{Lat: t.Location.Lat, Lng: t.Location.Lng, CoordType: string(t.Location.CoordType)},
 		Address:  t.Address, Photos: h.photoRefs(t.PhotoIDs), GridID: t.GridCode, Community: t.Community,
 		Reporters: t.Reporters, Deadline: timePtr(t.DueAt), AcceptBy: timePtr(t.AcceptBy), Overdue: t.Overdue,
-		CreatedAt: t.CreatedAt.UTC(),
+		CreatedAt: t.CreatedAt.UTC(), Source: string(t.Source), DueAt: timePtr(t.DueAt), Extension: toExtension(t.Extension),
 	}
 	if res := t.Resolution; res != nil {
 		out.Resolution = &resolutionJSON{Note: res.Note, Photos: h.photoRefs(res.PhotoIDs), ResolvedAt: res.ResolvedAt.UTC()}
@@ -148,6 +151,12 @@ type adminTicketJSON struct {
 	Overdue   bool          `json:"overdue"`
 	Returns   int           `json:"returns"`
 	Deadline  *time.Time    `json:"deadline,omitempty"`
+	// The workflow's branches and channels, for staff only.
+	Urges        int         `json:"urges"`
+	VerifyFails  int         `json:"verify_fails"`
+	PhotoFlags   []string    `json:"photo_flags,omitempty"`
+	DeferredFrom string      `json:"deferred_from,omitempty"`
+	Caller       *callerJSON `json:"caller,omitempty"`
 }
 
 type assigneeJSON struct {
@@ -157,7 +166,8 @@ type assigneeJSON struct {
 
 func (h *handlers) toAdminTicket(t *model.Ticket) adminTicketJSON {
 	out := adminTicketJSON{reportJSON: h.toReport(t), Queue: t.Queue, Pool: t.Pool, Held: t.Held,
-		Escalated: t.Escalated, Overdue: t.Overdue, Returns: t.Returns, Deadline: timePtr(t.DueAt)}
+		Escalated: t.Escalated, Overdue: t.Overdue, Returns: t.Returns, Deadline: timePtr(t.DueAt),
+		Urges: t.Urges, VerifyFails: t.VerifyFails, PhotoFlags: t.PhotoFlags, DeferredFrom: string(t.DeferredFrom), Caller: toCaller(t)}
 	if t.AssigneeID != "" {
 		out.Assignee = &assigneeJSON{ID: t.AssigneeID, Role: string(t.AssigneeRole)}
 	}

@@ -20,3 +20,18 @@ func (s Source) Valid() bool {
 	}
 	return false
 }
+
+// Label is the channel in Chinese, for the console, exports and statistics.
+func (s Source) Label() string {
+	switch s {
+	case SourceWeChat:
+		return "微信随手拍"
+	case SourcePatrol:
+		return "网格员巡查"
+	case SourceHotline:
+		return "12345 热线"
+	case SourceOpen311:
+		return "Open311 接口"
+	}
+	return string(s)
+}

@@ -23,13 +23,25 @@ const (
 	StatusDispatched Status = "dispatched"
 	// StatusInProgress: accepted or claimed, being handled (处置).
 	StatusInProgress Status = "in_progress"
-	// StatusResolved: handled, waiting for the resident's confirmation.
+	// StatusResolved: handled, waiting for the resident's confirmation or
+	// the staff's verification (核查).
 	StatusResolved Status = "resolved"
-	// StatusClosed: confirmed or closed after the feedback window (结案). Final.
+	// StatusClosed: confirmed, verified or closed after the feedback window
+	// (结案). Final.
 	StatusClosed Status = "closed"
 	// StatusMerged: a duplicate joined to an open ticket. Final.
 	StatusMerged Status = "merged"
+	// StatusDeferred: 挂账 — put on hold by staff; the handling clock stops
+	// and nothing but resuming is allowed.
+	StatusDeferred Status = "deferred"
 )
+
+// Statuses are every status, in the order of the workflow.
+var Statuses = []Status{StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress, StatusDeferred,
+	StatusResolved, StatusClosed, StatusRejected, StatusMerged}
+
+// Valid reports whether s is one of the statuses.
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
 // Open reports whether work on the ticket may still happen: a duplicate
 // report joins an open ticket.
@@ -46,10 +58,35 @@ func (s Status) Final() bool {
 	return s == StatusRejected || s == StatusClosed || s == StatusMerged
 }
 
+// Label is the status in Chinese, for the console and exports.
+func (s Status) Label() string {
+	switch s {
+	case StatusSubmitted:
+		return "审核中"
+	case StatusRejected:
+		return "不予立案"
+	case StatusPending:
+		return "待派遣"
+	case StatusDispatched:
+		return "已派遣"
+	case StatusInProgress:
+		return "处置中"
+	case StatusResolved:
+		return "已处置"
+	case StatusClosed:
+		return "已结案"
+	case StatusMerged:
+		return "已合并"
+	case StatusDeferred:
+		return "挂账"
+	}
+	return string(s)
+}
+
 // EventType names a step in a ticket's timeline.
 type EventType string
 
-// The timeline's event types.
+// The timeline's event types; Stage gives each its GB/T 30428 name.
 const (
 	EventReported   EventType = "reported"   // 信息采集
 	EventScreened   EventType = "screened"   // text or photo check passed
@@ -65,10 +102,56 @@ const (
 	EventReturned   EventType = "returned"
 	EventReassigned EventType = "reassigned" // not accepted in time
 	EventEscalated  EventType = "escalated"  // overdue, to staff
-	EventResolved   EventType = "resolved"   // 处置完成
+	EventResolved   EventType = "resolved"   // 处置完成 (处理反馈)
 	EventReopened   EventType = "reopened"   // 返工
-	EventClosed     EventType = "closed"     // 核查结案
+	EventClosed     EventType = "closed"     // 结案
+
+	EventSelfHandled        EventType = "self_handled"        // 自处置: a patrol case handled on the spot
+	EventVerified           EventType = "verified"            // 核查 passed: 结案
+	EventVerifyFailed       EventType = "verify_failed"       // 核查 failed: 返工 to the same assignee
+	EventExtensionRequested EventType = "extension_requested" // 延期 asked by the assignee
+	EventExtensionApproved  EventType = "extension_approved"  // 延期 granted: the deadline moves
+	EventExtensionDenied    EventType = "extension_denied"    // 延期 refused
+	EventDeferred           EventType = "deferred"            // 挂账: the clock stops
+	EventResumed            EventType = "resumed"             // 挂账 ends: the clock runs again
+	EventUrged              EventType = "urged"               // 督办 by staff
 )
+
+// EventTypes are every event type, in the order of the workflow.
+var EventTypes = []EventType{EventReported, EventScreened, EventHeld, EventRegistered, EventRejected, EventMerged, EventJoined,
+	EventQueued, EventDispatched, EventClaimed, EventAccepted, EventReturned, EventReassigned, EventEscalated,
+	EventExtensionRequested, EventExtensionApproved, EventExtensionDenied, EventDeferred, EventResumed, EventUrged,
+	EventResolved, EventSelfHandled, EventReopened, EventVerified, EventVerifyFailed, EventClosed}
+
+// Stage is the GB/T 30428 stage an event belongs to: 信息采集, 立案, 派遣, 处置,
+// 反馈, 核查, 结案, 延期, 挂账, 督办 or 返工.
+func (e EventType) Stage() string {
+	switch e {
+	case EventReported, EventScreened, EventHeld, EventJoined, EventMerged:
+		return "信息采集"
+	case EventRegistered, EventRejected:
+		return "立案"
+	case EventQueued, EventDispatched, EventClaimed, EventReturned, EventReassigned:
+		return "派遣"
+	case EventAccepted, EventSelfHandled:
+		return "处置"
+	case EventResolved:
+		return "反馈"
+	case EventVerified:
+		return "核查"
+	case EventClosed:
+		return "结案"
+	case EventExtensionRequested, EventExtensionApproved, EventExtensionDenied:
+		return "延期"
+	case EventDeferred, EventResumed:
+		return "挂账"
+	case EventUrged, EventEscalated:
+		return "督办"
+	case EventReopened, EventVerifyFailed:
+		return "返工"
+	}
+	return ""
+}
 
 // Event is one step of a ticket's timeline.
 type Event struct {
@@ -81,6 +164,9 @@ type Event struct {
 	// resident's timeline shows of a worker.
 	ActorName string
 	Note      string
+	// AssigneeID is who held the ticket when the step happened, for
+	// crediting it (a dispatch, a return, an urge) to a worker.
+	AssigneeID string
 }
 
 // Location is a point as the client submitted it.
@@ -174,6 +260,29 @@ type Ticket struct {
 	Feedback   *Feedback
 	Timeline   []Event
 
+	// Extension is the latest 延期 request and its decision.
+	Extension *Extension
+	// DeferredFrom is the status a 挂账 ticket had before (empty unless
+	// deferred), DeferredAt when it was deferred, and DeferredLeft the
+	// working time it had left to its deadline then.
+	DeferredFrom Status
+	DeferredAt   time.Time
+	DeferredLeft time.Duration
+	// Urges counts the 督办 by staff.
+	Urges int
+	// VerifyFails counts the failed 核查 (返工 to the same assignee).
+	VerifyFails int
+	// SelfHandled marks a patrol case its reporter handled on the spot
+	// (自处置).
+	SelfHandled bool
+	// PhotoFlags are why the latest resolution's photos want a 核查 (an
+	// EXIF position far from the ticket, an EXIF time before the dispatch);
+	// empty when they look credible. Shown to staff only.
+	PhotoFlags []string
+	// CallerName and CallerPhone are a hotline caller's details, shown to
+	// staff only.
+	CallerName, CallerPhone string
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -184,49 +293,6 @@ const QueueStaff = "staff"
 // Point is a WGS-84 position.
 type Point struct {
 	Lat, Lng float64
-}
-
-// transitions lists, for each event, the statuses it may happen in.
-var transitions = map[EventType][]Status{
-	EventScreened:   {StatusSubmitted},
-	EventHeld:       {StatusSubmitted},
-	EventRegistered: {StatusSubmitted},
-	EventRejected:   {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
-	EventMerged:     {StatusSubmitted},
-	EventJoined:     {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
-	EventQueued:     {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
-	EventDispatched: {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
-	EventAccepted:   {StatusDispatched},
-	EventClaimed:    {StatusPending, StatusDispatched},
-	EventReturned:   {StatusDispatched, StatusInProgress},
-	EventReassigned: {StatusDispatched},
-	EventEscalated:  {StatusPending, StatusDispatched, StatusInProgress},
-	EventResolved:   {StatusInProgress},
-	EventReopened:   {StatusResolved},
-	EventClosed:     {StatusResolved},
-}
-
-// CanApply reports whether an event of type et may happen to a ticket in
-// status s.
-func CanApply(et EventType, s Status) bool {
-	return slices.Contains(transitions[et], s)
-}
-
-// Append records ev on the ticket after checking the state machine: a step
-// the status does not allow is a conflict. It sets the ticket's status (to
-// ev.Status, or unchanged when that is empty) and UpdatedAt; the caller sets
-// the other fields.
-func (t *Ticket) Append(ev Event) error {
-	if ev.Type != EventReported && !CanApply(ev.Type, t.Status) {
-		return Errorf(CodeConflict, "工单当前状态为「%s」，不能%s", StatusLabel(t.Status), EventLabel(ev.Type))
-	}
-	if ev.Status == "" {
-		ev.Status = t.Status
-	}
-	t.Timeline = append(t.Timeline, ev)
-	t.Status = ev.Status
-	t.UpdatedAt = ev.At
-	return nil
 }
 
 // String is for logs: the id and status only, never personal data.

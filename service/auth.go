@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -70,7 +72,65 @@ type Auth struct {
 	// dummyHash makes a login for an unknown username cost as much as one
 	// for a known username, so timing does not reveal which exist.
 	dummyHash []byte
+	// users is a short-lived cache of authenticated users (see
+	// Authenticate).
+	cache userCache
 }
+
+// UserCacheTTL is how long Authenticate trusts a user it has read: a role
+// change or deactivation made through another instance takes effect on
+// this one within it; through this instance (Bind, SetDuty, ForgetUser),
+// at once.
+const UserCacheTTL = 5 * time.Second
+
+// userCache holds users by id for UserCacheTTL, bounded in size.
+type userCache struct {
+	mu sync.Mutex
+	m  map[string]cachedUser
+}
+
+type cachedUser struct {
+	u  model.User
+	at time.Time
+}
+
+// userCacheMax bounds the cache; past it, it starts afresh.
+const userCacheMax = 50_000
+
+func (c *userCache) get(id string, now time.Time) (*model.User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || now.Sub(e.at) >= UserCacheTTL || now.Before(e.at) {
+		return nil, false
+	}
+	u := e.u
+	u.Roles = slices.Clone(u.Roles) // the caller's own copy
+	return &u, true
+}
+
+func (c *userCache) put(u *model.User, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= userCacheMax {
+		c.m = map[string]cachedUser{}
+	}
+	cp := *u
+	cp.Roles = slices.Clone(u.Roles)
+	c.m[u.ID] = cachedUser{u: cp, at: now}
+}
+
+func (c *userCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
+// ForgetUser drops a user from this instance's authentication cache, so
+// that a change of their account (a deactivation, a role taken away) made
+// here takes effect on the next request; other instances see it within
+// UserCacheTTL. Call it after the change is stored.
+func (a *Auth) ForgetUser(userID string) { a.cache.forget(userID) }
 
 // AuthDeps are Auth's collaborators.
 type AuthDeps struct {
@@ -175,10 +235,18 @@ func (a *Auth) session(u *model.User) (*model.Session, error) {
 // Authenticate verifies a bearer token and loads its user. Errors:
 // unauthenticated (bad, expired, or for a user that no longer exists),
 // unavailable.
+//
+// The token is verified every time (an HMAC); the user is read from the
+// store at most once per UserCacheTTL per instance, so a resident's
+// requests in a row cost no user read each.
 func (a *Auth) Authenticate(ctx context.Context, token string) (*model.User, error) {
 	p, err := a.tokens.Verify(token)
 	if err != nil {
 		return nil, err
+	}
+	now := a.tokens.now()
+	if u, ok := a.cache.get(p.UserID, now); ok && u.Kind == p.Kind {
+		return u, nil
 	}
 	var u *model.User
 	if p.Kind == model.KindStaff {
@@ -192,6 +260,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*model.User, err
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
+	a.cache.put(u, now)
 	return u, nil
 }
 
@@ -235,6 +304,7 @@ func (a *Auth) Bind(ctx context.Context, u *model.User, code string) (*model.Use
 		return nil, fmt.Errorf("bind: %w", err)
 	}
 	bound, err := a.users.Bind(ctx, u.ID, inv.Role, inv.ProfileID)
+	a.cache.forget(u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
 	}
@@ -249,6 +319,7 @@ func (a *Auth) SetDuty(ctx context.Context, u *model.User, onDuty bool) (*model.
 		return nil, model.Errorf(model.CodePermissionDenied, "只有网格员和在职党员需要上岗")
 	}
 	out, err := a.users.SetDuty(ctx, u.ID, onDuty)
+	a.cache.forget(u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("set duty: %w", err)
 	}

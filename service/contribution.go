@@ -14,6 +14,7 @@ const (
 	dimCommunity = "community"
 	dimWorker    = "worker"
 	dimMember    = "member" // party members, by user id
+	dimSource    = "source"
 )
 
 // Vector is one roll-up document's counters.
@@ -24,6 +25,15 @@ type Vector struct {
 }
 
 func (v *Vector) add(o Vector, sign int64) {
+	v.Dispatched += sign * o.Dispatched
+	v.Returned += sign * o.Returned
+	v.Extended += sign * o.Extended
+	v.Deferred += sign * o.Deferred
+	v.Urged += sign * o.Urged
+	v.VerifyFailed += sign * o.VerifyFailed
+	v.SelfHandled += sign * o.SelfHandled
+	v.PhotoFlagged += sign * o.PhotoFlagged
+	v.OpenOverdue += sign * o.OpenOverdue
 	v.Reported += sign * o.Reported
 	v.Registered += sign * o.Registered
 	v.Resolved += sign * o.Resolved
@@ -67,32 +77,56 @@ func Contribute(t *model.Ticket) Contribution {
 		return Contribution{}
 	}
 	var facts []fact
-	facts = append(facts, fact{t.CreatedAt, Vector{Counts: Counts{Reported: 1}}})
-	if !t.RegisteredAt.IsZero() {
-		facts = append(facts, fact{t.RegisteredAt, Vector{Counts: Counts{Registered: 1}}})
+	// credit names the worker an event's fact is credited to: who held the
+	// ticket at that step ("" for the current assignee).
+	var credit []string
+	addFact := func(at time.Time, v Vector, worker string) {
+		facts = append(facts, fact{at, v})
+		credit = append(credit, worker)
 	}
+	addFact(t.CreatedAt, Vector{Counts: Counts{Reported: 1}}, "")
+	if !t.RegisteredAt.IsZero() {
+		addFact(t.RegisteredAt, Vector{Counts: Counts{Registered: 1}}, "")
+	}
+	var escalatedAt time.Time
 	for _, e := range t.Timeline {
 		switch {
 		case e.Type == model.EventEscalated:
-			facts = append(facts, fact{e.At, Vector{Counts: Counts{Overdue: 1}}})
+			addFact(e.At, Vector{Counts: Counts{Overdue: 1}}, "")
+			escalatedAt = e.At
 		case e.Type == model.EventReopened:
-			facts = append(facts, fact{e.At, Vector{Counts: Counts{Reopened: 1, Rated: 1}}})
+			addFact(e.At, Vector{Counts: Counts{Reopened: 1, Rated: 1}}, "")
 		case e.Type == model.EventClosed && e.ActorRole == model.RoleResident:
-			facts = append(facts, fact{e.At, Vector{Counts: Counts{Rated: 1, Satisfied: 1}}})
+			addFact(e.At, Vector{Counts: Counts{Rated: 1, Satisfied: 1}}, "")
+		case e.Type == model.EventDispatched:
+			addFact(e.At, Vector{Counts: Counts{Dispatched: 1}}, e.AssigneeID)
+		case e.Type == model.EventReturned:
+			addFact(e.At, Vector{Counts: Counts{Returned: 1}}, e.AssigneeID)
+		case e.Type == model.EventExtensionApproved:
+			addFact(e.At, Vector{Counts: Counts{Extended: 1}}, e.AssigneeID)
+		case e.Type == model.EventDeferred:
+			addFact(e.At, Vector{Counts: Counts{Deferred: 1}}, e.AssigneeID)
+		case e.Type == model.EventUrged:
+			addFact(e.At, Vector{Counts: Counts{Urged: 1}}, e.AssigneeID)
+		case e.Type == model.EventVerifyFailed:
+			addFact(e.At, Vector{Counts: Counts{VerifyFailed: 1}}, e.AssigneeID)
+		case e.Type == model.EventSelfHandled:
+			addFact(e.At, Vector{Counts: Counts{SelfHandled: 1}}, e.AssigneeID)
 		}
+	}
+	if r := t.Resolution; r != nil && len(t.PhotoFlags) > 0 && !r.ResolvedAt.IsZero() {
+		addFact(r.ResolvedAt, Vector{Counts: Counts{PhotoFlagged: 1}}, "")
+	}
+	if t.Escalated && !t.Status.Final() && !escalatedAt.IsZero() {
+		addFact(escalatedAt, Vector{Counts: Counts{OpenOverdue: 1}}, "")
 	}
 	var memberFact *fact
 	if t.Status == model.StatusClosed {
-		closedAt := t.UpdatedAt
-		for _, e := range t.Timeline {
-			if e.Type == model.EventClosed {
-				closedAt = e.At
-			}
-		}
+		closedAt := t.ClosedAt()
 		v := Vector{Counts: Counts{Closed: 1}}
 		if r := t.Resolution; r != nil {
 			v.Resolved = 1
-			if !t.Overdue && !t.DueAt.IsZero() && !r.ResolvedAt.After(t.DueAt) {
+			if t.OnTime() {
 				v.OnTime = 1
 			}
 			if !t.RegisteredAt.IsZero() {
@@ -104,7 +138,7 @@ func Contribute(t *model.Ticket) Contribution {
 				v.Participations = 1
 			}
 		}
-		facts = append(facts, fact{closedAt, v})
+		addFact(closedAt, v, "")
 	}
 
 	c := Contribution{}
@@ -115,6 +149,11 @@ func Contribute(t *model.Ticket) Contribution {
 	if t.Community != "" {
 		dims = append(dims, RollupKey{Dim: dimCommunity, Key: t.Community})
 	}
+	source := t.Source
+	if source == "" {
+		source = model.SourceWeChat
+	}
+	dims = append(dims, RollupKey{Dim: dimSource, Key: string(source)})
 	for _, f := range facts {
 		for _, period := range periodKeys(f.at) {
 			for _, d := range dims {
@@ -123,18 +162,24 @@ func Contribute(t *model.Ticket) Contribution {
 		}
 	}
 	// By worker: the outcome of the handling, credited to who handled it —
-	// so a dispatch, an acceptance or a return changes no roll-up at all.
-	if t.AssigneeID != "" {
-		for _, f := range facts {
-			w := Vector{Counts: Counts{Closed: f.v.Closed, Resolved: f.v.Resolved, OnTime: f.v.OnTime,
-				HoursToResolve: f.v.HoursToResolve, Overdue: f.v.Overdue, Reopened: f.v.Reopened,
-				Rated: f.v.Rated, Satisfied: f.v.Satisfied}}
-			if w.zero() {
-				continue
-			}
-			for _, period := range periodKeys(f.at) {
-				c.add(RollupKey{Period: period, Dim: dimWorker, Key: t.AssigneeID}, w)
-			}
+	// so an acceptance changes no roll-up at all — and the steps of the
+	// evaluation (a dispatch, a return, an urge …) to who held the ticket
+	// when they happened.
+	for i, f := range facts {
+		w := Vector{Counts: Counts{Closed: f.v.Closed, Resolved: f.v.Resolved, OnTime: f.v.OnTime,
+			HoursToResolve: f.v.HoursToResolve, Overdue: f.v.Overdue, Reopened: f.v.Reopened,
+			Rated: f.v.Rated, Satisfied: f.v.Satisfied, PhotoFlagged: f.v.PhotoFlagged, OpenOverdue: f.v.OpenOverdue,
+			Dispatched: f.v.Dispatched, Returned: f.v.Returned, Extended: f.v.Extended, Deferred: f.v.Deferred,
+			Urged: f.v.Urged, VerifyFailed: f.v.VerifyFailed, SelfHandled: f.v.SelfHandled}}
+		worker := credit[i]
+		if worker == "" {
+			worker = t.AssigneeID
+		}
+		if w.zero() || worker == "" {
+			continue
+		}
+		for _, period := range periodKeys(f.at) {
+			c.add(RollupKey{Period: period, Dim: dimWorker, Key: worker}, w)
 		}
 	}
 	if memberFact != nil {

@@ -50,6 +50,8 @@ type Notifications interface {
 	Assigned(ctx context.Context, t *model.Ticket, assigneeID string) error
 	Accepted(ctx context.Context, t *model.Ticket) error
 	Resolved(ctx context.Context, t *model.Ticket) error
+	// Urged tells the assignee of a 督办, with the staff's note.
+	Urged(ctx context.Context, t *model.Ticket, note string) error
 }
 
 // DispatchConfig are the routing rules.
@@ -64,27 +66,37 @@ type DispatchConfig struct {
 	// FeedbackWindow is how long a resolved ticket waits for the resident's
 	// rating before it closes on its own.
 	FeedbackWindow time.Duration
+	// PhotoMaxDistanceM is how far from the ticket an "after" photo's EXIF
+	// position may be before the resolution is flagged for 核查
+	// (default DefaultPhotoMaxDistanceM).
+	PhotoMaxDistanceM float64
 }
 
-// Dispatcher routes registered tickets to grid workers and party members
-// (派遣), and runs their deadlines. Each step is idempotent and committed by
-// a version-checked transition, so at-least-once delivery has an
-// exactly-once effect.
-type Dispatcher struct {
-	tickets    TicketStore
+// Router decides where a ticket goes: the on-duty grid worker of its grid
+// with the fewest open tasks, else the staff's queue, and the community's
+// party members' pool for volunteer-suitable or unstaffed tickets.
+type Router struct {
 	grids      *Grids
 	candidates Candidates
 	duty       DutyRoster
 	loads      Loads
-	index      TaskIndex
 	categories *Categories
-	timers     TimerStore
-	notify     Notifications
 	names      *Names
-	queue      Queue
-	cfg        DispatchConfig
-	now        func() time.Time
-	logger     *slog.Logger
+}
+
+// Dispatcher routes registered tickets to grid workers and party members
+// (派遣), and runs their deadlines. Each step is idempotent and committed by
+// the Workflow, so at-least-once delivery has an exactly-once effect.
+type Dispatcher struct {
+	workflow *Workflow
+	router   *Router
+	tickets  TicketStore
+	index    TaskIndex
+	timers   TimerStore
+	queue    Queue
+	cfg      DispatchConfig
+	now      func() time.Time
+	logger   *slog.Logger
 }
 
 // DispatcherDeps are the collaborators of Dispatcher.
@@ -106,11 +118,19 @@ type DispatcherDeps struct {
 	Logger     *slog.Logger
 }
 
-// NewDispatcher returns the dispatcher.
+// NewDispatcher returns the dispatcher and, with it, the Workflow every
+// service commits its steps through (see Workflow).
 func NewDispatcher(d DispatcherDeps) *Dispatcher {
-	return &Dispatcher{tickets: d.Tickets, grids: d.Grids, candidates: d.Candidates, duty: d.Duty, loads: d.Loads, index: d.Index,
-		categories: d.Categories, timers: d.Timers, notify: d.Notify, names: d.Names, queue: d.Queue, cfg: d.Config, now: d.Now, logger: d.Logger}
+	r := &Router{grids: d.Grids, candidates: d.Candidates, duty: d.Duty, loads: d.Loads, categories: d.Categories, names: d.Names}
+	w := &Workflow{tickets: d.Tickets, categories: d.Categories, timers: d.Timers, notify: d.Notify, router: r, names: d.Names,
+		queue: d.Queue, cfg: d.Config, now: d.Now, logger: d.Logger}
+	return &Dispatcher{workflow: w, router: r, tickets: d.Tickets, index: d.Index, timers: d.Timers, queue: d.Queue,
+		cfg: d.Config, now: d.Now, logger: d.Logger}
 }
+
+// Workflow is the workflow the dispatcher commits through, for the other
+// services.
+func (d *Dispatcher) Workflow() *Workflow { return d.workflow }
 
 // Timeline notes shown to residents.
 const (
@@ -118,101 +138,78 @@ const (
 	noteNoGrid       = "所在位置不在任何网格内，等待人工派遣"
 	noteNobodyOnDuty = "网格内暂无在岗网格员，已推送社区在职党员，并等待人工派遣"
 	notePooled       = "已同时推送社区在职党员认领"
-	noteTooManyRet   = "多次退回，转人工派遣"
 	noteReassigned   = "超时未接单，重新派遣"
 	noteEscalated    = "超过处置时限，已上报督办"
 )
 
-// unrouted reports whether a ticket waits for routing: registered, not yet
-// assigned, queued for staff or offered to the pool.
-func unrouted(t *model.Ticket) bool {
-	return t.Status == model.StatusPending && t.AssigneeID == "" && t.Queue == "" && !t.Pool
-}
-
 // Handle routes one registered ticket; safe to call any number of times.
 func (d *Dispatcher) Handle(ctx context.Context, ticketID string) error {
-	var committed *model.Ticket
-	err := retryConflicts(ctx, d.tickets, ticketID, func(t *model.Ticket) (bool, error) {
-		if !unrouted(t) {
-			return false, nil
+	_, err := d.workflow.Step(ctx, ticketID, func(t *model.Ticket) error {
+		if !t.Unrouted() {
+			return errUnchanged
 		}
-		if err := d.route(ctx, t, nil); err != nil {
-			return false, err
-		}
-		committed = t
-		return true, nil
+		return d.router.route(ctx, t, nil, d.now(), d.cfg.AcceptTimeout)
 	})
 	if errors.Is(err, model.ErrNotFound) {
 		return nil
 	}
-	if err != nil || committed == nil {
-		return err
-	}
-	d.afterCommit(ctx, committed, "")
-	return nil
+	return err
 }
 
-// route decides where t goes — the on-duty grid worker with the fewest
-// open tasks, else the staff's queue — and offers volunteer-suitable or
-// unstaffed tickets to the community's party members. It only changes t;
-// the caller commits.
-func (d *Dispatcher) route(ctx context.Context, t *model.Ticket, exclude []string) error {
-	now := d.now()
-	if t.RegisteredAt.IsZero() {
-		t.RegisteredAt = now
+// locate finds the grid of a point, looking again once after a refresh:
+// grids uploaded through another instance moments ago may not be in this
+// one's index yet.
+func (r *Router) locate(ctx context.Context, p model.Point) (model.Grid, bool) {
+	grid, ok := r.grids.Locate(p)
+	if !ok {
+		if changed, err := r.grids.Refresh(ctx); err == nil && changed {
+			grid, ok = r.grids.Locate(p)
+		}
 	}
-	cat, err := d.categories.Get(ctx, t.Category)
+	return grid, ok
+}
+
+// route decides where t goes and takes the routing step on it (t.Route);
+// the caller commits.
+func (r *Router) route(ctx context.Context, t *model.Ticket, exclude []string, now time.Time, acceptTimeout time.Duration) error {
+	cat, err := r.categories.Get(ctx, t.Category)
 	if err != nil {
 		return fmt.Errorf("route %s: %w", t.ID, err)
 	}
-	if t.DueAt.IsZero() && d.cfg.Calendar != nil {
-		t.DueAt = d.cfg.Calendar.Add(t.RegisteredAt, time.Duration(cat.SLAHours)*time.Hour)
-	}
-	t.AssigneeID, t.AssigneeRole, t.AcceptBy = "", "", time.Time{}
-	grid, ok := d.grids.Locate(t.Point)
+	grid, ok := r.locate(ctx, t.Point)
 	if !ok {
-		// Grids uploaded through another instance moments ago may not be in
-		// this one's index yet: look again before giving up.
-		if changed, err := d.grids.Refresh(ctx); err == nil && changed {
-			grid, ok = d.grids.Locate(t.Point)
-		}
+		return t.Route(model.Act{At: now, Note: noteNoGrid}, model.Routing{})
 	}
-	if !ok {
-		t.Queue, t.Pool, t.GridCode, t.Community = model.QueueStaff, false, "", ""
-		return t.Append(model.Event{At: now, Type: model.EventQueued, Status: model.StatusPending, Note: noteNoGrid})
-	}
-	t.GridCode, t.Community = grid.Code, grid.Community
-	worker, err := d.pickWorker(ctx, grid.Code, exclude)
+	worker, err := r.pickWorker(ctx, grid.Code, exclude)
 	if err != nil {
 		return err
 	}
-	t.Pool = cat.VolunteerSuitable || worker == ""
+	to := model.Routing{GridCode: grid.Code, Community: grid.Community, Pool: cat.VolunteerSuitable || worker == ""}
 	if worker == "" {
-		t.Queue = model.QueueStaff
-		return t.Append(model.Event{At: now, Type: model.EventQueued, Status: model.StatusPending, Note: noteNobodyOnDuty})
+		return t.Route(model.Act{At: now, Note: noteNobodyOnDuty}, to)
 	}
-	t.Queue = ""
-	t.AssigneeID, t.AssigneeRole = worker, model.RoleGridWorker
-	t.AcceptBy = now.Add(d.cfg.AcceptTimeout)
+	name := r.names.Masked(ctx, worker, model.RoleGridWorker)
+	to.Assignee = model.Actor{ID: worker, Role: model.RoleGridWorker, Name: name}
+	to.AcceptBy = now.Add(acceptTimeout)
 	note := noteDispatched
-	if name := d.names.Masked(ctx, worker, model.RoleGridWorker); name != "" {
+	if name != "" {
 		note = "已派遣至网格员" + name + "处置"
 	}
-	if t.Pool {
+	if to.Pool {
 		note += "；" + notePooled
 	}
-	return t.Append(model.Event{At: now, Type: model.EventDispatched, Status: model.StatusDispatched, Note: note})
+	return t.Route(model.Act{At: now, Note: note}, to)
 }
 
 // pickWorker returns the on-duty worker of the grid with the fewest open
 // tickets (ties broken by id, so every instance decides alike), or "".
-func (d *Dispatcher) pickWorker(ctx context.Context, grid string, exclude []string) (string, error) {
-	users, err := d.candidates.WorkerUsers(ctx, grid)
+func (r *Router) pickWorker(ctx context.Context, grid string, exclude []string) (string, error) {
+	users, err := r.candidates.WorkerUsers(ctx, grid)
 	if err != nil {
 		return "", err
 	}
 	users = slices.DeleteFunc(users, func(u string) bool { return slices.Contains(exclude, u) })
-	onDuty, err := d.duty.OnDuty(ctx, users)
+	onDuty, err := r.duty.OnDuty(ctx, users)
 	if err != nil {
 		return "", err
 	}
@@ -220,7 +217,7 @@ func (d *Dispatcher) pickWorker(ctx context.Context, grid string, exclude []stri
 	if len(onDuty) == 0 {
 		return "", nil
 	}
-	loads, err := d.loads.OpenLoads(ctx, onDuty)
+	loads, err := r.loads.OpenLoads(ctx, onDuty)
 	if err != nil {
 		return "", err
 	}
@@ -231,40 +228,6 @@ func (d *Dispatcher) pickWorker(ctx context.Context, grid string, exclude []stri
 		}
 	}
 	return best, nil
-}
-
-// afterCommit does what follows a committed routing step: deadlines and the
-// assignee's notification. Both are idempotent and rebuildable.
-func (d *Dispatcher) afterCommit(ctx context.Context, t *model.Ticket, prevAssignee string) {
-	d.scheduleTimers(ctx, t)
-	if t.Status == model.StatusDispatched && t.AssigneeID != "" && t.AssigneeID != prevAssignee && d.notify != nil {
-		if err := d.notify.Assigned(ctx, t, t.AssigneeID); err != nil {
-			d.logger.WarnContext(ctx, "assignment notification not queued", "ticket", t.ID, "error", err.Error())
-		}
-	}
-}
-
-const (
-	timerAccept = "accept"
-	timerDue    = "due"
-	timerClose  = "close"
-)
-
-// scheduleTimers (re)sets the ticket's deadlines in Redis.
-func (d *Dispatcher) scheduleTimers(ctx context.Context, t *model.Ticket) {
-	var err error
-	if t.Status == model.StatusDispatched && t.AssigneeID != "" && !t.AcceptBy.IsZero() {
-		err = errors.Join(err, d.timers.Schedule(ctx, timerAccept+"|"+t.ID+"|"+t.AssigneeID, t.AcceptBy))
-	}
-	if t.Status.Open() && t.Status != model.StatusSubmitted && !t.Escalated && !t.DueAt.IsZero() {
-		err = errors.Join(err, d.timers.Schedule(ctx, timerDue+"|"+t.ID, t.DueAt))
-	}
-	if t.Status == model.StatusResolved && t.Resolution != nil && d.cfg.FeedbackWindow > 0 {
-		err = errors.Join(err, d.timers.Schedule(ctx, timerClose+"|"+t.ID, t.Resolution.ResolvedAt.Add(d.cfg.FeedbackWindow)))
-	}
-	if err != nil {
-		d.logger.WarnContext(ctx, "timers not scheduled; the reconciler will", "ticket", t.ID, "error", err.Error())
-	}
 }
 
 // FireDue claims and fires the timers that are due; each fires on one
@@ -307,55 +270,47 @@ func (d *Dispatcher) fire(ctx context.Context, member string) error {
 	return fmt.Errorf("unknown timer %q", member)
 }
 
+// timerStep takes a timer's step: a step the ticket no longer allows (it
+// moved on since the timer was set) is nothing to do.
+func (d *Dispatcher) timerStep(ctx context.Context, ticketID string, step func(t *model.Ticket) error) error {
+	_, err := d.workflow.Step(ctx, ticketID, func(t *model.Ticket) error {
+		if err := step(t); err != nil {
+			if model.ErrorCode(err) == model.CodeConflict {
+				return errUnchanged
+			}
+			return err
+		}
+		return nil
+	})
+	if errors.Is(err, model.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
 // acceptTimeout re-assigns a ticket its assignee did not accept in time.
 func (d *Dispatcher) acceptTimeout(ctx context.Context, ticketID, assignee string) error {
-	var committed *model.Ticket
-	err := retryConflicts(ctx, d.tickets, ticketID, func(t *model.Ticket) (bool, error) {
-		if t.Status != model.StatusDispatched || t.AssigneeID != assignee || d.now().Before(t.AcceptBy) {
-			return false, nil
+	return d.timerStep(ctx, ticketID, func(t *model.Ticket) error {
+		if err := t.Reassign(model.Act{At: d.now(), Note: noteReassigned}, assignee); err != nil {
+			return err
 		}
-		if !slices.Contains(t.ReturnedBy, assignee) {
-			t.ReturnedBy = append(t.ReturnedBy, assignee)
-		}
-		if err := t.Append(model.Event{At: d.now(), Type: model.EventReassigned, Status: model.StatusDispatched, Note: noteReassigned}); err != nil {
-			return false, err
-		}
-		if err := d.route(ctx, t, t.ReturnedBy); err != nil {
-			return false, err
-		}
-		committed = t
-		return true, nil
+		return d.router.route(ctx, t, t.ReturnedBy, d.now(), d.cfg.AcceptTimeout)
 	})
-	if err != nil || committed == nil {
-		return err
-	}
-	d.afterCommit(ctx, committed, assignee)
-	return nil
 }
 
 // escalate marks a ticket past its handling deadline overdue and puts it in
 // front of staff; the assignee keeps working on it.
 func (d *Dispatcher) escalate(ctx context.Context, ticketID string) error {
-	return retryConflicts(ctx, d.tickets, ticketID, func(t *model.Ticket) (bool, error) {
-		if !model.CanApply(model.EventEscalated, t.Status) {
-			return false, nil
-		}
-		if t.Escalated || t.DueAt.IsZero() || d.now().Before(t.DueAt) {
-			return false, nil
-		}
-		t.Escalated, t.Overdue = true, true
-		return true, t.Append(model.Event{At: d.now(), Type: model.EventEscalated, Note: noteEscalated})
+	return d.timerStep(ctx, ticketID, func(t *model.Ticket) error {
+		return t.Escalate(model.Act{At: d.now(), Note: noteEscalated})
 	})
 }
 
 // closeUnrated closes a resolved ticket whose resident did not answer
-// within the feedback window (核查结案 without a rating).
+// within the feedback window (结案 without a rating).
 func (d *Dispatcher) closeUnrated(ctx context.Context, ticketID string) error {
-	return retryConflicts(ctx, d.tickets, ticketID, func(t *model.Ticket) (bool, error) {
-		if t.Status != model.StatusResolved || t.Resolution == nil || d.now().Before(t.Resolution.ResolvedAt.Add(d.cfg.FeedbackWindow)) {
-			return false, nil
-		}
-		return true, t.Append(model.Event{At: d.now(), Type: model.EventClosed, Status: model.StatusClosed, Note: "超过评价期限，自动结案"})
+	return d.timerStep(ctx, ticketID, func(t *model.Ticket) error {
+		return t.Close(model.Act{At: d.now(), Note: "超过评价期限，自动结案"}, d.cfg.FeedbackWindow)
 	})
 }
 
@@ -386,7 +341,7 @@ func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, 
 					return queued, err
 				}
 			}
-			if unrouted(t) {
+			if t.Unrouted() {
 				if t.UpdatedAt.Before(cutoff) {
 					if err := d.queue.Add(ctx, t.ID); err != nil {
 						return queued, err
@@ -395,7 +350,7 @@ func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, 
 				}
 				continue
 			}
-			d.scheduleTimers(ctx, t)
+			d.workflow.scheduleTimers(ctx, t)
 		}
 		if len(page) < 500 {
 			break

@@ -17,17 +17,16 @@ type FeedbackInput struct {
 	Comment   string
 }
 
-// Feedback is 核查结案: the resident confirms and rates a resolved report;
-// satisfied closes it, not satisfied reopens it (返工) to the same grid.
+// Feedback is the resident's confirmation of a resolved report: satisfied
+// closes it (结案), not satisfied reopens it (返工) to the same grid.
 type Feedback struct {
-	tickets    TicketStore
-	dispatcher *Dispatcher
-	now        func() time.Time
+	workflow *Workflow
+	now      func() time.Time
 }
 
-// NewFeedback returns the feedback service.
+// NewFeedback returns the feedback service; it commits through d's Workflow.
 func NewFeedback(tickets TicketStore, d *Dispatcher, now func() time.Time) *Feedback {
-	return &Feedback{tickets: tickets, dispatcher: d, now: now}
+	return &Feedback{workflow: d.Workflow(), now: now}
 }
 
 // Give records the reporter's feedback. Errors: invalid_argument,
@@ -43,45 +42,32 @@ func (f *Feedback) Give(ctx context.Context, u *model.User, id string, in Feedba
 	if utf8.RuneCountInString(in.Comment) > 500 {
 		return nil, model.Invalid("comment", "最多 500 个字")
 	}
-	var out *model.Ticket
-	var prev string
-	err := retryConflicts(ctx, f.tickets, id, func(t *model.Ticket) (bool, error) {
+	out, err := f.workflow.Step(ctx, id, func(t *model.Ticket) error {
 		if t.ReporterID != u.ID {
-			return false, model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
+			return model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 		}
 		if t.Status != model.StatusResolved {
-			return false, model.Errorf(model.CodeConflict, "只有「已处置」的上报才能评价，这条上报当前为「%s」", model.StatusLabel(t.Status))
+			return model.Errorf(model.CodeConflict, "只有「已处置」的上报才能评价，这条上报当前为「%s」", t.Status.Label())
 		}
-		now := f.now()
-		t.Feedback = &model.Feedback{Satisfied: *in.Satisfied, Rating: in.Rating, Comment: in.Comment, At: now}
+		fb := model.Feedback{Satisfied: *in.Satisfied, Rating: in.Rating, Comment: in.Comment}
+		act := model.Act{At: f.now(), By: model.Actor{ID: u.ID, Role: model.RoleResident}}
 		if *in.Satisfied {
-			prev = t.AssigneeID // nobody to notify
-			out = t
-			return true, t.Append(model.Event{At: now, Type: model.EventClosed, Status: model.StatusClosed,
-				ActorID: u.ID, ActorRole: model.RoleResident, Note: "居民确认满意，结案"})
+			act.Note = "居民确认满意，结案"
+			return t.Confirm(act, fb)
 		}
 		// 返工: back to work in the same grid, with a fresh handling limit.
-		if err := t.Append(model.Event{At: now, Type: model.EventReopened, Status: model.StatusPending, ActorID: u.ID, ActorRole: model.RoleResident,
-			Note: "居民不满意，返工：" + in.Comment}); err != nil {
-			return false, err
+		sla, err := f.workflow.SLA(ctx, t)
+		if err != nil {
+			return err
 		}
-		t.Reopens++
-		t.Escalated, t.Resolution = false, nil
-		if cat, err := f.dispatcher.categories.Get(ctx, t.Category); err == nil && f.dispatcher.cfg.Calendar != nil {
-			t.DueAt = f.dispatcher.cfg.Calendar.Add(now, time.Duration(cat.SLAHours)*time.Hour)
+		act.Note = "居民不满意，返工：" + in.Comment
+		if err := t.Reopen(act, fb, sla); err != nil {
+			return err
 		}
-		if err := f.dispatcher.route(ctx, t, nil); err != nil {
-			return false, err
-		}
-		out = t
-		return true, nil
+		return f.workflow.Route(ctx, t, nil)
 	})
 	if errors.Is(err, model.ErrNotFound) {
 		return nil, model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 	}
-	if err != nil {
-		return nil, err
-	}
-	f.dispatcher.afterCommit(ctx, out, prev)
-	return out, nil
+	return out, err
 }

@@ -45,13 +45,13 @@ func holdReason(cause error) string {
 func (s *Screening) Hold(ctx context.Context, ticketID string, cause error) error {
 	reason := holdReason(cause)
 	held := false
-	err := retryConflicts(ctx, s.tickets, ticketID, func(t *model.Ticket) (bool, error) {
+	_, err := s.workflow.Step(ctx, ticketID, func(t *model.Ticket) error {
+		held = false
 		if t.Status != model.StatusSubmitted || t.Held {
-			return false, nil
+			return errUnchanged
 		}
-		t.Held = true
 		held = true
-		return true, t.Append(model.Event{At: s.now(), Type: model.EventHeld, Note: reason})
+		return t.Hold(model.Act{At: s.now(), Note: reason})
 	})
 	if errors.Is(err, model.ErrNotFound) {
 		return nil
@@ -73,14 +73,14 @@ const noteDispatchFailed = "自动派遣多次失败，转人工派遣"
 // manual-dispatch queue. A ticket routed meanwhile is left as it is.
 // Errors: those of the store (the job is then retried).
 func (d *Dispatcher) ToStaff(ctx context.Context, ticketID string, cause error) error {
-	var committed *model.Ticket
-	err := retryConflicts(ctx, d.tickets, ticketID, func(t *model.Ticket) (bool, error) {
-		if !unrouted(t) {
-			return false, nil
+	queued := false
+	_, err := d.workflow.Step(ctx, ticketID, func(t *model.Ticket) error {
+		queued = false
+		if !t.Unrouted() {
+			return errUnchanged
 		}
-		t.Queue, t.Pool = model.QueueStaff, false
-		committed = t
-		return true, t.Append(model.Event{At: d.now(), Type: model.EventQueued, Status: model.StatusPending, Note: noteDispatchFailed})
+		queued = true
+		return t.Route(model.Act{At: d.now(), Note: noteDispatchFailed}, model.Routing{GridCode: t.GridCode, Community: t.Community})
 	})
 	if errors.Is(err, model.ErrNotFound) {
 		return nil
@@ -88,9 +88,8 @@ func (d *Dispatcher) ToStaff(ctx context.Context, ticketID string, cause error) 
 	if err != nil {
 		return fmt.Errorf("to staff %s: %w", ticketID, err)
 	}
-	if committed != nil {
+	if queued {
 		d.logger.WarnContext(ctx, "ticket queued for staff: routing kept failing", "ticket", ticketID, "error", cause.Error())
-		d.afterCommit(ctx, committed, "")
 	}
 	return nil
 }

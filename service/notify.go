@@ -187,6 +187,26 @@ func (n *Notifier) Resolved(ctx context.Context, t *model.Ticket) error {
 	return n.enqueue(ctx, t, "resolved", n.templates.Resolved, residentPage(t.ID), data, residents(t))
 }
 
+// Urged queues a 督办 message to the assignee of t: the Assigned template
+// (a task card that opens the task), its problem line prefixed with 督办 and
+// the staff's note. Nothing for a ticket nobody holds. Errors: those of the
+// queue (unavailable).
+func (n *Notifier) Urged(ctx context.Context, t *model.Ticket, note string) error {
+	if t.AssigneeID == "" {
+		return nil
+	}
+	thing := "督办：" + problem(t)
+	if note != "" {
+		thing = "督办：" + note
+	}
+	data := map[string]string{
+		"thing1":            TruncateThing(thing, thingMax),
+		"character_string2": t.ID,
+		"time3":             n.now().In(shanghai).Format(timeShape),
+	}
+	return n.enqueue(ctx, t, "urged", n.templates.Assigned, workerPage(t.ID), data, []string{t.AssigneeID})
+}
+
 // residents are the reporter and the followers of t, each once.
 func residents(t *model.Ticket) []string {
 	out := make([]string, 0, 1+len(t.Followers))

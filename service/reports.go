@@ -88,6 +88,76 @@ type ReportInput struct {
 	// IdempotencyKey, when set, makes a retried submission return the same
 	// report instead of making a second one.
 	IdempotencyKey string
+	// Source is wechat (a resident's report, the default) or patrol (a grid
+	// worker's 巡查上报).
+	Source model.Source
+	// SelfHandled, for a patrol case, says its reporter handled it on the
+	// spot (自处置): Resolution holds the note and the "after" photos, and
+	// the case is registered and resolved at once.
+	SelfHandled bool
+	Resolution  *ResolutionInput
+}
+
+// ResolutionInput is a self-handled case's handling: what was done and the
+// "after" photos.
+type ResolutionInput struct {
+	Note     string
+	PhotoIDs []string
+}
+
+// photoIDs are every photo of the submission and the field naming each.
+func (in *ReportInput) photoIDs() ([]string, []string) {
+	ids, fields := slices.Clone(in.PhotoIDs), make([]string, 0, len(in.PhotoIDs))
+	for i := range in.PhotoIDs {
+		fields = append(fields, fmt.Sprintf("photo_ids[%d]", i))
+	}
+	if in.SelfHandled && in.Resolution != nil {
+		for i, id := range in.Resolution.PhotoIDs {
+			ids = append(ids, id)
+			fields = append(fields, fmt.Sprintf("resolution.photo_ids[%d]", i))
+		}
+	}
+	return ids, fields
+}
+
+// validateChannel checks source, self_handled and resolution.
+func (in *ReportInput) validateChannel() error {
+	switch in.Source {
+	case "":
+		in.Source = model.SourceWeChat
+	case model.SourceWeChat, model.SourcePatrol:
+	default:
+		return model.Invalid("source", "只能是 wechat（居民随手拍）或 patrol（网格员巡查上报），收到 %q", in.Source)
+	}
+	if !in.SelfHandled {
+		if in.Resolution != nil {
+			return model.Invalid("resolution", "只有自处置（self_handled: true）的巡查案件可以附带处置结果")
+		}
+		return nil
+	}
+	if in.Source != model.SourcePatrol {
+		return model.Invalid("self_handled", "只有网格员巡查上报（source: patrol）的案件可以自处置")
+	}
+	if in.Resolution == nil {
+		return model.Invalid("resolution", "自处置案件必须附带处置结果 {\"note\", \"photo_ids\"}")
+	}
+	in.Resolution.Note = strings.TrimSpace(in.Resolution.Note)
+	if n := utf8.RuneCountInString(in.Resolution.Note); n == 0 || n > 500 {
+		return model.Invalid("resolution.note", "必须是 1 到 500 个字，说明如何处置")
+	}
+	if n := len(in.Resolution.PhotoIDs); n == 0 || n > maxPhotos {
+		return model.Invalid("resolution.photo_ids", "需要 1 到 %d 张处置后的照片，收到 %d 张", maxPhotos, n)
+	}
+	ids, fields := in.photoIDs()
+	for i, id := range ids {
+		if id == "" || len(id) > 64 {
+			return model.Invalid(fields[i], "不是照片编号")
+		}
+		if j := slices.Index(ids, id); j != i {
+			return model.Invalid(fields[i], "照片 %s 已在 %s 中使用", id, fields[j])
+		}
+	}
+	return nil
 }
 
 const (
@@ -139,7 +209,7 @@ func (in *ReportInput) Validate() error {
 	if len(in.IdempotencyKey) > 128 {
 		return model.Invalid("Idempotency-Key", "最多 128 个字符")
 	}
-	return nil
+	return in.validateChannel()
 }
 
 // ValidateLocation checks a submitted point: in range, of a known coordinate
@@ -181,7 +251,10 @@ func (in *ReportInput) bodyHash() string {
 		C, D, A, T string
 		Lat, Lng   float64
 		P          []string
-	}{in.Category, in.Description, in.Address, string(in.Location.CoordType), in.Location.Lat, in.Location.Lng, in.PhotoIDs})
+		S          string           `json:",omitempty"`
+		R          *ResolutionInput `json:",omitempty"`
+	}{in.Category, in.Description, in.Address, string(in.Location.CoordType), in.Location.Lat, in.Location.Lng, in.PhotoIDs,
+		string(in.Source), in.Resolution})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -194,6 +267,12 @@ func (in *ReportInput) bodyHash() string {
 func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*model.Ticket, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
+	}
+	if in.Source == model.SourcePatrol && !u.Has(model.RoleGridWorker) {
+		return nil, model.Errorf(model.CodePermissionDenied, "只有网格员可以巡查上报（source: patrol）；居民反映请不填 source 或填 wechat")
+	}
+	if in.Source == model.SourceWeChat {
+		in.Source = "" // the body hash of a resident's report stays as it was
 	}
 	cat, err := r.categories.Get(ctx, in.Category)
 	if err != nil {
@@ -212,7 +291,8 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 
 	now := r.now()
 	id := model.NewID(now)
-	if err := r.checkPhotos(ctx, u, in.PhotoIDs, id); err != nil {
+	photoIDs, photoFields := in.photoIDs()
+	if err := r.checkPhotos(ctx, u, photoIDs, photoFields, id); err != nil {
 		if idem != "" {
 			// A retry finds its photos taken by its own first attempt.
 			if t, rerr := r.replay(ctx, idem, hash); t != nil || rerr != nil {
@@ -224,7 +304,7 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 	day := now.In(shanghai).Format("20060102")
 	if err := limit(ctx, r.limiter, "reports:"+u.ID+":"+day, r.limits.PerDay, 25*time.Hour,
 		fmt.Sprintf("您今天已上报 %d 次，达到每日上限；感谢参与，请明天再报", r.limits.PerDay)); err != nil {
-		r.releasePhotos(ctx, in.PhotoIDs, id)
+		r.releasePhotos(ctx, photoIDs, id)
 		if idem != "" {
 			// A retry of a report that was recorded is not a new report.
 			if t, rerr := r.replay(ctx, idem, hash); t != nil || rerr != nil {
@@ -237,14 +317,26 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 	t := &model.Ticket{
 		ID: id, ReporterID: u.ID, Category: cat.Code, Description: in.Description,
 		Location: in.Location, Point: ToWGS84(in.Location), Address: in.Address, PhotoIDs: in.PhotoIDs,
-		Status: model.StatusSubmitted, Reporters: 1, CreatedAt: now,
+		Source: model.SourceWeChat, CreatedAt: now,
 	}
-	_ = t.Append(model.Event{At: now, Type: model.EventReported, Status: model.StatusSubmitted, ActorID: u.ID, ActorRole: model.RoleResident})
+	by := model.Actor{ID: u.ID, Role: model.RoleResident}
+	if in.Source == model.SourcePatrol {
+		t.Source, by.Role = model.SourcePatrol, model.RoleGridWorker
+		if in.SelfHandled {
+			// The reporter's own handling, taken as the case is registered
+			// (自处置, see Screening.register).
+			t.SelfHandled = true
+			t.Resolution = &model.Resolution{Note: in.Resolution.Note, PhotoIDs: in.Resolution.PhotoIDs, ResolverID: u.ID}
+		}
+	}
+	if err := t.Report(model.Act{At: now, By: by}); err != nil {
+		return nil, err
+	}
 	if idem == "" {
 		idem = "t:" + id
 	}
 	if err := r.tickets.Insert(ctx, t, idem, hash); err != nil {
-		r.releasePhotos(ctx, in.PhotoIDs, id)
+		r.releasePhotos(ctx, photoIDs, id)
 		if errors.Is(err, model.ErrConflict) {
 			// Another attempt with the same key was recorded first.
 			if t, err := r.replay(ctx, idem, hash); t != nil || err != nil {
@@ -279,7 +371,7 @@ func (r *Reports) replay(ctx context.Context, idem, hash string) (*model.Ticket,
 // checkPhotos makes sure each photo is the caller's and unused, and holds
 // it for ticket id in Redis so that two reports cannot take one photo. The
 // screening worker makes the claim durable in MongoDB.
-func (r *Reports) checkPhotos(ctx context.Context, u *model.User, ids []string, ticketID string) error {
+func (r *Reports) checkPhotos(ctx context.Context, u *model.User, ids, fields []string, ticketID string) error {
 	photos, err := r.photos.Many(ctx, ids)
 	if err != nil {
 		return err
@@ -289,7 +381,7 @@ func (r *Reports) checkPhotos(ctx context.Context, u *model.User, ids []string, 
 		byID[p.ID] = p
 	}
 	for i, id := range ids {
-		field := fmt.Sprintf("photo_ids[%d]", i)
+		field := fields[i]
 		p := byID[id]
 		if p == nil || p.OwnerID != u.ID {
 			return model.Invalid(field, "%s 不是您上传的照片", id)
@@ -321,9 +413,9 @@ func (r *Reports) checkPhotos(ctx context.Context, u *model.User, ids []string, 
 			case err != nil:
 				return err
 			case inFlight:
-				return model.Errorf(model.CodeConflict, "photo_ids[%d] 的照片 %s 正被另一条提交中的上报使用；请稍后重试", i, id)
+				return model.Errorf(model.CodeConflict, "%s 的照片 %s 正被另一条提交中的上报使用；请稍后重试", fields[i], id)
 			}
-			return model.Invalid(fmt.Sprintf("photo_ids[%d]", i), "%s 已用于另一条上报；请重新上传", id)
+			return model.Invalid(fields[i], "%s 已用于另一条上报；请重新上传", id)
 		}
 	}
 	return nil

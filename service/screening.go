@@ -48,12 +48,11 @@ type Screening struct {
 	categories *Categories
 	signer     *URLSigner
 	reports    *Reports
-	// router routes a ticket in the same transition that registers it;
-	// without one, registered tickets go to the dispatch queue.
-	router *Dispatcher
-	// dispatch receives registered tickets when there is no router; nil
-	// leaves them pending for staff.
-	dispatch Queue
+	// workflow commits the steps; with a router (Router set in the deps)
+	// it routes a ticket in the same transition that registers it, without
+	// one registered tickets go to the dispatch queue (nil: they stay
+	// pending for staff).
+	workflow *Workflow
 	now      func() time.Time
 	logger   *slog.Logger
 }
@@ -76,8 +75,14 @@ type ScreeningDeps struct {
 
 // NewScreening returns the screening service.
 func NewScreening(d ScreeningDeps) *Screening {
+	var w *Workflow
+	if d.Router != nil {
+		w = d.Router.Workflow()
+	} else {
+		w = &Workflow{tickets: d.Tickets, categories: d.Categories, queue: d.Dispatch, now: d.Now, logger: d.Logger}
+	}
 	return &Screening{tickets: d.Tickets, photos: d.Photos, moderation: d.Moderation, users: d.Users, content: d.Content,
-		categories: d.Categories, signer: d.Signer, reports: d.Reports, router: d.Router, dispatch: d.Dispatch, now: d.Now, logger: d.Logger}
+		categories: d.Categories, signer: d.Signer, reports: d.Reports, workflow: w, now: d.Now, logger: d.Logger}
 }
 
 // Reasons shown to the resident.
@@ -124,10 +129,19 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 
 	// Make the photos durably the ticket's; a lost race means another report
 	// of the same resident holds one.
-	if n, err := s.photos.Claim(ctx, t.ReporterID, t.PhotoIDs, t.ID); err != nil {
+	if n, err := s.photos.Claim(ctx, t.ReporterID, ticketPhotos(t), t.ID); err != nil {
 		return err
-	} else if n < len(t.PhotoIDs) {
+	} else if n < len(ticketPhotos(t)) {
 		return s.reject(ctx, t, ReasonPhotoUsed)
+	}
+	if t.Source == model.SourceHotline {
+		// Registered on the staff's own word (Tasks.TakeCall); here only
+		// when that step was cut short.
+		before := Snapshot(t)
+		if err := s.register(ctx, t, now); err != nil {
+			return err
+		}
+		return s.workflow.Commit(ctx, before, t)
 	}
 	u, err := s.users.Get(ctx, t.ReporterID)
 	if err != nil {
@@ -141,11 +155,11 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 	case "risky":
 		return s.reject(ctx, t, ReasonRiskyText)
 	case "review":
-		t.Held = true
-		if err := t.Append(model.Event{At: now, Type: model.EventHeld, Note: noteHeld}); err != nil {
+		before := Snapshot(t)
+		if err := t.Hold(model.Act{At: now, Note: noteHeld}); err != nil {
 			return err
 		}
-		if err := s.tickets.Update(ctx, t); err != nil {
+		if err := s.workflow.Commit(ctx, before, t); err != nil {
 			return err
 		}
 		return s.checkPhotos(ctx, t, u.OpenID)
@@ -159,29 +173,16 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 		}
 		return s.checkPhotos(ctx, t, u.OpenID)
 	}
-	if err := t.Append(model.Event{At: now, Type: model.EventRegistered, Status: model.StatusPending, Note: noteRegistered}); err != nil {
+	before := Snapshot(t)
+	if err := s.register(ctx, t, now); err != nil {
 		return err
 	}
-	if s.router != nil {
-		// Registered and routed (立案 and 派遣) in one transition: one
-		// commit and no queue hop between them. The dispatch queue stays
-		// for returns, re-assignment and the reconciler.
-		if err := s.router.route(ctx, t, nil); err != nil {
-			return err
-		}
-		if err := s.tickets.Update(ctx, t); err != nil {
-			return err
-		}
-		s.router.afterCommit(ctx, t, "")
-	} else {
-		if err := s.tickets.Update(ctx, t); err != nil {
-			return err
-		}
-		if s.dispatch != nil {
-			if err := s.dispatch.Add(ctx, t.ID); err != nil {
-				s.logger.WarnContext(ctx, "dispatch not queued; the reconciler will", "ticket", t.ID, "error", err.Error())
-			}
-		}
+	// Registered and routed (立案 and 派遣) in one transition: one commit and
+	// no queue hop between them. The dispatch queue stays for returns,
+	// re-assignment and the reconciler (and takes registered tickets when
+	// the workflow has no router).
+	if err := s.workflow.Commit(ctx, before, t); err != nil {
+		return err
 	}
 	// Photos are checked asynchronously, and the ticket does not wait for
 	// the verdicts (see docs/screening.md): a risky verdict withdraws it
@@ -194,7 +195,7 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 // checkPhotos sends every photo of t not yet sent to mediaCheckAsync and
 // applies a verdict that came early. It is idempotent.
 func (s *Screening) checkPhotos(ctx context.Context, t *model.Ticket, openID string) error {
-	photos, err := s.photos.Many(ctx, t.PhotoIDs)
+	photos, err := s.photos.Many(ctx, ticketPhotos(t))
 	if err != nil {
 		return err
 	}
@@ -253,21 +254,70 @@ func (s *Screening) findDuplicate(ctx context.Context, t *model.Ticket) (*model.
 	return nil, nil
 }
 
+// register is 立案, and routing or — for a patrol case its reporter handled
+// on the spot — 自处置, in one step.
+func (s *Screening) register(ctx context.Context, t *model.Ticket, now time.Time) error {
+	sla, err := s.workflow.SLA(ctx, t)
+	if err != nil {
+		return err
+	}
+	if err := t.Register(model.Act{At: now, Note: noteRegistered}, sla); err != nil {
+		return err
+	}
+	if !t.SelfHandled || t.Resolution == nil {
+		return s.workflow.Route(ctx, t, nil)
+	}
+	return s.selfHandle(ctx, t, now)
+}
+
+// selfHandle resolves a registered patrol case its reporter handled on the
+// spot, in the grid it lies in; its "after" photos are flagged when their
+// EXIF says far away or before the "before" photos.
+func (s *Screening) selfHandle(ctx context.Context, t *model.Ticket, now time.Time) error {
+	var grid model.Grid
+	if s.workflow.router != nil {
+		grid, _ = s.workflow.router.locate(ctx, t.Point)
+	}
+	after, err := s.photos.Many(ctx, t.Resolution.PhotoIDs)
+	if err != nil {
+		return err
+	}
+	beforePhotos, err := s.photos.Many(ctx, t.PhotoIDs)
+	if err != nil {
+		return err
+	}
+	var since time.Time
+	for _, p := range beforePhotos {
+		if p.TakenAt != nil && (since.IsZero() || p.TakenAt.Before(since)) {
+			since = *p.TakenAt
+		}
+	}
+	by := model.Actor{ID: t.ReporterID, Role: model.RoleGridWorker}
+	if s.workflow.names != nil {
+		by.Name = s.workflow.names.Masked(ctx, t.ReporterID, model.RoleGridWorker)
+	}
+	return t.SelfHandle(model.Act{At: now, By: by, Note: t.Resolution.Note}, grid.Code, grid.Community, t.Resolution.PhotoIDs,
+		s.workflow.PhotoFlags(t, after, since))
+}
+
+// ticketPhotos are a ticket's photos: the report's and, for a self-handled
+// patrol case, the "after" photos of its resolution.
+func ticketPhotos(t *model.Ticket) []string {
+	if t.SelfHandled && t.Resolution != nil {
+		return append(slices.Clip(t.PhotoIDs), t.Resolution.PhotoIDs...)
+	}
+	return t.PhotoIDs
+}
+
 // merge joins t to the open ticket o. The join is recorded on o first and
 // is idempotent, so a crash before t is marked merged only repeats it.
 func (s *Screening) merge(ctx context.Context, t, o *model.Ticket) error {
 	now := s.now()
-	err := retryConflicts(ctx, s.tickets, o.ID, func(o *model.Ticket) (bool, error) {
+	_, err := s.workflow.Step(ctx, o.ID, func(o *model.Ticket) error {
 		if slices.Contains(o.MergedIDs, t.ID) {
-			return false, nil
+			return errUnchanged
 		}
-		o.MergedIDs = append(o.MergedIDs, t.ID)
-		if !slices.Contains(o.Followers, t.ReporterID) && o.ReporterID != t.ReporterID {
-			o.Followers = append(o.Followers, t.ReporterID)
-		}
-		o.Reporters++
-		note := fmt.Sprintf("又有1位居民反映此问题（共%d位）", o.Reporters)
-		return true, o.Append(model.Event{At: now, Type: model.EventJoined, Note: note})
+		return o.Join(model.Act{At: now}, t.ID, t.ReporterID)
 	})
 	if err != nil {
 		return err
@@ -275,39 +325,19 @@ func (s *Screening) merge(ctx context.Context, t, o *model.Ticket) error {
 	if t.Status == model.StatusMerged {
 		return nil
 	}
-	t.DuplicateOf = o.ID
-	if err := t.Append(model.Event{At: now, Type: model.EventMerged, Status: model.StatusMerged, Note: "已有居民反映过此问题，已合并跟进"}); err != nil {
+	before := Snapshot(t)
+	if err := t.Merge(model.Act{At: now, Note: "已有居民反映过此问题，已合并跟进"}, o.ID); err != nil {
 		return err
 	}
-	return s.tickets.Update(ctx, t)
-}
-
-// retryConflicts loads ticket id, lets change modify it (returning false
-// when there is nothing to do), and commits, reloading and trying again
-// when another writer got there first.
-func retryConflicts(ctx context.Context, tickets TicketStore, id string, change func(*model.Ticket) (bool, error)) error {
-	for attempt := 0; ; attempt++ {
-		t, err := tickets.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		ok, err := change(t)
-		if err != nil || !ok {
-			return err
-		}
-		err = tickets.Update(ctx, t)
-		if !errors.Is(err, model.ErrConflict) || attempt == 9 {
-			return err
-		}
-	}
+	return s.workflow.Commit(ctx, before, t)
 }
 
 func (s *Screening) reject(ctx context.Context, t *model.Ticket, reason string) error {
-	t.RejectReason = reason
-	if err := t.Append(model.Event{At: s.now(), Type: model.EventRejected, Status: model.StatusRejected, Note: reason}); err != nil {
+	before := Snapshot(t)
+	if err := t.Reject(model.Act{At: s.now(), Note: reason}); err != nil {
 		return err
 	}
-	return s.tickets.Update(ctx, t)
+	return s.workflow.Commit(ctx, before, t)
 }
 
 // OnMediaVerdict records a photo verdict pushed by WeChat. A risky photo

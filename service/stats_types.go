@@ -17,6 +17,20 @@ type Counts struct {
 	// HoursToResolve is the sum over resolved tickets of the hours from
 	// registration to (last) resolution; see MeanHoursToResolve.
 	HoursToResolve float64
+
+	// The evaluation's counts (docs/statistics.md), each at the time of its
+	// event.
+	Dispatched   int64 // 派遣: dispatches (routing and staff)
+	Returned     int64 // 退回 by the assignee
+	Extended     int64 // 延期 approved
+	Deferred     int64 // 挂账
+	Urged        int64 // 督办
+	VerifyFailed int64 // 核查 failed (返工)
+	SelfHandled  int64 // 自处置 patrol cases
+	PhotoFlagged int64 // resolutions whose "after" photos want a 核查
+	// OpenOverdue are tickets past their (approved) deadline and not yet
+	// closed, at the time they went past it.
+	OpenOverdue int64
 }
 
 func ratio(a, b int64) float64 {
@@ -29,8 +43,27 @@ func ratio(a, b int64) float64 {
 // ResolutionRate is 结案率: resolved / registered.
 func (c Counts) ResolutionRate() float64 { return ratio(c.Resolved, c.Registered) }
 
-// OnTimeRate is 按期结案率: on time / resolved.
-func (c Counts) OnTimeRate() float64 { return ratio(c.OnTime, c.Resolved) }
+// OnTimeRate is 按期结案率: closed on time ÷ (closed + still open past the
+// deadline). A ticket left open past its deadline counts against the unit
+// as a late closing does, so that closing late is never worse than not
+// closing.
+func (c Counts) OnTimeRate() float64 { return ratio(c.OnTime, c.Closed+c.OpenOverdue) }
+
+// ValidReportRate is 有效上报率: registered ÷ reported.
+func (c Counts) ValidReportRate() float64 { return ratio(c.Registered, c.Reported) }
+
+// DispatchAccuracy is 派遣准确率: 1 − returned ÷ dispatched (1 with nothing
+// dispatched).
+func (c Counts) DispatchAccuracy() float64 {
+	if c.Dispatched == 0 {
+		return 1
+	}
+	return max(0, 1-ratio(c.Returned, c.Dispatched))
+}
+
+// Sample is how many tickets the on-time rate judges: closed, or open past
+// the deadline (the ranking's minimum sample).
+func (c Counts) Sample() int64 { return c.Closed + c.OpenOverdue }
 
 // ReopenRate is 返工率: reopened / resolved.
 func (c Counts) ReopenRate() float64 { return ratio(c.Reopened, c.Resolved) }
@@ -59,6 +92,15 @@ func (c *Counts) Add(o Counts) {
 	c.Rated += o.Rated
 	c.Satisfied += o.Satisfied
 	c.HoursToResolve += o.HoursToResolve
+	c.Dispatched += o.Dispatched
+	c.Returned += o.Returned
+	c.Extended += o.Extended
+	c.Deferred += o.Deferred
+	c.Urged += o.Urged
+	c.VerifyFailed += o.VerifyFailed
+	c.SelfHandled += o.SelfHandled
+	c.PhotoFlagged += o.PhotoFlagged
+	c.OpenOverdue += o.OpenOverdue
 }
 
 // Period is a span of calendar days in China Standard Time, both ends
@@ -73,6 +115,9 @@ const (
 	ByGrid      = "grid"
 	ByCommunity = "community"
 	ByWorker    = "worker"
+	BySource    = "source"
+	ByDay       = "day"
+	ByMonth     = "month"
 )
 
 // Summary is /stats/summary: the totals and, when grouped, per group.
@@ -81,6 +126,9 @@ type Summary struct {
 	GroupBy string
 	Counts
 	Groups []SummaryGroup
+	// UpdatedAt is when the applier last counted a transition (zero if it
+	// never has).
+	UpdatedAt time.Time
 }
 
 // SummaryGroup is one group of a summary.

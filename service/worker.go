@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -23,9 +24,15 @@ type Queue interface {
 // Worker consumes a queue: each job is handled, then acknowledged. A failed
 // job stays pending and is retried when reclaimed after ReclaimIdle; after
 // MaxAttempts it goes to the dead-letter stream. Handlers must be idempotent.
+//
+// One Worker per queue and instance reads (one consumer of the group) and
+// hands each job to a goroutine of its own, up to Concurrency at once: a
+// job spends its time waiting on store round trips, so several keep a
+// queue moving, while one blocking read at a time keeps an idle queue
+// quiet — one XREADGROUP per Block.
 type Worker struct {
 	Queue       Queue
-	Consumer    string // unique per instance and goroutine
+	Consumer    string // unique per instance and queue
 	Handle      func(ctx context.Context, payload string) error
 	MaxAttempts int64
 	// GiveUp, when set, is called after the last failed attempt, before the
@@ -37,36 +44,73 @@ type Worker struct {
 	// HandleTimeout bounds one job; a job in hand when shutdown begins is
 	// finished within it.
 	HandleTimeout time.Duration
-	Logger        *slog.Logger
+	// Concurrency is how many jobs are handled at once (1 if unset).
+	Concurrency int
+	// Block is how long one read waits for a job (2 s if unset); shutdown
+	// waits for the read in flight.
+	Block  time.Duration
+	Logger *slog.Logger
 }
 
-// Run consumes until ctx is done.
+// Run consumes until ctx is done, and returns once the jobs in hand are
+// finished.
 func (w *Worker) Run(ctx context.Context) {
 	if err := w.Queue.EnsureGroup(ctx); err != nil {
 		w.Logger.WarnContext(ctx, "queue not ready; will retry", "queue", w.Queue.Name(), "error", err.Error())
 	}
+	n := max(w.Concurrency, 1)
+	block := w.Block
+	if block <= 0 {
+		block = 2 * time.Second
+	}
+	free := make(chan struct{}, n) // a token per idle handler
+	for range n {
+		free <- struct{}{}
+	}
+	var handlers sync.WaitGroup
+	defer handlers.Wait()
 	lastReclaim := time.Time{}
 	for ctx.Err() == nil {
-		if time.Since(lastReclaim) > w.ReclaimIdle/2 {
-			lastReclaim = time.Now()
-			claimed, err := w.Queue.Reclaim(ctx, w.Consumer, w.ReclaimIdle, 32)
-			if err != nil {
-				w.pause(ctx, err)
-				continue
-			}
-			for _, d := range claimed {
-				w.process(ctx, d)
+		// Wait for an idle handler, then take every idle one.
+		select {
+		case <-ctx.Done():
+			return
+		case <-free:
+		}
+		idle := 1
+	take:
+		for idle < n {
+			select {
+			case <-free:
+				idle++
+			default:
+				break take
 			}
 		}
-		// A few at a time: a batch is handled in order, so a large one
-		// would hold jobs back while other consumers sit idle.
-		batch, err := w.Queue.Read(ctx, w.Consumer, 2, time.Second)
+		var batch []model.Delivery
+		var err error
+		if time.Since(lastReclaim) > w.ReclaimIdle/2 {
+			lastReclaim = time.Now()
+			batch, err = w.Queue.Reclaim(ctx, w.Consumer, w.ReclaimIdle, idle)
+		}
+		if err == nil && len(batch) == 0 {
+			batch, err = w.Queue.Read(ctx, w.Consumer, idle, block)
+		}
+		if len(batch) > idle {
+			batch = batch[:idle]
+		}
+		for range idle - len(batch) {
+			free <- struct{}{}
+		}
 		if err != nil {
 			w.pause(ctx, err)
 			continue
 		}
 		for _, d := range batch {
-			w.process(ctx, d)
+			handlers.Go(func() {
+				defer func() { free <- struct{}{} }()
+				w.process(ctx, d)
+			})
 		}
 	}
 }

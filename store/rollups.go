@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -54,7 +55,23 @@ type Rollups struct {
 	// server is what the server does with a write's watermark condition
 	// (serverUnknown until asked).
 	server atomic.Int32
+
+	// The applier's memory of the documents it wrote (see Apply).
+	mu    sync.Mutex
+	known map[string]*rollupDoc // by _id; nil value: known not to exist
+	// knownSeq is the event the memory is as of (-1: none); complete says
+	// that a document not in it does not exist (the roll-ups were empty
+	// when it began); epoch is the rebuild's mark the memory was made under.
+	knownSeq int64
+	complete bool
+	epoch    string
+	// shardsOnly says that no document of the layout before shards can
+	// exist (a database that began with shards, or was rebuilt since).
+	shardsOnly bool
 }
+
+// rollupsKnownMax bounds the applier's memory of documents.
+const rollupsKnownMax = 4096
 
 const (
 	serverUnknown     = iota
@@ -133,36 +150,105 @@ func (s *Rollups) get(ctx context.Context, id string) (*rollupDoc, error) {
 	return &d, nil
 }
 
-// Applied returns the number of the last event fully applied.
-func (s *Rollups) Applied(ctx context.Context) (int64, error) {
+// UpdatedAt returns when the applier last counted an event (zero if
+// never): from Redis (one HGET), else from MongoDB, put back in Redis.
+func (s *Rollups) UpdatedAt(ctx context.Context) (time.Time, error) {
+	if s.r != nil {
+		v, err := s.r.Client.HGet(ctx, s.generationKey(), updatedField).Result()
+		if err == nil {
+			if at, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				return at, nil
+			}
+		}
+	}
 	var d struct {
-		Applied int64 `bson:"applied"`
+		At time.Time `bson:"at"`
 	}
 	err := s.state.FindOne(ctx, bson.M{"_id": "applier"}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
+		return time.Time{}, nil
 	}
 	if err != nil {
+		return time.Time{}, fmt.Errorf("stats state: %w", translate(err))
+	}
+	if s.r != nil && !d.At.IsZero() {
+		_ = s.r.Client.HSetNX(ctx, s.generationKey(), updatedField, d.At.UTC().Format(time.RFC3339Nano)).Err()
+	}
+	return d.At, nil
+}
+
+// Applied returns the number of the last event fully applied. It also
+// tells the applier's memory whether a rebuild ran since it was made.
+func (s *Rollups) Applied(ctx context.Context) (int64, error) {
+	var d struct {
+		Applied int64  `bson:"applied"`
+		Epoch   string `bson:"epoch"`
+		Layout  int    `bson:"layout"`
+	}
+	err := s.state.FindOne(ctx, bson.M{"_id": "applier"}).Decode(&d)
+	fresh := errors.Is(err, mongo.ErrNoDocuments)
+	if err != nil && !fresh {
 		return 0, fmt.Errorf("stats state: %w", translate(err))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fresh {
+		// Nothing was ever counted here: no roll-up exists, of any layout.
+		s.shardsOnly = true
+		if s.known == nil && s.knownSeq <= 0 {
+			s.known, s.knownSeq, s.complete = map[string]*rollupDoc{}, 0, true
+		}
+	} else if d.Layout >= rollupLayoutShards {
+		s.shardsOnly = true
+	}
+	if d.Epoch != s.epoch {
+		s.epoch = d.Epoch
+		s.forgetLocked()
 	}
 	return d.Applied, nil
 }
 
-// SetApplied records that event seq is fully applied.
-func (s *Rollups) SetApplied(ctx context.Context, seq int64) error {
-	_, err := s.state.UpdateOne(ctx, bson.M{"_id": "applier"}, bson.M{"$set": bson.M{"applied": seq}}, options.UpdateOne().SetUpsert(true))
+// rollupLayoutShards marks, in the applier's state, a database with no
+// document of the layout before shards.
+const rollupLayoutShards = 2
+
+// Forget drops the applier's memory of the documents: the next event is
+// applied to what MongoDB holds. The applier calls it before resuming an
+// event another run left half applied.
+func (s *Rollups) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forgetLocked()
+}
+
+func (s *Rollups) forgetLocked() { s.known, s.knownSeq, s.complete = nil, -1, false }
+
+// SetApplied records that event seq, counted at at, is fully applied.
+func (s *Rollups) SetApplied(ctx context.Context, seq int64, at time.Time) error {
+	set := bson.M{"applied": seq}
+	s.mu.Lock()
+	if s.shardsOnly {
+		set["layout"] = rollupLayoutShards
+	}
+	s.mu.Unlock()
+	if !at.IsZero() {
+		set["at"] = at.UTC()
+	}
+	_, err := s.state.UpdateOne(ctx, bson.M{"_id": "applier"}, bson.M{"$set": set}, options.UpdateOne().SetUpsert(true))
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("stats state: %w", translate(err))
 	}
 	return nil
 }
 
-// Apply adds event seq's deltas: each document is read, added to and
-// written back once, skipping documents that already have the event. Then
-// it starts a new cache generation of those documents — also when every
-// one was skipped, so that the retry of an event whose applier died
-// between its writes and the new generation ends any staleness.
-func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) error {
+// Apply adds event seq's deltas, counted at at: each document is read,
+// added to and written back once, skipping documents that already have
+// the event. Then it starts a new cache generation of those documents —
+// also when every one was skipped, so that the retry of an event whose
+// applier died between its writes and the new generation ends any
+// staleness — and records at as the time of the last count (UpdatedAt),
+// in the same Redis command.
+func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []model.RollupRow) error {
 	var order []string
 	byID := map[string][]model.RollupRow{}
 	for _, r := range rows {
@@ -172,8 +258,22 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) 
 		}
 		byID[id] = append(byID[id], r)
 	}
+	if order == nil {
+		order = []string{} // no document changed: none loses its cache
+	}
+	s.mu.Lock()
+	if s.knownSeq < 0 || seq != s.knownSeq+1 {
+		// Another applier counted meanwhile, or this is a replay: what
+		// this one remembers may be behind.
+		s.known, s.complete = map[string]*rollupDoc{}, false
+	}
+	s.knownSeq = -1 // until this event is applied in full
+	s.mu.Unlock()
+
+	var writes []rollupDoc
+	var conds []int64
 	for _, id := range order {
-		d, err := s.get(ctx, id)
+		d, err := s.current(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -184,14 +284,14 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) 
 			// A new shard: the document from before shards, if any, had
 			// every key of the period × dimension, and perhaps this event.
 			_, period, dim := splitRollupID(id)
-			old, err := s.get(ctx, period+"|"+dim)
+			old, err := s.oldLayout(ctx, period+"|"+dim)
 			if err != nil {
 				return err
 			}
 			if old != nil && old.WM >= seq {
 				continue
 			}
-			d = &rollupDoc{ID: id}
+			d = &rollupDoc{ID: id, WM: -1}
 		}
 		var packed []model.RollupRow
 		err = decodeRollup(d.K, func(n int) { packed = make([]model.RollupRow, 0, n+len(byID[id])) }, func(key string, v *model.RollupValues) {
@@ -217,11 +317,93 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, rows []model.RollupRow) 
 		}
 		// A key back at zero goes, as a rebuild would not have it.
 		packed = slices.DeleteFunc(packed, func(r model.RollupRow) bool { return r.Values == model.RollupValues{} })
-		if err := s.write(ctx, d, seq, encodeRollup(packed)); err != nil {
+		writes = append(writes, rollupDoc{ID: id, WM: seq, K: encodeRollup(packed)})
+		conds = append(conds, max(d.WM, 0))
+	}
+	if err := s.writeAll(ctx, writes, conds); err != nil {
+		s.Forget()
+		return err
+	}
+	s.mu.Lock()
+	if s.known != nil {
+		if len(s.known)+len(writes) > rollupsKnownMax {
+			s.known, s.complete = map[string]*rollupDoc{}, false
+		}
+		for i := range writes {
+			s.known[writes[i].ID] = &writes[i]
+		}
+		s.knownSeq = seq
+	}
+	s.mu.Unlock()
+	return s.newGeneration(ctx, order, at)
+}
+
+// current is a document as the applier last wrote it, or as MongoDB has
+// it; nil if there is none.
+func (s *Rollups) current(ctx context.Context, id string) (*rollupDoc, error) {
+	s.mu.Lock()
+	d, ok := s.known[id]
+	complete := s.complete
+	s.mu.Unlock()
+	if ok || complete {
+		return d, nil
+	}
+	d, err := s.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.known != nil && len(s.known) < rollupsKnownMax {
+		s.known[id] = d
+	}
+	s.mu.Unlock()
+	return d, nil
+}
+
+// oldLayout reads the document of the layout before shards, unless the
+// database cannot have one.
+func (s *Rollups) oldLayout(ctx context.Context, id string) (*rollupDoc, error) {
+	s.mu.Lock()
+	none := s.shardsOnly
+	s.mu.Unlock()
+	if none {
+		return nil, nil
+	}
+	return s.get(ctx, id)
+}
+
+// writeAll stores the documents in one command (an ordered bulk write:
+// the "all" documents, last in the list, are written last), each at its
+// new watermark; on MongoDB each only if its watermark is still conds[i]
+// (see write). A document written meanwhile by an applier that had the
+// event is left as it is.
+func (s *Rollups) writeAll(ctx context.Context, docs []rollupDoc, conds []int64) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	conditional := s.serverKind(ctx) == serverConditional
+	models := make([]mongo.WriteModel, len(docs))
+	for i := range docs {
+		filter := bson.M{"_id": docs[i].ID}
+		if conditional {
+			filter["wm"] = conds[i]
+		}
+		models[i] = mongo.NewReplaceOneModel().SetFilter(filter).SetReplacement(docs[i]).SetUpsert(true)
+	}
+	_, err := s.c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	if err == nil {
+		return nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("write roll-ups: %w", translate(err))
+	}
+	// Some were written meanwhile (MongoDB only): the rest one at a time.
+	for i := range docs {
+		if err := s.write(ctx, &rollupDoc{ID: docs[i].ID, WM: conds[i]}, docs[i].WM, docs[i].K); err != nil {
 			return err
 		}
 	}
-	return s.newGeneration(ctx, order)
+	return nil
 }
 
 // write stores a document's counters at watermark seq. On MongoDB, only
@@ -474,10 +656,18 @@ func (s *Rollups) Replace(ctx context.Context, seq int64, rows []model.RollupRow
 	if err := flush(); err != nil {
 		return err
 	}
-	if err := s.SetApplied(ctx, seq); err != nil {
+	if err := s.SetApplied(ctx, seq, time.Time{}); err != nil {
 		return err
 	}
-	return s.newGeneration(ctx, nil)
+	// Every applier's memory of the documents is now out of date; and no
+	// document of the layout before shards is left.
+	_, err := s.state.UpdateOne(ctx, bson.M{"_id": "applier"},
+		bson.M{"$set": bson.M{"epoch": newToken(), "layout": rollupLayoutShards}}, options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("stats state: %w", translate(err))
+	}
+	s.Forget()
+	return s.newGeneration(ctx, nil, time.Time{})
 }
 
 // The cache generations: a random token per document, in one Redis hash,
@@ -493,10 +683,15 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
+// updatedField is the generations hash's field holding the time of the
+// last count (not a document id: those contain "|").
+const updatedField = "@updated"
+
 // newGeneration invalidates every instance's cache of the documents ids,
-// or of all documents for nil ids. Its error fails the write: the applier
-// then retries the event, which ends in a new generation.
-func (s *Rollups) newGeneration(ctx context.Context, ids []string) error {
+// or of all documents for nil ids, and records at (unless zero) as the
+// time of the last count. Its error fails the write: the applier then
+// retries the event, which ends in a new generation.
+func (s *Rollups) newGeneration(ctx context.Context, ids []string, at time.Time) error {
 	if s.r == nil {
 		return nil
 	}
@@ -504,11 +699,16 @@ func (s *Rollups) newGeneration(ctx context.Context, ids []string) error {
 	if ids == nil {
 		err = s.r.Client.Del(ctx, s.generationKey()).Err()
 	} else {
-		fields := make([]any, 0, 2*len(ids))
+		fields := make([]any, 0, 2*len(ids)+2)
 		for _, id := range ids {
 			fields = append(fields, id, newToken())
 		}
-		err = s.r.Client.HSet(ctx, s.generationKey(), fields...).Err()
+		if !at.IsZero() {
+			fields = append(fields, updatedField, at.UTC().Format(time.RFC3339Nano))
+		}
+		if len(fields) > 0 {
+			err = s.r.Client.HSet(ctx, s.generationKey(), fields...).Err()
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("roll-up generation: %w", translateRedis(err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -42,14 +43,14 @@ func TestRollupsApplyOncePerDocumentAndReadBack(t *testing.T) {
 	for g := range 500 {
 		big = append(big, row("y2026", "grid", fmt.Sprintf("g%04d", g), 1, 0.5))
 	}
-	if err := r.Apply(ctx, 1, append(big, row("y2026", "all", "", 500, 250))); err != nil {
+	if err := r.Apply(ctx, 1, time.Time{}, append(big, row("y2026", "all", "", 500, 250))); err != nil {
 		t.Fatal(err)
 	}
 	// Event 1 again (a retry): skipped. Event 2: added.
-	if err := r.Apply(ctx, 1, []model.RollupRow{row("y2026", "grid", "g0001", 1, 0.5)}); err != nil {
+	if err := r.Apply(ctx, 1, time.Time{}, []model.RollupRow{row("y2026", "grid", "g0001", 1, 0.5)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Apply(ctx, 2, []model.RollupRow{row("y2026", "grid", "g0001", 2, 0.25), row("y2026", "grid", "g0002", -1, -0.5)}); err != nil {
+	if err := r.Apply(ctx, 2, time.Time{}, []model.RollupRow{row("y2026", "grid", "g0001", 2, 0.25), row("y2026", "grid", "g0002", -1, -0.5)}); err != nil {
 		t.Fatal(err)
 	}
 	got := read(t, r, "grid", "y2026")
@@ -83,10 +84,10 @@ func TestRollupsReadTheLayoutBeforeShards(t *testing.T) {
 	if got := read(t, r, "grid", "y2026"); got["g1"] != [2]float64{2, 1.5} || got["g2"] != [2]float64{1, 0} {
 		t.Fatalf("read %v", got)
 	}
-	if err := r.Apply(ctx, 3, []model.RollupRow{row("y2026", "grid", "g1", 5, 0)}); err != nil { // it has 3
+	if err := r.Apply(ctx, 3, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 5, 0)}); err != nil { // it has 3
 		t.Fatal(err)
 	}
-	if err := r.Apply(ctx, 4, []model.RollupRow{row("y2026", "grid", "g1", 1, 1), row("y2026", "grid", "g3", 1, 0)}); err != nil {
+	if err := r.Apply(ctx, 4, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 1), row("y2026", "grid", "g3", 1, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, r, "grid", "y2026"); len(got) != 3 || got["g1"] != [2]float64{3, 2.5} || got["g2"] != [2]float64{1, 0} || got["g3"] != [2]float64{1, 0} {
@@ -130,7 +131,7 @@ func TestRollupsCacheNeverOutlivesAWrite(t *testing.T) {
 			g2 = k
 		}
 	}
-	if err := b.Apply(ctx, 1, []model.RollupRow{row("y2026", "grid", "g1", 1, 0), row("y2026", "grid", g2, 1, 0)}); err != nil {
+	if err := b.Apply(ctx, 1, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 0), row("y2026", "grid", g2, 1, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 1 || got[g2][0] != 1 {
@@ -150,7 +151,7 @@ func TestRollupsCacheNeverOutlivesAWrite(t *testing.T) {
 	}
 	// ...but every write through the store is, and only the document
 	// written is read again.
-	if err := b.Apply(ctx, 2, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
+	if err := b.Apply(ctx, 2, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 10 || got[g2][0] != 1 {
@@ -169,10 +170,60 @@ func TestRollupsCacheNeverOutlivesAWrite(t *testing.T) {
 	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 4 {
 		t.Fatalf("after Redis lost its keys a reads %v", got)
 	}
-	if err := b.Apply(ctx, 3, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
+	if err := b.Apply(ctx, 3, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 5 {
 		t.Fatalf("after b's apply a reads %v, want 5", got)
 	}
+}
+
+// The applier remembers the documents it wrote and does not read them
+// again — until another applier has counted meanwhile, or a rebuild ran.
+func TestRollupsApplierMemoryNeverOutlivesAnotherWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := testenv.Mongo(t)
+	a, b := store.NewRollups(m, nil), store.NewRollups(m, nil)
+	applied := func(r *store.Rollups, want int64) {
+		t.Helper()
+		if n, err := r.Applied(ctx); err != nil || n != want {
+			t.Fatalf("applied %d %v, want %d", n, err, want)
+		}
+	}
+	apply := func(r *store.Rollups, seq int64, n float64) {
+		t.Helper()
+		if err := r.Apply(ctx, seq, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", n, 0), row("y2026", "all", "", n, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetApplied(ctx, seq, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(total float64) {
+		t.Helper()
+		got := read(t, store.NewRollups(m, nil), "grid", "y2026")
+		all := read(t, store.NewRollups(m, nil), "all", "y2026")
+		if got["g1"][0] != total || all[""][0] != total {
+			t.Fatalf("g1 %v, all %v; want %v", got["g1"], all[""], total)
+		}
+	}
+	applied(a, 0)
+	apply(a, 1, 1)
+	apply(a, 2, 1)
+	want(2)
+	applied(b, 2)
+	apply(b, 3, 1) // another instance counts
+	applied(a, 3)
+	apply(a, 4, 1) // a must read what b wrote
+	want(4)
+	if err := b.Replace(ctx, 4, []model.RollupRow{row("y2026", "grid", "g1", 10, 0), row("y2026", "all", "", 10, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	applied(a, 4)
+	apply(a, 5, 1) // after the rebuild, a reads again
+	want(11)
+	a.Forget() // as before resuming an event cut short
+	apply(a, 6, 1)
+	want(12)
 }

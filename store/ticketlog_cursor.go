@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,7 +56,48 @@ type StatsCursor struct {
 
 	mu    sync.Mutex
 	queue []pendingDoc // the marks of the last read of stats_pending not yet worked through
+	// early is set when the last pass skipped a mark whose entry was not
+	// there yet (its commit on its way).
+	early atomic.Bool
+	// signals, when set, wakes the applier at every mark.
+	signals *Signals
+	// numbered remembers, by ticket, the latest version this cursor saw
+	// numbered: a fact that never becomes false, so first need not read
+	// the entry before it again.
+	numberedMu sync.Mutex
+	numbered   map[string]int64
 }
+
+// numberedMax bounds the memory of numbered versions.
+const numberedMax = 20_000
+
+func (c *StatsCursor) sawNumbered(ticket string, version int64) {
+	c.numberedMu.Lock()
+	defer c.numberedMu.Unlock()
+	if c.numbered == nil || len(c.numbered) >= numberedMax {
+		c.numbered = map[string]int64{}
+	}
+	if version > c.numbered[ticket] {
+		c.numbered[ticket] = version
+	}
+}
+
+func (c *StatsCursor) knownNumbered(ticket string, version int64) bool {
+	c.numberedMu.Lock()
+	defer c.numberedMu.Unlock()
+	return c.numbered[ticket] >= version
+}
+
+// StatsSignal is the signal (Signals) a mark sends the applier.
+const StatsSignal = "stats"
+
+// WakeOnMark makes every mark wake the statistics applier, wherever it
+// runs, through s: the applier waits for marks instead of polling.
+func (c *StatsCursor) WakeOnMark(s *Signals) { c.signals = s }
+
+// Early reports whether the last look skipped a mark whose log entry was
+// not written yet: its commit is on its way, so look again shortly.
+func (c *StatsCursor) Early() bool { return c.early.Load() }
 
 // NewStatsCursor returns the cursor over m's ticket log. marked says that
 // every transition is marked (Tickets calls MarkPending before each log
@@ -81,7 +123,15 @@ type seqDoc struct {
 // winner too, and a mark whose entry never appears is dropped after an
 // hour.
 func (c *StatsCursor) MarkPending(ctx context.Context, ticketID string, version int64, at time.Time) error {
-	return c.mark(ctx, logID(ticketID, version), at)
+	if err := c.mark(ctx, logID(ticketID, version), at); err != nil {
+		return err
+	}
+	if c.signals != nil {
+		// Best effort: a lost wake-up is made good by the applier's own
+		// rare look.
+		_ = c.signals.Notify(ctx, StatsSignal)
+	}
+	return nil
 }
 
 func (c *StatsCursor) mark(ctx context.Context, id string, at time.Time) error {
@@ -129,6 +179,7 @@ func (c *StatsCursor) PendingEntry(ctx context.Context, applied int64) (*model.L
 func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.early.Store(false)
 	for read := false; ; {
 		if len(c.queue) == 0 {
 			if read {
@@ -148,6 +199,9 @@ func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error)
 		switch {
 		case d == nil && c.now().Sub(m.At) < pendingOrphanAge:
 			c.queue = c.queue[1:] // its commit may still be on its way: the next read sees it
+			if c.now().Sub(m.At) < time.Minute {
+				c.early.Store(true)
+			}
 		case d == nil || d.Seq != 0: // an orphan, or counted before its mark was dropped
 			if _, err := c.pending.DeleteOne(ctx, bson.M{"_id": m.ID}); err != nil {
 				return nil, fmt.Errorf("unmark log entry: %w", translate(err))
@@ -189,7 +243,7 @@ func (c *StatsCursor) scanLog(ctx context.Context) (*model.LogEntry, error) {
 // first returns the earliest version of d's ticket not yet numbered, d or
 // before it, by _id lookups.
 func (c *StatsCursor) first(ctx context.Context, d *logDoc) (*model.LogEntry, error) {
-	for d.Version > 1 {
+	for d.Version > 1 && !c.knownNumbered(d.Ticket, d.Version-1) {
 		prev, err := c.entry(ctx, logID(d.Ticket, d.Version-1))
 		if err != nil {
 			return nil, err
@@ -202,6 +256,16 @@ func (c *StatsCursor) first(ctx context.Context, d *logDoc) (*model.LogEntry, er
 	return &model.LogEntry{ID: d.ID, Ticket: d.Ticket, Version: d.Version}, nil
 }
 
+// splitLogID is the inverse of logID.
+func splitLogID(id string) (ticket string, version int64, ok bool) {
+	i := strings.LastIndexByte(id, '/')
+	if i < 0 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseInt(id[i+1:], 10, 64)
+	return id[:i], v, err == nil
+}
+
 // entry reads a log entry by _id without its fields; nil if there is none.
 func (c *StatsCursor) entry(ctx context.Context, id string) (*logDoc, error) {
 	var d logDoc
@@ -211,6 +275,9 @@ func (c *StatsCursor) entry(ctx context.Context, id string) (*logDoc, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("log entry: %w", translate(err))
+	}
+	if d.Seq != 0 {
+		c.sawNumbered(d.Ticket, d.Version)
 	}
 	return &d, nil
 }
@@ -233,6 +300,9 @@ func (c *StatsCursor) NumberEntry(ctx context.Context, id string, seq int64) err
 	}
 	if _, err := c.log.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"seq": seq}}); err != nil {
 		return fmt.Errorf("number log entry: %w", translate(err))
+	}
+	if ticket, v, ok := splitLogID(id); ok {
+		c.sawNumbered(ticket, v)
 	}
 	return nil
 }

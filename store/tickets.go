@@ -97,6 +97,18 @@ type eventDoc struct {
 	ActorRole string    `bson:"actor_role,omitempty"`
 	ActorName string    `bson:"actor_name,omitempty"`
 	Note      string    `bson:"note,omitempty"`
+	Assignee  string    `bson:"assignee,omitempty"`
+}
+
+type extensionDoc struct {
+	Status      string    `bson:"status"`
+	Hours       int       `bson:"hours"`
+	Reason      string    `bson:"reason"`
+	RequestedAt time.Time `bson:"requested_at"`
+	RequestedBy string    `bson:"requested_by"`
+	DecidedAt   time.Time `bson:"decided_at,omitempty"`
+	DecidedBy   string    `bson:"decided_by,omitempty"`
+	Note        string    `bson:"note,omitempty"`
 }
 
 type resolutionDoc struct {
@@ -141,6 +153,17 @@ type ticketFields struct {
 	Feedback     *feedbackDoc   `bson:"feedback"`
 	Timeline     []eventDoc     `bson:"timeline"`
 	UpdatedAt    time.Time      `bson:"updated_at"`
+	// The branches of the workflow (延期, 挂账, 督办, 核查) and the channels'
+	// fields; empty on tickets stored before them. No omitempty: $set
+	// must clear a field a step empties (a resumed ticket's deferral).
+	Extension    *extensionDoc `bson:"extension"`
+	DeferredFrom string        `bson:"deferred_from"`
+	DeferredAt   time.Time     `bson:"deferred_at"`
+	DeferredLeft int64         `bson:"deferred_left_s"`
+	Urges        int           `bson:"urges"`
+	VerifyFails  int           `bson:"verify_fails"`
+	SelfHandled  bool          `bson:"self_handled"`
+	PhotoFlags   []string      `bson:"photo_flags"`
 }
 
 type ticketDoc struct {
@@ -154,13 +177,16 @@ type ticketDoc struct {
 	Point       pointDoc    `bson:"point"`
 	// Cells are the point's geohash prefixes: "what is near" is an indexed
 	// $in over them, on MongoDB and FerretDB alike.
-	Cells     []string     `bson:"cells"`
-	Address   string       `bson:"address"`
-	PhotoIDs  []string     `bson:"photo_ids"`
-	Source    string       `bson:"source,omitempty"`
-	Version   int64        `bson:"version"`
-	CreatedAt time.Time    `bson:"created_at"`
-	Fields    ticketFields `bson:",inline"`
+	Cells    []string `bson:"cells"`
+	Address  string   `bson:"address"`
+	PhotoIDs []string `bson:"photo_ids"`
+	Source   string   `bson:"source,omitempty"`
+	// A hotline caller's details (staff only).
+	CallerName  string       `bson:"caller_name,omitempty"`
+	CallerPhone string       `bson:"caller_phone,omitempty"`
+	Version     int64        `bson:"version"`
+	CreatedAt   time.Time    `bson:"created_at"`
+	Fields      ticketFields `bson:",inline"`
 }
 
 func fieldsOf(t *model.Ticket) ticketFields {
@@ -180,8 +206,15 @@ func fieldsOf(t *model.Ticket) ticketFields {
 	}
 	f.Timeline = make([]eventDoc, len(t.Timeline))
 	for i, e := range t.Timeline {
-		f.Timeline[i] = eventDoc{At: e.At.UTC(), Type: string(e.Type), Status: string(e.Status), ActorID: e.ActorID, ActorRole: string(e.ActorRole), ActorName: e.ActorName, Note: e.Note}
+		f.Timeline[i] = eventDoc{At: e.At.UTC(), Type: string(e.Type), Status: string(e.Status), ActorID: e.ActorID, ActorRole: string(e.ActorRole),
+			ActorName: e.ActorName, Note: e.Note, Assignee: e.AssigneeID}
 	}
+	if x := t.Extension; x != nil {
+		f.Extension = &extensionDoc{Status: string(x.Status), Hours: x.Hours, Reason: x.Reason, RequestedAt: x.RequestedAt.UTC(),
+			RequestedBy: x.RequestedBy, DecidedAt: x.DecidedAt.UTC(), DecidedBy: x.DecidedBy, Note: x.Note}
+	}
+	f.DeferredFrom, f.DeferredAt, f.DeferredLeft = string(t.DeferredFrom), t.DeferredAt.UTC(), int64(t.DeferredLeft/time.Second)
+	f.Urges, f.VerifyFails, f.SelfHandled, f.PhotoFlags = t.Urges, t.VerifyFails, t.SelfHandled, t.PhotoFlags
 	return f
 }
 
@@ -222,8 +255,16 @@ func (d *ticketDoc) model() *model.Ticket {
 	}
 	t.Timeline = make([]model.Event, len(f.Timeline))
 	for i, e := range f.Timeline {
-		t.Timeline[i] = model.Event{At: e.At, Type: model.EventType(e.Type), Status: model.Status(e.Status), ActorID: e.ActorID, ActorRole: model.Role(e.ActorRole), ActorName: e.ActorName, Note: e.Note}
+		t.Timeline[i] = model.Event{At: e.At, Type: model.EventType(e.Type), Status: model.Status(e.Status), ActorID: e.ActorID,
+			ActorRole: model.Role(e.ActorRole), ActorName: e.ActorName, Note: e.Note, AssigneeID: e.Assignee}
 	}
+	if x := f.Extension; x != nil {
+		t.Extension = &model.Extension{Status: model.ExtensionStatus(x.Status), Hours: x.Hours, Reason: x.Reason, RequestedAt: x.RequestedAt,
+			RequestedBy: x.RequestedBy, DecidedAt: x.DecidedAt, DecidedBy: x.DecidedBy, Note: x.Note}
+	}
+	t.DeferredFrom, t.DeferredAt, t.DeferredLeft = model.Status(f.DeferredFrom), f.DeferredAt, time.Duration(f.DeferredLeft)*time.Second
+	t.Urges, t.VerifyFails, t.SelfHandled, t.PhotoFlags = f.Urges, f.VerifyFails, f.SelfHandled, f.PhotoFlags
+	t.CallerName, t.CallerPhone = d.CallerName, d.CallerPhone
 	return t
 }
 
@@ -236,6 +277,7 @@ func newTicketDoc(t *model.Ticket, idem, bodyHash string) ticketDoc {
 	return ticketDoc{
 		ID: t.ID, Idem: idem, BodyHash: bodyHash, ReporterID: t.ReporterID, Category: t.Category,
 		Description: t.Description, Address: t.Address, PhotoIDs: nonNil(t.PhotoIDs), Source: string(src),
+		CallerName: t.CallerName, CallerPhone: t.CallerPhone,
 		Location: locationDoc{Lat: t.Location.Lat, Lng: t.Location.Lng, CoordType: string(t.Location.CoordType)},
 		Point:    pointDoc{Lat: t.Point.Lat, Lng: t.Point.Lng},
 		Cells:    geo.Cells(geo.Point{Lat: t.Point.Lat, Lng: t.Point.Lng}),

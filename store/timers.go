@@ -15,20 +15,47 @@ import (
 // reconciler re-adds the timers of every open ticket from MongoDB, and the
 // handlers check the ticket's state, so a re-added timer that already had
 // its effect does nothing.
+//
+// The instance's timer loop does not poll: it asks for the next due time
+// (Next) and sleeps until then, woken early when this instance schedules
+// a timer (Woken); a timer another instance schedules is seen at the
+// loop's next look, a couple of seconds at most.
 type Timers struct {
-	r   *Redis
-	key string
+	r    *Redis
+	key  string
+	wake chan struct{}
 }
 
 // NewTimers returns the timer set over r.
-func NewTimers(r *Redis) *Timers { return &Timers{r: r, key: r.Key("{timers}", "z")} }
+func NewTimers(r *Redis) *Timers {
+	return &Timers{r: r, key: r.Key("{timers}", "z"), wake: make(chan struct{}, 1)}
+}
 
 // Schedule sets the timer member to fire at at (replacing its time).
 func (t *Timers) Schedule(ctx context.Context, member string, at time.Time) error {
 	if err := t.r.Client.ZAdd(ctx, t.key, redis.Z{Score: float64(at.UnixMilli()), Member: member}).Err(); err != nil {
 		return fmt.Errorf("schedule timer: %w", translateRedis(err))
 	}
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
 	return nil
+}
+
+// Woken receives a signal whenever this instance schedules a timer.
+func (t *Timers) Woken() <-chan struct{} { return t.wake }
+
+// Next returns the earliest due time; ok is false when no timer is set.
+func (t *Timers) Next(ctx context.Context) (at time.Time, ok bool, err error) {
+	zs, err := t.r.Client.ZRangeWithScores(ctx, t.key, 0, 0).Result()
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next timer: %w", translateRedis(err))
+	}
+	if len(zs) == 0 {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(int64(zs[0].Score)), true, nil
 }
 
 // Due returns up to limit timers due at now.

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/internal/apitest"
@@ -142,15 +141,6 @@ func wantType(t *testing.T, r *apitest.Response, format string) {
 	if got := r.Header.Get("Content-Type"); got != want {
 		t.Fatalf("Content-Type %q, want %q (%d %s)", got, want, r.Status, r.Body)
 	}
-}
-
-func hasHan(s string) bool {
-	for _, r := range s {
-		if unicode.Is(unicode.Han, r) {
-			return true
-		}
-	}
-	return false
 }
 
 // wantError checks an error response: the status, the content type of

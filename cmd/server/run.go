@@ -22,7 +22,9 @@ import (
 
 	"github.com/citizen-city/chengguantong/config"
 	"github.com/citizen-city/chengguantong/docs"
+	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/handler"
+	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/photo"
 	"github.com/citizen-city/chengguantong/service"
 	"github.com/citizen-city/chengguantong/store"
@@ -164,7 +166,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	tickets := store.NewTickets(mongo, now)
 	taskIndex := store.NewTaskIndex(rdb)
 	tickets.UseIndex(taskIndex)
+	signals := store.NewSignals(rdb)
 	statsCursor := store.NewStatsCursor(mongo, true, now)
+	statsCursor.WakeOnMark(signals)
 	tickets.UseStatsMarks(statsCursor)
 	screenQueue := store.NewStream(rdb, "screen")
 	reports := service.NewReports(service.ReportsDeps{
@@ -175,7 +179,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	if err != nil {
 		return fmt.Errorf("WORK_CALENDAR: %w", err)
 	}
-	grids := service.NewGrids(store.NewGrids(mongo, now), float64(cfg.GridSnapMeters), logger)
+	grids := service.NewGrids(signalledGrids{store.NewGrids(mongo, now), signals}, float64(cfg.GridSnapMeters), logger)
 	if _, err := grids.Refresh(startCtx); err != nil {
 		return err
 	}
@@ -187,12 +191,13 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Sender: wechat.Subscriber{Client: wx}, Templates: templates, Dedup: notifications, Now: now, Logger: logger,
 	})
 	dispatchQueue := store.NewStream(rdb, "dispatch")
+	timers := store.NewTimers(rdb)
 	dispatcher := service.NewDispatcher(service.DispatcherDeps{
 		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Index: taskIndex, Categories: categories,
-		Timers: store.NewTimers(rdb), Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
+		Timers: timers, Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
 		Names: &service.Names{Users: users, Workers: people, Members: people},
 		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
-			FeedbackWindow: cfg.FeedbackWindow},
+			FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)},
 	})
 	tasks := service.NewTasks(tickets, photoStore, people, users, dispatcher, notifier, now)
 	screening := service.NewScreening(service.ScreeningDeps{
@@ -203,7 +208,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	stats := service.NewStats(service.StatsDeps{
 		Log: tickets, Cursor: statsCursor, Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
 		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
-		Owner: consumerName(), Now: now, Logger: logger,
+		Owner: consumerName(), RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
 	if opt.command != nil {
 		return opt.command(ctx, stats)
@@ -223,7 +228,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	e := handler.New(handler.Deps{
 		Logger: logger,
 		Auth:   auth,
-		People: service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: users, Grids: grids,
+		People: service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: forgetfulUsers{users, auth}, Grids: grids,
 			Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger}),
 		Categories:    categories,
 		Photos:        photos,
@@ -233,6 +238,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Subscriptions: service.NewSubscriptions(store.NewSubscriptions(mongo, now), templates),
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
+		Workflow:      tasks,
 		Feedback:      service.NewFeedback(tickets, dispatcher, now),
 		Stats:         stats,
 		Activities:    service.NewActivities(activityStore, people, now),
@@ -247,6 +253,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			URL: baseURL + "/open311/v2", Changeset: now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
 			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
 		},
+		StaffTickets: service.NewStaffTickets(service.StaffTicketsDeps{Tickets: tickets, People: people, Users: users, Loads: tickets,
+			Dispatch: tasks, Now: now}),
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
@@ -254,36 +262,78 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
-	consumer := consumerName()
-	for i := range cfg.QueueConsumers {
-		w := &service.Worker{
-			Queue: screenQueue, Consumer: fmt.Sprintf("%s-screen-%d", consumer, i), Handle: screening.Handle,
-			MaxAttempts: int64(cfg.ScreeningMaxAttempts), GiveUp: screening.Hold,
-			ReclaimIdle: cfg.QueueRetryAfter, HandleTimeout: 30 * time.Second, Logger: logger,
-		}
-		workers.Go(func() { w.Run(workCtx) })
+	// Consumers are named after this instance, whose liveness mark lets the
+	// other instances take over its pending jobs within seconds of its death.
+	liveness := store.NewLiveness(rdb, consumerName(), livenessTTL)
+	if err := liveness.Beat(startCtx); err != nil {
+		return err
 	}
-	for i := range cfg.QueueConsumers {
+	workers.Go(func() { signals.Run(workCtx) })
+	var takeOver []*service.Worker // one worker per queue, in the queues' order
+	for _, q := range []struct {
+		queue       *store.Stream
+		handle      func(context.Context, string) error
+		attempts    int64
+		giveUp      func(context.Context, string, error) error
+		idle, limit time.Duration
+	}{
+		{screenQueue, screening.Handle, int64(cfg.ScreeningMaxAttempts), screening.Hold, cfg.QueueRetryAfter, 30 * time.Second},
+		{dispatchQueue, dispatcher.Handle, 10, dispatcher.ToStaff, cfg.QueueRetryAfter, 30 * time.Second},
+		{notifyQueue, notifier.Handle, 5, nil, time.Minute, 15 * time.Second},
+	} {
 		w := &service.Worker{
-			Queue: dispatchQueue, Consumer: fmt.Sprintf("%s-dispatch-%d", consumer, i), Handle: dispatcher.Handle,
-			MaxAttempts: 10, GiveUp: dispatcher.ToStaff,
-			ReclaimIdle: cfg.QueueRetryAfter, HandleTimeout: 30 * time.Second, Logger: logger,
+			Queue: q.queue, Consumer: liveness.Consumer(q.queue.Name()), Handle: q.handle, Concurrency: cfg.QueueConsumers,
+			MaxAttempts: q.attempts, GiveUp: q.giveUp, ReclaimIdle: q.idle, HandleTimeout: q.limit, Logger: logger,
 		}
-		workers.Go(func() { w.Run(workCtx) })
-	}
-	for i := range cfg.QueueConsumers {
-		w := &service.Worker{
-			Queue: notifyQueue, Consumer: fmt.Sprintf("%s-notify-%d", consumer, i), Handle: notifier.Handle,
-			MaxAttempts: 5, ReclaimIdle: time.Minute, HandleTimeout: 15 * time.Second, Logger: logger,
-		}
+		takeOver = append(takeOver, w)
 		workers.Go(func() { w.Run(workCtx) })
 	}
 	workers.Go(func() {
-		// Each look for pending transitions is a scan of ticket_log on
-		// FerretDB: look every few seconds, and drain while there is work.
-		service.Every(workCtx, logger, "stats", 5*time.Second, func(ctx context.Context) (int, error) {
-			return stats.ApplyPending(ctx, 4*time.Second)
+		service.Every(workCtx, logger, "liveness", livenessBeat, func(ctx context.Context) (int, error) {
+			return 0, liveness.Beat(ctx)
 		})
+	})
+	workers.Go(func() {
+		// One look per queue every few seconds (an XPENDING summary, which
+		// is all it costs at rest) for jobs of consumers that died; once in
+		// a while, dead instances' idle consumers are removed from the groups.
+		queues := []*store.Stream{screenQueue, dispatchQueue, notifyQueue} // in takeOver's order
+		lastPrune := time.Now()
+		service.Every(workCtx, logger, "takeover", livenessBeat, func(ctx context.Context) (int, error) {
+			var n int
+			var errs []error
+			for i, w := range takeOver {
+				m, err := w.TakeOver(ctx, queues[i])
+				n += m
+				errs = append(errs, err)
+			}
+			if time.Since(lastPrune) > 10*time.Minute {
+				lastPrune = time.Now()
+				for _, q := range queues {
+					_, err := q.PruneConsumers(ctx, time.Hour)
+					errs = append(errs, err)
+				}
+			}
+			return n, errors.Join(errs...)
+		})
+	})
+	workers.Go(func() {
+		// Woken by every commit's mark (here or on another instance);
+		// otherwise one look every few minutes, for a lost wake-up.
+		service.Waiting(workCtx, logger, "stats", signals.C(store.StatsSignal), 50*time.Millisecond, statsLookEvery,
+			func(ctx context.Context) (time.Duration, int, error) {
+				start := time.Now()
+				n, err := stats.ApplyPending(ctx, 4*time.Second)
+				switch {
+				case err != nil:
+					return 5 * time.Second, n, err
+				case time.Since(start) >= 4*time.Second:
+					return -1, n, nil // more to count
+				case statsCursor.Early():
+					return 200 * time.Millisecond, n, nil // a commit on its way
+				}
+				return 0, n, nil
+			})
 	})
 	workers.Go(func() {
 		service.Every(workCtx, logger, "prune-notifications", time.Hour, func(ctx context.Context) (int, error) {
@@ -333,16 +383,36 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		})
 	})
 	workers.Go(func() {
-		service.Every(workCtx, logger, "timers", 500*time.Millisecond, dispatcher.FireDue)
+		// Sleeps until the next due time, woken when this instance sets a
+		// timer; a timer set by another instance is seen within
+		// timersLookEvery.
+		service.Waiting(workCtx, logger, "timers", timers.Woken(), 0, timersLookEvery,
+			func(ctx context.Context) (time.Duration, int, error) {
+				at, ok, err := timers.Next(ctx)
+				if err != nil || !ok {
+					return 0, 0, err
+				}
+				if wait := at.Sub(now()); wait > 0 {
+					return wait, 0, nil
+				}
+				n, err := dispatcher.FireDue(ctx)
+				if err != nil {
+					return 0, n, err
+				}
+				return -1, n, nil
+			})
 	})
 	workers.Go(func() {
-		service.Every(workCtx, logger, "grid-refresh", 5*time.Second, func(ctx context.Context) (int, error) {
-			changed, err := grids.Refresh(ctx)
-			if changed {
-				return 1, err
-			}
-			return 0, err
-		})
+		// Woken when any instance stores grids; a look every few minutes
+		// for a lost wake-up.
+		service.Waiting(workCtx, logger, "grid-refresh", signals.C(gridsSignal), 0, gridsLookEvery,
+			func(ctx context.Context) (time.Duration, int, error) {
+				changed, err := grids.Refresh(ctx)
+				if changed {
+					return 0, 1, err
+				}
+				return 0, 0, err
+			})
 	})
 	workers.Go(func() {
 		service.Every(workCtx, logger, "photo-sweeper", 10*time.Minute, func(ctx context.Context) (int, error) {
@@ -388,11 +458,72 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("stopping background workers")
 	stopWork()
 	workers.Wait()
+	// What this instance leaves pending (jobs waiting for a retry) is
+	// taken over by the others at once.
+	if err := liveness.Stop(shutCtx); err != nil {
+		logger.Warn("liveness mark not removed; the others take over when it expires", "error", err.Error())
+	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// A consumer's liveness mark is set every livenessBeat and lives
+// livenessTTL, so the jobs of an instance killed are taken over within
+// livenessTTL + livenessBeat (7 s).
+const (
+	livenessBeat = 2 * time.Second
+	livenessTTL  = 5 * time.Second
+)
+
+// How often the jobs that are woken by signals look by themselves: for a
+// wake-up lost with a Redis connection, or a timer set on another instance.
+const (
+	statsLookEvery  = 5 * time.Minute
+	gridsLookEvery  = 5 * time.Minute
+	timersLookEvery = 2 * time.Second
+	gridsSignal     = "grids"
+)
+
+// forgetfulUsers are the users store as the people directory changes
+// accounts: each change (a role taken away by a deactivation, duty) is
+// dropped from this instance's authentication cache at once, and reaches
+// the others within service.UserCacheTTL.
+type forgetfulUsers struct {
+	*store.Users
+	auth *service.Auth
+}
+
+func (u forgetfulUsers) Bind(ctx context.Context, userID string, role model.Role, profileID string) (*model.User, error) {
+	defer u.auth.ForgetUser(userID)
+	return u.Users.Bind(ctx, userID, role, profileID)
+}
+
+func (u forgetfulUsers) Unbind(ctx context.Context, userID string, role model.Role) (*model.User, error) {
+	defer u.auth.ForgetUser(userID)
+	return u.Users.Unbind(ctx, userID, role)
+}
+
+func (u forgetfulUsers) SetDuty(ctx context.Context, userID string, onDuty bool) (*model.User, error) {
+	defer u.auth.ForgetUser(userID)
+	return u.Users.SetDuty(ctx, userID, onDuty)
+}
+
+// signalledGrids is the grid store, waking every instance's grid index
+// when grids are stored.
+type signalledGrids struct {
+	*store.Grids
+	signals *store.Signals
+}
+
+func (g signalledGrids) Upsert(ctx context.Context, grids []geo.Grid) ([]model.Grid, error) {
+	out, err := g.Grids.Upsert(ctx, grids)
+	if err == nil {
+		_ = g.signals.Notify(ctx, gridsSignal) // best effort: the others look every few minutes
+	}
+	return out, err
 }
 
 // deadLetters lists the dead letters of every queue for staff.

@@ -194,6 +194,17 @@
     timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
   });
 
+  const shortFormat = new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
+  });
+
+  // fmtShort is a time without the year, for lists.
+  function fmtShort(s) {
+    if (!s) return '—';
+    const d = new Date(s);
+    return isNaN(d) ? String(s) : shortFormat.format(d);
+  }
+
   function fmtTime(s) {
     if (!s) return '—';
     const d = new Date(s);
@@ -622,7 +633,10 @@
     if (mode === 'heat') {
       ({ items: tickets, total } = await allTickets({ from: str(f.from.value), to: str(f.to.value) }, 5000));
     } else {
-      const parts = await Promise.all(OPEN.map((s) => allTickets({ status: s }, 2000)));
+      // A server without the 挂账 step refuses status=deferred (400): it
+      // has no such tickets.
+      const parts = await Promise.all(OPEN.map((s) => allTickets({ status: s }, 2000)
+        .catch((e) => { if (e.status === 400 && s === 'deferred') return { items: [], total: 0 }; throw e; })));
       tickets = parts.flatMap((p) => p.items);
       total = parts.reduce((n, p) => n + p.total, 0);
     }
@@ -655,23 +669,42 @@
     }
     root.append(grids);
     if (mode === 'heat') {
-      const cell = 20;
-      const bins = new Map();
+      // Reports are counted in square cells, then spread over the cells
+      // around with a small Gaussian kernel, so that clusters read as
+      // areas rather than as single squares.
+      const cell = 16;
+      const counts = new Map();
       for (const [, p] of pts) {
         const [x, y] = proj(p);
         const key = `${Math.floor(x / cell)},${Math.floor(y / cell)}`;
-        bins.set(key, (bins.get(key) || 0) + 1);
+        counts.set(key, (counts.get(key) || 0) + 1);
       }
-      const max = Math.max(1, ...bins.values());
-      const heat = svg('g', { id: 'map-heat' });
-      for (const [key, n] of bins) {
+      const heatv = new Map();
+      for (const [key, n] of counts) {
         const [i, j] = key.split(',').map(Number);
-        heat.append(svg('rect', { x: i * cell, y: j * cell, width: cell, height: cell, class: 'heat', 'fill-opacity': (0.15 + 0.75 * n / max).toFixed(2) },
-          svg('title', { text: `${n} 件` })));
+        for (let di = -3; di <= 3; di++) {
+          for (let dj = -3; dj <= 3; dj++) {
+            const k2 = `${i + di},${j + dj}`;
+            heatv.set(k2, (heatv.get(k2) || 0) + n * Math.exp(-(di * di + dj * dj) / 3));
+          }
+        }
+      }
+      const max = Math.max(1e-9, ...heatv.values());
+      const heat = svg('g', { id: 'map-heat' });
+      for (const [key, v] of heatv) {
+        const r = v / max;
+        if (r < 0.04) continue;
+        const [i, j] = key.split(',').map(Number);
+        heat.append(svg('rect', {
+          x: i * cell, y: j * cell, width: cell, height: cell,
+          class: r > 0.66 ? 'heat h3' : r > 0.33 ? 'heat h2' : 'heat h1', 'fill-opacity': (0.1 + 0.7 * r).toFixed(2),
+        }, counts.has(key) ? svg('title', { text: `此处 ${counts.get(key)} 件` }) : null));
       }
       root.append(heat, labels);
-      $('map-legend').replaceChildren(el('span', null, el('i', { class: 'swatch heat-lo' }), '少'),
-        el('span', null, el('i', { class: 'swatch heat-hi' }), `多（每格最多 ${max} 件）`));
+      $('map-legend').replaceChildren(el('span', null, el('i', { class: 'swatch heat-lo' }), '上报较少'),
+        el('span', null, el('i', { class: 'swatch heat-mid' }), '较多'),
+        el('span', null, el('i', { class: 'swatch heat-hi' }), '集中'),
+        el('span', null, `共 ${pts.length} 件，按方格统计并向周围平滑`));
     } else {
       root.append(labels);
       const dots = svg('g', { id: 'map-points' });
@@ -695,7 +728,8 @@
 
   function assigneeText(a) {
     if (!a || !a.id) return '未指派';
-    return `${a.name || '（未知姓名）'}（${ROLES[a.role] || a.role || ''}）`;
+    const role = ROLES[a.role] || a.role || '';
+    return a.name ? `${a.name}（${role}）` : role;
   }
 
   function dueAt(t) { return t.due_at || t.deadline || ''; }
@@ -717,13 +751,13 @@
     const due = dueAt(t);
     if (!due) return td('—');
     const open = OPEN.includes(t.status);
-    return td(fmtTime(due), open && t.status !== 'deferred' ? el('div', { class: t.overdue || Date.parse(due) < Date.now() ? 'left bad' : 'left', text: timeLeft(due) }) : null);
+    return td(fmtShort(due), open && t.status !== 'deferred' ? el('div', { class: t.overdue || Date.parse(due) < Date.now() ? 'left bad' : 'left', text: timeLeft(due) }) : null);
   }
 
   function ticketRow(t) {
     const tr = el('tr', { class: 'clickable' + (t.overdue ? ' overdue' : ''), tabindex: 0, 'data-id': t.id },
-      td(fmtTime(t.created_at)), td(categoryName(t.category)), td(statusTag(t.status)),
-      td(SOURCES[t.source] || t.source || '—'), td(t.address || '—'), td(gridName(t.grid_id)),
+      el('td', { class: 'nowrap', text: fmtShort(t.created_at) }), td(categoryName(t.category)), td(statusTag(t.status)),
+      td(SOURCES[t.source] || t.source || '—'), td(t.address || '—'), el('td', { class: 'nowrap', text: gridName(t.grid_id) }),
       td(assigneeText(t.assignee)), dueCell(t), td(flags(t)));
     if (t.id === state.current) tr.classList.add('selected');
     return tr;
@@ -882,7 +916,8 @@
       if (state.current !== id) return;
       updated(fresh);
       $('ticket-detail').hidden = false;
-      $('ticket-detail').scrollIntoView({ block: 'nearest' });
+      // Side by side (wide screens) the detail is in view already.
+      if (window.innerWidth < 1100) $('ticket-detail').scrollIntoView({ block: 'nearest' });
       if (!$('act-dispatch').hidden) await loadCandidates(id);
     } catch (e) {
       if (e.status !== 401) flash('读取工单失败：' + errorText(e), true);
@@ -1224,7 +1259,8 @@
     ]);
     $('stats-period').textContent = `${sum.from || p.from} 至 ${sum.to || p.to}`;
     $('stats-summary').replaceChildren(...INDICATORS.filter(([k]) => sum[k] !== undefined).map(([k, label, kind]) =>
-      el('tr', null, el('th', { scope: 'row', text: label }), td(fmtNumber(sum[k], kind)))));
+      el('div', { class: 'tile small' }, el('div', { class: 'tile-value', text: fmtNumber(sum[k], kind) }),
+        el('div', { class: 'tile-label', text: label }))));
 
     const groups = sum.groups || [];
     $('stats-groups-box').hidden = !p.group_by;

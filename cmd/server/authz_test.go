@@ -1,0 +1,282 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/citizen-city/chengguantong/handler"
+)
+
+// The roles of the authorization matrix, in the order of a want string.
+var authzRoles = []string{"anonymous", "resident", "resident2", "worker", "worker2", "member", "staff"}
+
+// authzCase is one route of the matrix: the request body ("" none; "@grids"
+// the test grids) and what each role gets, one token per role in the
+// order of authzRoles. For a route with an object (:id) a token is
+// "own/other": the status for the role's own object, then for another's.
+// Whose object is whose:
+//
+//	ticket (:id)   anonymous TA/TB, resident TA/TB (reported TA), resident2 TB/TA,
+//	               worker TA/TB (assigned TA), worker2 TB/TA, member TM/TA
+//	               (dispatched TM by staff), staff TA/TB
+//	activity (:id) a real activity / an id that names none
+//	photo (media)  the signed URL of TA's photo / the same URL, signature altered
+//
+// noLeak: a 2xx answer must not mention the other object's id (lists).
+type authzCase struct {
+	route, body, want string
+	noLeak            bool
+}
+
+// authzTable holds every route the server registers: a route missing here
+// fails TestAuthorizationMatrix, so a new route is one more line. Cells run
+// in table order, within a route "other" cells first; a route whose own
+// cells change the fixtures (return) comes last.
+var authzTable = []authzCase{
+	{"GET /healthz", "", "200 200 200 200 200 200 200", false},
+	{"GET /readyz", "", "200 200 200 200 200 200 200", false},
+	{"GET /metrics", "", "200 200 200 200 200 200 200", false},
+	{"GET /openapi.json", "", "200 200 200 200 200 200 200", false},
+	{"GET /admin", "", "200 200 200 200 200 200 200", false},
+	{"GET /admin/", "", "200 200 200 200 200 200 200", false},
+	{"GET /admin/*", "", "200 200 200 200 200 200 200", false},
+	{"GET /wechat/push", "", "401 401 401 401 401 401 401", false},
+	{"POST /wechat/push", "<xml></xml>", "401 401 401 401 401 401 401", false},
+	{"GET /media/photos/:id/:variant", "", "200/404 200/404 200/404 200/404 200/404 200/404 200/404", false},
+	{"POST /api/v1/auth/wechat", `{}`, "400 400 400 400 400 400 400", false},
+	{"POST /api/v1/auth/staff", `{}`, "400 400 400 400 400 400 400", false},
+	{"GET /api/v1/categories", "", "200 200 200 200 200 200 200", false},
+	{"GET /api/v1/me", "", "401 200 200 200 200 200 200", false},
+	{"POST /api/v1/me/bind", `{"invite_code":"ABCDEFGHJKMN"}`, "401 404 404 404 404 404 403", false},
+	{"PUT /api/v1/me/duty", `{"on_duty":true}`, "401 403 403 200 200 200 403", false},
+	{"POST /api/v1/me/subscriptions", `{"accepted":["tmpl_assigned"]}`, "401 204 204 204 204 204 403", false},
+	{"POST /api/v1/photos", `{}`, "401 400 400 400 400 400 403", false},
+	{"POST /api/v1/reports", `{}`, "401 400 400 400 400 400 403", false},
+	{"GET /api/v1/reports/mine", "", "401 200 200 200 200 200 403", true},
+	{"GET /api/v1/reports/nearby", "?lat=32.0415&lng=118.7845&coord_type=wgs84", "401 200 200 200 200 200 403", false},
+	{"GET /api/v1/reports/:id", "", "401/401 200/404 200/404 200/404 200/404 200/404 200/200", false},
+	{"POST /api/v1/reports/:id/feedback", `{"satisfied":true,"rating":5}`, "401/401 409/404 409/404 404/404 404/404 404/404 403/403", false},
+	{"GET /api/v1/tasks", "", "401 403 403 200 200 200 403", true},
+	{"GET /api/v1/tasks/pool", "", "401 403 403 403 403 200 403", true},
+	{"POST /api/v1/tasks/:id/claim", "", "401/401 403/403 403/403 403/403 403/403 200/404 403/403", false}, // own: a retry of a claim answers 200
+	{"POST /api/v1/tasks/:id/accept", "", "401/401 403/403 403/403 409/404 409/404 409/404 403/403", false},
+	{"POST /api/v1/tasks/:id/resolve", `{"note":"已清理","photo_ids":["000000000000000000000000"]}`, "401/401 403/403 403/403 400/404 400/404 400/404 403/403", false},
+	{"PUT /api/v1/admin/categories/:code", `{}`, "401 403 403 403 403 403 400", false},
+	{"POST /api/v1/admin/grids", `{}`, "401 403 403 403 403 403 400", false},
+	{"GET /api/v1/admin/grids", "", "401 403 403 403 403 403 200", false},
+	{"GET /api/v1/admin/tickets", "", "401 403 403 403 403 403 200", false},
+	{"POST /api/v1/admin/tickets/:id/dispatch", `{"assignee_id":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
+	{"POST /api/v1/admin/tickets/:id/reject", `{"reason":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
+	{"GET /api/v1/admin/dead-letters", "", "401 403 403 403 403 403 200", false},
+	{"POST /api/v1/admin/activities", `{}`, "401 403 403 403 403 403 400", false},
+	{"POST /api/v1/activities/:id/checkin", "", "401/401 403/403 403/403 403/403 403/403 200/404 403/403", false},
+	{"GET /api/v1/stats/summary", "", "401 403 403 403 403 403 200", false},
+	{"GET /api/v1/stats/party-building", "", "401 403 403 403 403 403 200", false},
+	{"GET /api/v1/stats/export.xlsx", "", "401 403 403 403 403 403 200", false},
+	{"POST /api/v1/admin/workers", `{}`, "401 403 403 403 403 403 400", false},
+	{"POST /api/v1/admin/branches", `{}`, "401 403 403 403 403 403 400", false},
+	{"POST /api/v1/admin/party-members", `{}`, "401 403 403 403 403 403 400", false},
+	// Last: the own cells hand the fixtures' tickets back.
+	{"POST /api/v1/tasks/:id/return", `{"reason":"不在我的网格"}`, "401/401 403/403 403/403 200/404 200/404 200/404 403/403", false},
+}
+
+// registeredRoutes lists "METHOD /path" of every route the handler
+// registers, as Echo's route table has it.
+func registeredRoutes() []string {
+	e := handler.New(handler.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var out []string
+	for _, r := range e.Routes() {
+		if strings.HasPrefix(r.Method, "echo_route_") {
+			continue
+		}
+		out = append(out, r.Method+" "+r.Path)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestAuthorizationMatrix sends every route as every role, to the role's own
+// object and to another's, and checks each status against authzTable: a
+// wrong cell, a route the table does not classify, or a denial that is not
+// the Chinese error envelope fails the test.
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	// Every registered route is classified, and every row names a route.
+	rows := map[string]authzCase{}
+	for _, c := range authzTable {
+		if len(strings.Fields(c.want)) != len(authzRoles) {
+			t.Fatalf("%s: want %q needs %d tokens", c.route, c.want, len(authzRoles))
+		}
+		rows[c.route] = c
+	}
+	registered := map[string]bool{}
+	for _, r := range registeredRoutes() {
+		registered[r] = true
+		if _, ok := rows[r]; !ok {
+			t.Errorf("route %s is not in authzTable: add a line with what each role gets", r)
+		}
+	}
+	for _, c := range authzTable {
+		if !registered[c.route] {
+			t.Errorf("authzTable row %s names no registered route", c.route)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	s := startServer(t, testEnv(t), options{})
+	c := newCity(t, s, map[string]string{"张网格": gridA, "李网格": gridB}, []string{"王党员"})
+	tokens := map[string]string{"anonymous": "", "staff": c.staff,
+		"worker": c.workers["张网格"].token, "worker2": c.workers["李网格"].token, "member": c.members["王党员"].token}
+	tokens["resident"], _ = s.Login(t, "authz-resident")
+	tokens["resident2"], _ = s.Login(t, "authz-resident2")
+
+	// TA in grid A by resident, with 张网格; TB in grid B by resident2,
+	// with 李网格; TM by resident2 in grid B, dispatched by staff to the
+	// party member. All accepted, so in_progress.
+	file := func(tok, category string, lat, lng float64) string {
+		body := reportBody(category, uploadPhoto(t, s, tok)["id"].(string))
+		body["location"] = map[string]any{"lat": lat, "lng": lng, "coord_type": "wgs84"}
+		r := s.Do(t, "POST", "/api/v1/reports", tok, body)
+		if r.Status != 201 {
+			t.Fatalf("report: %d %s", r.Status, r.Body)
+		}
+		return r.JSON(t)["id"].(string)
+	}
+	ta := file(tokens["resident"], "0103", wgsLat, wgsLng)
+	tb := file(tokens["resident2"], "0103", 32.0400, 118.7880)
+	tm := file(tokens["resident2"], "0202", 32.0380, 118.7870)
+	waitTask(t, s, tokens["worker"], "/api/v1/tasks", ta)
+	waitTask(t, s, tokens["worker2"], "/api/v1/tasks", tb)
+	waitTask(t, s, tokens["worker2"], "/api/v1/tasks", tm)
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+tm+"/dispatch", c.staff, map[string]string{"assignee_id": c.members["王党员"].id}); r.Status != 200 {
+		t.Fatalf("dispatch to the member: %d %s", r.Status, r.Body)
+	}
+	for tok, id := range map[string]string{tokens["worker"]: ta, tokens["worker2"]: tb, tokens["member"]: tm} {
+		if r := s.Do(t, "POST", "/api/v1/tasks/"+id+"/accept", tok, nil); r.Status != 200 {
+			t.Fatalf("accept %s: %d %s", id, r.Status, r.Body)
+		}
+	}
+	tickets := map[string][2]string{"anonymous": {ta, tb}, "resident": {ta, tb}, "resident2": {tb, ta},
+		"worker": {ta, tb}, "worker2": {tb, ta}, "member": {tm, ta}, "staff": {ta, tb}}
+	act := s.Do(t, "POST", "/api/v1/admin/activities", c.staff, map[string]string{"title": "清理小广告", "kind": "volunteer",
+		"community": "幸福里社区", "starts_at": time.Now().Add(10 * time.Minute).Format(time.RFC3339),
+		"ends_at": time.Now().Add(2 * time.Hour).Format(time.RFC3339)})
+	if act.Status != 201 {
+		t.Fatalf("activity: %d %s", act.Status, act.Body)
+	}
+	activity := act.JSON(t)["id"].(string)
+	var rep report
+	s.Do(t, "GET", "/api/v1/reports/"+ta, tokens["resident"], nil).Decode(t, &rep)
+	photoURL, err := url.Parse(rep.Photos[0].URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badPhoto := *photoURL
+	q := badPhoto.Query()
+	q.Set("sig", strings.Repeat("0", len(q.Get("sig"))))
+	badPhoto.RawQuery = q.Encode()
+
+	// objects gives the path of the route for a role: own (0) or other (1).
+	objects := func(route, role string, which int) (path string, other string) {
+		_, pattern, _ := strings.Cut(route, " ")
+		switch {
+		case strings.HasPrefix(pattern, "/media/photos/"):
+			u := []*url.URL{photoURL, &badPhoto}[which]
+			return u.Path + "?" + u.RawQuery, ""
+		case strings.HasPrefix(pattern, "/api/v1/activities/"):
+			return strings.Replace(pattern, ":id", []string{activity, "000000000000000000000000"}[which], 1), ""
+		case strings.Contains(pattern, ":id"):
+			return strings.Replace(pattern, ":id", tickets[role][which], 1), tickets[role][1-which]
+		}
+		pattern = strings.Replace(pattern, ":code", "0101", 1)
+		pattern = strings.Replace(pattern, "*", "index.html", 1)
+		return pattern, tickets[role][1]
+	}
+
+	cells := 0
+	for _, row := range authzTable {
+		method, _, _ := strings.Cut(row.route, " ")
+		want := strings.Fields(row.want)
+		for _, which := range []int{1, 0} {
+			for i, role := range authzRoles {
+				own, other, object := strings.Cut(want[i], "/")
+				expect := own
+				if which == 1 {
+					if !object {
+						continue
+					}
+					expect = other
+				}
+				path, otherID := objects(row.route, role, which)
+				var body any
+				switch {
+				case row.body == "":
+				case strings.HasPrefix(row.body, "?"):
+					path += row.body
+				default:
+					body = row.body
+				}
+				r := s.Do(t, method, path, tokens[role], body)
+				cells++
+				name := row.route + " as " + role + []string{" (own)", " (another's)"}[which]
+				if got := http.StatusText(r.Status); expect != itoa(r.Status) {
+					t.Errorf("%s: %d %s, want %s: %.300s", name, r.Status, got, expect, r.Body)
+				}
+				if r.Status >= 400 && method != "HEAD" && !strings.HasPrefix(row.route, "GET /wechat") && !strings.HasPrefix(row.route, "POST /wechat") {
+					checkEnvelope(t, name, r.Status, r.Body)
+				}
+				if row.noLeak && r.Status < 300 && role != "staff" && otherID != "" && strings.Contains(string(r.Body), otherID) {
+					t.Errorf("%s: the answer shows another's ticket %s", name, otherID)
+				}
+			}
+		}
+	}
+	t.Logf("%d routes × %d roles: %d cells", len(authzTable), len(authzRoles), cells)
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// checkEnvelope fails unless body is the API's error envelope with a
+// Chinese message, and an invalid_argument carries its field.
+func checkEnvelope(t *testing.T, name string, status int, body []byte) {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Code    string  `json:"code"`
+			Message string  `json:"message"`
+			Field   *string `json:"field"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" {
+		t.Errorf("%s: %d is not the error envelope: %.200s", name, status, body)
+		return
+	}
+	if !hasHan(e.Error.Message) {
+		t.Errorf("%s: message %q has no Chinese", name, e.Error.Message)
+	}
+	if (e.Error.Field != nil) != (e.Error.Code == "invalid_argument") {
+		t.Errorf("%s: %s with field %v: invalid_argument, and only it, carries field", name, e.Error.Code, e.Error.Field)
+	}
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,295 @@
+package citysim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Audit is what the server says, after the load, about every report that
+// got a 201 — found by asking it (as staff, and as each worker), not from
+// what the load saw.
+type Audit struct {
+	Reports    int
+	Dispatched int // reached a worker (dispatched, in progress, resolved or closed)
+	Resolved   int // resolved or closed
+	Merged     int // joined another open ticket as a duplicate
+	Rejected   int
+	// DispatchLatency is, for each ticket, from its reported event to its
+	// first dispatched event (the server's clock).
+	DispatchLatency []time.Duration
+	// DispatchedAt is each dispatched ticket's first dispatched event.
+	DispatchedAt map[string]time.Time
+	// Counted is the statistics' reported and registered figures for the
+	// day, less those before the load.
+	CountedReported, CountedRegistered int64
+	// Problems lists every report lost, duplicated, left waiting, or
+	// miscounted. Empty means nothing was.
+	Problems []string
+}
+
+// OK reports whether the audit found no problem.
+func (a *Audit) OK() bool { return len(a.Problems) == 0 }
+
+type auditReport struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	DuplicateOf string `json:"duplicate_of"`
+	Timeline    []struct {
+		At   time.Time `json:"at"`
+		Type string    `json:"type"`
+	} `json:"timeline"`
+}
+
+// AuditOptions tune what the audit accepts.
+type AuditOptions struct {
+	// Wait bounds how long the audit waits for reports to leave
+	// "submitted" and for the statistics to catch up; default 60 s.
+	Wait time.Duration
+	// AllowRejected accepts rejected reports (a risky verdict on purpose).
+	AllowRejected bool
+}
+
+// Audit checks every report that got a 201: it exists; it was screened
+// (not left submitted); unless merged into another ticket or rejected, it
+// was dispatched exactly once and — while dispatched or in progress — is in
+// exactly one worker's task list, and in none once resolved; and the day's
+// statistics count each report and each registered ticket once.
+func (c *City) Audit(ctx context.Context, o AuditOptions) (*Audit, error) {
+	if o.Wait <= 0 {
+		o.Wait = 60 * time.Second
+	}
+	reports := c.Reports()
+	a := &Audit{Reports: len(reports), DispatchedAt: map[string]time.Time{}}
+	deadline := time.Now().Add(o.Wait)
+	got := map[string]*auditReport{}
+	for {
+		waiting := 0
+		for _, r := range reports {
+			if x := got[r.ID]; x != nil && x.Status != "submitted" {
+				continue
+			}
+			var x auditReport
+			status, err := c.call(ctx, 0, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK)
+			if status == http.StatusNotFound {
+				got[r.ID] = nil
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			got[r.ID] = &x
+			if x.Status == "submitted" {
+				waiting++
+			}
+		}
+		if waiting == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+
+	lists, err := c.workerLists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	registered := int64(0)
+	for _, r := range reports {
+		x := got[r.ID]
+		if x == nil {
+			a.Problems = append(a.Problems, fmt.Sprintf("%s: got a 201 and does not exist (404)", r.ID))
+			continue
+		}
+		n := map[string]int{}
+		var reportedAt, dispatchedAt time.Time
+		for _, e := range x.Timeline {
+			n[e.Type]++
+			if e.Type == "reported" && reportedAt.IsZero() {
+				reportedAt = e.At
+			}
+			if e.Type == "dispatched" && dispatchedAt.IsZero() {
+				dispatchedAt = e.At
+			}
+		}
+		if n["registered"]+n["dispatched"]+n["queued"] > 0 {
+			registered++
+		}
+		holders := lists[r.ID]
+		switch x.Status {
+		case "submitted":
+			a.Problems = append(a.Problems, fmt.Sprintf("%s: still submitted (screening never finished; held=%v)", r.ID, n["held"] > 0))
+		case "merged":
+			a.Merged++
+			if x.DuplicateOf == "" {
+				a.Problems = append(a.Problems, fmt.Sprintf("%s: merged into nothing", r.ID))
+			}
+		case "rejected":
+			a.Rejected++
+			if !o.AllowRejected {
+				a.Problems = append(a.Problems, fmt.Sprintf("%s: rejected", r.ID))
+			}
+		case "pending":
+			a.Problems = append(a.Problems, fmt.Sprintf("%s: pending for staff although its grid has workers on duty", r.ID))
+		case "dispatched", "in_progress", "resolved", "closed":
+			a.Dispatched++
+			if n["dispatched"] != 1 {
+				a.Problems = append(a.Problems, fmt.Sprintf("%s: dispatched %d times", r.ID, n["dispatched"]))
+			}
+			if !dispatchedAt.IsZero() {
+				a.DispatchedAt[r.ID] = dispatchedAt
+			}
+			if !dispatchedAt.IsZero() && !reportedAt.IsZero() {
+				a.DispatchLatency = append(a.DispatchLatency, dispatchedAt.Sub(reportedAt))
+			}
+			open := x.Status == "dispatched" || x.Status == "in_progress"
+			if open && len(holders) != 1 {
+				a.Problems = append(a.Problems, fmt.Sprintf("%s: %s and in %d workers' task lists %v", r.ID, x.Status, len(holders), holders))
+			}
+			if !open {
+				a.Resolved++
+				if len(holders) != 0 {
+					a.Problems = append(a.Problems, fmt.Sprintf("%s: %s but still in task lists %v", r.ID, x.Status, holders))
+				}
+			}
+		default:
+			a.Problems = append(a.Problems, fmt.Sprintf("%s: unexpected status %s", r.ID, x.Status))
+		}
+	}
+	sort.Slice(a.DispatchLatency, func(i, j int) bool { return a.DispatchLatency[i] < a.DispatchLatency[j] })
+
+	// The statistics are applied a few seconds after each transition.
+	want := summary{Reported: int64(len(reports)), Registered: registered}
+	for {
+		s, err := c.summary(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a.CountedReported, a.CountedRegistered = s.Reported-c.base.Reported, s.Registered-c.base.Registered
+		if (a.CountedReported == want.Reported && a.CountedRegistered == want.Registered) || time.Now().After(deadline.Add(30*time.Second)) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	if a.CountedReported != want.Reported {
+		a.Problems = append(a.Problems, fmt.Sprintf("statistics count %d reports; %d got a 201", a.CountedReported, want.Reported))
+	}
+	if a.CountedRegistered != want.Registered {
+		a.Problems = append(a.Problems, fmt.Sprintf("statistics count %d registered; %d were", a.CountedRegistered, want.Registered))
+	}
+	return a, nil
+}
+
+// workerLists maps each ticket to the workers whose task list shows it.
+func (c *City) workerLists(ctx context.Context) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, w := range c.workers {
+		cursor := ""
+		for {
+			var page struct {
+				Items []struct {
+					ID string `json:"id"`
+				} `json:"items"`
+				Next string `json:"next_cursor"`
+			}
+			path := "/api/v1/tasks?limit=100"
+			if cursor != "" {
+				path += "&cursor=" + url.QueryEscape(cursor)
+			}
+			if _, err := c.call(ctx, 0, "audit GET /tasks", "GET", path, w.token, nil, &page, http.StatusOK); err != nil {
+				return nil, err
+			}
+			for _, it := range page.Items {
+				out[it.ID] = append(out[it.ID], w.code)
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+	}
+	return out, nil
+}
+
+// Print writes the audit's figures and its problems.
+func (a *Audit) Print(w io.Writer) {
+	fmt.Fprintf(w, "audit: %d reports got a 201: %d dispatched (%d resolved), %d merged, %d rejected; counted %d reported, %d registered\n",
+		a.Reports, a.Dispatched, a.Resolved, a.Merged, a.Rejected, a.CountedReported, a.CountedRegistered)
+	if l := a.DispatchLatency; len(l) > 0 {
+		fmt.Fprintf(w, "dispatch latency (reported → dispatched, server clock): p50 %s  p95 %s  p99 %s  max %s\n",
+			pct(l, 0.5), pct(l, 0.95), pct(l, 0.99), pct(l, 1))
+	}
+	if a.OK() {
+		fmt.Fprintln(w, "audit: nothing lost, nothing duplicated, nothing left waiting, everything counted once")
+		return
+	}
+	fmt.Fprintf(w, "audit: %d problems\n  %s\n", len(a.Problems), strings.Join(a.Problems, "\n  "))
+}
+
+// ReleaseHeld dispatches every report held for staff review to a worker of
+// its grid, as a clerk would from the staff's queue. It returns how many.
+func (c *City) ReleaseHeld(ctx context.Context) (int, error) {
+	n := 0
+	for _, r := range c.Reports() {
+		var x struct {
+			Status string `json:"status"`
+			GridID string `json:"grid_id"`
+			Held   bool
+		}
+		if _, err := c.call(ctx, 0, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK); err != nil {
+			return n, err
+		}
+		if x.Status != "submitted" {
+			continue
+		}
+		worker := c.workers[0]
+		for _, w := range c.workers {
+			if c.grids[w.grid].code == x.GridID {
+				worker = w
+				break
+			}
+		}
+		if _, err := c.call(ctx, 0, "POST /admin/tickets/{id}/dispatch", "POST", "/api/v1/admin/tickets/"+url.PathEscape(r.ID)+"/dispatch", c.staff,
+			map[string]string{"assignee_id": worker.userID}, nil, http.StatusOK); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// State is a report's status as staff see it, and whether it has been held
+// for staff review.
+type State struct {
+	Status string
+	Held   bool
+}
+
+// States returns the state of every report that got a 201.
+func (c *City) States(ctx context.Context) (map[string]State, error) {
+	out := map[string]State{}
+	for _, r := range c.Reports() {
+		var x auditReport
+		if _, err := c.call(ctx, 0, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK); err != nil {
+			return nil, err
+		}
+		st := State{Status: x.Status}
+		for _, e := range x.Timeline {
+			st.Held = st.Held || e.Type == "held"
+		}
+		out[r.ID] = st
+	}
+	return out, nil
+}
