@@ -48,6 +48,11 @@ type TicketRouter interface {
 	Handle(ctx context.Context, ticketID string) error
 }
 
+// HandlingLimits gives a ticket's handling limit (the Workflow's SLA).
+type HandlingLimits interface {
+	SLA(ctx context.Context, t *model.Ticket) (model.SLA, error)
+}
+
 // Open311Config is the deployment's GeoReport v2 settings.
 type Open311Config struct {
 	// Jurisdiction is the one jurisdiction_id served (OPEN311_JURISDICTION).
@@ -73,6 +78,7 @@ type Open311 struct {
 	photos     PhotoStore
 	signer     *URLSigner
 	router     TicketRouter
+	slas       HandlingLimits
 	dispatch   Queue
 	limiter    Limiter
 	cfg        Open311Config
@@ -93,10 +99,12 @@ type Open311Deps struct {
 	// takes it when that fails, and the reconciler after that.
 	Router   TicketRouter
 	Dispatch Queue
-	Limiter  Limiter
-	Config   Open311Config
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// SLAs start the handling clock at registration.
+	SLAs    HandlingLimits
+	Limiter Limiter
+	Config  Open311Config
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // NewOpen311 returns the GeoReport v2 service.
@@ -108,7 +116,7 @@ func NewOpen311(d Open311Deps) *Open311 {
 		d.Config.ListsPerMinute = 60
 	}
 	return &Open311{tickets: d.Tickets, public: d.Public, keys: d.Keys, submitters: d.Submitters, categories: d.Categories,
-		photos: d.Photos, signer: d.Signer, router: d.Router, dispatch: d.Dispatch, limiter: d.Limiter, cfg: d.Config,
+		photos: d.Photos, signer: d.Signer, router: d.Router, slas: d.SLAs, dispatch: d.Dispatch, limiter: d.Limiter, cfg: d.Config,
 		now: d.Now, logger: d.Logger}
 }
 
@@ -404,13 +412,21 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 	}
 	t := &model.Ticket{
 		ID: id, Category: cat.Code, Description: in.Description, Location: loc, Point: ToWGS84(loc),
-		Address: in.AddressString, Source: model.SourceOpen311, Status: model.StatusSubmitted, Reporters: 1, CreatedAt: now,
+		Address: in.AddressString, Source: model.SourceOpen311,
 	}
-	_ = t.Append(model.Event{At: now, Type: model.EventReported, Status: model.StatusSubmitted, Note: fmt.Sprintf(noteOpen311Reported, key.Name)})
-	if err := t.Append(model.Event{At: now, Type: model.EventRegistered, Status: model.StatusPending, Note: noteOpen311Registered}); err != nil {
+	// Reported and registered (立案) before it is stored: nothing screens
+	// an Open311 request later, so it never waits submitted for a
+	// screening that needs a WeChat user.
+	if err := t.Report(model.Act{At: now, Note: fmt.Sprintf(noteOpen311Reported, key.Name)}); err != nil {
 		return nil, err
 	}
-	t.RegisteredAt = now
+	sla, err := s.slas.SLA(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("open311 request: %w", err)
+	}
+	if err := t.Register(model.Act{At: now, Note: noteOpen311Registered}, sla); err != nil {
+		return nil, err
+	}
 	// The submitter first: a ticket never lacks the details it was filed
 	// with, and a submitter without its ticket (a failed insert) is inert.
 	if err := s.submitters.Save(ctx, &model.Open311Submitter{
@@ -637,7 +653,7 @@ func (s *Open311) Token(ctx context.Context, token string) (string, error) {
 }
 
 var (
-	openStatuses   = []model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress}
+	openStatuses   = []model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress, model.StatusDeferred}
 	closedStatuses = []model.Status{model.StatusResolved, model.StatusClosed, model.StatusMerged}
 )
 
@@ -713,6 +729,8 @@ func statusNotes(t *model.Ticket) string {
 		n = "已派遣，等待处置人员接单"
 	case model.StatusInProgress:
 		n = "处置中"
+	case model.StatusDeferred:
+		n = "已挂账，暂缓处置"
 	case model.StatusResolved:
 		n = "已处置，等待反映人确认"
 	case model.StatusClosed:
@@ -720,7 +738,7 @@ func statusNotes(t *model.Ticket) string {
 	case model.StatusMerged:
 		n = "重复反映，已并入工单 " + t.DuplicateOf + " 跟进"
 	default:
-		n = string(t.Status)
+		n = t.Status.Label()
 	}
 	if t.Escalated && !slices.Contains(closedStatuses, t.Status) {
 		n += "；已超过处置时限，督办中"

@@ -49,6 +49,7 @@ func TestOpen311StatusNotes(t *testing.T) {
 		{model.Ticket{Status: model.StatusPending, Pool: true}, "已立案，等待社区在职党员认领"},
 		{model.Ticket{Status: model.StatusDispatched}, "已派遣，等待处置人员接单"},
 		{model.Ticket{Status: model.StatusInProgress, Escalated: true}, "处置中；已超过处置时限，督办中"},
+		{model.Ticket{Status: model.StatusDeferred}, "已挂账，暂缓处置"},
 		{model.Ticket{Status: model.StatusResolved}, "已处置，等待反映人确认"},
 		{model.Ticket{Status: model.StatusMerged, DuplicateOf: "abc"}, "重复反映，已并入工单 abc 跟进"},
 	} {

@@ -683,6 +683,33 @@ func TestOpen311Conformance(t *testing.T) {
 		}
 	}
 
+	// --- our statuses, mapped: deferred is open, resolved is closed, a
+	// rejected ticket is no longer published.
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/defer", c.staff, map[string]string{"reason": "需协调供电部门"}); r.Status != 200 {
+		t.Fatalf("defer: %d %s", r.Status, r.Body)
+	}
+	if g := checkRequestsJSON(t, o311Do(t, s, "GET", "/open311/v2/requests/"+id2+".json", nil))[0]; g.str("status") != "open" || !strings.Contains(g.str("status_notes"), "挂账") {
+		t.Fatalf("deferred: %v", g)
+	}
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/resume", c.staff, nil); r.Status != 200 {
+		t.Fatalf("resume: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/reject", c.staff, map[string]string{"reason": "不属于城管职责"}); r.Status != 200 {
+		t.Fatalf("reject: %d %s", r.Status, r.Body)
+	}
+	o311WantError(t, o311Do(t, s, "GET", "/open311/v2/requests/"+id2+".xml", nil), 404, "xml")
+	if r := s.Do(t, "POST", "/api/v1/tasks/"+id+"/accept", worker.token, nil); r.Status != 200 {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	after := uploadPhoto(t, s, worker.token)["id"].(string)
+	if r := s.Do(t, "POST", "/api/v1/tasks/"+id+"/resolve", worker.token, map[string]any{"note": "已更换井盖", "photo_ids": []string{after}}); r.Status != 200 {
+		t.Fatalf("resolve: %d %s", r.Status, r.Body)
+	}
+	closed := checkRequestsXML(t, o311Do(t, s, "GET", "/open311/v2/requests.xml?status=closed", nil))
+	if len(closed) != 1 || closed[0].str("service_request_id") != id || closed[0].str("expected_datetime") != "" || !strings.Contains(closed[0].str("status_notes"), "已处置") {
+		t.Fatalf("resolved, as closed: %v", closed)
+	}
+
 	// --- listings are limited per client address; lookups by id are not.
 	limited := false
 	for range 100 {
