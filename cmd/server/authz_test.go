@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"io"
 	"log/slog"
 	"net/http"
@@ -84,6 +85,35 @@ var authzTable = []authzCase{
 	{"POST /api/v1/admin/workers", `{}`, "401 403 403 403 403 403 400", false},
 	{"POST /api/v1/admin/branches", `{}`, "401 403 403 403 403 403 400", false},
 	{"POST /api/v1/admin/party-members", `{}`, "401 403 403 403 403 403 400", false},
+	// Open311 GeoReport v2: public reads for everyone; POST needs an
+	// api_key, not a role (no key → 400 for a body that is not a form);
+	// path ids that do not end in .xml/.json and unknown paths are 404.
+	// Errors are GeoReport's errors body, not the envelope.
+	{"GET /open311/v2/discovery.xml", "", "200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/discovery.json", "", "200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/services.xml", "", "200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/services.json", "", "200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/services/:service_code", "", "404 404 404 404 404 404 404", false},
+	{"GET /open311/v2/requests.xml", "", "200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/requests.json", "", "200 200 200 200 200 200 200", false},
+	{"POST /open311/v2/requests.xml", `{}`, "400 400 400 400 400 400 400", false},
+	{"POST /open311/v2/requests.json", `{}`, "400 400 400 400 400 400 400", false},
+	{"GET /open311/v2/requests/:service_request_id", "", "404 404 404 404 404 404 404", false},
+	{"GET /open311/v2/tokens/:token", "", "404 404 404 404 404 404 404", false},
+	{"GET /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"POST /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"PUT /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"PATCH /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"DELETE /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"HEAD /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"OPTIONS /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"CONNECT /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"TRACE /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"PROPFIND /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"REPORT /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"POST /api/v1/admin/open311/keys", `{}`, "401 403 403 403 403 403 400", false},
+	{"GET /api/v1/admin/open311/keys", "", "401 403 403 403 403 403 200", false},
+	{"DELETE /api/v1/admin/open311/keys/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 404/404", false},
 	// Last: the own cells hand the fixtures' tickets back.
 	{"POST /api/v1/tasks/:id/return", `{"reason":"不在我的网格"}`, "401/401 403/403 403/403 200/404 200/404 200/404 403/403", false},
 }
@@ -232,7 +262,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if got := http.StatusText(r.Status); expect != itoa(r.Status) {
 					t.Errorf("%s: %d %s, want %s: %.300s", name, r.Status, got, expect, r.Body)
 				}
-				if r.Status >= 400 && method != "HEAD" && !strings.HasPrefix(row.route, "GET /wechat") && !strings.HasPrefix(row.route, "POST /wechat") {
+				switch {
+				case strings.HasPrefix(path, "/open311/"):
+					if r.Status >= 400 && method != "HEAD" {
+						checkGeoReportError(t, name, r.Status, r.Body)
+					}
+				case r.Status >= 400 && method != "HEAD" && !strings.HasPrefix(row.route, "GET /wechat") && !strings.HasPrefix(row.route, "POST /wechat"):
 					checkEnvelope(t, name, r.Status, r.Body)
 				}
 				if row.noLeak && r.Status < 300 && role != "staff" && otherID != "" && strings.Contains(string(r.Body), otherID) {
@@ -269,6 +304,30 @@ func checkEnvelope(t *testing.T, name string, status int, body []byte) {
 	}
 	if (e.Error.Field != nil) != (e.Error.Code == "invalid_argument") {
 		t.Errorf("%s: %s with field %v: invalid_argument, and only it, carries field", name, e.Error.Code, e.Error.Field)
+	}
+}
+
+// checkGeoReportError fails unless body is GeoReport v2's errors list (XML
+// or JSON) with the status as its code and a Chinese description.
+func checkGeoReportError(t *testing.T, name string, status int, body []byte) {
+	t.Helper()
+	type geoError struct {
+		Code        int    `json:"code" xml:"code"`
+		Description string `json:"description" xml:"description"`
+	}
+	var es []geoError
+	if err := json.Unmarshal(body, &es); err != nil {
+		var x struct {
+			Errors []geoError `xml:"error"`
+		}
+		if err := xml.Unmarshal(body, &x); err != nil {
+			t.Errorf("%s: %d is not a GeoReport errors body: %.200s", name, status, body)
+			return
+		}
+		es = x.Errors
+	}
+	if len(es) == 0 || es[0].Code != status || !hasHan(es[0].Description) {
+		t.Errorf("%s: %d with errors %+v", name, status, es)
 	}
 }
 
