@@ -16,6 +16,7 @@ import (
 
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/internal/apitest"
+	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 )
 
 // The conformance test of GeoReport v2 (docs/open311.md): every response of
@@ -325,7 +326,11 @@ func TestOpen311Conformance(t *testing.T) {
 	env["OPEN311_POSTS_PER_MINUTE"] = "3"
 	env["OPEN311_LISTS_PER_MINUTE"] = "40"
 	env["WECHAT_PUSH_TOKEN"] = "push-token-for-tests" // photo verdicts arrive, so media_url appears
-	s := startServer(t, env, options{})
+	sim := wechatsim.New(wechatsim.Options{AppID: env["WECHAT_APPID"], Secret: "simulator-secret", PushToken: env["WECHAT_PUSH_TOKEN"]})
+	t.Cleanup(sim.Install())
+	t.Cleanup(sim.Close)
+	s := startServer(t, env, options{simulator: sim})
+	sim.SetPushURL(s.Base + "/wechat/push")
 	c := newCity(t, s, map[string]string{"张网格": gridA}, nil)
 	worker := c.workers["张网格"]
 
@@ -573,7 +578,7 @@ func TestOpen311Conformance(t *testing.T) {
 	}
 	media := res.str("media_url")
 	if !strings.HasPrefix(media, s.Base+"/media/photos/") {
-		t.Fatalf("media_url %q", media)
+		t.Fatalf("media_url %q; the simulator's verdict deliveries: %+v", media, sim.Pushes())
 	}
 	photo := s.Do(t, "GET", strings.TrimPrefix(media, s.Base), "", nil)
 	if photo.Status != 200 || bytes.Contains(photo.Body, []byte("Exif")) || bytes.Contains(photo.Body, []byte(takenAt)) {
