@@ -191,7 +191,7 @@ func (h *handlers) staffTickets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := staffTicketPage{Items: make([]staffTicketJSON, len(ts)), NextCursor: next, Total: total}
+	out := staffTicketPage{Items: make([]staffTicketJSON, len(ts)), NextCursor: signCursor(c, next), Total: total}
 	for i := range ts {
 		out.Items[i] = h.toStaffTicket(&ts[i], false)
 	}

@@ -142,6 +142,9 @@ func queryWords(c echo.Context) ([]string, error) {
 	if q == "" {
 		return nil, nil
 	}
+	if err := model.CheckText("q", q); err != nil {
+		return nil, err
+	}
 	if utf8.RuneCountInString(q) > 100 {
 		return nil, model.Invalid("q", "搜索词最多 100 个字")
 	}
@@ -195,7 +198,7 @@ func (h *handlers) listWorkers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := directoryPage[workerJSON]{Items: make([]workerJSON, len(rows)), NextCursor: next, Total: total}
+	out := directoryPage[workerJSON]{Items: make([]workerJSON, len(rows)), NextCursor: signCursor(c, next), Total: total}
 	for i, r := range rows {
 		out.Items[i] = toWorkerJSON(r)
 	}
@@ -257,7 +260,7 @@ func (h *handlers) listPartyMembers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := directoryPage[directoryMemberJSON]{Items: make([]directoryMemberJSON, len(rows)), NextCursor: next, Total: total}
+	out := directoryPage[directoryMemberJSON]{Items: make([]directoryMemberJSON, len(rows)), NextCursor: signCursor(c, next), Total: total}
 	for i, r := range rows {
 		out.Items[i] = toDirectoryMember(r)
 	}

@@ -46,6 +46,7 @@ func TestBadRequestsGetChineseEnvelopes(t *testing.T) {
 		{"cursor never issued", "GET", "/api/v1/reports/mine?cursor=zzzz", tok, nil, nil, 400, "invalid_argument", "cursor", "翻页游标"},
 		{"a bare id as cursor", "GET", "/api/v1/reports/mine?cursor=66aa00000000000000000001", tok, nil, nil, 400, "invalid_argument", "cursor", "翻页游标"},
 		{"limit", "GET", "/api/v1/tasks?limit=0", staff, nil, nil, 403, "permission_denied", "", "网格员或在职党员"},
+		{"control character in a search", "GET", "/api/v1/admin/tickets?q=%E4%BA%95%07", staff, nil, nil, 400, "invalid_argument", "q", "控制字符 U+0007"},
 		{"bad limit", "GET", "/api/v1/reports/mine?limit=1000", tok, nil, nil, 400, "invalid_argument", "limit", "1 到 100"},
 		{"bad date", "GET", "/api/v1/stats/summary?from=2026-02-30", staff, nil, nil, 400, "invalid_argument", "from", `"2026-02-30"`},
 		{"activity too long", "POST", "/api/v1/admin/activities", staff, map[string]string{"title": "巡查", "kind": "volunteer", "community": "幸福里社区",

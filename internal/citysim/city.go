@@ -326,7 +326,9 @@ func (c *City) call(ctx context.Context, target int, endpoint, method, path, tok
 	start := time.Now()
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
-		c.Stats.record(endpoint, 0, time.Since(start))
+		if ctx.Err() == nil { // not the load stopping
+			c.Stats.record(endpoint, 0, time.Since(start))
+		}
 		return 0, fmt.Errorf("%s: %w", endpoint, err)
 	}
 	defer resp.Body.Close()

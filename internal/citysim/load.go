@@ -217,6 +217,7 @@ func (h *handledSet) count() int {
 func (c *City) work(ctx context.Context, w *actor, l Load, handled *handledSet) {
 	t := time.NewTicker(l.Poll)
 	defer t.Stop()
+	after := map[string]string{} // ticket → its "after" photo, uploaded once
 	for {
 		select {
 		case <-ctx.Done():
@@ -240,16 +241,20 @@ func (c *City) work(ctx context.Context, w *actor, l Load, handled *handledSet) 
 			case "dispatched":
 				_, _ = c.call(ctx, w.grid, "POST /tasks/{id}/accept", "POST", "/api/v1/tasks/"+it.ID+"/accept", w.token, nil, nil, http.StatusOK)
 			case "in_progress":
-				var p struct {
-					ID string `json:"id"`
-				}
-				if _, err := c.call(ctx, w.grid, "POST /photos", "POST", "/api/v1/photos", w.token, photoBody(), &p, http.StatusCreated); err != nil {
-					continue
+				if after[it.ID] == "" {
+					var p struct {
+						ID string `json:"id"`
+					}
+					if _, err := c.call(ctx, w.grid, "POST /photos", "POST", "/api/v1/photos", w.token, photoBody(), &p, http.StatusCreated); err != nil {
+						continue // e.g. 429: the worker's uploads per minute; next look
+					}
+					after[it.ID] = p.ID
 				}
 				if _, err := c.call(ctx, w.grid, "POST /tasks/{id}/resolve", "POST", "/api/v1/tasks/"+it.ID+"/resolve", w.token,
-					map[string]any{"note": "已到现场处理完毕", "photo_ids": []string{p.ID}}, nil, http.StatusOK); err != nil {
+					map[string]any{"note": "已到现场处理完毕", "photo_ids": []string{after[it.ID]}}, nil, http.StatusOK); err != nil {
 					continue
 				}
+				delete(after, it.ID)
 				if handled.add(it.ID) {
 					c.rate(ctx, it.ID)
 				}

@@ -13,7 +13,8 @@
 // carries its own check (an HMAC under the app secret), and so does an
 // access_token (with its expiry), so every simulator accepts whatever any of
 // them issued, with no memory shared. Only a forced refresh's revocation of
-// the previous token is local to the simulator that saw it.
+// the previous token, and the subscription allowances given with Grant, are
+// local to the simulator that saw them.
 //
 // Faults can be injected per API (Options.Faults, SetFaults): a WeChat
 // errcode, or a timeout (no answer until the caller gives up).
