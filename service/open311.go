@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -410,9 +411,13 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 	if idem == "" {
 		idem = "t:" + id
 	}
+	// The submitter's name and phone go where a hotline caller's do, so
+	// the staff's ticket views show them (and nothing else does); the rest
+	// of what the client sent is in the submitter's record.
 	t := &model.Ticket{
 		ID: id, Category: cat.Code, Description: in.Description, Location: loc, Point: ToWGS84(loc),
 		Address: in.AddressString, Source: model.SourceOpen311,
+		CallerName: personName(in.FirstName, in.LastName), CallerPhone: in.Phone,
 	}
 	// Reported and registered (立案) before it is stored: nothing screens
 	// an Open311 request later, so it never waits submitted for a
@@ -455,6 +460,27 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 		}
 	}
 	return s.created(t, cat), nil
+}
+
+// personName joins a given and a family name the way the names are
+// written: 王小明 for Chinese names, "John Smith" otherwise.
+func personName(first, last string) string {
+	switch {
+	case first == "" || last == "":
+		return first + last
+	case hasHan(first) && hasHan(last):
+		return last + first
+	}
+	return first + " " + last
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Open311) created(t *model.Ticket, cat model.Category) *Created {

@@ -58,3 +58,11 @@ func TestOpen311StatusNotes(t *testing.T) {
 		}
 	}
 }
+
+func TestPersonName(t *testing.T) {
+	for _, c := range [][3]string{{"小明", "王", "王小明"}, {"John", "Smith", "John Smith"}, {"", "王", "王"}, {"小明", "", "小明"}, {"", "", ""}} {
+		if got := personName(c[0], c[1]); got != c[2] {
+			t.Errorf("personName(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+}
