@@ -458,6 +458,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("stopping background workers")
 	stopWork()
 	workers.Wait()
+	stats.StopApplying(context.Background())
 	// What this instance leaves pending (jobs waiting for a retry) is
 	// taken over by the others at once.
 	if err := liveness.Stop(shutCtx); err != nil {
