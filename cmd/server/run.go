@@ -233,9 +233,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	}
 	open311 := service.NewOpen311(service.Open311Deps{
 		Tickets: tickets, Public: tickets, Keys: store.NewAPIKeys(mongo), Submitters: store.NewOpen311Submitters(mongo),
-		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, Limiter: limiter,
+		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, SLAs: dispatcher.Workflow(), Limiter: limiter,
 		Config: service.Open311Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute,
-			Calendar: calendar},
+			ListsPerMinute: cfg.Open311ListsPerMinute},
 		Now: now, Logger: logger,
 	})
 	open311Type := "production"
