@@ -88,16 +88,16 @@ type staffTicketJSON struct {
 	UpdatedAt    time.Time        `json:"updated_at"`
 	Resolution   *resolutionJSON  `json:"resolution,omitempty"`
 	Feedback     *feedbackJSON    `json:"feedback,omitempty"`
+	// The workflow's branches and channels (API.md, "The rest of the GB/T
+	// 30428 workflow"); caller is a hotline case's caller.
+	Extension    *extensionJSON   `json:"extension,omitempty"`
+	DeferredFrom string           `json:"deferred_from,omitempty"`
+	Urges        int              `json:"urges"`
+	VerifyFails  int              `json:"verify_fails"`
+	SelfHandled  bool             `json:"self_handled"`
+	PhotoFlags   []string         `json:"photo_flags,omitempty"`
+	Caller       *callerJSON      `json:"caller,omitempty"`
 	Timeline     []staffEventJSON `json:"timeline,omitempty"`
-	// The workflow's branches and channels (延期, 挂账, 督办, 核查, 自处置,
-	// the hotline caller).
-	Extension    *extensionJSON `json:"extension,omitempty"`
-	DeferredFrom string         `json:"deferred_from,omitempty"`
-	Urges        int            `json:"urges"`
-	VerifyFails  int            `json:"verify_fails"`
-	SelfHandled  bool           `json:"self_handled,omitempty"`
-	PhotoFlags   []string       `json:"photo_flags,omitempty"`
-	Caller       *callerJSON    `json:"caller,omitempty"`
 }
 
 func (h *handlers) toStaffTicket(st *service.StaffTicket, full bool) staffTicketJSON {
@@ -267,4 +267,30 @@ func (h *handlers) exportTickets(c echo.Context) error {
 	name := "工单-" + time.Now().In(shanghai).Format("20060102-1504") + ".xlsx"
 	c.Response().Header().Set(echo.HeaderContentDisposition, attachmentDisposition("tickets.xlsx", name))
 	return c.Blob(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buf.Bytes())
+}
+
+// showStaff answers a staff step on t with the staff's view of it — real
+// names, the timeline's actors — or, should looking the people up fail,
+// with the ticket as stored.
+func (h *handlers) showStaff(c echo.Context, t *model.Ticket) any {
+	if h.StaffTickets != nil {
+		if st, err := h.StaffTickets.Get(c.Request().Context(), t.ID); err == nil {
+			return h.toStaffTicket(st, true)
+		}
+	}
+	return h.toAdminTicket(t)
+}
+
+// staffReject rejects a ticket through the task service's step and answers
+// with the staff's view of it.
+func (h *handlers) staffReject(c echo.Context) error {
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := h.Tasks.Reject(c.Request().Context(), currentUser(c), c.Param("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.showStaff(c, t))
 }

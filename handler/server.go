@@ -92,8 +92,6 @@ type TaskService interface {
 	Accept(ctx context.Context, u *model.User, id string) (*model.Ticket, error)
 	Return(ctx context.Context, u *model.User, id, reason string) (*model.Ticket, error)
 	Resolve(ctx context.Context, u *model.User, id, note string, photoIDs []string) (*model.Ticket, error)
-	AdminList(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error)
-	Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*model.Ticket, error)
 	Reject(ctx context.Context, staff *model.User, id, reason string) (*model.Ticket, error)
 }
 
@@ -227,10 +225,10 @@ func New(d Deps) *echo.Echo {
 	admin.GET("/tickets/:id", h.staffTicket)
 	admin.GET("/tickets/:id/candidates", h.ticketCandidates)
 	admin.POST("/tickets/:id/dispatch", h.staffDispatch)
-	admin.POST("/tickets/:id/reject", h.adminReject)
+	admin.POST("/tickets/:id/reject", h.staffReject)
 	admin.GET("/dead-letters", h.deadLetters)
 	mountWorkflow(tasks, admin, &WorkflowHandlers{Svc: d.Workflow,
-		Show: func(t *model.Ticket) any { return h.toAdminTicket(t) }, Task: func(t *model.Ticket) any { return h.toTask(t) }})
+		Show: h.showStaff, Task: func(t *model.Ticket) any { return h.toTask(t) }})
 	ah := &ActivityHandlers{Svc: d.Activities}
 	admin.POST("/activities", ah.Create)
 	authed.POST("/activities/:id/checkin", ah.CheckIn, requireRole(model.RolePartyMember))

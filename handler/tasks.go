@@ -195,48 +195,8 @@ func dateParam(c echo.Context, name string, end bool) (time.Time, error) {
 	return d, nil
 }
 
-func (h *handlers) adminTickets(c echo.Context) error {
-	return ticketPage(c, func(cursor string, limit int) ([]*model.Ticket, string, error) {
-		from, err := dateParam(c, "from", false)
-		if err != nil {
-			return nil, "", err
-		}
-		to, err := dateParam(c, "to", true)
-		if err != nil {
-			return nil, "", err
-		}
-		f := model.TicketFilter{Status: c.QueryParam("status"), Grid: c.QueryParam("grid"), Category: c.QueryParam("category"),
-			Queue: c.QueryParam("queue"), From: from, To: to}
-		return h.Tasks.AdminList(c.Request().Context(), f, cursor, limit)
-	}, h.toAdminTicket)
-}
-
 type dispatchRequest struct {
 	AssigneeID string `json:"assignee_id"`
-}
-
-func (h *handlers) adminDispatch(c echo.Context) error {
-	var req dispatchRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	t, err := h.Tasks.Dispatch(c.Request().Context(), currentUser(c), c.Param("id"), req.AssigneeID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, h.toAdminTicket(t))
-}
-
-func (h *handlers) adminReject(c echo.Context) error {
-	var req reasonRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	t, err := h.Tasks.Reject(c.Request().Context(), currentUser(c), c.Param("id"), req.Reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, h.toAdminTicket(t))
 }
 
 // maxGridUpload bounds a GeoJSON upload.

@@ -27,7 +27,7 @@ type WorkflowService interface {
 type WorkflowHandlers struct {
 	Svc WorkflowService
 	// Show renders a ticket as staff see it; Task as its assignee does.
-	Show func(*model.Ticket) any
+	Show func(echo.Context, *model.Ticket) any
 	Task func(*model.Ticket) any
 }
 
@@ -101,7 +101,7 @@ func (h *WorkflowHandlers) decideExtension(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h.Show(t))
+	return c.JSON(http.StatusOK, h.Show(c, t))
 }
 
 func (h *WorkflowHandlers) deferTicket(c echo.Context) error {
@@ -113,7 +113,7 @@ func (h *WorkflowHandlers) deferTicket(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h.Show(t))
+	return c.JSON(http.StatusOK, h.Show(c, t))
 }
 
 func (h *WorkflowHandlers) resume(c echo.Context) error {
@@ -121,7 +121,7 @@ func (h *WorkflowHandlers) resume(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h.Show(t))
+	return c.JSON(http.StatusOK, h.Show(c, t))
 }
 
 type noteRequest struct {
@@ -137,7 +137,7 @@ func (h *WorkflowHandlers) urge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h.Show(t))
+	return c.JSON(http.StatusOK, h.Show(c, t))
 }
 
 type verifyRequest struct {
@@ -154,7 +154,7 @@ func (h *WorkflowHandlers) verify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h.Show(t))
+	return c.JSON(http.StatusOK, h.Show(c, t))
 }
 
 type hotlineRequest struct {
@@ -183,7 +183,7 @@ func (h *WorkflowHandlers) takeCall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, h.Show(t))
+	return c.JSON(http.StatusCreated, h.Show(c, t))
 }
 
 // callerJSON is a hotline caller, shown to staff only.

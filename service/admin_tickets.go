@@ -170,6 +170,11 @@ func (s *StaffTickets) view(ctx context.Context, t *model.Ticket) (*StaffTicket,
 					break
 				}
 			}
+			if ev.Target == nil && e.AssigneeID != "" {
+				// No log entry for the step (a ticket loaded in bulk): the
+				// event names the assignee, though not in which role.
+				ev.Target = names.person(ctx, e.AssigneeID, names.roleOf(ctx, e.AssigneeID))
+			}
 		}
 		out.Timeline[i] = ev
 	}
@@ -338,6 +343,15 @@ type staffNames struct {
 }
 
 func (s *StaffTickets) names() *staffNames { return &staffNames{s: s, cache: map[string]*Person{}} }
+
+// roleOf guesses in which role a user holds tickets: as a grid worker if
+// they are one, else as a party member.
+func (n *staffNames) roleOf(ctx context.Context, userID string) model.Role {
+	if u, err := n.s.users.Get(ctx, userID); err == nil && u.WorkerID == "" && u.PartyMemberID != "" {
+		return model.RolePartyMember
+	}
+	return model.RoleGridWorker
+}
 
 // person returns who userID is in role, or nil for nobody (the system).
 func (n *staffNames) person(ctx context.Context, userID string, role model.Role) *Person {

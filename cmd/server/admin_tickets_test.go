@@ -192,6 +192,33 @@ func TestStaffTicketsByName(t *testing.T) {
 		t.Fatalf("empty export: %q", rows)
 	}
 
+	// Rejecting answers with the staff's view, naming the clerk.
+	r = s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/reject", staff, map[string]string{"reason": "经核实不属于城管职责"})
+	r.Decode(t, &st)
+	if last := st.Timeline[len(st.Timeline)-1]; r.Status != 200 || st.Status != "rejected" || last.Actor == nil || last.Actor.Name != adminUser || last.Actor.Role != "staff" {
+		t.Fatalf("reject: %d %s", r.Status, r.Body)
+	}
+
+	// A rejected ticket takes no dispatch; a malformed body changes nothing.
+	wantError(t, s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/dispatch", staff, map[string]string{"assignee_id": li}), 409, "conflict")
+	wantError(t, s.Do(t, "POST", "/api/v1/admin/tickets/"+id1+"/dispatch", staff, `{"assignee_id": 7}`), 400, "invalid_argument", "assignee_id")
+
+	// A hotline case: staff see the caller, the source filter finds it.
+	r = s.Do(t, "POST", "/api/v1/admin/tickets", staff, map[string]any{"category": "1102", "description": "市民来电：路灯不亮",
+		"location": map[string]any{"lat": wgsLat, "lng": wgsLng, "coord_type": "wgs84"}, "address": "幸福路8号", "source": "hotline",
+		"caller_name": "钱先生", "caller_phone": "13812345678"})
+	if r.Status != 201 {
+		t.Fatalf("hotline: %d %s", r.Status, r.Body)
+	}
+	call := r.JSON(t)["id"].(string)
+	if body := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+call, staff, nil).Body); !strings.Contains(body, "钱先生") || !strings.Contains(body, "13812345678") {
+		t.Fatalf("the staff's view of a hotline case: %s", body)
+	}
+	s.Do(t, "GET", "/api/v1/admin/tickets?source=hotline", staff, nil).Decode(t, &list)
+	if list.Total != 1 || list.Items[0].ID != call || list.Items[0].Source != "hotline" {
+		t.Fatalf("source=hotline: %+v", list)
+	}
+
 	// Bad filters, unknown tickets, other roles.
 	for query, field := range map[string]string{"status=bogus": "status", "sort=name": "sort", "source=fax": "source", "overdue=maybe": "overdue",
 		"from=2026-12-02&to=2026-12-01": "to", "q=" + strings.Repeat("长", 101): "q"} {

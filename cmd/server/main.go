@@ -21,6 +21,7 @@ import (
 //	server                     serve (the default)
 //	server rebuild-stats       recompute every statistics roll-up from the tickets
 //	server report -year 2026   print the figures of the bureau's annual report
+//	server seed-demo           fill an empty store with a month of a city, for a demo
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -45,9 +46,9 @@ func subcommand(args []string, out io.Writer) (options, error) {
 	}
 	switch args[0] {
 	case "rebuild-stats":
-		return options{command: func(ctx context.Context, stats *service.Stats) error {
+		return options{command: func(ctx context.Context, a *app) error {
 			start := time.Now()
-			n, err := stats.Rebuild(ctx)
+			n, err := a.stats.Rebuild(ctx)
 			if err != nil {
 				return err
 			}
@@ -60,16 +61,16 @@ func subcommand(args []string, out io.Writer) (options, error) {
 		if err := fs.Parse(args[1:]); err != nil {
 			return options{}, err
 		}
-		return options{command: func(ctx context.Context, stats *service.Stats) error {
-			if _, err := stats.ApplyPending(ctx, time.Minute); err != nil {
+		return options{command: func(ctx context.Context, a *app) error {
+			if _, err := a.stats.ApplyPending(ctx, time.Minute); err != nil {
 				return err
 			}
-			f, err := service.BureauFigures(ctx, stats, *year)
+			f, err := service.BureauFigures(ctx, a.stats, *year)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(out, f.Text())
-			channels, err := service.ChannelFigures(ctx, stats, *year)
+			channels, err := service.ChannelFigures(ctx, a.stats, *year)
 			if err != nil {
 				return err
 			}
@@ -78,6 +79,8 @@ func subcommand(args []string, out io.Writer) (options, error) {
 			}
 			return nil
 		}}, nil
+	case "seed-demo":
+		return seedDemo(args[1:], out)
 	}
-	return options{}, fmt.Errorf("unknown command %q (want rebuild-stats or report)", args[0])
+	return options{}, fmt.Errorf("unknown command %q (want rebuild-stats, report or seed-demo)", args[0])
 }

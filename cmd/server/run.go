@@ -27,6 +27,7 @@ import (
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/photo"
 	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/seed"
 	"github.com/citizen-city/chengguantong/store"
 	"github.com/citizen-city/chengguantong/wechat"
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
@@ -42,11 +43,19 @@ type options struct {
 	simulator *wechatsim.Simulator
 	now       func() time.Time
 	// command, when set, runs instead of the HTTP server, with the stores
-	// open (the rebuild-stats and report subcommands).
-	command func(ctx context.Context, stats *service.Stats) error
+	// open and the services built (the subcommands).
+	command func(ctx context.Context, a *app) error
 	// mongoMonitor, when set, sees every MongoDB command the server sends
 	// (the command-counting benchmark).
 	mongoMonitor *event.CommandMonitor
+}
+
+// app is what a subcommand works with: the configuration and the services.
+type app struct {
+	cfg   *config.Config
+	stats *service.Stats
+	// seed are the services seed-demo acts through (Staff unset).
+	seed seed.Services
 }
 
 // run starts the server and serves until ctx is done, then shuts down
@@ -210,14 +219,23 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
 		Owner: consumerName(), RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
+	peopleSvc := service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: forgetfulUsers{users, auth}, Grids: grids,
+		Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger})
+	staffTickets := service.NewStaffTickets(service.StaffTicketsDeps{Tickets: tickets, People: people, Users: users, Loads: tickets,
+		Dispatch: tasks, Now: now})
+	feedback := service.NewFeedback(tickets, dispatcher, now)
+	activities := service.NewActivities(activityStore, people, now)
 	if opt.command != nil {
-		return opt.command(ctx, stats)
+		return opt.command(ctx, &app{cfg: cfg, stats: stats, seed: seed.Services{
+			Auth: auth, People: peopleSvc, Grids: grids, Photos: photos, Reports: reports, Screening: screening, Dispatcher: dispatcher,
+			Tasks: tasks, Feedback: feedback, Activities: activities, Stats: stats, StaffTickets: staffTickets, Logger: logger,
+		}})
 	}
 	open311 := service.NewOpen311(service.Open311Deps{
 		Tickets: tickets, Public: tickets, Keys: store.NewAPIKeys(mongo), Submitters: store.NewOpen311Submitters(mongo),
-		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, Limiter: limiter,
+		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, SLAs: dispatcher.Workflow(), Limiter: limiter,
 		Config: service.Open311Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute,
-			Calendar: calendar},
+			ListsPerMinute: cfg.Open311ListsPerMinute},
 		Now: now, Logger: logger,
 	})
 	open311Type := "production"
@@ -226,10 +244,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	}
 
 	e := handler.New(handler.Deps{
-		Logger: logger,
-		Auth:   auth,
-		People: service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: forgetfulUsers{users, auth}, Grids: grids,
-			Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger}),
+		Logger:        logger,
+		Auth:          auth,
+		People:        peopleSvc,
 		Categories:    categories,
 		Photos:        photos,
 		PhotoURLs:     signer,
@@ -239,9 +256,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
 		Workflow:      tasks,
-		Feedback:      service.NewFeedback(tickets, dispatcher, now),
+		Feedback:      feedback,
 		Stats:         stats,
-		Activities:    service.NewActivities(activityStore, people, now),
+		Activities:    activities,
 		Grids:         grids,
 		DeadLetters:   deadLetters{screenQueue, dispatchQueue, notifyQueue},
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
@@ -253,8 +270,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			URL: baseURL + "/open311/v2", Changeset: now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
 			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
 		},
-		StaffTickets: service.NewStaffTickets(service.StaffTicketsDeps{Tickets: tickets, People: people, Users: users, Loads: tickets,
-			Dispatch: tasks, Now: now}),
+		StaffTickets: staffTickets,
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
