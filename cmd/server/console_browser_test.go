@@ -445,7 +445,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		do("picker", chromedp.Navigate(base+"/admin/#tickets/"+pending), chromedp.WaitVisible(pick),
 			chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.querySelector('.split').offsetTop - 8)`))
 		shot("console-ticket.png")
-		do("dispatch", chromedp.Click(pick))
+		do("dispatch", chromedp.Click(pick), chromedp.Poll[chromedp.Void](`document.querySelector('#cand-rows button[data-armed]') !== null`), chromedp.Click(pick))
 		deadline := time.Now().Add(patience)
 		for {
 			var tk struct {
@@ -473,7 +473,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal("the OpenAPI document does not tell which routes are served")
 	}
 	if c.served(t, "POST", "/api/v1/admin/tickets/{id}/urge") {
-		do("urge", chromedp.Navigate(base+"/admin/#tickets/"+busy), chromedp.WaitVisible(css(`#urge-form input[name=note]`)),
+		// The candidates load after the detail: wait for them, so that
+		// nothing moves under the next click.
+		do("urge", chromedp.Navigate(base+"/admin/#tickets/"+busy), chromedp.WaitVisible(css(`#cand-rows button[data-candidate]`)),
 			chromedp.SendKeys(css(`#urge-form input[name=note]`), "请今天下班前处理完毕"),
 			chromedp.Click(css(`#urge-form button[type=submit]`)),
 			chromedp.WaitVisible(css(`#defer-form input[name=reason]`)),

@@ -664,7 +664,8 @@
     const W = 1000; const H = 620;
     const coords = state.grids.flatMap((g) => gridRings(g).flat());
     const pts = tickets.map((t) => [t, wgs84(t)]).filter(([, p]) => p && isFinite(p[0]) && isFinite(p[1]));
-    const proj = projection(coords.length ? coords : pts.map(([, p]) => p), W, H, 24);
+    // Every point is in view, also one outside every grid (the staff's queue).
+    const proj = projection(coords.concat(pts.map(([, p]) => p)), W, H, 24);
     const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'map-svg', role: 'img', 'aria-label': '网格与工单地图' });
     const grids = svg('g', { id: 'map-grids' });
     const labels = svg('g', { id: 'map-labels' });
@@ -967,7 +968,12 @@
   async function loadCandidates(id) {
     const box = $('cand-rows');
     $('cand-error').textContent = '';
-    box.replaceChildren(el('tr', null, el('td', { colspan: 5, class: 'muted', text: '正在读取可派遣人员…' })));
+    // The same ticket's rows stay until the new ones come, so the page does
+    // not jump under the clerk's pointer.
+    if (box.dataset.ticket !== id) {
+      box.dataset.ticket = id;
+      box.replaceChildren(el('tr', null, el('td', { colspan: 5, class: 'muted', text: '正在读取可派遣人员…' })));
+    }
     let page;
     try {
       page = await api('GET', `/admin/tickets/${enc(id)}/candidates`);
@@ -983,7 +989,8 @@
       const b = el('button', { type: 'button', class: 'small secondary', 'data-candidate': c.id, text: c.id === cur.id ? '当前处置人' : '派遣' });
       if (c.id === cur.id) b.disabled = true;
       else {
-        onClick(b, () => act('dispatch', { assignee_id: c.id }, `已派遣给 ${c.name}。`));
+        // Asked on the page first, so that a stray click dispatches nobody.
+        confirmClick(b, `确认派给${c.name}？`, () => act('dispatch', { assignee_id: c.id }, `已派遣给 ${c.name}。`));
       }
       return el('tr', { class: c.on_duty ? '' : 'off' },
         td(c.name || '（未知姓名）'), td(ROLES[c.role] || c.role || ''), td(c.on_duty ? '在岗' : '不在岗'),
