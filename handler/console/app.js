@@ -664,8 +664,7 @@
     const W = 1000; const H = 620;
     const coords = state.grids.flatMap((g) => gridRings(g).flat());
     const pts = tickets.map((t) => [t, wgs84(t)]).filter(([, p]) => p && isFinite(p[0]) && isFinite(p[1]));
-    // Every point is in view, also one outside every grid (the staff's queue).
-    const proj = projection(coords.concat(pts.map(([, p]) => p)), W, H, 24);
+    const proj = projection(coords.length ? coords : pts.map(([, p]) => p), W, H, 24);
     const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'map-svg', role: 'img', 'aria-label': '网格与工单地图' });
     const grids = svg('g', { id: 'map-grids' });
     const labels = svg('g', { id: 'map-labels' });
@@ -721,17 +720,27 @@
     } else {
       root.append(labels);
       const dots = svg('g', { id: 'map-points' });
+      let outside = 0;
       for (const [t, p] of pts) {
-        const [x, y] = proj(p);
+        let [x, y] = proj(p);
+        // A ticket far from every grid (in the staff's queue) is drawn at
+        // the edge, toward where it is, so the grids keep their size.
+        const cx = Math.min(W - 8, Math.max(8, x));
+        const cy = Math.min(H - 8, Math.max(8, y));
+        const out = cx !== x || cy !== y;
+        if (out) outside++;
+        [x, y] = [cx, cy];
         const c = svg('circle', {
           cx: x.toFixed(1), cy: y.toFixed(1), r: 6, tabindex: 0, 'data-id': t.id,
-          class: `pt ${POINT_CLASS[t.status] || 'p-work'}${t.overdue ? ' overdue' : ''}`,
-        }, svg('title', { text: `${STATUS[t.status] || t.status}${t.overdue ? '·超期' : ''} ${categoryName(t.category)} ${t.address || ''}` }));
+          class: `pt ${POINT_CLASS[t.status] || 'p-work'}${t.overdue ? ' overdue' : ''}${out ? ' outside' : ''}`,
+        }, svg('title', { text: `${STATUS[t.status] || t.status}${t.overdue ? '·超期' : ''}${out ? '·在网格范围外' : ''} ${categoryName(t.category)} ${t.address || ''}` }));
         dots.append(c);
       }
+      state.mapOutside = outside;
       root.append(dots);
       $('map-legend').replaceChildren(...[
         ['p-new', '待筛查'], ['p-pending', '待派遣'], ['p-work', '已派遣 / 处置中'], ['p-deferred', '已挂账'], ['overdue', '超期（红圈）'],
+        ...(state.mapOutside ? [['outside', `网格范围外 ${state.mapOutside} 件（画在边缘）`]] : []),
       ].map(([cls, label]) => el('span', null, el('i', { class: 'swatch ' + cls }), label)));
     }
     $('map').replaceChildren(root);
