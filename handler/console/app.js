@@ -862,7 +862,7 @@
     field(dl, '来源', SOURCES[t.source] || t.source);
     field(dl, '描述', t.description);
     field(dl, '地址', t.address);
-    if (t.location) field(dl, '位置', `${t.location.lat}, ${t.location.lng}（${t.location.coord_type === 'gcj02' ? 'GCJ-02' : 'WGS-84'}）`);
+    if (t.location) field(dl, '位置', `${Number(t.location.lat).toFixed(6)}, ${Number(t.location.lng).toFixed(6)}（${t.location.coord_type === 'gcj02' ? 'GCJ-02' : 'WGS-84'}）`);
     field(dl, '网格', t.grid_id ? `${gridName(t.grid_id)}（${t.grid_id}）` : '无网格');
     const a = t.assignee;
     field(dl, '处置人', a && a.id ? `${assigneeText(a)}${a.phone ? ' ' + a.phone : ''}` : '未指派');
