@@ -122,11 +122,13 @@ type Config struct {
 
 	// Open311 (GeoReport v2): the jurisdiction_id served (empty: the host
 	// of the public URL), the discovery document's contact and key-service
-	// texts, and the requests one api key may POST a minute.
+	// texts, the requests one api key may POST a minute and the listings
+	// one address may read a minute.
 	Open311Jurisdiction   string
 	Open311Contact        string
 	Open311KeyService     string
 	Open311PostsPerMinute int
+	Open311ListsPerMinute int
 }
 
 // Defaults that are not empty.
@@ -185,6 +187,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		Open311Contact:              p.str("OPEN311_CONTACT", "市民城管通（城市管理局）：请通过城市管理局信息中心联系本接口的维护人员"),
 		Open311KeyService:           p.str("OPEN311_KEY_SERVICE", "api_key 由城市管理局工作人员在管理后台签发：请以单位名义向城市管理局申请"),
 		Open311PostsPerMinute:       p.positiveInt("OPEN311_POSTS_PER_MINUTE", 30),
+		Open311ListsPerMinute:       p.positiveInt("OPEN311_LISTS_PER_MINUTE", 60),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
 	c.RankingWeights = model.DefaultRankingWeights()

@@ -26,6 +26,23 @@ func TestEmbeddedDefaults(t *testing.T) {
 	}
 }
 
+func TestEvaluationSettings(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ResolutionPhotoMaxDistanceM != 300 || c.RankingWeights["on_time_rate"] != 0.4 {
+		t.Fatalf("defaults: %d m, weights %v", c.ResolutionPhotoMaxDistanceM, c.RankingWeights)
+	}
+	c, err = config.Load(env(map[string]string{"RESOLUTION_PHOTO_MAX_DISTANCE_M": "500", "RANKING_WEIGHTS": "on_time_rate=1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ResolutionPhotoMaxDistanceM != 500 || len(c.RankingWeights) != 1 || c.RankingWeights["on_time_rate"] != 1 {
+		t.Fatalf("set: %d m, weights %v", c.ResolutionPhotoMaxDistanceM, c.RankingWeights)
+	}
+}
+
 func TestProductionNeedsSecretsUnlessSimulated(t *testing.T) {
 	base := map[string]string{"MONGODB_URI": "mongodb://db:27017", "REDIS_URL": "redis://cache:6379"}
 	_, err := config.Load(env(base))
@@ -100,6 +117,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PUBLIC_BASE_URL": "example.com"}, "PUBLIC_BASE_URL"},
 		{map[string]string{"MONGODB_DATABASE": "a.b"}, "MONGODB_DATABASE"},
 		{map[string]string{"LOGIN_RATE_PER_IP": "-1"}, "LOGIN_RATE_PER_IP"},
+		{map[string]string{"RESOLUTION_PHOTO_MAX_DISTANCE_M": "0"}, "RESOLUTION_PHOTO_MAX_DISTANCE_M"},
+		{map[string]string{"RANKING_WEIGHTS": "speed=1"}, "RANKING_WEIGHTS"},
 	}
 	for _, tt := range tests {
 		_, err := config.Load(env(tt.env))

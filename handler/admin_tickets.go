@@ -49,8 +49,10 @@ func toStaffPerson(p *service.Person, phone bool) *staffPersonJSON {
 }
 
 type staffEventJSON struct {
-	At       time.Time        `json:"at"`
-	Type     string           `json:"type"`
+	At   time.Time `json:"at"`
+	Type string    `json:"type"`
+	// Name is the GB/T 30428 stage of the step (立案, 派遣, 督办 …).
+	Name     string           `json:"name"`
 	Status   string           `json:"status"`
 	Note     string           `json:"note,omitempty"`
 	Actor    *staffPersonJSON `json:"actor,omitempty"`
@@ -124,7 +126,7 @@ func (h *handlers) toStaffTicket(st *service.StaffTicket, full bool) staffTicket
 	if full {
 		out.Timeline = make([]staffEventJSON, len(st.Timeline))
 		for i, e := range st.Timeline {
-			out.Timeline[i] = staffEventJSON{At: e.At.UTC(), Type: string(e.Type), Status: string(e.Status), Note: e.Note,
+			out.Timeline[i] = staffEventJSON{At: e.At.UTC(), Type: string(e.Type), Name: e.Type.Stage(), Status: string(e.Status), Note: e.Note,
 				Actor: toStaffPerson(e.Actor, false), Assignee: toStaffPerson(e.Target, false)}
 		}
 	}

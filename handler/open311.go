@@ -472,7 +472,7 @@ func (o *open311Handlers) writeRequests(c echo.Context, f o311Format, rs []servi
 
 func (o *open311Handlers) requests(c echo.Context, f o311Format, _ string) error {
 	v := c.Request().Form
-	q := service.Open311Query{IDs: list(v, "service_request_id")}
+	q := service.Open311Query{IDs: list(v, "service_request_id"), ClientIP: c.RealIP()}
 	if len(q.IDs) == 0 {
 		// service_request_id overrides every other parameter, which are
 		// then neither read nor checked.

@@ -62,6 +62,9 @@ type RankingReader interface {
 	Ranking(ctx context.Context, p service.Period, by string, minSample int) (*service.Ranking, error)
 }
 
+// defaultMinSample is the ranking's min_sample when none is given.
+const defaultMinSample = 10
+
 type rankingItemJSON struct {
 	Key    string  `json:"key"`
 	Name   string  `json:"name"`
@@ -96,7 +99,7 @@ func (h *handlers) statsRanking(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	minSample := 10
+	minSample := defaultMinSample
 	if v := c.QueryParam("min_sample"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 1000000 {

@@ -62,8 +62,21 @@ func (h *ExportHandlers) Export(c echo.Context) error {
 	}
 	// Built in memory first, so that a failure is still a clean error
 	// response rather than half a file.
+	more := service.WorkbookMore{}
+	if more.BySource, err = h.Stats.Summary(ctx, p, service.BySource); err != nil {
+		return err
+	}
+	if rr, ok := h.Stats.(RankingReader); ok {
+		for _, by := range []string{service.ByGrid, service.ByCommunity, service.ByWorker} {
+			r, err := rr.Ranking(ctx, p, by, defaultMinSample)
+			if err != nil {
+				return err
+			}
+			more.Rankings = append(more.Rankings, r)
+		}
+	}
 	var buf bytes.Buffer
-	if err := service.WriteWorkbook(&buf, total, byCategory, byGrid, pb); err != nil {
+	if err := service.WriteWorkbook(&buf, total, byCategory, byGrid, pb, more); err != nil {
 		return err
 	}
 	days := p.From.In(shanghai).Format(time.DateOnly) + "_" + p.To.In(shanghai).Format(time.DateOnly)

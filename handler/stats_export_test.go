@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
 )
 
@@ -76,6 +77,12 @@ func (s *exportStats) PartyBuilding(_ context.Context, p service.Period) (*servi
 	return &service.PartyBuilding{Period: p, Participations: 3}, nil
 }
 
+func (s *exportStats) Ranking(_ context.Context, p service.Period, by string, minSample int) (*service.Ranking, error) {
+	return &service.Ranking{Period: p, By: by, MinSample: minSample, Weights: model.DefaultRankingWeights(),
+		Items:    []service.RankingItem{{Key: "g1", Name: "一网格", Rank: 1, Score: 87.5, Sample: 12}},
+		Excluded: []service.RankingItem{{Key: "g2", Name: "二网格", Sample: 3}}}, nil
+}
+
 func TestExportServesTheWorkbook(t *testing.T) {
 	stats := &exportStats{}
 	h := &ExportHandlers{Stats: stats, Now: func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, shanghai) }}
@@ -96,7 +103,7 @@ func TestExportServesTheWorkbook(t *testing.T) {
 	if cd := rec.Header().Get("Content-Disposition"); cd != wantCD {
 		t.Errorf("Content-Disposition = %q, want %q", cd, wantCD)
 	}
-	if strings.Join(stats.groups, ",") != ",category,grid" {
+	if strings.Join(stats.groups, ",") != ",category,grid,source" {
 		t.Errorf("summaries asked = %q", stats.groups)
 	}
 	f, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
@@ -104,6 +111,17 @@ func TestExportServesTheWorkbook(t *testing.T) {
 		t.Fatalf("the body is no workbook: %v", err)
 	}
 	defer f.Close()
+	for _, sheet := range []string{"按来源", "排名-网格", "排名-社区", "排名-网格员"} {
+		if idx, err := f.GetSheetIndex(sheet); err != nil || idx < 0 {
+			t.Errorf("no sheet %s", sheet)
+		}
+	}
+	if v, _ := f.GetCellValue("排名-网格", "C3"); v != "一网格" {
+		t.Errorf("排名-网格!C3 = %q", v)
+	}
+	if v, _ := f.GetCellValue("排名-网格", "A4"); !strings.Contains(v, "样本不足 10 件") {
+		t.Errorf("排名-网格!A4 = %q, want the excluded units' heading", v)
+	}
 	if v, _ := f.GetCellValue("汇总", "A1"); v != "统计期间：2026-01-01 至 2026-12-31" {
 		t.Errorf("title = %q", v)
 	}

@@ -54,4 +54,4 @@ type PublicQuery struct {
 // PublicStatuses are the statuses whose tickets may be published: screened
 // and registered (or merged into one that was). Submitted tickets are still
 // being screened and rejected ones may hold what screening refused.
-var PublicStatuses = []Status{StatusPending, StatusDispatched, StatusInProgress, StatusResolved, StatusClosed, StatusMerged}
+var PublicStatuses = []Status{StatusPending, StatusDispatched, StatusInProgress, StatusDeferred, StatusResolved, StatusClosed, StatusMerged}

@@ -244,6 +244,20 @@ func (t *Ticket) Report(a Act) error {
 	return nil
 }
 
+// ReportHandledOnSite starts a patrol case its reporter, a grid worker,
+// has handled on the spot (自处置): reported like any ticket, with the
+// handling (note, "after" photos) kept until registration resolves it (see
+// SelfHandle).
+func (t *Ticket) ReportHandledOnSite(a Act, note string, photoIDs []string) error {
+	t.Source = SourcePatrol
+	if err := t.Report(a); err != nil {
+		return err
+	}
+	t.SelfHandled = true
+	t.Resolution = &Resolution{Note: note, PhotoIDs: photoIDs, ResolverID: a.By.ID}
+	return nil
+}
+
 // Hold puts a submitted ticket in front of staff for a content review; it
 // stays submitted. Conflict if it is held already.
 func (t *Ticket) Hold(a Act) error {
@@ -589,7 +603,7 @@ func (t *Ticket) Resolve(a Act, photoIDs, flags []string) error {
 
 // SelfHandle is 自处置: a registered patrol case its reporter, a grid worker
 // (a.By), handled on the spot — assigned to them and resolved at once with
-// the "after" photos and their flags.
+// the "after" photos and their flags (see ReportHandledOnSite).
 func (t *Ticket) SelfHandle(a Act, gridCode, community string, photoIDs, flags []string) error {
 	if err := t.check(EventSelfHandled); err != nil {
 		return err

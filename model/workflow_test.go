@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -459,5 +460,49 @@ func TestStages(t *testing.T) {
 		if !names[n] {
 			t.Errorf("no event is %s", n)
 		}
+	}
+}
+
+// docTable is the status × event table of docs/state-machine.md, made from
+// the test's table: ✓ where the step is allowed.
+func docTable() string {
+	var b strings.Builder
+	b.WriteString("| event | stage |")
+	statuses := append([]Status{""}, Statuses...)
+	for _, s := range statuses {
+		if s == "" {
+			b.WriteString(" (new) |")
+		} else {
+			b.WriteString(" " + string(s) + " |")
+		}
+	}
+	b.WriteString("\n|---|---|")
+	for range statuses {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, et := range EventTypes {
+		b.WriteString("| `" + string(et) + "` | " + et.Stage() + " |")
+		for _, s := range statuses {
+			if slices.Contains(allowed[et], s) {
+				b.WriteString(" ✓ |")
+			} else {
+				b.WriteString(" |")
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestStateMachineDoc: docs/state-machine.md holds the same table as the
+// code and this test.
+func TestStateMachineDoc(t *testing.T) {
+	doc, err := os.ReadFile("../docs/state-machine.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := docTable(); !strings.Contains(string(doc), want) {
+		t.Errorf("docs/state-machine.md does not hold the state machine's table; it should contain:\n%s", want)
 	}
 }

@@ -65,7 +65,7 @@ func (s *Tasks) DecideExtension(ctx context.Context, staff *model.User, id strin
 		return nil, err
 	}
 	return s.staffStep(ctx, id, func(t *model.Ticket) error {
-		return t.DecideExtension(model.Act{At: s.now(), By: staffActor(staff), Note: note}, approve, s.workflow.calendar())
+		return t.DecideExtension(model.Act{At: s.now(), By: staffActor(staff), Note: note}, approve, s.workflow.Calendar())
 	})
 }
 
@@ -77,7 +77,7 @@ func (s *Tasks) Defer(ctx context.Context, staff *model.User, id, reason string)
 		return nil, err
 	}
 	return s.staffStep(ctx, id, func(t *model.Ticket) error {
-		return t.Defer(model.Act{At: s.now(), By: staffActor(staff), Note: "挂账：" + reason}, s.workflow.calendar())
+		return t.Defer(model.Act{At: s.now(), By: staffActor(staff), Note: "挂账：" + reason}, s.workflow.Calendar())
 	})
 }
 
@@ -85,7 +85,7 @@ func (s *Tasks) Defer(ctx context.Context, staff *model.User, id, reason string)
 // working time it had left. Errors: not_found, conflict (not deferred).
 func (s *Tasks) Resume(ctx context.Context, staff *model.User, id string) (*model.Ticket, error) {
 	return s.staffStep(ctx, id, func(t *model.Ticket) error {
-		return t.Resume(model.Act{At: s.now(), By: staffActor(staff), Note: "恢复办理"}, s.workflow.calendar())
+		return t.Resume(model.Act{At: s.now(), By: staffActor(staff), Note: "恢复办理"}, s.workflow.Calendar())
 	})
 }
 
@@ -108,7 +108,7 @@ func (s *Tasks) Verify(ctx context.Context, staff *model.User, id string, passed
 	if passed == nil {
 		return nil, model.Invalid("passed", "必须填写：true（核查通过）或 false（不通过，返工）")
 	}
-	note, err := text("note", note, 200, !*passed, "说明核查不通过的原因")
+	note, err := text("note", note, 200, *passed, "说明核查不通过的原因")
 	if err != nil {
 		return nil, err
 	}

@@ -92,10 +92,11 @@ func Contribute(t *model.Ticket) Contribution {
 	for _, e := range t.Timeline {
 		switch {
 		case e.Type == model.EventEscalated:
-			addFact(e.At, Vector{Counts: Counts{Overdue: 1}}, "")
+			addFact(e.At, Vector{Counts: Counts{Overdue: 1}}, e.AssigneeID)
 			escalatedAt = e.At
 		case e.Type == model.EventReopened:
-			addFact(e.At, Vector{Counts: Counts{Reopened: 1, Rated: 1}}, "")
+			// 返工 counts against who resolved it, not who redoes it.
+			addFact(e.At, Vector{Counts: Counts{Reopened: 1, Rated: 1}}, e.AssigneeID)
 		case e.Type == model.EventClosed && e.ActorRole == model.RoleResident:
 			addFact(e.At, Vector{Counts: Counts{Rated: 1, Satisfied: 1}}, "")
 		case e.Type == model.EventDispatched:

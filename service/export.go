@@ -21,7 +21,30 @@ const (
 	SheetGrid     = "按网格"
 	SheetBranch   = "按党支部"
 	SheetMember   = "按党员"
+	SheetSource   = "按来源"
+	// SheetRanking is the prefix of the ranking sheets: 排名-网格 …
+	SheetRanking = "排名-"
 )
+
+// WorkbookMore are the evaluation's sheets of the workbook: 按来源 (the
+// summary by source) and one 排名 sheet per ranking.
+type WorkbookMore struct {
+	BySource *Summary
+	Rankings []*Ranking
+}
+
+// rankingTitle names a ranking's sheet by its unit.
+func rankingTitle(by string) string {
+	switch by {
+	case ByGrid:
+		return SheetRanking + "网格"
+	case ByCommunity:
+		return SheetRanking + "社区"
+	case ByWorker:
+		return SheetRanking + "网格员"
+	}
+	return SheetRanking + by
+}
 
 // PeriodTitle is the title row of every sheet of the workbook:
 // "统计期间：2026-01-01 至 2026-12-31".
@@ -54,22 +77,34 @@ func xlsxIndicators() []xlsxIndicator {
 		{"评价数", "居民作出评价", func(c Counts) any { return c.Rated }},
 		{"满意数", "居民表示满意", func(c Counts) any { return c.Satisfied }},
 		{"结案率", "结案数 ÷ 立案数", func(c Counts) any { return xlsxPercent(c.ResolutionRate()) }},
-		{"按期结案率", "按期结案数 ÷ 结案数", func(c Counts) any { return xlsxPercent(c.OnTimeRate()) }},
+		{"按期结案率", "按期结案数 ÷（已结案 + 超期未结案）", func(c Counts) any { return xlsxPercent(c.OnTimeRate()) }},
 		{"返工率", "返工数 ÷ 结案数", func(c Counts) any { return xlsxPercent(c.ReopenRate()) }},
 		{"满意率", "满意数 ÷ 评价数", func(c Counts) any { return xlsxPercent(c.SatisfactionRate()) }},
 		{"平均处置时长（小时）", "立案至解决的平均小时数", func(c Counts) any { return xlsxHours(c.MeanHoursToResolve()) }},
+		{"派遣数", "派遣次数（自动与人工）", func(c Counts) any { return c.Dispatched }},
+		{"退回数", "处置人退回的次数", func(c Counts) any { return c.Returned }},
+		{"延期数", "批准的延期申请", func(c Counts) any { return c.Extended }},
+		{"挂账数", "挂账次数", func(c Counts) any { return c.Deferred }},
+		{"督办数", "督办次数", func(c Counts) any { return c.Urged }},
+		{"核查不通过数", "核查不通过而返工的次数", func(c Counts) any { return c.VerifyFailed }},
+		{"自处置数", "网格员巡查发现并当场处置", func(c Counts) any { return c.SelfHandled }},
+		{"照片待核查数", "处置照片位置或时间可疑的工单", func(c Counts) any { return c.PhotoFlagged }},
+		{"超期未结案数", "超过处置时限仍未结案", func(c Counts) any { return c.OpenOverdue }},
+		{"有效上报率", "立案数 ÷ 上报数", func(c Counts) any { return xlsxPercent(c.ValidReportRate()) }},
+		{"派遣准确率", "1 − 退回数 ÷ 派遣数", func(c Counts) any { return xlsxPercent(c.DispatchAccuracy()) }},
 	}
 }
 
 // WriteWorkbook writes the statistics of one period as an .xlsx workbook
 // to w: 汇总 (the indicators of s and the party-building totals of pb),
 // 按类别 and 按网格 (the groups of byCategory and byGrid with a 合计 row),
-// 按党支部 and 按党员 (pb's branches and members). Every sheet has the
+// 按党支部 and 按党员 (pb's branches and members), and with more, 按来源 and
+// the 排名 sheets (ranked units, then those with too small a sample). Every sheet has the
 // period as its title row and a bold, frozen header row; counts and rates
 // are numeric cells (rates formatted 0.00%), so the bureau can compute with
 // them. A nil byCategory, byGrid or pb gives sheets with headers only; s
 // must not be nil. Errors come from writing to w.
-func WriteWorkbook(w io.Writer, s *Summary, byCategory, byGrid *Summary, pb *PartyBuilding) error {
+func WriteWorkbook(w io.Writer, s *Summary, byCategory, byGrid *Summary, pb *PartyBuilding, more ...WorkbookMore) error {
 	if s == nil {
 		return fmt.Errorf("write workbook: no summary")
 	}
@@ -93,6 +128,16 @@ func WriteWorkbook(w io.Writer, s *Summary, byCategory, byGrid *Summary, pb *Par
 		func() error { return b.groups(SheetGrid, "网格编码", "网格名称", byGrid) },
 		func() error { return b.branches(SheetBranch, pb.Branches) },
 		func() error { return b.members(SheetMember, pb.Members) },
+	}
+	for _, m := range more {
+		if m.BySource != nil {
+			sheets = append(sheets, func() error { return b.groups(SheetSource, "来源", "来源名称", m.BySource) })
+		}
+		for _, r := range m.Rankings {
+			if r != nil {
+				sheets = append(sheets, func() error { return b.ranking(rankingTitle(r.By), r) })
+			}
+		}
 	}
 	for _, write := range sheets {
 		if err := write(); err != nil {
@@ -319,6 +364,32 @@ func (b *xlsxBook) groups(name, keyHeader, nameHeader string, s *Summary) error 
 		t.bold[len(t.rows)] = true
 		t.rows = append(t.rows, row("合计", "", s.Counts))
 	}
+	return b.sheet(name, t)
+}
+
+// ranking is a 排名 sheet: the ranked units, then those left out.
+func (b *xlsxBook) ranking(name string, r *Ranking) error {
+	t := xlsxTable{headers: []string{"排名", "编码", "名称", "综合得分", "样本数", "按期结案率", "结案率", "满意率", "派遣准确率", "返工率"},
+		bold: map[int]bool{}, frozenCols: 3}
+	row := func(rank any, it RankingItem) []any {
+		return []any{rank, it.Key, cmp.Or(it.Name, it.Key), xlsxHours(it.Score), it.Sample, xlsxPercent(it.OnTimeRate()),
+			xlsxPercent(it.ResolutionRate()), xlsxPercent(it.SatisfactionRate()), xlsxPercent(it.DispatchAccuracy()), xlsxPercent(it.ReopenRate())}
+	}
+	for _, it := range r.Items {
+		t.rows = append(t.rows, row(int64(it.Rank), it))
+	}
+	if len(r.Excluded) > 0 {
+		t.bold[len(t.rows)] = true
+		t.rows = append(t.rows, []any{fmt.Sprintf("样本不足 %d 件，不参与排名", r.MinSample)})
+		for _, it := range r.Excluded {
+			t.rows = append(t.rows, []any{"—", it.Key, cmp.Or(it.Name, it.Key), nil, it.Sample})
+		}
+	}
+	weights := ""
+	for _, k := range model.RankingRates {
+		weights += fmt.Sprintf("%s=%g ", k, r.Weights[k])
+	}
+	t.rows = append(t.rows, []any{}, []any{"权重：" + weights})
 	return b.sheet(name, t)
 }
 

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -61,7 +60,7 @@ func (s *Tasks) TakeCall(ctx context.Context, staff *model.User, in HotlineInput
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	cat, err := s.workflow.categories.Get(ctx, in.Category)
+	cat, err := s.workflow.Category(ctx, in.Category)
 	if err != nil {
 		return nil, err
 	}
@@ -74,20 +73,5 @@ func (s *Tasks) TakeCall(ctx context.Context, staff *model.User, in HotlineInput
 	if err := t.Report(model.Act{At: now, By: by, Note: "12345 热线来电"}); err != nil {
 		return nil, err
 	}
-	if err := s.tickets.Insert(ctx, t, "t:"+t.ID, ""); err != nil {
-		return nil, fmt.Errorf("take hotline call: %w", err)
-	}
-	// Should this step fail, the reconciler finds the case submitted and
-	// queues it for screening, which registers it (a hotline case has no
-	// text or photo to check that staff did not already read).
-	return s.workflow.Step(ctx, t.ID, func(t *model.Ticket) error {
-		sla, err := s.workflow.SLA(ctx, t)
-		if err != nil {
-			return err
-		}
-		if err := t.Register(model.Act{At: s.now(), By: by, Note: "热线受理，人工立案"}, sla); err != nil {
-			return err
-		}
-		return s.workflow.Route(ctx, t, nil)
-	})
+	return s.workflow.Intake(ctx, t, "t:"+t.ID, by, "热线受理，人工立案")
 }

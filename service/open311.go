@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -48,12 +49,21 @@ type TicketRouter interface {
 	Handle(ctx context.Context, ticketID string) error
 }
 
+// HandlingLimits gives a ticket's handling limit (the Workflow's SLA).
+type HandlingLimits interface {
+	SLA(ctx context.Context, t *model.Ticket) (model.SLA, error)
+}
+
 // Open311Config is the deployment's GeoReport v2 settings.
 type Open311Config struct {
 	// Jurisdiction is the one jurisdiction_id served (OPEN311_JURISDICTION).
 	Jurisdiction string
 	// PostsPerMinute bounds the requests one api key may POST a minute.
 	PostsPerMinute int
+	// ListsPerMinute bounds the listings (GET requests without
+	// service_request_id) one client address may ask for a minute: each
+	// reads the tickets collection, which on FerretDB is a scan.
+	ListsPerMinute int
 }
 
 // Open311 serves the city's tickets in GeoReport v2 (Open311): the
@@ -69,6 +79,7 @@ type Open311 struct {
 	photos     PhotoStore
 	signer     *URLSigner
 	router     TicketRouter
+	slas       HandlingLimits
 	dispatch   Queue
 	limiter    Limiter
 	cfg        Open311Config
@@ -89,10 +100,12 @@ type Open311Deps struct {
 	// takes it when that fails, and the reconciler after that.
 	Router   TicketRouter
 	Dispatch Queue
-	Limiter  Limiter
-	Config   Open311Config
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// SLAs start the handling clock at registration.
+	SLAs    HandlingLimits
+	Limiter Limiter
+	Config  Open311Config
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // NewOpen311 returns the GeoReport v2 service.
@@ -100,8 +113,11 @@ func NewOpen311(d Open311Deps) *Open311 {
 	if d.Config.PostsPerMinute <= 0 {
 		d.Config.PostsPerMinute = 30
 	}
+	if d.Config.ListsPerMinute <= 0 {
+		d.Config.ListsPerMinute = 60
+	}
 	return &Open311{tickets: d.Tickets, public: d.Public, keys: d.Keys, submitters: d.Submitters, categories: d.Categories,
-		photos: d.Photos, signer: d.Signer, router: d.Router, dispatch: d.Dispatch, limiter: d.Limiter, cfg: d.Config,
+		photos: d.Photos, signer: d.Signer, router: d.Router, slas: d.SLAs, dispatch: d.Dispatch, limiter: d.Limiter, cfg: d.Config,
 		now: d.Now, logger: d.Logger}
 }
 
@@ -395,15 +411,27 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 	if idem == "" {
 		idem = "t:" + id
 	}
+	// The submitter's name and phone go where a hotline caller's do, so
+	// the staff's ticket views show them (and nothing else does); the rest
+	// of what the client sent is in the submitter's record.
 	t := &model.Ticket{
 		ID: id, Category: cat.Code, Description: in.Description, Location: loc, Point: ToWGS84(loc),
-		Address: in.AddressString, Source: model.SourceOpen311, Status: model.StatusSubmitted, Reporters: 1, CreatedAt: now,
+		Address: in.AddressString, Source: model.SourceOpen311,
+		CallerName: personName(in.FirstName, in.LastName), CallerPhone: in.Phone,
 	}
-	_ = t.Append(model.Event{At: now, Type: model.EventReported, Status: model.StatusSubmitted, Note: fmt.Sprintf(noteOpen311Reported, key.Name)})
-	if err := t.Append(model.Event{At: now, Type: model.EventRegistered, Status: model.StatusPending, Note: noteOpen311Registered}); err != nil {
+	// Reported and registered (立案) before it is stored: nothing screens
+	// an Open311 request later, so it never waits submitted for a
+	// screening that needs a WeChat user.
+	if err := t.Report(model.Act{At: now, Note: fmt.Sprintf(noteOpen311Reported, key.Name)}); err != nil {
 		return nil, err
 	}
-	t.RegisteredAt = now
+	sla, err := s.slas.SLA(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("open311 request: %w", err)
+	}
+	if err := t.Register(model.Act{At: now, Note: noteOpen311Registered}, sla); err != nil {
+		return nil, err
+	}
 	// The submitter first: a ticket never lacks the details it was filed
 	// with, and a submitter without its ticket (a failed insert) is inert.
 	if err := s.submitters.Save(ctx, &model.Open311Submitter{
@@ -432,6 +460,27 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 		}
 	}
 	return s.created(t, cat), nil
+}
+
+// personName joins a given and a family name the way the names are
+// written: 王小明 for Chinese names, "John Smith" otherwise.
+func personName(first, last string) string {
+	switch {
+	case first == "" || last == "":
+		return first + last
+	case hasHan(first) && hasHan(last):
+		return last + first
+	}
+	return first + " " + last
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Open311) created(t *model.Ticket, cat model.Category) *Created {
@@ -488,6 +537,8 @@ type Open311Query struct {
 	Statuses []string
 	Page     int // from 1; 0 is absent
 	PageSize int // 0 is absent
+	// ClientIP is the caller's address, for the listing rate limit.
+	ClientIP string
 }
 
 // Limits of GET requests.
@@ -521,7 +572,7 @@ type Open311Request struct {
 // made between start_date and end_date (at most 90 days; the last 90 days
 // by default) of the given services and statuses, newest first, a page of
 // at most 1,000. Errors: invalid_argument (the parameter), not_found (an
-// unknown service_code).
+// unknown service_code), rate_limited (listings per client address).
 func (s *Open311) Requests(ctx context.Context, q Open311Query) ([]Open311Request, error) {
 	var pq model.PublicQuery
 	if len(q.IDs) > 0 {
@@ -582,6 +633,12 @@ func (s *Open311) Requests(ctx context.Context, q Open311Query) ([]Open311Reques
 			page = q.Page
 		}
 		pq.Offset, pq.Limit = (page-1)*size, size
+		if q.ClientIP != "" {
+			if err := limit(ctx, s.limiter, "open311-list:"+q.ClientIP, s.cfg.ListsPerMinute, time.Minute,
+				fmt.Sprintf("每个地址每分钟最多查询 %d 次服务请求列表，请稍后再试；按 service_request_id 查询不受此限", s.cfg.ListsPerMinute)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	ts, err := s.public.Public(ctx, pq)
 	if err != nil {
@@ -622,7 +679,7 @@ func (s *Open311) Token(ctx context.Context, token string) (string, error) {
 }
 
 var (
-	openStatuses   = []model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress}
+	openStatuses   = []model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress, model.StatusDeferred}
 	closedStatuses = []model.Status{model.StatusResolved, model.StatusClosed, model.StatusMerged}
 )
 
@@ -698,6 +755,8 @@ func statusNotes(t *model.Ticket) string {
 		n = "已派遣，等待处置人员接单"
 	case model.StatusInProgress:
 		n = "处置中"
+	case model.StatusDeferred:
+		n = "已挂账，暂缓处置"
 	case model.StatusResolved:
 		n = "已处置，等待反映人确认"
 	case model.StatusClosed:
@@ -705,7 +764,7 @@ func statusNotes(t *model.Ticket) string {
 	case model.StatusMerged:
 		n = "重复反映，已并入工单 " + t.DuplicateOf + " 跟进"
 	default:
-		n = string(t.Status)
+		n = t.Status.Label()
 	}
 	if t.Escalated && !slices.Contains(closedStatuses, t.Status) {
 		n += "；已超过处置时限，督办中"

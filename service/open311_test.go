@@ -49,11 +49,20 @@ func TestOpen311StatusNotes(t *testing.T) {
 		{model.Ticket{Status: model.StatusPending, Pool: true}, "已立案，等待社区在职党员认领"},
 		{model.Ticket{Status: model.StatusDispatched}, "已派遣，等待处置人员接单"},
 		{model.Ticket{Status: model.StatusInProgress, Escalated: true}, "处置中；已超过处置时限，督办中"},
+		{model.Ticket{Status: model.StatusDeferred}, "已挂账，暂缓处置"},
 		{model.Ticket{Status: model.StatusResolved}, "已处置，等待反映人确认"},
 		{model.Ticket{Status: model.StatusMerged, DuplicateOf: "abc"}, "重复反映，已并入工单 abc 跟进"},
 	} {
 		if got := statusNotes(&c.t); got != c.want {
 			t.Errorf("%s: %q, want %q", c.t.Status, got, c.want)
+		}
+	}
+}
+
+func TestPersonName(t *testing.T) {
+	for _, c := range [][3]string{{"小明", "王", "王小明"}, {"John", "Smith", "John Smith"}, {"", "王", "王"}, {"小明", "", "小明"}, {"", "", ""}} {
+		if got := personName(c[0], c[1]); got != c[2] {
+			t.Errorf("personName(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
 		}
 	}
 }

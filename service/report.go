@@ -1,9 +1,11 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,4 +135,53 @@ func nearlyTens(n int64, unit string) string {
 		return "近1万" + unit
 	}
 	return fmt.Sprintf("近%d%s", up, unit)
+}
+
+// SourceFigures are one channel's cases in a year (信息来源).
+type SourceFigures struct {
+	Source     string
+	Name       string
+	Registered int64
+	Resolved   int64
+}
+
+// ChannelFigures reads the year's cases by channel (wechat, patrol, hotline,
+// open311), most registered first. Errors: invalid_argument for a year
+// outside 2000–2999; whatever stats returns.
+func ChannelFigures(ctx context.Context, stats StatsReader, year int) ([]SourceFigures, error) {
+	if year < 2000 || year > 2999 {
+		return nil, model.Invalid("year", "must be between 2000 and 2999, not %d", year)
+	}
+	s, err := stats.Summary(ctx, YearPeriod(year), BySource)
+	if err != nil {
+		return nil, fmt.Errorf("channel figures %d: %w", year, err)
+	}
+	out := make([]SourceFigures, 0, len(s.Groups))
+	for _, g := range s.Groups {
+		out = append(out, SourceFigures{Source: g.Key, Name: model.Source(g.Key).Label(), Registered: g.Registered, Resolved: g.Resolved})
+	}
+	slices.SortStableFunc(out, func(a, b SourceFigures) int { return cmp.Compare(b.Registered, a.Registered) })
+	return out, nil
+}
+
+// ChannelText is the channel split of a year's cases, as the report's
+// second paragraph: "2026年立案问题按来源：网格员巡查12件（占60.0%），…。" It is
+// empty when nothing was registered.
+func ChannelText(year int, figures []SourceFigures) string {
+	var total int64
+	for _, f := range figures {
+		total += f.Registered
+	}
+	if total == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(figures))
+	for _, f := range figures {
+		if f.Registered == 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s%s（占%.1f%%，已解决%d件）", f.Name, nearlyWan(f.Registered, "件"),
+			100*float64(f.Registered)/float64(total), f.Resolved))
+	}
+	return fmt.Sprintf("%d年立案问题按来源：%s。", year, strings.Join(parts, "，"))
 }

@@ -135,3 +135,15 @@ func TestBureauFigures(t *testing.T) {
 		t.Fatalf("stats down: %v, want unavailable", err)
 	}
 }
+
+func TestChannelText(t *testing.T) {
+	figures := []SourceFigures{{Source: "patrol", Name: "网格员巡查", Registered: 12345, Resolved: 12000},
+		{Source: "wechat", Name: "微信随手拍", Registered: 555, Resolved: 500}, {Source: "open311", Name: "Open311 接口"}}
+	want := "2026年立案问题按来源：网格员巡查近1.3万件（占95.7%，已解决12000件），微信随手拍555件（占4.3%，已解决500件）。"
+	if got := ChannelText(2026, figures); got != want {
+		t.Errorf("ChannelText = %q\nwant %q", got, want)
+	}
+	if got := ChannelText(2026, nil); got != "" {
+		t.Errorf("nothing registered: %q", got)
+	}
+}

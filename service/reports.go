@@ -317,19 +317,20 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 	t := &model.Ticket{
 		ID: id, ReporterID: u.ID, Category: cat.Code, Description: in.Description,
 		Location: in.Location, Point: ToWGS84(in.Location), Address: in.Address, PhotoIDs: in.PhotoIDs,
-		Source: model.SourceWeChat, CreatedAt: now,
+		CreatedAt: now,
 	}
-	by := model.Actor{ID: u.ID, Role: model.RoleResident}
-	if in.Source == model.SourcePatrol {
-		t.Source, by.Role = model.SourcePatrol, model.RoleGridWorker
-		if in.SelfHandled {
-			// The reporter's own handling, taken as the case is registered
-			// (自处置, see Screening.register).
-			t.SelfHandled = true
-			t.Resolution = &model.Resolution{Note: in.Resolution.Note, PhotoIDs: in.Resolution.PhotoIDs, ResolverID: u.ID}
-		}
+	act := model.Act{At: now, By: model.Actor{ID: u.ID, Role: model.RoleResident}}
+	switch {
+	case in.SelfHandled:
+		act.By.Role = model.RoleGridWorker
+		err = t.ReportHandledOnSite(act, in.Resolution.Note, in.Resolution.PhotoIDs)
+	case in.Source == model.SourcePatrol:
+		act.By.Role, t.Source = model.RoleGridWorker, model.SourcePatrol
+		err = t.Report(act)
+	default:
+		err = t.Report(act)
 	}
-	if err := t.Report(model.Act{At: now, By: by}); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if idem == "" {

@@ -134,9 +134,9 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 	} else if n < len(ticketPhotos(t)) {
 		return s.reject(ctx, t, ReasonPhotoUsed)
 	}
-	if t.Source == model.SourceHotline {
-		// Registered on the staff's own word (Tasks.TakeCall); here only
-		// when that step was cut short.
+	if t.Source == model.SourceHotline || t.Source == model.SourceOpen311 {
+		// Registered without screening (Workflow.Intake); here only when
+		// that step was cut short.
 		before := Snapshot(t)
 		if err := s.register(ctx, t, now); err != nil {
 			return err
@@ -274,10 +274,7 @@ func (s *Screening) register(ctx context.Context, t *model.Ticket, now time.Time
 // spot, in the grid it lies in; its "after" photos are flagged when their
 // EXIF says far away or before the "before" photos.
 func (s *Screening) selfHandle(ctx context.Context, t *model.Ticket, now time.Time) error {
-	var grid model.Grid
-	if s.workflow.router != nil {
-		grid, _ = s.workflow.router.locate(ctx, t.Point)
-	}
+	grid, _ := s.workflow.Locate(ctx, t.Point)
 	after, err := s.photos.Many(ctx, t.Resolution.PhotoIDs)
 	if err != nil {
 		return err
@@ -292,10 +289,7 @@ func (s *Screening) selfHandle(ctx context.Context, t *model.Ticket, now time.Ti
 			since = *p.TakenAt
 		}
 	}
-	by := model.Actor{ID: t.ReporterID, Role: model.RoleGridWorker}
-	if s.workflow.names != nil {
-		by.Name = s.workflow.names.Masked(ctx, t.ReporterID, model.RoleGridWorker)
-	}
+	by := s.workflow.ActorOf(ctx, t.ReporterID, model.RoleGridWorker)
 	return t.SelfHandle(model.Act{At: now, By: by, Note: t.Resolution.Note}, grid.Code, grid.Community, t.Resolution.PhotoIDs,
 		s.workflow.PhotoFlags(t, after, since))
 }

@@ -26,12 +26,16 @@ type StatsLog interface {
 type StatsCursor interface {
 	// PendingEntry returns the entry numbered applied+1 if its counting
 	// was cut short, else the next one not yet numbered; nil if none.
-	PendingEntry(ctx context.Context, applied int64) (*model.LogEntry, error)
+	// resume false: the caller knows no entry is numbered applied+1.
+	PendingEntry(ctx context.Context, applied int64, resume bool) (*model.LogEntry, error)
 	// NumberEntry gives an entry the applier's sequence number (conflict:
 	// another applier gave that number to another entry).
 	NumberEntry(ctx context.Context, id string, seq int64) error
 	// DoneEntry says the entry is counted.
 	DoneEntry(ctx context.Context, id string) error
+	// StateAfter is the ticket as e left it, from what PendingEntry read
+	// and before (the ticket at the version before e); nil if unknown.
+	StateAfter(e *model.LogEntry, before *model.Ticket) *model.Ticket
 }
 
 // Lease is the applier's lease: a Locker that can also be renewed by its
@@ -87,6 +91,15 @@ type Stats struct {
 	// transition's "before" is not read again.
 	statesMu sync.Mutex
 	states   map[string]*model.Ticket
+
+	// While this instance holds the applier's lease without a break, it
+	// knows the last event applied (known ≥ 0) — every one since it took
+	// the lease was its own — and need not read it, nor look for an event
+	// cut short. The lease is kept between passes (until it expires, or a
+	// pass finds nothing to do) so that the next wake-up finds it held.
+	leaseMu sync.Mutex
+	holding bool
+	known   int64
 }
 
 // statesMax bounds the applier's memory of ticket states.
@@ -133,7 +146,8 @@ type StatsDeps struct {
 // NewStats returns the statistics service.
 func NewStats(d StatsDeps) *Stats {
 	return &Stats{log: d.Log, cursor: d.Cursor, rollups: d.Rollups, locks: d.Locks, categories: d.Categories, grids: d.Grids,
-		names: d.Names, activities: d.Activities, branches: d.Branches, owner: d.Owner, weights: d.RankingWeights, now: d.Now, logger: d.Logger}
+		names: d.Names, activities: d.Activities, branches: d.Branches, owner: d.Owner, weights: d.RankingWeights, now: d.Now, logger: d.Logger,
+		known: -1}
 }
 
 const (
@@ -143,24 +157,69 @@ const (
 
 // ApplyPending counts the transitions not yet counted, if this instance
 // holds (or gets) the applier lease, for up to budget; it returns how many.
+// It keeps the lease after a pass that counted something (the next one is
+// likely soon), and gives it up after one that found nothing.
 func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, error) {
-	ok, _, err := s.locks.Acquire(ctx, applierLease, s.owner, applierLeaseTTL)
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	ok, err := s.takeLease(ctx)
 	if err != nil || !ok {
 		return 0, err
 	}
-	defer func() { _ = s.locks.Release(context.WithoutCancel(ctx), applierLease, s.owner) }()
-	ctx, stop := s.hold(ctx)
-	defer stop()
+	hctx, stop := s.hold(ctx)
 	start := time.Now()
 	n := 0
-	for time.Since(start) < budget && ctx.Err() == nil {
-		done, err := s.applyOne(ctx)
-		if err != nil || !done {
-			return n, leaseErr(ctx, err)
+	for time.Since(start) < budget && hctx.Err() == nil {
+		done, err := s.applyOne(hctx)
+		if err != nil {
+			stop()
+			s.dropLease(ctx)
+			return n, leaseErr(hctx, err)
+		}
+		if !done {
+			break
 		}
 		n++
 	}
+	stop()
+	if hctx.Err() != nil || n == 0 {
+		s.dropLease(ctx)
+	}
 	return n, nil
+}
+
+// takeLease renews the lease this instance kept from its last pass, or
+// takes it afresh — forgetting what it knew, since another may have
+// counted in between.
+func (s *Stats) takeLease(ctx context.Context) (bool, error) {
+	if s.holding {
+		if ok, err := s.locks.Renew(ctx, applierLease, s.owner, applierLeaseTTL); err == nil && ok {
+			return true, nil
+		}
+	}
+	s.holding, s.known = false, -1
+	ok, _, err := s.locks.Acquire(ctx, applierLease, s.owner, applierLeaseTTL)
+	if err != nil || !ok {
+		return false, err
+	}
+	s.holding = true
+	return true, nil
+}
+
+// dropLease gives the lease up (if this instance still holds it).
+func (s *Stats) dropLease(ctx context.Context) {
+	s.holding, s.known = false, -1
+	_ = s.locks.Release(context.WithoutCancel(ctx), applierLease, s.owner)
+}
+
+// StopApplying gives up the applier's lease at shutdown, so that another
+// instance takes over at its next wake-up rather than when it expires.
+func (s *Stats) StopApplying(ctx context.Context) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	if s.holding {
+		s.dropLease(ctx)
+	}
 }
 
 var errLeaseLost = model.Errorf(model.CodeConflict, "统计任务的租约已失效，另一实例正在统计")
@@ -207,12 +266,18 @@ func leaseErr(ctx context.Context, err error) error {
 
 // applyOne counts the next transition; false when there is none.
 func (s *Stats) applyOne(ctx context.Context) (bool, error) {
-	applied, err := s.rollups.Applied(ctx)
-	if err != nil {
-		return false, err
+	applied, known := s.known, s.known >= 0
+	if !known {
+		var err error
+		if applied, err = s.rollups.Applied(ctx); err != nil {
+			return false, err
+		}
 	}
-	e, err := s.cursor.PendingEntry(ctx, applied)
+	e, err := s.cursor.PendingEntry(ctx, applied, !known)
 	if err != nil || e == nil {
+		if err == nil {
+			s.known = applied
+		}
 		return false, err
 	}
 	seq := applied + 1
@@ -225,13 +290,16 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 		// documents may be written already.
 		s.rollups.Forget()
 	}
-	after, err := s.stateAt(ctx, e.Ticket, e.Version)
-	if err != nil {
-		return false, fmt.Errorf("count %s: %w", e.ID, err)
-	}
 	var before *model.Ticket
+	var err2 error
 	if e.Version > 1 {
-		if before, err = s.stateAt(ctx, e.Ticket, e.Version-1); err != nil {
+		if before, err2 = s.stateAt(ctx, e.Ticket, e.Version-1); err2 != nil {
+			return false, fmt.Errorf("count %s: %w", e.ID, err2)
+		}
+	}
+	after := s.cursor.StateAfter(e, before)
+	if after == nil {
+		if after, err = s.stateAt(ctx, e.Ticket, e.Version); err != nil {
 			return false, fmt.Errorf("count %s: %w", e.ID, err)
 		}
 	}
@@ -245,6 +313,7 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 	if err := s.rollups.SetApplied(ctx, seq, at); err != nil {
 		return false, err
 	}
+	s.known = seq
 	s.remember(after)
 	return true, s.cursor.DoneEntry(ctx, e.ID)
 }
@@ -253,6 +322,9 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 // already counted (later transitions are counted by the applier as usual).
 // It holds the applier lease throughout; it returns the number of tickets.
 func (s *Stats) Rebuild(ctx context.Context) (int, error) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	s.holding, s.known = false, -1 // the lease is released at the end
 	for {
 		ok, _, err := s.locks.Acquire(ctx, applierLease, s.owner, applierLeaseTTL)
 		if err != nil {

@@ -360,7 +360,7 @@ func statsAreExactlyOnce(t *testing.T, marked bool) {
 			"april":    {From: time.Date(2026, 4, 1, 0, 0, 0, 0, shanghai()), To: time.Date(2026, 4, 30, 0, 0, 0, 0, shanghai())},
 			"odd span": {From: time.Date(2026, 3, 31, 0, 0, 0, 0, shanghai()), To: time.Date(2026, 5, 2, 0, 0, 0, 0, shanghai())},
 		} {
-			for _, by := range []string{"", service.ByCategory, service.ByGrid, service.ByWorker} {
+			for _, by := range []string{"", service.ByCategory, service.ByGrid, service.ByWorker, service.BySource, service.ByCommunity, service.ByDay, service.ByMonth} {
 				s, err := a.Summary(ctx, p, by)
 				if err != nil {
 					t.Fatal(err)

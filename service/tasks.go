@@ -118,7 +118,7 @@ func (s *Tasks) Return(ctx context.Context, u *model.User, id, reason string) (*
 	}
 	return s.step(ctx, u, id, func(t *model.Ticket, by model.Actor) error {
 		by.Name = "" // the resident sees that it was returned, not by whom
-		if err := t.Return(model.Act{At: s.now(), By: by, Note: "退回：" + reason}, s.workflow.cfg.MaxReturns); err != nil {
+		if err := t.Return(model.Act{At: s.now(), By: by, Note: "退回：" + reason}, s.workflow.MaxReturns()); err != nil {
 			return err
 		}
 		return s.workflow.Route(ctx, t, t.ReturnedBy)
@@ -193,7 +193,7 @@ func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID 
 	if !a.Has(role) {
 		role = model.RolePartyMember
 	}
-	to := model.Actor{ID: a.ID, Role: role, Name: s.workflow.names.Masked(ctx, a.ID, role)}
+	to := s.workflow.ActorOf(ctx, a.ID, role)
 	return s.workflow.Step(ctx, id, func(t *model.Ticket) error {
 		sla, err := s.workflow.SLA(ctx, t)
 		if err != nil {
@@ -201,7 +201,7 @@ func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID 
 		}
 		now := s.now()
 		return t.Dispatch(model.Act{At: now, By: model.Actor{ID: staff.ID, Role: model.RoleStaff}, Note: "人工派遣"},
-			to, now.Add(s.workflow.cfg.AcceptTimeout), sla)
+			to, s.workflow.AcceptBy(now), sla)
 	})
 }
 

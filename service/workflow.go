@@ -115,11 +115,18 @@ func (w *Workflow) SLA(ctx context.Context, t *model.Ticket) (model.SLA, error) 
 	if err != nil {
 		return model.SLA{}, fmt.Errorf("handling limit of %s: %w", t.ID, err)
 	}
-	return model.SLA{Hours: cat.SLAHours, Calendar: w.calendar()}, nil
+	return model.SLA{Hours: cat.SLAHours, Calendar: w.Calendar()}, nil
 }
 
-// calendar is the work calendar, or nil (wall-clock time) without one.
-func (w *Workflow) calendar() model.Calendar {
+// Category looks a category up in the catalogue. Errors: those of
+// Categories.Get (invalid_argument for an unknown code).
+func (w *Workflow) Category(ctx context.Context, code string) (model.Category, error) {
+	return w.categories.Get(ctx, code)
+}
+
+// Calendar is the work calendar steps count working time in, or nil
+// (wall-clock time) without one.
+func (w *Workflow) Calendar() model.Calendar {
 	if w.cfg.Calendar == nil {
 		return nil
 	}
@@ -128,11 +135,61 @@ func (w *Workflow) calendar() model.Calendar {
 
 // Actor is u acting in role, with the masked name a resident may see.
 func (w *Workflow) Actor(ctx context.Context, u *model.User, role model.Role) model.Actor {
-	a := model.Actor{ID: u.ID, Role: role}
+	return w.ActorOf(ctx, u.ID, role)
+}
+
+// ActorOf is the user id acting in role, with the masked name a resident
+// may see of a worker or party member.
+func (w *Workflow) ActorOf(ctx context.Context, userID string, role model.Role) model.Actor {
+	a := model.Actor{ID: userID, Role: role}
 	if role == model.RoleGridWorker || role == model.RolePartyMember {
-		a.Name = w.names.Masked(ctx, u.ID, role)
+		a.Name = w.names.Masked(ctx, userID, role)
 	}
 	return a
+}
+
+// MaxReturns is how many returns a ticket takes before it goes to staff.
+func (w *Workflow) MaxReturns() int { return w.cfg.MaxReturns }
+
+// AcceptBy is the accept deadline of an assignment made at now.
+func (w *Workflow) AcceptBy(now time.Time) time.Time { return now.Add(w.cfg.AcceptTimeout) }
+
+// Locate finds the grid a point lies in (false: none, or no router).
+func (w *Workflow) Locate(ctx context.Context, p model.Point) (model.Grid, bool) {
+	if w.router == nil {
+		return model.Grid{}, false
+	}
+	return w.router.locate(ctx, p)
+}
+
+// Intake records a ticket that needs no screening — a hotline case taken
+// by staff, a case from another platform: it inserts t (reported, see
+// model.Ticket.Report) and then registers (立案) and routes it in one step,
+// with by as the registering actor and note in the timeline. Should that
+// step fail, the ticket is returned as recorded (submitted): the reconciler
+// finds it and Screening finishes it the same way. Errors: conflict (idem
+// taken), unavailable (nothing recorded).
+func (w *Workflow) Intake(ctx context.Context, t *model.Ticket, idem string, by model.Actor, note string) (*model.Ticket, error) {
+	if err := w.tickets.Insert(ctx, t, idem, ""); err != nil {
+		return nil, fmt.Errorf("record ticket: %w", err)
+	}
+	done, err := w.Step(ctx, t.ID, func(t *model.Ticket) error {
+		sla, err := w.SLA(ctx, t)
+		if err != nil {
+			return err
+		}
+		if err := t.Register(model.Act{At: w.now(), By: by, Note: note}, sla); err != nil {
+			return err
+		}
+		return w.Route(ctx, t, nil)
+	})
+	if err != nil {
+		// The ticket is recorded: the caller is told so (it must not enter
+		// it twice), and the reconciler finishes the step.
+		w.logger.WarnContext(ctx, "new ticket recorded but not registered yet; the reconciler will", "ticket", t.ID, "error", err.Error())
+		return t, nil
+	}
+	return done, nil
 }
 
 // Route routes an unrouted ticket within the step that left it unrouted

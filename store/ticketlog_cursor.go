@@ -56,6 +56,8 @@ type StatsCursor struct {
 
 	mu    sync.Mutex
 	queue []pendingDoc // the marks of the last read of stats_pending not yet worked through
+	// lastFull is the entry PendingEntry last returned, read whole.
+	lastFull *logDoc
 	// early is set when the last pass skipped a mark whose entry was not
 	// there yet (its commit on its way).
 	early atomic.Bool
@@ -147,12 +149,19 @@ func (c *StatsCursor) mark(ctx context.Context, id string, at time.Time) error {
 // or it is being replayed), else the oldest one not yet numbered — taking
 // a ticket's transitions in version order. It returns nil when there is
 // none.
-func (c *StatsCursor) PendingEntry(ctx context.Context, applied int64) (*model.LogEntry, error) {
+//
+// resume false says the caller knows that no entry is numbered applied+1
+// (it numbered and counted every entry up to applied itself, holding the
+// applier's lease throughout), which spares a lookup.
+func (c *StatsCursor) PendingEntry(ctx context.Context, applied int64, resume bool) (*model.LogEntry, error) {
 	if err := c.repair(ctx, applied); err != nil {
 		return nil, err
 	}
 	var sd seqDoc
-	err := c.seqs.FindOne(ctx, bson.M{"_id": strconv.FormatInt(applied+1, 10)}).Decode(&sd)
+	err := mongo.ErrNoDocuments
+	if resume {
+		err = c.seqs.FindOne(ctx, bson.M{"_id": strconv.FormatInt(applied+1, 10)}).Decode(&sd)
+	}
 	switch {
 	case err == nil:
 		d, err := c.entry(ctx, sd.Log)
@@ -192,7 +201,7 @@ func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error)
 			continue
 		}
 		m := c.queue[0]
-		d, err := c.entry(ctx, m.ID)
+		d, err := c.entryWith(ctx, m.ID, true)
 		if err != nil {
 			return nil, err
 		}
@@ -208,9 +217,29 @@ func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error)
 			}
 			c.queue = c.queue[1:]
 		default:
-			return c.first(ctx, d) // stays first until DoneEntry
+			e, err := c.first(ctx, d) // stays first until DoneEntry
+			if err == nil && e.ID == d.ID {
+				c.lastFull = d // its state, for StateAfter
+			}
+			return e, err
 		}
 	}
+}
+
+// StateAfter is the ticket as entry e left it, composed from the log
+// entry PendingEntry just read whole and before, the ticket at the
+// version before e (for the fields no transition changes) — no read. It
+// is nil when PendingEntry did not read e whole (then read the state).
+func (c *StatsCursor) StateAfter(e *model.LogEntry, before *model.Ticket) *model.Ticket {
+	c.mu.Lock()
+	d := c.lastFull
+	c.mu.Unlock()
+	if d == nil || before == nil || d.ID != e.ID || before.ID != e.Ticket || before.Version != e.Version-1 {
+		return nil
+	}
+	doc := newTicketDoc(before, "", "")
+	doc.Fields, doc.Version = d.Fields, d.Version
+	return doc.model()
 }
 
 func (c *StatsCursor) readMarks(ctx context.Context) error {
@@ -268,8 +297,18 @@ func splitLogID(id string) (ticket string, version int64, ok bool) {
 
 // entry reads a log entry by _id without its fields; nil if there is none.
 func (c *StatsCursor) entry(ctx context.Context, id string) (*logDoc, error) {
+	return c.entryWith(ctx, id, false)
+}
+
+// entryWith reads a log entry by _id, with its fields or without; nil if
+// there is none.
+func (c *StatsCursor) entryWith(ctx context.Context, id string, fields bool) (*logDoc, error) {
 	var d logDoc
-	err := c.log.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"fields": 0})).Decode(&d)
+	opts := options.FindOne()
+	if !fields {
+		opts.SetProjection(bson.M{"fields": 0})
+	}
+	err := c.log.FindOne(ctx, bson.M{"_id": id}, opts).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, nil
 	}

@@ -64,7 +64,7 @@ func (w *cursorWorld) count(applied int64) []string {
 	ctx := context.Background()
 	var got []string
 	for {
-		e, err := w.cursor.PendingEntry(ctx, applied)
+		e, err := w.cursor.PendingEntry(ctx, applied, true)
 		if err != nil {
 			w.t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func TestStatsCursorResumesTheEntryCutShort(t *testing.T) {
 	a, b := w.insert(), w.insert()
 	w.commit(a, true)
 	w.commit(b, true)
-	e, err := w.cursor.PendingEntry(ctx, 0)
+	e, err := w.cursor.PendingEntry(ctx, 0, true)
 	if err != nil || e == nil {
 		t.Fatalf("pending: %v %v", e, err)
 	}
@@ -165,7 +165,7 @@ func TestStatsCursorResumesTheEntryCutShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The applier died here. The next one takes the same entry, numbered.
-	again, err := w.cursor.PendingEntry(ctx, 0)
+	again, err := w.cursor.PendingEntry(ctx, 0, true)
 	if err != nil || again == nil || again.ID != e.ID || again.Seq != 1 {
 		t.Fatalf("after a crash: %+v, %v; want %s numbered 1", again, err, e.ID)
 	}

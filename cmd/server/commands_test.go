@@ -332,6 +332,7 @@ func countTicketLife(tb testing.TB, rest time.Duration) *lifeCounts {
 	end(5)
 
 	begin(6) // confirmed by the resident
+	confirmed := time.Now()
 	if r := c.Do(tb, "POST", "/api/v1/reports/"+id+"/feedback", resTok, map[string]any{"satisfied": true, "rating": 5}); r.Status != 200 {
 		tb.Fatalf("feedback: %d %s", r.Status, r.Body)
 	}
@@ -345,6 +346,16 @@ func countTicketLife(tb testing.TB, rest time.Duration) *lifeCounts {
 	begin(8)
 	time.Sleep(rest)
 	end(8)
+
+	// The summary counts the ticket and says when it was last counted.
+	var sum struct {
+		Resolved  int64
+		UpdatedAt *time.Time `json:"updated_at"`
+	}
+	c.Do(tb, "GET", "/api/v1/stats/summary", staff, nil).Decode(tb, &sum)
+	if sum.Resolved != 1 || sum.UpdatedAt == nil || sum.UpdatedAt.Before(confirmed) || sum.UpdatedAt.After(time.Now()) {
+		tb.Errorf("summary after the life: resolved %d, updated_at %v; want 1, after the confirmation at %v", sum.Resolved, sum.UpdatedAt, confirmed)
+	}
 	return out
 }
 
@@ -411,10 +422,13 @@ func BenchmarkTicketLifeCommands(b *testing.B) {
 }
 
 // The bounds TestTicketLifeCommandBounds holds the server to: counts of
-// commands, never times.
+// commands, never times — set a little above what was measured (115
+// MongoDB, 83–93 Redis besides waits, 40 Redis at rest with the liveness
+// marks), since work that follows a step asynchronously may fall in the
+// phase or after it.
 const (
-	maxMongoPerLife        = 140
-	maxRedisBesidesPerLife = 90
+	maxMongoPerLife        = 125
+	maxRedisBesidesPerLife = 110
 	restWindow             = 10 * time.Second
 	maxRedisAtRest         = 50 // in restWindow: 5 a second
 	maxMongoAtRest         = 0  // in restWindow: no polling

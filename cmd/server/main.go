@@ -70,6 +70,13 @@ func subcommand(args []string, out io.Writer) (options, error) {
 				return err
 			}
 			fmt.Fprintln(out, f.Text())
+			channels, err := service.ChannelFigures(ctx, a.stats, *year)
+			if err != nil {
+				return err
+			}
+			if text := service.ChannelText(*year, channels); text != "" {
+				fmt.Fprintln(out, text)
+			}
 			return nil
 		}}, nil
 	case "seed-demo":

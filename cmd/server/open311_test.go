@@ -16,6 +16,7 @@ import (
 
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/internal/apitest"
+	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 )
 
 // The conformance test of GeoReport v2 (docs/open311.md): every response of
@@ -323,8 +324,18 @@ func TestOpen311Conformance(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
 	env["OPEN311_POSTS_PER_MINUTE"] = "3"
+	env["OPEN311_LISTS_PER_MINUTE"] = "40"
 	env["WECHAT_PUSH_TOKEN"] = "push-token-for-tests" // photo verdicts arrive, so media_url appears
-	s := startServer(t, env, options{})
+	// The verdict comes a moment after the check is sent, as WeChat's does:
+	// one arriving while screening still records the trace id can be lost
+	// on FerretDB (two concurrent $set on the photo; see the report), and
+	// this test is about media_url, not that race.
+	sim := wechatsim.New(wechatsim.Options{AppID: env["WECHAT_APPID"], Secret: "simulator-secret", PushToken: env["WECHAT_PUSH_TOKEN"],
+		PushDelay: 300 * time.Millisecond})
+	t.Cleanup(sim.Install())
+	t.Cleanup(sim.Close)
+	s := startServer(t, env, options{simulator: sim})
+	sim.SetPushURL(s.Base + "/wechat/push")
 	c := newCity(t, s, map[string]string{"张网格": gridA}, nil)
 	worker := c.workers["张网格"]
 
@@ -492,6 +503,12 @@ func TestOpen311Conformance(t *testing.T) {
 			t.Fatalf("the worker's task view shows %q: %s", secret, tasks)
 		}
 	}
+	// Staff see who filed it, where they see a hotline caller (the answer
+	// of a staff step shows the ticket as staff see it).
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id+"/urge", c.staff, map[string]string{"note": "尽快处理"}); r.Status != 200 ||
+		!strings.Contains(string(r.Body), `"caller":{"name":"王小明","phone":"13712345678"}`) || !strings.Contains(string(r.Body), `"source":"open311"`) {
+		t.Fatalf("the staff's view: %d %s", r.Status, r.Body)
+	}
 	// A retry with the same Idempotency-Key is the same request; another
 	// body under that key is refused.
 	r = o311Do(t, s, "POST", "/open311/v2/requests.json", o311Form(key), "Idempotency-Key", "req-1")
@@ -514,16 +531,24 @@ func TestOpen311Conformance(t *testing.T) {
 	wantNames(t, "created request", root.Children[0].names(), []string{"service_request_id", "service_notice", "account_id"})
 	id2 := root.Children[0].child("service_request_id").Text
 
-	// --- rate limited per key: this key has used 2 of 3 a minute.
-	x.Set("description", "第三条：路灯闪烁")
-	if r := o311Do(t, s, "POST", "/open311/v2/requests.json", x); r.Status != 200 {
-		t.Fatalf("third request: %d %s", r.Status, r.Body)
-	}
-	x.Set("description", "第四条：超过限额")
-	r = o311Do(t, s, "POST", "/open311/v2/requests.json", x)
-	o311WantError(t, r, 429, "json")
-	if r.Header.Get("Retry-After") == "" {
-		t.Fatal("429 without Retry-After")
+	// --- rate limited per key: this key has used 2 of 3 a minute (the
+	// retries did not count). A minute may turn meanwhile, so post until
+	// refused: at most 3 more in any one window.
+	posted := 0
+	for n := 3; ; n++ {
+		x.Set("description", fmt.Sprintf("第%d条：路灯闪烁", n))
+		r = o311Do(t, s, "POST", "/open311/v2/requests.json", x)
+		if r.Status == 200 {
+			if posted++; posted > 4 {
+				t.Fatalf("%d requests a minute went through a limit of 3", posted+2)
+			}
+			continue
+		}
+		o311WantError(t, r, 429, "json")
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+		break
 	}
 	// Another key is not limited by this one.
 	key2ID, key2 := o311Key(t, s, c.staff, "某区数字城管平台")
@@ -564,7 +589,7 @@ func TestOpen311Conformance(t *testing.T) {
 	}
 	media := res.str("media_url")
 	if !strings.HasPrefix(media, s.Base+"/media/photos/") {
-		t.Fatalf("media_url %q", media)
+		t.Fatalf("media_url %q; the simulator's verdict deliveries: %+v", media, sim.Pushes())
 	}
 	photo := s.Do(t, "GET", strings.TrimPrefix(media, s.Base), "", nil)
 	if photo.Status != 200 || bytes.Contains(photo.Body, []byte("Exif")) || bytes.Contains(photo.Body, []byte(takenAt)) {
@@ -574,8 +599,9 @@ func TestOpen311Conformance(t *testing.T) {
 	// --- GET requests with every filter, both formats.
 	all := checkRequestsJSON(t, o311Do(t, s, "GET", "/open311/v2/requests.json", nil))
 	allX := checkRequestsXML(t, o311Do(t, s, "GET", "/open311/v2/requests.xml", nil))
-	if len(all) != 5 || len(allX) != 5 {
-		t.Fatalf("default listing has %d (XML %d), want 5", len(all), len(allX))
+	total := 4 + posted // the resident's, id, id2, key2's and the limit test's
+	if len(all) != total || len(allX) != total {
+		t.Fatalf("default listing has %d (XML %d), want %d", len(all), len(allX), total)
 	}
 	for i := 1; i < len(all); i++ {
 		if all[i-1].str("requested_datetime") < all[i].str("requested_datetime") {
@@ -598,17 +624,17 @@ func TestOpen311Conformance(t *testing.T) {
 	if got := q("service_code=0101"); !slices.Equal(got, []string{resID}) {
 		t.Fatalf("service_code=0101: %v", got)
 	}
-	if got := q("service_code=0101,1102"); len(got) != 3 || !slices.Contains(got, resID) || !slices.Contains(got, id2) {
+	if got := q("service_code=0101,1102"); len(got) != 2+posted || !slices.Contains(got, resID) || !slices.Contains(got, id2) {
 		t.Fatalf("service_code=0101,1102: %v", got)
 	}
 	if got := q("status=closed"); len(got) != 0 {
 		t.Fatalf("status=closed: %v", got)
 	}
-	if got := q("status=open,closed"); len(got) != 5 {
+	if got := q("status=open,closed"); len(got) != total {
 		t.Fatalf("status=open,closed: %v", got)
 	}
 	// Empty parameters are absent ones.
-	if got := q("service_code=&status=&start_date=&end_date=&page=&page_size=&jurisdiction_id="); len(got) != 5 {
+	if got := q("service_code=&status=&start_date=&end_date=&page=&page_size=&jurisdiction_id="); len(got) != total {
 		t.Fatalf("empty parameters: %v", got)
 	}
 	// service_request_id overrides every other filter, even a wrong one.
@@ -617,11 +643,11 @@ func TestOpen311Conformance(t *testing.T) {
 	}
 	now := time.Now()
 	inRange := url.Values{"start_date": {now.Add(-time.Hour).UTC().Format(time.RFC3339)}, "end_date": {now.Add(time.Hour).Format(time.RFC3339)}}
-	if got := q(inRange.Encode()); len(got) != 5 {
+	if got := q(inRange.Encode()); len(got) != total {
 		t.Fatalf("start/end around now: %v", got)
 	}
 	// An unencoded "+" of the zone arrives as a space and still counts.
-	if got := q("start_date=" + now.Add(-time.Hour).In(time.FixedZone("", 8*3600)).Format(time.RFC3339)); len(got) != 5 {
+	if got := q("start_date=" + now.Add(-time.Hour).In(time.FixedZone("", 8*3600)).Format(time.RFC3339)); len(got) != total {
 		t.Fatalf("start_date with a raw +: %v", got)
 	}
 	if got := q("end_date=" + now.Add(-time.Hour).UTC().Format(time.RFC3339)); len(got) != 0 {
@@ -631,8 +657,8 @@ func TestOpen311Conformance(t *testing.T) {
 	if len(page1) != 2 || len(page2) != 2 || slices.ContainsFunc(page1, func(s string) bool { return slices.Contains(page2, s) }) {
 		t.Fatalf("pages %v %v", page1, page2)
 	}
-	if got := q("page_size=2&page=3"); len(got) != 1 {
-		t.Fatalf("page 3: %v", got)
+	if got := q(fmt.Sprintf("page_size=%d&page=2", total-1)); len(got) != 1 {
+		t.Fatalf("the last page: %v", got)
 	}
 	for _, f := range []string{"xml", "json"} {
 		for _, bad := range []string{
@@ -671,6 +697,50 @@ func TestOpen311Conformance(t *testing.T) {
 				t.Fatalf("%s shows %q", path, secret)
 			}
 		}
+	}
+
+	// --- our statuses, mapped: deferred is open, resolved is closed, a
+	// rejected ticket is no longer published.
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/defer", c.staff, map[string]string{"reason": "需协调供电部门"}); r.Status != 200 {
+		t.Fatalf("defer: %d %s", r.Status, r.Body)
+	}
+	if g := checkRequestsJSON(t, o311Do(t, s, "GET", "/open311/v2/requests/"+id2+".json", nil))[0]; g.str("status") != "open" || !strings.Contains(g.str("status_notes"), "挂账") {
+		t.Fatalf("deferred: %v", g)
+	}
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/resume", c.staff, nil); r.Status != 200 {
+		t.Fatalf("resume: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id2+"/reject", c.staff, map[string]string{"reason": "不属于城管职责"}); r.Status != 200 {
+		t.Fatalf("reject: %d %s", r.Status, r.Body)
+	}
+	o311WantError(t, o311Do(t, s, "GET", "/open311/v2/requests/"+id2+".xml", nil), 404, "xml")
+	if r := s.Do(t, "POST", "/api/v1/tasks/"+id+"/accept", worker.token, nil); r.Status != 200 {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	after := uploadPhoto(t, s, worker.token)["id"].(string)
+	if r := s.Do(t, "POST", "/api/v1/tasks/"+id+"/resolve", worker.token, map[string]any{"note": "已更换井盖", "photo_ids": []string{after}}); r.Status != 200 {
+		t.Fatalf("resolve: %d %s", r.Status, r.Body)
+	}
+	closed := checkRequestsXML(t, o311Do(t, s, "GET", "/open311/v2/requests.xml?status=closed", nil))
+	if len(closed) != 1 || closed[0].str("service_request_id") != id || closed[0].str("expected_datetime") != "" || !strings.Contains(closed[0].str("status_notes"), "已处置") {
+		t.Fatalf("resolved, as closed: %v", closed)
+	}
+
+	// --- listings are limited per client address; lookups by id are not.
+	limited := false
+	for range 100 {
+		r := o311Do(t, s, "GET", "/open311/v2/requests.xml?status=open", nil)
+		if r.Status == 429 {
+			o311WantError(t, r, 429, "xml")
+			limited = r.Header.Get("Retry-After") != ""
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("listings are not limited per address")
+	}
+	if r := o311Do(t, s, "GET", "/open311/v2/requests.json?service_request_id="+id, nil); r.Status != 200 {
+		t.Fatalf("a lookup by id while listings are limited: %d %s", r.Status, r.Body)
 	}
 
 	// --- revocation: at once, idempotent, 404 for no such key.

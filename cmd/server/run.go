@@ -233,9 +233,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	}
 	open311 := service.NewOpen311(service.Open311Deps{
 		Tickets: tickets, Public: tickets, Keys: store.NewAPIKeys(mongo), Submitters: store.NewOpen311Submitters(mongo),
-		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, Limiter: limiter,
-		Config: service.Open311Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute},
-		Now:    now, Logger: logger,
+		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, SLAs: dispatcher.Workflow(), Limiter: limiter,
+		Config: service.Open311Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute,
+			ListsPerMinute: cfg.Open311ListsPerMinute},
+		Now: now, Logger: logger,
 	})
 	open311Type := "production"
 	if cfg.WeChatSimulator {
@@ -473,6 +474,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("stopping background workers")
 	stopWork()
 	workers.Wait()
+	stats.StopApplying(context.Background())
 	// What this instance leaves pending (jobs waiting for a retry) is
 	// taken over by the others at once.
 	if err := liveness.Stop(shutCtx); err != nil {

@@ -143,7 +143,8 @@ func TestStatisticsFollowTheWork(t *testing.T) {
 	if err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, report); err != nil {
 		t.Fatalf("report: %v", err)
 	}
-	if !strings.Contains(out.String(), "2个") || !strings.Contains(out.String(), "参与党员2人次") {
+	if !strings.Contains(out.String(), "2个") || !strings.Contains(out.String(), "参与党员2人次") ||
+		!strings.Contains(out.String(), "立案问题按来源：微信随手拍2件（占100.0%，已解决2件）") {
 		t.Fatalf("report: %s", out.String())
 	}
 }

@@ -34,6 +34,7 @@
     ['on_time', '按期结案数'], ['overdue', '超期数'], ['reopened', '返工数'], ['rated', '评价数'],
     ['satisfied', '满意数'], ['dispatched', '派遣次数'], ['returned', '退回次数'], ['extended', '延期次数'],
     ['deferred', '挂账次数'], ['urged', '督办次数'], ['verify_failed', '核查不通过次数'], ['self_handled', '自处置数'],
+    ['open_overdue', '超期未结数'], ['photo_flagged', '处置照片待核查数'],
     ['resolution_rate', '结案率', 'rate'], ['on_time_rate', '按期结案率', 'rate'],
     ['reopen_rate', '返工率', 'rate'], ['satisfaction_rate', '满意率', 'rate'],
     ['valid_report_rate', '有效上报率', 'rate'], ['dispatch_accuracy', '派遣准确率', 'rate'],
@@ -48,8 +49,11 @@
   // The overview's figures, in the order of its table's columns.
   const FIGURES = [
     ['reported'], ['registered'], ['closed'], ['resolution_rate', 'rate'], ['on_time_rate', 'rate'],
-    ['reopen_rate', 'rate'], ['satisfaction_rate', 'rate'], ['overdue'],
+    ['reopen_rate', 'rate'], ['satisfaction_rate', 'rate'], ['open_overdue'],
   ];
+  // figureOf reads one overview figure; 超期在办 is open_overdue (past the
+  // deadline while still open), or overdue from a server without it.
+  const figureOf = (s, k) => (k === 'open_overdue' && s[k] === undefined ? s.overdue : s[k]);
   const TABS = ['overview', 'map', 'tickets', 'people', 'grids', 'categories', 'activities', 'stats', 'dead-letters'];
 
   const state = {
@@ -57,6 +61,7 @@
     grids: [], // as listed, with geometry
     branches: [],
     tickets: new Map(), // id → ticket, as listed or read
+    listed: new Set(), // ids of the rows of the ticket list
     filter: {},
     cursor: '',
     ticketSeq: 0,
@@ -191,7 +196,8 @@
     hour: '2-digit', minute: '2-digit', hour12: false,
   });
   const clockFormat = new Intl.DateTimeFormat('zh-CN', {
-    timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+    timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
   });
 
   const shortFormat = new Intl.DateTimeFormat('zh-CN', {
@@ -466,7 +472,7 @@
     $('ov-error').textContent = '';
     $('ov-figures').replaceChildren(...[['today', '今日', day], ['month', '本月', mon], ['year', '本年', yr]].map(([key, label, s]) =>
       el('tr', null, el('th', { scope: 'row', text: label }), ...FIGURES.map(([k, kind]) =>
-        el('td', { 'data-fig': `${key}.${k}`, class: k === 'overdue' && s[k] > 0 ? 'num bad' : 'num', text: fmtNumber(s[k], kind) })))));
+        el('td', { 'data-fig': `${key}.${k}`, class: k === 'open_overdue' && figureOf(s, k) > 0 ? 'num bad' : 'num', text: fmtNumber(figureOf(s, k), kind) })))));
 
     $('ov-trend-range').textContent = `${from30} 至 ${today}`;
     if (trend instanceof Error) {
@@ -499,7 +505,13 @@
         el('div', { class: 'tile-value', 'data-fig': 'party.' + k, text: fmtNumber(v) }),
         el('div', { class: 'tile-label', text: label }))));
     }
-    $('ov-updated').textContent = `数据更新于 ${clockFormat.format(new Date())}`;
+    // The summary says when the statistics last counted a transition
+    // (docs/statistics.md, Freshness); the newest of the three calls.
+    const counted = [day, mon, yr].map((x) => Date.parse(x.updated_at)).filter((v) => !isNaN(v));
+    const at = counted.length ? new Date(Math.max(...counted)) : null;
+    $('ov-updated').textContent = at
+      ? `数据更新于 ${clockFormat.format(at)}（北京时间，读取于 ${clockFormat.format(new Date()).slice(-8)}）`
+      : `数据更新于 ${clockFormat.format(new Date())}（北京时间）`;
   }
 
   // niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten.
@@ -517,8 +529,8 @@
     const x = (i) => L + (labels.length < 2 ? 0 : i * (W - L - R) / (labels.length - 1));
     const y = (v) => T + (H - T - B) * (1 - v / max);
     const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-label': '每日趋势图' });
-    for (let k = 0; k <= 4; k++) {
-      const v = max * k / 4;
+    for (let k = 0; k <= 5; k++) {
+      const v = max * k / 5;
       root.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'gridline' }),
         svg('text', { x: L - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end', text: String(Math.round(v)) }));
     }
@@ -732,6 +744,13 @@
     return a.name ? `${a.name}（${role}）` : role;
   }
 
+  // assigneeCell is the list's 处置人: the name, its role on hover.
+  function assigneeCell(a) {
+    if (!a || !a.id) return el('td', { class: 'muted nowrap', text: '未指派' });
+    const role = ROLES[a.role] || a.role || '';
+    return el('td', { class: 'nowrap', title: role, text: a.name || role });
+  }
+
   function dueAt(t) { return t.due_at || t.deadline || ''; }
 
   function flags(t) {
@@ -756,9 +775,9 @@
 
   function ticketRow(t) {
     const tr = el('tr', { class: 'clickable' + (t.overdue ? ' overdue' : ''), tabindex: 0, 'data-id': t.id },
-      el('td', { class: 'nowrap', text: fmtShort(t.created_at) }), td(categoryName(t.category)), td(statusTag(t.status)),
-      td(SOURCES[t.source] || t.source || '—'), td(t.address || '—'), el('td', { class: 'nowrap', text: gridName(t.grid_id) }),
-      td(assigneeText(t.assignee)), dueCell(t), td(flags(t)));
+      el('td', { class: 'nowrap', text: fmtShort(t.created_at) }), el('td', { class: 'nowrap', text: categoryName(t.category) }), td(statusTag(t.status)),
+      el('td', { class: 'nowrap', text: SOURCES[t.source] || t.source || '—' }), td(t.address || '—'), el('td', { class: 'nowrap', text: gridName(t.grid_id) }),
+      assigneeCell(t.assignee), dueCell(t), td(flags(t)));
     if (t.id === state.current) tr.classList.add('selected');
     return tr;
   }
@@ -781,7 +800,7 @@
   function searchTickets() {
     state.filter = readTicketFilter();
     state.cursor = '';
-    state.tickets.clear();
+    state.listed.clear();
     $('ticket-rows').replaceChildren();
     $('ticket-more').hidden = true;
     $('ticket-empty').hidden = true;
@@ -794,13 +813,16 @@
     const page = await api('GET', '/admin/tickets', { query: Object.assign({}, state.filter, { limit: '50', cursor: state.cursor }) });
     if (seq !== state.ticketSeq) return; // a newer search replaced this one
     for (const t of page.items || []) {
-      if (state.tickets.has(t.id)) continue;
-      state.tickets.set(t.id, t);
-      $('ticket-rows').append(ticketRow(t));
+      if (state.listed.has(t.id)) continue; // moved up a page since the last one was read
+      state.listed.add(t.id);
+      // A ticket opened before the list came keeps its fuller detail.
+      const known = Object.assign({}, t, state.tickets.get(t.id));
+      state.tickets.set(t.id, known);
+      $('ticket-rows').append(ticketRow(known));
     }
     state.cursor = page.next_cursor || '';
     $('ticket-more').hidden = !state.cursor;
-    $('ticket-empty').hidden = state.tickets.size > 0;
+    $('ticket-empty').hidden = state.listed.size > 0;
     const shown = $('ticket-rows').children.length;
     $('ticket-total').textContent = page.total !== undefined ? `共 ${page.total} 件，已显示 ${shown} 件` : `已显示 ${shown} 件`;
   }
@@ -895,16 +917,8 @@
     for (const tr of $('ticket-rows').children) tr.classList.toggle('selected', tr.dataset.id === t.id);
   }
 
-  // readTicket is the staff's full view of a ticket; a server without it
-  // answers with the report view, which staff may read too.
-  async function readTicket(id) {
-    try {
-      return await api('GET', '/admin/tickets/' + enc(id));
-    } catch (e) {
-      if (e.status !== 404 && e.status !== 405) throw e;
-      return Object.assign({}, state.tickets.get(id), await api('GET', '/reports/' + enc(id)));
-    }
-  }
+  // readTicket is the staff's full view of a ticket: names, phone, caller.
+  function readTicket(id) { return api('GET', '/admin/tickets/' + enc(id)); }
 
   async function openTicket(id) {
     state.current = id;
@@ -966,7 +980,7 @@
     const cur = (state.tickets.get(id) || {}).assignee || {};
     const items = page.items || [];
     box.replaceChildren(...items.map((c) => {
-      const b = el('button', { type: 'button', class: 'small', 'data-candidate': c.id, text: c.id === cur.id ? '当前处置人' : '派遣' });
+      const b = el('button', { type: 'button', class: 'small secondary', 'data-candidate': c.id, text: c.id === cur.id ? '当前处置人' : '派遣' });
       if (c.id === cur.id) b.disabled = true;
       else {
         onClick(b, () => act('dispatch', { assignee_id: c.id }, `已派遣给 ${c.name}。`));
@@ -1069,6 +1083,8 @@
   function searchPeople() {
     const { kind, query } = readPeopleFilter();
     const p = state.people;
+    // The open form belongs to the kind listed before.
+    if (kind !== p.kind) $('person-form').hidden = true;
     Object.assign(p, { kind, query, cursor: '', rows: new Map() });
     const f = $('people-filter').elements;
     f.q.closest('label').hidden = kind === 'branches';
