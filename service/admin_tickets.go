@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -93,6 +94,23 @@ type StaffTicket struct {
 	Timeline []StaffEvent
 }
 
+// staffQueryTimeout bounds one search of the tickets (a page and its
+// count): with q it is a regular-expression scan, on FerretDB of the whole
+// collection.
+const staffQueryTimeout = 15 * time.Second
+
+// search runs one bounded page of a staff search.
+func (s *StaffTickets) search(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]*model.Ticket, string, int64, error) {
+	qctx, cancel := context.WithTimeout(ctx, staffQueryTimeout)
+	defer cancel()
+	ts, next, total, err := s.tickets.ListStaff(qctx, q, cursor, limit)
+	if err != nil && ctx.Err() == nil && errors.Is(qctx.Err(), context.DeadlineExceeded) {
+		return nil, "", 0, model.Wrap(model.CodeUnavailable, err,
+			fmt.Sprintf("工单查询 %d 秒内没有完成；请缩小时间范围（from、to）或增加筛选条件后重试", int(staffQueryTimeout/time.Second)))
+	}
+	return ts, next, total, err
+}
+
 // MaxExportRows bounds one ticket export.
 const MaxExportRows = 10000
 
@@ -100,7 +118,7 @@ const MaxExportRows = 10000
 // Errors: invalid_argument (a cursor this server did not give), unavailable.
 func (s *StaffTickets) List(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]StaffTicket, string, int64, error) {
 	q.Now = s.now()
-	ts, next, total, err := s.tickets.ListStaff(ctx, q, cursor, limit)
+	ts, next, total, err := s.search(ctx, q, cursor, limit)
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -119,7 +137,7 @@ func (s *StaffTickets) Each(ctx context.Context, q model.TicketQuery, fn func(St
 	q.Now = s.now()
 	cursor := ""
 	for first := true; first || cursor != ""; first = false {
-		ts, next, total, err := s.tickets.ListStaff(ctx, q, cursor, 100)
+		ts, next, total, err := s.search(ctx, q, cursor, 100)
 		if err != nil {
 			return err
 		}

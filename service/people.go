@@ -302,7 +302,7 @@ func (p *People) claimPhone(ctx context.Context, role model.Role, phone, profile
 }
 
 // ListWorkers returns a page of the worker directory with its total.
-// Errors: unavailable.
+// Errors: invalid_argument (a cursor naming no profile), unavailable.
 func (p *People) ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]WorkerRow, string, int64, error) {
 	ws, next, total, err := p.profiles.ListWorkers(ctx, f, cursor, limit)
 	if err != nil {
@@ -566,7 +566,7 @@ func (p *People) reinvite(ctx context.Context, role model.Role, id, name string,
 }
 
 // ListPartyMembers returns a page of the party-member directory with its
-// total. Errors: unavailable.
+// total. Errors: invalid_argument (a cursor naming no profile), unavailable.
 func (p *People) ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]MemberRow, string, int64, error) {
 	ms, next, total, err := p.profiles.ListPartyMembers(ctx, f, cursor, limit)
 	if err != nil {

@@ -82,7 +82,7 @@ type Size struct {
 }
 
 // Full is the demo's size: a month of a district.
-var Full = Size{Grids: 24, Workers: 36, Members: 18, Tickets: 560, Activities: 8, Days: 30}
+var Full = Size{Grids: 24, Workers: 36, Members: 18, Tickets: 520, Activities: 8, Days: 30}
 
 // Result counts what the seed made.
 type Result struct {
