@@ -232,22 +232,49 @@ func (s *Photos) SetTrace(ctx context.Context, id, traceID string) error {
 	if err != nil {
 		return fmt.Errorf("set photo trace: %w", translate(err))
 	}
+	// A verdict that came while the photo was being updated may have been
+	// overwritten by that update (FerretDB v1 rewrites the whole document,
+	// so two $sets of different fields at once can lose one). SetVerdict
+	// writes the trace first: whatever it wrote there before this look is
+	// put back on the photo; one written after it reaches the photo after
+	// the update above has finished.
+	var tr traceDoc
+	if err := s.db.Collection(colPhotoTraces).FindOne(ctx, bson.M{"_id": traceID}).Decode(&tr); err != nil {
+		return fmt.Errorf("set photo trace: %w", translate(err))
+	}
+	if tr.Suggest != "" {
+		if _, err := s.c.UpdateOne(ctx, bson.M{"_id": id},
+			bson.M{"$set": bson.M{"moderation.suggest": tr.Suggest, "moderation.checked_at": tr.CheckedAt}}); err != nil {
+			return fmt.Errorf("set photo trace: %w", translate(err))
+		}
+	}
 	return nil
 }
 
+// traceDoc is a photo check sent to WeChat (photo_traces), with the verdict
+// once it came: the record a verdict is written to first.
+type traceDoc struct {
+	Photo     string    `bson:"photo"`
+	Suggest   string    `bson:"suggest,omitempty"`
+	CheckedAt time.Time `bson:"checked_at,omitempty"`
+}
+
 // SetVerdict records WeChat's verdict for a trace id and returns the photo
-// (not_found for an unknown trace).
+// (not_found for an unknown trace). The verdict is written to the trace
+// before the photo, so SetTrace can repair a photo update that raced it.
 func (s *Photos) SetVerdict(ctx context.Context, traceID, suggest string) (*model.Photo, error) {
-	var tr struct {
-		Photo string `bson:"photo"`
-	}
-	if err := s.db.Collection(colPhotoTraces).FindOne(ctx, bson.M{"_id": traceID}).Decode(&tr); err != nil {
+	now := s.now().UTC()
+	var tr traceDoc
+	if err := s.db.Collection(colPhotoTraces).FindOneAndUpdate(ctx, bson.M{"_id": traceID},
+		bson.M{"$set": bson.M{"suggest": suggest, "checked_at": now}}).Decode(&tr); err != nil {
 		return nil, fmt.Errorf("set photo verdict: %w", translate(err))
 	}
 	var d photoDoc
 	err := s.c.FindOneAndUpdate(ctx,
 		bson.M{"_id": tr.Photo},
-		bson.M{"$set": bson.M{"moderation.suggest": suggest, "moderation.checked_at": s.now().UTC()}},
+		// The trace id too: this update may race SetTrace's, and either may
+		// overwrite the other's fields.
+		bson.M{"$set": bson.M{"moderation.trace_id": traceID, "moderation.suggest": suggest, "moderation.checked_at": now}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
 	if err != nil {
 		return nil, fmt.Errorf("set photo verdict: %w", translate(err))
