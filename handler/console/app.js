@@ -1323,7 +1323,7 @@
       : empty(4)));
   }
 
-  const WEIGHT_NAMES = { resolution_rate: '结案率', on_time_rate: '按期结案率', reopen_rate: '返工率', satisfaction_rate: '满意率' };
+  const WEIGHT_NAMES = { resolution_rate: '结案率', on_time_rate: '按期结案率', reopen_rate: '返工率', satisfaction_rate: '满意率', dispatch_accuracy: '派遣准确率', valid_report_rate: '有效上报率' };
 
   // loadRanking fills the ranking table; its failure is shown there and
   // does not hide the other statistics.
