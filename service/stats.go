@@ -36,6 +36,11 @@ type StatsCursor interface {
 	// StateAfter is the ticket as e left it, from what PendingEntry read
 	// and before (the ticket at the version before e); nil if unknown.
 	StateAfter(e *model.LogEntry, before *model.Ticket) *model.Ticket
+	// BeginPass and EndPass bracket one pass of the applier: within it
+	// the cursor looks for new transitions once (what is committed later
+	// wakes the applier for another pass).
+	BeginPass()
+	EndPass()
 }
 
 // Lease is the applier's lease: a Locker that can also be renewed by its
@@ -95,8 +100,9 @@ type Stats struct {
 	// While this instance holds the applier's lease without a break, it
 	// knows the last event applied (known ≥ 0) — every one since it took
 	// the lease was its own — and need not read it, nor look for an event
-	// cut short. The lease is kept between passes (until it expires, or a
-	// pass finds nothing to do) so that the next wake-up finds it held.
+	// cut short. The lease is kept between passes (until it expires, 30 s
+	// after the last pass, or the instance stops) so that the next wake-up
+	// finds it held.
 	leaseMu sync.Mutex
 	holding bool
 	known   int64
@@ -157,8 +163,10 @@ const (
 
 // ApplyPending counts the transitions not yet counted, if this instance
 // holds (or gets) the applier lease, for up to budget; it returns how many.
-// It keeps the lease after a pass that counted something (the next one is
-// likely soon), and gives it up after one that found nothing.
+// It keeps the lease after a pass (renewing it at the next, if that comes
+// within the lease's time to live), so that the next pass knows what was
+// applied without reading it; the lease lapses 30 s after a pass, and is
+// given up at shutdown (StopApplying).
 func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, error) {
 	s.leaseMu.Lock()
 	defer s.leaseMu.Unlock()
@@ -167,6 +175,8 @@ func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, er
 		return 0, err
 	}
 	hctx, stop := s.hold(ctx)
+	s.cursor.BeginPass()
+	defer s.cursor.EndPass()
 	start := time.Now()
 	n := 0
 	for time.Since(start) < budget && hctx.Err() == nil {
@@ -181,8 +191,9 @@ func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, er
 		}
 		n++
 	}
+	lost := hctx.Err() != nil // before stop, which ends hctx
 	stop()
-	if hctx.Err() != nil || n == 0 {
+	if lost {
 		s.dropLease(ctx)
 	}
 	return n, nil

@@ -58,6 +58,10 @@ type StatsCursor struct {
 	queue []pendingDoc // the marks of the last read of stats_pending not yet worked through
 	// lastFull is the entry PendingEntry last returned, read whole.
 	lastFull *logDoc
+	// inPass and passRead: within a pass (BeginPass … EndPass) the marks
+	// are read at most once; what is marked after that read wakes the
+	// applier for the next pass.
+	inPass, passRead bool
 	// early is set when the last pass skipped a mark whose entry was not
 	// there yet (its commit on its way).
 	early atomic.Bool
@@ -96,6 +100,24 @@ const StatsSignal = "stats"
 // WakeOnMark makes every mark wake the statistics applier, wherever it
 // runs, through s: the applier waits for marks instead of polling.
 func (c *StatsCursor) WakeOnMark(s *Signals) { c.signals = s }
+
+// BeginPass starts one pass of the applier: until EndPass, stats_pending
+// is read at most once, and PendingEntry returns nil once the marks of
+// that read are worked through. Every mark wakes the applier (WakeOnMark)
+// after it is written, and the applier takes the wake-up before its pass,
+// so a mark written after the pass's read is taken up by the next pass.
+func (c *StatsCursor) BeginPass() {
+	c.mu.Lock()
+	c.inPass, c.passRead = true, false
+	c.mu.Unlock()
+}
+
+// EndPass ends the pass BeginPass began.
+func (c *StatsCursor) EndPass() {
+	c.mu.Lock()
+	c.inPass, c.passRead = false, false
+	c.mu.Unlock()
+}
 
 // Early reports whether the last look skipped a mark whose log entry was
 // not written yet: its commit is on its way, so look again shortly.
@@ -189,7 +211,7 @@ func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.early.Store(false)
-	for read := false; ; {
+	for read := c.inPass && c.passRead; ; {
 		if len(c.queue) == 0 {
 			if read {
 				return nil, nil
@@ -197,7 +219,7 @@ func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error)
 			if err := c.readMarks(ctx); err != nil {
 				return nil, err
 			}
-			read = true
+			read, c.passRead = true, c.inPass
 			continue
 		}
 		m := c.queue[0]
