@@ -105,7 +105,7 @@ type Stats struct {
 	// While this instance holds the applier's lease without a break, it
 	// knows the last event applied (known ≥ 0) — every one since it took
 	// the lease was its own — and need not read it, nor look for an event
-	// cut short. The lease is kept between passes (until it expires, 30 s
+	// cut short. The lease is kept between passes (until it expires, 5 s
 	// after the last pass, or the instance stops) so that the next wake-up
 	// finds it held.
 	leaseMu sync.Mutex
@@ -176,14 +176,17 @@ func NewStats(d StatsDeps) *Stats {
 const (
 	applierLease    = "stats-applier"
 	applierLeaseTTL = 30 * time.Second
+	// applierIdleTTL is how long the lease stays with an instance after
+	// its pass: the next pass, if it comes sooner, renews it and knows
+	// what was applied; otherwise another instance may take it.
+	applierIdleTTL = 5 * time.Second
 )
 
 // ApplyPending counts the transitions not yet counted, if this instance
 // holds (or gets) the applier lease, for up to budget; it returns how many.
-// It keeps the lease after a pass (renewing it at the next, if that comes
-// within the lease's time to live), so that the next pass knows what was
-// applied without reading it; the lease lapses 30 s after a pass, and is
-// given up at shutdown (StopApplying).
+// It keeps the lease after a pass for applierIdleTTL (renewing it at the
+// next pass, if that comes sooner), so that the next pass knows what was
+// applied without reading it; it is given up at shutdown (StopApplying).
 func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, error) {
 	s.leaseMu.Lock()
 	defer s.leaseMu.Unlock()
@@ -224,6 +227,12 @@ func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, er
 	stop()
 	if lost {
 		s.dropLease(ctx)
+		return n, nil
+	}
+	// Kept for the next pass, briefly: should this instance stop counting
+	// (or die), another takes over within applierIdleTTL.
+	if ok, err := s.locks.Renew(ctx, applierLease, s.owner, applierIdleTTL); err != nil || !ok {
+		s.holding, s.known = false, -1
 	}
 	return n, nil
 }
