@@ -423,13 +423,13 @@ func BenchmarkTicketLifeCommands(b *testing.B) {
 
 // The bounds TestTicketLifeCommandBounds holds the server to: counts of
 // commands, never times — set a little above what was measured (84–95
-// MongoDB, 72 Redis besides waits (82–93 before the acknowledgement lost its
+// MongoDB, 72–79 Redis besides waits, 87 under -race (82–93 before the acknowledgement lost its
 // MULTI/EXEC), 40 Redis at rest with the liveness
 // marks), since work that follows a step asynchronously may fall in the
 // phase or after it, and the applier counts one to four transitions a pass.
 const (
 	maxMongoPerLife        = 105
-	maxRedisBesidesPerLife = 90
+	maxRedisBesidesPerLife = 95
 	restWindow             = 10 * time.Second
 	maxRedisAtRest         = 50 // in restWindow: 5 a second
 	maxMongoAtRest         = 0  // in restWindow: no polling
