@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/citizen-city/chengguantong/model"
 )
@@ -13,10 +15,65 @@ type WorkerGetter interface {
 
 // Names gives the masked name (张**) a resident may see of the worker or
 // party member handling their report.
+//
+// With Now set, the names it found are kept for NameCacheTTL in this
+// instance, so that the steps of one ticket read a worker's user and
+// profile once, not at every step: a renamed or unbound worker shows up in
+// names at most NameCacheTTL later (names written into a timeline before
+// then keep the old one, as they would have a moment earlier). A lookup
+// that found no name is not kept.
 type Names struct {
 	Users   UserGetter
 	Workers WorkerGetter
 	Members MemberGetter
+	// Now, when set, turns on the cache of names.
+	Now func() time.Time
+
+	mu    sync.Mutex
+	cache map[nameKey]nameEntry
+}
+
+// NameCacheTTL is how long Names keeps a name it found.
+const NameCacheTTL = time.Minute
+
+// nameCacheMax bounds the cache of names.
+const nameCacheMax = 10_000
+
+type nameKey struct {
+	user string
+	role model.Role
+	full bool
+}
+
+type nameEntry struct {
+	name string
+	at   time.Time
+}
+
+func (n *Names) cached(k nameKey) (string, bool) {
+	if n.Now == nil {
+		return "", false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e, ok := n.cache[k]
+	now := n.Now()
+	if !ok || now.Sub(e.at) >= NameCacheTTL || now.Before(e.at) {
+		return "", false
+	}
+	return e.name, true
+}
+
+func (n *Names) keep(k nameKey, name string) {
+	if n.Now == nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cache == nil || len(n.cache) >= nameCacheMax {
+		n.cache = map[nameKey]nameEntry{}
+	}
+	n.cache[k] = nameEntry{name: name, at: n.Now()}
 }
 
 // Masked returns the masked name of a user acting in role, or "" when
@@ -25,6 +82,10 @@ func (n *Names) Masked(ctx context.Context, userID string, role model.Role) stri
 	if n == nil || userID == "" {
 		return ""
 	}
+	k := nameKey{user: userID, role: role}
+	if name, ok := n.cached(k); ok {
+		return name
+	}
 	u, err := n.Users.Get(ctx, userID)
 	if err != nil {
 		return ""
@@ -32,11 +93,15 @@ func (n *Names) Masked(ctx context.Context, userID string, role model.Role) stri
 	switch {
 	case role == model.RoleGridWorker && u.WorkerID != "":
 		if w, err := n.Workers.GetWorker(ctx, u.WorkerID); err == nil {
-			return model.MaskName(w.Name)
+			name := model.MaskName(w.Name)
+			n.keep(k, name)
+			return name
 		}
 	case role == model.RolePartyMember && u.PartyMemberID != "":
 		if m, err := n.Members.GetPartyMember(ctx, u.PartyMemberID); err == nil {
-			return model.MaskName(m.Name)
+			name := model.MaskName(m.Name)
+			n.keep(k, name)
+			return name
 		}
 	}
 	return ""
@@ -48,17 +113,23 @@ func (n *Names) Full(ctx context.Context, userID string) string {
 	if n == nil {
 		return userID
 	}
+	k := nameKey{user: userID, full: true}
+	if name, ok := n.cached(k); ok {
+		return name
+	}
 	u, err := n.Users.Get(ctx, userID)
 	if err != nil {
 		return userID
 	}
 	if u.WorkerID != "" {
 		if w, err := n.Workers.GetWorker(ctx, u.WorkerID); err == nil {
+			n.keep(k, w.Name)
 			return w.Name
 		}
 	}
 	if u.PartyMemberID != "" {
 		if m, err := n.Members.GetPartyMember(ctx, u.PartyMemberID); err == nil {
+			n.keep(k, m.Name)
 			return m.Name
 		}
 	}

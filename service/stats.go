@@ -19,6 +19,8 @@ import (
 type StatsLog interface {
 	StateAt(ctx context.Context, id string, version int64) (*model.Ticket, error)
 	SetStatsVersion(ctx context.Context, id string, version int64) error
+	// SetStatsVersions is SetStatsVersion for several tickets (by id) at once.
+	SetStatsVersions(ctx context.Context, versions map[string]int64) error
 	Counted(ctx context.Context, fn func(*model.Ticket) error) error
 }
 
@@ -31,11 +33,19 @@ type StatsCursor interface {
 	// NumberEntry gives an entry the applier's sequence number (conflict:
 	// another applier gave that number to another entry).
 	NumberEntry(ctx context.Context, id string, seq int64) error
-	// DoneEntry says the entry is counted.
+	// DoneEntry says the entry is counted; within a pass, the cursor may
+	// keep its record back until FlushDone.
 	DoneEntry(ctx context.Context, id string) error
+	// FlushDone records what DoneEntry kept back.
+	FlushDone(ctx context.Context) error
 	// StateAfter is the ticket as e left it, from what PendingEntry read
 	// and before (the ticket at the version before e); nil if unknown.
 	StateAfter(e *model.LogEntry, before *model.Ticket) *model.Ticket
+	// BeginPass and EndPass bracket one pass of the applier: within it
+	// the cursor looks for new transitions once (what is committed later
+	// wakes the applier for another pass).
+	BeginPass()
+	EndPass()
 }
 
 // Lease is the applier's lease: a Locker that can also be renewed by its
@@ -95,12 +105,25 @@ type Stats struct {
 	// While this instance holds the applier's lease without a break, it
 	// knows the last event applied (known ≥ 0) — every one since it took
 	// the lease was its own — and need not read it, nor look for an event
-	// cut short. The lease is kept between passes (until it expires, or a
-	// pass finds nothing to do) so that the next wake-up finds it held.
+	// cut short. The lease is kept between passes (until it expires, 5 s
+	// after the last pass, or the instance stops) so that the next wake-up
+	// finds it held.
 	leaseMu sync.Mutex
 	holding bool
 	known   int64
+	// resume says that an event numbered known+1 may exist: the lease was
+	// taken afresh, or the last event was one cut short (after a crash
+	// mid-pass, several numbered events may follow one another).
+	resume bool
+	// The bookkeeping of the events counted in this pass and not yet
+	// recorded (flush): their tickets' counted versions, the last seq.
+	batchV   map[string]int64
+	batchSeq int64
+	batchAt  time.Time
 }
+
+// batchMax bounds the events a pass counts before it records them.
+const batchMax = 100
 
 // statesMax bounds the applier's memory of ticket states.
 const statesMax = 5_000
@@ -153,12 +176,17 @@ func NewStats(d StatsDeps) *Stats {
 const (
 	applierLease    = "stats-applier"
 	applierLeaseTTL = 30 * time.Second
+	// applierIdleTTL is how long the lease stays with an instance after
+	// its pass: the next pass, if it comes sooner, renews it and knows
+	// what was applied; otherwise another instance may take it.
+	applierIdleTTL = 5 * time.Second
 )
 
 // ApplyPending counts the transitions not yet counted, if this instance
 // holds (or gets) the applier lease, for up to budget; it returns how many.
-// It keeps the lease after a pass that counted something (the next one is
-// likely soon), and gives it up after one that found nothing.
+// It keeps the lease after a pass for applierIdleTTL (renewing it at the
+// next pass, if that comes sooner), so that the next pass knows what was
+// applied without reading it; it is given up at shutdown (StopApplying).
 func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, error) {
 	s.leaseMu.Lock()
 	defer s.leaseMu.Unlock()
@@ -167,11 +195,19 @@ func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, er
 		return 0, err
 	}
 	hctx, stop := s.hold(ctx)
+	s.cursor.BeginPass()
+	defer s.cursor.EndPass()
 	start := time.Now()
 	n := 0
 	for time.Since(start) < budget && hctx.Err() == nil {
 		done, err := s.applyOne(hctx)
+		if err == nil && (!done || len(s.batchV) >= batchMax) {
+			err = s.flush(hctx)
+		}
 		if err != nil {
+			// What was counted and not recorded is found again, numbered,
+			// by the next holder of the lease, and finished once.
+			s.batchV = nil
 			stop()
 			s.dropLease(ctx)
 			return n, leaseErr(hctx, err)
@@ -181,9 +217,22 @@ func (s *Stats) ApplyPending(ctx context.Context, budget time.Duration) (int, er
 		}
 		n++
 	}
-	stop()
-	if hctx.Err() != nil || n == 0 {
+	if err := s.flush(hctx); err != nil {
+		s.batchV = nil
+		stop()
 		s.dropLease(ctx)
+		return n, leaseErr(hctx, err)
+	}
+	lost := hctx.Err() != nil // before stop, which ends hctx
+	stop()
+	if lost {
+		s.dropLease(ctx)
+		return n, nil
+	}
+	// Kept for the next pass, briefly: should this instance stop counting
+	// (or die), another takes over within applierIdleTTL.
+	if ok, err := s.locks.Renew(ctx, applierLease, s.owner, applierIdleTTL); err != nil || !ok {
+		s.holding, s.known = false, -1
 	}
 	return n, nil
 }
@@ -197,7 +246,7 @@ func (s *Stats) takeLease(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 	}
-	s.holding, s.known = false, -1
+	s.holding, s.known, s.resume = false, -1, true
 	ok, _, err := s.locks.Acquire(ctx, applierLease, s.owner, applierLeaseTTL)
 	if err != nil || !ok {
 		return false, err
@@ -264,7 +313,25 @@ func leaseErr(ctx context.Context, err error) error {
 	return err
 }
 
-// applyOne counts the next transition; false when there is none.
+// flush records what the events counted since the last flush leave
+// behind: the tickets' counted versions, the last event applied, the
+// marks dropped — in that order, each in one write.
+func (s *Stats) flush(ctx context.Context) error {
+	if len(s.batchV) == 0 {
+		return nil
+	}
+	if err := s.log.SetStatsVersions(ctx, s.batchV); err != nil {
+		return err
+	}
+	if err := s.rollups.SetApplied(ctx, s.batchSeq, s.batchAt); err != nil {
+		return err
+	}
+	s.batchV = nil
+	return s.cursor.FlushDone(ctx)
+}
+
+// applyOne counts the next transition; false when there is none. What it
+// leaves to record is recorded by flush.
 func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 	applied, known := s.known, s.known >= 0
 	if !known {
@@ -272,14 +339,17 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 		if applied, err = s.rollups.Applied(ctx); err != nil {
 			return false, err
 		}
+		s.resume = true
 	}
-	e, err := s.cursor.PendingEntry(ctx, applied, !known)
+	e, err := s.cursor.PendingEntry(ctx, applied, s.resume)
 	if err != nil || e == nil {
 		if err == nil {
-			s.known = applied
+			s.known, s.resume = applied, false
 		}
 		return false, err
 	}
+	// An event cut short may be followed by others numbered after it.
+	s.resume = e.Seq != 0
 	seq := applied + 1
 	if e.Seq == 0 {
 		if err := s.cursor.NumberEntry(ctx, e.ID, seq); err != nil {
@@ -307,12 +377,11 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 	if err := s.rollups.Apply(ctx, seq, at, applyOrder(toRows(Delta(Contribute(before), Contribute(after))))); err != nil {
 		return false, err
 	}
-	if err := s.log.SetStatsVersion(ctx, e.Ticket, e.Version); err != nil {
-		return false, err
+	if s.batchV == nil {
+		s.batchV = map[string]int64{}
 	}
-	if err := s.rollups.SetApplied(ctx, seq, at); err != nil {
-		return false, err
-	}
+	s.batchV[e.Ticket] = e.Version // versions in order: the last one counted
+	s.batchSeq, s.batchAt = seq, at
 	s.known = seq
 	s.remember(after)
 	return true, s.cursor.DoneEntry(ctx, e.ID)
@@ -324,7 +393,7 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 func (s *Stats) Rebuild(ctx context.Context) (int, error) {
 	s.leaseMu.Lock()
 	defer s.leaseMu.Unlock()
-	s.holding, s.known = false, -1 // the lease is released at the end
+	s.holding, s.known, s.batchV = false, -1, nil // the lease is released at the end
 	for {
 		ok, _, err := s.locks.Acquire(ctx, applierLease, s.owner, applierLeaseTTL)
 		if err != nil {

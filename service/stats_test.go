@@ -323,6 +323,10 @@ func statsAreExactlyOnce(t *testing.T, marked bool) {
 	ids := flows(t, ctx, tickets, clk, rand.New(rand.NewPCG(7, 11)), 24)
 	close(stop)
 	wg.Wait()
+	// Both stop counting, as at shutdown, which gives the lease up (an
+	// instance that stops without it keeps it for applierIdleTTL).
+	a.StopApplying(ctx)
+	b.StopApplying(ctx)
 	drain(t, ctx, a)
 
 	year := service.Period{From: time.Date(2026, 1, 1, 0, 0, 0, 0, shanghai()), To: time.Date(2026, 12, 31, 0, 0, 0, 0, shanghai())}

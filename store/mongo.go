@@ -195,6 +195,10 @@ var indexes = []index{
 	{collection: colWorkers, keys: bson.D{{Key: "grid_codes", Value: 1}}, name: "grid_codes"},
 	{collection: "notifications", keys: bson.D{{Key: "at", Value: 1}}, name: "at"},
 	{collection: colActivities, keys: bson.D{{Key: "starts_at", Value: 1}}, name: "starts_at"},
+	// GridFS's own indexes of the photo files (the driver's upload would
+	// make them on first use; Photos writes the files itself).
+	{collection: photosBucket + ".chunks", keys: bson.D{{Key: "files_id", Value: 1}, {Key: "n", Value: 1}}, unique: true, name: "files_id_1_n_1"},
+	{collection: photosBucket + ".files", keys: bson.D{{Key: "filename", Value: 1}, {Key: "uploadDate", Value: 1}}, name: "filename_1_uploadDate_1"},
 	{collection: colActivityCheckins, keys: bson.D{{Key: "starts_at", Value: 1}, {Key: "_id", Value: 1}}, name: "starts_at"},
 }
 

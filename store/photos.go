@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,13 +84,8 @@ const (
 // always servable), and returns the photo with its new id.
 func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.PhotoFile) (*model.Photo, error) {
 	p.ID, p.CreatedAt = NewID(), s.now().UTC()
-	for variant, f := range map[string]model.PhotoFile{VariantFull: full, VariantThumb: thumb} {
-		id := p.ID + "." + variant
-		err := s.bucket().UploadFromStreamWithID(ctx, id, id, bytes.NewReader(f.Data),
-			options.GridFSUpload().SetMetadata(bson.M{"content_type": f.ContentType, "owner_id": p.OwnerID}))
-		if err != nil {
-			return nil, fmt.Errorf("store photo file: %w", translate(err))
-		}
+	if err := s.writeFiles(ctx, p.ID, p.OwnerID, p.CreatedAt, full, thumb); err != nil {
+		return nil, err
 	}
 	d := photoDoc{
 		ID: p.ID, OwnerID: p.OwnerID, ContentType: p.ContentType, Width: p.Width, Height: p.Height,
@@ -107,6 +101,41 @@ func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.Ph
 	p.Size = d.Size
 	p.SHA256 = d.SHA256
 	return &p, nil
+}
+
+// writeFiles stores a photo's two files in GridFS's own layout — every
+// chunk of both in one insert, then both files documents in one — so that
+// the driver's bucket reads and deletes them. The driver's upload would
+// take three commands per file (a look whether the files collection is
+// empty, to create its indexes on first use, then the chunks and the
+// file); the indexes are made at start-up instead (EnsureIndexes).
+func (s *Photos) writeFiles(ctx context.Context, id, owner string, at time.Time, full, thumb model.PhotoFile) error {
+	size := int(mongo.DefaultGridFSChunkSize)
+	var chunks, files []any
+	for _, v := range []struct {
+		name string
+		f    model.PhotoFile
+	}{{VariantFull, full}, {VariantThumb, thumb}} {
+		fid := id + "." + v.name
+		for n, i := 0, 0; i < len(v.f.Data); n, i = n+1, i+size {
+			end := min(i+size, len(v.f.Data))
+			chunks = append(chunks, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "files_id", Value: fid},
+				{Key: "n", Value: int32(n)}, {Key: "data", Value: bson.Binary{Data: v.f.Data[i:end]}}})
+		}
+		files = append(files, bson.D{{Key: "_id", Value: fid}, {Key: "length", Value: int64(len(v.f.Data))},
+			{Key: "chunkSize", Value: int32(size)}, {Key: "uploadDate", Value: bson.NewDateTimeFromTime(at)},
+			{Key: "filename", Value: fid},
+			{Key: "metadata", Value: bson.D{{Key: "content_type", Value: v.f.ContentType}, {Key: "owner_id", Value: owner}}}})
+	}
+	if len(chunks) > 0 {
+		if _, err := s.db.Collection(photosBucket+".chunks").InsertMany(ctx, chunks); err != nil {
+			return fmt.Errorf("store photo file: %w", translate(err))
+		}
+	}
+	if _, err := s.db.Collection(photosBucket+".files").InsertMany(ctx, files); err != nil {
+		return fmt.Errorf("store photo file: %w", translate(err))
+	}
+	return nil
 }
 
 // Get returns a photo's metadata.

@@ -116,11 +116,15 @@ func deliveries(msgs []redis.XMessage) []model.Delivery {
 	return out
 }
 
-// Ack marks a job done.
+// Ack marks a job done: its attempts are forgotten, then it is
+// acknowledged, in one round trip. No transaction is needed: should only
+// the first command take effect, the job is still pending and runs again,
+// as after a crash before Ack (every job may run more than once), with
+// its attempts counted afresh.
 func (s *Stream) Ack(ctx context.Context, id string) error {
-	_, err := s.r.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, s.key, s.group, id)
+	_, err := s.r.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HDel(ctx, s.attempts, id)
+		p.XAck(ctx, s.key, s.group, id)
 		return nil
 	})
 	if err != nil {

@@ -58,6 +58,13 @@ type StatsCursor struct {
 	queue []pendingDoc // the marks of the last read of stats_pending not yet worked through
 	// lastFull is the entry PendingEntry last returned, read whole.
 	lastFull *logDoc
+	// inPass and passRead: within a pass (BeginPass … EndPass) the marks
+	// are read at most once; what is marked after that read wakes the
+	// applier for the next pass.
+	inPass, passRead bool
+	// done are the marks of entries counted in this pass, dropped at
+	// FlushDone.
+	done []string
 	// early is set when the last pass skipped a mark whose entry was not
 	// there yet (its commit on its way).
 	early atomic.Bool
@@ -96,6 +103,24 @@ const StatsSignal = "stats"
 // WakeOnMark makes every mark wake the statistics applier, wherever it
 // runs, through s: the applier waits for marks instead of polling.
 func (c *StatsCursor) WakeOnMark(s *Signals) { c.signals = s }
+
+// BeginPass starts one pass of the applier: until EndPass, stats_pending
+// is read at most once, and PendingEntry returns nil once the marks of
+// that read are worked through. Every mark wakes the applier (WakeOnMark)
+// after it is written, and the applier takes the wake-up before its pass,
+// so a mark written after the pass's read is taken up by the next pass.
+func (c *StatsCursor) BeginPass() {
+	c.mu.Lock()
+	c.inPass, c.passRead, c.done = true, false, nil
+	c.mu.Unlock()
+}
+
+// EndPass ends the pass BeginPass began.
+func (c *StatsCursor) EndPass() {
+	c.mu.Lock()
+	c.inPass, c.passRead, c.done = false, false, nil
+	c.mu.Unlock()
+}
 
 // Early reports whether the last look skipped a mark whose log entry was
 // not written yet: its commit is on its way, so look again shortly.
@@ -189,7 +214,7 @@ func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.early.Store(false)
-	for read := false; ; {
+	for read := c.inPass && c.passRead; ; {
 		if len(c.queue) == 0 {
 			if read {
 				return nil, nil
@@ -197,7 +222,7 @@ func (c *StatsCursor) oldestMarked(ctx context.Context) (*model.LogEntry, error)
 			if err := c.readMarks(ctx); err != nil {
 				return nil, err
 			}
-			read = true
+			read, c.passRead = true, c.inPass
 			continue
 		}
 		m := c.queue[0]
@@ -346,7 +371,8 @@ func (c *StatsCursor) NumberEntry(ctx context.Context, id string, seq int64) err
 	return nil
 }
 
-// DoneEntry drops a counted entry's mark.
+// DoneEntry drops a counted entry's mark — within a pass (BeginPass) at
+// FlushDone, with the marks of the pass's other counted entries.
 func (c *StatsCursor) DoneEntry(ctx context.Context, id string) error {
 	if !c.marked {
 		return nil
@@ -355,9 +381,37 @@ func (c *StatsCursor) DoneEntry(ctx context.Context, id string) error {
 	if len(c.queue) > 0 && c.queue[0].ID == id {
 		c.queue = c.queue[1:]
 	}
+	if c.inPass {
+		c.done = append(c.done, id)
+		c.mu.Unlock()
+		return nil
+	}
 	c.mu.Unlock()
 	if _, err := c.pending.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
 		return fmt.Errorf("unmark log entry: %w", translate(err))
+	}
+	return nil
+}
+
+// FlushDone drops the marks DoneEntry kept back in this pass, in one
+// delete. A mark left behind (a crash before it) is on a numbered entry,
+// and the next look drops it.
+func (c *StatsCursor) FlushDone(ctx context.Context) error {
+	c.mu.Lock()
+	ids := c.done
+	c.done = nil
+	c.mu.Unlock()
+	var err error
+	switch len(ids) {
+	case 0:
+		return nil
+	case 1:
+		_, err = c.pending.DeleteOne(ctx, bson.M{"_id": ids[0]})
+	default:
+		_, err = c.pending.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	}
+	if err != nil {
+		return fmt.Errorf("unmark log entries: %w", translate(err))
 	}
 	return nil
 }

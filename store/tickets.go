@@ -685,6 +685,24 @@ func (s *Tickets) SetStatsVersion(ctx context.Context, id string, version int64)
 	return nil
 }
 
+// SetStatsVersions records the statistics' versions of several tickets
+// (by ticket id) in one write.
+func (s *Tickets) SetStatsVersions(ctx context.Context, versions map[string]int64) error {
+	if len(versions) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, 0, len(versions))
+	for id, v := range versions {
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
+			SetUpdate(bson.M{"$set": bson.M{"v": v}}).SetUpsert(true))
+	}
+	_, err := s.statsV.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("stats versions: %w", translate(err))
+	}
+	return nil
+}
+
 // Counted streams every ticket as of the version the statistics include
 // (skipping tickets not yet counted), for a rebuild.
 func (s *Tickets) Counted(ctx context.Context, fn func(*model.Ticket) error) error {

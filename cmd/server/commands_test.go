@@ -422,13 +422,14 @@ func BenchmarkTicketLifeCommands(b *testing.B) {
 }
 
 // The bounds TestTicketLifeCommandBounds holds the server to: counts of
-// commands, never times — set a little above what was measured (115
-// MongoDB, 83–93 Redis besides waits, 40 Redis at rest with the liveness
+// commands, never times — set a little above what was measured (84–95
+// MongoDB, 72–79 Redis besides waits, 87 under -race (82–93 before the acknowledgement lost its
+// MULTI/EXEC), 40 Redis at rest with the liveness
 // marks), since work that follows a step asynchronously may fall in the
-// phase or after it.
+// phase or after it, and the applier counts one to four transitions a pass.
 const (
-	maxMongoPerLife        = 125
-	maxRedisBesidesPerLife = 110
+	maxMongoPerLife        = 105
+	maxRedisBesidesPerLife = 95
 	restWindow             = 10 * time.Second
 	maxRedisAtRest         = 50 // in restWindow: 5 a second
 	maxMongoAtRest         = 0  // in restWindow: no polling

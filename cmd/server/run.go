@@ -204,7 +204,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	dispatcher := service.NewDispatcher(service.DispatcherDeps{
 		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Index: taskIndex, Categories: categories,
 		Timers: timers, Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
-		Names: &service.Names{Users: users, Workers: people, Members: people},
+		Names: &service.Names{Users: users, Workers: people, Members: people, Now: now},
 		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
 			FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)},
 	})
@@ -216,7 +216,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	activityStore := store.NewActivities(mongo, now)
 	stats := service.NewStats(service.StatsDeps{
 		Log: tickets, Cursor: statsCursor, Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
-		Names: &service.Names{Users: users, Workers: people, Members: people}, Activities: activityStore, Branches: people,
+		Names: &service.Names{Users: users, Workers: people, Members: people, Now: now}, Activities: activityStore, Branches: people,
 		Owner: consumerName(), RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
 	peopleSvc := service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: forgetfulUsers{users, auth}, Grids: grids,
