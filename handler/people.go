@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -186,6 +187,12 @@ func peopleFilter(c echo.Context) (model.PeopleFilter, error) {
 }
 
 func (h *handlers) listWorkers(c echo.Context) error {
+	return directoryList(c, h.People.ListWorkers, toWorkerJSON)
+}
+
+// directoryList answers one page of a people directory: the filter and page
+// from the query, each row shown by show.
+func directoryList[R, J any](c echo.Context, list func(context.Context, model.PeopleFilter, string, int) ([]R, string, int64, error), show func(R) J) error {
 	f, err := peopleFilter(c)
 	if err != nil {
 		return err
@@ -194,13 +201,13 @@ func (h *handlers) listWorkers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, next, total, err := h.People.ListWorkers(c.Request().Context(), f, cursor, limit)
+	rows, next, total, err := list(c.Request().Context(), f, cursor, limit)
 	if err != nil {
 		return err
 	}
-	out := directoryPage[workerJSON]{Items: make([]workerJSON, len(rows)), NextCursor: signCursor(c, next), Total: total}
+	out := directoryPage[J]{Items: make([]J, len(rows)), NextCursor: signCursor(c, next), Total: total}
 	for i, r := range rows {
-		out.Items[i] = toWorkerJSON(r)
+		out.Items[i] = show(r)
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -248,23 +255,7 @@ func (h *handlers) inviteWorker(c echo.Context) error {
 }
 
 func (h *handlers) listPartyMembers(c echo.Context) error {
-	f, err := peopleFilter(c)
-	if err != nil {
-		return err
-	}
-	cursor, limit, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	rows, next, total, err := h.People.ListPartyMembers(c.Request().Context(), f, cursor, limit)
-	if err != nil {
-		return err
-	}
-	out := directoryPage[directoryMemberJSON]{Items: make([]directoryMemberJSON, len(rows)), NextCursor: signCursor(c, next), Total: total}
-	for i, r := range rows {
-		out.Items[i] = toDirectoryMember(r)
-	}
-	return c.JSON(http.StatusOK, out)
+	return directoryList(c, h.People.ListPartyMembers, toDirectoryMember)
 }
 
 func (h *handlers) getPartyMember(c echo.Context) error {

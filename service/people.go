@@ -237,30 +237,21 @@ func (p *People) branch(ctx context.Context, id string) (*model.Branch, error) {
 
 // checkGridCodes validates a list of grid codes against the uploaded grids.
 func (p *People) checkGridCodes(ctx context.Context, codes []string) ([]string, error) {
-	codes, err := checkList("grid_codes", codes, 1, 50)
-	if err != nil {
-		return nil, err
-	}
-	grids, err := p.grids.List(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("grids: %w", err)
-	}
-	known := make(map[string]bool, len(grids))
-	for _, g := range grids {
-		known[g.Code] = true
-	}
-	for i, c := range codes {
-		if !known[c] {
-			return nil, model.Invalid(fmt.Sprintf("grid_codes[%d]", i), "没有编码为 %q 的网格；请填写已上传网格的编码", c)
-		}
-	}
-	return codes, nil
+	return p.checkAgainstGrids(ctx, "grid_codes", codes, 50, func(g model.Grid) string { return g.Code },
+		"没有编码为 %q 的网格；请填写已上传网格的编码")
 }
 
 // checkCommunities validates a list of communities against the uploaded
 // grids' communities.
 func (p *People) checkCommunities(ctx context.Context, communities []string) ([]string, error) {
-	communities, err := checkList("communities", communities, 1, 20)
+	return p.checkAgainstGrids(ctx, "communities", communities, 20, func(g model.Grid) string { return g.Community },
+		"没有网格属于社区 %q；请填写已上传网格的社区名")
+}
+
+// checkAgainstGrids checks a list (1 to max entries) whose every value must
+// be some uploaded grid's key; unknown names the value and its position.
+func (p *People) checkAgainstGrids(ctx context.Context, field string, values []string, max int, key func(model.Grid) string, unknown string) ([]string, error) {
+	values, err := checkList(field, values, 1, max)
 	if err != nil {
 		return nil, err
 	}
@@ -270,14 +261,14 @@ func (p *People) checkCommunities(ctx context.Context, communities []string) ([]
 	}
 	known := make(map[string]bool, len(grids))
 	for _, g := range grids {
-		known[g.Community] = true
+		known[key(g)] = true
 	}
-	for i, c := range communities {
-		if !known[c] {
-			return nil, model.Invalid(fmt.Sprintf("communities[%d]", i), "没有网格属于社区 %q；请填写已上传网格的社区名", c)
+	for i, v := range values {
+		if !known[v] {
+			return nil, model.Invalid(fmt.Sprintf("%s[%d]", field, i), unknown, v)
 		}
 	}
-	return communities, nil
+	return values, nil
 }
 
 // claimPhone gives phone to profileID, or fails with conflict naming who
