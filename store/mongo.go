@@ -277,3 +277,21 @@ func translate(err error) error {
 
 // NewID returns a new opaque id.
 func NewID() string { return model.NewID(time.Now()) }
+
+// findAll runs a find on c and converts every document it returns; what
+// names the query in errors.
+func findAll[D, M any](ctx context.Context, c *mongo.Collection, what string, conv func(*D) M, filter any, opts ...options.Lister[options.FindOptions]) ([]M, error) {
+	cur, err := c.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, translate(err))
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, translate(err))
+	}
+	out := make([]M, len(docs))
+	for i := range docs {
+		out[i] = conv(&docs[i])
+	}
+	return out, nil
+}

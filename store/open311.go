@@ -62,19 +62,7 @@ func (s *APIKeys) Get(ctx context.Context, id string) (*model.APIKey, error) {
 // List returns every key, newest first. There are few: one per client
 // organisation.
 func (s *APIKeys) List(ctx context.Context) ([]*model.APIKey, error) {
-	cur, err := s.c.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(1000))
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", translate(err))
-	}
-	var docs []apiKeyDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list api keys: %w", translate(err))
-	}
-	out := make([]*model.APIKey, len(docs))
-	for i := range docs {
-		out[i] = docs[i].model()
-	}
-	return out, nil
+	return findAll(ctx, s.c, "list api keys", (*apiKeyDoc).model, bson.M{}, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(1000))
 }
 
 // Revoke marks a key revoked at the given time; revoking a revoked key
@@ -196,17 +184,5 @@ func (s *Tickets) Public(ctx context.Context, q model.PublicQuery) ([]*model.Tic
 	if q.Limit > 0 {
 		opts.SetLimit(int64(q.Limit))
 	}
-	cur, err := s.c.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, fmt.Errorf("public tickets: %w", translate(err))
-	}
-	var docs []ticketDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("public tickets: %w", translate(err))
-	}
-	out := make([]*model.Ticket, len(docs))
-	for i := range docs {
-		out[i] = docs[i].model()
-	}
-	return out, nil
+	return findAll(ctx, s.c, "public tickets", (*ticketDoc).model, filter, opts)
 }

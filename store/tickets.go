@@ -463,19 +463,7 @@ func (s *Tickets) Near(ctx context.Context, center model.Point, radiusM float64,
 	if !since.IsZero() {
 		filter["created_at"] = bson.M{"$gte": since.UTC()}
 	}
-	cur, err := s.c.Find(ctx, filter, options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("tickets near: %w", translate(err))
-	}
-	var docs []ticketDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("tickets near: %w", translate(err))
-	}
-	out := make([]*model.Ticket, len(docs))
-	for i := range docs {
-		out[i] = docs[i].model()
-	}
-	return out, nil
+	return findAll(ctx, s.c, "tickets near", (*ticketDoc).model, filter, options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
 // byIDs loads tickets one _id lookup each (the lookup FerretDB pushes down
@@ -641,19 +629,7 @@ func (s *Tickets) Open(ctx context.Context, after string, limit int) ([]*model.T
 	if after != "" {
 		filter["_id"] = bson.M{"$gt": after}
 	}
-	cur, err := s.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, fmt.Errorf("open tickets: %w", translate(err))
-	}
-	var docs []ticketDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("open tickets: %w", translate(err))
-	}
-	out := make([]*model.Ticket, len(docs))
-	for i := range docs {
-		out[i] = docs[i].model()
-	}
-	return out, nil
+	return findAll(ctx, s.c, "open tickets", (*ticketDoc).model, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
 // StateAt returns a ticket as it was at a version (nil for version 0's
