@@ -152,40 +152,8 @@ func startDispatchBenchServer(tb testing.TB, env map[string]string) (c *apitest.
 			_ = rc.Close()
 		}
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
 	logs = &dispatchBenchLog{}
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(ctx, func(k string) string { return env[k] }, logs, options{onReady: func(a string) { addrc <- a }})
-	}()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-errc:
-		cancel()
-		tb.Fatalf("server did not start: %v\n%s", err, logs)
-	case <-time.After(60 * time.Second):
-		cancel()
-		tb.Fatalf("server did not start in time\n%s", logs)
-	}
-	var once sync.Once
-	var stopErr error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			stopErr = <-errc
-		})
-		return stopErr
-	}
-	tb.Cleanup(func() {
-		if err := stop(); err != nil {
-			tb.Errorf("server stopped with %v", err)
-		}
-		if tb.Failed() {
-			tb.Logf("server log (tail):\n%s", logs)
-		}
-	})
+	addr, stop := launch(tb, env, options{}, logs)
 	return apitest.New("http://" + addr), logs, stop
 }
 

@@ -104,31 +104,7 @@ func (l *intakeLog) String() string {
 // wiring in-process until tb ends, then drops the benchmark's database.
 func startIntakeServer(tb testing.TB, env map[string]string) string {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	logs := &intakeLog{}
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(ctx, func(k string) string { return env[k] }, logs, options{onReady: func(a string) { addrc <- a }})
-	}()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-errc:
-		cancel()
-		tb.Fatalf("server did not start: %v\n%s", err, logs)
-	case <-time.After(60 * time.Second):
-		cancel()
-		tb.Fatalf("server did not start in time\n%s", logs)
-	}
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			tb.Errorf("server stopped with %v", err)
-		}
-		if tb.Failed() {
-			tb.Logf("server log (tail):\n%s", logs)
-		}
+	tb.Cleanup(func() { // registered first, so it runs after the server has stopped
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if c, err := mongo.Connect(mongoopts.Client().ApplyURI(env["MONGODB_URI"])); err == nil {
@@ -136,6 +112,7 @@ func startIntakeServer(tb testing.TB, env map[string]string) string {
 			_ = c.Disconnect(ctx)
 		}
 	})
+	addr, _ := launch(tb, env, options{}, &intakeLog{})
 	return "http://" + addr
 }
 

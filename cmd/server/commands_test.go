@@ -369,36 +369,7 @@ func statsCaughtUp(ctx context.Context, db *mongo.Database) bool {
 // startCountedServer runs the server with env and opt until tb ends.
 func startCountedServer(tb testing.TB, env map[string]string, opt options) *apitest.Client {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	opt.onReady = func(a string) { addrc <- a }
-	logs := &dispatchBenchLog{}
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, func(k string) string { return env[k] }, logs, opt) }()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-errc:
-		cancel()
-		tb.Fatalf("server did not start: %v\n%s", err, logs)
-	case <-time.After(60 * time.Second):
-		cancel()
-		tb.Fatalf("server did not start in time\n%s", logs)
-	}
-	var once sync.Once
-	var stopErr error
-	stop := func() error {
-		once.Do(func() { cancel(); stopErr = <-errc })
-		return stopErr
-	}
-	tb.Cleanup(func() {
-		if err := stop(); err != nil {
-			tb.Errorf("server stopped with %v", err)
-		}
-		if tb.Failed() {
-			tb.Logf("server log (tail):\n%s", logs)
-		}
-	})
+	addr, _ := launch(tb, env, opt, &dispatchBenchLog{})
 	return apitest.New("http://" + addr)
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -67,40 +69,52 @@ func testEnv(t *testing.T) map[string]string {
 // startServer runs the server with env until the test ends.
 func startServer(t *testing.T, env map[string]string, opt options) *testServer {
 	t.Helper()
+	logs := &syncBuffer{}
+	addr, stop := launch(t, env, opt, logs)
+	return &testServer{Client: apitest.New("http://" + addr), env: env, logs: logs, stop: stop}
+}
+
+// serverLog is where a launched server writes its log, shown when the test
+// fails.
+type serverLog interface {
+	io.Writer
+	fmt.Stringer
+}
+
+// launch runs the real wiring in-process with env and opt until tb ends
+// (or stop is called) and returns its address. Cleanups registered before
+// it run after the server has stopped.
+func launch(tb testing.TB, env map[string]string, opt options, logs serverLog) (addr string, stop func() error) {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
-	opt.onReady = func(addr string) { addrc <- addr }
-	logs := &syncBuffer{}
+	opt.onReady = func(a string) { addrc <- a }
 	errc := make(chan error, 1)
 	go func() { errc <- run(ctx, func(k string) string { return env[k] }, logs, opt) }()
-	var addr string
 	select {
 	case addr = <-addrc:
 	case err := <-errc:
 		cancel()
-		t.Fatalf("server did not start: %v\n%s", err, logs)
+		tb.Fatalf("server did not start: %v\n%s", err, logs)
 	case <-time.After(60 * time.Second):
 		cancel()
-		t.Fatalf("server did not start in time\n%s", logs)
+		tb.Fatalf("server did not start in time\n%s", logs)
 	}
 	var once sync.Once
 	var stopErr error
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			stopErr = <-errc
-		})
+	stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-errc })
 		return stopErr
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		if err := stop(); err != nil {
-			t.Errorf("server stopped with %v", err)
+			tb.Errorf("server stopped with %v", err)
 		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs)
+		if tb.Failed() {
+			tb.Logf("server log:\n%s", logs)
 		}
 	})
-	return &testServer{Client: apitest.New("http://" + addr), env: env, logs: logs, stop: stop}
+	return addr, stop
 }
 
 // newSimulator returns a WeChat simulator registered for appID.
