@@ -491,17 +491,7 @@ func (s *Open311) created(t *model.Ticket, cat model.Category) *Created {
 }
 
 func (s *Open311) replay(ctx context.Context, idem, hash string) (*model.Ticket, error) {
-	t, h, err := s.tickets.ByIdem(ctx, idem)
-	if errors.Is(err, model.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if h != hash {
-		return nil, model.Errorf(model.CodeIdempotencyKeyReused, "此 Idempotency-Key 已用于另一条服务请求；新的请求请换一个键")
-	}
-	return t, nil
+	return replayIdem(ctx, s.tickets, idem, hash, "此 Idempotency-Key 已用于另一条服务请求；新的请求请换一个键")
 }
 
 func serviceNotice(cat model.Category) string {

@@ -31,7 +31,6 @@ type TicketStore interface {
 	Open(ctx context.Context, after string, limit int) ([]*model.Ticket, error)
 	ListAssigned(ctx context.Context, assigneeID string, statuses []model.Status, cursor string, limit int) ([]*model.Ticket, string, error)
 	ListPool(ctx context.Context, communities []string, cursor string, limit int) ([]*model.Ticket, string, error)
-	ListAdmin(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error)
 }
 
 // Locker holds short leases in Redis.
@@ -356,7 +355,16 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 
 // replay returns the report an earlier attempt with the same key made.
 func (r *Reports) replay(ctx context.Context, idem, hash string) (*model.Ticket, error) {
-	t, h, err := r.tickets.ByIdem(ctx, idem)
+	return replayIdem(ctx, r.tickets, idem, hash, "这个 Idempotency-Key 已用于另一条内容不同的上报；新的上报请使用新的 Idempotency-Key")
+}
+
+// replayIdem returns the ticket an earlier submission with the same
+// idempotency digest made, nil if none; reused is the message of the 422
+// for a digest made from another body.
+func replayIdem(ctx context.Context, tickets interface {
+	ByIdem(context.Context, string) (*model.Ticket, string, error)
+}, idem, hash, reused string) (*model.Ticket, error) {
+	t, h, err := tickets.ByIdem(ctx, idem)
 	if errors.Is(err, model.ErrNotFound) {
 		return nil, nil
 	}
@@ -364,7 +372,7 @@ func (r *Reports) replay(ctx context.Context, idem, hash string) (*model.Ticket,
 		return nil, err
 	}
 	if h != hash {
-		return nil, model.Errorf(model.CodeIdempotencyKeyReused, "这个 Idempotency-Key 已用于另一条内容不同的上报；新的上报请使用新的 Idempotency-Key")
+		return nil, model.Errorf(model.CodeIdempotencyKeyReused, "%s", reused)
 	}
 	return t, nil
 }

@@ -295,3 +295,19 @@ func findAll[D, M any](ctx context.Context, c *mongo.Collection, what string, co
 	}
 	return out, nil
 }
+
+// timeRange is a filter on a time field from from (inclusive) to to, with
+// upper the operator of the end ("$lt" or "$lte"); nil when both are zero.
+func timeRange(from, to time.Time, upper string) bson.M {
+	r := bson.M{}
+	if !from.IsZero() {
+		r["$gte"] = from.UTC()
+	}
+	if !to.IsZero() {
+		r[upper] = to.UTC()
+	}
+	if len(r) == 0 {
+		return nil
+	}
+	return r
+}

@@ -164,14 +164,7 @@ func (s *Tickets) Public(ctx context.Context, q model.PublicQuery) ([]*model.Tic
 		return nil, nil
 	}
 	filter := bson.M{"status": bson.M{"$in": statusStrings(allowed)}}
-	created := bson.M{}
-	if !q.From.IsZero() {
-		created["$gte"] = q.From.UTC()
-	}
-	if !q.To.IsZero() {
-		created["$lte"] = q.To.UTC()
-	}
-	if len(created) > 0 {
+	if created := timeRange(q.From, q.To, "$lte"); created != nil {
 		filter["created_at"] = created
 	}
 	if len(q.Categories) > 0 {

@@ -45,14 +45,7 @@ func staffFilter(q model.TicketQuery) bson.M {
 			and = append(and, bson.M{"source": string(q.Source)})
 		}
 	}
-	created := bson.M{}
-	if !q.From.IsZero() {
-		created["$gte"] = q.From.UTC()
-	}
-	if !q.To.IsZero() {
-		created["$lt"] = q.To.UTC()
-	}
-	if len(created) > 0 {
+	if created := timeRange(q.From, q.To, "$lt"); created != nil {
 		and = append(and, bson.M{"created_at": created})
 	}
 	if q.Overdue != nil {
