@@ -297,12 +297,3 @@ type Point struct {
 
 // String is for logs: the id and status only, never personal data.
 func (t *Ticket) String() string { return fmt.Sprintf("ticket %s (%s v%d)", t.ID, t.Status, t.Version) }
-
-// TicketFilter narrows the staff's ticket list; empty fields match all.
-type TicketFilter struct {
-	Status   string
-	Grid     string
-	Category string
-	Queue    string
-	From, To time.Time // created_at in [From, To)
-}

@@ -168,14 +168,6 @@ func (s *Tasks) assigned(ctx context.Context, u *model.User, id string) (*model.
 	return t, err
 }
 
-// AdminList lists tickets for staff. Errors: invalid_argument (filter).
-func (s *Tasks) AdminList(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error) {
-	if f.Status != "" && !model.Status(f.Status).Valid() {
-		return nil, "", model.Invalid("status", "%q 不是工单状态", f.Status)
-	}
-	return s.tickets.ListAdmin(ctx, f, cursor, limit)
-}
-
 // Dispatch assigns a ticket by hand (staff), including one held for review.
 // Errors: invalid_argument (assignee), not_found, conflict.
 func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*model.Ticket, error) {

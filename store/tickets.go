@@ -590,37 +590,6 @@ func (s *Tickets) ListPool(ctx context.Context, communities []string, cursor str
 	return s.page(ctx, filter, limit)
 }
 
-// ListAdmin returns tickets for staff, newest first.
-func (s *Tickets) ListAdmin(ctx context.Context, f model.TicketFilter, cursor string, limit int) ([]*model.Ticket, string, error) {
-	filter := bson.M{}
-	if f.Status != "" {
-		filter["status"] = f.Status
-	}
-	if f.Grid != "" {
-		filter["grid_code"] = f.Grid
-	}
-	if f.Category != "" {
-		filter["category"] = f.Category
-	}
-	if f.Queue != "" {
-		filter["queue"] = f.Queue
-	}
-	created := bson.M{}
-	if !f.From.IsZero() {
-		created["$gte"] = f.From.UTC()
-	}
-	if !f.To.IsZero() {
-		created["$lt"] = f.To.UTC()
-	}
-	if len(created) > 0 {
-		filter["created_at"] = created
-	}
-	if cursor != "" {
-		filter["_id"] = bson.M{"$lt": cursor}
-	}
-	return s.page(ctx, filter, limit)
-}
-
 // Open returns the tickets that still have timers — pending, dispatched,
 // in progress, and resolved (waiting for feedback) — after the given id, in
 // id order: the reconciler walks them in pages.
