@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -377,4 +376,3 @@ func audit(t *testing.T, c *citysim.City, o citysim.AuditOptions) *citysim.Audit
 	return a
 }
 
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

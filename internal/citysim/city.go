@@ -217,9 +217,6 @@ func Build(ctx context.Context, cfg Config) (*City, error) {
 // Seed is the city's seed.
 func (c *City) Seed() string { return c.cfg.Seed }
 
-// StaffToken is the staff login the city was built with.
-func (c *City) StaffToken() string { return c.staff }
-
 // Reports returns the reports that got a 201 so far.
 func (c *City) Reports() []*Report {
 	c.mu.Lock()
