@@ -375,4 +375,3 @@ func audit(t *testing.T, c *citysim.City, o citysim.AuditOptions) *citysim.Audit
 	}
 	return a
 }
-
