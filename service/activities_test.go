@@ -11,13 +11,13 @@ import (
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
 )
 
 // The production stores fit the activity service's interfaces.
 var (
-	_ service.ActivityStore = (*store.Activities)(nil)
-	_ service.MemberGetter  = (*store.People)(nil)
+	_ service.ActivityStore = (*mongodb.Activities)(nil)
+	_ service.MemberGetter  = (*mongodb.People)(nil)
 )
 
 func TestValidateActivity(t *testing.T) {
@@ -94,8 +94,8 @@ func TestActivityCreateAndCheckIn(t *testing.T) {
 	ctx := context.Background()
 	m := testenv.Mongo(t)
 	clk := &activityTestClock{t: time.Date(2026, 4, 30, 12, 0, 0, 0, time.UTC)}
-	people := store.NewPeople(m, clk.Now)
-	acts := store.NewActivities(m, clk.Now)
+	people := mongodb.NewPeople(m, clk.Now)
+	acts := mongodb.NewActivities(m, clk.Now)
 	svc := service.NewActivities(acts, people, clk.Now)
 
 	branch, err := people.CreateBranch(ctx, model.Branch{Name: "第一党支部"})

@@ -11,7 +11,7 @@ import (
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
 )
 
 // A user read by Authenticate is trusted for UserCacheTTL: a change made
@@ -22,7 +22,7 @@ func TestAuthenticateCachesTheUserBriefly(t *testing.T) {
 	ctx := context.Background()
 	m := testenv.Mongo(t)
 	clk := &clock{t: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)}
-	users := store.NewUsers(m, clk.now)
+	users := mongodb.NewUsers(m, clk.now)
 	tokens := service.NewTokens([]byte(strings.Repeat("k", 32)), time.Hour, clk.now)
 	auth := service.NewAuth(service.AuthDeps{Users: users, Tokens: tokens, BcryptCost: 4,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -8,7 +8,7 @@ import (
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
 )
 
 // Names keeps a name it found for NameCacheTTL: a rename shows after it,
@@ -17,7 +17,7 @@ func TestNamesAreKeptForTheirTTL(t *testing.T) {
 	ctx := context.Background()
 	m := testenv.Mongo(t)
 	clk := &clock{t: time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC)}
-	users, people := store.NewUsers(m, clk.now), store.NewPeople(m, clk.now)
+	users, people := mongodb.NewUsers(m, clk.now), mongodb.NewPeople(m, clk.now)
 	u, err := users.UpsertWeChat(ctx, testenv.Name("openid-"))
 	if err != nil {
 		t.Fatal(err)

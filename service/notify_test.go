@@ -15,18 +15,19 @@ import (
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
+	"github.com/citizen-city/chengguantong/store/redis"
 	"github.com/citizen-city/chengguantong/wechat"
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 )
 
 // The production pieces fit the notifier's interfaces.
 var (
-	_ service.Allowances      = (*store.Subscriptions)(nil)
-	_ service.NotificationLog = (*store.Notifications)(nil)
-	_ service.UserGetter      = (*store.Users)(nil)
+	_ service.Allowances      = (*mongodb.Subscriptions)(nil)
+	_ service.NotificationLog = (*mongodb.Notifications)(nil)
+	_ service.UserGetter      = (*mongodb.Users)(nil)
 	_ service.SubscribeSender = wechat.Subscriber{}
-	_ service.Queue           = (*store.Stream)(nil)
+	_ service.Queue           = (*redis.Stream)(nil)
 )
 
 // notifyNow is 10:30 in Shanghai.
@@ -43,10 +44,10 @@ var notifyTemplates = service.Templates{
 type notifyEnv struct {
 	sim   *wechatsim.Simulator
 	wx    *wechat.Client
-	subs  *store.Subscriptions
-	users *store.Users
-	log   *store.Notifications
-	queue *store.Stream
+	subs  *mongodb.Subscriptions
+	users *mongodb.Users
+	log   *mongodb.Notifications
+	queue *redis.Stream
 	n     *service.Notifier
 	logs  *syncBuffer
 }
@@ -84,13 +85,13 @@ func mustNotifyEnv(tb testing.TB, simTemplates map[string][]string, wrap func(se
 	tb.Cleanup(sim.Install())
 	rdb := testenv.Redis(tb)
 	m := testenv.Mongo(tb)
-	wx := wechat.New(wechat.Config{AppID: appID, Secret: "s"}, store.NewWeChatCache(rdb))
+	wx := wechat.New(wechat.Config{AppID: appID, Secret: "s"}, redis.NewWeChatCache(rdb))
 	e := &notifyEnv{
 		sim: sim, wx: wx,
-		subs:  store.NewSubscriptions(m, time.Now),
-		users: store.NewUsers(m, time.Now),
-		log:   store.NewNotifications(m, time.Now),
-		queue: store.NewStream(rdb, "notify"),
+		subs:  mongodb.NewSubscriptions(m, time.Now),
+		users: mongodb.NewUsers(m, time.Now),
+		log:   mongodb.NewNotifications(m, time.Now),
+		queue: redis.NewStream(rdb, "notify"),
 		logs:  &syncBuffer{},
 	}
 	if err := e.queue.EnsureGroup(context.Background()); err != nil {

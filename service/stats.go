@@ -374,7 +374,7 @@ func (s *Stats) applyOne(ctx context.Context) (bool, error) {
 		}
 	}
 	at := s.now()
-	if err := s.rollups.Apply(ctx, seq, at, applyOrder(toRows(Delta(Contribute(before), Contribute(after))))); err != nil {
+	if err := s.rollups.Apply(ctx, seq, at, applyOrder(model.StatsDelta(before, after).Rows())); err != nil {
 		return false, err
 	}
 	if s.batchV == nil {
@@ -415,35 +415,17 @@ func (s *Stats) Rebuild(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	total := Contribution{}
+	total := model.Contribution{}
 	n := 0
 	err = s.log.Counted(ctx, func(t *model.Ticket) error {
-		for k, v := range Contribute(t) {
-			total.add(k, v)
-		}
+		total.Add(model.Contribute(t))
 		n++
 		return nil
 	})
 	if err != nil {
 		return n, leaseErr(ctx, err)
 	}
-	return n, leaseErr(ctx, s.rollups.Replace(ctx, applied, toRows(total)))
-}
-
-func (v Vector) values() model.RollupValues {
-	return model.RollupValues{
-		model.CounterReported: float64(v.Reported), model.CounterRegistered: float64(v.Registered),
-		model.CounterResolved: float64(v.Resolved), model.CounterClosed: float64(v.Closed),
-		model.CounterOnTime: float64(v.OnTime), model.CounterOverdue: float64(v.Overdue),
-		model.CounterReopened: float64(v.Reopened), model.CounterRated: float64(v.Rated),
-		model.CounterSatisfied: float64(v.Satisfied), model.CounterHours: v.HoursToResolve,
-		model.CounterPartyResolved: float64(v.PartyResolved), model.CounterParticipations: float64(v.Participations),
-		model.CounterDispatched: float64(v.Dispatched), model.CounterReturned: float64(v.Returned),
-		model.CounterExtended: float64(v.Extended), model.CounterDeferred: float64(v.Deferred),
-		model.CounterUrged: float64(v.Urged), model.CounterVerifyFailed: float64(v.VerifyFailed),
-		model.CounterSelfHandled: float64(v.SelfHandled), model.CounterPhotoFlagged: float64(v.PhotoFlagged),
-		model.CounterOpenOverdue: float64(v.OpenOverdue),
-	}
+	return n, leaseErr(ctx, s.rollups.Replace(ctx, applied, total.Rows()))
 }
 
 func vectorOf(x *model.RollupValues) Vector {
@@ -459,23 +441,14 @@ func vectorOf(x *model.RollupValues) Vector {
 		PartyResolved: i(model.CounterPartyResolved), Participations: i(model.CounterParticipations)}
 }
 
-// toRows lists a contribution's rows, in no particular order.
-func toRows(c Contribution) []model.RollupRow {
-	rows := make([]model.RollupRow, 0, len(c))
-	for k, v := range c {
-		rows = append(rows, model.RollupRow{Period: k.Period, Dim: k.Dim, Key: k.Key, Values: v.values()})
-	}
-	return rows
-}
-
 // applyOrder sorts one event's rows for Apply: the "all" documents go
 // last, so a reader that sees an event in the totals sees it in every
 // group too.
 func applyOrder(rows []model.RollupRow) []model.RollupRow {
 	sort.Slice(rows, func(a, b int) bool {
 		ra, rb := rows[a], rows[b]
-		if (ra.Dim == dimAll) != (rb.Dim == dimAll) {
-			return rb.Dim == dimAll
+		if (ra.Dim == model.DimAll) != (rb.Dim == model.DimAll) {
+			return rb.Dim == model.DimAll
 		}
 		if ra.Period != rb.Period {
 			return ra.Period < rb.Period
@@ -532,7 +505,7 @@ func (s *Stats) Summary(ctx context.Context, p Period, groupBy string) (*Summary
 		return nil, err
 	}
 	out.UpdatedAt = at
-	all, err := s.rollups.Read(ctx, dimAll, buckets)
+	all, err := s.rollups.Read(ctx, model.DimAll, buckets)
 	if err != nil {
 		return nil, err
 	}
@@ -633,7 +606,7 @@ func (s *Stats) byTime(ctx context.Context, p Period, groupBy string) (*Summary,
 			buckets = append(buckets, b)
 		}
 	}
-	rows, err := s.rollups.Read(ctx, dimAll, buckets)
+	rows, err := s.rollups.Read(ctx, model.DimAll, buckets)
 	if err != nil {
 		return nil, err
 	}
@@ -668,11 +641,11 @@ func (s *Stats) groupName(ctx context.Context, dim, key string) string {
 // MemberRows returns the party members' roll-ups for a period, by user id.
 func (s *Stats) MemberRows(ctx context.Context, p Period) (map[string]Vector, Vector, error) {
 	buckets := PeriodBuckets(p)
-	rows, err := s.rollups.Read(ctx, dimMember, buckets)
+	rows, err := s.rollups.Read(ctx, model.DimMember, buckets)
 	if err != nil {
 		return nil, Vector{}, err
 	}
-	all, err := s.rollups.Read(ctx, dimAll, buckets)
+	all, err := s.rollups.Read(ctx, model.DimAll, buckets)
 	if err != nil {
 		return nil, Vector{}, err
 	}

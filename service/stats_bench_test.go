@@ -15,7 +15,8 @@ import (
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
+	"github.com/citizen-city/chengguantong/store/redis"
 )
 
 // BenchmarkSummaryYearByGrid reads /stats/summary's figures for a year
@@ -58,7 +59,7 @@ func BenchmarkSummaryYearByGrid(b *testing.B) {
 	}
 	rows = append(rows, model.RollupRow{Period: "y2026", Dim: "all", Values: counts(int64(tickets))})
 	start := time.Now()
-	if err := store.NewRollups(m, nil).Replace(ctx, 1, rows); err != nil {
+	if err := mongodb.NewRollups(m, nil).Replace(ctx, 1, rows); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d grids' roll-ups in %s", grids, time.Since(start).Round(time.Millisecond))
@@ -69,14 +70,14 @@ func BenchmarkSummaryYearByGrid(b *testing.B) {
 	seq := int64(1)
 	for _, c := range []struct {
 		name  string
-		redis *store.Redis
+		redis *redis.Redis
 		write bool
 	}{{"cold", nil, false}, {"after-write", r, true}, {"cached", r, false}} {
 		b.Run(c.name, func(b *testing.B) {
-			rollups := store.NewRollups(m, c.redis)
+			rollups := mongodb.NewRollups(m, c.redis)
 			stats := service.NewStats(service.StatsDeps{
-				Rollups: rollups, Categories: service.NewCategories(store.NewCategories(m, now), time.Minute, now),
-				Grids: service.NewGrids(store.NewGrids(m, now), 0, logger), Now: now, Logger: logger,
+				Rollups: rollups, Categories: service.NewCategories(mongodb.NewCategories(m, now), time.Minute, now),
+				Grids: service.NewGrids(mongodb.NewGrids(m, now), 0, logger), Now: now, Logger: logger,
 			})
 			lat := make([]time.Duration, 0, b.N)
 			resolved := model.RollupValues{model.CounterResolved: 1, model.CounterClosed: 1, model.CounterOnTime: 1, model.CounterHours: 5}
@@ -129,7 +130,7 @@ func gridCount() int {
 func BenchmarkApplyTransition(b *testing.B) {
 	ctx := context.Background()
 	m := testenv.Mongo(b)
-	rollups := store.NewRollups(m, testenv.Redis(b))
+	rollups := mongodb.NewRollups(m, testenv.Redis(b))
 	grids := gridCount()
 	v := model.RollupValues{model.CounterReported: 200, model.CounterRegistered: 180, model.CounterResolved: 160,
 		model.CounterClosed: 160, model.CounterOnTime: 150, model.CounterHours: 3200.5}

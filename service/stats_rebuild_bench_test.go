@@ -19,13 +19,14 @@ import (
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
+	"github.com/citizen-city/chengguantong/store/redis"
 )
 
 // BenchmarkRebuild times Stats.Rebuild — what `server rebuild-stats` runs —
 // over CGT_BENCH_REBUILD_TICKETS tickets: a year (2026) of reports over
 // 5,000 grids (BENCH_GRIDS), bulk-loaded straight into the store as
-// store.Tickets stores them (Tickets.Load), all counted as of their
+// mongodb.Tickets stores them (Tickets.Load), all counted as of their
 // version. It reports tickets per second and the peak memory of the
 // rebuild: the Go heap (sampled) and the process's resident set, which
 // includes the embedded FerretDB.
@@ -43,7 +44,7 @@ func BenchmarkRebuild(b *testing.B) {
 	ctx := context.Background()
 	m := testenv.Mongo(b)
 	r := testenv.Redis(b)
-	tickets := store.NewTickets(m, time.Now)
+	tickets := mongodb.NewTickets(m, time.Now)
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s rebuild bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
@@ -88,9 +89,9 @@ func BenchmarkRebuild(b *testing.B) {
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	stats := service.NewStats(service.StatsDeps{
-		Log: tickets, Cursor: store.NewStatsCursor(m, false, time.Now), Rollups: store.NewRollups(m, r), Locks: store.NewLocks(r), Owner: "bench",
-		Categories: service.NewCategories(store.NewCategories(m, time.Now), time.Minute, time.Now),
-		Grids:      service.NewGrids(store.NewGrids(m, time.Now), 0, logger), Now: time.Now, Logger: logger,
+		Log: tickets, Cursor: mongodb.NewStatsCursor(m, false, time.Now), Rollups: mongodb.NewRollups(m, r), Locks: redis.NewLocks(r), Owner: "bench",
+		Categories: service.NewCategories(mongodb.NewCategories(m, time.Now), time.Minute, time.Now),
+		Grids:      service.NewGrids(mongodb.NewGrids(m, time.Now), 0, logger), Now: time.Now, Logger: logger,
 	})
 
 	// The store's part alone, on request: one pass over the tickets as the

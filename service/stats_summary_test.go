@@ -12,7 +12,7 @@ import (
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
 )
 
 // The groups of a summary come most resolved first, ties by key, and add
@@ -21,7 +21,7 @@ func TestSummaryGroupsOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	m := testenv.Mongo(t)
-	rollups := store.NewRollups(m, testenv.Redis(t))
+	rollups := mongodb.NewRollups(m, testenv.Redis(t))
 	res := func(period, key string, n float64) model.RollupRow {
 		return model.RollupRow{Period: period, Dim: "grid", Key: key, Values: model.RollupValues{model.CounterResolved: n, model.CounterReported: 1}}
 	}
@@ -34,8 +34,8 @@ func TestSummaryGroupsOrder(t *testing.T) {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	stats := service.NewStats(service.StatsDeps{
-		Rollups: rollups, Categories: service.NewCategories(store.NewCategories(m, time.Now), time.Minute, time.Now),
-		Grids: service.NewGrids(store.NewGrids(m, time.Now), 0, logger), Now: time.Now, Logger: logger,
+		Rollups: rollups, Categories: service.NewCategories(mongodb.NewCategories(m, time.Now), time.Minute, time.Now),
+		Grids: service.NewGrids(mongodb.NewGrids(m, time.Now), 0, logger), Now: time.Now, Logger: logger,
 	})
 	for _, c := range []struct {
 		to   time.Time

@@ -14,7 +14,8 @@ import (
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
+	"github.com/citizen-city/chengguantong/store/redis"
 )
 
 // clock is a test clock that moves only when told.
@@ -32,7 +33,7 @@ func (c *clock) advance(d time.Duration) {
 
 // flows runs a random mix of ticket lives through the real store, taking
 // every step by the model's transitions, and returns the tickets' ids.
-func flows(t *testing.T, ctx context.Context, tickets *store.Tickets, clk *clock, rng *rand.Rand, n int) []string {
+func flows(t *testing.T, ctx context.Context, tickets *mongodb.Tickets, clk *clock, rng *rand.Rand, n int) []string {
 	t.Helper()
 	workers := []string{"w1", "w2", "w3"}
 	members := []string{"p1", "p2"}
@@ -192,8 +193,8 @@ func slicesIndex(s []string, v string) int {
 }
 
 // independent counts the indicators straight from the final tickets, by
-// rules written out here rather than through service.Contribute.
-func independent(t *testing.T, ctx context.Context, tickets *store.Tickets, ids []string) service.Counts {
+// rules written out here rather than through model.Contribute.
+func independent(t *testing.T, ctx context.Context, tickets *mongodb.Tickets, ids []string) service.Counts {
 	t.Helper()
 	var c service.Counts
 	for _, id := range ids {
@@ -284,17 +285,17 @@ func statsAreExactlyOnce(t *testing.T, marked bool) {
 	m := testenv.Mongo(t)
 	r := testenv.Redis(t)
 	clk := &clock{t: time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC)}
-	tickets := store.NewTickets(m, clk.now)
+	tickets := mongodb.NewTickets(m, clk.now)
 	if marked {
-		tickets.UseStatsMarks(store.NewStatsCursor(m, true, clk.now))
+		tickets.UseStatsMarks(mongodb.NewStatsCursor(m, true, clk.now))
 	}
-	rollups := store.NewRollups(m, r)
+	rollups := mongodb.NewRollups(m, r)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	newStats := func(owner string) *service.Stats {
 		return service.NewStats(service.StatsDeps{
-			Log: tickets, Cursor: store.NewStatsCursor(m, marked, clk.now), Rollups: rollups, Locks: store.NewLocks(r), Owner: owner,
-			Categories: service.NewCategories(store.NewCategories(m, clk.now), time.Minute, clk.now),
-			Grids:      service.NewGrids(store.NewGrids(m, clk.now), 0, logger), Now: clk.now, Logger: logger,
+			Log: tickets, Cursor: mongodb.NewStatsCursor(m, marked, clk.now), Rollups: rollups, Locks: redis.NewLocks(r), Owner: owner,
+			Categories: service.NewCategories(mongodb.NewCategories(m, clk.now), time.Minute, clk.now),
+			Grids:      service.NewGrids(mongodb.NewGrids(m, clk.now), 0, logger), Now: clk.now, Logger: logger,
 		})
 	}
 	a, b := newStats("instance-a"), newStats("instance-b")

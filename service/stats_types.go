@@ -175,3 +175,34 @@ type MemberFigures struct {
 	Participations int64
 	Resolved       int64
 }
+
+// Vector is one roll-up document's counters.
+type Vector struct {
+	Counts
+	PartyResolved  int64 // resolved with a party member's participation
+	Participations int64 // a party member's claim-and-resolve
+}
+
+func (v *Vector) add(o Vector, sign int64) {
+	v.Dispatched += sign * o.Dispatched
+	v.Returned += sign * o.Returned
+	v.Extended += sign * o.Extended
+	v.Deferred += sign * o.Deferred
+	v.Urged += sign * o.Urged
+	v.VerifyFailed += sign * o.VerifyFailed
+	v.SelfHandled += sign * o.SelfHandled
+	v.PhotoFlagged += sign * o.PhotoFlagged
+	v.OpenOverdue += sign * o.OpenOverdue
+	v.Reported += sign * o.Reported
+	v.Registered += sign * o.Registered
+	v.Resolved += sign * o.Resolved
+	v.Closed += sign * o.Closed
+	v.OnTime += sign * o.OnTime
+	v.Overdue += sign * o.Overdue
+	v.Reopened += sign * o.Reopened
+	v.Rated += sign * o.Rated
+	v.Satisfied += sign * o.Satisfied
+	v.HoursToResolve += float64(sign) * o.HoursToResolve
+	v.PartyResolved += sign * o.PartyResolved
+	v.Participations += sign * o.Participations
+}

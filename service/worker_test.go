@@ -11,7 +11,7 @@ import (
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/redis"
 )
 
 // A job that keeps failing is handed to GiveUp after its last attempt (once),
@@ -19,7 +19,7 @@ import (
 // tried again rather than dead-lettered.
 func TestWorkerGivesUpToStaffNotToADeadLetter(t *testing.T) {
 	t.Parallel()
-	q := store.NewStream(testenv.Redis(t), "giveup")
+	q := redis.NewStream(testenv.Redis(t), "giveup")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := q.EnsureGroup(ctx); err != nil {

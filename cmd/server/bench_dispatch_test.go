@@ -54,7 +54,7 @@ import (
 
 	"github.com/citizen-city/chengguantong/internal/apitest"
 	"github.com/citizen-city/chengguantong/internal/testenv"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
 )
 
 const (
@@ -142,7 +142,7 @@ func startDispatchBenchServer(tb testing.TB, env map[string]string) (c *apitest.
 	tb.Cleanup(func() { // registered first, so it runs after the server has stopped
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if m, err := store.OpenMongo(ctx, env["MONGODB_URI"], env["MONGODB_DATABASE"]); err == nil {
+		if m, err := mongodb.OpenMongo(ctx, env["MONGODB_URI"], env["MONGODB_DATABASE"]); err == nil {
 			_ = m.Drop(ctx)
 			_ = m.Close(ctx)
 		}
@@ -761,10 +761,10 @@ func dispatchBenchProbe(tb testing.TB, env map[string]string, workerID string) {
 	defer cancel()
 	// After an overload the store may still be working through queries
 	// whose clients gave up: wait for it to answer.
-	var m *store.Mongo
+	var m *mongodb.Mongo
 	var err error
 	for range 24 {
-		if m, err = store.OpenMongo(ctx, env["MONGODB_URI"], env["MONGODB_DATABASE"]); err == nil {
+		if m, err = mongodb.OpenMongo(ctx, env["MONGODB_URI"], env["MONGODB_DATABASE"]); err == nil {
 			break
 		}
 		time.Sleep(5 * time.Second)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/citizen-city/chengguantong/internal/testenv"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/redis"
 	"github.com/citizen-city/chengguantong/wechat"
 )
 
@@ -79,12 +79,12 @@ func TestTwoInstancesShareLoginsAndAccessToken(t *testing.T) {
 	ctx := context.Background()
 	openID := sim.OpenIDFor("shared-user")
 	for i := range 4 {
-		rdb, err := store.OpenRedis(ctx, env["REDIS_URL"], env["REDIS_KEY_PREFIX"])
+		rdb, err := redis.OpenRedis(ctx, env["REDIS_URL"], env["REDIS_KEY_PREFIX"])
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rdb.Close()
-		wx := wechat.New(wechat.Config{AppID: env["WECHAT_APPID"], Secret: "simulator-secret"}, store.NewWeChatCache(rdb))
+		wx := wechat.New(wechat.Config{AppID: env["WECHAT_APPID"], Secret: "simulator-secret"}, redis.NewWeChatCache(rdb))
 		if _, err := wx.MsgSecCheck(ctx, openID, "路灯不亮"); err != nil {
 			t.Fatalf("instance %d: %v", i, err)
 		}

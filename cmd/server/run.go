@@ -28,7 +28,8 @@ import (
 	"github.com/citizen-city/chengguantong/photo"
 	"github.com/citizen-city/chengguantong/service"
 	"github.com/citizen-city/chengguantong/service/seed"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
+	"github.com/citizen-city/chengguantong/store/redis"
 	"github.com/citizen-city/chengguantong/wechat"
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 	"github.com/citizen-city/chengguantong/workcal"
@@ -74,10 +75,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("starting", "config", cfg)
 
 	mongoURI, redisURL := cfg.MongoURI, cfg.RedisURL
-	var emb *store.Embedded
+	var emb *mongodb.Embedded
 	if cfg.Mode == config.ModeEmbedded {
 		var err error
-		emb, err = store.StartEmbedded(cfg.DataDir, logger)
+		emb, err = mongodb.StartEmbedded(cfg.DataDir, logger)
 		if err != nil {
 			return err
 		}
@@ -97,7 +98,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	mongo, err := store.OpenMongo(startCtx, mongoURI, cfg.MongoDatabase, store.MongoOptions{Monitor: opt.mongoMonitor})
+	mongo, err := mongodb.OpenMongo(startCtx, mongoURI, cfg.MongoDatabase, mongodb.MongoOptions{Monitor: opt.mongoMonitor})
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			return err
 		}
 	}
-	rdb, err := store.OpenRedis(startCtx, redisURL, cfg.RedisKeyPrefix)
+	rdb, err := redis.OpenRedis(startCtx, redisURL, cfg.RedisKeyPrefix)
 	if err != nil {
 		return err
 	}
@@ -133,7 +134,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		defer sim.Close()
 		defer sim.Install()()
 	}
-	wx := wechat.New(wcfg, store.NewWeChatCache(rdb))
+	wx := wechat.New(wcfg, redis.NewWeChatCache(rdb))
 
 	logger.Info("stores ready")
 	// Bind first: the public URL (signed photo links, WeChat's callbacks)
@@ -148,13 +149,13 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		addr = ln.Addr().String()
 	}
 	baseURL := cfg.BaseURL(addr)
-	users := store.NewUsers(mongo, now)
-	invites := store.NewInvites(mongo, now)
-	people := store.NewPeople(mongo, now)
+	users := mongodb.NewUsers(mongo, now)
+	invites := mongodb.NewInvites(mongo, now)
+	people := mongodb.NewPeople(mongo, now)
 	tokens := service.NewTokens([]byte(cfg.TokenSecret), cfg.TokenTTL, now)
 	auth := service.NewAuth(service.AuthDeps{
 		WeChat: wechat.Login{Client: wx}, Users: users, Invites: invites, Profiles: people,
-		Limiter: store.NewRateLimiter(rdb), Tokens: tokens, Logger: logger,
+		Limiter: redis.NewRateLimiter(rdb), Tokens: tokens, Logger: logger,
 		Limits: service.AuthLimits{PerAccountPerMinute: cfg.LoginPerAccountPerMinute, PerIPPerMinute: cfg.LoginPerIPPerMinute},
 	})
 	if cfg.AdminUsername != "" {
@@ -163,44 +164,44 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		}
 	}
 
-	categories := service.NewCategories(store.NewCategories(mongo, now), 5*time.Second, now)
+	categories := service.NewCategories(mongodb.NewCategories(mongo, now), 5*time.Second, now)
 	if err := categories.Seed(startCtx); err != nil {
 		return err
 	}
-	photoStore := store.NewPhotos(mongo, now)
+	photoStore := mongodb.NewPhotos(mongo, now)
 	signer := service.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
-	limiter := store.NewRateLimiter(rdb)
+	limiter := redis.NewRateLimiter(rdb)
 	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels}, runtime.NumCPU())
 	photos := service.NewPhotos(photoStore, processor, signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
-	tickets := store.NewTickets(mongo, now)
-	taskIndex := store.NewTaskIndex(rdb)
+	tickets := mongodb.NewTickets(mongo, now)
+	taskIndex := redis.NewTaskIndex(rdb)
 	tickets.UseIndex(taskIndex)
-	signals := store.NewSignals(rdb)
-	statsCursor := store.NewStatsCursor(mongo, true, now)
+	signals := redis.NewSignals(rdb)
+	statsCursor := mongodb.NewStatsCursor(mongo, true, now)
 	statsCursor.WakeOnMark(signals)
 	tickets.UseStatsMarks(statsCursor)
-	screenQueue := store.NewStream(rdb, "screen")
+	screenQueue := redis.NewStream(rdb, "screen")
 	reports := service.NewReports(service.ReportsDeps{
-		Tickets: tickets, Photos: photoStore, Categories: categories, Locks: store.NewLocks(rdb), Limiter: limiter,
+		Tickets: tickets, Photos: photoStore, Categories: categories, Locks: redis.NewLocks(rdb), Limiter: limiter,
 		Screening: screenQueue, Limits: service.ReportLimits{PerDay: cfg.ReportsPerDay}, Now: now, Logger: logger,
 	})
 	calendar, err := workcal.New(cfg.WorkCalendar)
 	if err != nil {
 		return fmt.Errorf("WORK_CALENDAR: %w", err)
 	}
-	grids := service.NewGrids(signalledGrids{store.NewGrids(mongo, now), signals}, float64(cfg.GridSnapMeters), logger)
+	grids := service.NewGrids(signalledGrids{mongodb.NewGrids(mongo, now), signals}, float64(cfg.GridSnapMeters), logger)
 	if _, err := grids.Refresh(startCtx); err != nil {
 		return err
 	}
 	templates := service.Templates{Assigned: cfg.TemplateAssigned, Accepted: cfg.TemplateAccepted, Resolved: cfg.TemplateResolved}
-	notifyQueue := store.NewStream(rdb, "notify")
-	notifications := store.NewNotifications(mongo, now)
+	notifyQueue := redis.NewStream(rdb, "notify")
+	notifications := mongodb.NewNotifications(mongo, now)
 	notifier := service.NewNotifier(service.NotifierDeps{
-		Queue: notifyQueue, Allowances: store.NewSubscriptions(mongo, now), Users: users,
+		Queue: notifyQueue, Allowances: mongodb.NewSubscriptions(mongo, now), Users: users,
 		Sender: wechat.Subscriber{Client: wx}, Templates: templates, Dedup: notifications, Now: now, Logger: logger,
 	})
-	dispatchQueue := store.NewStream(rdb, "dispatch")
-	timers := store.NewTimers(rdb)
+	dispatchQueue := redis.NewStream(rdb, "dispatch")
+	timers := redis.NewTimers(rdb)
 	dispatcher := service.NewDispatcher(service.DispatcherDeps{
 		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Index: taskIndex, Categories: categories,
 		Timers: timers, Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
@@ -213,9 +214,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Tickets: tickets, Photos: photoStore, Moderation: photoStore, Users: users, Content: wechat.Content{Client: wx},
 		Categories: categories, Signer: signer, Reports: reports, Router: dispatcher, Now: now, Logger: logger,
 	})
-	activityStore := store.NewActivities(mongo, now)
+	activityStore := mongodb.NewActivities(mongo, now)
 	stats := service.NewStats(service.StatsDeps{
-		Log: tickets, Cursor: statsCursor, Rollups: store.NewRollups(mongo, rdb), Locks: store.NewLocks(rdb), Categories: categories, Grids: grids,
+		Log: tickets, Cursor: statsCursor, Rollups: mongodb.NewRollups(mongo, rdb), Locks: redis.NewLocks(rdb), Categories: categories, Grids: grids,
 		Names: &service.Names{Users: users, Workers: people, Members: people, Now: now}, Activities: activityStore, Branches: people,
 		Owner: consumerName(), RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
@@ -232,7 +233,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		}})
 	}
 	open311 := service.NewOpen311(service.Open311Deps{
-		Tickets: tickets, Public: tickets, Keys: store.NewAPIKeys(mongo), Submitters: store.NewOpen311Submitters(mongo),
+		Tickets: tickets, Public: tickets, Keys: mongodb.NewAPIKeys(mongo), Submitters: mongodb.NewOpen311Submitters(mongo),
 		Categories: categories, Photos: photoStore, Signer: signer, Router: dispatcher, Dispatch: dispatchQueue, SLAs: dispatcher.Workflow(), Limiter: limiter,
 		Config: service.Open311Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute,
 			ListsPerMinute: cfg.Open311ListsPerMinute},
@@ -252,7 +253,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		PhotoURLs:     signer,
 		PhotoMaxBytes: cfg.PhotoMaxBytes,
 		Reports:       reports,
-		Subscriptions: service.NewSubscriptions(store.NewSubscriptions(mongo, now), templates),
+		Subscriptions: service.NewSubscriptions(mongodb.NewSubscriptions(mongo, now), templates),
 		Push:          wechat.PushReceiver{Client: wx, OnMediaVerdict: screening.OnMediaVerdict},
 		Tasks:         tasks,
 		Workflow:      tasks,
@@ -280,14 +281,14 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	var workers sync.WaitGroup
 	// Consumers are named after this instance, whose liveness mark lets the
 	// other instances take over its pending jobs within seconds of its death.
-	liveness := store.NewLiveness(rdb, consumerName(), livenessTTL)
+	liveness := redis.NewLiveness(rdb, consumerName(), livenessTTL)
 	if err := liveness.Beat(startCtx); err != nil {
 		return err
 	}
 	workers.Go(func() { signals.Run(workCtx) })
 	var takeOver []*service.Worker // one worker per queue, in the queues' order
 	for _, q := range []struct {
-		queue       *store.Stream
+		queue       *redis.Stream
 		handle      func(context.Context, string) error
 		attempts    int64
 		giveUp      func(context.Context, string, error) error
@@ -313,7 +314,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		// One look per queue every few seconds (an XPENDING summary, which
 		// is all it costs at rest) for jobs of consumers that died; once in
 		// a while, dead instances' idle consumers are removed from the groups.
-		queues := []*store.Stream{screenQueue, dispatchQueue, notifyQueue} // in takeOver's order
+		queues := []*redis.Stream{screenQueue, dispatchQueue, notifyQueue} // in takeOver's order
 		lastPrune := time.Now()
 		service.Every(workCtx, logger, "takeover", livenessBeat, func(ctx context.Context) (int, error) {
 			var n int
@@ -336,7 +337,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	workers.Go(func() {
 		// Woken by every commit's mark (here or on another instance);
 		// otherwise one look every few minutes, for a lost wake-up.
-		service.Waiting(workCtx, logger, "stats", signals.C(store.StatsSignal), 50*time.Millisecond, statsLookEvery,
+		service.Waiting(workCtx, logger, "stats", signals.C(mongodb.StatsSignal), 50*time.Millisecond, statsLookEvery,
 			func(ctx context.Context) (time.Duration, int, error) {
 				start := time.Now()
 				n, err := stats.ApplyPending(ctx, 4*time.Second)
@@ -358,7 +359,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	})
 	// Redis is rebuilt from MongoDB at start-up, then kept in step; should
 	// it lose its data, the next look (every 30 s) rebuilds it again.
-	epoch := store.NewEpoch(rdb)
+	epoch := redis.NewEpoch(rdb)
 	if _, err := epoch.Lost(startCtx); err != nil {
 		return err
 	}
@@ -509,7 +510,7 @@ const (
 // dropped from this instance's authentication cache at once, and reaches
 // the others within service.UserCacheTTL.
 type forgetfulUsers struct {
-	*store.Users
+	*mongodb.Users
 	auth *service.Auth
 }
 
@@ -531,8 +532,8 @@ func (u forgetfulUsers) SetDuty(ctx context.Context, userID string, onDuty bool)
 // signalledGrids is the grid store, waking every instance's grid index
 // when grids are stored.
 type signalledGrids struct {
-	*store.Grids
-	signals *store.Signals
+	*mongodb.Grids
+	signals *redis.Signals
 }
 
 func (g signalledGrids) Upsert(ctx context.Context, grids []geo.Grid) ([]model.Grid, error) {
@@ -544,7 +545,7 @@ func (g signalledGrids) Upsert(ctx context.Context, grids []geo.Grid) ([]model.G
 }
 
 // deadLetters lists the dead letters of every queue for staff.
-type deadLetters []*store.Stream
+type deadLetters []*redis.Stream
 
 func (d deadLetters) DeadLetters(ctx context.Context) ([]handler.DeadLetter, error) {
 	var out []handler.DeadLetter

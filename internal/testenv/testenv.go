@@ -23,16 +23,17 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/mongodb"
+	"github.com/citizen-city/chengguantong/store/redis"
 )
 
 var (
 	mongoOnce sync.Once
 	mongoURI  string
 	// embedded is the FerretDB this package started, if it did.
-	embedded *store.Embedded
+	embedded *mongodb.Embedded
 	mongoErr error
 
 	redisOnce sync.Once
@@ -61,7 +62,7 @@ func MongoURI(tb testing.TB) string {
 			return
 		}
 		// Lives as long as the test binary.
-		emb, err := store.StartEmbedded(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		emb, err := mongodb.StartEmbedded(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			mongoErr = err
 			return
@@ -75,11 +76,11 @@ func MongoURI(tb testing.TB) string {
 }
 
 // Mongo returns a connection to a fresh database, dropped when tb ends.
-func Mongo(tb testing.TB) *store.Mongo {
+func Mongo(tb testing.TB) *mongodb.Mongo {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	m, err := store.OpenMongo(ctx, MongoURI(tb), Name("t_"))
+	m, err := mongodb.OpenMongo(ctx, MongoURI(tb), Name("t_"))
 	if err != nil {
 		tb.Fatalf("open test mongodb: %v", err)
 	}
@@ -144,7 +145,7 @@ func startRedisServer(bin string) (string, error) {
 		return "", fmt.Errorf("start redis-server: %w", err)
 	}
 	u := "redis://127.0.0.1:" + strconv.Itoa(port)
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port)})
+	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port)})
 	defer c.Close()
 	for range 100 {
 		if c.Ping(context.Background()).Err() == nil {
@@ -158,12 +159,12 @@ func startRedisServer(bin string) (string, error) {
 
 // Redis returns a connection with a fresh key prefix; its keys are deleted
 // when tb ends.
-func Redis(tb testing.TB) *store.Redis {
+func Redis(tb testing.TB) *redis.Redis {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	prefix := Name("t") + ":"
-	r, err := store.OpenRedis(ctx, RedisURL(tb), prefix)
+	r, err := redis.OpenRedis(ctx, RedisURL(tb), prefix)
 	if err != nil {
 		tb.Fatalf("open test redis: %v", err)
 	}
@@ -175,7 +176,7 @@ func Redis(tb testing.TB) *store.Redis {
 }
 
 // DeletePrefix removes every key that starts with prefix.
-func DeletePrefix(c redis.UniversalClient, prefix string) {
+func DeletePrefix(c goredis.UniversalClient, prefix string) {
 	ctx := context.Background()
 	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
 	var keys []string
@@ -214,7 +215,7 @@ func NewRedisServer(tb testing.TB) (url string, stop func()) {
 	var once sync.Once
 	stop = func() { once.Do(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) }
 	tb.Cleanup(stop)
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
+	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + port})
 	defer c.Close()
 	for range 100 {
 		if c.Ping(context.Background()).Err() == nil {
@@ -259,7 +260,7 @@ func NewRedisCluster(tb testing.TB) string {
 		addrs = append(addrs, "127.0.0.1:"+port)
 	}
 	for _, a := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: a})
+		c := goredis.NewClient(&goredis.Options{Addr: a})
 		for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
 			if i == 100 {
 				tb.Fatalf("cluster node %s did not answer", a)
@@ -274,7 +275,7 @@ func NewRedisCluster(tb testing.TB) string {
 		tb.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	u := "redis://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2]
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs})
 	defer c.Close()
 	for i := 0; ; i++ {
 		info, err := c.ClusterInfo(context.Background()).Result()

@@ -1,0 +1,313 @@
+// Package store keeps the system's state: MongoDB (or FerretDB) is the record,
+// Redis holds what can be rebuilt from it (queues, timers, rate-limit windows,
+// the shared WeChat access token). It translates driver errors into model
+// errors at its edge; nothing above it knows a driver.
+//
+// Every query keeps to the subset FerretDB v1 supports: single-document atomic
+// updates with preconditions, no transactions, no nested arrays, no TTL or geo
+// indexes.
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+// Mongo is a connected database.
+type Mongo struct {
+	client *mongo.Client
+	db     *mongo.Database
+
+	probe    sync.Once
+	pushdown bool
+}
+
+// MongoOptions are what a caller may add to a connection.
+type MongoOptions struct {
+	// Monitor, when set, sees every command the connection sends (the
+	// command-counting benchmark passes one).
+	Monitor *event.CommandMonitor
+}
+
+// OpenMongo connects to uri and selects database name. It fails with
+// unavailable when the server does not answer within the context's deadline.
+func OpenMongo(ctx context.Context, uri, name string, extra ...MongoOptions) (*Mongo, error) {
+	opts := options.Client().ApplyURI(uri).
+		SetServerSelectionTimeout(5 * time.Second).
+		SetConnectTimeout(5 * time.Second).
+		SetAppName("chengguantong")
+	var monitors []*event.CommandMonitor
+	if ms, err := strconv.Atoi(os.Getenv("CGT_MONGO_SLOW_MS")); err == nil && ms > 0 {
+		monitors = append(monitors, slowCommands(time.Duration(ms)*time.Millisecond))
+	}
+	for _, x := range extra {
+		if x.Monitor != nil {
+			monitors = append(monitors, x.Monitor)
+		}
+	}
+	if len(monitors) > 0 {
+		opts.SetMonitor(joinMonitors(monitors))
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect mongodb: %w", err)
+	}
+	m := &Mongo{client: client, db: client.Database(name)}
+	if err := m.Ping(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("connect mongodb: %w", err)
+	}
+	return m, nil
+}
+
+// joinMonitors is one monitor that calls each of ms in turn.
+func joinMonitors(ms []*event.CommandMonitor) *event.CommandMonitor {
+	if len(ms) == 1 {
+		return ms[0]
+	}
+	return &event.CommandMonitor{
+		Started: func(ctx context.Context, e *event.CommandStartedEvent) {
+			for _, m := range ms {
+				if m.Started != nil {
+					m.Started(ctx, e)
+				}
+			}
+		},
+		Succeeded: func(ctx context.Context, e *event.CommandSucceededEvent) {
+			for _, m := range ms {
+				if m.Succeeded != nil {
+					m.Succeeded(ctx, e)
+				}
+			}
+		},
+		Failed: func(ctx context.Context, e *event.CommandFailedEvent) {
+			for _, m := range ms {
+				if m.Failed != nil {
+					m.Failed(ctx, e)
+				}
+			}
+		},
+	}
+}
+
+// slowCommands is a diagnostic (CGT_MONGO_SLOW_MS): it prints to stderr
+// every command slower than min, with its collection and filter shape.
+func slowCommands(min time.Duration) *event.CommandMonitor {
+	var started sync.Map
+	return &event.CommandMonitor{
+		Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			shape := e.CommandName
+			if coll, ok := e.Command.Lookup(e.CommandName).StringValueOK(); ok {
+				shape += " " + coll
+			}
+			for _, f := range []string{"filter", "q", "query"} {
+				if v, err := e.Command.LookupErr(f); err == nil {
+					if doc, ok := v.DocumentOK(); ok {
+						keys, _ := doc.Elements()
+						for _, k := range keys {
+							shape += " " + k.Key()
+						}
+					}
+				}
+			}
+			if u, err := e.Command.LookupErr("updates"); err == nil {
+				if arr, ok := u.ArrayOK(); ok {
+					vals, _ := arr.Values()
+					if len(vals) > 0 {
+						if q, err := vals[0].Document().LookupErr("q"); err == nil {
+							keys, _ := q.Document().Elements()
+							for _, k := range keys {
+								shape += " q." + k.Key()
+							}
+						}
+					}
+				}
+			}
+			started.Store(e.RequestID, shape)
+		},
+		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
+			shape, _ := started.LoadAndDelete(e.RequestID)
+			if e.Duration >= min {
+				fmt.Fprintf(os.Stderr, "slow mongo command %v: %v\n", e.Duration.Round(time.Millisecond), shape)
+			}
+		},
+		Failed: func(_ context.Context, e *event.CommandFailedEvent) { started.Delete(e.RequestID) },
+	}
+}
+
+// Ping checks that the database answers.
+func (m *Mongo) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := m.db.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err(); err != nil {
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
+	}
+	return nil
+}
+
+// Close disconnects.
+func (m *Mongo) Close(ctx context.Context) error { return m.client.Disconnect(ctx) }
+
+// Database exposes the database handle to the store's own collections.
+func (m *Mongo) Database() *mongo.Database { return m.db }
+
+// Drop deletes the whole database; tests use it to leave nothing behind.
+func (m *Mongo) Drop(ctx context.Context) error { return m.db.Drop(ctx) }
+
+// index is one index the store needs.
+type index struct {
+	collection string
+	keys       bson.D
+	unique     bool
+	name       string
+}
+
+// indexes lists every index of every collection; EnsureIndexes creates them.
+var indexes = []index{
+	{collection: colUsers, keys: bson.D{{Key: "openid", Value: 1}}, unique: true, name: "openid_unique"},
+	{collection: colStaff, keys: bson.D{{Key: "username", Value: 1}}, unique: true, name: "username_unique"},
+	{collection: colWorkers, keys: bson.D{{Key: "user_id", Value: 1}}, name: "user_id"},
+	{collection: colPartyMembers, keys: bson.D{{Key: "user_id", Value: 1}}, name: "user_id"},
+	{collection: colPartyMembers, keys: bson.D{{Key: "branch_id", Value: 1}}, name: "branch_id"},
+	{collection: colPhotos, keys: bson.D{{Key: "moderation.trace_id", Value: 1}}, name: "trace_id"},
+	{collection: colPhotos, keys: bson.D{{Key: "used_by", Value: 1}, {Key: "created_at", Value: 1}}, name: "unused_age"},
+	{collection: colTickets, keys: bson.D{{Key: "idem", Value: 1}}, unique: true, name: "idem_unique"},
+	{collection: colTickets, keys: bson.D{{Key: "reporter_id", Value: 1}, {Key: "_id", Value: -1}}, name: "reporter_newest"},
+	{collection: colTickets, keys: bson.D{{Key: "cells", Value: 1}, {Key: "status", Value: 1}}, name: "cells_status"},
+	{collection: colTickets, keys: bson.D{{Key: "status", Value: 1}, {Key: "updated_at", Value: 1}}, name: "status_updated"},
+	{collection: colTickets, keys: bson.D{{Key: "assignee_id", Value: 1}, {Key: "status", Value: 1}}, name: "assignee_status"},
+	{collection: colTickets, keys: bson.D{{Key: "pool", Value: 1}, {Key: "community", Value: 1}, {Key: "status", Value: 1}}, name: "pool"},
+	{collection: colTickets, keys: bson.D{{Key: "created_at", Value: 1}}, name: "created"},
+	{collection: colTicketLog, keys: bson.D{{Key: "seq", Value: 1}, {Key: "at", Value: 1}, {Key: "_id", Value: 1}}, name: "seq_at"},
+	{collection: colWorkers, keys: bson.D{{Key: "grid_codes", Value: 1}}, name: "grid_codes"},
+	{collection: "notifications", keys: bson.D{{Key: "at", Value: 1}}, name: "at"},
+	{collection: colActivities, keys: bson.D{{Key: "starts_at", Value: 1}}, name: "starts_at"},
+	// GridFS's own indexes of the photo files (the driver's upload would
+	// make them on first use; Photos writes the files itself).
+	{collection: photosBucket + ".chunks", keys: bson.D{{Key: "files_id", Value: 1}, {Key: "n", Value: 1}}, unique: true, name: "files_id_1_n_1"},
+	{collection: photosBucket + ".files", keys: bson.D{{Key: "filename", Value: 1}, {Key: "uploadDate", Value: 1}}, name: "filename_1_uploadDate_1"},
+	{collection: colActivityCheckins, keys: bson.D{{Key: "starts_at", Value: 1}, {Key: "_id", Value: 1}}, name: "starts_at"},
+}
+
+// EnsureIndexes creates the indexes every collection needs. It is idempotent
+// and safe to run from several instances at once.
+//
+// On a server that cannot use a secondary index to answer a query — FerretDB
+// v1 on SQLite pushes only an _id equality down to its storage — only the
+// unique indexes are created: they still enforce their constraint, while a
+// non-unique one would only make every write parse the document once more
+// to maintain an index no query reads.
+func (m *Mongo) EnsureIndexes(ctx context.Context) error {
+	useful := m.SecondaryIndexesServeQueries(ctx)
+	for _, ix := range indexes {
+		if !ix.unique && !useful {
+			continue
+		}
+		opts := options.Index().SetName(ix.name)
+		if ix.unique {
+			opts.SetUnique(true)
+		}
+		_, err := m.db.Collection(ix.collection).Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys, Options: opts})
+		if err != nil {
+			return fmt.Errorf("create index %s.%s: %w", ix.collection, ix.name, translate(err))
+		}
+	}
+	return nil
+}
+
+// SecondaryIndexesServeQueries reports whether the server answers a filter
+// on a field other than _id from an index. MongoDB does. FerretDB says in
+// explain's filterPushdown; v1 on SQLite says no.
+func (m *Mongo) SecondaryIndexesServeQueries(ctx context.Context) bool {
+	m.probe.Do(func() { m.pushdown = m.probePushdown(ctx) })
+	return m.pushdown
+}
+
+func (m *Mongo) probePushdown(ctx context.Context) bool {
+	var info bson.M
+	if err := m.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return true
+	}
+	if _, ferret := info["ferretdbVersion"]; !ferret {
+		return true
+	}
+	var plan bson.M
+	err := m.db.RunCommand(ctx, bson.D{{Key: "explain", Value: bson.D{
+		{Key: "find", Value: colTickets}, {Key: "filter", Value: bson.D{{Key: "status", Value: "probe"}}},
+	}}}).Decode(&plan)
+	if err != nil {
+		return true
+	}
+	pushdown, ok := plan["filterPushdown"].(bool)
+	return !ok || pushdown
+}
+
+// translate turns a driver error into a model error at the store's edge.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return model.Wrap(model.CodeNotFound, err, "记录不存在")
+	case mongo.IsDuplicateKeyError(err):
+		return model.Wrap(model.CodeConflict, err, "记录已存在")
+	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, mongo.ErrClientDisconnected):
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
+	}
+	var sel topology.ServerSelectionError
+	if errors.As(err, &sel) {
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
+	}
+	return model.Wrap(model.CodeInternal, err, "数据库出错")
+}
+
+// NewID returns a new opaque id.
+func NewID() string { return model.NewID(time.Now()) }
+
+// findAll runs a find on c and converts every document it returns; what
+// names the query in errors.
+func findAll[D, M any](ctx context.Context, c *mongo.Collection, what string, conv func(*D) M, filter any, opts ...options.Lister[options.FindOptions]) ([]M, error) {
+	cur, err := c.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, translate(err))
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, translate(err))
+	}
+	out := make([]M, len(docs))
+	for i := range docs {
+		out[i] = conv(&docs[i])
+	}
+	return out, nil
+}
+
+// timeRange is a filter on a time field from from (inclusive) to to, with
+// upper the operator of the end ("$lt" or "$lte"); nil when both are zero.
+func timeRange(from, to time.Time, upper string) bson.M {
+	r := bson.M{}
+	if !from.IsZero() {
+		r["$gte"] = from.UTC()
+	}
+	if !to.IsZero() {
+		r[upper] = to.UTC()
+	}
+	if len(r) == 0 {
+		return nil
+	}
+	return r
+}

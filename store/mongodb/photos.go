@@ -1,0 +1,404 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+const (
+	colPhotos    = "photos"
+	photosBucket = "photo_files"
+)
+
+// Photos stores photo metadata in a collection and the (metadata-free)
+// image bytes in GridFS, as <id>.full and <id>.thumb.
+type Photos struct {
+	c   *mongo.Collection
+	db  *mongo.Database
+	now func() time.Time
+}
+
+// NewPhotos returns the photo store of m.
+func NewPhotos(m *Mongo, now func() time.Time) *Photos {
+	return &Photos{c: m.db.Collection(colPhotos), db: m.db, now: now}
+}
+
+// bucket returns a GridFS bucket for one operation: the driver's bucket
+// keeps per-upload state and is not safe for concurrent use.
+func (s *Photos) bucket() *mongo.GridFSBucket {
+	return s.db.GridFSBucket(options.GridFSBucket().SetName(photosBucket))
+}
+
+type moderationDoc struct {
+	TraceID   string    `bson:"trace_id"`
+	Suggest   string    `bson:"suggest"`
+	SentAt    time.Time `bson:"sent_at,omitempty"`
+	CheckedAt time.Time `bson:"checked_at,omitempty"`
+}
+
+type photoDoc struct {
+	ID          string        `bson:"_id"`
+	OwnerID     string        `bson:"owner_id"`
+	ContentType string        `bson:"content_type"`
+	Width       int           `bson:"width"`
+	Height      int           `bson:"height"`
+	Size        int64         `bson:"size"`
+	SHA256      string        `bson:"sha256"`
+	ThumbSHA256 string        `bson:"thumb_sha256"`
+	ThumbSize   int64         `bson:"thumb_size"`
+	TakenAt     *time.Time    `bson:"taken_at,omitempty"`
+	ExifLoc     *pointDoc     `bson:"exif_location,omitempty"`
+	UsedBy      string        `bson:"used_by"`
+	Moderation  moderationDoc `bson:"moderation"`
+	CreatedAt   time.Time     `bson:"created_at"`
+}
+
+func (d *photoDoc) model() *model.Photo {
+	p := &model.Photo{
+		ID: d.ID, OwnerID: d.OwnerID, ContentType: d.ContentType, Width: d.Width, Height: d.Height,
+		Size: d.Size, SHA256: d.SHA256, TakenAt: d.TakenAt, UsedBy: d.UsedBy, CreatedAt: d.CreatedAt,
+		Moderation: model.Moderation{TraceID: d.Moderation.TraceID, Suggest: d.Moderation.Suggest, CheckedAt: d.Moderation.CheckedAt},
+	}
+	if d.ExifLoc != nil {
+		p.ExifLocation = &model.Point{Lat: d.ExifLoc.Lat, Lng: d.ExifLoc.Lng}
+	}
+	return p
+}
+
+// Variant names a stored rendition.
+const (
+	VariantFull  = "full"
+	VariantThumb = "thumb"
+)
+
+// Create stores the files, then the metadata (so a photo that exists is
+// always servable), and returns the photo with its new id.
+func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.PhotoFile) (*model.Photo, error) {
+	p.ID, p.CreatedAt = NewID(), s.now().UTC()
+	if err := s.writeFiles(ctx, p.ID, p.OwnerID, p.CreatedAt, full, thumb); err != nil {
+		return nil, err
+	}
+	d := photoDoc{
+		ID: p.ID, OwnerID: p.OwnerID, ContentType: p.ContentType, Width: p.Width, Height: p.Height,
+		Size: int64(len(full.Data)), SHA256: full.SHA256, ThumbSHA256: thumb.SHA256, ThumbSize: int64(len(thumb.Data)),
+		TakenAt: p.TakenAt, CreatedAt: p.CreatedAt,
+	}
+	if p.ExifLocation != nil {
+		d.ExifLoc = &pointDoc{Lat: p.ExifLocation.Lat, Lng: p.ExifLocation.Lng}
+	}
+	if _, err := s.c.InsertOne(ctx, d); err != nil {
+		return nil, fmt.Errorf("store photo: %w", translate(err))
+	}
+	p.Size = d.Size
+	p.SHA256 = d.SHA256
+	return &p, nil
+}
+
+// writeFiles stores a photo's two files in GridFS's own layout — every
+// chunk of both in one insert, then both files documents in one — so that
+// the driver's bucket reads and deletes them. The driver's upload would
+// take three commands per file (a look whether the files collection is
+// empty, to create its indexes on first use, then the chunks and the
+// file); the indexes are made at start-up instead (EnsureIndexes).
+func (s *Photos) writeFiles(ctx context.Context, id, owner string, at time.Time, full, thumb model.PhotoFile) error {
+	size := int(mongo.DefaultGridFSChunkSize)
+	var chunks, files []any
+	for _, v := range []struct {
+		name string
+		f    model.PhotoFile
+	}{{VariantFull, full}, {VariantThumb, thumb}} {
+		fid := id + "." + v.name
+		for n, i := 0, 0; i < len(v.f.Data); n, i = n+1, i+size {
+			end := min(i+size, len(v.f.Data))
+			chunks = append(chunks, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "files_id", Value: fid},
+				{Key: "n", Value: int32(n)}, {Key: "data", Value: bson.Binary{Data: v.f.Data[i:end]}}})
+		}
+		files = append(files, bson.D{{Key: "_id", Value: fid}, {Key: "length", Value: int64(len(v.f.Data))},
+			{Key: "chunkSize", Value: int32(size)}, {Key: "uploadDate", Value: bson.NewDateTimeFromTime(at)},
+			{Key: "filename", Value: fid},
+			{Key: "metadata", Value: bson.D{{Key: "content_type", Value: v.f.ContentType}, {Key: "owner_id", Value: owner}}}})
+	}
+	if len(chunks) > 0 {
+		if _, err := s.db.Collection(photosBucket+".chunks").InsertMany(ctx, chunks); err != nil {
+			return fmt.Errorf("store photo file: %w", translate(err))
+		}
+	}
+	if _, err := s.db.Collection(photosBucket+".files").InsertMany(ctx, files); err != nil {
+		return fmt.Errorf("store photo file: %w", translate(err))
+	}
+	return nil
+}
+
+// Get returns a photo's metadata.
+func (s *Photos) Get(ctx context.Context, id string) (*model.Photo, error) {
+	var d photoDoc
+	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, fmt.Errorf("get photo: %w", translate(err))
+	}
+	return d.model(), nil
+}
+
+// Many returns the photos with the given ids that exist, in no order. It
+// looks each up by _id (at most nine): FerretDB pushes an _id equality down
+// to its storage but would decode every photo to answer an $in.
+func (s *Photos) Many(ctx context.Context, ids []string) ([]*model.Photo, error) {
+	out := make([]*model.Photo, 0, len(ids))
+	for _, id := range ids {
+		var d photoDoc
+		err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get photos: %w", translate(err))
+		}
+		out = append(out, d.model())
+	}
+	return out, nil
+}
+
+// Open returns a reader of one variant's bytes, its length and its digest.
+func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, int64, string, error) {
+	var d photoDoc
+	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))
+	}
+	size, sum := d.Size, d.SHA256
+	if variant == VariantThumb {
+		size, sum = d.ThumbSize, d.ThumbSHA256
+	}
+	ds, err := s.bucket().OpenDownloadStream(ctx, id+"."+variant)
+	if errors.Is(err, mongo.ErrFileNotFound) {
+		return nil, 0, "", model.Errorf(model.CodeNotFound, "照片不存在")
+	}
+	if err != nil {
+		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))
+	}
+	return ds, size, sum, nil
+}
+
+// Claims and traces live in collections keyed by _id, because FerretDB
+// v1 pushes only an _id equality down to its storage (any other filter
+// decodes the whole collection) and makes only unique inserts atomic.
+const (
+	// colPhotoClaims holds {_id: photo id, ticket}: inserting it decides
+	// which ticket uses a photo, once and for all. The sweeper claims an
+	// unused photo for claimDeleted before deleting it.
+	colPhotoClaims = "photo_claims"
+	// colPhotoTraces maps a mediaCheckAsync trace id to its photo.
+	colPhotoTraces = "photo_traces"
+	claimDeleted   = "-deleted"
+)
+
+// Claim makes photos durably ticketID's, the resident's own photos only. It
+// succeeds again for the same ticket, and returns how many of ids are now
+// the ticket's. Of two tickets claiming a photo, exactly one gets it.
+func (s *Photos) Claim(ctx context.Context, ownerID string, ids []string, ticketID string) (int, error) {
+	photos, err := s.Many(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range photos {
+		if p.OwnerID != ownerID || (p.UsedBy != "" && p.UsedBy != ticketID) {
+			continue
+		}
+		ok, err := s.claim(ctx, p.ID, ticketID)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		if p.UsedBy != ticketID {
+			// The photo's own used_by mirrors the claim for readers.
+			if _, err := s.c.UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{"used_by": ticketID}}); err != nil {
+				return n, fmt.Errorf("claim photos: %w", translate(err))
+			}
+		}
+		n++
+	}
+	return n, nil
+}
+
+// claim inserts the photo's claim for holder, and reports whether holder
+// has it (now or from before).
+func (s *Photos) claim(ctx context.Context, photoID, holder string) (bool, error) {
+	claims := s.db.Collection(colPhotoClaims)
+	_, err := claims.InsertOne(ctx, bson.M{"_id": photoID, "ticket": holder, "at": s.now().UTC()})
+	if err == nil {
+		return true, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return false, fmt.Errorf("claim photo: %w", translate(err))
+	}
+	var d struct {
+		Ticket string `bson:"ticket"`
+	}
+	if err := claims.FindOne(ctx, bson.M{"_id": photoID}).Decode(&d); err != nil {
+		return false, fmt.Errorf("claim photo: %w", translate(err))
+	}
+	return d.Ticket == holder, nil
+}
+
+// SetTrace records that a photo was sent for content checking.
+func (s *Photos) SetTrace(ctx context.Context, id, traceID string) error {
+	_, err := s.db.Collection(colPhotoTraces).InsertOne(ctx, bson.M{"_id": traceID, "photo": id, "at": s.now().UTC()})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("set photo trace: %w", translate(err))
+	}
+	_, err = s.c.UpdateOne(ctx, bson.M{"_id": id},
+		bson.M{"$set": bson.M{"moderation.trace_id": traceID, "moderation.sent_at": s.now().UTC()}})
+	if err != nil {
+		return fmt.Errorf("set photo trace: %w", translate(err))
+	}
+	// A verdict that came while the photo was being updated may have been
+	// overwritten by that update (FerretDB v1 rewrites the whole document,
+	// so two $sets of different fields at once can lose one). SetVerdict
+	// writes the trace first: whatever it wrote there before this look is
+	// put back on the photo; one written after it reaches the photo after
+	// the update above has finished.
+	var tr traceDoc
+	if err := s.db.Collection(colPhotoTraces).FindOne(ctx, bson.M{"_id": traceID}).Decode(&tr); err != nil {
+		return fmt.Errorf("set photo trace: %w", translate(err))
+	}
+	if tr.Suggest != "" {
+		if _, err := s.c.UpdateOne(ctx, bson.M{"_id": id},
+			bson.M{"$set": bson.M{"moderation.suggest": tr.Suggest, "moderation.checked_at": tr.CheckedAt}}); err != nil {
+			return fmt.Errorf("set photo trace: %w", translate(err))
+		}
+	}
+	return nil
+}
+
+// traceDoc is a photo check sent to WeChat (photo_traces), with the verdict
+// once it came: the record a verdict is written to first.
+type traceDoc struct {
+	Photo     string    `bson:"photo"`
+	Suggest   string    `bson:"suggest,omitempty"`
+	CheckedAt time.Time `bson:"checked_at,omitempty"`
+}
+
+// SetVerdict records WeChat's verdict for a trace id and returns the photo
+// (not_found for an unknown trace). The verdict is written to the trace
+// before the photo, so SetTrace can repair a photo update that raced it.
+func (s *Photos) SetVerdict(ctx context.Context, traceID, suggest string) (*model.Photo, error) {
+	now := s.now().UTC()
+	var tr traceDoc
+	if err := s.db.Collection(colPhotoTraces).FindOneAndUpdate(ctx, bson.M{"_id": traceID},
+		bson.M{"$set": bson.M{"suggest": suggest, "checked_at": now}}).Decode(&tr); err != nil {
+		return nil, fmt.Errorf("set photo verdict: %w", translate(err))
+	}
+	var d photoDoc
+	err := s.c.FindOneAndUpdate(ctx,
+		bson.M{"_id": tr.Photo},
+		// The trace id too: this update may race SetTrace's, and either may
+		// overwrite the other's fields.
+		bson.M{"$set": bson.M{"moderation.trace_id": traceID, "moderation.suggest": suggest, "moderation.checked_at": now}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if err != nil {
+		return nil, fmt.Errorf("set photo verdict: %w", translate(err))
+	}
+	return d.model(), nil
+}
+
+// ExpireModeration marks checks sent before cutoff that never got a verdict
+// as timed out, and returns how many.
+func (s *Photos) ExpireModeration(ctx context.Context, cutoff time.Time) (int, error) {
+	res, err := s.c.UpdateMany(ctx,
+		bson.M{"moderation.trace_id": bson.M{"$ne": ""}, "moderation.suggest": "", "moderation.sent_at": bson.M{"$lt": cutoff.UTC()}},
+		bson.M{"$set": bson.M{"moderation.suggest": "timeout", "moderation.checked_at": s.now().UTC()}})
+	if err != nil {
+		return 0, fmt.Errorf("expire moderation: %w", translate(err))
+	}
+	// Parked verdicts that no photo claimed by now were not ours.
+	if _, err := s.db.Collection(colEarlyVerdicts).DeleteMany(ctx, bson.M{"at": bson.M{"$lt": cutoff.UTC()}}); err != nil {
+		return 0, fmt.Errorf("expire early verdicts: %w", translate(err))
+	}
+	return int(res.ModifiedCount), nil
+}
+
+// DeleteUnused removes photos never used by a report and uploaded before
+// cutoff, files and all, and returns how many.
+func (s *Photos) DeleteUnused(ctx context.Context, cutoff time.Time) (int, error) {
+	cur, err := s.c.Find(ctx, bson.M{"used_by": "", "created_at": bson.M{"$lt": cutoff.UTC()}},
+		options.Find().SetProjection(bson.M{"_id": 1}).SetLimit(1000))
+	if err != nil {
+		return 0, fmt.Errorf("find unused photos: %w", translate(err))
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, fmt.Errorf("find unused photos: %w", translate(err))
+	}
+	n := 0
+	for _, d := range docs {
+		// The sweeper claims the photo like a report would, so that of a
+		// report and the sweeper exactly one gets it; the metadata goes
+		// first, so a photo that exists is always servable.
+		ok, err := s.claim(ctx, d.ID, claimDeleted)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		if _, err := s.c.DeleteOne(ctx, bson.M{"_id": d.ID}); err != nil {
+			return n, fmt.Errorf("delete photo: %w", translate(err))
+		}
+		for _, v := range []string{VariantFull, VariantThumb} {
+			if err := s.bucket().Delete(ctx, d.ID+"."+v); err != nil && !errors.Is(err, mongo.ErrFileNotFound) {
+				return n, fmt.Errorf("delete photo file: %w", translate(err))
+			}
+		}
+		n++
+	}
+	return n, nil
+}
+
+const colEarlyVerdicts = "media_verdicts"
+
+// SaveEarlyVerdict keeps a verdict that arrived before its trace id was
+// recorded on a photo.
+func (s *Photos) SaveEarlyVerdict(ctx context.Context, traceID, suggest string) error {
+	_, err := s.db.Collection(colEarlyVerdicts).UpdateOne(ctx, bson.M{"_id": traceID},
+		bson.M{"$set": bson.M{"suggest": suggest, "at": s.now().UTC()}}, options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("save early verdict: %w", translate(err))
+	}
+	return nil
+}
+
+// TakeEarlyVerdict returns (and removes) a verdict kept by SaveEarlyVerdict.
+func (s *Photos) TakeEarlyVerdict(ctx context.Context, traceID string) (string, bool, error) {
+	var d struct {
+		Suggest string `bson:"suggest"`
+	}
+	// Almost always there is none: look before taking, a read instead of a
+	// write.
+	err := s.db.Collection(colEarlyVerdicts).FindOne(ctx, bson.M{"_id": traceID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("take early verdict: %w", translate(err))
+	}
+	err = s.db.Collection(colEarlyVerdicts).FindOneAndDelete(ctx, bson.M{"_id": traceID}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("take early verdict: %w", translate(err))
+	}
+	return d.Suggest, true, nil
+}

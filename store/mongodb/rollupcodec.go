@@ -1,0 +1,207 @@
+package mongodb
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+// The packed counters of a roll-up document ({k: <binary>}).
+//
+// Format 1, written since the roll-ups became one document per period ×
+// dimension with a binary encoding:
+//
+//	0x01                                  the format
+//	uvarint n                             the number of keys, then n times, in key order:
+//	  uvarint len(key), key bytes
+//	  uvarint mask                        bit i set: counter i is not zero
+//	  per set bit, in counter order:      zig-zag varint (counts), or
+//	                                      8 bytes little-endian float64 (hours)
+//
+// Format 2 is format 1 compressed, for documents over 4 KB:
+//
+//	0x02, uvarint len(format 1 body), DEFLATE(format 1 body without its 0x01)
+//
+// A year of 5,000 grids is ~60 KB (format 1: ~200 KB; the JSON of the first
+// encoding: ~750 KB), and the time FerretDB takes to return a document
+// grows with its size. Decoding needs no map and no string per key: every
+// key is a substring of one string.
+//
+// The first encoding was the JSON of map[key]map[counter name]value; it
+// always starts with '{' (or is "null"), never with 0x01 or 0x02, so
+// documents of every encoding are read, and the applier rewrites a document
+// in format 1 or 2 the first time it adds to it. `server rebuild-stats` rewrites them all.
+const (
+	rollupFormat1 = 0x01
+	rollupFormat2 = 0x02
+	// rollupCompressOver is the size of a format 1 encoding above which
+	// it is compressed.
+	rollupCompressOver = 4 << 10
+)
+
+var errRollupEncoding = errors.New("corrupt roll-up encoding")
+
+// encodeRollup packs the counters of one document: rows of distinct keys
+// (their period and dimension are the document's). It sorts rows by key.
+func encodeRollup(rows []model.RollupRow) []byte {
+	slices.SortFunc(rows, func(a, b model.RollupRow) int { return strings.Compare(a.Key, b.Key) })
+	size := 1 + binary.MaxVarintLen64
+	for _, r := range rows {
+		size += len(r.Key) + 4 + 4*model.NumCounters
+	}
+	out := make([]byte, 0, size)
+	out = append(out, rollupFormat1)
+	out = appendRollupBody(out, rows)
+	if len(out) <= rollupCompressOver {
+		return out
+	}
+	var z bytes.Buffer
+	z.WriteByte(rollupFormat2)
+	z.Write(binary.AppendUvarint(nil, uint64(len(out)-1)))
+	w, _ := flate.NewWriter(&z, flate.BestSpeed) // only fails for a bad level
+	_, _ = w.Write(out[1:])                      // a bytes.Buffer does not fail
+	_ = w.Close()
+	return z.Bytes()
+}
+
+func appendRollupBody(out []byte, rows []model.RollupRow) []byte {
+	out = binary.AppendUvarint(out, uint64(len(rows)))
+	for _, r := range rows {
+		out = binary.AppendUvarint(out, uint64(len(r.Key)))
+		out = append(out, r.Key...)
+		var mask uint64
+		for i, x := range r.Values {
+			if x != 0 {
+				mask |= 1 << i
+			}
+		}
+		out = binary.AppendUvarint(out, mask)
+		for i, x := range r.Values {
+			switch {
+			case x == 0:
+			case i == model.CounterHours:
+				out = binary.LittleEndian.AppendUint64(out, math.Float64bits(x))
+			default:
+				out = binary.AppendVarint(out, int64(math.Round(x)))
+			}
+		}
+	}
+	return out
+}
+
+// decodeRollup calls start, if not nil, with the number of keys of a
+// document's packed counters, then each with every key. The keys of formats
+// 1 and 2 come in key order and share one string; v is only valid during
+// the call.
+func decodeRollup(raw []byte, start func(n int), each func(key string, v *model.RollupValues)) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	switch raw[0] {
+	case rollupFormat1:
+	case rollupFormat2:
+		n, k := binary.Uvarint(raw[1:])
+		if k <= 0 || n > 256<<20 {
+			return errRollupEncoding
+		}
+		body := make([]byte, 1+n)
+		body[0] = rollupFormat1
+		if _, err := io.ReadFull(flate.NewReader(bytes.NewReader(raw[1+k:])), body[1:]); err != nil {
+			return fmt.Errorf("%w: %w", errRollupEncoding, err)
+		}
+		raw = body
+	default:
+		return decodeRollupJSON(raw, start, each)
+	}
+	s := string(raw) // one allocation; the keys are slices of it
+	i := 1
+	uvarint := func() (uint64, bool) {
+		x, n := binary.Uvarint(raw[i:])
+		if n <= 0 {
+			return 0, false
+		}
+		i += n
+		return x, true
+	}
+	n, ok := uvarint()
+	if !ok || n > uint64(len(raw)) {
+		return errRollupEncoding
+	}
+	if start != nil {
+		start(int(n))
+	}
+	var v model.RollupValues
+	for range n {
+		l, ok := uvarint()
+		if !ok || l > uint64(len(raw)-i) {
+			return errRollupEncoding
+		}
+		key := s[i : i+int(l)]
+		i += int(l)
+		mask, ok := uvarint()
+		if !ok || mask>>model.NumCounters != 0 {
+			return errRollupEncoding
+		}
+		for c := range v {
+			v[c] = 0
+			if mask&(1<<c) == 0 {
+				continue
+			}
+			if c == model.CounterHours {
+				if len(raw)-i < 8 {
+					return errRollupEncoding
+				}
+				v[c] = math.Float64frombits(binary.LittleEndian.Uint64(raw[i:]))
+				i += 8
+				continue
+			}
+			x, k := binary.Varint(raw[i:])
+			if k <= 0 {
+				return errRollupEncoding
+			}
+			i += k
+			v[c] = float64(x)
+		}
+		each(key, &v)
+	}
+	if i != len(raw) {
+		return errRollupEncoding
+	}
+	return nil
+}
+
+// decodeRollupJSON reads the first encoding.
+func decodeRollupJSON(raw []byte, start func(n int), each func(key string, v *model.RollupValues)) error {
+	var m map[string]map[string]float64
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("%w: %w", errRollupEncoding, err)
+	}
+	if start != nil {
+		start(len(m))
+	}
+	index := map[string]int{}
+	for c := range model.NumCounters {
+		index[model.CounterName(c)] = c
+	}
+	for key, counters := range m {
+		var v model.RollupValues
+		for name, x := range counters {
+			c, ok := index[name]
+			if !ok {
+				return fmt.Errorf("%w: unknown counter %q", errRollupEncoding, name)
+			}
+			v[c] = x
+		}
+		each(key, &v)
+	}
+	return nil
+}
