@@ -163,7 +163,7 @@ func ticketQuery(c echo.Context) (model.TicketQuery, error) {
 		return q, err
 	}
 	if len(q.Words) == 1 && ticketIDPattern.MatchString(strings.ToLower(q.Words[0])) {
-		q.ID = strings.ToLower(q.Words[0])
+		q.Ref = strings.ToLower(q.Words[0])
 	}
 	q.Sort = model.SortNewest
 	if s := c.QueryParam("sort"); s != "" {

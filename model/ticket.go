@@ -204,7 +204,11 @@ type Feedback struct {
 // and changed only by single-document updates conditioned on its Version, so
 // every transition is atomic without transactions.
 type Ticket struct {
-	ID          string
+	ID string
+	// CaseNo is the ticket's 案件编号, YYYYMMDD-NNNN: the China Standard Time
+	// date of intake and that day's sequence from 0001 (more digits past
+	// 9999). The store gives it at insert; unique, never reused.
+	CaseNo      string
 	ReporterID  string
 	Category    string
 	Description string

@@ -725,3 +725,12 @@ func (t *Ticket) DispatchedAt() time.Time {
 func (t *Ticket) OnTime() bool {
 	return t.Resolution != nil && !t.Overdue && !t.DueAt.IsZero() && !t.Resolution.ResolvedAt.After(t.DueAt)
 }
+
+// OpenOverdue reports whether the ticket is open and past its deadline:
+// escalated (its deadline passed) and not closed, rejected or merged. It is
+// what the overview's 超期在办 counts and what overdue=true lists.
+func (t *Ticket) OpenOverdue() bool { return t.Escalated && !t.Status.Final() }
+
+// ClosedLate reports whether the ticket was closed after its deadline
+// (late=true): closed, and not on time.
+func (t *Ticket) ClosedLate() bool { return t.Status == StatusClosed && !t.OnTime() }

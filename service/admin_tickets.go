@@ -16,7 +16,7 @@ import (
 // each ticket's transitions.
 type StaffTicketStore interface {
 	Get(ctx context.Context, id string) (*model.Ticket, error)
-	ListStaff(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]*model.Ticket, string, int64, error)
+	ListStaff(ctx context.Context, q model.TicketQuery, cursor string, limit int) (model.TicketPage, error)
 	History(ctx context.Context, id string, version int64) ([]model.TicketVersion, error)
 }
 
@@ -103,7 +103,8 @@ const staffQueryTimeout = 15 * time.Second
 func (s *StaffTickets) search(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]*model.Ticket, string, int64, error) {
 	qctx, cancel := context.WithTimeout(ctx, staffQueryTimeout)
 	defer cancel()
-	ts, next, total, err := s.tickets.ListStaff(qctx, q, cursor, limit)
+	page, err := s.tickets.ListStaff(qctx, q, cursor, limit)
+	ts, next, total := page.Items, page.Next, page.Total
 	if err != nil && ctx.Err() == nil && errors.Is(qctx.Err(), context.DeadlineExceeded) {
 		return nil, "", 0, model.Wrap(model.CodeUnavailable, err,
 			fmt.Sprintf("工单查询 %d 秒内没有完成；请缩小时间范围（from、to）或增加筛选条件后重试", int(staffQueryTimeout/time.Second)))

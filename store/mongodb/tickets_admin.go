@@ -62,10 +62,10 @@ func staffFilter(q model.TicketQuery) bson.M {
 		words = append(words, bson.M{"$or": bson.A{bson.M{"description": re}, bson.M{"address": re}}})
 	}
 	switch {
-	case q.ID != "" && len(words) > 0:
-		and = append(and, bson.M{"$or": bson.A{bson.M{"_id": q.ID}, bson.M{"$and": words}}})
-	case q.ID != "":
-		and = append(and, bson.M{"_id": q.ID})
+	case q.Ref != "" && len(words) > 0:
+		and = append(and, bson.M{"$or": bson.A{bson.M{"_id": q.Ref}, bson.M{"$and": words}}})
+	case q.Ref != "":
+		and = append(and, bson.M{"_id": q.Ref})
 	case len(words) > 0:
 		and = append(and, words...)
 	}
@@ -87,7 +87,12 @@ func with(filter bson.M, cond bson.M) bson.M {
 // after cursor (the id of the previous page's last ticket), the next
 // cursor ("" at the end), and how many tickets match in all. Errors:
 // invalid_argument (a cursor naming no ticket), unavailable.
-func (s *Tickets) ListStaff(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]*model.Ticket, string, int64, error) {
+func (s *Tickets) ListStaff(ctx context.Context, q model.TicketQuery, cursor string, limit int) (model.TicketPage, error) {
+	ts, next, total, err := s.listStaff(ctx, q, cursor, limit)
+	return model.TicketPage{Items: ts, Next: next, Total: total}, err
+}
+
+func (s *Tickets) listStaff(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]*model.Ticket, string, int64, error) {
 	filter := staffFilter(q)
 	total, err := s.c.CountDocuments(ctx, filter)
 	if err != nil {

@@ -1,0 +1,288 @@
+// Package sqlite is the embedded store: one SQLite database under DATA_DIR,
+// opened by one server process at a time, in WAL mode with one writer
+// connection (every write in order, no busy waits between writers) and a
+// pool of readers that never block it. Its schema is numbered migrations,
+// run at start-up. A ticket's transition, its statistics and the work it
+// hands to Redis are written in one transaction.
+//
+// It translates SQLite's errors into model errors at its edge: a unique
+// constraint is a conflict, a full disk or a locked file is unavailable,
+// a damaged file stops the server at start-up.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/citizen-city/chengguantong/model"
+)
+
+// FileName is the database's file under DATA_DIR.
+const FileName = "chengguantong.db"
+
+// Options are what a caller may set when opening the store.
+type Options struct {
+	// Instance names this process in the hand-offs it commits (see
+	// model.Handoff), so that another process can tell whose are left.
+	Instance string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Readers bounds the reader pool (default 2 per CPU, at least 4).
+	Readers int
+	// SkipIntegrityCheck skips the start-up check (tests that open and
+	// close a store many times).
+	SkipIntegrityCheck bool
+}
+
+// DB is an open embedded store.
+type DB struct {
+	dir      string
+	path     string
+	w        *sql.DB // one connection: every write goes through it in turn
+	r        *sql.DB // readers
+	lock     *dirLock
+	now      func() time.Time
+	instance string
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open opens (creating if need be) the store under dir. It refuses with a
+// Chinese message a directory another server process holds, a database
+// whose integrity check fails, and a database written by a newer version.
+func Open(ctx context.Context, dir string, opt Options) (*DB, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir %s: %w", abs, err)
+	}
+	lock, err := lockDir(abs)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{dir: abs, path: filepath.Join(abs, FileName), lock: lock, now: opt.Now, instance: opt.Instance}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if err := db.open(ctx, opt); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) open(ctx context.Context, opt Options) error {
+	var err error
+	// _txlock=immediate: a write transaction takes the write lock at BEGIN,
+	// so it never fails half-way for a lock another connection holds.
+	if db.w, err = sql.Open("sqlite", dsn(db.path, "_txlock=immediate")); err != nil {
+		return fmt.Errorf("open %s: %w", db.path, err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	if db.r, err = sql.Open("sqlite", dsn(db.path, "_pragma=query_only(1)")); err != nil {
+		return fmt.Errorf("open %s: %w", db.path, err)
+	}
+	n := opt.Readers
+	if n <= 0 {
+		n = max(4, 2*runtime.NumCPU())
+	}
+	db.r.SetMaxOpenConns(n)
+	db.r.SetMaxIdleConns(n)
+	if _, err := db.w.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		return translate(fmt.Errorf("enable WAL: %w", err))
+	}
+	if !opt.SkipIntegrityCheck {
+		if err := db.checkIntegrity(ctx); err != nil {
+			return err
+		}
+	}
+	return db.migrate(ctx)
+}
+
+// dsn is the driver's URI of path with the pragmas every connection needs.
+func dsn(path string, extra ...string) string {
+	q := []string{
+		"_pragma=busy_timeout(10000)",
+		"_pragma=foreign_keys(1)",
+		"_pragma=synchronous(NORMAL)", // durable at each checkpoint; WAL keeps the file consistent
+		"_pragma=temp_store(MEMORY)",
+		"_pragma=cache_size(-32000)", // 32 MB per connection
+		"_time_format=sqlite",
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + strings.Join(append(q, extra...), "&")
+}
+
+// Close closes the connections and releases the directory.
+func (db *DB) Close() error {
+	var errs []error
+	if db.w != nil {
+		// A last checkpoint folds the WAL into the database file, so that
+		// the next start has nothing to replay.
+		_, ckErr := db.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		errs = append(errs, db.w.Close())
+		if db.r != nil {
+			errs = append(errs, db.r.Close())
+		}
+		if ckErr == nil && errors.Join(errs...) == nil {
+			db.markClean()
+		}
+	} else if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	if db.lock != nil {
+		errs = append(errs, db.lock.release())
+	}
+	return errors.Join(errs...)
+}
+
+// Dir is the directory the store lives in.
+func (db *DB) Dir() string { return db.dir }
+
+// Ping checks that the database answers a read.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var one int
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// write runs fn in one write transaction (BEGIN IMMEDIATE on the writer
+// connection) and commits it; fn's error, or a failed commit, rolls it
+// back. Errors are translated into model errors.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return translate(err)
+	}
+	if err := tx.Commit(); err != nil {
+		_ = tx.Rollback()
+		return translate(err)
+	}
+	return nil
+}
+
+// migrate brings the schema to the newest migration, each in its own
+// transaction. A database newer than this binary is refused.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	var current int
+	if err := db.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return translate(fmt.Errorf("schema version: %w", err))
+	}
+	latest := 0
+	for _, name := range names {
+		n, err := migrationNumber(name)
+		if err != nil {
+			return err
+		}
+		latest = max(latest, n)
+		if n <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = db.write(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", filepath.Base(name), err)
+			}
+			_, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(n))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if current > latest {
+		return model.Errorf(model.CodeUnavailable, "数据目录 %s 由更新版本的服务写入（数据库版本 %d，本程序只认识到 %d）；请使用更新的版本，或从备份恢复", db.dir, current, latest)
+	}
+	return nil
+}
+
+// migrationNumber reads NNNN from migrations/NNNN_name.sql.
+func migrationNumber(name string) (int, error) {
+	base := filepath.Base(name)
+	digits, _, ok := strings.Cut(base, "_")
+	n, err := strconv.Atoi(digits)
+	if !ok || err != nil || n <= 0 {
+		return 0, fmt.Errorf("migration %s: the name must start with its number (0001_name.sql)", base)
+	}
+	return n, nil
+}
+
+// msgStorageFull is what a write that found the disk full answers.
+const msgStorageFull = "存储空间已满，无法保存；请联系管理员清理 DATA_DIR 所在的磁盘后重试（已保存的数据不受影响）"
+
+// translate turns a driver error into a model error at the store's edge.
+// A model error passes through unchanged.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var me *model.Error
+	if errors.As(err, &me) {
+		return err
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return model.Wrap(model.CodeNotFound, err, "记录不存在")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可用，请稍后重试")
+	}
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		code := se.Code()
+		switch {
+		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return model.Wrap(model.CodeConflict, err, "记录已存在")
+		case code&0xff == sqlite3.SQLITE_FULL:
+			return model.Wrap(model.CodeUnavailable, err, msgStorageFull)
+		case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
+			return model.Wrap(model.CodeUnavailable, err, "数据库繁忙，请稍后重试")
+		case code&0xff == sqlite3.SQLITE_IOERR, code&0xff == sqlite3.SQLITE_CANTOPEN, code&0xff == sqlite3.SQLITE_READONLY:
+			return model.Wrap(model.CodeUnavailable, err, "数据库暂时不可写，请稍后重试")
+		case code&0xff == sqlite3.SQLITE_CORRUPT, code&0xff == sqlite3.SQLITE_NOTADB:
+			return model.Wrap(model.CodeUnavailable, err, "数据库文件已损坏，请联系管理员从备份恢复")
+		}
+	}
+	return model.Wrap(model.CodeInternal, err, "数据库出错")
+}
+
+// StorageFull reports whether err is a write refused for a full disk.
+func StorageFull(err error) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
+}
