@@ -1,0 +1,42 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/citizen-city/chengguantong/store/sqlite"
+	"github.com/citizen-city/chengguantong/store/storetest"
+)
+
+// TestConformance runs the store suite against SQLite: a fresh database
+// under a temporary DATA_DIR per test.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, openEngine)
+}
+
+// openEngine opens a fresh store. A DATA_DIR has one server process, so
+// every named instance shares the one open database.
+func openEngine(tb storetest.TB) func(instance string) storetest.Engine {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), tb.TempDir(), sqlite.Options{Instance: "instance-a", SkipIntegrityCheck: true})
+	if err != nil {
+		tb.Fatalf("open sqlite store: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return func(instance string) storetest.Engine {
+		return storetest.Engine{
+			Name:          "sqlite",
+			Users:         db.Users(),
+			Invites:       db.Invites(),
+			People:        db.People(),
+			Categories:    db.Categories(),
+			Grids:         db.Grids(),
+			Photos:        db.Photos(),
+			Activities:    db.Activities(),
+			APIKeys:       db.APIKeys(),
+			Submitters:    db.Submitters(),
+			Notifications: db.Notifications(),
+			Subscriptions: db.Subscriptions(),
+		}
+	}
+}
