@@ -38,7 +38,7 @@ func createTestPhoto(t *testing.T, p *Photos) *model.Photo {
 	return ph
 }
 
-func exists(path string) bool {
+func fileExists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
 }
@@ -65,7 +65,7 @@ func TestPhotoRowWithoutItsFile(t *testing.T) {
 	if n, err := photos.DeleteUnused(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("DeleteUnused = %d, %v; want the photo swept", n, err)
 	}
-	if exists(photos.pathOf(p.ID, VariantThumb)) {
+	if fileExists(photos.pathOf(p.ID, VariantThumb)) {
 		t.Fatal("the sweep left the thumbnail")
 	}
 }
@@ -96,7 +96,7 @@ func TestPhotoWriteOnAFullDisk(t *testing.T) {
 		t.Fatalf("the row after a failed write: %v, want none", err)
 	}
 	for _, v := range []string{VariantFull, VariantThumb} {
-		if path := photos.pathOf(id, v); exists(path) || exists(path+".tmp") {
+		if path := photos.pathOf(id, v); fileExists(path) || fileExists(path+".tmp") {
 			t.Fatalf("%s left behind", v)
 		}
 	}
@@ -144,7 +144,7 @@ func TestPhotoSweepFinishesAnInterruptedDeletion(t *testing.T) {
 	if n, err := photos.DeleteUnused(ctx, time.Now().Add(-24*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("DeleteUnused = %d, %v; want the interrupted deletion finished", n, err)
 	}
-	if exists(photos.pathOf(p.ID, VariantFull)) {
+	if fileExists(photos.pathOf(p.ID, VariantFull)) {
 		t.Fatal("the file is still there")
 	}
 	var rows int
@@ -175,14 +175,14 @@ func TestPhotoFilesWithoutARowAreSwept(t *testing.T) {
 		t.Fatalf("DeleteUnused = %d, %v", n, err)
 	}
 	for _, v := range []string{VariantFull, VariantThumb} {
-		if exists(photos.pathOf(orphan.ID, v)) {
+		if fileExists(photos.pathOf(orphan.ID, v)) {
 			t.Fatalf("the orphan's %s is still there", v)
 		}
-		if !exists(photos.pathOf(kept.ID, v)) {
+		if !fileExists(photos.pathOf(kept.ID, v)) {
 			t.Fatalf("the kept photo's %s was removed", v)
 		}
 		// The current shard is not swept before its time has passed.
-		if !exists(photos.pathOf(fresh.ID, v)) {
+		if !fileExists(photos.pathOf(fresh.ID, v)) {
 			t.Fatalf("a file of the current shard was removed")
 		}
 	}
@@ -198,7 +198,7 @@ func TestPhotoFilesWithoutARowAreSwept(t *testing.T) {
 	if _, err := photos.DeleteUnused(ctx, time.Now().Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if !exists(photos.pathOf(orphan.ID, VariantFull)) {
+	if !fileExists(photos.pathOf(orphan.ID, VariantFull)) {
 		t.Fatal("a swept shard was listed again")
 	}
 }

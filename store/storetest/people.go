@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/citizen-city/chengguantong/model"
 )
@@ -210,8 +211,8 @@ func testWorkerUsers(t *testing.T, e Engine) {
 	}
 }
 
-// page is one directory page's ids, next cursor and total.
-type page struct {
+// dirPage is one directory page's ids, next cursor and total.
+type dirPage struct {
 	ids   []string
 	next  string
 	total int64
@@ -228,11 +229,11 @@ func testWorkerDirectory(t *testing.T, e Engine) {
 	w4.Active = false
 	expectOK(t, e.People.UpdateWorker(ctx, w4), "deactivate")
 
-	list := func(f model.PeopleFilter, cursor string, limit int) page {
+	list := func(f model.PeopleFilter, cursor string, limit int) dirPage {
 		t.Helper()
 		ws, next, total, err := e.People.ListWorkers(ctx, f, cursor, limit)
 		expectOK(t, err, "ListWorkers(%+v, %q, %d)", f, cursor, limit)
-		p := page{next: next, total: total}
+		p := dirPage{next: next, total: total}
 		for _, w := range ws {
 			p.ids = append(p.ids, w.ID)
 		}
@@ -312,6 +313,9 @@ func testPartyMemberDirectory(t *testing.T, e Engine) {
 	ctx := t.Context()
 	b1, err := e.People.CreateBranch(ctx, model.Branch{Name: "第一党支部"})
 	expectOK(t, err, "branch")
+	// Branches list in creation order, and the store gives their ids: a
+	// later millisecond makes the order certain.
+	time.Sleep(2 * time.Millisecond)
 	b2, err := e.People.CreateBranch(ctx, model.Branch{Name: "第二党支部"})
 	expectOK(t, err, "branch")
 	id := func(n int) string { return sortableID('d', n) }
@@ -319,11 +323,11 @@ func testPartyMemberDirectory(t *testing.T, e Engine) {
 	m1 := mustMember(t, e, id(1), "党员乙", "13700000002", b1.ID, "幸福里社区", "和平社区")
 	mustMember(t, e, id(2), "党员丙", "13700000003", b2.ID, "和平社区")
 
-	list := func(f model.PeopleFilter) page {
+	list := func(f model.PeopleFilter) dirPage {
 		t.Helper()
 		ms, next, total, err := e.People.ListPartyMembers(ctx, f, "", 50)
 		expectOK(t, err, "ListPartyMembers(%+v)", f)
-		p := page{next: next, total: total}
+		p := dirPage{next: next, total: total}
 		for _, m := range ms {
 			p.ids = append(p.ids, m.ID)
 		}
