@@ -56,16 +56,16 @@ func (c *Clock) Set(t time.Time) {
 
 // Services are the use cases the seed acts through.
 type Services struct {
-	Auth         *service.Auth
-	People       *service.People
-	Grids        *service.Grids
-	Photos       *service.Photos
-	Reports      *service.Reports
-	Screening    *service.Screening
-	Dispatcher   *service.Dispatcher
-	Tasks        *service.Tasks
-	Feedback     *service.Feedback
-	Activities   *service.Activities
+	Auth       *service.Auth
+	People     *service.People
+	Grids      *service.Grids
+	Photos     *service.Photos
+	Reports    *service.Reports
+	Screening  *service.Screening
+	Dispatcher *service.Dispatcher
+	Tasks      *service.Tasks
+	Feedback   *service.Feedback
+	Activities *service.Activities
 	// Stats are the store's statistics, which the seed waits to have
 	// counted everything it did.
 	Stats interface {

@@ -51,8 +51,10 @@ type Rollups struct {
 	// The applier's memory of the documents it wrote (see Apply).
 	mu    sync.Mutex
 	known map[string]*rollupDoc // by _id; nil value: known not to exist
-	// knownSeq is the batch the memory is as of (-1: none).
+	// knownSeq is the batch the memory is as of (-1: none); complete says
+	// that a document not in it does not exist (no batch was ever counted).
 	knownSeq int64
+	complete bool
 }
 
 // rollupsKnownMax bounds the applier's memory of documents.
@@ -147,7 +149,15 @@ func (s *Rollups) keepUpdatedAt(ctx context.Context, at time.Time) {
 func (s *Rollups) Forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.known, s.knownSeq = nil, -1
+	s.known, s.knownSeq, s.complete = nil, -1, false
+}
+
+// knowEmpty tells the applier's memory that no roll-up exists: no batch
+// was ever counted, so the first one reads nothing.
+func (s *Rollups) knowEmpty() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known, s.knownSeq, s.complete = map[string]*rollupDoc{}, 0, true
 }
 
 // Apply adds batch seq's rows, counted at at: each document is read,
@@ -177,18 +187,19 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 	if s.knownSeq < 0 || seq != s.knownSeq+1 {
 		// Another applier counted meanwhile, or this is a batch finished
 		// again: what this one remembers may be behind.
-		s.known = map[string]*rollupDoc{}
+		s.known, s.complete = map[string]*rollupDoc{}, false
 	}
 	s.knownSeq = -1 // until this batch is written in full
 	s.mu.Unlock()
 
+	current, err := s.current(ctx, order)
+	if err != nil {
+		return err
+	}
 	var writes []rollupDoc
 	var conds []int64
 	for _, id := range order {
-		d, err := s.current(ctx, id)
-		if err != nil {
-			return err
-		}
+		d := current[id]
 		if d != nil && d.WM >= seq {
 			continue // the document already has this batch
 		}
@@ -229,7 +240,7 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 	s.mu.Lock()
 	if s.known != nil {
 		if len(s.known)+len(writes) > rollupsKnownMax {
-			s.known = map[string]*rollupDoc{}
+			s.known, s.complete = map[string]*rollupDoc{}, false
 		}
 		for i := range writes {
 			s.known[writes[i].ID] = &writes[i]
@@ -255,25 +266,59 @@ func applyOrder(rows []model.RollupRow) []model.RollupRow {
 	return rows
 }
 
-// current is a document as the applier last wrote it, or as MongoDB has
-// it; nil if there is none.
-func (s *Rollups) current(ctx context.Context, id string) (*rollupDoc, error) {
+// current returns the documents as the applier last wrote them, or as
+// MongoDB has them (those it does not remember, in one read); a document
+// that does not exist is nil.
+func (s *Rollups) current(ctx context.Context, ids []string) (map[string]*rollupDoc, error) {
+	out := make(map[string]*rollupDoc, len(ids))
+	var missing []string
 	s.mu.Lock()
-	d, ok := s.known[id]
-	s.mu.Unlock()
-	if ok {
-		return d, nil
+	for _, id := range ids {
+		if d, ok := s.known[id]; ok || s.complete {
+			out[id] = d
+		} else {
+			missing = append(missing, id)
+		}
 	}
-	d, err := s.get(ctx, id)
+	s.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	docs, err := s.getMany(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	if s.known != nil && len(s.known) < rollupsKnownMax {
-		s.known[id] = d
+	defer s.mu.Unlock()
+	for _, id := range missing {
+		d := docs[id]
+		out[id] = d
+		if s.known != nil && len(s.known) < rollupsKnownMax {
+			s.known[id] = d
+		}
 	}
-	s.mu.Unlock()
-	return d, nil
+	return out, nil
+}
+
+// getMany reads documents by _id, in one command; those that do not exist
+// are absent.
+func (s *Rollups) getMany(ctx context.Context, ids []string) (map[string]*rollupDoc, error) {
+	out := make(map[string]*rollupDoc, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var docs []rollupDoc
+	cur, err := s.c.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	if err == nil {
+		err = cur.All(ctx, &docs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read roll-ups: %w", translate(err))
+	}
+	for i := range docs {
+		out[docs[i].ID] = &docs[i]
+	}
+	return out, nil
 }
 
 // writeAll stores the documents in one command (an ordered bulk write:
@@ -299,11 +344,25 @@ func (s *Rollups) writeAll(ctx context.Context, docs []rollupDoc, conds []int64)
 	if !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("write roll-ups: %w", translate(err))
 	}
-	// Some were written meanwhile: the rest one at a time.
+	// Some were written meanwhile: the rest one at a time. One written by
+	// an applier that had this batch is left as it is; one written by
+	// another batch means this applier's view is stale (it lost the lease,
+	// or remembered wrong): the batch fails, and is finished again from
+	// what is stored.
 	for i := range docs {
 		_, err := s.c.ReplaceOne(ctx, bson.M{"_id": docs[i].ID, "wm": conds[i]}, docs[i], options.Replace().SetUpsert(true))
-		if err != nil && !mongo.IsDuplicateKeyError(err) {
+		if err == nil {
+			continue
+		}
+		if !mongo.IsDuplicateKeyError(err) {
 			return fmt.Errorf("write roll-up: %w", translate(err))
+		}
+		d, err := s.get(ctx, docs[i].ID)
+		if err != nil {
+			return err
+		}
+		if d == nil || d.WM < docs[i].WM {
+			return model.Errorf(model.CodeConflict, "统计文档 %s 已被另一次统计改写", docs[i].ID)
 		}
 	}
 	return nil
@@ -351,25 +410,21 @@ func (s *Rollups) Read(ctx context.Context, dim string, periods []string) ([]mod
 			}
 		}
 	}
-	// The documents not cached, a few at a time: each is a round trip.
-	var wg sync.WaitGroup
-	errs := make([]error, len(missing))
-	next := make(chan int)
-	for range min(rollupReaders, len(missing)) {
-		wg.Go(func() {
-			for j := range next {
-				i := missing[j]
-				docs[i], errs[j] = s.document(ctx, ids[i], tokens[i], periods[i/per], dim)
+	// The documents not cached, in one read.
+	if len(missing) > 0 {
+		want := make([]string, len(missing))
+		for j, i := range missing {
+			want[j] = ids[i]
+		}
+		found, err := s.getMany(ctx, want)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range missing {
+			if docs[i], err = s.decoded(found[ids[i]], ids[i], tokens[i], periods[i/per], dim); err != nil {
+				return nil, err
 			}
-		})
-	}
-	for j := range missing {
-		next <- j
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		}
 	}
 
 	for p := range periods {
@@ -410,18 +465,9 @@ func joinTokens(tokens []string) string {
 	return strings.Join(tokens, ",")
 }
 
-// rollupReaders is how many documents Read fetches at once.
-const rollupReaders = 4
-
-// document reads a document and returns its rows in key order, caching
-// them under token.
-func (s *Rollups) document(ctx context.Context, id, token, period, dim string) ([]model.RollupRow, error) {
-	// One lookup by _id: FerretDB pushes an _id equality down to its
-	// storage, but would decode the whole collection to answer $in.
-	d, err := s.get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+// decoded returns a document's rows in key order (none for a nil
+// document), caching them under token.
+func (s *Rollups) decoded(d *rollupDoc, id, token, period, dim string) ([]model.RollupRow, error) {
 	var rows []model.RollupRow
 	if d != nil {
 		err := decodeRollup(d.K, func(n int) { rows = make([]model.RollupRow, 0, n) }, func(key string, v *model.RollupValues) {

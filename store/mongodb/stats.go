@@ -108,7 +108,7 @@ func NewStats(m *Mongo, d StatsDeps) *Stats {
 const (
 	colStatsBatches = "stats_batches"
 	// StatsSignal is the wake-up (Wakeups) a commit sends the applier.
-	StatsSignal = "stats"
+	StatsSignal     = "stats"
 	applierLease    = "stats-applier"
 	applierLeaseTTL = 30 * time.Second
 	// applierIdleTTL is how long the lease stays with an instance after
@@ -338,6 +338,8 @@ func (s *Stats) count(ctx context.Context, budget time.Duration) (int, error) {
 		s.last, cutShort = 0, b
 		if b != nil {
 			s.last = b.Seq
+		} else if err := s.rollups.c.FindOne(ctx, bson.M{}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); errors.Is(err, mongo.ErrNoDocuments) {
+			s.rollups.knowEmpty() // nothing was ever counted here
 		}
 	}
 	n := 0

@@ -181,14 +181,14 @@ type ticketDoc struct {
 	PhotoIDs []string `bson:"photo_ids"`
 	Source   string   `bson:"source,omitempty"`
 	// A hotline caller's details (staff only).
-	CallerName  string       `bson:"caller_name,omitempty"`
-	CallerPhone string       `bson:"caller_phone,omitempty"`
-	Version     int64        `bson:"version"`
-	CreatedAt   time.Time    `bson:"created_at"`
+	CallerName  string    `bson:"caller_name,omitempty"`
+	CallerPhone string    `bson:"caller_phone,omitempty"`
+	Version     int64     `bson:"version"`
+	CreatedAt   time.Time `bson:"created_at"`
 	// LoadBatch marks the tickets of one Load, to take them back on a
 	// conflict.
 	LoadBatch string       `bson:"load_batch,omitempty"`
-	Fields      ticketFields `bson:",inline"`
+	Fields    ticketFields `bson:",inline"`
 }
 
 func fieldsOf(t *model.Ticket) ticketFields {
@@ -389,27 +389,70 @@ func (s *Tickets) Commit(ctx context.Context, before, after *model.Ticket) error
 	if s.committed != nil {
 		s.committed(ctx)
 	}
-	if err := s.apply(ctx, &entry); err != nil {
+	applied, err := s.applied(ctx, &entry)
+	if err != nil {
 		// Committed all the same: the next writer, or whoever relays the
 		// handoff, rolls it forward.
 		return err
+	}
+	if !applied {
+		if err := s.c.FindOne(ctx, bson.M{"_id": after.ID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); err != nil {
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				return s.void(ctx, &entry, h)
+			}
+			return fmt.Errorf("commit ticket: %w", translate(err))
+		}
+		// Another writer rolled it forward first.
 	}
 	after.Version = next
 	return nil
 }
 
+// void takes back the commit of a ticket that does not exist: its handoff
+// goes, and a reversal entry with the opposite delta is counted along with
+// it (the applier may have counted it already). The entry stays, an id
+// being never reused. Errors: not_found, unavailable.
+func (s *Tickets) void(ctx context.Context, e *logDoc, handoff string) error {
+	s.dropHandoff(ctx, handoff)
+	neg := model.Contribution{}
+	if err := decodeDelta(e.Delta, func(r model.RollupRow) {
+		v := r.Values
+		for i := range v {
+			v[i] = -v[i]
+		}
+		neg[model.RollupKey{Period: r.Period, Dim: r.Dim, Key: r.Key}] = v
+	}); err != nil {
+		return fmt.Errorf("commit ticket: %w", err)
+	}
+	if len(neg) > 0 {
+		at := s.now().UTC()
+		rev := logDoc{ID: e.ID + "/void", Ticket: e.Ticket, Version: e.Version, At: at, Delta: encodeDelta(neg.Rows()), Pending: &at}
+		if _, err := s.log.InsertOne(ctx, rev); err != nil && !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("commit ticket: %w", translate(err))
+		}
+	}
+	return model.Errorf(model.CodeNotFound, "工单不存在")
+}
+
 // apply writes a committed log entry to the ticket if the ticket is still
 // at the version before it; applying twice changes nothing.
 func (s *Tickets) apply(ctx context.Context, e *logDoc) error {
+	_, err := s.applied(ctx, e)
+	return err
+}
+
+// applied is apply, saying whether it changed the ticket.
+func (s *Tickets) applied(ctx context.Context, e *logDoc) (bool, error) {
 	set, err := bsonFields(e.Fields)
 	if err != nil {
-		return err
+		return false, err
 	}
 	set["version"] = e.Version
-	if _, err := s.c.UpdateOne(ctx, bson.M{"_id": e.Ticket, "version": e.Version - 1}, bson.M{"$set": set}); err != nil {
-		return fmt.Errorf("apply ticket: %w", translate(err))
+	res, err := s.c.UpdateOne(ctx, bson.M{"_id": e.Ticket, "version": e.Version - 1}, bson.M{"$set": set})
+	if err != nil {
+		return false, fmt.Errorf("apply ticket: %w", translate(err))
 	}
-	return nil
+	return res.MatchedCount > 0, nil
 }
 
 func bsonFields(f ticketFields) (bson.M, error) {
@@ -428,16 +471,24 @@ func bsonFields(f ticketFields) (bson.M, error) {
 // cursor (the last id of the previous page), and the next cursor. Errors:
 // unavailable.
 func (s *Tickets) ListByReporter(ctx context.Context, reporterID, cursor string, limit int) ([]*model.Ticket, string, error) {
-	filter := bson.M{"reporter_id": reporterID}
-	if cursor != "" {
-		filter["_id"] = bson.M{"$lt": cursor}
-	}
-	return s.page(ctx, filter, ixReporter, limit)
+	return s.page(ctx, bson.M{"reporter_id": reporterID}, cursor, ixReporter, limit)
 }
 
-// page reads up to limit tickets of filter, newest id first, through the
-// index named hint, and the next cursor.
-func (s *Tickets) page(ctx context.Context, filter bson.M, hint string, limit int) ([]*model.Ticket, string, error) {
+// page reads up to limit tickets of filter, newest id first, after cursor
+// (the last id of the previous page), through the index named hint, and
+// the next cursor. Errors: invalid_argument for a cursor naming no
+// ticket, unavailable.
+func (s *Tickets) page(ctx context.Context, filter bson.M, cursor, hint string, limit int) ([]*model.Ticket, string, error) {
+	if cursor != "" {
+		err := s.c.FindOne(ctx, bson.M{"_id": cursor}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, "", model.Invalid("cursor", "不是本服务给出的游标")
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("list tickets: %w", translate(err))
+		}
+		filter["_id"] = bson.M{"$lt": cursor}
+	}
 	out, err := findAll(ctx, s.c, "list tickets", (*ticketDoc).model, filter,
 		options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)).SetHint(hint))
 	if err != nil {
@@ -554,10 +605,7 @@ func (s *Tickets) OpenLoads(ctx context.Context, userIDs []string) (map[string]i
 // first. Errors: unavailable.
 func (s *Tickets) ListAssigned(ctx context.Context, assigneeID string, statuses []model.Status, cursor string, limit int) ([]*model.Ticket, string, error) {
 	filter := bson.M{"assignee_id": assigneeID, "status": bson.M{"$in": statusStrings(statuses)}}
-	if cursor != "" {
-		filter["_id"] = bson.M{"$lt": cursor}
-	}
-	return s.page(ctx, filter, ixAssignee, limit)
+	return s.page(ctx, filter, cursor, ixAssignee, limit)
 }
 
 // poolStatuses are the statuses of a ticket offered to party members.
@@ -567,10 +615,7 @@ var poolStatuses = []model.Status{model.StatusPending, model.StatusDispatched}
 // communities, newest first. Errors: unavailable.
 func (s *Tickets) ListPool(ctx context.Context, communities []string, cursor string, limit int) ([]*model.Ticket, string, error) {
 	filter := bson.M{"pool": true, "community": bson.M{"$in": communities}, "status": bson.M{"$in": statusStrings(poolStatuses)}}
-	if cursor != "" {
-		filter["_id"] = bson.M{"$lt": cursor}
-	}
-	return s.page(ctx, filter, ixPool, limit)
+	return s.page(ctx, filter, cursor, ixPool, limit)
 }
 
 // timerStatuses are the statuses of tickets that have timers.
