@@ -55,12 +55,12 @@ const (
 	ixLogPending      = "pending_sparse"
 	ixHandoffsAt      = "at_id"
 	ixHandoffsTicket  = "ticket_version"
-	ixBatchesAt       = "at"
 	ixWorkersCreated  = "created_id"
 	ixWorkersGrid     = "grid_created_id"
 	ixMembersCreated  = "created_id"
 	ixMembersCommunit = "community_created_id"
 	ixMembersBranch   = "branch_created_id"
+	ixSubscriptions   = "sub"
 )
 
 // index is one index the store needs.
@@ -125,10 +125,10 @@ var indexes = []index{
 	{collection: colTicketLog, keys: keys("pending"), sparse: true, name: ixLogPending},
 	{collection: colHandoffs, keys: keys("at", "_id"), name: ixHandoffsAt},
 	{collection: colHandoffs, keys: keys("ticket", "version"), name: ixHandoffsTicket},
-	{collection: colStatsBatches, keys: keys("at"), name: ixBatchesAt},
 
 	{collection: colWorkers, keys: keys("grid_codes"), name: "grid_codes"},
 	{collection: colNotifications, keys: keys("at"), name: "at"},
+	{collection: colSubscriptions, keys: keys("sub"), name: ixSubscriptions},
 	{collection: colActivities, keys: keys("starts_at"), name: "starts_at"},
 	// GridFS's own indexes of the photo files (the driver's upload would
 	// make them on first use; Photos writes the files itself).

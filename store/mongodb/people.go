@@ -2,6 +2,7 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -37,7 +38,7 @@ func NewPeople(m *Mongo, now func() time.Time) *People {
 		members:  m.db.Collection(colPartyMembers),
 		links:    m.db.Collection(colProfileLinks),
 		phones:   m.db.Collection(colPhoneClaims),
-		now:      now,
+		now:      msClock(now),
 	}
 }
 
@@ -396,6 +397,10 @@ func (s *People) RenameBranch(ctx context.Context, id, name string) (*model.Bran
 
 func phoneClaimID(role model.Role, phone string) string { return string(role) + "/" + phone }
 
+// phoneClaimInFlight is how long a claim whose profile does not hold the
+// phone (yet) is taken for a profile being created, not one left behind.
+const phoneClaimInFlight = 15 * time.Second
+
 // ClaimPhone gives phone to an active profile of role. It returns the id
 // of another active profile of the same role that holds the phone (and
 // claims nothing), or "" once the phone is profileID's. The decision is
@@ -428,7 +433,8 @@ func (s *People) ClaimPhone(ctx context.Context, role model.Role, phone, profile
 			return "", fmt.Errorf("claim phone: %w", translate(err))
 		}
 		var claim struct {
-			Profile string `bson:"profile"`
+			Profile string    `bson:"profile"`
+			At      time.Time `bson:"at"`
 		}
 		if err := s.phones.FindOne(ctx, bson.M{"_id": id}).Decode(&claim); err != nil {
 			if err == mongo.ErrNoDocuments {
@@ -439,12 +445,21 @@ func (s *People) ClaimPhone(ctx context.Context, role model.Role, phone, profile
 		if claim.Profile == profileID {
 			return "", nil
 		}
-		// Does the holder still hold it?
-		n, err := c.CountDocuments(ctx, bson.M{"_id": claim.Profile, "phone": phone, "inactive": bson.M{"$ne": true}})
-		if err != nil {
-			return "", fmt.Errorf("claim phone: %w", translate(err))
+		// Does the holder still hold it? A holder not created yet holds
+		// it while its claim is young: a profile being created.
+		var holder struct {
+			Phone    string `bson:"phone"`
+			Inactive bool   `bson:"inactive"`
 		}
-		if n > 0 {
+		err = c.FindOne(ctx, bson.M{"_id": claim.Profile}, options.FindOne().SetProjection(bson.M{"phone": 1, "inactive": 1})).Decode(&holder)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			if s.now().Sub(claim.At) < phoneClaimInFlight {
+				return claim.Profile, nil
+			}
+		case err != nil:
+			return "", fmt.Errorf("claim phone: %w", translate(err))
+		case holder.Phone == phone && !holder.Inactive:
 			return claim.Profile, nil
 		}
 		if _, err := s.phones.DeleteOne(ctx, bson.M{"_id": id, "profile": claim.Profile}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -29,7 +30,7 @@ type Photos struct {
 
 // NewPhotos returns the photo store of m.
 func NewPhotos(m *Mongo, now func() time.Time) *Photos {
-	return &Photos{c: m.db.Collection(colPhotos), db: m.db, now: now}
+	return &Photos{c: m.db.Collection(colPhotos), db: m.db, now: msClock(now)}
 }
 
 // bucket returns a GridFS bucket for one operation: the driver's bucket
@@ -147,23 +148,13 @@ func (s *Photos) Get(ctx context.Context, id string) (*model.Photo, error) {
 	return d.model(), nil
 }
 
-// Many returns the photos with the given ids that exist, in no order. It
-// looks each up by _id (at most nine): FerretDB pushes an _id equality down
-// to its storage but would decode every photo to answer an $in.
+// Many returns the photos with the given ids that exist, in no order, in
+// one read. Errors: unavailable.
 func (s *Photos) Many(ctx context.Context, ids []string) ([]*model.Photo, error) {
-	out := make([]*model.Photo, 0, len(ids))
-	for _, id := range ids {
-		var d photoDoc
-		err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("get photos: %w", translate(err))
-		}
-		out = append(out, d.model())
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	return findAll(ctx, s.c, "get photos", (*photoDoc).model, bson.M{"_id": bson.M{"$in": ids}})
 }
 
 // Open returns a reader of one variant's bytes, its length and its digest.
@@ -199,55 +190,87 @@ const (
 	claimDeleted   = "-deleted"
 )
 
-// Claim makes photos durably ticketID's, the resident's own photos only. It
-// succeeds again for the same ticket, and returns how many of ids are now
-// the ticket's. Of two tickets claiming a photo, exactly one gets it.
+// Claim makes photos durably ticketID's — all of them or none: each must
+// exist, be ownerID's, and be free or the ticket's already. It succeeds
+// again for the same ticket, and returns how many of ids are the ticket's
+// afterwards. Of two tickets claiming a photo, exactly one gets it (and
+// the other none of its photos). Errors: unavailable.
 func (s *Photos) Claim(ctx context.Context, ownerID string, ids []string, ticketID string) (int, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return 0, nil
+	}
 	photos, err := s.Many(ctx, ids)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	mine, free := 0, true
 	for _, p := range photos {
-		if p.OwnerID != ownerID || (p.UsedBy != "" && p.UsedBy != ticketID) {
-			continue
+		switch {
+		case p.OwnerID != ownerID:
+			free = false
+		case p.UsedBy == ticketID:
+			mine++
+		case p.UsedBy != "":
+			free = false
 		}
-		ok, err := s.claim(ctx, p.ID, ticketID)
-		if err != nil {
-			return n, err
-		}
-		if !ok {
-			continue
-		}
-		if p.UsedBy != ticketID {
-			// The photo's own used_by mirrors the claim for readers.
-			if _, err := s.c.UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{"used_by": ticketID}}); err != nil {
-				return n, fmt.Errorf("claim photos: %w", translate(err))
-			}
-		}
-		n++
 	}
-	return n, nil
+	if !free || len(photos) != len(ids) {
+		return mine, nil
+	}
+	// In id order, so that of two claims sharing photos the first photo
+	// they share decides, and exactly one wins.
+	var taken []string // the claims this call made
+	for _, id := range ids {
+		held, made, err := s.claim(ctx, id, ticketID)
+		if err == nil && !held {
+			s.unclaim(ctx, taken, ticketID)
+			return mine, nil
+		}
+		if err != nil {
+			s.unclaim(ctx, taken, ticketID)
+			return 0, err
+		}
+		if made {
+			taken = append(taken, id)
+		}
+	}
+	if mine < len(ids) {
+		// The photos' own used_by mirrors the claims for readers.
+		if _, err := s.c.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}}, bson.M{"$set": bson.M{"used_by": ticketID}}); err != nil {
+			return 0, fmt.Errorf("claim photos: %w", translate(err))
+		}
+	}
+	return len(ids), nil
+}
+
+// unclaim takes back claims a refused Claim made. Best effort: a claim
+// left behind keeps a photo for a ticket that does not use it, and the
+// sweeper's claim is refused for it.
+func (s *Photos) unclaim(ctx context.Context, ids []string, ticketID string) {
+	if len(ids) > 0 {
+		_, _ = s.db.Collection(colPhotoClaims).DeleteMany(context.WithoutCancel(ctx), bson.M{"_id": bson.M{"$in": ids}, "ticket": ticketID})
+	}
 }
 
 // claim inserts the photo's claim for holder, and reports whether holder
-// has it (now or from before).
-func (s *Photos) claim(ctx context.Context, photoID, holder string) (bool, error) {
+// has it (now or from before) and whether this call made it.
+func (s *Photos) claim(ctx context.Context, photoID, holder string) (held, made bool, err error) {
 	claims := s.db.Collection(colPhotoClaims)
-	_, err := claims.InsertOne(ctx, bson.M{"_id": photoID, "ticket": holder, "at": s.now().UTC()})
+	_, err = claims.InsertOne(ctx, bson.M{"_id": photoID, "ticket": holder, "at": s.now().UTC()})
 	if err == nil {
-		return true, nil
+		return true, true, nil
 	}
 	if !mongo.IsDuplicateKeyError(err) {
-		return false, fmt.Errorf("claim photo: %w", translate(err))
+		return false, false, fmt.Errorf("claim photo: %w", translate(err))
 	}
 	var d struct {
 		Ticket string `bson:"ticket"`
 	}
 	if err := claims.FindOne(ctx, bson.M{"_id": photoID}).Decode(&d); err != nil {
-		return false, fmt.Errorf("claim photo: %w", translate(err))
+		return false, false, fmt.Errorf("claim photo: %w", translate(err))
 	}
-	return d.Ticket == holder, nil
+	return d.Ticket == holder, false, nil
 }
 
 // SetTrace records that a photo was sent for content checking.
@@ -346,7 +369,7 @@ func (s *Photos) DeleteUnused(ctx context.Context, cutoff time.Time) (int, error
 		// The sweeper claims the photo like a report would, so that of a
 		// report and the sweeper exactly one gets it; the metadata goes
 		// first, so a photo that exists is always servable.
-		ok, err := s.claim(ctx, d.ID, claimDeleted)
+		ok, _, err := s.claim(ctx, d.ID, claimDeleted)
 		if err != nil {
 			return n, err
 		}
@@ -379,26 +402,29 @@ func (s *Photos) SaveEarlyVerdict(ctx context.Context, traceID, suggest string) 
 	return nil
 }
 
-// TakeEarlyVerdict returns (and removes) a verdict kept by SaveEarlyVerdict.
+// TakeEarlyVerdict returns (and removes) a verdict kept by
+// SaveEarlyVerdict; of several takers at once exactly one gets it (the
+// delete by _id decides, which is atomic on FerretDB too). Errors:
+// unavailable.
 func (s *Photos) TakeEarlyVerdict(ctx context.Context, traceID string) (string, bool, error) {
 	var d struct {
 		Suggest string `bson:"suggest"`
 	}
-	// Almost always there is none: look before taking, a read instead of a
-	// write.
-	err := s.db.Collection(colEarlyVerdicts).FindOne(ctx, bson.M{"_id": traceID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+	c := s.db.Collection(colEarlyVerdicts)
+	// Almost always there is none: one read.
+	err := c.FindOne(ctx, bson.M{"_id": traceID}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("take early verdict: %w", translate(err))
 	}
-	err = s.db.Collection(colEarlyVerdicts).FindOneAndDelete(ctx, bson.M{"_id": traceID}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", false, nil
-	}
+	res, err := c.DeleteOne(ctx, bson.M{"_id": traceID})
 	if err != nil {
 		return "", false, fmt.Errorf("take early verdict: %w", translate(err))
+	}
+	if res.DeletedCount == 0 {
+		return "", false, nil // another taker had it
 	}
 	return d.Suggest, true, nil
 }

@@ -49,7 +49,7 @@ type Tickets struct {
 // process, named in the handoffs it records) sees it.
 func NewTickets(m *Mongo, owner string, now func() time.Time) *Tickets {
 	return &Tickets{m: m, c: m.db.Collection(colTickets), log: m.db.Collection(colTicketLog),
-		handoffs: m.db.Collection(colHandoffs), counters: m.db.Collection(colCaseCounters), owner: owner, now: now}
+		handoffs: m.db.Collection(colHandoffs), counters: m.db.Collection(colCaseCounters), owner: owner, now: msClock(now)}
 }
 
 type logDoc struct {
