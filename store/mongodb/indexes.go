@@ -45,6 +45,7 @@ const (
 	ixOpenOverdueCreated = "open_overdue_created_id"
 	ixOpenOverdueDue     = "open_overdue_due_id"
 	ixSourceCreated      = "source_created_id"
+	ixSourceDue          = "source_due_id"
 	ixLateCreated        = "late_created_id"
 	ixHeldCreated        = "held_created_id"
 	ixGramsCreated       = "grams_created_id"
@@ -118,6 +119,7 @@ var indexes = []index{
 	{collection: colTickets, keys: keys("open_overdue", "created_at", "_id"), name: ixOpenOverdueCreated},
 	{collection: colTickets, keys: keys("open_overdue", "due_at", "_id"), name: ixOpenOverdueDue},
 	{collection: colTickets, keys: keys("source", "created_at", "_id"), name: ixSourceCreated},
+	{collection: colTickets, keys: keys("source", "due_at", "_id"), name: ixSourceDue},
 	{collection: colTickets, keys: keys("late", "created_at", "_id"), name: ixLateCreated},
 	{collection: colTickets, keys: keys("held", "created_at", "_id"), name: ixHeldCreated},
 	{collection: colTickets, keys: keys("grams", "created_at", "_id"), name: ixGramsCreated},
@@ -193,7 +195,7 @@ func staffIndex(q model.TicketQuery) string {
 	case len(q.Statuses) > 0:
 		return pick(ixStatusCreated, ixStatusDue)
 	case q.Source != "":
-		return pick(ixSourceCreated, ixDue)
+		return pick(ixSourceCreated, ixSourceDue)
 	}
 	return pick(ixCreated, ixDue)
 }

@@ -226,8 +226,8 @@ func peopleFilter(f model.PeopleFilter) bson.M {
 // listPage reads one page of a directory collection in creation order
 // (created_at, then _id) after cursor — the id of the previous page's last
 // row — and the number of all matches.
-func listPage[D any](ctx context.Context, c *mongo.Collection, filter bson.M, cursor string, limit int, idOf func(D) string) ([]D, string, int64, error) {
-	total, err := c.CountDocuments(ctx, filter)
+func listPage[D any](ctx context.Context, c *mongo.Collection, filter bson.M, hint string, cursor string, limit int, idOf func(D) string) ([]D, string, int64, error) {
+	total, err := c.CountDocuments(ctx, filter, options.Count().SetHint(hint))
 	if err != nil {
 		return nil, "", 0, translate(err)
 	}
@@ -247,7 +247,7 @@ func listPage[D any](ctx context.Context, c *mongo.Collection, filter bson.M, cu
 		}}
 		filter = bson.M{"$and": bson.A{filter, after}}
 	}
-	cur, err := c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit+1)))
+	cur, err := c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit+1)).SetHint(hint))
 	if err != nil {
 		return nil, "", 0, translate(err)
 	}
@@ -266,7 +266,11 @@ func listPage[D any](ctx context.Context, c *mongo.Collection, filter bson.M, cu
 // ListWorkers returns a page of worker profiles matching f in creation
 // order, the next cursor ("" at the end) and how many match in all.
 func (s *People) ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]*model.Worker, string, int64, error) {
-	docs, next, total, err := listPage(ctx, s.workers, peopleFilter(f), cursor, limit, func(d workerDoc) string { return d.ID })
+	hint := ixWorkersCreated
+	if f.Grid != "" {
+		hint = ixWorkersGrid
+	}
+	docs, next, total, err := listPage(ctx, s.workers, peopleFilter(f), hint, cursor, limit, func(d workerDoc) string { return d.ID })
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("list workers: %w", err)
 	}
@@ -280,7 +284,14 @@ func (s *People) ListWorkers(ctx context.Context, f model.PeopleFilter, cursor s
 // ListPartyMembers returns a page of party member profiles matching f, as
 // ListWorkers does.
 func (s *People) ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]*model.PartyMember, string, int64, error) {
-	docs, next, total, err := listPage(ctx, s.members, peopleFilter(f), cursor, limit, func(d memberDoc) string { return d.ID })
+	hint := ixMembersCreated
+	switch {
+	case f.BranchID != "":
+		hint = ixMembersBranch
+	case f.Community != "":
+		hint = ixMembersCommunit
+	}
+	docs, next, total, err := listPage(ctx, s.members, peopleFilter(f), hint, cursor, limit, func(d memberDoc) string { return d.ID })
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("list party members: %w", err)
 	}
