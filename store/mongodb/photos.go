@@ -1,6 +1,7 @@
 package mongodb
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,17 +21,20 @@ const (
 	photosBucket = "photo_files"
 )
 
-// Photos stores photo metadata in a collection and the (metadata-free)
-// image bytes in GridFS, as <id>.full and <id>.thumb.
+// Photos stores a photo's metadata and, when they are small enough (all a
+// phone's photos after processing), its (metadata-free) image bytes in one
+// document — one write at upload, one read to serve it; larger files go to
+// GridFS, as <id>.full and <id>.thumb.
 type Photos struct {
-	c   *mongo.Collection
-	db  *mongo.Database
-	now func() time.Time
+	c      *mongo.Collection
+	db     *mongo.Database
+	now    func() time.Time
+	ferret bool // see SetTrace
 }
 
 // NewPhotos returns the photo store of m.
 func NewPhotos(m *Mongo, now func() time.Time) *Photos {
-	return &Photos{c: m.db.Collection(colPhotos), db: m.db, now: msClock(now)}
+	return &Photos{c: m.db.Collection(colPhotos), db: m.db, now: msClock(now), ferret: m.ferret}
 }
 
 // bucket returns a GridFS bucket for one operation: the driver's bucket
@@ -61,7 +65,22 @@ type photoDoc struct {
 	UsedBy      string        `bson:"used_by"`
 	Moderation  moderationDoc `bson:"moderation"`
 	CreatedAt   time.Time     `bson:"created_at"`
+	// The files themselves, when stored in the document (Inline; see
+	// inlineMax).
+	Inline bool   `bson:"in_doc,omitempty"`
+	Full   []byte `bson:"full,omitempty"`
+	Thumb  []byte `bson:"thumb,omitempty"`
+	// FullType and ThumbType are their content types.
+	FullType  string `bson:"full_type,omitempty"`
+	ThumbType string `bson:"thumb_type,omitempty"`
 }
+
+// inlineMax is the size of the two files up to which they are kept in the
+// photo's document (MongoDB's limit for one document is 16 MB).
+const inlineMax = 8 << 20
+
+// noFiles leaves the files out of a read of metadata.
+var noFiles = bson.M{"full": 0, "thumb": 0}
 
 func (d *photoDoc) model() *model.Photo {
 	p := &model.Photo{
@@ -85,8 +104,11 @@ const (
 // always servable), and returns the photo with its new id.
 func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.PhotoFile) (*model.Photo, error) {
 	p.ID, p.CreatedAt = NewID(), s.now().UTC()
-	if err := s.writeFiles(ctx, p.ID, p.OwnerID, p.CreatedAt, full, thumb); err != nil {
-		return nil, err
+	inline := len(full.Data)+len(thumb.Data) <= inlineMax
+	if !inline {
+		if err := s.writeFiles(ctx, p.ID, p.OwnerID, p.CreatedAt, full, thumb); err != nil {
+			return nil, err
+		}
 	}
 	d := photoDoc{
 		ID: p.ID, OwnerID: p.OwnerID, ContentType: p.ContentType, Width: p.Width, Height: p.Height,
@@ -95,6 +117,9 @@ func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.Ph
 	}
 	if p.ExifLocation != nil {
 		d.ExifLoc = &pointDoc{Lat: p.ExifLocation.Lat, Lng: p.ExifLocation.Lng}
+	}
+	if inline {
+		d.Inline, d.Full, d.Thumb, d.FullType, d.ThumbType = true, full.Data, thumb.Data, full.ContentType, thumb.ContentType
 	}
 	if _, err := s.c.InsertOne(ctx, d); err != nil {
 		return nil, fmt.Errorf("store photo: %w", translate(err))
@@ -142,7 +167,7 @@ func (s *Photos) writeFiles(ctx context.Context, id, owner string, at time.Time,
 // Get returns a photo's metadata.
 func (s *Photos) Get(ctx context.Context, id string) (*model.Photo, error) {
 	var d photoDoc
-	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+	if err := s.c.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(noFiles)).Decode(&d); err != nil {
 		return nil, fmt.Errorf("get photo: %w", translate(err))
 	}
 	return d.model(), nil
@@ -154,7 +179,7 @@ func (s *Photos) Many(ctx context.Context, ids []string) ([]*model.Photo, error)
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return findAll(ctx, s.c, "get photos", (*photoDoc).model, bson.M{"_id": bson.M{"$in": ids}})
+	return findAll(ctx, s.c, "get photos", (*photoDoc).model, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(noFiles))
 }
 
 // Open returns a reader of one variant's bytes, its length and its digest.
@@ -163,9 +188,15 @@ func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, i
 	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
 		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))
 	}
-	size, sum := d.Size, d.SHA256
+	size, sum, data := d.Size, d.SHA256, d.Full
 	if variant == VariantThumb {
-		size, sum = d.ThumbSize, d.ThumbSHA256
+		size, sum, data = d.ThumbSize, d.ThumbSHA256, d.Thumb
+	}
+	if d.Inline {
+		if variant != VariantFull && variant != VariantThumb {
+			return nil, 0, "", model.Errorf(model.CodeNotFound, "照片不存在")
+		}
+		return io.NopCloser(bytes.NewReader(data)), int64(len(data)), sum, nil
 	}
 	ds, err := s.bucket().OpenDownloadStream(ctx, id+"."+variant)
 	if errors.Is(err, mongo.ErrFileNotFound) {
@@ -284,12 +315,15 @@ func (s *Photos) SetTrace(ctx context.Context, id, traceID string) error {
 	if err != nil {
 		return fmt.Errorf("set photo trace: %w", translate(err))
 	}
-	// A verdict that came while the photo was being updated may have been
-	// overwritten by that update (FerretDB v1 rewrites the whole document,
-	// so two $sets of different fields at once can lose one). SetVerdict
-	// writes the trace first: whatever it wrote there before this look is
-	// put back on the photo; one written after it reaches the photo after
-	// the update above has finished.
+	if !s.ferret {
+		return nil // MongoDB's $sets of different fields never undo each other
+	}
+	// On FerretDB a verdict that came while the photo was being updated
+	// may have been overwritten by that update (it rewrites the whole
+	// document, so two $sets of different fields at once can lose one).
+	// SetVerdict writes the trace first: whatever it wrote there before
+	// this look is put back on the photo; one written after it reaches the
+	// photo after the update above has finished.
 	var tr traceDoc
 	if err := s.db.Collection(colPhotoTraces).FindOne(ctx, bson.M{"_id": traceID}).Decode(&tr); err != nil {
 		return fmt.Errorf("set photo trace: %w", translate(err))
@@ -327,7 +361,7 @@ func (s *Photos) SetVerdict(ctx context.Context, traceID, suggest string) (*mode
 		// The trace id too: this update may race SetTrace's, and either may
 		// overwrite the other's fields.
 		bson.M{"$set": bson.M{"moderation.trace_id": traceID, "moderation.suggest": suggest, "moderation.checked_at": now}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d) // with its files: FerretDB projects no findAndModify
 	if err != nil {
 		return nil, fmt.Errorf("set photo verdict: %w", translate(err))
 	}

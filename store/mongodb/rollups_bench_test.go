@@ -79,7 +79,7 @@ func BenchmarkSummaryYearByGrid(b *testing.B) {
 					seq++
 					key := fmt.Sprintf("3201%011d", rng.IntN(grids))
 					err := rollups.Apply(ctx, seq, time.Time{}, []model.RollupRow{
-						{Period: "y2026", Dim: "grid", Key: key, Values: resolved}, {Period: "y2026", Dim: "all", Values: resolved}})
+						{Period: "y2026", Dim: "grid", Key: key, Values: resolved}, {Period: "y2026", Dim: "all", Values: resolved}}, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -183,7 +183,7 @@ func BenchmarkApplyTransition(b *testing.B) {
 			t = append(t, model.RollupRow{Period: period, Dim: "all", Values: delta})
 		}
 		seq++
-		if err := rollups.Apply(ctx, seq, time.Time{}, t); err != nil {
+		if err := rollups.Apply(ctx, seq, time.Time{}, t, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
