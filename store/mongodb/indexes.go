@@ -54,8 +54,7 @@ const (
 // The indexes of the log, the handoffs and the directory.
 const (
 	ixLogPending      = "pending_sparse"
-	ixHandoffsAt      = "at_id"
-	ixHandoffsTicket  = "ticket_version"
+	ixLogHandoff      = "handoff_sparse"
 	ixWorkersCreated  = "created_id"
 	ixWorkersGrid     = "grid_created_id"
 	ixMembersCreated  = "created_id"
@@ -125,8 +124,7 @@ var indexes = []index{
 	{collection: colTickets, keys: keys("grams", "created_at", "_id"), name: ixGramsCreated},
 
 	{collection: colTicketLog, keys: keys("pending"), sparse: true, name: ixLogPending},
-	{collection: colHandoffs, keys: keys("at", "_id"), name: ixHandoffsAt},
-	{collection: colHandoffs, keys: keys("ticket", "version"), name: ixHandoffsTicket},
+	{collection: colTicketLog, keys: keys("handoff"), sparse: true, name: ixLogHandoff},
 
 	{collection: colWorkers, keys: keys("grid_codes"), name: "grid_codes"},
 	{collection: colNotifications, keys: keys("at"), name: "at"},

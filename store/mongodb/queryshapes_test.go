@@ -91,8 +91,7 @@ func otherShapes() []shape {
 		{name: "by case number", collection: colTickets, filter: bson.M{"case_no": "20261201-0001"}, index: ixCaseNo},
 		{name: "by submission", collection: colTickets, filter: bson.M{"idem": "x"}, index: ixIdem},
 		{name: "pending transitions", collection: colTicketLog, filter: bson.M{"pending": bson.M{"$exists": true}}, sort: bson.D{{Key: "pending", Value: 1}}, index: ixLogPending},
-		{name: "unrelayed handoffs", collection: colHandoffs, filter: bson.M{}, sort: bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}, index: ixHandoffsAt},
-		{name: "relayed handoffs", collection: colHandoffs, filter: bson.M{"ticket": "t1", "version": bson.M{"$lte": 3}}, index: ixHandoffsTicket},
+		{name: "unrelayed handoffs", collection: colTicketLog, filter: bson.M{"handoff": bson.M{"$exists": true}}, sort: bson.D{{Key: "handoff", Value: 1}}, index: ixLogHandoff},
 		{name: "allowances", collection: colSubscriptions, filter: bson.M{"sub": "u1|t1"}, index: ixSubscriptions},
 		{name: "workers", collection: colWorkers, filter: bson.M{}, sort: bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}, index: ixWorkersCreated},
 		{name: "a grid's workers", collection: colWorkers, filter: bson.M{"grid_codes": "g1"}, sort: bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}, index: ixWorkersGrid},
@@ -114,7 +113,7 @@ func CheckQueryShapes(t *testing.T, m *Mongo) {
 		declared[ix.collection+"."+ix.name] = ix
 	}
 	created := map[string]bool{}
-	for _, c := range []string{colTickets, colTicketLog, colHandoffs, colSubscriptions, colWorkers, colPartyMembers} {
+	for _, c := range []string{colTickets, colTicketLog, colSubscriptions, colWorkers, colPartyMembers} {
 		specs, err := m.db.Collection(c).Indexes().ListSpecifications(ctx)
 		if err != nil {
 			t.Fatal(err)
