@@ -24,8 +24,9 @@ type Mode string
 
 // The two modes.
 const (
-	// ModeEmbedded runs FerretDB (SQLite), an in-process Redis and the WeChat
-	// simulator inside the server process: a single-machine mode.
+	// ModeEmbedded keeps the record in SQLite under DATA_DIR and runs an
+	// in-process Redis and the WeChat simulator
+	// inside the server process: a single-machine mode.
 	ModeEmbedded Mode = "embedded"
 	// ModeProduction uses the MongoDB and Redis named by MONGODB_URI and REDIS_URL.
 	ModeProduction Mode = "production"
@@ -102,8 +103,15 @@ type Config struct {
 	// the last failed one the report is held for staff (held: true).
 	ScreeningMaxAttempts int
 	// ReconcileInterval is how often the reconcilers rebuild Redis's
-	// dispatch state from MongoDB when Redis has not lost its data.
+	// dispatch state from the store when Redis has not lost its data.
 	ReconcileInterval time.Duration
+	// Periods are how often the background work looks by itself.
+	Periods Periods
+	// SQLiteReaders bounds the embedded store's reader connections.
+	SQLiteReaders int
+	// MongoSlowMS, when positive, prints every MongoDB command slower than
+	// this many milliseconds to stderr (a diagnostic).
+	MongoSlowMS int
 	// WorkCalendar counts handling limits in working time: the built-in
 	// China 2026 calendar unless WORK_CALENDAR gives another.
 	WorkCalendar workcal.Config
@@ -129,6 +137,39 @@ type Config struct {
 	Open311KeyService     string
 	Open311PostsPerMinute int
 	Open311ListsPerMinute int
+}
+
+// Periods are how often each background job looks for work by itself. Most
+// are also woken at once when there is work (a commit, a timer set, grids
+// stored); the period bounds how long a lost wake-up can delay them.
+type Periods struct {
+	// LivenessBeat is how often an instance renews its liveness mark, which
+	// lives LivenessTTL: another instance takes over a dead one's jobs and
+	// relays its handoffs within LivenessTTL + LivenessBeat of its death.
+	LivenessBeat time.Duration
+	LivenessTTL  time.Duration
+	// RelaySweep is how often an instance looks for after-commit work left
+	// behind (by a process that died between a commit and its hand-off to
+	// Redis).
+	RelaySweep time.Duration
+	// Takeover is how often an instance looks for queue jobs held by dead
+	// instances.
+	Takeover time.Duration
+	// Timers is how often the timer loop looks for a timer set by another
+	// instance (its own wake it at once).
+	Timers time.Duration
+	// Grids is how often an instance reloads the grids without a wake-up.
+	Grids time.Duration
+	// Stats is how often the MongoDB statistics applier looks without a
+	// wake-up.
+	Stats time.Duration
+	// PhotoSweep is how often unused uploads and overdue photo checks are
+	// swept; UnusedPhotoTTL is how long an upload may stay unused.
+	PhotoSweep     time.Duration
+	UnusedPhotoTTL time.Duration
+	// NotificationsKept is how long the record of each sent notification is
+	// kept (it makes a notification's retries send it once).
+	NotificationsKept time.Duration
 }
 
 // Defaults that are not empty.
@@ -180,6 +221,20 @@ func Load(getenv func(string) string) (*Config, error) {
 		WeChatSimulatorMediaVerdict: p.str("WECHAT_SIMULATOR_MEDIA_VERDICT", wechatsim.VerdictPass),
 		ResolutionPhotoMaxDistanceM: p.positiveInt("RESOLUTION_PHOTO_MAX_DISTANCE_M", 300),
 		ReconcileInterval:           p.duration("RECONCILE_INTERVAL", 10*time.Minute),
+		Periods: Periods{
+			LivenessBeat:      p.duration("LIVENESS_BEAT", 2*time.Second),
+			LivenessTTL:       p.duration("LIVENESS_TTL", 5*time.Second),
+			RelaySweep:        p.duration("RELAY_SWEEP_EVERY", 2*time.Second),
+			Takeover:          p.duration("TAKEOVER_EVERY", 2*time.Second),
+			Timers:            p.duration("TIMERS_LOOK_EVERY", 2*time.Second),
+			Grids:             p.duration("GRIDS_LOOK_EVERY", 5*time.Minute),
+			Stats:             p.duration("STATS_LOOK_EVERY", 5*time.Minute),
+			PhotoSweep:        p.duration("PHOTO_SWEEP_EVERY", 10*time.Minute),
+			UnusedPhotoTTL:    p.duration("UNUSED_PHOTO_TTL", 24*time.Hour),
+			NotificationsKept: p.duration("NOTIFICATIONS_KEPT", 30*24*time.Hour),
+		},
+		SQLiteReaders: p.positiveInt("SQLITE_READERS", 8),
+		MongoSlowMS:   p.nonNegativeInt("MONGODB_SLOW_MS", 0),
 		TemplateAssigned:            p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
 		TemplateAccepted:            p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
 		TemplateResolved:            p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
@@ -217,6 +272,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		p.fail("MONGODB_URI", "is required when REDIS_URL is set (set both for production mode, neither for the embedded mode)")
 	default:
 		p.fail("REDIS_URL", "is required when MONGODB_URI is set (set both for production mode, neither for the embedded mode)")
+	}
+	if pp := c.Periods; pp.LivenessTTL < 2*pp.LivenessBeat {
+		p.fail("LIVENESS_TTL", fmt.Sprintf("must be at least twice LIVENESS_BEAT (%s), or a slow beat marks a running instance dead", pp.LivenessBeat))
+	}
+	if c.Periods.UnusedPhotoTTL < time.Hour {
+		p.fail("UNUSED_PHOTO_TTL", "must be at least 1h: a resident's upload must outlive the time to fill in a report")
 	}
 	// The simulator is the default only in the embedded mode.
 	c.WeChatSimulator = p.boolean("WECHAT_SIMULATOR", c.Mode == ModeEmbedded)
@@ -429,6 +490,19 @@ func (p *parser) positiveInt(name string, def int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
 		p.fail(name, fmt.Sprintf("must be a positive integer, not %q", v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) nonNegativeInt(name string, def int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		p.fail(name, fmt.Sprintf("must be 0 or a positive integer, not %q", v))
 		return def
 	}
 	return n

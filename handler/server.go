@@ -153,6 +153,8 @@ type Deps struct {
 	Open311Discovery Open311Discovery
 	// Workflow is 延期, 挂账, 督办, 核查 and the hotline (nil: 503).
 	Workflow WorkflowService
+	// Live is the staff's live feed (GET /api/v1/admin/events; nil: 503).
+	Live LiveFeed
 }
 
 // New builds the Echo server with every route.
@@ -227,6 +229,7 @@ func New(d Deps) *echo.Echo {
 	admin.POST("/tickets/:id/dispatch", h.staffDispatch)
 	admin.POST("/tickets/:id/reject", h.staffReject)
 	admin.GET("/dead-letters", h.deadLetters)
+	admin.GET("/events", h.liveEvents)
 	mountWorkflow(tasks, admin, &WorkflowHandlers{Svc: d.Workflow,
 		Show: h.showStaff, Task: func(t *model.Ticket) any { return h.toTask(t) }})
 	ah := &ActivityHandlers{Svc: d.Activities}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -53,6 +54,31 @@ func (l *Liveness) Stop(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Alive reports, of each instance named, whether its mark is set: it runs,
+// or died less than the mark's lifetime ago. One round trip (a pipeline of
+// EXISTS, which a Redis Cluster routes key by key).
+func (l *Liveness) Alive(ctx context.Context, instances []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(instances))
+	if len(instances) == 0 {
+		return out, nil
+	}
+	pipe := l.r.Client.Pipeline()
+	cmds := make([]*goredis.IntCmd, len(instances))
+	for i, inst := range instances {
+		cmds[i] = pipe.Exists(ctx, aliveKey(l.r, inst))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("liveness: %w", Translate(err))
+	}
+	for i, inst := range instances {
+		out[inst] = cmds[i].Val() > 0
+	}
+	return out, nil
+}
+
+// Instance is the name this mark is set for.
+func (l *Liveness) Instance() string { return l.instance }
 
 func aliveKey(r *Redis, instance string) string { return r.Key("alive", instance) }
 
@@ -156,4 +182,22 @@ func (s *Stream) PruneConsumers(ctx context.Context, idle time.Duration) (int, e
 		n++
 	}
 	return n, nil
+}
+
+// Run renews the mark every period until ctx is done; a failed renewal is
+// logged (the others take over this instance's work once the mark expires,
+// which is what must happen if Redis cannot be reached for that long).
+func (l *Liveness) Run(ctx context.Context, period time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := l.Beat(ctx); err != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, "liveness mark not renewed", "error", err.Error())
+		}
+	}
 }
