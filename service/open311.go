@@ -88,9 +88,9 @@ type Open311Deps struct {
 	// the handling limit that starts at registration.
 	Workflow *Workflow
 	Limiter  Limiter
-	Config  Open311Config
-	Now     func() time.Time
-	Logger  *slog.Logger
+	Config   Open311Config
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // NewOpen311 returns the GeoReport v2 service.

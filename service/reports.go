@@ -73,8 +73,8 @@ type ReportsDeps struct {
 	// Workflow takes the report in (Intake): stored, then screened.
 	Workflow *Workflow
 	Limits   ReportLimits
-	Now        func() time.Time
-	Logger     *slog.Logger
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // NewReports returns the reporting service.
