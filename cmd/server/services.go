@@ -115,7 +115,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	s.feedback = service.NewFeedback(s.workflow, now)
 	s.activities = service.NewActivities(st.Activities, st.People, now)
 	s.stats = service.NewStats(service.StatsDeps{
-		Rollups: st.Stats, Categories: s.categories, Grids: s.grids, Names: names, Activities: st.Activities,
+		Store: st.Stats, Categories: s.categories, Grids: s.grids, Names: names, Activities: st.Activities,
 		Branches: st.People, RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
 	s.people = service.NewPeople(service.PeopleDeps{Profiles: st.People, Invites: st.Invites, Revoker: st.Invites,
