@@ -194,25 +194,22 @@ func (s *Stats) Rebuild(ctx context.Context) (int, error) {
 		slices.SortFunc(rows, func(a, b model.RollupRow) int {
 			return cmp.Or(cmp.Compare(a.Dim, b.Dim), cmp.Compare(a.Period, b.Period), cmp.Compare(a.Key, b.Key))
 		})
-		ins, err := tx.PrepareContext(ctx, "INSERT INTO rollups (dim, period, key, "+counterList+") VALUES (?, ?, ?"+strings.Repeat(", ?", rollupColumns)+")")
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		args := make([]any, 3+rollupColumns)
+		var values [][]any
 		for _, r := range rows {
 			if r.Values == (model.RollupValues{}) {
 				continue
 			}
-			args[0], args[1], args[2] = r.Dim, r.Period, r.Key
-			for i, v := range r.Values {
-				args[3+i] = v
+			v := make([]any, 3+rollupColumns)
+			v[0], v[1], v[2] = r.Dim, r.Period, r.Key
+			for i, x := range r.Values {
+				v[3+i] = x
 			}
-			if _, err := ins.ExecContext(ctx, args...); err != nil {
-				return err
-			}
+			values = append(values, v)
 		}
-		return nil
+		if len(values) == 0 {
+			return nil
+		}
+		return insertMany(s.db.txw(ctx, tx), "INSERT INTO rollups (dim, period, key, "+counterList+") VALUES (?, ?, ?"+strings.Repeat(", ?", rollupColumns)+")", values)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("rebuild statistics: %w", err)
