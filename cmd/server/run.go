@@ -105,7 +105,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		return err
 	}
 	if opt.command != nil {
-		return opt.command(ctx, &app{cfg: cfg, stores: st, svc: svc, seed: svc.seedServices(logger)})
+		return opt.command(ctx, &app{cfg: cfg, stores: st, svc: svc, seed: svc.seedServices(st, logger)})
 	}
 	srv := &http.Server{
 		Handler:           newHTTPHandler(cfg, st, svc, wx, baseURL, now, logger),

@@ -56,10 +56,10 @@ const gridsSignal = "grids"
 func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat.Client, baseURL, instance string,
 	now func() time.Time, logger *slog.Logger) (*services, error) {
 	rdb := st.redis
-	limiter, locks := redis.NewRateLimiter(rdb), redis.NewLocks(rdb)
+	limiter, locks := redis.NewRateLimiter(rdb), st.locks
 	s := &services{
 		screenQueue: redis.NewStream(rdb, "screen"), dispatchQueue: redis.NewStream(rdb, "dispatch"),
-		notifyQueue: redis.NewStream(rdb, "notify"), timers: redis.NewTimers(rdb), signals: redis.NewSignals(rdb),
+		notifyQueue: redis.NewStream(rdb, "notify"), timers: redis.NewTimers(rdb), signals: st.signals,
 		liveness: redis.NewLiveness(rdb, instance, cfg.Periods.LivenessTTL), epoch: redis.NewEpoch(rdb),
 	}
 	calendar, err := workcal.New(cfg.WorkCalendar)

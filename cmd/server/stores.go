@@ -27,9 +27,10 @@ type stores struct {
 	// run is the engine's own background work (MongoDB's statistics
 	// applier), nil if none.
 	run func(ctx context.Context)
-	// sqlite is the embedded store (nil in production), for backups.
-	sqlite *sqlite.DB
-	close  []func()
+	// signals wake other instances (and this one); locks are Redis leases.
+	signals *redis.Signals
+	locks   *redis.Locks
+	close   []func()
 }
 
 // Close closes everything opened, last first.
@@ -53,7 +54,7 @@ func openStores(ctx context.Context, cfg *config.Config, instance string, now fu
 			return nil, err
 		}
 		s.close = append(s.close, func() { _ = db.Close() })
-		s.sqlite, s.Engine = db, db.Engine()
+		s.Engine = db.Engine()
 		s.ready["sqlite"] = db
 		inproc, err := redis.StartInProcess()
 		if err != nil {
@@ -61,7 +62,7 @@ func openStores(ctx context.Context, cfg *config.Config, instance string, now fu
 			return nil, err
 		}
 		s.close = append(s.close, inproc.Close)
-		redisURL = inproc.URL()
+		redisURL = inproc.URL
 		logger.Warn("EMBEDDED SINGLE-MACHINE MODE: the record is SQLite under DATA_DIR; an in-process Redis and the WeChat simulator run inside this process. Set MONGODB_URI and REDIS_URL for production",
 			"data_dir", cfg.DataDir)
 	}
@@ -73,18 +74,14 @@ func openStores(ctx context.Context, cfg *config.Config, instance string, now fu
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	s.redis = rdb
 	s.ready["redis"] = rdb
+	s.signals, s.locks = redis.NewSignals(rdb), redis.NewLocks(rdb)
 	if cfg.Mode == config.ModeProduction {
-		m, err := mongodb.Open(ctx, cfg.MongoURI, cfg.MongoDatabase, mongodb.Options{
-			Instance: instance, Now: now, Monitor: opt.mongoMonitor, SlowMS: cfg.MongoSlowMS,
-			Lease: redis.NewLocks(rdb), Signals: redis.NewSignals(rdb), StatsLook: cfg.Periods.Stats, Logger: logger,
-		})
+		eng, err := openMongo(ctx, cfg, rdb, s, instance, now, opt, logger)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
-		s.close = append(s.close, func() { _ = m.Close(context.Background()) })
-		s.Engine, s.run = m.Engine(), m.RunStatistics
-		s.ready["mongodb"] = m
+		s.Engine = eng
 	}
 	return s, nil
 }
@@ -104,4 +101,39 @@ func refuseFerretDBDir(dir string) error {
 	return fmt.Errorf("数据目录 %s 是旧版嵌入式存储（FerretDB，%s），本版本不再直接读取。"+
 		"请先停止服务，再运行：go run ./cmd/migrate-embedded -data-dir %s"+
 		"（读取旧数据写入新的 SQLite 存储，并核对工单件数和统计数字；旧文件保留不动）", abs, old, abs)
+}
+
+// openMongo opens the production store: MongoDB, its indexes, and the
+// statistics applier (started as the engine's background work).
+func openMongo(ctx context.Context, cfg *config.Config, rdb *redis.Redis, s *stores, instance string, now func() time.Time,
+	opt options, logger *slog.Logger) (store.Engine, error) {
+	m, err := mongodb.OpenMongo(ctx, cfg.MongoURI, cfg.MongoDatabase, mongodb.MongoOptions{Monitor: opt.mongoMonitor, SlowMS: cfg.MongoSlowMS})
+	if err != nil {
+		return store.Engine{}, err
+	}
+	s.close = append(s.close, func() { _ = m.Close(context.Background()) })
+	s.ready["mongodb"] = m
+	if err := m.EnsureIndexes(ctx); err != nil {
+		return store.Engine{}, err
+	}
+	tickets := mongodb.NewTickets(m, instance, now)
+	stats := mongodb.NewStats(m, mongodb.StatsDeps{Tickets: tickets, Lease: s.locks, Wakeups: s.signals, Cache: rdb,
+		Owner: instance, Now: now, Logger: logger})
+	s.run = stats.Run
+	return store.Engine{
+		Name:          "mongodb",
+		Tickets:       tickets,
+		Stats:         stats,
+		Users:         mongodb.NewUsers(m, now),
+		Invites:       mongodb.NewInvites(m, now),
+		People:        mongodb.NewPeople(m, now),
+		Categories:    mongodb.NewCategories(m, now),
+		Grids:         mongodb.NewGrids(m, now),
+		Photos:        mongodb.NewPhotos(m, now),
+		Activities:    mongodb.NewActivities(m, now),
+		APIKeys:       mongodb.NewAPIKeys(m),
+		Submitters:    mongodb.NewOpen311Submitters(m),
+		Notifications: mongodb.NewNotifications(m, now),
+		Subscriptions: mongodb.NewSubscriptions(m, now),
+	}, nil
 }

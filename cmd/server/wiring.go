@@ -154,10 +154,10 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 }
 
 // seedServices are the services seed-demo acts through.
-func (s *services) seedServices(logger *slog.Logger) seed.Services {
+func (s *services) seedServices(st *stores, logger *slog.Logger) seed.Services {
 	return seed.Services{
 		Auth: s.auth, People: s.people, Grids: s.grids, Photos: s.photos, Reports: s.reports, Screening: s.screening,
-		Dispatcher: s.dispatcher, Tasks: s.tasks, Feedback: s.feedback, Activities: s.activities, Stats: s.stats,
+		Dispatcher: s.dispatcher, Tasks: s.tasks, Feedback: s.feedback, Activities: s.activities, Stats: st.Stats,
 		StaffTickets: s.staffTickets, Logger: logger,
 	}
 }

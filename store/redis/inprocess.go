@@ -6,25 +6,23 @@ import (
 	"github.com/alicebob/miniredis/v2"
 )
 
-// InProcess is the embedded mode's Redis: an in-memory server inside this
-// process on a loopback port. Everything Redis holds is rebuilt from the
-// store at start-up (see service.Reconciler and service.Relay), so losing it
-// with the process loses nothing.
+// InProcess is a Redis inside this process (miniredis), on a free loopback
+// port: the embedded single-machine mode's, whose Redis state is rebuilt
+// from the store at start-up, so losing it on restart loses nothing.
 type InProcess struct {
-	m *miniredis.Miniredis
+	// URL is the redis:// URL to connect to it.
+	URL string
+	m   *miniredis.Miniredis
 }
 
-// StartInProcess starts an in-process Redis on a free loopback port.
+// StartInProcess starts an in-process Redis. Errors: the listener's.
 func StartInProcess() (*InProcess, error) {
 	m := miniredis.NewMiniRedis()
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("start in-process redis: %w", err)
 	}
-	return &InProcess{m: m}, nil
+	return &InProcess{URL: "redis://" + m.Addr(), m: m}, nil
 }
 
-// URL is the redis:// URL to connect to it.
-func (p *InProcess) URL() string { return "redis://" + p.m.Addr() }
-
 // Close stops it.
-func (p *InProcess) Close() { p.m.Close() }
+func (r *InProcess) Close() { r.m.Close() }
