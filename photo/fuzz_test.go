@@ -107,7 +107,7 @@ func FuzzProcess(f *testing.F) {
 				t.Fatalf("not a *photo.Error: %v", err)
 			}
 			known := false
-			for _, k := range []error{ErrTooLarge, ErrUnsupported, ErrTooManyPixels, ErrCorrupt} {
+			for _, k := range []error{ErrTooLarge, ErrUnsupported, ErrTooManyPixels, ErrTooMuchMemory, ErrCorrupt} {
 				known = known || errors.Is(err, k)
 			}
 			han := false
