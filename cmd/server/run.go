@@ -11,9 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -76,6 +74,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	mongoURI, redisURL := cfg.MongoURI, cfg.RedisURL
 	var emb *store.Embedded
 	if cfg.Mode == config.ModeEmbedded {
+		// Before anything starts: a corrupt secret stops the server.
+		if err := cfg.FillEmbeddedSecrets(logger); err != nil {
+			return err
+		}
 		var err error
 		emb, err = store.StartEmbedded(cfg.DataDir, logger)
 		if err != nil {
@@ -85,9 +87,6 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		mongoURI, redisURL = emb.MongoURI, emb.RedisURL
 		logger.Warn("EMBEDDED SINGLE-MACHINE MODE: FerretDB (SQLite) under DATA_DIR, an in-process Redis and the WeChat simulator run inside this process; set MONGODB_URI and REDIS_URL for production",
 			"data_dir", cfg.DataDir)
-		if err := embeddedSecrets(cfg, logger); err != nil {
-			return err
-		}
 	} else if cfg.WeChatSimulator {
 		logger.Warn("WECHAT_SIMULATOR=true: WeChat is simulated in-process; no real WeChat user can log in")
 	}
@@ -566,61 +565,4 @@ func consumerName() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-}
-
-// embeddedSecrets fills in what the single-machine mode may generate: the
-// token secret, the message-push token shared by the simulator and
-// /wechat/push, and the first staff account's password, each kept in a file
-// under DATA_DIR so that restarts keep every login working.
-func embeddedSecrets(cfg *config.Config, logger *slog.Logger) error {
-	if cfg.WeChatPush && cfg.WeChatPushToken == "" {
-		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "push-token"))
-		if err != nil {
-			return err
-		}
-		cfg.WeChatPushToken = s
-	}
-	if cfg.TokenSecret == "" {
-		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "token-secret"))
-		if err != nil {
-			return err
-		}
-		cfg.TokenSecret = s
-	}
-	if cfg.AdminPassword == "" {
-		path := filepath.Join(cfg.DataDir, "admin-password")
-		s, created, err := readOrCreateSecret(path)
-		if err != nil {
-			return err
-		}
-		cfg.AdminPassword = s
-		if created {
-			logger.Warn("created the staff console account; its password is in the file named here", "username", cfg.AdminUsername, "password_file", path)
-		} else {
-			logger.Info("staff console account", "username", cfg.AdminUsername, "password_file", path)
-		}
-	}
-	return nil
-}
-
-func readOrCreateSecret(path string) (secret string, created bool, err error) {
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return strings.TrimSpace(string(b)), false, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", false, fmt.Errorf("read %s: %w", path, err)
-	}
-	raw := make([]byte, 24)
-	if _, err := rand.Read(raw); err != nil {
-		return "", false, err
-	}
-	secret = hex.EncodeToString(raw)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", false, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-	}
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", false, fmt.Errorf("write %s: %w", path, err)
-	}
-	return secret, true, nil
 }
