@@ -77,9 +77,17 @@ type Config struct {
 	PhotoMaxBytes  int64
 	PhotoMaxPixels int64
 	PhotoURLTTL    time.Duration
+	// PhotoDecodeMemory bounds the memory all photo decodes of an instance
+	// take at once, each estimated from the image's headers before
+	// decoding; a photo whose decode alone needs more is refused (413).
+	PhotoDecodeMemory int64
 	// Abuse limits per resident.
 	UploadsPerMinute int
 	ReportsPerDay    int
+	// UploadTimePerMiB is the pace an upload's body must keep: each MiB
+	// within this time (after 5 s of grace), else it is cut off (400).
+	UploadTimePerMiB time.Duration
+
 	// Dispatch rules.
 	AcceptTimeout  time.Duration
 	FeedbackWindow time.Duration
@@ -168,7 +176,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		PhotoMaxBytes:               int64(p.positiveInt("PHOTO_MAX_BYTES", 10<<20)),
 		PhotoMaxPixels:              int64(p.positiveInt("PHOTO_MAX_PIXELS", 50_000_000)),
 		PhotoURLTTL:                 p.duration("PHOTO_URL_TTL", time.Hour),
+		PhotoDecodeMemory:           int64(p.positiveInt("PHOTO_DECODE_MEMORY", 256<<20)),
 		UploadsPerMinute:            p.positiveInt("UPLOADS_PER_MINUTE", 20),
+		UploadTimePerMiB:            p.duration("UPLOAD_TIME_PER_MIB", 10*time.Second),
 		ReportsPerDay:               p.positiveInt("REPORTS_PER_DAY", 20),
 		AcceptTimeout:               p.duration("ACCEPT_TIMEOUT", 30*time.Minute),
 		MaxReturns:                  p.positiveInt("MAX_RETURNS", 2),
@@ -190,6 +200,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		Open311ListsPerMinute:       p.positiveInt("OPEN311_LISTS_PER_MINUTE", 60),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
+	if c.PhotoDecodeMemory < 32<<20 {
+		p.fail("PHOTO_DECODE_MEMORY", "must be at least 33554432 (32 MiB): a 12-megapixel phone photo takes about 20 MiB to decode")
+	}
+	if c.UploadTimePerMiB < time.Second {
+		p.fail("UPLOAD_TIME_PER_MIB", "must be at least 1s")
+	}
 	c.RankingWeights = model.DefaultRankingWeights()
 	if v := p.str("RANKING_WEIGHTS", ""); v != "" {
 		if w, err := model.ParseRankingWeights(v); err != nil {
@@ -370,6 +386,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("admin_username", c.AdminUsername),
 		slog.String("admin_password", mask(c.AdminPassword)),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.Int64("photo_decode_memory", c.PhotoDecodeMemory),
+		slog.String("upload_time_per_mib", c.UploadTimePerMiB.String()),
 	)
 }
 

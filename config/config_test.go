@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/citizen-city/chengguantong/config"
 )
@@ -23,6 +24,18 @@ func TestEmbeddedDefaults(t *testing.T) {
 	if c.BaseURL("[::]:8080") != "http://localhost:8080" || c.BaseURL("127.0.0.1:4321") != "http://127.0.0.1:4321" ||
 		c.AdminUsername != "admin" || c.WeChatAppID != config.SimulatorAppID {
 		t.Fatalf("derived defaults = %+v", c)
+	}
+}
+
+// TestEdgeDefaults: metrics on loopback, no proxy trusted, the decode pool
+// and the upload pace as documented.
+func TestEdgeDefaults(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PhotoDecodeMemory != 256<<20 || c.UploadTimePerMiB != 10*time.Second {
+		t.Fatalf("defaults: %d %v", c.PhotoDecodeMemory, c.UploadTimePerMiB)
 	}
 }
 
@@ -119,6 +132,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"LOGIN_RATE_PER_IP": "-1"}, "LOGIN_RATE_PER_IP"},
 		{map[string]string{"RESOLUTION_PHOTO_MAX_DISTANCE_M": "0"}, "RESOLUTION_PHOTO_MAX_DISTANCE_M"},
 		{map[string]string{"RANKING_WEIGHTS": "speed=1"}, "RANKING_WEIGHTS"},
+		{map[string]string{"PHOTO_DECODE_MEMORY": "1000000"}, "PHOTO_DECODE_MEMORY must be at least"},
+		{map[string]string{"UPLOAD_TIME_PER_MIB": "100ms"}, "UPLOAD_TIME_PER_MIB must be at least 1s"},
 	}
 	for _, tt := range tests {
 		_, err := config.Load(env(tt.env))

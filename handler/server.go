@@ -55,7 +55,7 @@ type CategoryService interface {
 
 // PhotoService uploads and serves photos.
 type PhotoService interface {
-	Admit(ctx context.Context, u *model.User) (release func(), err error)
+	Admit(ctx context.Context, u *model.User) (*service.Admission, error)
 	Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error)
 	Open(ctx context.Context, id, variant, exp, sig string) (*service.Served, error)
 }
@@ -153,6 +153,9 @@ type Deps struct {
 	Open311Discovery Open311Discovery
 	// Workflow is 延期, 挂账, 督办, 核查 and the hotline (nil: 503).
 	Workflow WorkflowService
+	// UploadTimePerMiB is the pace a photo's body must keep (zero:
+	// DefaultUploadTimePerMiB).
+	UploadTimePerMiB time.Duration
 }
 
 // New builds the Echo server with every route.

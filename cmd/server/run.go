@@ -169,7 +169,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	photoStore := store.NewPhotos(mongo, now)
 	signer := service.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
 	limiter := store.NewRateLimiter(rdb)
-	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels}, runtime.NumCPU())
+	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels, DecodeMemory: cfg.PhotoDecodeMemory}, runtime.NumCPU())
 	photos := service.NewPhotos(photoStore, processor, signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
 	tickets := store.NewTickets(mongo, now)
 	taskIndex := store.NewTaskIndex(rdb)
@@ -270,6 +270,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
 		},
 		StaffTickets: staffTickets,
+
+		UploadTimePerMiB: cfg.UploadTimePerMiB,
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
@@ -444,7 +446,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		ReadHeaderTimeout: 5 * time.Second,
 		// Photos come from phones on weak networks: allow a slow body.
 		ReadTimeout:    60 * time.Second,
-		WriteTimeout:   60 * time.Second,
+		WriteTimeout:   handler.ServerWriteTimeout, // moved on for a slow upload within its pace
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: handler.ServerMaxHeaderBytes, // past handler.MaxHeaderBytes: 431 with the envelope
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
