@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net"
@@ -214,6 +215,82 @@ func TestTricklingUploadIsCutOff(t *testing.T) {
 	}
 }
 
+// TestForwardedForNeedsATrustedProxy is issue #21's fifth finding: a client
+// on the same host or an intranet named any address in X-Forwarded-For and
+// walked around the per-address login limit. By default the peer is the
+// client; with TRUSTED_PROXIES the proxy's X-Forwarded-For is believed, for
+// the limits and the log alike.
+func TestForwardedForNeedsATrustedProxy(t *testing.T) {
+	t.Parallel()
+	login := func(s *testServer, code, forwarded string) int {
+		return s.Do(t, "POST", "/api/v1/auth/wechat", "", map[string]string{"code": code}, "X-Forwarded-For", forwarded).Status
+	}
+	env := testEnv(t)
+	env["LOGIN_RATE_PER_IP"] = "3"
+	s := startServer(t, env, options{})
+	var got []int
+	for i := range 4 {
+		got = append(got, login(s, fmt.Sprintf("xff-%d", i), fmt.Sprintf("203.0.113.%d", i+1)))
+	}
+	if fmt.Sprint(got) != "[200 200 200 429]" {
+		t.Errorf("four logins from one peer, each naming another address: %v; want the fourth limited", got)
+	}
+	if logs := s.logs.String(); strings.Contains(logs, "203.0.113.") || !strings.Contains(logs, `"ip":"127.0.0.1"`) {
+		t.Errorf("the log believed X-Forwarded-For from an untrusted peer")
+	}
+
+	env = testEnv(t)
+	env["LOGIN_RATE_PER_IP"] = "3"
+	env["TRUSTED_PROXIES"] = "127.0.0.1/32, ::1"
+	s = startServer(t, env, options{})
+	got = nil
+	for i := range 4 {
+		got = append(got, login(s, fmt.Sprintf("xff-%d", i), fmt.Sprintf("198.51.100.7, 203.0.113.%d", i+1)))
+	}
+	for i := range 4 {
+		got = append(got, login(s, fmt.Sprintf("xff-same-%d", i), "203.0.113.99"))
+	}
+	if fmt.Sprint(got) != "[200 200 200 200 200 200 200 429]" {
+		t.Errorf("behind a trusted proxy: %v; want four addresses allowed, the fourth login of one address limited", got)
+	}
+	if logs := s.logs.String(); !strings.Contains(logs, `"ip":"203.0.113.99"`) || strings.Contains(logs, "198.51.100.7") {
+		t.Errorf("the log does not name the nearest untrusted address of X-Forwarded-For")
+	}
+}
+
+// TestMetricsAreNotPublic is issue #21's fourth finding: /metrics was open
+// to anyone on the main port. Now it is served on METRICS_ADDR (loopback by
+// default), and on the main port only to the METRICS_TOKEN bearer; anyone
+// else gets the 404 of a route that does not exist.
+func TestMetricsAreNotPublic(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env["METRICS_TOKEN"] = "metrics-token-0123456789"
+	var metricsAddr string
+	s := startServer(t, env, options{onMetricsReady: func(a string) { metricsAddr = a }})
+	resident, _ := s.Login(t, "metrics-resident")
+	const want = `http_requests_total{method="POST",route="/api/v1/auth/wechat",status="200"} 1`
+	for _, tok := range []string{"", resident, "metrics-token-wrong-0000"} {
+		r := s.Do(t, "GET", "/metrics", tok, nil)
+		if r.Status != 404 || r.ErrorCode() != "not_found" || strings.Contains(string(r.Body), "go_goroutines") {
+			t.Errorf("GET /metrics with %q: %d %.200s", tok, r.Status, r.Body)
+		}
+	}
+	if r := s.Do(t, "GET", "/metrics", env["METRICS_TOKEN"], nil); r.Status != 200 || !strings.Contains(string(r.Body), want) {
+		t.Errorf("GET /metrics with the token: %d %.300s", r.Status, r.Body)
+	}
+	if host, _, _ := net.SplitHostPort(metricsAddr); host != "127.0.0.1" {
+		t.Fatalf("the metrics listener is on %q", metricsAddr)
+	}
+	m := apitest.New("http://" + metricsAddr)
+	if r := m.Do(t, "GET", "/metrics", "", nil); r.Status != 200 || !strings.Contains(string(r.Body), want) {
+		t.Errorf("the metrics listener: %d %.300s", r.Status, r.Body)
+	}
+	if r := m.Do(t, "GET", "/api/v1/categories", "", nil); r.Status != 404 {
+		t.Errorf("the metrics listener serves the API: %d", r.Status)
+	}
+}
+
 // TestCorruptSecretStopsTheServer is issue #21's third finding: an empty
 // token-secret under DATA_DIR was replaced without a word (every session
 // ended). Now the server does not start, and says which file and what to do.
@@ -227,7 +304,7 @@ func TestCorruptSecretStopsTheServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
 	defer cancel()
 	opt := options{onReady: func(string) { cancel() }}
-	err := run(ctx, func(k string) string { return map[string]string{"HTTP_ADDR": "127.0.0.1:0", "DATA_DIR": dir}[k] }, io.Discard, opt)
+	err := run(ctx, testGetenv(map[string]string{"HTTP_ADDR": "127.0.0.1:0", "DATA_DIR": dir}), io.Discard, opt)
 	if err == nil {
 		t.Fatal("the server started with an empty token-secret")
 	}

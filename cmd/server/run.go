@@ -46,6 +46,8 @@ type options struct {
 	// mongoMonitor, when set, sees every MongoDB command the server sends
 	// (the command-counting benchmark).
 	mongoMonitor *event.CommandMonitor
+	// onMetricsReady receives the address of the metrics listener.
+	onMetricsReady func(addr string)
 }
 
 // app is what a subcommand works with: the configuration and the services.
@@ -242,6 +244,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		open311Type = "test" // nothing filed here reaches a real resident
 	}
 
+	registry := prometheus.NewRegistry()
 	e := handler.New(handler.Deps{
 		Logger:        logger,
 		Auth:          auth,
@@ -261,7 +264,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Grids:         grids,
 		DeadLetters:   deadLetters{screenQueue, dispatchQueue, notifyQueue},
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
-		Registry:      prometheus.NewRegistry(),
+		Registry:      registry,
 		OpenAPI:       docs.OpenAPIJSON(),
 		CursorSecret:  []byte(cfg.TokenSecret),
 		Open311:       open311,
@@ -272,6 +275,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		StaffTickets: staffTickets,
 
 		UploadTimePerMiB: cfg.UploadTimePerMiB,
+		MetricsToken:     cfg.MetricsToken,
+		TrustedProxies:   cfg.TrustedProxies,
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
@@ -454,6 +459,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	if sim != nil && opt.simulator == nil {
 		sim.SetPushURL(baseURL + "/wechat/push")
 	}
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, registry, logger, opt.onMetricsReady)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	logger.Info("listening", "addr", addr, "mode", cfg.Mode)
 	if opt.onReady != nil {
 		opt.onReady(addr)
