@@ -82,7 +82,7 @@ func checkOnlyRendering(t *testing.T, out []byte) {
 
 // FuzzProcess runs the whole upload pipeline (sniffing, header checks,
 // EXIF, decoding, stripping, the thumbnail) on arbitrary bytes: it never
-// panics, refuses with one of its four kinds and a Chinese message, or
+// panics, refuses with one of its five kinds and a Chinese message, or
 // gives a clean file that decodes and carries no metadata but orientation.
 func FuzzProcess(f *testing.F) {
 	spec := chengdu

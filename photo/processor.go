@@ -212,7 +212,7 @@ func (p *Processor) Process(ctx context.Context, r io.Reader) (*Result, error) {
 
 	// What is decoded is the stripped copy: its cost decides.
 	cost := decodeCost(format, clean, cfg.Width, cfg.Height, p.limits.ThumbMaxSide)
-	if cost.bytes > p.limits.DecodeMemory {
+	if cost.bytes > p.limits.DecodeMemory || cost.bytes < 0 { // < 0: overflowed, for absurd pixel limits
 		return nil, newError(ErrTooMuchMemory, nil, "照片为 %d×%d 像素的%s，解码约需 %s 内存，超过了 %s 的上限；请上传普通的 JPEG 照片，或缩小尺寸后重试",
 			cfg.Width, cfg.Height, latinSpaced(cost.kind), formatMB(cost.bytes), formatMB(p.limits.DecodeMemory))
 	}
