@@ -233,10 +233,19 @@ func measureDecode(t *testing.T, format string, b []byte) uint64 {
 // estimate must also be close (within 5% and decodeOverhead), so the model
 // is checked in both directions.
 func TestDecodeCostBoundsAllocation(t *testing.T) {
-	w, h := 1001, 751 // not multiples of 8 or 16: MCU and macroblock padding counts
+	// Not multiples of 8 or 16: MCU and macroblock padding counts. The
+	// thumbnail of the large size is box-filtered first, that of the small
+	// one is not.
+	sizes := [][2]int{{1001, 751}, {601, 401}}
 	if raceEnabled {
-		w, h = 401, 301
+		sizes = [][2]int{{401, 301}}
 	}
+	for _, size := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) { decodeCostBoundsAllocation(t, size[0], size[1]) })
+	}
+}
+
+func decodeCostBoundsAllocation(t *testing.T, w, h int) {
 	type sample struct {
 		name   string
 		format string
