@@ -11,9 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +48,8 @@ type options struct {
 	// mongoMonitor, when set, sees every MongoDB command the server sends
 	// (the command-counting benchmark).
 	mongoMonitor *event.CommandMonitor
+	// onMetricsReady receives the address of the metrics listener.
+	onMetricsReady func(addr string)
 }
 
 // app is what a subcommand works with: the configuration and the services.
@@ -80,6 +80,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	mongoURI, redisURL := cfg.MongoURI, cfg.RedisURL
 	var emb *ferretdb.Server
 	if cfg.Mode == config.ModeEmbedded {
+		// Before anything starts: a corrupt secret stops the server.
+		if err := cfg.FillEmbeddedSecrets(logger); err != nil {
+			return err
+		}
 		var err error
 		emb, err = ferretdb.Start(cfg.DataDir, logger)
 		if err != nil {
@@ -94,9 +98,6 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		mongoURI, redisURL = emb.URI, inproc.URL
 		logger.Warn("EMBEDDED SINGLE-MACHINE MODE: FerretDB (SQLite) under DATA_DIR, an in-process Redis and the WeChat simulator run inside this process; set MONGODB_URI and REDIS_URL for production",
 			"data_dir", cfg.DataDir)
-		if err := embeddedSecrets(cfg, logger); err != nil {
-			return err
-		}
 	} else if cfg.WeChatSimulator {
 		logger.Warn("WECHAT_SIMULATOR=true: WeChat is simulated in-process; no real WeChat user can log in")
 	}
@@ -179,7 +180,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	photoStore := mongodb.NewPhotos(mongo, now)
 	signer := service.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
 	limiter := redis.NewRateLimiter(rdb)
-	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels}, runtime.NumCPU())
+	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels, DecodeMemory: cfg.PhotoDecodeMemory}, runtime.NumCPU())
 	photos := service.NewPhotos(photoStore, processor, signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
 	// This instance's name: its queue consumers', its liveness mark's, and
 	// the owner of the handoffs it records.
@@ -252,6 +253,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		open311Type = "test" // nothing filed here reaches a real resident
 	}
 
+	registry := prometheus.NewRegistry()
 	e := handler.New(handler.Deps{
 		Logger:        logger,
 		Auth:          auth,
@@ -271,7 +273,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Grids:         grids,
 		DeadLetters:   deadLetters{screenQueue, dispatchQueue, notifyQueue},
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
-		Registry:      prometheus.NewRegistry(),
+		Registry:      registry,
 		OpenAPI:       docs.OpenAPIJSON(),
 		CursorSecret:  []byte(cfg.TokenSecret),
 		Open311:       open311,
@@ -280,6 +282,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
 		},
 		StaffTickets: staffTickets,
+
+		UploadTimePerMiB: cfg.UploadTimePerMiB,
+		MetricsToken:     cfg.MetricsToken,
+		TrustedProxies:   cfg.TrustedProxies,
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
@@ -439,7 +445,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		ReadHeaderTimeout: 5 * time.Second,
 		// Photos come from phones on weak networks: allow a slow body.
 		ReadTimeout:    60 * time.Second,
-		WriteTimeout:   60 * time.Second,
+		WriteTimeout:   handler.ServerWriteTimeout, // moved on for a slow upload within its pace
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: handler.ServerMaxHeaderBytes, // past handler.MaxHeaderBytes: 431 with the envelope
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -447,6 +453,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	if sim != nil && opt.simulator == nil {
 		sim.SetPushURL(baseURL + "/wechat/push")
 	}
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, registry, logger, opt.onMetricsReady)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	logger.Info("listening", "addr", addr, "mode", cfg.Mode)
 	if opt.onReady != nil {
 		opt.onReady(addr)
@@ -558,61 +569,4 @@ func consumerName() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-}
-
-// embeddedSecrets fills in what the single-machine mode may generate: the
-// token secret, the message-push token shared by the simulator and
-// /wechat/push, and the first staff account's password, each kept in a file
-// under DATA_DIR so that restarts keep every login working.
-func embeddedSecrets(cfg *config.Config, logger *slog.Logger) error {
-	if cfg.WeChatPush && cfg.WeChatPushToken == "" {
-		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "push-token"))
-		if err != nil {
-			return err
-		}
-		cfg.WeChatPushToken = s
-	}
-	if cfg.TokenSecret == "" {
-		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "token-secret"))
-		if err != nil {
-			return err
-		}
-		cfg.TokenSecret = s
-	}
-	if cfg.AdminPassword == "" {
-		path := filepath.Join(cfg.DataDir, "admin-password")
-		s, created, err := readOrCreateSecret(path)
-		if err != nil {
-			return err
-		}
-		cfg.AdminPassword = s
-		if created {
-			logger.Warn("created the staff console account; its password is in the file named here", "username", cfg.AdminUsername, "password_file", path)
-		} else {
-			logger.Info("staff console account", "username", cfg.AdminUsername, "password_file", path)
-		}
-	}
-	return nil
-}
-
-func readOrCreateSecret(path string) (secret string, created bool, err error) {
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return strings.TrimSpace(string(b)), false, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", false, fmt.Errorf("read %s: %w", path, err)
-	}
-	raw := make([]byte, 24)
-	if _, err := rand.Read(raw); err != nil {
-		return "", false, err
-	}
-	secret = hex.EncodeToString(raw)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", false, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-	}
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", false, fmt.Errorf("write %s: %w", path, err)
-	}
-	return secret, true, nil
 }
