@@ -9,7 +9,7 @@ import (
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/photo"
 	"github.com/citizen-city/chengguantong/service"
-	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/store/redis"
 )
 
 // TestUploadAdmission: a resident has at most two uploads in flight (the
@@ -21,7 +21,7 @@ func TestUploadAdmission(t *testing.T) {
 	ctx := context.Background()
 	const maxBytes = 1 << 20
 	p := photo.NewProcessor(photo.Limits{MaxBytes: maxBytes}, 1)
-	photos := service.NewPhotos(nil, p, nil, store.NewRateLimiter(testenv.Redis(t)), 3, 2) // budget: 2 × 2 × 1 MiB
+	photos := service.NewPhotos(nil, p, nil, redis.NewRateLimiter(testenv.Redis(t)), 3, 2) // budget: 2 × 2 × 1 MiB
 	alice, bob := &model.User{ID: testenv.Name("alice")}, &model.User{ID: testenv.Name("bob")}
 
 	a1, err := photos.Admit(ctx, alice)
