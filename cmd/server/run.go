@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/citizen-city/chengguantong/config"
@@ -40,6 +41,8 @@ type options struct {
 	// configuration only (backup and restore, which must not open the
 	// store the way a server does).
 	offline func(ctx context.Context, cfg *config.Config) error
+	// onMetricsReady receives the address of the metrics listener.
+	onMetricsReady func(addr string)
 }
 
 // app is what a subcommand works with: the configuration, the stores and
@@ -73,7 +76,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	instance := instanceName()
 	logger.Info("starting", "config", cfg, "instance", instance)
 	if cfg.Mode == config.ModeEmbedded {
-		if err := embeddedSecrets(cfg, logger); err != nil {
+		// Before anything starts: a corrupt secret stops the server.
+		if err := cfg.FillEmbeddedSecrets(logger); err != nil {
 			return err
 		}
 	}
@@ -107,17 +111,23 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	if opt.command != nil {
 		return opt.command(ctx, &app{cfg: cfg, stores: st, svc: svc, seed: svc.seedServices(st, logger)})
 	}
+	registry := prometheus.NewRegistry()
 	srv := &http.Server{
-		Handler:           newHTTPHandler(cfg, st, svc, wx, baseURL, now, logger),
+		Handler:           newHTTPHandler(cfg, st, svc, wx, registry, baseURL, now, logger),
 		ReadHeaderTimeout: 5 * time.Second,
 		// Photos come from phones on weak networks: allow a slow body.
 		ReadTimeout:    60 * time.Second,
-		WriteTimeout:   60 * time.Second,
+		WriteTimeout:   handler.ServerWriteTimeout, // moved on for a slow upload within its pace
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: handler.ServerMaxHeaderBytes, // past handler.MaxHeaderBytes: 431 with the envelope
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	wx.pushTo(baseURL + "/wechat/push")
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, registry, logger, opt.onMetricsReady)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

@@ -76,7 +76,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	s.categories = service.NewCategories(st.Categories, 5*time.Second, now)
 	s.grids = service.NewGrids(signalledGrids{st.Grids, s.signals}, float64(cfg.GridSnapMeters), logger)
 	s.signer = service.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
-	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels}, runtime.NumCPU())
+	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels, DecodeMemory: cfg.PhotoDecodeMemory}, runtime.NumCPU())
 	s.photos = service.NewPhotos(st.Photos, processor, s.signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
 
 	templates := service.Templates{Assigned: cfg.TemplateAssigned, Accepted: cfg.TemplateAccepted, Resolved: cfg.TemplateResolved}

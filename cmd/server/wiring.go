@@ -68,7 +68,8 @@ func (w *weChat) pushTo(url string) {
 }
 
 // newHTTPHandler builds the HTTP edge on the services.
-func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, baseURL string, now func() time.Time, logger *slog.Logger) http.Handler {
+func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, registry *prometheus.Registry, baseURL string,
+	now func() time.Time, logger *slog.Logger) http.Handler {
 	open311Type := "production"
 	if cfg.WeChatSimulator {
 		open311Type = "test" // nothing filed here reaches a real resident
@@ -92,7 +93,7 @@ func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, b
 		Grids:         svc.grids,
 		DeadLetters:   deadLetters{svc.screenQueue, svc.dispatchQueue, svc.notifyQueue},
 		Ready:         st.ready,
-		Registry:      prometheus.NewRegistry(),
+		Registry:      registry,
 		OpenAPI:       docs.OpenAPIJSON(),
 		CursorSecret:  []byte(cfg.TokenSecret),
 		Open311:       svc.open311,
@@ -100,8 +101,11 @@ func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, b
 			URL: baseURL + "/open311/v2", Changeset: now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
 			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
 		},
-		StaffTickets: svc.staffTickets,
-		Live:         svc.live,
+		StaffTickets:     svc.staffTickets,
+		Live:             svc.live,
+		UploadTimePerMiB: cfg.UploadTimePerMiB,
+		MetricsToken:     cfg.MetricsToken,
+		TrustedProxies:   cfg.TrustedProxies,
 	})
 }
 

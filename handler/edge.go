@@ -1,0 +1,54 @@
+package handler
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// clientIP is how the server knows a client's address: the peer's own,
+// unless the peer is one of the trusted proxies, in which case the nearest
+// address in X-Forwarded-For that is not itself a trusted proxy. Nothing is
+// trusted by default: not loopback, not private networks (a client on the
+// intranet would otherwise name any address it likes and walk around every
+// per-address limit).
+func clientIP(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// Metrics serves /metrics from reg, and nothing else: the handler of the
+// listener on METRICS_ADDR, which is loopback by default.
+func Metrics(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// metricsOnMainPort serves next to callers that give token as a bearer
+// token. Everyone else, and everyone when token is empty, gets the 404 of a
+// route that does not exist: per-route counts and runtime figures are for
+// the operator's scraper, not the public.
+func metricsOnMainPort(token string, next http.Handler) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		scheme, given, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+		if token == "" || !strings.EqualFold(scheme, "Bearer") ||
+			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(given)), []byte(token)) != 1 {
+			return echo.ErrNotFound
+		}
+		next.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+}
