@@ -166,12 +166,9 @@ type Periods struct {
 	// relays its handoffs within LivenessTTL + LivenessBeat of its death.
 	LivenessBeat time.Duration
 	LivenessTTL  time.Duration
-	// RelaySweep is how often an instance looks for after-commit work left
-	// behind (by a process that died between a commit and its hand-off to
-	// Redis).
-	RelaySweep time.Duration
-	// Takeover is how often an instance looks for queue jobs held by dead
-	// instances.
+	// Takeover is how often an instance looks for instances that died, to
+	// take over their queue jobs and relay the after-commit work they left
+	// (by dying between a commit and its hand-off to Redis).
 	Takeover time.Duration
 	// Timers is how often the timer loop looks for a timer set by another
 	// instance (its own wake it at once).
@@ -247,7 +244,6 @@ func Load(getenv func(string) string) (*Config, error) {
 		Periods: Periods{
 			LivenessBeat:      p.duration("LIVENESS_BEAT", 2*time.Second),
 			LivenessTTL:       p.duration("LIVENESS_TTL", 5*time.Second),
-			RelaySweep:        p.duration("RELAY_SWEEP_EVERY", 2*time.Second),
 			Takeover:          p.duration("TAKEOVER_EVERY", 2*time.Second),
 			Timers:            p.duration("TIMERS_LOOK_EVERY", 2*time.Second),
 			Grids:             p.duration("GRIDS_LOOK_EVERY", 5*time.Minute),

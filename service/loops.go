@@ -3,22 +3,13 @@ package service
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 )
 
 // The background work of an instance, each a Run method of the service that
 // owns it. Every one is safe to run on every instance at once: the work is
 // claimed (timers, queue jobs) or idempotent (sweeps, reconciliation).
-
-// Run relays the after-commit work left behind (Sweep) every period, until
-// ctx is done: within seconds of an instance's death, at once after a
-// restart.
-func (r *Relay) Run(ctx context.Context, period time.Duration) {
-	if _, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
-		r.logger.WarnContext(ctx, "relay sweep failed; will retry", "error", err.Error())
-	}
-	Every(ctx, r.logger, "relay", period, r.Sweep)
-}
 
 // TimerWaker is the part of the timer store that tells when the next timer
 // is due, and wakes a sleeper when this instance sets one.
@@ -53,7 +44,8 @@ type RedisEpoch interface {
 }
 
 // Reconciler rebuilds what Redis holds from the store — the screening and
-// dispatch jobs of stuck tickets, every open ticket's timers — at start-up,
+// dispatch jobs of stuck tickets, every open ticket's timers, the handoffs
+// left unrelayed (Relay.Sweep) — at start-up,
 // at once when Redis lost its data, and otherwise every interval. It is the
 // last backstop: after-commit work a crash left behind is the relay's,
 // within seconds.
@@ -62,6 +54,7 @@ type Reconciler struct {
 	Dispatcher *Dispatcher
 	// ScreenQueue takes the reports found stuck in screening.
 	ScreenQueue Queue
+	Relay       *Relay
 	Epoch       RedisEpoch
 	Interval    time.Duration
 }
@@ -74,7 +67,11 @@ func (r *Reconciler) Once(ctx context.Context, minAge time.Duration) (int, error
 		return n, err
 	}
 	m, err := r.Dispatcher.Reconcile(ctx, minAge)
-	return n + m, err
+	if err != nil {
+		return n + m, err
+	}
+	k, err := r.Relay.Sweep(ctx)
+	return n + m + k, err
 }
 
 // Run reconciles at start, then looks every 30 s whether Redis lost its
@@ -140,14 +137,26 @@ func (s *Sweeper) Run(ctx context.Context, period time.Duration) {
 // before the photo is taken as passed.
 const moderationWait = 30 * time.Minute
 
-// Takeover moves the queue jobs a dead instance left pending to this one:
-// one look per queue every period (an XPENDING summary, which is all it
-// costs at rest); once in a while, dead instances' idle consumers are
-// removed from the groups.
+// Registry tells which instances have died, and forgets them once what
+// they left is taken over (see store/redis.Liveness).
+type Registry interface {
+	Dead(ctx context.Context) ([]string, error)
+	Forget(ctx context.Context, instances []string) error
+}
+
+// Takeover finishes what dead instances left: their queue jobs taken but
+// not done, and their committed changes not yet handed on (Relay.Sweep).
+// It looks every period, at rest at Redis only (which instances died), and
+// reads the store's handoffs when there is a reason: at start, after an
+// instance died, while this instance has relays that failed (Redis did not
+// answer), and every RECONCILE_INTERVAL as the last backstop (Reconciler).
 type Takeover struct {
+	Registry Registry
+	Relay    *Relay
 	// Workers and Queues pair each queue with this instance's worker of it.
 	Workers []*Worker
 	Queues  []ConsumerGroup
+	Logger  *slog.Logger
 }
 
 // ConsumerGroup is a queue as Takeover needs it.
@@ -158,24 +167,36 @@ type ConsumerGroup interface {
 
 // Run looks every period until ctx is done.
 func (t *Takeover) Run(ctx context.Context, period time.Duration) {
-	if len(t.Workers) == 0 {
-		return
-	}
-	lastPrune := time.Now()
-	Every(ctx, t.Workers[0].Logger, "takeover", period, func(ctx context.Context) (int, error) {
-		var n int
-		var errs []error
-		for i, w := range t.Workers {
-			m, err := w.TakeOver(ctx, t.Queues[i])
-			n += m
-			errs = append(errs, err)
+	first := true
+	Every(ctx, t.Logger, "takeover", period, func(ctx context.Context) (int, error) {
+		dead, err := t.Registry.Dead(ctx)
+		if err != nil {
+			return 0, err
 		}
-		if time.Since(lastPrune) > 10*time.Minute {
-			lastPrune = time.Now()
-			for _, q := range t.Queues {
-				_, err := q.PruneConsumers(ctx, time.Hour)
+		n := 0
+		var errs []error
+		if len(dead) > 0 {
+			for i, w := range t.Workers {
+				m, err := w.TakeOver(ctx, t.Queues[i])
+				n += m
 				errs = append(errs, err)
 			}
+		}
+		if first || len(dead) > 0 || t.Relay.failed.Load() > 0 {
+			m, err := t.Relay.Sweep(ctx)
+			n += m
+			errs = append(errs, err)
+			first = first && err != nil
+		}
+		if len(dead) > 0 && errors.Join(errs...) == nil {
+			// Everything they left is taken over: forget them, and their
+			// idle consumers.
+			for _, q := range t.Queues {
+				_, err := q.PruneConsumers(ctx, 0)
+				errs = append(errs, err)
+			}
+			errs = append(errs, t.Registry.Forget(ctx, dead))
+			t.Logger.InfoContext(ctx, "took over what dead instances left", "instances", dead)
 		}
 		return n, errors.Join(errs...)
 	})

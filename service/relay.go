@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -70,6 +71,9 @@ type Relay struct {
 	window    time.Duration
 	now       func() time.Time
 	logger    *slog.Logger
+	// failed counts this instance's relays that failed since the last
+	// sweep: their handoffs wait for it.
+	failed atomic.Int64
 }
 
 // NewRelay returns the relay.
@@ -83,10 +87,12 @@ func NewRelay(d RelayDeps) *Relay {
 // failure is logged and leaves the handoff for Sweep.
 func (r *Relay) After(ctx context.Context, t *model.Ticket, from int) {
 	if err := r.relay(ctx, t, from); err != nil {
+		r.failed.Add(1)
 		r.logger.WarnContext(ctx, "after-commit work not relayed; the sweep will", "ticket", t.ID, "error", err.Error())
 		return
 	}
 	if err := r.tickets.Relayed(ctx, t.ID, t.Version); err != nil {
+		r.failed.Add(1)
 		r.logger.WarnContext(ctx, "handoff not cleared; the sweep will relay it again", "ticket", t.ID, "error", err.Error())
 	}
 }
@@ -168,10 +174,13 @@ const (
 // Sweep relays the handoffs left behind: those of instances no longer
 // alive (killed; or this process's predecessor, after a restart) at once,
 // this instance's own after ownGrace, and any after anyGrace. It returns
-// how many it relayed. At rest it is one read of the (empty) record.
+// how many it relayed. Takeover calls it when there is a reason (see
+// there), the Reconciler every RECONCILE_INTERVAL.
 func (r *Relay) Sweep(ctx context.Context) (int, error) {
+	failed := r.failed.Swap(0)
 	hs, err := r.tickets.Unrelayed(ctx, sweepPage)
-	if err != nil || len(hs) == 0 {
+	if err != nil {
+		r.failed.Add(failed)
 		return 0, err
 	}
 	var owners []string
@@ -192,6 +201,9 @@ func (r *Relay) Sweep(ctx context.Context) (int, error) {
 		age := now.Sub(h.At)
 		due := age >= anyGrace || (h.Owner == r.instance && age >= ownGrace) || (h.Owner != r.instance && !alive[h.Owner])
 		if !due {
+			if h.Owner == r.instance {
+				r.failed.Add(1) // look again at the next round
+			}
 			continue
 		}
 		t, err := r.tickets.Get(ctx, h.TicketID)
@@ -204,10 +216,12 @@ func (r *Relay) Sweep(ctx context.Context) (int, error) {
 			continue
 		}
 		if err := r.relay(ctx, t, h.From); err != nil {
+			r.failed.Add(1)
 			errs = append(errs, err)
 			continue
 		}
 		if err := r.tickets.Relayed(ctx, t.ID, t.Version); err != nil {
+			r.failed.Add(1)
 			errs = append(errs, err)
 			continue
 		}

@@ -116,12 +116,11 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 	loops := []func(context.Context){
 		svc.signals.Run,
 		func(ctx context.Context) { svc.liveness.Run(ctx, p.LivenessBeat, logger) },
-		func(ctx context.Context) { svc.relay.Run(ctx, p.RelaySweep) },
 		func(ctx context.Context) { svc.dispatcher.RunTimers(ctx, svc.timers, p.Timers) },
 		func(ctx context.Context) { svc.grids.Run(ctx, svc.signals.C(gridsSignal), p.Grids) },
 		svc.live.Run,
 		(&service.Reconciler{Screening: svc.screening, Dispatcher: svc.dispatcher, ScreenQueue: svc.screenQueue,
-			Epoch: svc.epoch, Interval: cfg.ReconcileInterval}).Run,
+			Relay: svc.relay, Epoch: svc.epoch, Interval: cfg.ReconcileInterval}).Run,
 		func(ctx context.Context) {
 			(&service.Sweeper{Photos: svc.photos, Screening: svc.screening, UnusedTTL: p.UnusedPhotoTTL, Now: time.Now}).Run(ctx, p.PhotoSweep)
 		},
@@ -131,9 +130,9 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 		loops = append(loops, st.run)
 	}
 	// The queues' consumers are named after this instance, whose liveness
-	// mark lets the others take over its pending jobs within seconds of its
-	// death.
-	takeover := &service.Takeover{}
+	// mark lets the others take over its pending jobs and its handoffs
+	// within seconds of its death.
+	takeover := &service.Takeover{Registry: svc.liveness, Relay: svc.relay, Logger: logger}
 	for _, q := range []struct {
 		queue       *redis.Stream
 		handle      func(context.Context, string) error

@@ -77,6 +77,70 @@ func (l *Liveness) Alive(ctx context.Context, instances []string) (map[string]bo
 	return out, nil
 }
 
+// instancesKey is the registry of instances that have run: each registers
+// at start (Register), and the others find it there once its mark is gone
+// (Dead), to take over what it left, then remove it (Forget).
+func instancesKey(r *Redis) string { return r.Key("instances") }
+
+// Register records this instance in the registry and sets its mark.
+func (l *Liveness) Register(ctx context.Context) error {
+	pipe := l.r.Client.Pipeline()
+	pipe.HSet(ctx, instancesKey(l.r), l.instance, time.Now().UnixMilli())
+	pipe.Set(ctx, aliveKey(l.r, l.instance), "1", l.ttl)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("register instance: %w", Translate(err))
+	}
+	return nil
+}
+
+// Dead lists the registered instances whose mark is gone: killed, stopped,
+// or cut off from Redis for longer than the mark lives. At rest it costs one
+// HKEYS (and one EXISTS per other instance). An instance that finds itself
+// missing from the registry (Redis lost its data) registers again.
+func (l *Liveness) Dead(ctx context.Context) ([]string, error) {
+	names, err := l.r.Client.HKeys(ctx, instancesKey(l.r)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("instances: %w", Translate(err))
+	}
+	var others []string
+	self := false
+	for _, n := range names {
+		if n == l.instance {
+			self = true
+		} else {
+			others = append(others, n)
+		}
+	}
+	if !self {
+		if err := l.Register(ctx); err != nil {
+			return nil, err
+		}
+	}
+	alive, err := l.Alive(ctx, others)
+	if err != nil {
+		return nil, err
+	}
+	var dead []string
+	for _, n := range others {
+		if !alive[n] {
+			dead = append(dead, n)
+		}
+	}
+	return dead, nil
+}
+
+// Forget removes instances from the registry once what they left has been
+// taken over.
+func (l *Liveness) Forget(ctx context.Context, instances []string) error {
+	if len(instances) == 0 {
+		return nil
+	}
+	if err := l.r.Client.HDel(ctx, instancesKey(l.r), instances...).Err(); err != nil {
+		return fmt.Errorf("instances: %w", Translate(err))
+	}
+	return nil
+}
+
 // Instance is the name this mark is set for.
 func (l *Liveness) Instance() string { return l.instance }
 
