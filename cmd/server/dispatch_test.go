@@ -468,7 +468,4 @@ func TestFlushAllWhileRunningIsRebuilt(t *testing.T) {
 			t.Fatalf("ticket %s dispatched %d times: %s", id, n, timelineTypes(rep))
 		}
 	}
-	if n, _ := rdb.ZCard(ctx, env["REDIS_KEY_PREFIX"]+"{tasks}:a:"+c.workers["孙二"].id).Result(); n != int64(len(ids)) {
-		t.Fatalf("the rebuilt index holds %d of the worker's %d tasks", n, len(ids))
-	}
 }
