@@ -274,10 +274,10 @@ func (s *Tickets) Load(ctx context.Context, ts []*model.Ticket) error {
 	}
 	rows := make([]row, len(order))
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(rows)/500))
-	sums := make([]model.Contribution, workers)
+	parts := make([]sums, workers)
 	var wg sync.WaitGroup
 	for k := range workers {
-		sums[k] = model.Contribution{}
+		parts[k] = newSums()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -286,18 +286,17 @@ func (s *Tickets) Load(ctx context.Context, ts []*model.Ticket) error {
 				r.t = *ts[order[j]]
 				if r.t.Version > 0 {
 					r.hist = histRecord(r.t.Version, &r.t, nil)
-					sums[k].Add(model.Contribute(&r.t))
+					parts[k].add(model.Contribute(&r.t))
 				}
 				r.gramTokens = grams(r.t.Description, r.t.Address)
 			}
 		}()
 	}
 	wg.Wait()
-	stats := sums[0]
-	for _, c := range sums[1:] {
-		stats.Add(c)
+	for _, c := range parts[1:] {
+		parts[0].merge(c)
 	}
-	statRows := stats.Rows()
+	statRows := parts[0].contribution().Rows()
 	s.db.warm(ctx, rollupStatements(statRows)...)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
 		w := s.db.txw(ctx, tx)
