@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -77,9 +78,26 @@ type Config struct {
 	PhotoMaxBytes  int64
 	PhotoMaxPixels int64
 	PhotoURLTTL    time.Duration
+	// PhotoDecodeMemory bounds the memory all photo decodes of an instance
+	// take at once, each estimated from the image's headers before
+	// decoding; a photo whose decode alone needs more is refused (413).
+	PhotoDecodeMemory int64
 	// Abuse limits per resident.
 	UploadsPerMinute int
 	ReportsPerDay    int
+	// UploadTimePerMiB is the pace an upload's body must keep: each MiB
+	// within this time (after 5 s of grace), else it is cut off (400).
+	UploadTimePerMiB time.Duration
+
+	// MetricsAddr is the address of the listener that serves /metrics
+	// alone (empty: none, METRICS_ADDR=off). MetricsToken, when set, also
+	// opens /metrics on the main port to callers that give it as a bearer
+	// token; without it /metrics there answers 404.
+	MetricsAddr  string
+	MetricsToken string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (the
+	// load balancers); empty, the peer's own address is the client's.
+	TrustedProxies []netip.Prefix
 	// Dispatch rules.
 	AcceptTimeout  time.Duration
 	FeedbackWindow time.Duration
@@ -136,6 +154,7 @@ const (
 	DefaultHTTPAddr      = ":8080"
 	DefaultMongoDatabase = "chengguantong"
 	DefaultDataDir       = "./data"
+	DefaultMetricsAddr   = "127.0.0.1:9090"
 	// SimulatorAppID is the app id the WeChat simulator answers for when no
 	// WECHAT_APPID is configured.
 	SimulatorAppID = "wx0000000000000000"
@@ -168,7 +187,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		PhotoMaxBytes:               int64(p.positiveInt("PHOTO_MAX_BYTES", 10<<20)),
 		PhotoMaxPixels:              int64(p.positiveInt("PHOTO_MAX_PIXELS", 50_000_000)),
 		PhotoURLTTL:                 p.duration("PHOTO_URL_TTL", time.Hour),
+		PhotoDecodeMemory:           int64(p.positiveInt("PHOTO_DECODE_MEMORY", 256<<20)),
 		UploadsPerMinute:            p.positiveInt("UPLOADS_PER_MINUTE", 20),
+		UploadTimePerMiB:            p.duration("UPLOAD_TIME_PER_MIB", 10*time.Second),
+		MetricsAddr:                 p.str("METRICS_ADDR", DefaultMetricsAddr),
+		MetricsToken:                p.str("METRICS_TOKEN", ""),
 		ReportsPerDay:               p.positiveInt("REPORTS_PER_DAY", 20),
 		AcceptTimeout:               p.duration("ACCEPT_TIMEOUT", 30*time.Minute),
 		MaxReturns:                  p.positiveInt("MAX_RETURNS", 2),
@@ -190,6 +213,24 @@ func Load(getenv func(string) string) (*Config, error) {
 		Open311ListsPerMinute:       p.positiveInt("OPEN311_LISTS_PER_MINUTE", 60),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
+	c.TrustedProxies = p.prefixes("TRUSTED_PROXIES")
+	if c.PhotoDecodeMemory < 32<<20 {
+		p.fail("PHOTO_DECODE_MEMORY", "must be at least 33554432 (32 MiB): a 12-megapixel phone photo takes about 20 MiB to decode")
+	}
+	if c.UploadTimePerMiB < time.Second {
+		p.fail("UPLOAD_TIME_PER_MIB", "must be at least 1s")
+	}
+	switch c.MetricsAddr {
+	case "off":
+		c.MetricsAddr = ""
+	default:
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			p.fail("METRICS_ADDR", "must be host:port (e.g. 127.0.0.1:9090, the default) or off")
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		p.fail("METRICS_TOKEN", "must be at least 16 characters")
+	}
 	c.RankingWeights = model.DefaultRankingWeights()
 	if v := p.str("RANKING_WEIGHTS", ""); v != "" {
 		if w, err := model.ParseRankingWeights(v); err != nil {
@@ -370,6 +411,11 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("admin_username", c.AdminUsername),
 		slog.String("admin_password", mask(c.AdminPassword)),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("metrics_token", mask(c.MetricsToken)),
+		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Int64("photo_decode_memory", c.PhotoDecodeMemory),
+		slog.String("upload_time_per_mib", c.UploadTimePerMiB.String()),
 	)
 }
 
@@ -432,6 +478,26 @@ func (p *parser) positiveInt(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// prefixes reads a comma list of CIDR prefixes (a bare address is its own
+// /32 or /128).
+func (p *parser) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, f := range strings.Split(p.str(name, ""), ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if pfx, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, pfx.Masked())
+		} else if a, err := netip.ParseAddr(f); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		} else {
+			p.fail(name, fmt.Sprintf("must be a comma list of addresses or CIDR prefixes such as 10.0.0.0/8, not %q", f))
+		}
+	}
+	return out
 }
 
 func (p *parser) boolean(name string, def bool) bool {

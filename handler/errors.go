@@ -79,7 +79,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 				msg = "服务器内部错误；请把请求编号 " + c.Response().Header().Get(echo.HeaderXRequestID) + " 告知管理员"
 			}
 		}
-		if e.Code == model.CodeRateLimited && e.RetryAfterSeconds > 0 {
+		if (e.Code == model.CodeRateLimited || e.Code == model.CodeUnavailable) && e.RetryAfterSeconds > 0 {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
 		}
 		body := ErrorBody{Error: ErrorDetail{Code: string(e.Code), Message: msg}}

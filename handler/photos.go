@@ -36,25 +36,47 @@ type exifLocation struct {
 // wx.uploadFile sends it. The file is read up to the size limit (413 past
 // it) before anything is stored, so a request with a second file changes
 // nothing.
-func (h *handlers) uploadPhoto(c echo.Context) error {
+//
+// One resident cannot hold the server's uploads: Admit lets at most two of
+// theirs be in flight (429 at once past it); the body must keep arriving
+// (pacedBody: the first MiB within uploadGrace + UploadTimePerMiB, each
+// further MiB within UploadTimePerMiB more, else 400), and holds only the
+// bytes that have arrived against the server's budget for bodies on their
+// way (503 past it); and only a body that has arrived waits, briefly, for
+// one of the server's processing slots (503 with Retry-After past it).
+func (h *handlers) uploadPhoto(c echo.Context) (err error) {
+	arrived := false
+	defer func() {
+		if err != nil && !arrived {
+			// Answer now and drop the connection, rather than let the
+			// server read what is left of a body it will not use.
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+		}
+	}()
 	mediaType, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if mediaType != "multipart/form-data" {
 		return model.Errorf(model.CodeInvalidArgument, "请以 multipart/form-data 上传照片，图片放在表单字段 \"file\" 中")
 	}
-	// Admission first: the body is read only with an upload slot held, so
-	// the memory of concurrent uploads is bounded.
-	release, err := h.Photos.Admit(c.Request().Context(), currentUser(c))
+	admission, err := h.Photos.Admit(c.Request().Context(), currentUser(c))
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer admission.Release()
 	limit := h.PhotoMaxBytes
+	body := newPacedBody(c, h.UploadTimePerMiB, admission.Buffer)
 	// The form's framing and small fields come on top of the file.
-	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit+64<<10)
+	c.Request().Body = http.MaxBytesReader(c.Response(), body, limit+64<<10)
 	file, err := readOneFile(c.Request(), limit)
-	if err != nil {
+	body.done()
+	switch {
+	case body.tooSlow:
+		return body.tooSlowError()
+	case body.refused != nil:
+		return body.refused
+	case err != nil:
 		return err
 	}
+	arrived = true
 	p, err := h.Photos.Upload(c.Request().Context(), currentUser(c), bytes.NewReader(file))
 	if err != nil {
 		return err

@@ -1,8 +1,10 @@
 package handler
 
 import (
+	"crypto/subtle"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -35,8 +37,18 @@ func (h *handlers) readyz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }
 
-// serveMetrics is the Prometheus exposition of Deps.Registry.
+// serveMetrics is the Prometheus exposition of Deps.Registry on the main
+// port, for callers that give Deps.MetricsToken as a bearer token. Everyone
+// else, and everyone when no token is set, gets the 404 of a route that
+// does not exist: per-route counts and runtime figures are for the
+// operator's scraper (usually on its own listener, Metrics), not the
+// public.
 func (h *handlers) serveMetrics(c echo.Context) error {
+	scheme, given, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+	if h.MetricsToken == "" || !strings.EqualFold(scheme, "Bearer") ||
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(given)), []byte(h.MetricsToken)) != 1 {
+		return echo.ErrNotFound
+	}
 	h.metrics.ServeHTTP(c.Response(), c.Request())
 	return nil
 }

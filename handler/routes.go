@@ -130,7 +130,9 @@ func routes(e *echo.Echo, h *handlers) {
 	staff.GET("/open311/keys", h.listOpen311Keys)
 	staff.DELETE("/open311/keys/:id", h.revokeOpen311Key)
 
-	// The platform: probes, metrics, this document, WeChat's push.
+	// The platform: probes, metrics (on this port only with the operator's
+	// token; Metrics serves them on a listener of their own), this
+	// document, WeChat's push.
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/metrics", h.serveMetrics)

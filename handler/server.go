@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -63,6 +64,19 @@ type Deps struct {
 	// Now is the clock of the defaults read from "today" (a statistics
 	// period); nil means time.Now.
 	Now func() time.Time
+	// UploadTimePerMiB is the pace a photo's body must keep (zero:
+	// DefaultUploadTimePerMiB).
+	UploadTimePerMiB time.Duration
+	// MetricsToken opens /metrics on the main port to callers that give it
+	// as a bearer token; without it, /metrics there answers 404 (the
+	// Registry's metrics are served by Metrics(Registry) on a listener of
+	// their own).
+	MetricsToken string
+	// TrustedProxies are the peers (load balancers) whose X-Forwarded-For
+	// names the client; from any other peer, and from every peer when it is
+	// empty, the client is the peer itself. This address is the one every
+	// per-address limit and every log line uses.
+	TrustedProxies []netip.Prefix
 }
 
 // AuthService is login, authentication and the user's own settings.
@@ -87,7 +101,7 @@ type CategoryService interface {
 
 // PhotoService uploads and serves photos.
 type PhotoService interface {
-	Admit(ctx context.Context, u *model.User) (release func(), err error)
+	Admit(ctx context.Context, u *model.User) (*service.Admission, error)
 	Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error)
 	Open(ctx context.Context, id, variant, exp, sig string) (*service.Served, error)
 }
@@ -229,9 +243,7 @@ func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
-	// Behind a load balancer on a private network, trust its X-Forwarded-For;
-	// a public client cannot forge its address that way.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	e.IPExtractor = clientIP(d.TrustedProxies)
 
 	reg := d.Registry
 	if reg == nil {

@@ -43,7 +43,7 @@ type authzCase struct {
 var authzTable = []authzCase{
 	{"GET /healthz", "", "200 200 200 200 200 200 200", false},
 	{"GET /readyz", "", "200 200 200 200 200 200 200", false},
-	{"GET /metrics", "", "200 200 200 200 200 200 200", false},
+	{"GET /metrics", "", "404 404 404 404 404 404 404", false}, // served on METRICS_ADDR, or to METRICS_TOKEN
 	{"GET /openapi.json", "", "200 200 200 200 200 200 200", false},
 	{"GET /admin", "", "200 200 200 200 200 200 200", false},
 	{"GET /admin/", "", "200 200 200 200 200 200 200", false},

@@ -11,9 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/citizen-city/chengguantong/docs"
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/handler"
+	"github.com/citizen-city/chengguantong/internal/ferretdb" // the embedded mode until it moves to store/sqlite; the only import of FerretDB
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/photo"
 	"github.com/citizen-city/chengguantong/service"
@@ -49,12 +48,16 @@ type options struct {
 	// mongoMonitor, when set, sees every MongoDB command the server sends
 	// (the command-counting benchmark).
 	mongoMonitor *event.CommandMonitor
+	// onMetricsReady receives the address of the metrics listener.
+	onMetricsReady func(addr string)
 }
 
 // app is what a subcommand works with: the configuration and the services.
 type app struct {
 	cfg   *config.Config
 	stats *service.Stats
+	// settle returns once every committed transition is counted.
+	settle func(ctx context.Context) error
 	// seed are the services seed-demo acts through (Staff unset).
 	seed seed.Services
 }
@@ -75,20 +78,26 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("starting", "config", cfg)
 
 	mongoURI, redisURL := cfg.MongoURI, cfg.RedisURL
-	var emb *mongodb.Embedded
+	var emb *ferretdb.Server
 	if cfg.Mode == config.ModeEmbedded {
+		// Before anything starts: a corrupt secret stops the server.
+		if err := cfg.FillEmbeddedSecrets(logger); err != nil {
+			return err
+		}
 		var err error
-		emb, err = mongodb.StartEmbedded(cfg.DataDir, logger)
+		emb, err = ferretdb.Start(cfg.DataDir, logger)
 		if err != nil {
 			return err
 		}
 		defer emb.Close()
-		mongoURI, redisURL = emb.MongoURI, emb.RedisURL
-		logger.Warn("EMBEDDED SINGLE-MACHINE MODE: FerretDB (SQLite) under DATA_DIR, an in-process Redis and the WeChat simulator run inside this process; set MONGODB_URI and REDIS_URL for production",
-			"data_dir", cfg.DataDir)
-		if err := embeddedSecrets(cfg, logger); err != nil {
+		inproc, err := redis.StartInProcess()
+		if err != nil {
 			return err
 		}
+		defer inproc.Close()
+		mongoURI, redisURL = emb.URI, inproc.URL
+		logger.Warn("EMBEDDED SINGLE-MACHINE MODE: FerretDB (SQLite) under DATA_DIR, an in-process Redis and the WeChat simulator run inside this process; set MONGODB_URI and REDIS_URL for production",
+			"data_dir", cfg.DataDir)
 	} else if cfg.WeChatSimulator {
 		logger.Warn("WECHAT_SIMULATOR=true: WeChat is simulated in-process; no real WeChat user can log in")
 	}
@@ -171,15 +180,15 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	photoStore := mongodb.NewPhotos(mongo, now)
 	signer := service.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
 	limiter := redis.NewRateLimiter(rdb)
-	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels}, runtime.NumCPU())
+	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels, DecodeMemory: cfg.PhotoDecodeMemory}, runtime.NumCPU())
 	photos := service.NewPhotos(photoStore, processor, signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
-	tickets := mongodb.NewTickets(mongo, now)
-	taskIndex := redis.NewTaskIndex(rdb)
-	tickets.UseIndex(taskIndex)
+	// This instance's name: its queue consumers', its liveness mark's, and
+	// the owner of the handoffs it records.
+	instance := consumerName()
+	tickets := mongodb.NewTickets(mongo, instance, now)
 	signals := redis.NewSignals(rdb)
-	statsCursor := mongodb.NewStatsCursor(mongo, true, now)
-	statsCursor.WakeOnMark(signals)
-	tickets.UseStatsMarks(statsCursor)
+	statsStore := mongodb.NewStats(mongo, mongodb.StatsDeps{Tickets: tickets, Lease: redis.NewLocks(rdb), Wakeups: signals,
+		Cache: rdb, Owner: instance, Now: now, Logger: logger})
 	screenQueue := redis.NewStream(rdb, "screen")
 	reports := service.NewReports(service.ReportsDeps{
 		Tickets: tickets, Photos: photoStore, Categories: categories, Locks: redis.NewLocks(rdb), Limiter: limiter,
@@ -203,7 +212,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	dispatchQueue := redis.NewStream(rdb, "dispatch")
 	timers := redis.NewTimers(rdb)
 	dispatcher := service.NewDispatcher(service.DispatcherDeps{
-		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Index: taskIndex, Categories: categories,
+		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Categories: categories,
 		Timers: timers, Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
 		Names: &service.Names{Users: users, Workers: people, Members: people, Now: now},
 		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
@@ -216,9 +225,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	})
 	activityStore := mongodb.NewActivities(mongo, now)
 	stats := service.NewStats(service.StatsDeps{
-		Log: tickets, Cursor: statsCursor, Rollups: mongodb.NewRollups(mongo, rdb), Locks: redis.NewLocks(rdb), Categories: categories, Grids: grids,
+		Store: statsStore, Categories: categories, Grids: grids,
 		Names: &service.Names{Users: users, Workers: people, Members: people, Now: now}, Activities: activityStore, Branches: people,
-		Owner: consumerName(), RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
+		RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
 	peopleSvc := service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: forgetfulUsers{users, auth}, Grids: grids,
 		Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger})
@@ -227,9 +236,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	feedback := service.NewFeedback(tickets, dispatcher, now)
 	activities := service.NewActivities(activityStore, people, now)
 	if opt.command != nil {
-		return opt.command(ctx, &app{cfg: cfg, stats: stats, seed: seed.Services{
+		return opt.command(ctx, &app{cfg: cfg, stats: stats, settle: statsStore.Settle, seed: seed.Services{
 			Auth: auth, People: peopleSvc, Grids: grids, Photos: photos, Reports: reports, Screening: screening, Dispatcher: dispatcher,
-			Tasks: tasks, Feedback: feedback, Activities: activities, Stats: stats, StaffTickets: staffTickets, Logger: logger,
+			Tasks: tasks, Feedback: feedback, Activities: activities, Stats: statsStore, StaffTickets: staffTickets, Logger: logger,
 		}})
 	}
 	open311 := service.NewOpen311(service.Open311Deps{
@@ -244,6 +253,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		open311Type = "test" // nothing filed here reaches a real resident
 	}
 
+	registry := prometheus.NewRegistry()
 	e := handler.New(handler.Deps{
 		Logger:        logger,
 		Auth:          auth,
@@ -263,7 +273,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		Grids:         grids,
 		DeadLetters:   deadLetters{screenQueue, dispatchQueue, notifyQueue},
 		Ready:         map[string]handler.Pinger{"mongodb": mongo, "redis": rdb},
-		Registry:      prometheus.NewRegistry(),
+		Registry:      registry,
 		OpenAPI:       docs.OpenAPIJSON(),
 		CursorSecret:  []byte(cfg.TokenSecret),
 		Open311:       open311,
@@ -272,6 +282,10 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
 		},
 		StaffTickets: staffTickets,
+
+		UploadTimePerMiB: cfg.UploadTimePerMiB,
+		MetricsToken:     cfg.MetricsToken,
+		TrustedProxies:   cfg.TrustedProxies,
 	})
 
 	// Background work: queue consumers and periodic jobs, each safe to run
@@ -281,7 +295,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	var workers sync.WaitGroup
 	// Consumers are named after this instance, whose liveness mark lets the
 	// other instances take over its pending jobs within seconds of its death.
-	liveness := redis.NewLiveness(rdb, consumerName(), livenessTTL)
+	liveness := redis.NewLiveness(rdb, instance, livenessTTL)
 	if err := liveness.Beat(startCtx); err != nil {
 		return err
 	}
@@ -334,24 +348,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			return n, errors.Join(errs...)
 		})
 	})
-	workers.Go(func() {
-		// Woken by every commit's mark (here or on another instance);
-		// otherwise one look every few minutes, for a lost wake-up.
-		service.Waiting(workCtx, logger, "stats", signals.C(mongodb.StatsSignal), 50*time.Millisecond, statsLookEvery,
-			func(ctx context.Context) (time.Duration, int, error) {
-				start := time.Now()
-				n, err := stats.ApplyPending(ctx, 4*time.Second)
-				switch {
-				case err != nil:
-					return 5 * time.Second, n, err
-				case time.Since(start) >= 4*time.Second:
-					return -1, n, nil // more to count
-				case statsCursor.Early():
-					return 200 * time.Millisecond, n, nil // a commit on its way
-				}
-				return 0, n, nil
-			})
-	})
+	// The statistics applier: woken by every commit (here or on another
+	// instance), otherwise a look every few minutes for a lost wake-up.
+	workers.Go(func() { statsStore.Run(workCtx) })
 	workers.Go(func() {
 		service.Every(workCtx, logger, "prune-notifications", time.Hour, func(ctx context.Context) (int, error) {
 			return notifications.Prune(ctx, now().Add(-30*24*time.Hour))
@@ -377,7 +376,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		// The reconcilers scan MongoDB's open tickets. They run at once when
 		// Redis has lost its data, and otherwise every RECONCILE_INTERVAL
 		// for what a failed Redis write left behind (a job not queued, a
-		// timer not set, the task index out of step), which is rare.
+		// timer not set), which is rare.
 		last := time.Now()
 		service.Every(workCtx, logger, "reconcile", 30*time.Second, func(ctx context.Context) (int, error) {
 			lost, err := epoch.Lost(ctx)
@@ -388,7 +387,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 				return 0, nil
 			}
 			if lost {
-				logger.WarnContext(ctx, "redis lost its data; rebuilding queues, timers and the task index from MongoDB")
+				logger.WarnContext(ctx, "redis lost its data; rebuilding queues and timers from MongoDB")
 			}
 			last = time.Now()
 			n, err := screening.Requeue(ctx, screenQueue, time.Minute)
@@ -446,7 +445,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		ReadHeaderTimeout: 5 * time.Second,
 		// Photos come from phones on weak networks: allow a slow body.
 		ReadTimeout:    60 * time.Second,
-		WriteTimeout:   60 * time.Second,
+		WriteTimeout:   handler.ServerWriteTimeout, // moved on for a slow upload within its pace
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: handler.ServerMaxHeaderBytes, // past handler.MaxHeaderBytes: 431 with the envelope
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -454,6 +453,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	if sim != nil && opt.simulator == nil {
 		sim.SetPushURL(baseURL + "/wechat/push")
 	}
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, registry, logger, opt.onMetricsReady)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	logger.Info("listening", "addr", addr, "mode", cfg.Mode)
 	if opt.onReady != nil {
 		opt.onReady(addr)
@@ -475,7 +479,6 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("stopping background workers")
 	stopWork()
 	workers.Wait()
-	stats.StopApplying(context.Background())
 	// What this instance leaves pending (jobs waiting for a retry) is
 	// taken over by the others at once.
 	if err := liveness.Stop(shutCtx); err != nil {
@@ -499,7 +502,6 @@ const (
 // How often the jobs that are woken by signals look by themselves: for a
 // wake-up lost with a Redis connection, or a timer set on another instance.
 const (
-	statsLookEvery  = 5 * time.Minute
 	gridsLookEvery  = 5 * time.Minute
 	timersLookEvery = 2 * time.Second
 	gridsSignal     = "grids"
@@ -567,61 +569,4 @@ func consumerName() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-}
-
-// embeddedSecrets fills in what the single-machine mode may generate: the
-// token secret, the message-push token shared by the simulator and
-// /wechat/push, and the first staff account's password, each kept in a file
-// under DATA_DIR so that restarts keep every login working.
-func embeddedSecrets(cfg *config.Config, logger *slog.Logger) error {
-	if cfg.WeChatPush && cfg.WeChatPushToken == "" {
-		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "push-token"))
-		if err != nil {
-			return err
-		}
-		cfg.WeChatPushToken = s
-	}
-	if cfg.TokenSecret == "" {
-		s, _, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "token-secret"))
-		if err != nil {
-			return err
-		}
-		cfg.TokenSecret = s
-	}
-	if cfg.AdminPassword == "" {
-		path := filepath.Join(cfg.DataDir, "admin-password")
-		s, created, err := readOrCreateSecret(path)
-		if err != nil {
-			return err
-		}
-		cfg.AdminPassword = s
-		if created {
-			logger.Warn("created the staff console account; its password is in the file named here", "username", cfg.AdminUsername, "password_file", path)
-		} else {
-			logger.Info("staff console account", "username", cfg.AdminUsername, "password_file", path)
-		}
-	}
-	return nil
-}
-
-func readOrCreateSecret(path string) (secret string, created bool, err error) {
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return strings.TrimSpace(string(b)), false, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", false, fmt.Errorf("read %s: %w", path, err)
-	}
-	raw := make([]byte, 24)
-	if _, err := rand.Read(raw); err != nil {
-		return "", false, err
-	}
-	secret = hex.EncodeToString(raw)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", false, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-	}
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", false, fmt.Errorf("write %s: %w", path, err)
-	}
-	return secret, true, nil
 }

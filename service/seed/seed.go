@@ -56,17 +56,21 @@ func (c *Clock) Set(t time.Time) {
 
 // Services are the use cases the seed acts through.
 type Services struct {
-	Auth         *service.Auth
-	People       *service.People
-	Grids        *service.Grids
-	Photos       *service.Photos
-	Reports      *service.Reports
-	Screening    *service.Screening
-	Dispatcher   *service.Dispatcher
-	Tasks        *service.Tasks
-	Feedback     *service.Feedback
-	Activities   *service.Activities
-	Stats        *service.Stats
+	Auth       *service.Auth
+	People     *service.People
+	Grids      *service.Grids
+	Photos     *service.Photos
+	Reports    *service.Reports
+	Screening  *service.Screening
+	Dispatcher *service.Dispatcher
+	Tasks      *service.Tasks
+	Feedback   *service.Feedback
+	Activities *service.Activities
+	// Stats are the store's statistics, which the seed waits to have
+	// counted everything it did.
+	Stats interface {
+		Settle(ctx context.Context) error
+	}
 	StaffTickets *service.StaffTickets
 	// Staff is the staff account that dispatches, rejects and creates
 	// activities.
@@ -411,37 +415,10 @@ func skippable(err error) bool {
 // that came due fires (re-assignments, escalations, automatic closing).
 func (s *seeder) month(ctx context.Context) error {
 	start := s.end.AddDate(0, 0, -s.size.Days)
-	// Build the Redis task index (empty so far), as the server does at
-	// start-up: routing's loads and duplicate searches read it.
+	// Schedule what is open, as the server does at start-up.
 	if _, err := s.svc.Dispatcher.Reconcile(ctx, 0); err != nil {
 		return err
 	}
-	// Count the statistics while the month happens, as the server's
-	// applier does; statistics() drains what is left.
-	applyCtx, stopApplier := context.WithCancel(ctx)
-	var applier sync.WaitGroup
-	var applyErr error
-	applier.Go(func() {
-		for applyCtx.Err() == nil {
-			n, err := s.svc.Stats.ApplyPending(applyCtx, 2*time.Second)
-			if err != nil {
-				if applyCtx.Err() == nil {
-					applyErr = err
-				}
-				return
-			}
-			if n == 0 {
-				select {
-				case <-applyCtx.Done():
-				case <-time.After(200 * time.Millisecond):
-				}
-			}
-		}
-	})
-	defer func() {
-		stopApplier()
-		applier.Wait()
-	}()
 	s.planActivities(ctx, start)
 	s.planTickets(start)
 	done, total := 0, s.queue.Len()
@@ -470,9 +447,7 @@ func (s *seeder) month(ctx context.Context) error {
 	if _, err := s.svc.Screening.ExpireModeration(ctx, 30*time.Minute); err != nil {
 		return err
 	}
-	stopApplier()
-	applier.Wait()
-	return applyErr
+	return nil
 }
 
 func (s *seeder) fireTimers(ctx context.Context) error {
@@ -488,14 +463,8 @@ func (s *seeder) fireTimers(ctx context.Context) error {
 }
 
 func (s *seeder) statistics(ctx context.Context) error {
-	for {
-		n, err := s.svc.Stats.ApplyPending(ctx, time.Minute)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			break
-		}
+	if err := s.svc.Stats.Settle(ctx); err != nil {
+		return err
 	}
 	for _, st := range []model.Status{model.StatusSubmitted, model.StatusRejected, model.StatusPending, model.StatusDispatched,
 		model.StatusInProgress, model.StatusDeferred, model.StatusResolved, model.StatusClosed, model.StatusMerged} {
