@@ -13,8 +13,8 @@ import (
 // (authenticate: a valid bearer token; requireRole: one of the roles) or a
 // route's own. cmd/server's TestAuthorizationMatrix holds what every role
 // gets from every route, and handler's TestOpenAPIMatchesRoutes that every
-// route is documented; a new route is one line here, one in each of them,
-// and its operation in docs/openapi.yaml.
+// route is documented: a new route is one line here, a row in authzTable
+// and its operation in docs/openapi.yaml (CONTRIBUTING.md).
 func routes(e *echo.Echo, h *handlers) {
 	var (
 		resident = requireRole(model.RoleResident)
