@@ -1,11 +1,9 @@
 package handler
 
 import (
-	"crypto/subtle"
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,20 +33,4 @@ func Metrics(reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
-}
-
-// metricsOnMainPort serves next to callers that give token as a bearer
-// token. Everyone else, and everyone when token is empty, gets the 404 of a
-// route that does not exist: per-route counts and runtime figures are for
-// the operator's scraper, not the public.
-func metricsOnMainPort(token string, next http.Handler) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		scheme, given, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
-		if token == "" || !strings.EqualFold(scheme, "Bearer") ||
-			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(given)), []byte(token)) != 1 {
-			return echo.ErrNotFound
-		}
-		next.ServeHTTP(c.Response(), c.Request())
-		return nil
-	}
 }

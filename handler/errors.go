@@ -16,7 +16,9 @@ import (
 	"github.com/citizen-city/chengguantong/model"
 )
 
-// statusOf maps each error code to its HTTP status (API.md, Conventions).
+// statusOf maps each error code to its HTTP status: the one table, which
+// docs/openapi.yaml (components.schemas.Error) and docs/architecture.md
+// repeat for clients and maintainers.
 var statusOf = map[model.Code]int{
 	model.CodeInvalidArgument:      http.StatusBadRequest,
 	model.CodeUnauthenticated:      http.StatusUnauthorized,

@@ -93,7 +93,7 @@ type taskList struct {
 	Items []struct {
 		ID, Status, Category string
 		GridID               string `json:"grid_id"`
-		Deadline             string `json:"deadline"`
+		DueAt                string `json:"due_at"`
 	} `json:"items"`
 }
 
@@ -149,7 +149,7 @@ func TestReportIsDispatchedToTheGridsWorker(t *testing.T) {
 	}
 	// A task shows what and where, with a deadline, never who reported it.
 	r := s.Do(t, "GET", "/api/v1/tasks", c.workers["张网格"].token, nil)
-	if strings.Contains(string(r.Body), "reporter_id") || !strings.Contains(string(r.Body), `"deadline"`) || !strings.Contains(string(r.Body), gridA) {
+	if strings.Contains(string(r.Body), "reporter_id") || !strings.Contains(string(r.Body), `"due_at":"`) || !strings.Contains(string(r.Body), gridA) {
 		t.Fatalf("task view: %s", r.Body)
 	}
 	// Accept, then resolve with an "after" photo.
