@@ -46,12 +46,12 @@ func (f *fakeActivities) CheckIn(_ context.Context, u *model.User, id string) (m
 func activityServer(svc ActivityService, u *model.User) *echo.Echo {
 	e := echo.New()
 	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ah := &ActivityHandlers{Svc: svc}
+	h := &handlers{Deps: Deps{Activities: svc}}
 	as := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error { c.Set(userKey, u); return next(c) }
 	}
-	e.POST("/api/v1/admin/activities", ah.Create, as)
-	e.POST("/api/v1/activities/:id/checkin", ah.CheckIn, as)
+	e.POST("/api/v1/admin/activities", h.createActivity, as)
+	e.POST("/api/v1/activities/:id/checkin", h.checkIn, as)
 	return e
 }
 

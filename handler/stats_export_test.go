@@ -61,7 +61,7 @@ func TestParsePeriod(t *testing.T) {
 	}
 }
 
-// exportStats is a StatsReader of fixed figures.
+// exportStats is a StatsService of fixed figures.
 type exportStats struct{ groups []string }
 
 func (s *exportStats) Summary(_ context.Context, p service.Period, groupBy string) (*service.Summary, error) {
@@ -85,10 +85,10 @@ func (s *exportStats) Ranking(_ context.Context, p service.Period, by string, mi
 
 func TestExportServesTheWorkbook(t *testing.T) {
 	stats := &exportStats{}
-	h := &ExportHandlers{Stats: stats, Now: func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, shanghai) }}
+	h := &handlers{Deps: Deps{Stats: stats, Now: func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, shanghai) }}}
 	e := echo.New()
 	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.GET("/api/v1/stats/export.xlsx", h.Export)
+	e.GET("/api/v1/stats/export.xlsx", h.exportStats)
 
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/stats/export.xlsx?from=2026-01-01&to=2026-12-31", nil))

@@ -118,7 +118,6 @@ type Routing struct {
 // extension pending, a ticket in the pool, a deadline passed).
 var transitions = map[EventType][]Status{
 	EventReported:           {""},
-	EventScreened:           {StatusSubmitted},
 	EventHeld:               {StatusSubmitted},
 	EventRegistered:         {StatusSubmitted},
 	EventRejected:           {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
@@ -153,7 +152,7 @@ func CanApply(et EventType, s Status) bool {
 
 // stepNames are the steps in Chinese, for the conflict messages.
 var stepNames = map[EventType]string{
-	EventReported: "提交", EventScreened: "审核", EventHeld: "转人工审核", EventRegistered: "立案", EventRejected: "不予立案",
+	EventReported: "提交", EventHeld: "转人工审核", EventRegistered: "立案", EventRejected: "不予立案",
 	EventMerged: "合并", EventJoined: "并入", EventQueued: "转人工派遣", EventDispatched: "派遣", EventAccepted: "接单",
 	EventClaimed: "认领", EventReturned: "退回", EventReassigned: "改派", EventEscalated: "超期上报",
 	EventExtensionRequested: "申请延期", EventExtensionApproved: "批准延期", EventExtensionDenied: "驳回延期",
@@ -195,24 +194,6 @@ func (t *Ticket) record(et EventType, status Status, a Act) {
 		ActorName: a.By.Name, Note: a.Note, AssigneeID: t.AssigneeID})
 	t.Status = status
 	t.UpdatedAt = a.At
-}
-
-// Append records ev after checking only the status table.
-//
-// Deprecated: use the step methods (Register, Dispatch, Resolve …), which
-// also set the fields each step changes. Kept for callers that only build a
-// ticket's first event.
-func (t *Ticket) Append(ev Event) error {
-	if ev.Type != EventReported && !CanApply(ev.Type, t.Status) {
-		return t.refuse(ev.Type)
-	}
-	if ev.Status == "" {
-		ev.Status = t.Status
-	}
-	t.Timeline = append(t.Timeline, ev)
-	t.Status = ev.Status
-	t.UpdatedAt = ev.At
-	return nil
 }
 
 // unassign clears who holds the ticket and how it is offered.

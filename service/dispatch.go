@@ -75,15 +75,31 @@ type Router struct {
 	names      *Names
 }
 
+// RouterDeps are the collaborators of Router.
+type RouterDeps struct {
+	Grids      *Grids
+	Candidates Candidates
+	Duty       DutyRoster
+	Loads      Loads
+	Categories *Categories
+	Names      *Names
+}
+
+// NewRouter returns the router.
+func NewRouter(d RouterDeps) *Router {
+	return &Router{grids: d.Grids, candidates: d.Candidates, duty: d.Duty, loads: d.Loads, categories: d.Categories, names: d.Names}
+}
+
 // Dispatcher routes registered tickets to grid workers and party members
-// (派遣), and runs their deadlines. Each step is idempotent and committed by
-// the Workflow, so at-least-once delivery has an exactly-once effect.
+// (派遣) from the dispatch queue, and runs their deadlines. Each step is
+// idempotent and committed by the Workflow, so at-least-once delivery has an
+// exactly-once effect.
 type Dispatcher struct {
 	workflow *Workflow
 	router   *Router
 	tickets  TicketStore
+	relay    *Relay
 	timers   TimerStore
-	queue    Queue
 	cfg      DispatchConfig
 	now      func() time.Time
 	logger   *slog.Logger
@@ -91,34 +107,22 @@ type Dispatcher struct {
 
 // DispatcherDeps are the collaborators of Dispatcher.
 type DispatcherDeps struct {
-	Tickets    TicketStore
-	Grids      *Grids
-	Candidates Candidates
-	Duty       DutyRoster
-	Loads      Loads
-	Categories *Categories
-	Timers     TimerStore
-	Notify     Notifications
-	Names      *Names
-	Queue      Queue
-	Config     DispatchConfig
-	Now        func() time.Time
-	Logger     *slog.Logger
+	Workflow *Workflow
+	Router   *Router
+	Tickets  TicketStore
+	// Relay restores what Redis lost (Reconcile).
+	Relay  *Relay
+	Timers TimerStore
+	Config DispatchConfig
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
-// NewDispatcher returns the dispatcher and, with it, the Workflow every
-// service commits its steps through (see Workflow).
+// NewDispatcher returns the dispatcher.
 func NewDispatcher(d DispatcherDeps) *Dispatcher {
-	r := &Router{grids: d.Grids, candidates: d.Candidates, duty: d.Duty, loads: d.Loads, categories: d.Categories, names: d.Names}
-	w := &Workflow{tickets: d.Tickets, categories: d.Categories, timers: d.Timers, notify: d.Notify, router: r, names: d.Names,
-		queue: d.Queue, cfg: d.Config, now: d.Now, logger: d.Logger}
-	return &Dispatcher{workflow: w, router: r, tickets: d.Tickets, timers: d.Timers, queue: d.Queue,
+	return &Dispatcher{workflow: d.Workflow, router: d.Router, tickets: d.Tickets, relay: d.Relay, timers: d.Timers,
 		cfg: d.Config, now: d.Now, logger: d.Logger}
 }
-
-// Workflow is the workflow the dispatcher commits through, for the other
-// services.
-func (d *Dispatcher) Workflow() *Workflow { return d.workflow }
 
 // Timeline notes shown to residents.
 const (
@@ -302,10 +306,11 @@ func (d *Dispatcher) closeUnrated(ctx context.Context, ticketID string) error {
 	})
 }
 
-// Reconcile rebuilds the dispatch state Redis holds from MongoDB, the
-// record: registered tickets not yet routed are queued again, and every
-// open ticket's deadlines are scheduled again.
-// After a Redis restart or FLUSHALL nothing is lost; since every handler
+// Reconcile rebuilds the dispatch state Redis holds from the store, the
+// record: registered tickets not yet routed are queued again and every open
+// ticket's deadlines are scheduled again. It is the backstop for a Redis
+// that lost its data (restart, FLUSHALL); after-commit work a crash left
+// behind is the relay's (Relay.Sweep), within seconds. Since every handler
 // checks the ticket's state, nothing happens twice. It returns how many
 // tickets it queued.
 func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, error) {
@@ -318,16 +323,15 @@ func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, 
 		}
 		for _, t := range page {
 			after = t.ID
-			if t.Unrouted() {
-				if t.UpdatedAt.Before(cutoff) {
-					if err := d.queue.Add(ctx, t.ID); err != nil {
-						return queued, err
-					}
-					queued++
-				}
-				continue
+			if t.Unrouted() && !t.UpdatedAt.Before(cutoff) {
+				continue // just committed: its own handoff queues it
 			}
-			d.workflow.scheduleTimers(ctx, t)
+			if err := d.relay.Restore(ctx, t); err != nil {
+				return queued, err
+			}
+			if t.Unrouted() {
+				queued++
+			}
 		}
 		if len(page) < 500 {
 			break

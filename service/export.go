@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -215,7 +216,7 @@ func (b *xlsxBook) sheet(name string, t xlsxTable) error {
 	if err != nil {
 		return err
 	}
-	if err := b.f.SetCellStr(name, "A1", b.title); err != nil {
+	if err := b.f.SetCellStr(name, "A1", inertText(b.title)); err != nil {
 		return err
 	}
 	if err := b.f.MergeCell(name, "A1", last+"1"); err != nil {
@@ -275,7 +276,7 @@ func (b *xlsxBook) cell(sheet, cell string, v any, bold bool) error {
 	case nil:
 		return nil
 	case string:
-		err = b.f.SetCellStr(sheet, cell, v)
+		err = b.f.SetCellStr(sheet, cell, inertText(v))
 		if bold {
 			style = b.styles.totalText
 		}
@@ -295,6 +296,19 @@ func (b *xlsxBook) cell(sheet, cell string, v any, bold bool) error {
 		return err
 	}
 	return b.f.SetCellStyle(sheet, cell, cell, style)
+}
+
+// inertText is s as it is safe to put in a spreadsheet cell: a text that
+// starts with =, +, -, @, a tab or a carriage return gets a leading ' so
+// that no spreadsheet reads it as a formula — not on opening, not when a
+// clerk edits the cell, not after a save as CSV (OWASP, "CSV Injection").
+// Every text cell of every export goes through here, whoever wrote the text:
+// a resident's description, an address, a name, the title.
+func inertText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func xlsxPick(cond bool, a, b int) int {

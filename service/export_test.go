@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,5 +237,58 @@ func TestWorkbookWithoutGroups(t *testing.T) {
 	}
 	if err := service.WriteWorkbook(&buf, nil, nil, nil, nil); err == nil {
 		t.Fatal("WriteWorkbook(nil summary) succeeded")
+	}
+}
+
+// TestWorkbookFormulasAreInert: names that start like a formula (a category,
+// grid, branch or member named by staff, or by a resident's text) are
+// written as text with a leading ' (OWASP's advice for CSV and spreadsheet
+// injection), so no spreadsheet evaluates them; other texts are untouched.
+func TestWorkbookFormulasAreInert(t *testing.T) {
+	s, byCategory, byGrid, pb := exportFixture()
+	hostile := []string{`=HYPERLINK("http://x","y")`, "+1+1", "-2+3", "@SUM(1,1)", "\tcmd", "\r=1"}
+	byCategory.Groups[0].Name = hostile[0]
+	byCategory.Groups[1].Name = hostile[1]
+	byGrid.Groups[0].Name = hostile[2]
+	pb.Branches[0].Name = hostile[3]
+	pb.Members[0].Name = hostile[4]
+	pb.Members[1].Name = hostile[5]
+	var buf bytes.Buffer
+	if err := service.WriteWorkbook(&buf, s, byCategory, byGrid, pb); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	for _, sheet := range f.GetSheetList() {
+		rows, err := f.GetRows(sheet, excelize.Options{RawCellValue: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r, row := range rows {
+			for c, v := range row {
+				cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
+				if formula, _ := f.GetCellFormula(sheet, cell); formula != "" {
+					t.Errorf("%s!%s holds a formula %q", sheet, cell, formula)
+				}
+				if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+					t.Errorf("%s!%s = %q starts like a formula", sheet, cell, v)
+				}
+				if strings.HasPrefix(v, "'") {
+					seen[v[1:]] = true
+				}
+			}
+		}
+	}
+	for _, h := range hostile {
+		if !seen[h] {
+			t.Errorf("%q is not in the workbook as '%s", h, h)
+		}
+	}
+	if got := cellText(t, f, "按类别", "A1"); got != "统计期间：2026-01-01 至 2026-12-31" {
+		t.Errorf("an ordinary text changed: %q", got)
 	}
 }

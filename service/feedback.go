@@ -25,8 +25,8 @@ type Feedback struct {
 }
 
 // NewFeedback returns the feedback service; it commits through d's Workflow.
-func NewFeedback(tickets TicketStore, d *Dispatcher, now func() time.Time) *Feedback {
-	return &Feedback{workflow: d.Workflow(), now: now}
+func NewFeedback(w *Workflow, now func() time.Time) *Feedback {
+	return &Feedback{workflow: w, now: now}
 }
 
 // Give records the reporter's feedback. Errors: invalid_argument,

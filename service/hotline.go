@@ -52,9 +52,10 @@ func (in *HotlineInput) Validate() error {
 	return nil
 }
 
-// TakeCall records a hotline case: reported and registered on the staff's
-// own word (no content check), then routed like any ticket, in one step
-// after the insert. The caller's details are the staff's only. Errors:
+// TakeCall records a hotline case: reported and registered (立案) on the
+// staff's own word (no content check), then taken in like any ticket
+// (Workflow.Intake: routed at once). The caller's details are the staff's
+// only. Errors:
 // invalid_argument (field named, or an unknown category), unavailable.
 func (s *Tasks) TakeCall(ctx context.Context, staff *model.User, in HotlineInput) (*model.Ticket, error) {
 	if err := in.Validate(); err != nil {
@@ -73,5 +74,12 @@ func (s *Tasks) TakeCall(ctx context.Context, staff *model.User, in HotlineInput
 	if err := t.Report(model.Act{At: now, By: by, Note: "12345 热线来电"}); err != nil {
 		return nil, err
 	}
-	return s.workflow.Intake(ctx, t, "t:"+t.ID, by, "热线受理，人工立案")
+	sla, err := s.workflow.SLA(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Register(model.Act{At: now, By: by, Note: "热线受理，人工立案"}, sla); err != nil {
+		return nil, err
+	}
+	return s.workflow.Intake(ctx, t, "t:"+t.ID, "")
 }

@@ -44,16 +44,6 @@ type PublicTickets interface {
 	Public(ctx context.Context, q model.PublicQuery) ([]*model.Ticket, error)
 }
 
-// TicketRouter routes a registered ticket (the Dispatcher's Handle).
-type TicketRouter interface {
-	Handle(ctx context.Context, ticketID string) error
-}
-
-// HandlingLimits gives a ticket's handling limit (the Workflow's SLA).
-type HandlingLimits interface {
-	SLA(ctx context.Context, t *model.Ticket) (model.SLA, error)
-}
-
 // Open311Config is the deployment's GeoReport v2 settings.
 type Open311Config struct {
 	// Jurisdiction is the one jurisdiction_id served (OPEN311_JURISDICTION).
@@ -78,9 +68,7 @@ type Open311 struct {
 	categories *Categories
 	photos     PhotoStore
 	signer     *URLSigner
-	router     TicketRouter
-	slas       HandlingLimits
-	dispatch   Queue
+	workflow   *Workflow
 	limiter    Limiter
 	cfg        Open311Config
 	now        func() time.Time
@@ -96,16 +84,13 @@ type Open311Deps struct {
 	Categories *Categories
 	Photos     PhotoStore
 	Signer     *URLSigner
-	// Router routes a new request at once; Dispatch (the dispatch queue)
-	// takes it when that fails, and the reconciler after that.
-	Router   TicketRouter
-	Dispatch Queue
-	// SLAs start the handling clock at registration.
-	SLAs    HandlingLimits
-	Limiter Limiter
-	Config  Open311Config
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Workflow takes a new request in (Intake: routed at once) and gives
+	// the handling limit that starts at registration.
+	Workflow *Workflow
+	Limiter  Limiter
+	Config   Open311Config
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // NewOpen311 returns the GeoReport v2 service.
@@ -117,7 +102,7 @@ func NewOpen311(d Open311Deps) *Open311 {
 		d.Config.ListsPerMinute = 60
 	}
 	return &Open311{tickets: d.Tickets, public: d.Public, keys: d.Keys, submitters: d.Submitters, categories: d.Categories,
-		photos: d.Photos, signer: d.Signer, router: d.Router, slas: d.SLAs, dispatch: d.Dispatch, limiter: d.Limiter, cfg: d.Config,
+		photos: d.Photos, signer: d.Signer, workflow: d.Workflow, limiter: d.Limiter, cfg: d.Config,
 		now: d.Now, logger: d.Logger}
 }
 
@@ -425,7 +410,7 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 	if err := t.Report(model.Act{At: now, Note: fmt.Sprintf(noteOpen311Reported, key.Name)}); err != nil {
 		return nil, err
 	}
-	sla, err := s.slas.SLA(ctx, t)
+	sla, err := s.workflow.SLA(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("open311 request: %w", err)
 	}
@@ -441,7 +426,8 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 	}); err != nil {
 		return nil, fmt.Errorf("open311 request: %w", err)
 	}
-	if err := s.tickets.Insert(ctx, t, idem, hash); err != nil {
+	stored, err := s.workflow.Intake(ctx, t, idem, hash)
+	if err != nil {
 		if errors.Is(err, model.ErrConflict) && in.IdempotencyKey != "" {
 			if t, rerr := s.replay(ctx, idem, hash); t != nil || rerr != nil {
 				return s.created(t, cat), rerr
@@ -449,17 +435,7 @@ func (s *Open311) Create(ctx context.Context, key *model.APIKey, in Open311Input
 		}
 		return nil, fmt.Errorf("open311 request: %w", err)
 	}
-	// Registered; routing now. Should it fail, the dispatch queue and then
-	// the reconciler (which finds it pending and unrouted) route it.
-	if err := s.router.Handle(ctx, id); err != nil {
-		s.logger.WarnContext(ctx, "open311 request not routed at once; queued for dispatch", "ticket", id, "error", err.Error())
-		if s.dispatch != nil {
-			if err := s.dispatch.Add(ctx, id); err != nil {
-				s.logger.WarnContext(ctx, "dispatch not queued; the reconciler will", "ticket", id, "error", err.Error())
-			}
-		}
-	}
-	return s.created(t, cat), nil
+	return s.created(stored, cat), nil
 }
 
 // personName joins a given and a family name the way the names are

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
@@ -87,43 +89,119 @@ type Photos struct {
 	signer    *URLSigner
 	limiter   Limiter
 	perMinute int
-	// uploads bounds the uploads buffered at once (each up to the size
-	// limit), beyond the processor's bound on decodes.
-	uploads chan struct{}
+	// processing bounds the uploads processed at once (each holds its
+	// bytes and their stripped copy, up to twice the size limit), beyond
+	// the processor's bound on decodes. A slot is taken once the body has
+	// arrived, never while it is on its way.
+	processing chan struct{}
+	// buffered counts the bytes of the bodies on their way, which are not
+	// in a processing slot yet, against bufferBudget: a body takes only
+	// what has arrived, so a trickle holds almost nothing, and a crowd
+	// past the budget is answered 503 rather than held in memory.
+	buffered     atomic.Int64
+	bufferBudget int64
+	// inFlight counts each resident's uploads between Admit and Release,
+	// to at most MaxUploadsInFlight.
+	mu       sync.Mutex
+	inFlight map[string]int
 }
 
-// NewPhotos returns the photo service.
+// MaxUploadsInFlight is how many uploads one user may have in flight at
+// once (in one instance): enough for a phone that sends two photos side by
+// side, too few for one resident to hold the server's upload capacity.
+const MaxUploadsInFlight = 2
+
+// ProcessingWait is how long an upload whose body has arrived waits for a
+// processing slot before it is answered 503 with Retry-After.
+const ProcessingWait = 2 * time.Second
+
+// NewPhotos returns the photo service, processing at most maxConcurrent
+// uploads at once and buffering the bodies of at most twice as many
+// full-size uploads on their way.
 func NewPhotos(store PhotoStore, p *photo.Processor, signer *URLSigner, limiter Limiter, uploadsPerMinute, maxConcurrent int) *Photos {
 	return &Photos{store: store, processor: p, signer: signer, limiter: limiter, perMinute: uploadsPerMinute,
-		uploads: make(chan struct{}, maxConcurrent)}
+		processing: make(chan struct{}, maxConcurrent), bufferBudget: 2 * int64(maxConcurrent) * p.Limits().MaxBytes,
+		inFlight: map[string]int{}}
 }
 
 // Signer returns the URL signer.
 func (s *Photos) Signer() *URLSigner { return s.signer }
 
-// Admit counts an upload against the resident's rate limit and waits for
-// one of the bounded upload slots; the caller reads the body only after it,
-// so at most that many uploads are buffered at once, and calls release when
-// done. Errors: rate_limited, unavailable (the request ended while waiting).
-func (s *Photos) Admit(ctx context.Context, u *model.User) (release func(), err error) {
-	if err := limit(ctx, s.limiter, "uploads:"+u.ID, s.perMinute, time.Minute, "本分钟上传的照片过多，请稍候再试"); err != nil {
-		return nil, err
-	}
-	select {
-	case s.uploads <- struct{}{}:
-		return func() { <-s.uploads }, nil
-	case <-ctx.Done():
-		return nil, model.Wrap(model.CodeUnavailable, ctx.Err(), "服务器繁忙，请稍后重试")
-	}
+// Admission is one admitted upload, from before its body is read until it
+// is done.
+type Admission struct {
+	s        *Photos
+	userID   string
+	buffered atomic.Int64
+	once     sync.Once
 }
 
-// Upload checks, strips and stores one photo. Errors: payload_too_large
-// (bytes or pixels over the limit), unsupported_media_type (not a JPEG, PNG
-// or WebP by its content), rate_limited, unavailable.
-//
-// The caller must hold a slot from Admit while it reads the upload and
-// calls Upload.
+// Admit lets one upload of u begin, before its body is read: at most
+// MaxUploadsInFlight of u's uploads at once (in this instance), and the
+// resident's rate limit per minute. It never waits. The caller calls
+// Release when the upload is done. Errors: rate_limited (with Retry-After),
+// naming which limit.
+func (s *Photos) Admit(ctx context.Context, u *model.User) (*Admission, error) {
+	s.mu.Lock()
+	if s.inFlight[u.ID] >= MaxUploadsInFlight {
+		s.mu.Unlock()
+		return nil, &model.Error{Code: model.CodeRateLimited, RetryAfterSeconds: 5,
+			Message: fmt.Sprintf("你已有 %d 张照片正在上传；请等其中一张传完再上传下一张", MaxUploadsInFlight)}
+	}
+	s.inFlight[u.ID]++
+	s.mu.Unlock()
+	a := &Admission{s: s, userID: u.ID}
+	// Counted only once admitted, so a refusal above costs no quota.
+	if err := limit(ctx, s.limiter, "uploads:"+u.ID, s.perMinute, time.Minute, "本分钟上传的照片过多，请稍候再试"); err != nil {
+		a.Release()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Buffer counts n more bytes of the body as held in memory. Past the
+// instance's budget for bodies on their way it fails, without waiting.
+// Errors: unavailable (with Retry-After).
+func (a *Admission) Buffer(n int64) error {
+	a.buffered.Add(n)
+	if a.s.buffered.Add(n) > a.s.bufferBudget {
+		return &model.Error{Code: model.CodeUnavailable, RetryAfterSeconds: 2,
+			Message: "服务器正在接收的照片过多，请 2 秒后重试"}
+	}
+	return nil
+}
+
+// Release ends the upload: its place among the user's uploads and its
+// buffered bytes are given back. Calling it again does nothing.
+func (a *Admission) Release() {
+	a.once.Do(func() {
+		a.s.buffered.Add(-a.buffered.Load())
+		a.s.mu.Lock()
+		defer a.s.mu.Unlock()
+		if a.s.inFlight[a.userID]--; a.s.inFlight[a.userID] <= 0 {
+			delete(a.s.inFlight, a.userID)
+		}
+	})
+}
+
+// Upload checks, strips and stores one photo whose bytes have arrived (r is
+// read at once). It waits at most ProcessingWait for one of the bounded
+// processing slots. Errors: payload_too_large (bytes, pixels or the memory
+// to decode it over the limit), unsupported_media_type (not a JPEG, PNG or
+// WebP by its content), unavailable (no slot in time, with Retry-After, or
+// the store unreachable).
 func (s *Photos) Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error) {
+	wait := time.NewTimer(ProcessingWait)
+	defer wait.Stop()
+	select {
+	case s.processing <- struct{}{}:
+	case <-wait.C:
+		return nil, &model.Error{Code: model.CodeUnavailable, RetryAfterSeconds: 2,
+			Message: "服务器正在处理的照片过多，请 2 秒后重试"}
+	case <-ctx.Done():
+		return nil, model.Wrap(model.CodeUnavailable, ctx.Err(), "上传被中断，请重试")
+	}
+	defer func() { <-s.processing }()
 	res, err := s.processor.Process(ctx, r)
 	if err != nil {
 		return nil, photoError(err)
@@ -145,7 +223,7 @@ func (s *Photos) Upload(ctx context.Context, u *model.User, r io.Reader) (*model
 func photoError(err error) error {
 	msg := photo.UserMessage(err)
 	switch {
-	case errors.Is(err, photo.ErrTooLarge), errors.Is(err, photo.ErrTooManyPixels):
+	case errors.Is(err, photo.ErrTooLarge), errors.Is(err, photo.ErrTooManyPixels), errors.Is(err, photo.ErrTooMuchMemory):
 		return model.Wrap(model.CodePayloadTooLarge, err, msg)
 	case errors.Is(err, photo.ErrUnsupported), errors.Is(err, photo.ErrCorrupt):
 		return model.Wrap(model.CodeUnsupportedMedia, err, msg)

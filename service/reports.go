@@ -24,11 +24,12 @@ type TicketStore interface {
 	Insert(ctx context.Context, t *model.Ticket, idem, bodyHash string) error
 	ByIdem(ctx context.Context, idem string) (*model.Ticket, string, error)
 	Get(ctx context.Context, id string) (*model.Ticket, error)
-	// Commit writes after, changed by a step from before, as the next
-	// version if the stored ticket is still at before.Version (else
-	// conflict), with its statistics and its handoff; it sets
-	// after.Version.
+	GetByCaseNo(ctx context.Context, caseNo string) (*model.Ticket, error)
+	// Commit writes after as the next version of before, with the
+	// statistics' delta and the handoff (see store/storetest/contract.go).
 	Commit(ctx context.Context, before, after *model.Ticket) error
+	Unrelayed(ctx context.Context, limit int) ([]model.Handoff, error)
+	Relayed(ctx context.Context, ticketID string, version int64) error
 	ListByReporter(ctx context.Context, reporterID, cursor string, limit int) ([]*model.Ticket, string, error)
 	Near(ctx context.Context, center model.Point, radiusM float64, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error)
 	Stale(ctx context.Context, status model.Status, held bool, before time.Time, limit int) ([]string, error)
@@ -56,7 +57,7 @@ type Reports struct {
 	categories *Categories
 	locks      Locker
 	limiter    Limiter
-	screening  Queue
+	workflow   *Workflow
 	limits     ReportLimits
 	now        func() time.Time
 	logger     *slog.Logger
@@ -69,16 +70,17 @@ type ReportsDeps struct {
 	Categories *Categories
 	Locks      Locker
 	Limiter    Limiter
-	Screening  Queue
-	Limits     ReportLimits
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Workflow takes the report in (Intake): stored, then screened.
+	Workflow *Workflow
+	Limits   ReportLimits
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // NewReports returns the reporting service.
 func NewReports(d ReportsDeps) *Reports {
 	return &Reports{tickets: d.Tickets, photos: d.Photos, categories: d.Categories, locks: d.Locks,
-		limiter: d.Limiter, screening: d.Screening, limits: d.Limits, now: d.Now, logger: d.Logger}
+		limiter: d.Limiter, workflow: d.Workflow, limits: d.Limits, now: d.Now, logger: d.Logger}
 }
 
 // ReportInput is what a resident submits.
@@ -339,7 +341,10 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 	if idem == "" {
 		idem = "t:" + id
 	}
-	if err := r.tickets.Insert(ctx, t, idem, hash); err != nil {
+	// Stored with its handoff, then queued for screening (a crash in
+	// between is relayed by another instance, Relay.Sweep).
+	stored, err := r.workflow.Intake(ctx, t, idem, hash)
+	if err != nil {
 		r.releasePhotos(ctx, photoIDs, id)
 		if errors.Is(err, model.ErrConflict) {
 			// Another attempt with the same key was recorded first.
@@ -349,12 +354,7 @@ func (r *Reports) Submit(ctx context.Context, u *model.User, in ReportInput) (*m
 		}
 		return nil, fmt.Errorf("submit report: %w", err)
 	}
-	// The ticket is recorded; screening is queued. Should the queue fail, the
-	// reconciler finds the ticket still submitted and queues it again.
-	if err := r.screening.Add(ctx, t.ID); err != nil {
-		r.logger.WarnContext(ctx, "screening not queued; the reconciler will", "ticket", t.ID, "error", err.Error())
-	}
-	return t, nil
+	return stored, nil
 }
 
 // replay returns the report an earlier attempt with the same key made.

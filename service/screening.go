@@ -48,10 +48,9 @@ type Screening struct {
 	categories *Categories
 	signer     *URLSigner
 	reports    *Reports
-	// workflow commits the steps; with a router (Router set in the deps)
-	// it routes a ticket in the same transition that registers it, without
-	// one registered tickets go to the dispatch queue (nil: they stay
-	// pending for staff).
+	// workflow commits the steps; with a router it routes a ticket in the
+	// same transition that registers it, without one the relay queues
+	// registered tickets for dispatch.
 	workflow *Workflow
 	now      func() time.Time
 	logger   *slog.Logger
@@ -67,22 +66,15 @@ type ScreeningDeps struct {
 	Categories *Categories
 	Signer     *URLSigner
 	Reports    *Reports
-	Router     *Dispatcher
-	Dispatch   Queue
+	Workflow   *Workflow
 	Now        func() time.Time
 	Logger     *slog.Logger
 }
 
 // NewScreening returns the screening service.
 func NewScreening(d ScreeningDeps) *Screening {
-	var w *Workflow
-	if d.Router != nil {
-		w = d.Router.Workflow()
-	} else {
-		w = &Workflow{tickets: d.Tickets, categories: d.Categories, queue: d.Dispatch, now: d.Now, logger: d.Logger}
-	}
 	return &Screening{tickets: d.Tickets, photos: d.Photos, moderation: d.Moderation, users: d.Users, content: d.Content,
-		categories: d.Categories, signer: d.Signer, reports: d.Reports, workflow: w, now: d.Now, logger: d.Logger}
+		categories: d.Categories, signer: d.Signer, reports: d.Reports, workflow: d.Workflow, now: d.Now, logger: d.Logger}
 }
 
 // Reasons shown to the resident.
@@ -133,15 +125,6 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 		return err
 	} else if n < len(ticketPhotos(t)) {
 		return s.reject(ctx, t, ReasonPhotoUsed)
-	}
-	if t.Source == model.SourceHotline || t.Source == model.SourceOpen311 {
-		// Registered without screening (Workflow.Intake); here only when
-		// that step was cut short.
-		before := Snapshot(t)
-		if err := s.register(ctx, t, now); err != nil {
-			return err
-		}
-		return s.workflow.Commit(ctx, before, t)
 	}
 	u, err := s.users.Get(ctx, t.ReporterID)
 	if err != nil {

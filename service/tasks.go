@@ -27,12 +27,19 @@ type Tasks struct {
 	now      func() time.Time
 }
 
-// NewTasks returns the task service; it commits through d's Workflow, which
-// also sends the notifications (notify is the same notifier, kept in the
-// signature for the callers).
-func NewTasks(tickets TicketStore, photos PhotoStore, members MemberGetter, users UserGetter, d *Dispatcher, notify Notifications, now func() time.Time) *Tasks {
-	_ = notify
-	return &Tasks{tickets: tickets, photos: photos, members: members, users: users, workflow: d.Workflow(), now: now}
+// TasksDeps are the collaborators of Tasks.
+type TasksDeps struct {
+	Tickets  TicketStore
+	Photos   PhotoStore
+	Members  MemberGetter
+	Users    UserGetter
+	Workflow *Workflow
+	Now      func() time.Time
+}
+
+// NewTasks returns the task service; it commits through the Workflow.
+func NewTasks(d TasksDeps) *Tasks {
+	return &Tasks{tickets: d.Tickets, photos: d.Photos, members: d.Members, users: d.Users, workflow: d.Workflow, now: d.Now}
 }
 
 var assignedStatuses = []model.Status{model.StatusDispatched, model.StatusInProgress}

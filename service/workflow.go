@@ -13,23 +13,43 @@ import (
 )
 
 // Workflow commits the steps of a ticket's life. It is the one place that
-// loads a ticket, lets a step (a model.Ticket method) change it, commits the
-// change with the ticket's version as precondition, retries when another
-// writer got there first, and then does what follows a committed step:
-// deadlines (timers), notifications and routing. The services (Tasks,
-// Feedback, Screening, Dispatcher) decide which step to take; none of them
-// sets a status or a side field, and none of them commits a ticket itself.
+// records a new ticket (Intake), loads a ticket, lets a step (a model.Ticket
+// method) change it, commits the change with the ticket's version as
+// precondition, retries when another writer got there first, and then
+// relays what follows a committed step (Relay: jobs, deadlines,
+// notifications, live events). The services (Reports, Screening, Tasks,
+// Feedback, Dispatcher, StaffTickets, Open311) decide which step to take;
+// none of them sets a status or a side field, and every commit goes through
+// here. It is built once and given to each of them.
 type Workflow struct {
 	tickets    TicketStore
 	categories *Categories
-	timers     TimerStore
-	notify     Notifications
 	router     *Router
 	names      *Names
-	queue      Queue // the dispatch queue, for tickets a step left unrouted without a router
+	relay      *Relay
 	cfg        DispatchConfig
 	now        func() time.Time
 	logger     *slog.Logger
+}
+
+// WorkflowDeps are the collaborators of Workflow.
+type WorkflowDeps struct {
+	Tickets    TicketStore
+	Categories *Categories
+	// Router routes a ticket within the step that leaves it unrouted; nil:
+	// the ticket is left pending and the relay queues it for dispatch.
+	Router *Router
+	Names  *Names
+	Relay  *Relay
+	Config DispatchConfig
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// NewWorkflow returns the workflow.
+func NewWorkflow(d WorkflowDeps) *Workflow {
+	return &Workflow{tickets: d.Tickets, categories: d.Categories, router: d.Router, names: d.Names, relay: d.Relay,
+		cfg: d.Config, now: d.Now, logger: d.Logger}
 }
 
 // errUnchanged, returned by a step's change, says there is nothing to do:
@@ -42,42 +62,43 @@ const maxCommitAttempts = 10
 
 // Step loads ticket id, applies change, and commits it with the version as
 // precondition, reloading and applying change again when another writer
-// committed first; then it does the after-commit work. change returns
+// committed first; then it relays the after-commit work. change returns
 // errUnchanged to commit nothing. Errors: those of change, not_found,
 // conflict (ten lost races), unavailable.
 func (w *Workflow) Step(ctx context.Context, id string, change func(t *model.Ticket) error) (*model.Ticket, error) {
-	var before, after *model.Ticket
-	err := retryConflicts(ctx, w.tickets, id, func(t *model.Ticket) (bool, error) {
-		b := *t
-		b.Timeline = t.Timeline[:len(t.Timeline):len(t.Timeline)]
-		before = &b
-		after = t
+	for attempt := 0; ; attempt++ {
+		t, err := w.tickets.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		before := Snapshot(t)
 		if err := change(t); err != nil {
 			if errors.Is(err, errUnchanged) {
-				return false, nil
+				return before, nil
 			}
-			return false, err
+			return nil, err
 		}
-		return true, nil
-	})
-	if err != nil {
-		return nil, err
+		err = w.Commit(ctx, before, t)
+		if err == nil {
+			return t, nil
+		}
+		if !errors.Is(err, model.ErrConflict) || attempt == maxCommitAttempts-1 {
+			return nil, err
+		}
 	}
-	if after.Version > before.Version {
-		w.afterCommit(ctx, before, after)
-	}
-	return after, nil
 }
 
 // Commit commits t, changed by a step from before, without reloading it (the
-// caller loaded it and decides again on conflict), then does the
+// caller loaded it and decides again on conflict), then relays the
 // after-commit work. Errors: conflict (someone else committed first),
 // unavailable.
 func (w *Workflow) Commit(ctx context.Context, before, t *model.Ticket) error {
 	if err := w.tickets.Commit(ctx, before, t); err != nil {
 		return err
 	}
-	w.afterCommit(ctx, before, t)
+	if w.relay != nil {
+		w.relay.After(ctx, t, len(before.Timeline))
+	}
 	return nil
 }
 
@@ -88,25 +109,36 @@ func Snapshot(t *model.Ticket) *model.Ticket {
 	return &b
 }
 
-// retryConflicts loads ticket id, lets change modify it (returning false
-// when there is nothing to do), and commits, reloading and trying again
-// when another writer got there first.
-func retryConflicts(ctx context.Context, tickets TicketStore, id string, change func(*model.Ticket) (bool, error)) error {
-	for attempt := 0; ; attempt++ {
-		t, err := tickets.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		before := Snapshot(t)
-		ok, err := change(t)
-		if err != nil || !ok {
-			return err
-		}
-		err = tickets.Commit(ctx, before, t)
-		if !errors.Is(err, model.ErrConflict) || attempt == maxCommitAttempts-1 {
-			return err
-		}
+// Intake records a new ticket — whatever its channel — and hands it on: a
+// report (submitted) to screening; a case registered on the word of staff or
+// of another platform (hotline, Open311) to routing, which happens at once,
+// in this request, or through the dispatch queue should that fail. The
+// store records the handoff with the ticket, so a crash after the insert
+// loses nothing (Relay.Sweep). It returns the ticket as stored and routed
+// (with its case number). Errors: conflict (idem taken), unavailable
+// (nothing recorded).
+func (w *Workflow) Intake(ctx context.Context, t *model.Ticket, idem, bodyHash string) (*model.Ticket, error) {
+	if err := w.tickets.Insert(ctx, t, idem, bodyHash); err != nil {
+		return nil, fmt.Errorf("record ticket: %w", err)
 	}
+	if t.Unrouted() && w.router != nil {
+		routed, err := w.Step(ctx, t.ID, func(t *model.Ticket) error {
+			if !t.Unrouted() {
+				return errUnchanged
+			}
+			return w.Route(ctx, t, nil)
+		})
+		if err == nil {
+			return routed, nil
+		}
+		// The ticket is recorded: the caller is told so (it must not enter
+		// it twice), and the dispatch queue routes it.
+		w.logger.WarnContext(ctx, "new ticket recorded but not routed at once; queued for dispatch", "ticket", t.ID, "error", err.Error())
+	}
+	if w.relay != nil {
+		w.relay.After(ctx, t, 0)
+	}
+	return t, nil
 }
 
 // SLA is the handling limit of t's category in the work calendar.
@@ -163,36 +195,6 @@ func (w *Workflow) Locate(ctx context.Context, p model.Point) (model.Grid, bool)
 	return w.router.locate(ctx, p)
 }
 
-// Intake records a ticket that needs no screening — a hotline case taken
-// by staff, a case from another platform: it inserts t (reported, see
-// model.Ticket.Report) and then registers (立案) and routes it in one step,
-// with by as the registering actor and note in the timeline. Should that
-// step fail, the ticket is returned as recorded (submitted): the reconciler
-// finds it and Screening finishes it the same way. Errors: conflict (idem
-// taken), unavailable (nothing recorded).
-func (w *Workflow) Intake(ctx context.Context, t *model.Ticket, idem string, by model.Actor, note string) (*model.Ticket, error) {
-	if err := w.tickets.Insert(ctx, t, idem, ""); err != nil {
-		return nil, fmt.Errorf("record ticket: %w", err)
-	}
-	done, err := w.Step(ctx, t.ID, func(t *model.Ticket) error {
-		sla, err := w.SLA(ctx, t)
-		if err != nil {
-			return err
-		}
-		if err := t.Register(model.Act{At: w.now(), By: by, Note: note}, sla); err != nil {
-			return err
-		}
-		return w.Route(ctx, t, nil)
-	})
-	if err != nil {
-		// The ticket is recorded: the caller is told so (it must not enter
-		// it twice), and the reconciler finishes the step.
-		w.logger.WarnContext(ctx, "new ticket recorded but not registered yet; the reconciler will", "ticket", t.ID, "error", err.Error())
-		return t, nil
-	}
-	return done, nil
-}
-
 // Route routes an unrouted ticket within the step that left it unrouted
 // (one commit, no queue hop); without a router it stays unrouted and is
 // queued for the dispatcher after the commit.
@@ -201,65 +203,6 @@ func (w *Workflow) Route(ctx context.Context, t *model.Ticket, exclude []string)
 		return nil
 	}
 	return w.router.route(ctx, t, exclude, w.now(), w.cfg.AcceptTimeout)
-}
-
-// afterCommit does what follows a committed step: the deadlines, the
-// notifications of the steps taken, and routing for a ticket left waiting
-// for it. Each is idempotent and rebuilt by the reconciler if lost.
-func (w *Workflow) afterCommit(ctx context.Context, before, t *model.Ticket) {
-	w.scheduleTimers(ctx, t)
-	if w.notify != nil {
-		for _, e := range t.Timeline[min(len(before.Timeline), len(t.Timeline)):] {
-			var err error
-			switch e.Type {
-			case model.EventDispatched, model.EventVerifyFailed:
-				err = w.notify.Assigned(ctx, t, t.AssigneeID)
-			case model.EventAccepted, model.EventClaimed:
-				err = w.notify.Accepted(ctx, t)
-			case model.EventResolved:
-				err = w.notify.Resolved(ctx, t)
-			case model.EventUrged:
-				err = w.notify.Urged(ctx, t, e.Note)
-			}
-			if err != nil {
-				w.logger.WarnContext(ctx, "notification not queued", "ticket", t.ID, "event", string(e.Type), "error", err.Error())
-			}
-		}
-	}
-	if t.Unrouted() && w.queue != nil && (w.router == nil || !before.Unrouted()) {
-		if err := w.queue.Add(ctx, t.ID); err != nil {
-			w.logger.WarnContext(ctx, "dispatch not queued; the reconciler will", "ticket", t.ID, "error", err.Error())
-		}
-	}
-}
-
-const (
-	timerAccept = "accept"
-	timerDue    = "due"
-	timerClose  = "close"
-)
-
-// scheduleTimers (re)sets the ticket's deadlines in Redis: the accept
-// deadline of a dispatched ticket, the handling deadline of an open one
-// (none while deferred: its clock is stopped), the feedback window of a
-// resolved one.
-func (w *Workflow) scheduleTimers(ctx context.Context, t *model.Ticket) {
-	if w.timers == nil {
-		return
-	}
-	var err error
-	if t.Status == model.StatusDispatched && t.AssigneeID != "" && !t.AcceptBy.IsZero() {
-		err = errors.Join(err, w.timers.Schedule(ctx, timerAccept+"|"+t.ID+"|"+t.AssigneeID, t.AcceptBy))
-	}
-	if model.CanApply(model.EventEscalated, t.Status) && !t.Escalated && !t.DueAt.IsZero() {
-		err = errors.Join(err, w.timers.Schedule(ctx, timerDue+"|"+t.ID, t.DueAt))
-	}
-	if t.Status == model.StatusResolved && t.Resolution != nil && w.cfg.FeedbackWindow > 0 {
-		err = errors.Join(err, w.timers.Schedule(ctx, timerClose+"|"+t.ID, t.Resolution.ResolvedAt.Add(w.cfg.FeedbackWindow)))
-	}
-	if err != nil {
-		w.logger.WarnContext(ctx, "timers not scheduled; the reconciler will", "ticket", t.ID, "error", err.Error())
-	}
 }
 
 // PhotoFlags are the reasons the "after" photos of t want a 核查: an EXIF

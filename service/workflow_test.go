@@ -12,7 +12,7 @@ import (
 // TestPhotoFlags: an "after" photo far from the ticket, or taken before the
 // dispatch, is flagged; a credible one or one without EXIF is not.
 func TestPhotoFlags(t *testing.T) {
-	w := service.NewDispatcher(service.DispatcherDeps{Config: service.DispatchConfig{PhotoMaxDistanceM: 300}}).Workflow()
+	w := service.NewWorkflow(service.WorkflowDeps{Config: service.DispatchConfig{PhotoMaxDistanceM: 300}})
 	tk := &model.Ticket{Point: model.Point{Lat: 32.0415, Lng: 118.7845}}
 	dispatched := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	before, after := dispatched.Add(-time.Hour), dispatched.Add(time.Hour)

@@ -93,7 +93,7 @@ type taskList struct {
 	Items []struct {
 		ID, Status, Category string
 		GridID               string `json:"grid_id"`
-		Deadline             string `json:"deadline"`
+		DueAt                string `json:"due_at"`
 	} `json:"items"`
 }
 
@@ -149,7 +149,7 @@ func TestReportIsDispatchedToTheGridsWorker(t *testing.T) {
 	}
 	// A task shows what and where, with a deadline, never who reported it.
 	r := s.Do(t, "GET", "/api/v1/tasks", c.workers["张网格"].token, nil)
-	if strings.Contains(string(r.Body), "reporter_id") || !strings.Contains(string(r.Body), `"deadline"`) || !strings.Contains(string(r.Body), gridA) {
+	if strings.Contains(string(r.Body), "reporter_id") || !strings.Contains(string(r.Body), `"due_at":"`) || !strings.Contains(string(r.Body), gridA) {
 		t.Fatalf("task view: %s", r.Body)
 	}
 	// Accept, then resolve with an "after" photo.
@@ -448,8 +448,8 @@ func TestFlushAllWhileRunningIsRebuilt(t *testing.T) {
 	if err := rdb.FlushAll(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	// Rebuilt without a restart: the timers come back (/tasks is the
-	// store's, and never left).
+	// Rebuilt without a restart: the timers come back (the workers' lists
+	// are the store's, which Redis's loss does not touch).
 	deadline := time.Now().Add(patience)
 	for {
 		n, err := rdb.ZCard(ctx, env["REDIS_KEY_PREFIX"]+"{timers}:z").Result()
@@ -457,7 +457,7 @@ func TestFlushAllWhileRunningIsRebuilt(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after FLUSHALL: %d timers (%v); want %d", n, err, 2*len(ids))
+			t.Fatalf("after FLUSHALL: %d timers (%v); want %d timers", n, err, 2*len(ids))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -90,7 +90,7 @@ func launch(tb testing.TB, env map[string]string, opt options, logs serverLog) (
 	addrc := make(chan string, 1)
 	opt.onReady = func(a string) { addrc <- a }
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, func(k string) string { return env[k] }, logs, opt) }()
+	go func() { errc <- run(ctx, testGetenv(env), logs, opt) }()
 	select {
 	case addr = <-addrc:
 	case err := <-errc:
@@ -115,6 +115,21 @@ func launch(tb testing.TB, env map[string]string, opt options, logs serverLog) (
 		}
 	})
 	return addr, stop
+}
+
+// testGetenv reads env, with the metrics listener on a port of its own
+// unless env says otherwise: many servers run at once, and the default
+// METRICS_ADDR is one fixed port.
+func testGetenv(env map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "METRICS_ADDR" {
+			return "127.0.0.1:0"
+		}
+		return ""
+	}
 }
 
 // newSimulator returns a WeChat simulator registered for appID.

@@ -761,7 +761,7 @@
     return el('td', { class: 'nowrap', title: role, text: a.name || role });
   }
 
-  function dueAt(t) { return t.due_at || t.deadline || ''; }
+  function dueAt(t) { return t.due_at || ''; }
 
   function flags(t) {
     const out = [];

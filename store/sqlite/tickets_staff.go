@@ -26,8 +26,8 @@ import (
 // The other filters are checked on the narrow rows the driving index
 // yields. The count stops at maxExact+1 rows (model.MaxExactTotal).
 
-// driver is the index that serves a staff search.
-type driver struct {
+// staffDriver is the index that serves a staff search.
+type staffDriver struct {
 	col     string // the driving column ("" for none)
 	values  []any
 	literal string // the partial index's condition, when the index is partial
@@ -56,13 +56,13 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 	var conds []cond
 	add := func(sql string, args ...any) { conds = append(conds, cond{sql, args}) }
 
-	var d driver
+	var d staffDriver
 	d.cond = -1
 	pick := func(col string, values []any, literal, byRID, byDue string) {
 		if d.col != "" {
 			return
 		}
-		d = driver{col: col, values: values, literal: literal, byRID: byRID, byDue: byDue, cond: len(conds) - 1}
+		d = staffDriver{col: col, values: values, literal: literal, byRID: byRID, byDue: byDue, cond: len(conds) - 1}
 	}
 	if q.Queue != "" {
 		add("queue = ?", q.Queue)
@@ -188,20 +188,29 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 		if long == "" {
 			fts, match, other = "ticket_grams", short, ""
 		}
-		from := " FROM " + fts + " JOIN tickets ON tickets.rid = " + fts + ".rowid WHERE " + fts + " MATCH ?"
+		// The search table alone when no other filter needs the ticket's
+		// row: a count then reads only the words' doclists.
+		joined := len(conds) > 0 || due
+		ridCol := fts + ".rowid"
+		from := " FROM " + fts
+		if joined {
+			ridCol = "tickets.rid"
+			from += " JOIN tickets ON tickets.rid = " + fts + ".rowid"
+		}
+		from += " WHERE " + fts + " MATCH ?"
 		a := []any{match}
 		if other != "" {
-			from += " AND tickets.rid IN (SELECT rowid FROM ticket_grams WHERE ticket_grams MATCH ?)"
+			from += " AND " + ridCol + " IN (SELECT rowid FROM ticket_grams WHERE ticket_grams MATCH ?)"
 			a = append(a, other)
 		}
-		sel := "SELECT tickets.rid AS rid"
+		sel := "SELECT " + ridCol + " AS rid"
 		if due {
 			sel += ", tickets.due_key AS due_key"
 		}
 		rest, args := where(fts+".rowid", -1, true)
 		search = &query{sel + from + rest, append(append([]any{}, a...), args...)}
 		countRest, countArgs := where(fts+".rowid", -1, false)
-		searchAll = &query{"SELECT tickets.rid" + from + countRest, append(append([]any{}, a...), countArgs...)}
+		searchAll = &query{"SELECT " + ridCol + " AS rid" + from + countRest, append(append([]any{}, a...), countArgs...)}
 		if q.Ref == "" {
 			o := order
 			if !due { // FTS5 serves ORDER BY rowid in either direction
@@ -232,8 +241,11 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 		rest, args := where("rid", -1, true)
 		countRest, countArgs := where("rid", -1, false)
 		from := "tickets"
-		if due && len(ridConds) == 0 {
+		switch {
+		case due && len(ridConds) == 0:
 			from = "tickets INDEXED BY tickets_due"
+		case len(ridConds) > 0:
+			from = "tickets NOT INDEXED" // the created_at range: a rowid range
 		}
 		out.page = pageOf(query{"SELECT " + cols + " FROM " + from + " WHERE 1" + rest, args})
 		out.count = capped(query{"SELECT 1 FROM tickets WHERE 1" + countRest, countArgs})
