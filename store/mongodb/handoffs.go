@@ -109,11 +109,52 @@ func (s *Tickets) Unrelayed(ctx context.Context, limit int) ([]model.Handoff, er
 // Relayed clears a ticket's handoff records made at version or before; a
 // record of a later commit stays. On MongoDB one delete of their _ids; on
 // FerretDB, which looks up only a single _id without reading the whole log,
-// one delete each. Errors: unavailable.
+// one delete each. Versions this instance has cleared already are not
+// asked for again. Errors: unavailable.
 func (s *Tickets) Relayed(ctx context.Context, ticketID string, version int64) error {
+	from := s.relayedBelow(ticketID)
 	ids := make([]string, 0, version+1)
-	for v := version; v >= 0; v-- {
+	for v := version; v >= from; v-- {
 		ids = append(ids, handoffID(ticketID, v))
+	}
+	if err := s.deleteHandoffs(ctx, ids); err != nil {
+		return err
+	}
+	s.relayedUpTo(ticketID, version)
+	return nil
+}
+
+// relayedBelow is the first version of a ticket whose record this instance
+// has not cleared (0 if it knows of none).
+func (s *Tickets) relayedBelow(ticket string) int64 {
+	s.relayedMu.Lock()
+	defer s.relayedMu.Unlock()
+	if v, ok := s.relayed[ticket]; ok {
+		return v + 1
+	}
+	return 0
+}
+
+// relayedUpTo remembers that the ticket's records up to version are
+// cleared. The memory is bounded; forgetting only costs a longer delete.
+func (s *Tickets) relayedUpTo(ticket string, version int64) {
+	s.relayedMu.Lock()
+	defer s.relayedMu.Unlock()
+	if s.relayed == nil || len(s.relayed) >= relayedMax {
+		s.relayed = map[string]int64{}
+	}
+	if v, ok := s.relayed[ticket]; !ok || version > v {
+		s.relayed[ticket] = version
+	}
+}
+
+// relayedMax bounds the memory of cleared records.
+const relayedMax = 50_000
+
+// deleteHandoffs deletes records by _id.
+func (s *Tickets) deleteHandoffs(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
 	}
 	if !s.m.ferret {
 		if _, err := s.log.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}}); err != nil {

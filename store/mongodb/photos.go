@@ -226,53 +226,86 @@ const (
 // again for the same ticket, and returns how many of ids are the ticket's
 // afterwards. Of two tickets claiming a photo, exactly one gets it (and
 // the other none of its photos). Errors: unavailable.
+//
+// The claims go first, in id order, in one ordered insert: of two claims
+// sharing photos, the first photo they share decides, and the loser stops
+// there. Then one conditional update marks the photos, only if every one
+// is the owner's and free (or the ticket's); if not, the claims made are
+// taken back.
 func (s *Photos) Claim(ctx context.Context, ownerID string, ids []string, ticketID string) (int, error) {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	if len(ids) == 0 {
 		return 0, nil
 	}
+	taken, held, err := s.claimAll(ctx, ids, ticketID)
+	if err != nil {
+		s.unclaim(ctx, taken, ticketID)
+		return 0, err
+	}
+	if held {
+		res, err := s.c.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}, "owner_id": ownerID, "used_by": bson.M{"$in": bson.A{"", ticketID}}},
+			bson.M{"$set": bson.M{"used_by": ticketID}})
+		if err != nil {
+			s.unclaim(ctx, taken, ticketID)
+			return 0, fmt.Errorf("claim photos: %w", translate(err))
+		}
+		if res.MatchedCount == int64(len(ids)) {
+			return len(ids), nil
+		}
+		// Unknown, another's, or used: none is claimed.
+		if len(taken) > 0 && res.ModifiedCount > 0 {
+			if _, err := s.c.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": taken}, "used_by": ticketID}, bson.M{"$set": bson.M{"used_by": ""}}); err != nil {
+				return 0, fmt.Errorf("claim photos: %w", translate(err))
+			}
+		}
+	}
+	s.unclaim(ctx, taken, ticketID)
 	photos, err := s.Many(ctx, ids)
 	if err != nil {
 		return 0, err
 	}
-	mine, free := 0, true
+	mine := 0
 	for _, p := range photos {
-		switch {
-		case p.OwnerID != ownerID:
-			free = false
-		case p.UsedBy == ticketID:
+		if p.UsedBy == ticketID {
 			mine++
-		case p.UsedBy != "":
-			free = false
 		}
 	}
-	if !free || len(photos) != len(ids) {
-		return mine, nil
+	return mine, nil
+}
+
+// claimAll inserts the claims of ids (sorted) for holder, in order, and
+// returns those this call made and whether holder holds them all (false:
+// another holds one, and the rest were not tried).
+func (s *Photos) claimAll(ctx context.Context, ids []string, holder string) (taken []string, held bool, err error) {
+	claims := s.db.Collection(colPhotoClaims)
+	at := s.now().UTC()
+	for rest := ids; len(rest) > 0; {
+		docs := make([]any, len(rest))
+		for i, id := range rest {
+			docs[i] = bson.M{"_id": id, "ticket": holder, "at": at}
+		}
+		_, err := claims.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+		if err == nil {
+			return append(taken, rest...), true, nil
+		}
+		var bw mongo.BulkWriteException
+		if !errors.As(err, &bw) || len(bw.WriteErrors) == 0 || !mongo.IsDuplicateKeyError(bw.WriteErrors[0].WriteError) {
+			return taken, false, fmt.Errorf("claim photos: %w", translate(err))
+		}
+		i := bw.WriteErrors[0].Index
+		taken = append(taken, rest[:i]...)
+		var d struct {
+			Ticket string `bson:"ticket"`
+		}
+		if err := claims.FindOne(ctx, bson.M{"_id": rest[i]}).Decode(&d); err != nil {
+			return taken, false, fmt.Errorf("claim photo: %w", translate(err))
+		}
+		if d.Ticket != holder {
+			return taken, false, nil
+		}
+		rest = rest[i+1:] // the ticket's already (a retry)
 	}
-	// In id order, so that of two claims sharing photos the first photo
-	// they share decides, and exactly one wins.
-	var taken []string // the claims this call made
-	for _, id := range ids {
-		held, made, err := s.claim(ctx, id, ticketID)
-		if err == nil && !held {
-			s.unclaim(ctx, taken, ticketID)
-			return mine, nil
-		}
-		if err != nil {
-			s.unclaim(ctx, taken, ticketID)
-			return 0, err
-		}
-		if made {
-			taken = append(taken, id)
-		}
-	}
-	if mine < len(ids) {
-		// The photos' own used_by mirrors the claims for readers.
-		if _, err := s.c.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}}, bson.M{"$set": bson.M{"used_by": ticketID}}); err != nil {
-			return 0, fmt.Errorf("claim photos: %w", translate(err))
-		}
-	}
-	return len(ids), nil
+	return taken, true, nil
 }
 
 // unclaim takes back claims a refused Claim made. Best effort: a claim

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -42,6 +43,10 @@ type Tickets struct {
 	// committed, when set, is told of every commit (Stats wakes its
 	// applier).
 	committed func(ctx context.Context)
+	// relayed remembers, by ticket, the version up to which this instance
+	// has cleared the handoff records (Relayed).
+	relayedMu sync.Mutex
+	relayed   map[string]int64
 }
 
 // NewTickets returns the ticket store of m as instance owner (a server
