@@ -181,9 +181,12 @@ func (m *Mongo) Drop(ctx context.Context) error { return m.db.Drop(ctx) }
 
 // translate turns a driver error into a model error at the store's edge.
 func translate(err error) error {
+	var me *model.Error
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &me):
+		return err // translated already
 	case errors.Is(err, mongo.ErrNoDocuments):
 		return model.Wrap(model.CodeNotFound, err, "记录不存在")
 	case mongo.IsDuplicateKeyError(err):

@@ -343,10 +343,21 @@ func (s *Stats) count(ctx context.Context, budget time.Duration) (int, error) {
 			return 0, err
 		}
 		s.last, cutShort = 0, b
-		if b != nil {
+		switch {
+		case b != nil:
 			s.last = b.Seq
-		} else if err := s.rollups.c.FindOne(ctx, bson.M{}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); errors.Is(err, mongo.ErrNoDocuments) {
-			s.rollups.knowEmpty() // nothing was ever counted here
+		default:
+			// No batch yet: a new database, or one the applier before
+			// batches counted — whose numbers the roll-ups' watermarks
+			// carry, so the first batch follows the last of them.
+			if s.last, err = s.legacyApplied(ctx); err != nil {
+				return 0, err
+			}
+			if s.last == 0 {
+				if err := s.rollups.c.FindOne(ctx, bson.M{}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); errors.Is(err, mongo.ErrNoDocuments) {
+					s.rollups.knowEmpty() // nothing was ever counted here
+				}
+			}
 		}
 	}
 	n := 0
@@ -379,6 +390,22 @@ func (s *Stats) count(ctx context.Context, budget time.Duration) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// legacyApplied is the last event the applier before batches counted
+// (its stats_state document), 0 if there is none.
+func (s *Stats) legacyApplied(ctx context.Context) (int64, error) {
+	var d struct {
+		Applied int64 `bson:"applied"`
+	}
+	err := s.log.Database().Collection("stats_state").FindOne(ctx, bson.M{"_id": "applier"}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("statistics: %w", translate(err))
+	}
+	return d.Applied, nil
 }
 
 // pending reads up to limit pending entries, oldest first.

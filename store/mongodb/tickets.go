@@ -315,7 +315,11 @@ func (s *Tickets) Insert(ctx context.Context, t *model.Ticket, idem, bodyHash st
 		if err == nil {
 			return nil
 		}
-		if !mongo.IsDuplicateKeyError(err) || attempt == caseNoAttempts-1 || s.taken(ctx, t.ID, idem) {
+		if !mongo.IsDuplicateKeyError(err) || s.taken(ctx, t.ID, idem) {
+			break
+		}
+		if attempt == caseNoAttempts-1 {
+			err = model.Errorf(model.CodeUnavailable, "案件编号分配繁忙，请稍后重试")
 			break
 		}
 		// The case number was taken: on FerretDB two writers' $inc of the

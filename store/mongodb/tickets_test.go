@@ -62,3 +62,30 @@ func TestCrashBetweenCommitAndApplyRollsForward(t *testing.T) {
 		t.Fatalf("retry on the new state: %v (v%d)", err, got.Version)
 	}
 }
+
+// A ticket stored before case numbers and the search's n-grams gets them
+// at the next start-up (EnsureIndexes), and is found by both.
+func TestTicketsFromBeforeAreBackfilled(t *testing.T) {
+	t.Parallel()
+	m := testenv.Mongo(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 4, 9, 0, 0, 0, model.ChinaTime())
+	if _, err := m.Database().Collection("tickets").InsertOne(ctx, bson.M{"_id": "old1", "idem": "old1", "reporter_id": "r1",
+		"category": "0101", "description": "路灯不亮", "address": "幸福路", "status": "pending", "version": int64(1),
+		"created_at": at, "updated_at": at, "escalated": true, "timeline": bson.A{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tickets := mongodb.NewTickets(m, "test", time.Now)
+	got, err := tickets.GetByCaseNo(ctx, "20260304-0001")
+	if err != nil || got.ID != "old1" {
+		t.Fatalf("by case number: %v %v", got, err)
+	}
+	yes := true
+	page, err := tickets.ListStaff(ctx, model.TicketQuery{Words: []string{"路灯"}, Overdue: &yes, Now: time.Now()}, "", 10)
+	if err != nil || len(page.Items) != 1 || page.Total != 1 {
+		t.Fatalf("search: %+v %v", page, err)
+	}
+}
