@@ -83,7 +83,11 @@ func (h *handlers) uploadPhoto(c echo.Context) (err error) {
 	}
 	out := photoJSON{
 		ID: p.ID, URL: h.PhotoURLs.URL(p.ID, service.VariantFull), ThumbnailURL: h.PhotoURLs.URL(p.ID, service.VariantThumb),
-		Width: p.Width, Height: p.Height, TakenAt: p.TakenAt,
+		Width: p.Width, Height: p.Height,
+	}
+	if p.TakenAt != nil {
+		at := p.TakenAt.In(shanghai) // the camera's clock is China time's
+		out.TakenAt = &at
 	}
 	if p.ExifLocation != nil {
 		out.ExifLocation = &exifLocation{Lat: p.ExifLocation.Lat, Lng: p.ExifLocation.Lng, CoordType: "wgs84"}
