@@ -2,6 +2,7 @@ package model
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"sync"
@@ -49,4 +50,11 @@ func IDTime(id string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(int64(binary.BigEndian.Uint32(b)), 0), true
+}
+
+// Digest is how a secret or a key is kept: the hex of the first 16 bytes of
+// its SHA-256 (invite codes, Idempotency-Keys with the user they belong to).
+func Digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
 }

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citizen-city/chengguantong/model"
 	"github.com/xuri/excelize/v2"
-
-	"github.com/citizen-city/chengguantong/service"
 )
 
 func TestStatisticsFollowTheWork(t *testing.T) {
@@ -147,7 +146,7 @@ func TestStatisticsFollowTheWork(t *testing.T) {
 	// And the bureau's report for the year (with the server stopped, too,
 	// on the embedded store).
 	out.Reset()
-	report, _ := subcommand([]string{"report", "-year", time.Now().In(service.Shanghai()).Format("2006")}, &out)
+	report, _ := subcommand([]string{"report", "-year", time.Now().In(model.ChinaTime()).Format("2006")}, &out)
 	if err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, report); err != nil {
 		t.Fatalf("report: %v", err)
 	}
