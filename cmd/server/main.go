@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/citizen-city/chengguantong/config"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/stats"
 )
 
 // Usage:
@@ -69,16 +69,16 @@ func subcommand(args []string, out io.Writer) (options, error) {
 			if err := a.stores.Stats.Settle(ctx); err != nil {
 				return err
 			}
-			f, err := service.BureauFigures(ctx, a.svc.stats, *year)
+			f, err := stats.BureauFigures(ctx, a.svc.stats, *year)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(out, f.Text())
-			channels, err := service.ChannelFigures(ctx, a.svc.stats, *year)
+			channels, err := stats.ChannelFigures(ctx, a.svc.stats, *year)
 			if err != nil {
 				return err
 			}
-			if text := service.ChannelText(*year, channels); text != "" {
+			if text := stats.ChannelText(*year, channels); text != "" {
 				fmt.Fprintln(out, text)
 			}
 			return nil

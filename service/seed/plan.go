@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/people"
+	"github.com/citizen-city/chengguantong/service/ticket"
 )
 
 // kind is a category of the default catalogue with how often residents
@@ -89,14 +90,12 @@ func (s *seeder) reportTime(start time.Time) time.Time {
 	span := s.end.Add(-50 * time.Minute).Sub(start)
 	for {
 		t := start.Add(time.Duration(s.rng.Int64N(int64(span))))
-		h := t.In(shanghai).Hour()
+		h := t.In(model.ChinaTime()).Hour()
 		if (h >= 7 && h < 21) || s.chance(0.15) {
 			return t
 		}
 	}
 }
-
-var shanghai = time.FixedZone("CST", 8*3600)
 
 // point returns a random WGS-84 point in grid g.
 func (s *seeder) point(g cityGrid) (float64, float64) {
@@ -169,7 +168,7 @@ func (s *seeder) planTickets(start time.Time) {
 // submit files a report as its resident would: a photo, then the report.
 func (s *seeder) submit(ctx context.Context, p *plan, text, addr string, lat, lng float64) error {
 	reporter := p.resident
-	in := service.ReportInput{Category: p.kind.code, Description: text, Address: addr,
+	in := ticket.ReportInput{Category: p.kind.code, Description: text, Address: addr,
 		Location: model.Location{Lat: lat, Lng: lng, CoordType: model.CoordWGS84}}
 	if p.patrol {
 		reporter, in.Source, p.rated = p.worker, model.SourcePatrol, false
@@ -178,7 +177,7 @@ func (s *seeder) submit(ctx context.Context, p *plan, text, addr string, lat, ln
 			if err != nil {
 				return err
 			}
-			in.SelfHandled, in.Resolution = true, &service.ResolutionInput{Note: pick(s.rng, resolveNotes), PhotoIDs: []string{after}}
+			in.SelfHandled, in.Resolution = true, &ticket.ResolutionInput{Note: pick(s.rng, resolveNotes), PhotoIDs: []string{after}}
 		}
 	}
 	photo, err := s.photo(ctx, reporter)
@@ -203,7 +202,7 @@ func (s *seeder) submit(ctx context.Context, p *plan, text, addr string, lat, ln
 
 // call records a hotline case as the clerk who took the call does.
 func (s *seeder) call(ctx context.Context, p *plan, text, addr, caller string, lat, lng float64) error {
-	t, err := s.svc.Tasks.TakeCall(ctx, s.svc.Staff, service.HotlineInput{
+	t, err := s.svc.Tasks.TakeCall(ctx, s.svc.Staff, ticket.HotlineInput{
 		Category: p.kind.code, Description: "市民来电反映：" + text, Address: addr, Source: model.SourceHotline,
 		Location: model.Location{Lat: lat, Lng: lng, CoordType: model.CoordWGS84}, CallerName: caller,
 		CallerPhone: fmt.Sprintf("138%08d", 30000000+s.rng.IntN(60000000)),
@@ -357,7 +356,7 @@ func (s *seeder) advance(ctx context.Context, p *plan) error {
 		s.then(p, between(s.rng, time.Hour, 48*time.Hour), func(ctx context.Context, t *model.Ticket) error {
 			happy := !p.unhappy || p.reworked
 			p.reworked = true
-			in := service.FeedbackInput{Satisfied: &happy, Rating: 4 + s.rng.IntN(2), Comment: "处理很及时，谢谢"}
+			in := ticket.FeedbackInput{Satisfied: &happy, Rating: 4 + s.rng.IntN(2), Comment: "处理很及时，谢谢"}
 			if !happy {
 				in.Rating, in.Comment = 1+s.rng.IntN(2), "问题没有解决，还是老样子"
 			}
@@ -415,7 +414,7 @@ func (s *seeder) staffDispatch(ctx context.Context, t *model.Ticket) error {
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(cands, func(c service.Candidate) bool { return c.OnDuty })
+	i := slices.IndexFunc(cands, func(c ticket.Candidate) bool { return c.OnDuty })
 	if i < 0 {
 		return nil
 	}
@@ -433,13 +432,13 @@ func (s *seeder) planActivities(ctx context.Context, start time.Time) {
 	for i := range s.size.Activities {
 		k := activityKinds[i%len(activityKinds)]
 		community := s.communities[(i*3)%len(s.communities)]
-		day := start.Add(time.Duration(1+i*(s.size.Days-1)/max(1, s.size.Activities)) * 24 * time.Hour).In(shanghai)
-		begins := time.Date(day.Year(), day.Month(), day.Day(), 9+5*(i%2), 30, 0, 0, shanghai)
+		day := start.Add(time.Duration(1+i*(s.size.Days-1)/max(1, s.size.Activities)) * 24 * time.Hour).In(model.ChinaTime())
+		begins := time.Date(day.Year(), day.Month(), day.Day(), 9+5*(i%2), 30, 0, 0, model.ChinaTime())
 		ends := begins.Add(time.Duration(2+i%2) * time.Hour)
 		if ends.After(s.end) {
 			continue
 		}
-		in := service.ActivityInput{Title: trimTitle(communityShort(community) + k.title), Kind: k.kind, Community: community,
+		in := people.ActivityInput{Title: trimTitle(communityShort(community) + k.title), Kind: k.kind, Community: community,
 			StartsAt: begins.Format(time.RFC3339), EndsAt: ends.Format(time.RFC3339)}
 		s.at(maxTime(start, begins.Add(-48*time.Hour)), func(ctx context.Context) error {
 			a, err := s.svc.Activities.Create(ctx, s.svc.Staff, in)

@@ -26,7 +26,10 @@ import (
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/catalogue"
+	"github.com/citizen-city/chengguantong/service/people"
+	"github.com/citizen-city/chengguantong/service/photos"
+	"github.com/citizen-city/chengguantong/service/ticket"
 )
 
 // Clock is the services' clock during a seed: the seed moves it.
@@ -56,22 +59,22 @@ func (c *Clock) Set(t time.Time) {
 
 // Services are the use cases the seed acts through.
 type Services struct {
-	Auth       *service.Auth
-	People     *service.People
-	Grids      *service.Grids
-	Photos     *service.Photos
-	Reports    *service.Reports
-	Screening  *service.Screening
-	Dispatcher *service.Dispatcher
-	Tasks      *service.Tasks
-	Feedback   *service.Feedback
-	Activities *service.Activities
+	Auth       *people.Auth
+	People     *people.Directory
+	Grids      *catalogue.Grids
+	Photos     *photos.Uploads
+	Reports    *ticket.Reports
+	Screening  *ticket.Screening
+	Dispatcher *ticket.Dispatcher
+	Tasks      *ticket.Tasks
+	Feedback   *ticket.Feedback
+	Activities *people.Activities
 	// Stats are the store's statistics, which the seed waits to have
 	// counted everything it did.
 	Stats interface {
 		Settle(ctx context.Context) error
 	}
-	StaffTickets *service.StaffTickets
+	StaffTickets *ticket.StaffTickets
 	// Staff is the staff account that dispatches, rejects and creates
 	// activities.
 	Staff  *model.User
