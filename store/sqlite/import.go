@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +25,8 @@ import (
 // contract's methods they set nothing from the store's clock: what the
 // record says is what is stored. Tickets take the contract's bulk path,
 // Tickets.Load (counted by the statistics as of their version), and
-// SetTicketIdems then keeps their submissions' idempotency keys.
+// SetTicketRecords then keeps their submissions' idempotency keys and their
+// history.
 
 // StaffAccount is a staff account with its bcrypt password hash.
 type StaffAccount struct {
@@ -95,10 +98,15 @@ type NotificationRecord struct {
 	At, FinishedAt                  time.Time
 }
 
-// TicketIdem is the idempotency key and body digest of the submission that
-// created a ticket (Tickets.Insert's idem and bodyHash).
-type TicketIdem struct {
+// TicketRecord is what a ticket stored by Tickets.Load keeps beside
+// itself: the idempotency key and body digest of the submission that
+// created it (Tickets.Insert's idem and bodyHash; left as Load set them
+// when Idem is ""), and its history — per committed version, the
+// timeline's length and the assignee after it (Tickets.History), in
+// version order; none when empty, as for transitions that left no record.
+type TicketRecord struct {
 	TicketID, Idem, BodyHash string
+	History                  []model.TicketVersion
 }
 
 // importBatch stores xs in one write transaction, running row for each.
@@ -386,21 +394,35 @@ func (db *DB) ImportNotifications(ctx context.Context, recs []NotificationRecord
 	})
 }
 
-// SetTicketIdems gives tickets stored by Tickets.Load the idempotency key
-// and body digest of the submission that created them, so that a retried
-// submission finds its ticket (Tickets.ByIdem). Errors: not_found (no such
-// ticket), conflict (a key taken), unavailable.
-func (db *DB) SetTicketIdems(ctx context.Context, idems []TicketIdem) error {
-	return importBatch(ctx, db, "ticket idempotency keys", idems, func(tx *sql.Tx, x *TicketIdem) error {
+// SetTicketRecords gives tickets stored by Tickets.Load the submission
+// that created them, so that a retried submission finds its ticket
+// (Tickets.ByIdem), and replaces their history with the one given, so that
+// the staff view names to whom each dispatch went. Errors: not_found (no
+// such ticket), conflict (an idempotency key taken), unavailable.
+func (db *DB) SetTicketRecords(ctx context.Context, recs []TicketRecord) error {
+	return importBatch(ctx, db, "ticket records", recs, func(tx *sql.Tx, x *TicketRecord) error {
 		var rid int64
-		err := tx.QueryRowContext(ctx, "UPDATE tickets SET idem = ? WHERE id = ? RETURNING rid", x.Idem, x.TicketID).Scan(&rid)
+		err := tx.QueryRowContext(ctx, "SELECT rid FROM tickets WHERE id = ?", x.TicketID).Scan(&rid)
 		if errors.Is(err, sql.ErrNoRows) {
 			return missing("工单 %s 不存在", x.TicketID)
 		}
 		if err != nil {
-			return insertConflict(err, nil)
+			return err
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE ticket_docs SET body_hash = ? WHERE rid = ?", x.BodyHash, rid)
+		if x.Idem != "" {
+			if _, err := tx.ExecContext(ctx, "UPDATE tickets SET idem = ? WHERE rid = ?", x.Idem, rid); err != nil {
+				return insertConflict(err, nil)
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE ticket_docs SET body_hash = ? WHERE rid = ?", x.BodyHash, rid); err != nil {
+				return err
+			}
+		}
+		var hist strings.Builder
+		for _, v := range x.History {
+			hist.WriteString(strconv.FormatInt(v.Version, 10) + ":" + strconv.Itoa(v.Events) + ":" +
+				histEscape(v.AssigneeID) + ":" + histEscape(string(v.AssigneeRole)) + ";")
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE ticket_docs SET hist = ? WHERE rid = ?", hist.String(), rid)
 		return err
 	})
 }

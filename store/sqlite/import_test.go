@@ -202,14 +202,28 @@ func TestImportKeepsWhatItIsGiven(t *testing.T) {
 	if err := db.Tickets().Load(ctx, []*model.Ticket{tk}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SetTicketIdems(ctx, []TicketIdem{{TicketID: tk.ID, Idem: "idem-1", BodyHash: "body"}}); err != nil {
+	hist := []model.TicketVersion{{Version: 1, Events: 2, AssigneeID: "w:1;=", AssigneeRole: model.RoleGridWorker},
+		{Version: 3, Events: 4, AssigneeID: "m1", AssigneeRole: model.RolePartyMember}}
+	if err := db.SetTicketRecords(ctx, []TicketRecord{{TicketID: tk.ID, Idem: "idem-1", BodyHash: "body", History: hist}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, hash, err := db.Tickets().ByIdem(ctx, "idem-1"); err != nil || got.ID != tk.ID || hash != "body" {
 		t.Fatalf("ByIdem = %+v %q %v", got, hash, err)
 	}
-	if err := db.SetTicketIdems(ctx, []TicketIdem{{TicketID: "nope", Idem: "idem-2"}}); !errors.Is(err, model.ErrNotFound) {
-		t.Fatalf("the idem of no ticket = %v, want not_found", err)
+	if got, err := db.Tickets().History(ctx, tk.ID, 3); err != nil || !reflect.DeepEqual(got, hist) {
+		t.Fatalf("History = %+v, %v; want %+v", got, err, hist)
+	}
+	if err := db.SetTicketRecords(ctx, []TicketRecord{{TicketID: tk.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Tickets().History(ctx, tk.ID, 3); err != nil || len(got) != 0 {
+		t.Fatalf("History after it was emptied = %+v, %v", got, err)
+	}
+	if _, _, err := db.Tickets().ByIdem(ctx, "idem-1"); err != nil {
+		t.Fatalf("an empty Idem changed the ticket's: %v", err)
+	}
+	if err := db.SetTicketRecords(ctx, []TicketRecord{{TicketID: "nope", Idem: "idem-2"}}); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("the record of no ticket = %v, want not_found", err)
 	}
 
 	c, err := db.Count(ctx)
