@@ -14,8 +14,9 @@
 // figures of every period and dimension, every ticket field by field and
 // every photo's bytes. It prints a summary in Chinese and exits 0; on any
 // mismatch or error it removes what it wrote and exits 1, leaving the old
-// files as they were (it writes nothing to them). It is its own binary:
-// the server does not link FerretDB. docs/operations.md describes it.
+// files as they were (it only reads them; FerretDB keeps on them the _id
+// lookup index the old server kept too). It is its own binary: the server
+// does not link FerretDB. docs/operations.md describes it.
 package main
 
 import (
