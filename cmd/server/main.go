@@ -22,6 +22,7 @@ import (
 //	server rebuild-stats       recompute every statistics roll-up from the tickets
 //	server report -year 2026   print the figures of the bureau's annual report
 //	server seed-demo           fill an empty store with a month of a city, for a demo
+//	server seed-history        add a history of N tickets over D days to a store (benchmarks, demos)
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -81,6 +82,8 @@ func subcommand(args []string, out io.Writer) (options, error) {
 		}}, nil
 	case "seed-demo":
 		return seedDemo(args[1:], out)
+	case "seed-history":
+		return seedHistory(args[1:], out)
 	}
-	return options{}, fmt.Errorf("unknown command %q (want rebuild-stats, report or seed-demo)", args[0])
+	return options{}, fmt.Errorf("unknown command %q (want rebuild-stats, report, seed-demo or seed-history)", args[0])
 }

@@ -55,8 +55,16 @@ type options struct {
 type app struct {
 	cfg   *config.Config
 	stats *service.Stats
-	// seed are the services seed-demo acts through (Staff unset).
+	// seed are the services seed-demo and seed-history lay a city out
+	// through (Staff unset).
 	seed seed.Services
+	// history is the store they write tickets to (seed.StoreOf an engine).
+	history seed.Store
+	// calendar is the work calendar deadlines are counted in.
+	calendar model.Calendar
+	// openID is the openid WeChat gives a login code: the simulator's, or
+	// nil without it.
+	openID func(code string) string
 }
 
 // run starts the server and serves until ctx is done, then shuts down
@@ -227,10 +235,15 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	feedback := service.NewFeedback(tickets, dispatcher, now)
 	activities := service.NewActivities(activityStore, people, now)
 	if opt.command != nil {
-		return opt.command(ctx, &app{cfg: cfg, stats: stats, seed: seed.Services{
-			Auth: auth, People: peopleSvc, Grids: grids, Photos: photos, Reports: reports, Screening: screening, Dispatcher: dispatcher,
-			Tasks: tasks, Feedback: feedback, Activities: activities, Stats: stats, StaffTickets: staffTickets, Logger: logger,
-		}})
+		a := &app{cfg: cfg, stats: stats, calendar: calendar,
+			seed: seed.Services{Auth: auth, People: peopleSvc, Grids: grids, Photos: photos, Activities: activities, Logger: logger},
+			history: seed.Store{Tickets: tickets, Users: users, People: people, Grids: mongodb.NewGrids(mongo, now),
+				Categories: mongodb.NewCategories(mongo, now), Photos: photoStore, Submitters: mongodb.NewOpen311Submitters(mongo),
+				Stats: rebuildOnSettle{stats}}}
+		if sim != nil {
+			a.openID = sim.OpenIDFor
+		}
+		return opt.command(ctx, a)
 	}
 	open311 := service.NewOpen311(service.Open311Deps{
 		Tickets: tickets, Public: tickets, Keys: mongodb.NewAPIKeys(mongo), Submitters: mongodb.NewOpen311Submitters(mongo),
