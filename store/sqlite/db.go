@@ -58,6 +58,7 @@ type DB struct {
 	lock     *dirLock
 	now      func() time.Time
 	instance string
+	ws       stmtCache // the writer's prepared statements (tickets.go)
 }
 
 //go:embed migrations/*.sql
