@@ -404,7 +404,7 @@ func (g *gen) batch(p batchPlan) (Batch, error) {
 	created := make([]time.Time, len(others))
 	for i := range created {
 		if p.fresh {
-			created[i] = g.end.Add(-between(r, 2*time.Minute, 50*time.Minute))
+			created[i] = g.end.Add(-between(r, 20*time.Second, 50*time.Minute))
 		} else {
 			created[i] = g.at(p.q0 + (p.q1-p.q0)*r.Float64())
 		}
