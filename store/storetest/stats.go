@@ -82,7 +82,7 @@ func checkStats(t *testing.T, st Stats, want model.Contribution, what string) {
 	}
 	var diffs []string
 	for k, w := range want {
-		if g := got[k]; !close(g, w) {
+		if g := got[k]; !sameValues(g, w) {
 			diffs = append(diffs, fmt.Sprintf("%v: got %v want %v", k, g, w))
 		}
 	}
@@ -97,7 +97,7 @@ func checkStats(t *testing.T, st Stats, want model.Contribution, what string) {
 	}
 }
 
-func close(a, b model.RollupValues) bool {
+func sameValues(a, b model.RollupValues) bool {
 	for i := range a {
 		if math.Abs(a[i]-b[i]) > 1e-6 {
 			return false
