@@ -10,6 +10,7 @@ import (
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
 	"github.com/citizen-city/chengguantong/service/seed"
+	"github.com/citizen-city/chengguantong/store"
 )
 
 // historyFlags are seed-history's flags.
@@ -113,6 +114,13 @@ func openIDOf(a *app, code string) string {
 func workflowOf(a *app) seed.Workflow {
 	return seed.Workflow{Calendar: a.calendar, AcceptTimeout: a.cfg.AcceptTimeout, FeedbackWindow: a.cfg.FeedbackWindow,
 		MaxReturns: a.cfg.MaxReturns}
+}
+
+// historyStore is what seed-history and seed-demo write with, from an
+// engine: app.history = historyStore(engine).
+func historyStore(e store.Engine) seed.Store {
+	return seed.Store{Tickets: e.Tickets, Users: e.Users, People: e.People, Grids: e.Grids, Categories: e.Categories,
+		Photos: e.Photos, Submitters: e.Submitters, Stats: e.Stats}
 }
 
 // rebuildOnSettle settles the statistics of the MongoDB store of today,
