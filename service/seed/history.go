@@ -33,7 +33,8 @@ type HistoryOptions struct {
 	Tickets, Days int
 	End           time.Time
 	// Fresh of the tickets are reported in the last hour before End (the
-	// newest are still on their way: being screened, dispatched …).
+	// newest are still on their way: being screened, dispatched …); a
+	// third of them wait for the staff's review.
 	Fresh int
 	// Seed makes the same history again (but for the ids).
 	Seed     uint64
@@ -415,6 +416,11 @@ func (g *gen) batch(p batchPlan) (Batch, error) {
 		s, err := g.newReport(r, at)
 		if err != nil {
 			return Batch{}, err
+		}
+		if p.fresh && i%3 == 1 {
+			// Some of the newest wait for the staff's review: the
+			// console's queue of held reports is not empty.
+			s.hold, s.holdFor = true, true
 		}
 		for range others[i] {
 			d := at.Add(between(r, 20*time.Minute, 6*time.Hour))

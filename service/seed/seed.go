@@ -150,7 +150,7 @@ func Run(ctx context.Context, d Demo, clock *Clock, size Size, end time.Time, se
 		{"工单", func(ctx context.Context) error {
 			clock.Set(end)
 			h, err := History(ctx, d.Store, city, HistoryOptions{Tickets: size.Tickets, Days: size.Days, End: end,
-				Fresh: max(3, size.Tickets/50), Seed: seed, Workflow: d.Workflow, Batch: DefaultBatch})
+				Fresh: min(size.Tickets, max(3, size.Tickets/50)), Seed: seed, Workflow: d.Workflow, Batch: DefaultBatch})
 			if err != nil {
 				return err
 			}

@@ -77,11 +77,13 @@ type sim struct {
 	// lag is how late after their time the server's timers fire.
 	lag time.Duration
 
-	next    *step
-	work    work
-	dups    []dup
-	rounds  int // handling rounds so far
-	holdFor bool
+	next   *step
+	work   work
+	dups   []dup
+	rounds int // handling rounds so far
+	// hold: screening holds it for review; holdFor: nobody has reviewed
+	// it by the end.
+	hold, holdFor bool
 	// once-per-ticket turns already taken
 	urged, extended, deferred bool
 
@@ -505,6 +507,8 @@ func (s *sim) planIntake() step {
 		return s.commit(s.now, func() error {
 			if t.Source == model.SourceWeChat {
 				switch r := s.r.Float64(); {
+				case s.hold:
+					return t.Hold(model.Act{At: s.now, Note: noteHeld})
 				case r < 0.02:
 					return t.Reject(model.Act{At: s.now, Note: noteRiskyText})
 				case r < 0.04:
