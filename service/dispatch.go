@@ -29,15 +29,6 @@ type Loads interface {
 	OpenLoads(ctx context.Context, userIDs []string) (map[string]int, error)
 }
 
-// TaskIndex is the Redis index of open tasks and open tickets' positions
-// that the store keeps in step with every commit; the reconciler rebuilds
-// it from MongoDB (see store.TaskIndex).
-type TaskIndex interface {
-	Sync(ctx context.Context, t *model.Ticket) error
-	BeginRebuild() time.Time
-	FinishRebuild(ctx context.Context, began time.Time, open map[string]bool) (int, error)
-}
-
 // TimerStore keeps deadlines; see store.Timers.
 type TimerStore interface {
 	Schedule(ctx context.Context, member string, at time.Time) error
@@ -91,7 +82,6 @@ type Dispatcher struct {
 	workflow *Workflow
 	router   *Router
 	tickets  TicketStore
-	index    TaskIndex
 	timers   TimerStore
 	queue    Queue
 	cfg      DispatchConfig
@@ -106,8 +96,6 @@ type DispatcherDeps struct {
 	Candidates Candidates
 	Duty       DutyRoster
 	Loads      Loads
-	// Index, when set, is rebuilt by Reconcile.
-	Index      TaskIndex
 	Categories *Categories
 	Timers     TimerStore
 	Notify     Notifications
@@ -124,7 +112,7 @@ func NewDispatcher(d DispatcherDeps) *Dispatcher {
 	r := &Router{grids: d.Grids, candidates: d.Candidates, duty: d.Duty, loads: d.Loads, categories: d.Categories, names: d.Names}
 	w := &Workflow{tickets: d.Tickets, categories: d.Categories, timers: d.Timers, notify: d.Notify, router: r, names: d.Names,
 		queue: d.Queue, cfg: d.Config, now: d.Now, logger: d.Logger}
-	return &Dispatcher{workflow: w, router: r, tickets: d.Tickets, index: d.Index, timers: d.Timers, queue: d.Queue,
+	return &Dispatcher{workflow: w, router: r, tickets: d.Tickets, timers: d.Timers, queue: d.Queue,
 		cfg: d.Config, now: d.Now, logger: d.Logger}
 }
 
@@ -315,19 +303,14 @@ func (d *Dispatcher) closeUnrated(ctx context.Context, ticketID string) error {
 }
 
 // Reconcile rebuilds the dispatch state Redis holds from MongoDB, the
-// record: registered tickets not yet routed are queued again, every open
-// ticket's deadlines are scheduled again, and the task index is rebuilt.
+// record: registered tickets not yet routed are queued again, and every
+// open ticket's deadlines are scheduled again.
 // After a Redis restart or FLUSHALL nothing is lost; since every handler
 // checks the ticket's state, nothing happens twice. It returns how many
 // tickets it queued.
 func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, error) {
 	queued, after := 0, ""
 	cutoff := d.now().Add(-minAge)
-	var began time.Time
-	open := map[string]bool{}
-	if d.index != nil {
-		began = d.index.BeginRebuild()
-	}
 	for {
 		page, err := d.tickets.Open(ctx, after, 500)
 		if err != nil {
@@ -335,12 +318,6 @@ func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, 
 		}
 		for _, t := range page {
 			after = t.ID
-			if d.index != nil {
-				open[t.ID] = true
-				if err := d.index.Sync(ctx, t); err != nil {
-					return queued, err
-				}
-			}
 			if t.Unrouted() {
 				if t.UpdatedAt.Before(cutoff) {
 					if err := d.queue.Add(ctx, t.ID); err != nil {
@@ -354,13 +331,6 @@ func (d *Dispatcher) Reconcile(ctx context.Context, minAge time.Duration) (int, 
 		}
 		if len(page) < 500 {
 			break
-		}
-	}
-	if d.index != nil {
-		if n, err := d.index.FinishRebuild(ctx, began, open); err != nil {
-			return queued, err
-		} else if n > 0 {
-			d.logger.InfoContext(ctx, "task index: pruned entries of tickets no longer open", "pruned", n)
 		}
 	}
 	return queued, nil

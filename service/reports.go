@@ -24,7 +24,11 @@ type TicketStore interface {
 	Insert(ctx context.Context, t *model.Ticket, idem, bodyHash string) error
 	ByIdem(ctx context.Context, idem string) (*model.Ticket, string, error)
 	Get(ctx context.Context, id string) (*model.Ticket, error)
-	Update(ctx context.Context, t *model.Ticket) error
+	// Commit writes after, changed by a step from before, as the next
+	// version if the stored ticket is still at before.Version (else
+	// conflict), with its statistics and its handoff; it sets
+	// after.Version.
+	Commit(ctx context.Context, before, after *model.Ticket) error
 	ListByReporter(ctx context.Context, reporterID, cursor string, limit int) ([]*model.Ticket, string, error)
 	Near(ctx context.Context, center model.Point, radiusM float64, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error)
 	Stale(ctx context.Context, status model.Status, held bool, before time.Time, limit int) ([]string, error)

@@ -13,7 +13,10 @@ import (
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service"
 	"github.com/citizen-city/chengguantong/store/mongodb"
+	"github.com/citizen-city/chengguantong/store/redis"
 )
+
+func shanghai() *time.Location { return model.ChinaTime() }
 
 // The groups of a summary come most resolved first, ties by key, and add
 // up across buckets — whatever order the buckets list their keys in.
@@ -21,20 +24,41 @@ func TestSummaryGroupsOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	m := testenv.Mongo(t)
-	rollups := mongodb.NewRollups(m, testenv.Redis(t))
-	res := func(period, key string, n float64) model.RollupRow {
-		return model.RollupRow{Period: period, Dim: "grid", Key: key, Values: model.RollupValues{model.CounterResolved: n, model.CounterReported: 1}}
+	tickets := mongodb.NewTickets(m, "test", time.Now)
+	store := mongodb.NewStats(m, mongodb.StatsDeps{Tickets: tickets, Lease: redis.NewLocks(testenv.Redis(t)), Owner: "test"})
+	// n tickets of a grid resolved and closed on day (none: one reported
+	// and still pending).
+	var ts []*model.Ticket
+	add := func(day time.Time, grid string, n int) {
+		if n == 0 {
+			tk := &model.Ticket{ID: model.NewID(day), Category: "0101", Status: model.StatusPending, GridCode: grid,
+				CreatedAt: day, UpdatedAt: day, Version: 1}
+			ts = append(ts, tk)
+		}
+		for range n {
+			tk := &model.Ticket{ID: model.NewID(day), Category: "0101", Status: model.StatusClosed, GridCode: grid,
+				CreatedAt: day, UpdatedAt: day, Version: 3, Resolution: &model.Resolution{ResolvedAt: day},
+				Timeline: []model.Event{{At: day, Type: model.EventClosed, Status: model.StatusClosed}}}
+			ts = append(ts, tk)
+		}
 	}
-	rows := []model.RollupRow{
-		res("m202604", "g3", 5), res("m202604", "g1", 5), res("m202604", "g2", 7), res("m202604", "g0", 0),
-		res("d20260501", "g9", 4), res("d20260501", "g0", 6), res("d20260501", "g1", 1),
+	april, may := time.Date(2026, 4, 10, 12, 0, 0, 0, shanghai()), time.Date(2026, 5, 1, 12, 0, 0, 0, shanghai())
+	add(april, "g3", 5)
+	add(april, "g1", 5)
+	add(april, "g2", 7)
+	add(april, "g0", 0)
+	add(may, "g9", 4)
+	add(may, "g0", 6)
+	add(may, "g1", 1)
+	if err := tickets.Load(ctx, ts); err != nil {
+		t.Fatal(err)
 	}
-	if err := rollups.Replace(ctx, 1, rows); err != nil {
+	if err := store.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	stats := service.NewStats(service.StatsDeps{
-		Rollups: rollups, Categories: service.NewCategories(mongodb.NewCategories(m, time.Now), time.Minute, time.Now),
+		Store: store, Categories: service.NewCategories(mongodb.NewCategories(m, time.Now), time.Minute, time.Now),
 		Grids: service.NewGrids(mongodb.NewGrids(m, time.Now), 0, logger), Now: time.Now, Logger: logger,
 	})
 	for _, c := range []struct {

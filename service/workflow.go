@@ -74,7 +74,7 @@ func (w *Workflow) Step(ctx context.Context, id string, change func(t *model.Tic
 // after-commit work. Errors: conflict (someone else committed first),
 // unavailable.
 func (w *Workflow) Commit(ctx context.Context, before, t *model.Ticket) error {
-	if err := w.tickets.Update(ctx, t); err != nil {
+	if err := w.tickets.Commit(ctx, before, t); err != nil {
 		return err
 	}
 	w.afterCommit(ctx, before, t)
@@ -97,11 +97,12 @@ func retryConflicts(ctx context.Context, tickets TicketStore, id string, change 
 		if err != nil {
 			return err
 		}
+		before := Snapshot(t)
 		ok, err := change(t)
 		if err != nil || !ok {
 			return err
 		}
-		err = tickets.Update(ctx, t)
+		err = tickets.Commit(ctx, before, t)
 		if !errors.Is(err, model.ErrConflict) || attempt == maxCommitAttempts-1 {
 			return err
 		}

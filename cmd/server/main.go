@@ -63,7 +63,7 @@ func subcommand(args []string, out io.Writer) (options, error) {
 			return options{}, err
 		}
 		return options{command: func(ctx context.Context, a *app) error {
-			if _, err := a.stats.ApplyPending(ctx, time.Minute); err != nil {
+			if err := a.settle(ctx); err != nil {
 				return err
 			}
 			f, err := service.BureauFigures(ctx, a.stats, *year)

@@ -24,6 +24,7 @@ import (
 	"github.com/citizen-city/chengguantong/docs"
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/handler"
+	"github.com/citizen-city/chengguantong/internal/ferretdb" // the embedded mode until it moves to store/sqlite; the only import of FerretDB
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/photo"
 	"github.com/citizen-city/chengguantong/service"
@@ -55,6 +56,8 @@ type options struct {
 type app struct {
 	cfg   *config.Config
 	stats *service.Stats
+	// settle returns once every committed transition is counted.
+	settle func(ctx context.Context) error
 	// seed are the services seed-demo and seed-history lay a city out
 	// through (Staff unset).
 	seed seed.Services
@@ -83,15 +86,20 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("starting", "config", cfg)
 
 	mongoURI, redisURL := cfg.MongoURI, cfg.RedisURL
-	var emb *mongodb.Embedded
+	var emb *ferretdb.Server
 	if cfg.Mode == config.ModeEmbedded {
 		var err error
-		emb, err = mongodb.StartEmbedded(cfg.DataDir, logger)
+		emb, err = ferretdb.Start(cfg.DataDir, logger)
 		if err != nil {
 			return err
 		}
 		defer emb.Close()
-		mongoURI, redisURL = emb.MongoURI, emb.RedisURL
+		inproc, err := redis.StartInProcess()
+		if err != nil {
+			return err
+		}
+		defer inproc.Close()
+		mongoURI, redisURL = emb.URI, inproc.URL
 		logger.Warn("EMBEDDED SINGLE-MACHINE MODE: FerretDB (SQLite) under DATA_DIR, an in-process Redis and the WeChat simulator run inside this process; set MONGODB_URI and REDIS_URL for production",
 			"data_dir", cfg.DataDir)
 		if err := embeddedSecrets(cfg, logger); err != nil {
@@ -181,13 +189,13 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	limiter := redis.NewRateLimiter(rdb)
 	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels}, runtime.NumCPU())
 	photos := service.NewPhotos(photoStore, processor, signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
-	tickets := mongodb.NewTickets(mongo, now)
-	taskIndex := redis.NewTaskIndex(rdb)
-	tickets.UseIndex(taskIndex)
+	// This instance's name: its queue consumers', its liveness mark's, and
+	// the owner of the handoffs it records.
+	instance := consumerName()
+	tickets := mongodb.NewTickets(mongo, instance, now)
 	signals := redis.NewSignals(rdb)
-	statsCursor := mongodb.NewStatsCursor(mongo, true, now)
-	statsCursor.WakeOnMark(signals)
-	tickets.UseStatsMarks(statsCursor)
+	statsStore := mongodb.NewStats(mongo, mongodb.StatsDeps{Tickets: tickets, Lease: redis.NewLocks(rdb), Wakeups: signals,
+		Cache: rdb, Owner: instance, Now: now, Logger: logger})
 	screenQueue := redis.NewStream(rdb, "screen")
 	reports := service.NewReports(service.ReportsDeps{
 		Tickets: tickets, Photos: photoStore, Categories: categories, Locks: redis.NewLocks(rdb), Limiter: limiter,
@@ -211,7 +219,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	dispatchQueue := redis.NewStream(rdb, "dispatch")
 	timers := redis.NewTimers(rdb)
 	dispatcher := service.NewDispatcher(service.DispatcherDeps{
-		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Index: taskIndex, Categories: categories,
+		Tickets: tickets, Grids: grids, Candidates: people, Duty: users, Loads: tickets, Categories: categories,
 		Timers: timers, Notify: notifier, Queue: dispatchQueue, Now: now, Logger: logger,
 		Names: &service.Names{Users: users, Workers: people, Members: people, Now: now},
 		Config: service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
@@ -224,9 +232,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	})
 	activityStore := mongodb.NewActivities(mongo, now)
 	stats := service.NewStats(service.StatsDeps{
-		Log: tickets, Cursor: statsCursor, Rollups: mongodb.NewRollups(mongo, rdb), Locks: redis.NewLocks(rdb), Categories: categories, Grids: grids,
+		Store: statsStore, Categories: categories, Grids: grids,
 		Names: &service.Names{Users: users, Workers: people, Members: people, Now: now}, Activities: activityStore, Branches: people,
-		Owner: consumerName(), RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
+		RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
 	peopleSvc := service.NewPeople(service.PeopleDeps{Profiles: people, Invites: invites, Revoker: invites, Users: forgetfulUsers{users, auth}, Grids: grids,
 		Loads: tickets, Tasks: tasks, InviteTTL: cfg.InviteTTL, Now: now, Logger: logger})
@@ -235,11 +243,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	feedback := service.NewFeedback(tickets, dispatcher, now)
 	activities := service.NewActivities(activityStore, people, now)
 	if opt.command != nil {
-		a := &app{cfg: cfg, stats: stats, calendar: calendar,
+		a := &app{cfg: cfg, stats: stats, settle: statsStore.Settle, calendar: calendar,
 			seed: seed.Services{Auth: auth, People: peopleSvc, Grids: grids, Photos: photos, Activities: activities, Logger: logger},
 			history: seed.Store{Tickets: tickets, Users: users, People: people, Grids: mongodb.NewGrids(mongo, now),
 				Categories: mongodb.NewCategories(mongo, now), Photos: photoStore, Submitters: mongodb.NewOpen311Submitters(mongo),
-				Stats: rebuildOnSettle{stats}}}
+				Stats: statsStore}}
 		if sim != nil {
 			a.openID = sim.OpenIDFor
 		}
@@ -294,7 +302,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	var workers sync.WaitGroup
 	// Consumers are named after this instance, whose liveness mark lets the
 	// other instances take over its pending jobs within seconds of its death.
-	liveness := redis.NewLiveness(rdb, consumerName(), livenessTTL)
+	liveness := redis.NewLiveness(rdb, instance, livenessTTL)
 	if err := liveness.Beat(startCtx); err != nil {
 		return err
 	}
@@ -347,24 +355,9 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 			return n, errors.Join(errs...)
 		})
 	})
-	workers.Go(func() {
-		// Woken by every commit's mark (here or on another instance);
-		// otherwise one look every few minutes, for a lost wake-up.
-		service.Waiting(workCtx, logger, "stats", signals.C(mongodb.StatsSignal), 50*time.Millisecond, statsLookEvery,
-			func(ctx context.Context) (time.Duration, int, error) {
-				start := time.Now()
-				n, err := stats.ApplyPending(ctx, 4*time.Second)
-				switch {
-				case err != nil:
-					return 5 * time.Second, n, err
-				case time.Since(start) >= 4*time.Second:
-					return -1, n, nil // more to count
-				case statsCursor.Early():
-					return 200 * time.Millisecond, n, nil // a commit on its way
-				}
-				return 0, n, nil
-			})
-	})
+	// The statistics applier: woken by every commit (here or on another
+	// instance), otherwise a look every few minutes for a lost wake-up.
+	workers.Go(func() { statsStore.Run(workCtx) })
 	workers.Go(func() {
 		service.Every(workCtx, logger, "prune-notifications", time.Hour, func(ctx context.Context) (int, error) {
 			return notifications.Prune(ctx, now().Add(-30*24*time.Hour))
@@ -390,7 +383,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		// The reconcilers scan MongoDB's open tickets. They run at once when
 		// Redis has lost its data, and otherwise every RECONCILE_INTERVAL
 		// for what a failed Redis write left behind (a job not queued, a
-		// timer not set, the task index out of step), which is rare.
+		// timer not set), which is rare.
 		last := time.Now()
 		service.Every(workCtx, logger, "reconcile", 30*time.Second, func(ctx context.Context) (int, error) {
 			lost, err := epoch.Lost(ctx)
@@ -401,7 +394,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 				return 0, nil
 			}
 			if lost {
-				logger.WarnContext(ctx, "redis lost its data; rebuilding queues, timers and the task index from MongoDB")
+				logger.WarnContext(ctx, "redis lost its data; rebuilding queues and timers from MongoDB")
 			}
 			last = time.Now()
 			n, err := screening.Requeue(ctx, screenQueue, time.Minute)
@@ -488,7 +481,6 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	logger.Info("stopping background workers")
 	stopWork()
 	workers.Wait()
-	stats.StopApplying(context.Background())
 	// What this instance leaves pending (jobs waiting for a retry) is
 	// taken over by the others at once.
 	if err := liveness.Stop(shutCtx); err != nil {
@@ -512,7 +504,6 @@ const (
 // How often the jobs that are woken by signals look by themselves: for a
 // wake-up lost with a Redis connection, or a timer set on another instance.
 const (
-	statsLookEvery  = 5 * time.Minute
 	gridsLookEvery  = 5 * time.Minute
 	timersLookEvery = 2 * time.Second
 	gridsSignal     = "grids"

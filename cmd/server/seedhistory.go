@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
 	"github.com/citizen-city/chengguantong/service/seed"
 	"github.com/citizen-city/chengguantong/store"
 )
@@ -121,14 +120,4 @@ func workflowOf(a *app) seed.Workflow {
 func historyStore(e store.Engine) seed.Store {
 	return seed.Store{Tickets: e.Tickets, Users: e.Users, People: e.People, Grids: e.Grids, Categories: e.Categories,
 		Photos: e.Photos, Submitters: e.Submitters, Stats: e.Stats}
-}
-
-// rebuildOnSettle settles the statistics of the MongoDB store of today,
-// whose Load leaves loaded tickets to a rebuild, by rebuilding them.
-type rebuildOnSettle struct{ stats *service.Stats }
-
-// Settle rebuilds the statistics. Errors: those of the rebuild.
-func (r rebuildOnSettle) Settle(ctx context.Context) error {
-	_, err := r.stats.Rebuild(ctx)
-	return err
 }

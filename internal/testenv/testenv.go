@@ -25,6 +25,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/citizen-city/chengguantong/internal/ferretdb"
 	"github.com/citizen-city/chengguantong/store/mongodb"
 	"github.com/citizen-city/chengguantong/store/redis"
 )
@@ -33,7 +34,7 @@ var (
 	mongoOnce sync.Once
 	mongoURI  string
 	// embedded is the FerretDB this package started, if it did.
-	embedded *mongodb.Embedded
+	embedded *ferretdb.Server
 	mongoErr error
 
 	redisOnce sync.Once
@@ -62,12 +63,12 @@ func MongoURI(tb testing.TB) string {
 			return
 		}
 		// Lives as long as the test binary.
-		emb, err := mongodb.StartEmbedded(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		emb, err := ferretdb.Start(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			mongoErr = err
 			return
 		}
-		mongoURI, embedded = emb.MongoURI, emb
+		mongoURI, embedded = emb.URI, emb
 	})
 	if mongoErr != nil {
 		tb.Fatalf("start test mongodb: %v", mongoErr)

@@ -1,11 +1,13 @@
-// Package store keeps the system's state: MongoDB (or FerretDB) is the record,
-// Redis holds what can be rebuilt from it (queues, timers, rate-limit windows,
-// the shared WeChat access token). It translates driver errors into model
-// errors at its edge; nothing above it knows a driver.
+// Package mongodb is the production store: MongoDB (a replica set or a
+// sharded cluster) keeps the record, and implements the contract of
+// store/storetest. It translates driver errors into model errors at its
+// edge; nothing above it knows a driver.
 //
-// Every query keeps to the subset FerretDB v1 supports: single-document atomic
-// updates with preconditions, no transactions, no nested arrays, no TTL or geo
-// indexes.
+// Every query keeps to the subset FerretDB v1 supports, on which the tests
+// run it: single-document atomic updates with preconditions, no
+// transactions, no nested arrays, no TTL or geo indexes — and on FerretDB a
+// conditional update is not even atomic, so every decision that must have
+// one winner is a unique insert (docs/consistency.md).
 package mongodb
 
 import (
@@ -30,9 +32,6 @@ import (
 type Mongo struct {
 	client *mongo.Client
 	db     *mongo.Database
-
-	probe    sync.Once
-	pushdown bool
 }
 
 // MongoOptions are what a caller may add to a connection.
@@ -166,94 +165,6 @@ func (m *Mongo) Database() *mongo.Database { return m.db }
 
 // Drop deletes the whole database; tests use it to leave nothing behind.
 func (m *Mongo) Drop(ctx context.Context) error { return m.db.Drop(ctx) }
-
-// index is one index the store needs.
-type index struct {
-	collection string
-	keys       bson.D
-	unique     bool
-	name       string
-}
-
-// indexes lists every index of every collection; EnsureIndexes creates them.
-var indexes = []index{
-	{collection: colUsers, keys: bson.D{{Key: "openid", Value: 1}}, unique: true, name: "openid_unique"},
-	{collection: colStaff, keys: bson.D{{Key: "username", Value: 1}}, unique: true, name: "username_unique"},
-	{collection: colWorkers, keys: bson.D{{Key: "user_id", Value: 1}}, name: "user_id"},
-	{collection: colPartyMembers, keys: bson.D{{Key: "user_id", Value: 1}}, name: "user_id"},
-	{collection: colPartyMembers, keys: bson.D{{Key: "branch_id", Value: 1}}, name: "branch_id"},
-	{collection: colPhotos, keys: bson.D{{Key: "moderation.trace_id", Value: 1}}, name: "trace_id"},
-	{collection: colPhotos, keys: bson.D{{Key: "used_by", Value: 1}, {Key: "created_at", Value: 1}}, name: "unused_age"},
-	{collection: colTickets, keys: bson.D{{Key: "idem", Value: 1}}, unique: true, name: "idem_unique"},
-	{collection: colTickets, keys: bson.D{{Key: "reporter_id", Value: 1}, {Key: "_id", Value: -1}}, name: "reporter_newest"},
-	{collection: colTickets, keys: bson.D{{Key: "cells", Value: 1}, {Key: "status", Value: 1}}, name: "cells_status"},
-	{collection: colTickets, keys: bson.D{{Key: "status", Value: 1}, {Key: "updated_at", Value: 1}}, name: "status_updated"},
-	{collection: colTickets, keys: bson.D{{Key: "assignee_id", Value: 1}, {Key: "status", Value: 1}}, name: "assignee_status"},
-	{collection: colTickets, keys: bson.D{{Key: "pool", Value: 1}, {Key: "community", Value: 1}, {Key: "status", Value: 1}}, name: "pool"},
-	{collection: colTickets, keys: bson.D{{Key: "created_at", Value: 1}}, name: "created"},
-	{collection: colTicketLog, keys: bson.D{{Key: "seq", Value: 1}, {Key: "at", Value: 1}, {Key: "_id", Value: 1}}, name: "seq_at"},
-	{collection: colWorkers, keys: bson.D{{Key: "grid_codes", Value: 1}}, name: "grid_codes"},
-	{collection: "notifications", keys: bson.D{{Key: "at", Value: 1}}, name: "at"},
-	{collection: colActivities, keys: bson.D{{Key: "starts_at", Value: 1}}, name: "starts_at"},
-	// GridFS's own indexes of the photo files (the driver's upload would
-	// make them on first use; Photos writes the files itself).
-	{collection: photosBucket + ".chunks", keys: bson.D{{Key: "files_id", Value: 1}, {Key: "n", Value: 1}}, unique: true, name: "files_id_1_n_1"},
-	{collection: photosBucket + ".files", keys: bson.D{{Key: "filename", Value: 1}, {Key: "uploadDate", Value: 1}}, name: "filename_1_uploadDate_1"},
-	{collection: colActivityCheckins, keys: bson.D{{Key: "starts_at", Value: 1}, {Key: "_id", Value: 1}}, name: "starts_at"},
-}
-
-// EnsureIndexes creates the indexes every collection needs. It is idempotent
-// and safe to run from several instances at once.
-//
-// On a server that cannot use a secondary index to answer a query — FerretDB
-// v1 on SQLite pushes only an _id equality down to its storage — only the
-// unique indexes are created: they still enforce their constraint, while a
-// non-unique one would only make every write parse the document once more
-// to maintain an index no query reads.
-func (m *Mongo) EnsureIndexes(ctx context.Context) error {
-	useful := m.SecondaryIndexesServeQueries(ctx)
-	for _, ix := range indexes {
-		if !ix.unique && !useful {
-			continue
-		}
-		opts := options.Index().SetName(ix.name)
-		if ix.unique {
-			opts.SetUnique(true)
-		}
-		_, err := m.db.Collection(ix.collection).Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys, Options: opts})
-		if err != nil {
-			return fmt.Errorf("create index %s.%s: %w", ix.collection, ix.name, translate(err))
-		}
-	}
-	return nil
-}
-
-// SecondaryIndexesServeQueries reports whether the server answers a filter
-// on a field other than _id from an index. MongoDB does. FerretDB says in
-// explain's filterPushdown; v1 on SQLite says no.
-func (m *Mongo) SecondaryIndexesServeQueries(ctx context.Context) bool {
-	m.probe.Do(func() { m.pushdown = m.probePushdown(ctx) })
-	return m.pushdown
-}
-
-func (m *Mongo) probePushdown(ctx context.Context) bool {
-	var info bson.M
-	if err := m.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
-		return true
-	}
-	if _, ferret := info["ferretdbVersion"]; !ferret {
-		return true
-	}
-	var plan bson.M
-	err := m.db.RunCommand(ctx, bson.D{{Key: "explain", Value: bson.D{
-		{Key: "find", Value: colTickets}, {Key: "filter", Value: bson.D{{Key: "status", Value: "probe"}}},
-	}}}).Decode(&plan)
-	if err != nil {
-		return true
-	}
-	pushdown, ok := plan["filterPushdown"].(bool)
-	return !ok || pushdown
-}
 
 // translate turns a driver error into a model error at the store's edge.
 func translate(err error) error {

@@ -63,7 +63,7 @@ func TestAPIKeysAndSubmitters(t *testing.T) {
 func TestPublicTickets(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	tickets := mongodb.NewTickets(testenv.Mongo(t), time.Now)
+	tickets := mongodb.NewTickets(testenv.Mongo(t), "test", time.Now)
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	mk := func(i int, cat string, st model.Status) string {
 		at := base.Add(time.Duration(i) * time.Hour)

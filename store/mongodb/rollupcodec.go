@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +16,7 @@ import (
 
 // The packed counters of a roll-up document ({k: <binary>}).
 //
-// Format 1, written since the roll-ups became one document per period ×
-// dimension with a binary encoding:
+// Format 1:
 //
 //	0x01                                  the format
 //	uvarint n                             the number of keys, then n times, in key order:
@@ -31,15 +29,8 @@ import (
 //
 //	0x02, uvarint len(format 1 body), DEFLATE(format 1 body without its 0x01)
 //
-// A year of 5,000 grids is ~60 KB (format 1: ~200 KB; the JSON of the first
-// encoding: ~750 KB), and the time FerretDB takes to return a document
-// grows with its size. Decoding needs no map and no string per key: every
+// A year of 5,000 grids is ~60 KB (format 1: ~200 KB). Decoding needs no map and no string per key: every
 // key is a substring of one string.
-//
-// The first encoding was the JSON of map[key]map[counter name]value; it
-// always starts with '{' (or is "null"), never with 0x01 or 0x02, so
-// documents of every encoding are read, and the applier rewrites a document
-// in format 1 or 2 the first time it adds to it. `server rebuild-stats` rewrites them all.
 const (
 	rollupFormat1 = 0x01
 	rollupFormat2 = 0x02
@@ -120,7 +111,7 @@ func decodeRollup(raw []byte, start func(n int), each func(key string, v *model.
 		}
 		raw = body
 	default:
-		return decodeRollupJSON(raw, start, each)
+		return errRollupEncoding
 	}
 	s := string(raw) // one allocation; the keys are slices of it
 	i := 1
@@ -179,29 +170,38 @@ func decodeRollup(raw []byte, start func(n int), each func(key string, v *model.
 	return nil
 }
 
-// decodeRollupJSON reads the first encoding.
-func decodeRollupJSON(raw []byte, start func(n int), each func(key string, v *model.RollupValues)) error {
-	var m map[string]map[string]float64
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return fmt.Errorf("%w: %w", errRollupEncoding, err)
+// A log entry's statistics delta (logDoc.Delta) is packed the same way:
+// its rows' period, dimension and key joined by deltaSep make the keys of
+// one format 1 or 2 value. Deltas are small and have negative counts,
+// which the zig-zag varints carry.
+const deltaSep = "\x00"
+
+// encodeDelta packs a transition's delta rows.
+func encodeDelta(rows []model.RollupRow) []byte {
+	if len(rows) == 0 {
+		return nil
 	}
-	if start != nil {
-		start(len(m))
+	keyed := make([]model.RollupRow, len(rows))
+	for i, r := range rows {
+		keyed[i] = model.RollupRow{Key: r.Period + deltaSep + r.Dim + deltaSep + r.Key, Values: r.Values}
 	}
-	index := map[string]int{}
-	for c := range model.NumCounters {
-		index[model.CounterName(c)] = c
-	}
-	for key, counters := range m {
-		var v model.RollupValues
-		for name, x := range counters {
-			c, ok := index[name]
-			if !ok {
-				return fmt.Errorf("%w: unknown counter %q", errRollupEncoding, name)
-			}
-			v[c] = x
+	return encodeRollup(keyed)
+}
+
+// decodeDelta calls each with every row of a packed delta.
+func decodeDelta(raw []byte, each func(r model.RollupRow)) error {
+	var bad error
+	err := decodeRollup(raw, nil, func(key string, v *model.RollupValues) {
+		period, rest, ok1 := strings.Cut(key, deltaSep)
+		dim, k, ok2 := strings.Cut(rest, deltaSep)
+		if !ok1 || !ok2 {
+			bad = errRollupEncoding
+			return
 		}
-		each(key, &v)
+		each(model.RollupRow{Period: period, Dim: dim, Key: k, Values: *v})
+	})
+	if err != nil {
+		return err
 	}
-	return nil
+	return bad
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/citizen-city/chengguantong/model"
 )
@@ -85,11 +86,34 @@ func TestRollupDecodingRefusesCorruptInput(t *testing.T) {
 	}
 }
 
-func TestRollupDecodingReadsTheJSONEncoding(t *testing.T) {
+// A transition's delta (its rows over every period and dimension, with
+// negative counts) packs and unpacks to the same rows.
+func TestDeltaRoundTrips(t *testing.T) {
 	t.Parallel()
-	got := decodeAll(t, []byte(`{"g1":{"reported":3,"hours":1.25,"participations":1},"g2":{}}`), false)
-	want := model.RollupValues{model.CounterReported: 3, model.CounterHours: 1.25, model.CounterParticipations: 1}
-	if len(got) != 2 || got["g1"] != want || got["g2"] != (model.RollupValues{}) {
-		t.Fatalf("got %v", got)
+	at := time.Date(2026, 11, 25, 9, 30, 0, 0, model.ChinaTime())
+	before := &model.Ticket{ID: "t1", Category: "0101", GridCode: "g1", Community: "c1", Status: model.StatusResolved,
+		Version: 3, CreatedAt: at, RegisteredAt: at, DueAt: at.Add(48 * time.Hour), AssigneeID: "w1",
+		Resolution: &model.Resolution{ResolvedAt: at.Add(5 * time.Hour)}}
+	after := *before
+	after.Status = model.StatusInProgress
+	after.Resolution = nil
+	after.Timeline = []model.Event{{At: at.Add(6 * time.Hour), Type: model.EventReopened, Status: model.StatusInProgress, AssigneeID: "w1"}}
+	want := model.StatsDelta(before, &after)
+	if len(want) == 0 {
+		t.Fatal("the delta is empty; the test tests nothing")
+	}
+	got := model.Contribution{}
+	if err := decodeDelta(encodeDelta(want.Rows()), func(r model.RollupRow) {
+		got[model.RollupKey{Period: r.Period, Dim: r.Dim, Key: r.Key}] = r.Values
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("%v = %v, want %v", k, got[k], v)
+		}
 	}
 }

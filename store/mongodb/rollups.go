@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -23,25 +22,21 @@ import (
 	"github.com/citizen-city/chengguantong/store/redis"
 )
 
-const (
-	colRollups    = "rollups"
-	colStatsState = "stats_state"
-)
+const colRollups = "rollups"
 
 // Rollups are the statistics' running counters: per period bucket ×
-// dimension, one document (y2026|category|0), or eight for the
-// dimensions with thousands of keys (y2026|grid|0 … y2026|grid|7, by a
-// hash of the key), each holding its keys' counters packed in one binary
-// value ({k: <binary>}, see rollupcodec.go). A summary reads a handful of
-// documents by _id whatever the number of grids (FerretDB pushes only an
-// _id equality down to SQLite), and one packed value is cheap to move and
-// decode on any server.
+// dimension, one document (y2026|category|0), or eight for the dimensions
+// with thousands of keys (y2026|grid|0 … y2026|grid|7, by a hash of the
+// key), each holding its keys' counters packed in one binary value ({k:
+// <binary>}, see rollupcodec.go). A summary reads a handful of documents by
+// _id whatever the number of grids, and one packed value is cheap to move
+// and decode.
 //
-// Each document carries a watermark: the sequence number of the last event
-// applied to it. The statistics applier is the only writer (a lease); it
-// numbers events in the order it applies them and writes a document only if
-// its watermark is below the event's number — so an event retried or
-// replayed after a crash is applied to each document at most once.
+// Each document carries a watermark: the number of the last batch of
+// transitions added to it. The applier (Stats) is the only writer; it
+// numbers its batches and writes a document only if its watermark is below
+// the batch's number — so a batch finished again after a crash is added to
+// each document at most once.
 //
 // Reads are served from an in-process cache of decoded documents, each
 // valid for one generation: a random token per document in Redis that
@@ -50,41 +45,26 @@ const (
 // re-reads an eighth of them.
 type Rollups struct {
 	c     *mongo.Collection
-	state *mongo.Collection
 	r     *redis.Redis // holds the generations; nil: no cache
 	cache rollupCache
-	// server is what the server does with a write's watermark condition
-	// (serverUnknown until asked).
-	server atomic.Int32
 
 	// The applier's memory of the documents it wrote (see Apply).
 	mu    sync.Mutex
 	known map[string]*rollupDoc // by _id; nil value: known not to exist
-	// knownSeq is the event the memory is as of (-1: none); complete says
-	// that a document not in it does not exist (the roll-ups were empty
-	// when it began); epoch is the rebuild's mark the memory was made under.
+	// knownSeq is the batch the memory is as of (-1: none); complete says
+	// that a document not in it does not exist (no batch was ever counted).
 	knownSeq int64
 	complete bool
-	epoch    string
-	// shardsOnly says that no document of the layout before shards can
-	// exist (a database that began with shards, or was rebuilt since).
-	shardsOnly bool
 }
 
 // rollupsKnownMax bounds the applier's memory of documents.
 const rollupsKnownMax = 4096
 
-const (
-	serverUnknown     = iota
-	serverConditional // MongoDB: {_id, wm} is atomic and uses the _id index
-	serverIDOnly      // FerretDB: {_id, wm} scans the collection and is not atomic anyway
-)
-
 // NewRollups returns the roll-up store of m. With r, reads are cached in
 // process until the next write (r holds the generation tokens); with a nil
 // r, every read goes to m.
 func NewRollups(m *Mongo, r *redis.Redis) *Rollups {
-	return &Rollups{c: m.db.Collection(colRollups), state: m.db.Collection(colStatsState), r: r}
+	return &Rollups{c: m.db.Collection(colRollups), r: r, knownSeq: -1}
 }
 
 // The documents of a period × dimension. The dimensions with thousands of
@@ -114,22 +94,13 @@ func rollupID(period, dim, key string) string {
 	return period + "|" + dim + "|" + strconv.Itoa(shard)
 }
 
-// splitRollupID is the inverse of rollupID.
-func splitRollupID(id string) (shard, period, dim string) {
-	period, rest, _ := strings.Cut(id, "|")
-	dim, shard, _ = strings.Cut(rest, "|")
-	return shard, period, dim
-}
-
-// rollupIDs are the documents of a period × dimension: its shards, and
-// the single document of the layout before shards (<period>|<dim>), whose
-// counts the shards' add to until the next rebuild removes it.
+// rollupIDs are the documents of a period × dimension: its shards.
 func rollupIDs(period, dim string) []string {
-	ids := make([]string, 0, shardsOf(dim)+1)
+	ids := make([]string, 0, shardsOf(dim))
 	for shard := range shardsOf(dim) {
 		ids = append(ids, period+"|"+dim+"|"+strconv.Itoa(shard))
 	}
-	return append(ids, period+"|"+dim)
+	return ids
 }
 
 type rollupDoc struct {
@@ -151,108 +122,58 @@ func (s *Rollups) get(ctx context.Context, id string) (*rollupDoc, error) {
 	return &d, nil
 }
 
-// UpdatedAt returns when the applier last counted an event (zero if
-// never): from Redis (one HGET), else from MongoDB, put back in Redis.
-func (s *Rollups) UpdatedAt(ctx context.Context) (time.Time, error) {
-	if s.r != nil {
-		v, err := s.r.Client.HGet(ctx, s.generationKey(), updatedField).Result()
-		if err == nil {
-			if at, err := time.Parse(time.RFC3339Nano, v); err == nil {
-				return at, nil
-			}
-		}
+// updatedAt returns the time of the last count kept in Redis, if any.
+func (s *Rollups) updatedAt(ctx context.Context) (time.Time, bool) {
+	if s.r == nil {
+		return time.Time{}, false
 	}
-	var d struct {
-		At time.Time `bson:"at"`
-	}
-	err := s.state.FindOne(ctx, bson.M{"_id": "applier"}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return time.Time{}, nil
-	}
+	v, err := s.r.Client.HGet(ctx, s.generationKey(), updatedField).Result()
 	if err != nil {
-		return time.Time{}, fmt.Errorf("stats state: %w", translate(err))
+		return time.Time{}, false
 	}
-	if s.r != nil && !d.At.IsZero() {
-		_ = s.r.Client.HSetNX(ctx, s.generationKey(), updatedField, d.At.UTC().Format(time.RFC3339Nano)).Err()
-	}
-	return d.At, nil
+	at, err := time.Parse(time.RFC3339Nano, v)
+	return at, err == nil
 }
 
-// Applied returns the number of the last event fully applied. It also
-// tells the applier's memory whether a rebuild ran since it was made.
-func (s *Rollups) Applied(ctx context.Context) (int64, error) {
-	var d struct {
-		Applied int64  `bson:"applied"`
-		Epoch   string `bson:"epoch"`
-		Layout  int    `bson:"layout"`
+// keepUpdatedAt puts back in Redis the time of the last count read from
+// MongoDB (unless a newer one is there).
+func (s *Rollups) keepUpdatedAt(ctx context.Context, at time.Time) {
+	if s.r != nil && !at.IsZero() {
+		_ = s.r.Client.HSetNX(ctx, s.generationKey(), updatedField, at.UTC().Format(time.RFC3339Nano)).Err()
 	}
-	err := s.state.FindOne(ctx, bson.M{"_id": "applier"}).Decode(&d)
-	fresh := errors.Is(err, mongo.ErrNoDocuments)
-	if err != nil && !fresh {
-		return 0, fmt.Errorf("stats state: %w", translate(err))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if fresh {
-		// Nothing was ever counted here: no roll-up exists, of any layout.
-		s.shardsOnly = true
-		if s.known == nil && s.knownSeq <= 0 {
-			s.known, s.knownSeq, s.complete = map[string]*rollupDoc{}, 0, true
-		}
-	} else if d.Layout >= rollupLayoutShards {
-		s.shardsOnly = true
-	}
-	if d.Epoch != s.epoch {
-		s.epoch = d.Epoch
-		s.forgetLocked()
-	}
-	return d.Applied, nil
 }
 
-// rollupLayoutShards marks, in the applier's state, a database with no
-// document of the layout before shards.
-const rollupLayoutShards = 2
-
-// Forget drops the applier's memory of the documents: the next event is
-// applied to what MongoDB holds. The applier calls it before resuming an
-// event another run left half applied.
+// Forget drops the applier's memory of the documents: the next batch is
+// added to what MongoDB holds. The applier calls it before finishing a
+// batch another run left half written.
 func (s *Rollups) Forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.forgetLocked()
+	s.known, s.knownSeq, s.complete = nil, -1, false
 }
 
-func (s *Rollups) forgetLocked() { s.known, s.knownSeq, s.complete = nil, -1, false }
-
-// SetApplied records that event seq, counted at at, is fully applied.
-func (s *Rollups) SetApplied(ctx context.Context, seq int64, at time.Time) error {
-	set := bson.M{"applied": seq}
+// knowEmpty tells the applier's memory that no roll-up exists: no batch
+// was ever counted, so the first one reads nothing.
+func (s *Rollups) knowEmpty() {
 	s.mu.Lock()
-	if s.shardsOnly {
-		set["layout"] = rollupLayoutShards
-	}
-	s.mu.Unlock()
-	if !at.IsZero() {
-		set["at"] = at.UTC()
-	}
-	_, err := s.state.UpdateOne(ctx, bson.M{"_id": "applier"}, bson.M{"$set": set}, options.UpdateOne().SetUpsert(true))
-	if err != nil && !mongo.IsDuplicateKeyError(err) {
-		return fmt.Errorf("stats state: %w", translate(err))
-	}
-	return nil
+	defer s.mu.Unlock()
+	s.known, s.knownSeq, s.complete = map[string]*rollupDoc{}, 0, true
 }
 
-// Apply adds event seq's deltas, counted at at: each document is read,
-// added to and written back once, skipping documents that already have
-// the event. Then it starts a new cache generation of those documents —
-// also when every one was skipped, so that the retry of an event whose
+// Apply adds batch seq's rows, counted at at: each document is read,
+// added to and written back once, skipping documents that already have the
+// batch. Then it starts a new cache generation of those documents — also
+// when every one was skipped, so that a batch finished again after its
 // applier died between its writes and the new generation ends any
-// staleness — and records at as the time of the last count (UpdatedAt),
-// in the same Redis command.
+// staleness — and records at as the time of the last count, in the same
+// Redis command.
+//
+// The applier remembers what it wrote, so that while it holds the lease
+// (no other writer) it reads a document only the first time.
 func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []model.RollupRow) error {
 	var order []string
 	byID := map[string][]model.RollupRow{}
-	for _, r := range rows {
+	for _, r := range applyOrder(rows) {
 		id := rollupID(r.Period, r.Dim, r.Key)
 		if byID[id] == nil {
 			order = append(order, id)
@@ -264,35 +185,26 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 	}
 	s.mu.Lock()
 	if s.knownSeq < 0 || seq != s.knownSeq+1 {
-		// Another applier counted meanwhile, or this is a replay: what
-		// this one remembers may be behind.
+		// Another applier counted meanwhile, or this is a batch finished
+		// again: what this one remembers may be behind.
 		s.known, s.complete = map[string]*rollupDoc{}, false
 	}
-	s.knownSeq = -1 // until this event is applied in full
+	s.knownSeq = -1 // until this batch is written in full
 	s.mu.Unlock()
 
+	current, err := s.current(ctx, order)
+	if err != nil {
+		return err
+	}
 	var writes []rollupDoc
 	var conds []int64
 	for _, id := range order {
-		d, err := s.current(ctx, id)
-		if err != nil {
-			return err
-		}
+		d := current[id]
 		if d != nil && d.WM >= seq {
-			continue // the document already has this event
+			continue // the document already has this batch
 		}
 		if d == nil {
-			// A new shard: the document from before shards, if any, had
-			// every key of the period × dimension, and perhaps this event.
-			_, period, dim := splitRollupID(id)
-			old, err := s.oldLayout(ctx, period+"|"+dim)
-			if err != nil {
-				return err
-			}
-			if old != nil && old.WM >= seq {
-				continue
-			}
-			d = &rollupDoc{ID: id, WM: -1}
+			d = &rollupDoc{ID: id}
 		}
 		var packed []model.RollupRow
 		err = decodeRollup(d.K, func(n int) { packed = make([]model.RollupRow, 0, n+len(byID[id])) }, func(key string, v *model.RollupValues) {
@@ -319,7 +231,7 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 		// A key back at zero goes, as a rebuild would not have it.
 		packed = slices.DeleteFunc(packed, func(r model.RollupRow) bool { return r.Values == model.RollupValues{} })
 		writes = append(writes, rollupDoc{ID: id, WM: seq, K: encodeRollup(packed)})
-		conds = append(conds, max(d.WM, 0))
+		conds = append(conds, d.WM)
 	}
 	if err := s.writeAll(ctx, writes, conds); err != nil {
 		s.Forget()
@@ -339,57 +251,91 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 	return s.newGeneration(ctx, order, at)
 }
 
-// current is a document as the applier last wrote it, or as MongoDB has
-// it; nil if there is none.
-func (s *Rollups) current(ctx context.Context, id string) (*rollupDoc, error) {
+// applyOrder sorts a batch's rows: the "all" documents go last, so a
+// reader that sees a transition in the totals sees it in every group too.
+func applyOrder(rows []model.RollupRow) []model.RollupRow {
+	slices.SortFunc(rows, func(a, b model.RollupRow) int {
+		if (a.Dim == model.DimAll) != (b.Dim == model.DimAll) {
+			if b.Dim == model.DimAll {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(a.Period, b.Period), cmp.Compare(a.Dim, b.Dim), cmp.Compare(a.Key, b.Key))
+	})
+	return rows
+}
+
+// current returns the documents as the applier last wrote them, or as
+// MongoDB has them (those it does not remember, in one read); a document
+// that does not exist is nil.
+func (s *Rollups) current(ctx context.Context, ids []string) (map[string]*rollupDoc, error) {
+	out := make(map[string]*rollupDoc, len(ids))
+	var missing []string
 	s.mu.Lock()
-	d, ok := s.known[id]
-	complete := s.complete
-	s.mu.Unlock()
-	if ok || complete {
-		return d, nil
+	for _, id := range ids {
+		if d, ok := s.known[id]; ok || s.complete {
+			out[id] = d
+		} else {
+			missing = append(missing, id)
+		}
 	}
-	d, err := s.get(ctx, id)
+	s.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	docs, err := s.getMany(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	if s.known != nil && len(s.known) < rollupsKnownMax {
-		s.known[id] = d
+	defer s.mu.Unlock()
+	for _, id := range missing {
+		d := docs[id]
+		out[id] = d
+		if s.known != nil && len(s.known) < rollupsKnownMax {
+			s.known[id] = d
+		}
 	}
-	s.mu.Unlock()
-	return d, nil
+	return out, nil
 }
 
-// oldLayout reads the document of the layout before shards, unless the
-// database cannot have one.
-func (s *Rollups) oldLayout(ctx context.Context, id string) (*rollupDoc, error) {
-	s.mu.Lock()
-	none := s.shardsOnly
-	s.mu.Unlock()
-	if none {
-		return nil, nil
+// getMany reads documents by _id, in one command; those that do not exist
+// are absent.
+func (s *Rollups) getMany(ctx context.Context, ids []string) (map[string]*rollupDoc, error) {
+	out := make(map[string]*rollupDoc, len(ids))
+	if len(ids) == 0 {
+		return out, nil
 	}
-	return s.get(ctx, id)
+	var docs []rollupDoc
+	cur, err := s.c.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	if err == nil {
+		err = cur.All(ctx, &docs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read roll-ups: %w", translate(err))
+	}
+	for i := range docs {
+		out[docs[i].ID] = &docs[i]
+	}
+	return out, nil
 }
 
 // writeAll stores the documents in one command (an ordered bulk write:
 // the "all" documents, last in the list, are written last), each at its
-// new watermark; on MongoDB each only if its watermark is still conds[i]
-// (see write). A document written meanwhile by an applier that had the
-// event is left as it is.
+// new watermark and only if its watermark is still conds[i] — on MongoDB,
+// where that condition is atomic, an applier that lost its lease while it
+// was paused cannot undo its successor's writes. (On FerretDB, whose
+// conditional writes are not atomic, the lease alone keeps the writer
+// single.) A document written meanwhile by an applier that had the batch
+// is left as it is.
 func (s *Rollups) writeAll(ctx context.Context, docs []rollupDoc, conds []int64) error {
 	if len(docs) == 0 {
 		return nil
 	}
-	conditional := s.serverKind(ctx) == serverConditional
 	models := make([]mongo.WriteModel, len(docs))
 	for i := range docs {
-		filter := bson.M{"_id": docs[i].ID}
-		if conditional {
-			filter["wm"] = conds[i]
-		}
-		models[i] = mongo.NewReplaceOneModel().SetFilter(filter).SetReplacement(docs[i]).SetUpsert(true)
+		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": docs[i].ID, "wm": conds[i]}).SetReplacement(docs[i]).SetUpsert(true)
 	}
 	_, err := s.c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
 	if err == nil {
@@ -398,53 +344,28 @@ func (s *Rollups) writeAll(ctx context.Context, docs []rollupDoc, conds []int64)
 	if !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("write roll-ups: %w", translate(err))
 	}
-	// Some were written meanwhile (MongoDB only): the rest one at a time.
+	// Some were written meanwhile: the rest one at a time. One written by
+	// an applier that had this batch is left as it is; one written by
+	// another batch means this applier's view is stale (it lost the lease,
+	// or remembered wrong): the batch fails, and is finished again from
+	// what is stored.
 	for i := range docs {
-		if err := s.write(ctx, &rollupDoc{ID: docs[i].ID, WM: conds[i]}, docs[i].WM, docs[i].K); err != nil {
+		_, err := s.c.ReplaceOne(ctx, bson.M{"_id": docs[i].ID, "wm": conds[i]}, docs[i], options.Replace().SetUpsert(true))
+		if err == nil {
+			continue
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("write roll-up: %w", translate(err))
+		}
+		d, err := s.get(ctx, docs[i].ID)
+		if err != nil {
 			return err
+		}
+		if d == nil || d.WM < docs[i].WM {
+			return model.Errorf(model.CodeConflict, "统计文档 %s 已被另一次统计改写", docs[i].ID)
 		}
 	}
 	return nil
-}
-
-// write stores a document's counters at watermark seq. On MongoDB, only
-// if nothing was written meanwhile (the watermark is still the one read):
-// an applier that lost its lease while it was paused cannot undo its
-// successor's writes. FerretDB v1 pushes down to SQLite only a filter of
-// exactly {_id}: with the watermark in it, every write would read and
-// decode the whole collection — and still not be atomic. There the lease
-// alone keeps the writer single.
-func (s *Rollups) write(ctx context.Context, d *rollupDoc, seq int64, packed []byte) error {
-	filter := bson.M{"_id": d.ID}
-	if s.serverKind(ctx) == serverConditional {
-		filter["wm"] = d.WM
-	}
-	_, err := s.c.ReplaceOne(ctx, filter, rollupDoc{ID: d.ID, WM: seq, K: packed}, options.Replace().SetUpsert(true))
-	if mongo.IsDuplicateKeyError(err) {
-		return nil // written meanwhile by an applier that had the event
-	}
-	if err != nil {
-		return fmt.Errorf("write roll-up: %w", translate(err))
-	}
-	return nil
-}
-
-// serverKind asks the server once whether it is FerretDB (its buildInfo
-// says so); until it answers, writes carry the condition.
-func (s *Rollups) serverKind(ctx context.Context) int32 {
-	if k := s.server.Load(); k != serverUnknown {
-		return k
-	}
-	var info bson.M
-	if err := s.c.Database().RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
-		return serverConditional
-	}
-	k := int32(serverConditional)
-	if _, ferret := info["ferretdbVersion"]; ferret {
-		k = serverIDOnly
-	}
-	s.server.Store(k)
-	return k
 }
 
 // Read returns the counters of a dimension for the given period buckets,
@@ -489,25 +410,21 @@ func (s *Rollups) Read(ctx context.Context, dim string, periods []string) ([]mod
 			}
 		}
 	}
-	// The documents not cached, a few at a time: each is a round trip.
-	var wg sync.WaitGroup
-	errs := make([]error, len(missing))
-	next := make(chan int)
-	for range min(rollupReaders, len(missing)) {
-		wg.Go(func() {
-			for j := range next {
-				i := missing[j]
-				docs[i], errs[j] = s.document(ctx, ids[i], tokens[i], periods[i/per], dim)
+	// The documents not cached, in one read.
+	if len(missing) > 0 {
+		want := make([]string, len(missing))
+		for j, i := range missing {
+			want[j] = ids[i]
+		}
+		found, err := s.getMany(ctx, want)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range missing {
+			if docs[i], err = s.decoded(found[ids[i]], ids[i], tokens[i], periods[i/per], dim); err != nil {
+				return nil, err
 			}
-		})
-	}
-	for j := range missing {
-		next <- j
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		}
 	}
 
 	for p := range periods {
@@ -548,18 +465,9 @@ func joinTokens(tokens []string) string {
 	return strings.Join(tokens, ",")
 }
 
-// rollupReaders is how many documents Read fetches at once.
-const rollupReaders = 4
-
-// document reads a document and returns its rows in key order, caching
-// them under token.
-func (s *Rollups) document(ctx context.Context, id, token, period, dim string) ([]model.RollupRow, error) {
-	// One lookup by _id: FerretDB pushes an _id equality down to its
-	// storage, but would decode the whole collection to answer $in.
-	d, err := s.get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+// decoded returns a document's rows in key order (none for a nil
+// document), caching them under token.
+func (s *Rollups) decoded(d *rollupDoc, id, token, period, dim string) ([]model.RollupRow, error) {
 	var rows []model.RollupRow
 	if d != nil {
 		err := decodeRollup(d.K, func(n int) { rows = make([]model.RollupRow, 0, n) }, func(key string, v *model.RollupValues) {
@@ -568,17 +476,13 @@ func (s *Rollups) document(ctx context.Context, id, token, period, dim string) (
 		if err != nil {
 			return nil, fmt.Errorf("decode roll-up %s: %w", id, err)
 		}
-		if len(d.K) > 0 && d.K[0] != rollupFormat1 && d.K[0] != rollupFormat2 { // JSON: in no order
-			slices.SortFunc(rows, func(a, b model.RollupRow) int { return strings.Compare(a.Key, b.Key) })
-		}
 	}
 	s.cache.put(token, id, rows)
 	return rows, nil
 }
 
 // mergeRows appends to out the rows of runs, each in key order, in key
-// order, adding up the rows of one key (a key is in one shard, and maybe
-// in the document from before shards too).
+// order, adding up the rows of one key.
 func mergeRows(out []model.RollupRow, runs [][]model.RollupRow) []model.RollupRow {
 	n := 0
 	for _, r := range runs {
@@ -610,7 +514,9 @@ func mergeRows(out []model.RollupRow, runs [][]model.RollupRow) []model.RollupRo
 }
 
 // Replace drops every roll-up and writes rows instead, all at watermark
-// seq: the rebuild. It sorts rows.
+// seq: the rebuild. It sorts rows. Every applier's memory of the
+// documents is out of date afterwards: the next batch reads them (its
+// number does not follow the one they remember).
 func (s *Rollups) Replace(ctx context.Context, seq int64, rows []model.RollupRow) error {
 	slices.SortFunc(rows, func(a, b model.RollupRow) int {
 		return cmp.Or(cmp.Compare(a.Period, b.Period), cmp.Compare(a.Dim, b.Dim), cmp.Compare(a.Key, b.Key))
@@ -656,16 +562,6 @@ func (s *Rollups) Replace(ctx context.Context, seq int64, rows []model.RollupRow
 	}
 	if err := flush(); err != nil {
 		return err
-	}
-	if err := s.SetApplied(ctx, seq, time.Time{}); err != nil {
-		return err
-	}
-	// Every applier's memory of the documents is now out of date; and no
-	// document of the layout before shards is left.
-	_, err := s.state.UpdateOne(ctx, bson.M{"_id": "applier"},
-		bson.M{"$set": bson.M{"epoch": newToken(), "layout": rollupLayoutShards}}, options.UpdateOne().SetUpsert(true))
-	if err != nil && !mongo.IsDuplicateKeyError(err) {
-		return fmt.Errorf("stats state: %w", translate(err))
 	}
 	s.Forget()
 	return s.newGeneration(ctx, nil, time.Time{})

@@ -3,7 +3,6 @@ package mongodb_test
 import (
 	"context"
 	"errors"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -156,41 +155,5 @@ func TestLinkUserRefusesASecondUser(t *testing.T) {
 	}
 	if err := people.LinkUser(ctx, model.RoleGridWorker, w.ID, "u2"); !errors.Is(err, model.ErrConflict) {
 		t.Fatalf("link by another user: %v, want conflict", err)
-	}
-}
-
-func TestSecondaryIndexesOnlyWhereTheyServeQueries(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	m := testenv.Mongo(t)
-	if err := m.EnsureIndexes(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cur, err := m.Database().Collection("tickets").Indexes().List(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var specs []struct {
-		Name   string `bson:"name"`
-		Unique bool   `bson:"unique"`
-	}
-	if err := cur.All(ctx, &specs); err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]bool{}
-	for _, s := range specs {
-		names[s.Name] = true
-	}
-	// The unique index enforces idempotency on every server.
-	if !names["idem_unique"] {
-		t.Fatalf("indexes %v lack idem_unique", names)
-	}
-	// A query index exists exactly where the server can use one; the
-	// embedded FerretDB on SQLite cannot.
-	if os.Getenv("MONGODB_URI") == "" && m.SecondaryIndexesServeQueries(ctx) {
-		t.Fatal("the embedded FerretDB/SQLite reports filter pushdown")
-	}
-	if useful := m.SecondaryIndexesServeQueries(ctx); names["assignee_status"] != useful {
-		t.Fatalf("assignee_status present = %v, but the server serves queries from indexes = %v", names["assignee_status"], useful)
 	}
 }

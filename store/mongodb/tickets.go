@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/store/redis"
 )
 
 const (
@@ -21,49 +19,37 @@ const (
 	colTicketLog = "ticket_log"
 )
 
-// Tickets stores tickets, one document each, and the log of their
-// transitions.
+// Tickets stores tickets, one document each, the log of their transitions,
+// and the handoffs each transition leaves for Redis (handoffs.go).
 //
 // A transition from version v to v+1 is decided by inserting the log entry
-// "<id>/<v+1>" holding the ticket's new state: the unique _id lets exactly
-// one concurrent writer win, on MongoDB and on FerretDB alike (FerretDB v1
-// does not make a conditional update atomic under concurrency, but a
-// unique insert is). The winner then applies the entry to the ticket. If it
-// crashes in between, the next writer finds the entry taken, applies it
-// (rolls forward), and retries on the new state. The log is also the
-// ticket's event record: one entry per transition, never rewritten.
+// "<id>/<v+1>" holding the ticket's new state and its statistics delta: the
+// unique _id lets exactly one concurrent writer win, on MongoDB and on
+// FerretDB alike (FerretDB v1 does not make a conditional update atomic
+// under concurrency, but a unique insert is). The winner then applies the
+// entry to the ticket. If it crashes in between, the next writer finds the
+// entry taken, applies it (rolls forward), and retries on the new state. The
+// log is also the ticket's event record — one entry per transition, its
+// state never rewritten — and the statistics' source: an entry is pending
+// until the applier (Stats) has counted its delta.
 type Tickets struct {
-	m      *Mongo
-	c      *mongo.Collection
-	log    *mongo.Collection
-	statsV *mongo.Collection
-	now    func() time.Time
-	// index, when set, is synced on every commit and serves the hot reads.
-	index *redis.TaskIndex
-	// marks, when set, records each transition for the statistics applier.
-	marks *StatsCursor
+	m        *Mongo
+	c        *mongo.Collection
+	log      *mongo.Collection
+	handoffs *mongo.Collection
+	counters *mongo.Collection
+	owner    string
+	now      func() time.Time
+	// committed, when set, is told of every commit (Stats wakes its
+	// applier).
+	committed func(ctx context.Context)
 }
 
-// UseStatsMarks makes every transition mark itself for the statistics
-// applier (see StatsCursor) before it commits.
-func (s *Tickets) UseStatsMarks(c *StatsCursor) { s.marks = c }
-
-// UseIndex makes the store keep x in step with every commit and read open
-// tasks, loads and nearby tickets from it once it is built.
-func (s *Tickets) UseIndex(x *redis.TaskIndex) { s.index = x }
-
-// indexed reports whether reads may use the index.
-func (s *Tickets) indexed(ctx context.Context) bool {
-	if s.index == nil {
-		return false
-	}
-	ok, err := s.index.Built(ctx)
-	return err == nil && ok
-}
-
-// NewTickets returns the ticket store of m.
-func NewTickets(m *Mongo, now func() time.Time) *Tickets {
-	return &Tickets{m: m, c: m.db.Collection(colTickets), log: m.db.Collection(colTicketLog), statsV: m.db.Collection("ticket_stats_version"), now: now}
+// NewTickets returns the ticket store of m as instance owner (a server
+// process, named in the handoffs it records) sees it.
+func NewTickets(m *Mongo, owner string, now func() time.Time) *Tickets {
+	return &Tickets{m: m, c: m.db.Collection(colTickets), log: m.db.Collection(colTicketLog),
+		handoffs: m.db.Collection(colHandoffs), counters: m.db.Collection(colCaseCounters), owner: owner, now: now}
 }
 
 type logDoc struct {
@@ -72,9 +58,12 @@ type logDoc struct {
 	Version int64        `bson:"version"`
 	Fields  ticketFields `bson:"fields"`
 	At      time.Time    `bson:"at"`
-	// Seq is the statistics applier's sequence number: 0 until it takes
-	// the entry up (see service.Stats).
-	Seq int64 `bson:"seq"`
+	// Delta is the transition's statistics delta (model.StatsDelta), packed
+	// (encodeDelta): the applier counts it without reading any ticket.
+	Delta []byte `bson:"delta,omitempty"`
+	// Pending is the commit's time while the applier has not counted the
+	// entry, and absent after: a sparse index lists what is left to count.
+	Pending *time.Time `bson:"pending,omitempty"`
 }
 
 func logID(ticketID string, version int64) string { return fmt.Sprintf("%s/%d", ticketID, version) }
@@ -165,10 +154,17 @@ type ticketFields struct {
 	VerifyFails  int           `bson:"verify_fails"`
 	SelfHandled  bool          `bson:"self_handled"`
 	PhotoFlags   []string      `bson:"photo_flags"`
+	// What the staff search filters on, kept with each transition:
+	// Ticket.OpenOverdue and Ticket.ClosedLate.
+	OpenOverdue bool `bson:"open_overdue"`
+	Late        bool `bson:"late"`
 }
 
 type ticketDoc struct {
-	ID          string      `bson:"_id"`
+	ID string `bson:"_id"`
+	// CaseNo is the 案件编号, unique (absent on tickets stored before case
+	// numbers).
+	CaseNo      string      `bson:"case_no,omitempty"`
 	Idem        string      `bson:"idem"`
 	BodyHash    string      `bson:"body_hash"`
 	ReporterID  string      `bson:"reporter_id"`
@@ -178,16 +174,21 @@ type ticketDoc struct {
 	Point       pointDoc    `bson:"point"`
 	// Cells are the point's geohash prefixes: "what is near" is an indexed
 	// $in over them, on MongoDB and FerretDB alike.
-	Cells    []string `bson:"cells"`
-	Address  string   `bson:"address"`
+	Cells   []string `bson:"cells"`
+	Address string   `bson:"address"`
+	// Grams are the search's n-grams of description and address (grams.go).
+	Grams    []string `bson:"grams"`
 	PhotoIDs []string `bson:"photo_ids"`
 	Source   string   `bson:"source,omitempty"`
 	// A hotline caller's details (staff only).
-	CallerName  string       `bson:"caller_name,omitempty"`
-	CallerPhone string       `bson:"caller_phone,omitempty"`
-	Version     int64        `bson:"version"`
-	CreatedAt   time.Time    `bson:"created_at"`
-	Fields      ticketFields `bson:",inline"`
+	CallerName  string    `bson:"caller_name,omitempty"`
+	CallerPhone string    `bson:"caller_phone,omitempty"`
+	Version     int64     `bson:"version"`
+	CreatedAt   time.Time `bson:"created_at"`
+	// LoadBatch marks the tickets of one Load, to take them back on a
+	// conflict.
+	LoadBatch string       `bson:"load_batch,omitempty"`
+	Fields    ticketFields `bson:",inline"`
 }
 
 func fieldsOf(t *model.Ticket) ticketFields {
@@ -216,6 +217,7 @@ func fieldsOf(t *model.Ticket) ticketFields {
 	}
 	f.DeferredFrom, f.DeferredAt, f.DeferredLeft = string(t.DeferredFrom), t.DeferredAt.UTC(), int64(t.DeferredLeft/time.Second)
 	f.Urges, f.VerifyFails, f.SelfHandled, f.PhotoFlags = t.Urges, t.VerifyFails, t.SelfHandled, t.PhotoFlags
+	f.OpenOverdue, f.Late = t.OpenOverdue(), t.ClosedLate()
 	return f
 }
 
@@ -238,7 +240,7 @@ func nonNil(s []string) []string {
 func (d *ticketDoc) model() *model.Ticket {
 	f := &d.Fields
 	t := &model.Ticket{
-		ID: d.ID, ReporterID: d.ReporterID, Category: d.Category, Description: d.Description,
+		ID: d.ID, CaseNo: d.CaseNo, ReporterID: d.ReporterID, Category: d.Category, Description: d.Description,
 		Location: model.Location{Lat: d.Location.Lat, Lng: d.Location.Lng, CoordType: model.CoordType(d.Location.CoordType)},
 		Point:    model.Point{Lat: d.Point.Lat, Lng: d.Point.Lng}, Address: d.Address, PhotoIDs: d.PhotoIDs, Source: sourceOf(d.Source),
 		Status: model.Status(f.Status), Version: d.Version, GridCode: f.GridCode, Community: f.Community,
@@ -276,28 +278,61 @@ func newTicketDoc(t *model.Ticket, idem, bodyHash string) ticketDoc {
 		src = model.SourceWeChat
 	}
 	return ticketDoc{
-		ID: t.ID, Idem: idem, BodyHash: bodyHash, ReporterID: t.ReporterID, Category: t.Category,
+		ID: t.ID, CaseNo: t.CaseNo, Idem: idem, BodyHash: bodyHash, ReporterID: t.ReporterID, Category: t.Category,
 		Description: t.Description, Address: t.Address, PhotoIDs: nonNil(t.PhotoIDs), Source: string(src),
 		CallerName: t.CallerName, CallerPhone: t.CallerPhone,
 		Location: locationDoc{Lat: t.Location.Lat, Lng: t.Location.Lng, CoordType: string(t.Location.CoordType)},
 		Point:    pointDoc{Lat: t.Point.Lat, Lng: t.Point.Lng},
 		Cells:    geo.Cells(geo.Point{Lat: t.Point.Lat, Lng: t.Point.Lng}),
+		Grams:    grams(t.Description, t.Address),
 		Version:  t.Version, CreatedAt: t.CreatedAt.UTC(), Fields: fieldsOf(t),
 	}
 }
 
-// Insert stores a new ticket. idem identifies the submission (a digest of
-// the reporter and their Idempotency-Key, or unique when there was none);
-// a second ticket with the same idem is a conflict.
+// Insert stores a new ticket (version 0) with its case number (set on t)
+// and its intake handoff. idem identifies the submission (a digest of the
+// reporter and their Idempotency-Key, or unique when there was none); a
+// second ticket with the same idem is a conflict, and nothing of it stays
+// but a handoff record for a ticket that does not exist (dropped at once;
+// harmless if left). Errors: conflict, unavailable.
 func (s *Tickets) Insert(ctx context.Context, t *model.Ticket, idem, bodyHash string) error {
-	d := newTicketDoc(t, idem, bodyHash)
-	if _, err := s.c.InsertOne(ctx, d); err != nil {
-		return fmt.Errorf("insert ticket: %w", translate(err))
+	h, err := s.recordHandoff(ctx, t.ID, 0, 0, s.now())
+	if err != nil {
+		return err
 	}
-	return nil
+	for attempt := 0; ; attempt++ {
+		if t.CaseNo, err = s.nextCaseNo(ctx, t.CreatedAt, 1); err != nil {
+			break
+		}
+		_, err = s.c.InsertOne(ctx, newTicketDoc(t, idem, bodyHash))
+		if err == nil {
+			return nil
+		}
+		if !mongo.IsDuplicateKeyError(err) || attempt == caseNoAttempts-1 || s.taken(ctx, t.ID, idem) {
+			break
+		}
+		// The case number was taken: on FerretDB two writers' $inc of the
+		// day's counter can give the same number, and the unique index
+		// refuses the second. Take the next one.
+	}
+	t.CaseNo = ""
+	s.dropHandoff(ctx, h)
+	return fmt.Errorf("insert ticket: %w", translate(err))
 }
 
-// ByIdem returns the ticket a submission created and the digest of its body.
+// taken reports whether a ticket with this id or idem exists (after a
+// duplicate key: which key was it?).
+func (s *Tickets) taken(ctx context.Context, id, idem string) bool {
+	for _, f := range []bson.M{{"_id": id}, {"idem": idem}} {
+		if err := s.c.FindOne(ctx, f, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// ByIdem returns the ticket a submission created and the digest of its
+// body. Errors: not_found, unavailable.
 func (s *Tickets) ByIdem(ctx context.Context, idem string) (*model.Ticket, string, error) {
 	var d ticketDoc
 	if err := s.c.FindOne(ctx, bson.M{"idem": idem}).Decode(&d); err != nil {
@@ -306,7 +341,7 @@ func (s *Tickets) ByIdem(ctx context.Context, idem string) (*model.Ticket, strin
 	return d.model(), d.BodyHash, nil
 }
 
-// Get returns a ticket (not_found if there is none).
+// Get returns a ticket. Errors: not_found, unavailable.
 func (s *Tickets) Get(ctx context.Context, id string) (*model.Ticket, error) {
 	var d ticketDoc
 	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
@@ -315,70 +350,109 @@ func (s *Tickets) Get(ctx context.Context, id string) (*model.Ticket, error) {
 	return d.model(), nil
 }
 
-// Update commits t's changeable fields as version t.Version+1 if nobody
-// else committed that version first, and sets t.Version. Otherwise it is a
-// conflict: the caller reloads and decides again.
-func (s *Tickets) Update(ctx context.Context, t *model.Ticket) error {
-	next := t.Version + 1
-	entry := logDoc{ID: logID(t.ID, next), Ticket: t.ID, Version: next, Fields: fieldsOf(t), At: s.now().UTC()}
-	if s.marks != nil {
-		// Before the commit, so that no committed entry lacks its mark.
-		if err := s.marks.MarkPending(ctx, t.ID, next, entry.At); err != nil {
-			return err
-		}
+// GetByCaseNo returns the ticket of a case number. Errors: not_found,
+// unavailable.
+func (s *Tickets) GetByCaseNo(ctx context.Context, caseNo string) (*model.Ticket, error) {
+	var d ticketDoc
+	if err := s.c.FindOne(ctx, bson.M{"case_no": caseNo}).Decode(&d); err != nil {
+		return nil, fmt.Errorf("get ticket by case number: %w", translate(err))
 	}
+	return d.model(), nil
+}
+
+// Commit writes after, changed by a step from before, as version
+// before.Version+1 if nobody else committed that version first, with its
+// statistics delta and its handoff (From: before's timeline length), and
+// sets after.Version. Otherwise it is a conflict: the caller reloads and
+// decides again. Errors: conflict, unavailable.
+func (s *Tickets) Commit(ctx context.Context, before, after *model.Ticket) error {
+	next := before.Version + 1
+	at := s.now().UTC()
+	// The handoff first: a committed transition must never lack it.
+	h, err := s.recordHandoff(ctx, after.ID, next, len(before.Timeline), at)
+	if err != nil {
+		return err
+	}
+	entry := logDoc{ID: logID(after.ID, next), Ticket: after.ID, Version: next, Fields: fieldsOf(after), At: at,
+		Delta: encodeDelta(model.StatsDelta(before, after).Rows()), Pending: &at}
 	if _, err := s.log.InsertOne(ctx, entry); err != nil {
+		s.dropHandoff(ctx, h)
 		if mongo.IsDuplicateKeyError(err) {
 			// Someone else won this version; make sure it is applied.
-			if err := s.rollForward(ctx, t.ID, next); err != nil {
+			if err := s.rollForwardTo(ctx, after.ID, next); err != nil {
 				return err
 			}
 			return model.Errorf(model.CodeConflict, "工单刚被修改；请刷新后重试")
 		}
-		return fmt.Errorf("update ticket: %w", translate(err))
+		return fmt.Errorf("commit ticket: %w", translate(err))
 	}
-	if err := s.apply(ctx, &entry); err != nil {
+	if s.committed != nil {
+		s.committed(ctx)
+	}
+	applied, err := s.applied(ctx, &entry)
+	if err != nil {
+		// Committed all the same: the next writer, or whoever relays the
+		// handoff, rolls it forward.
 		return err
 	}
-	t.Version = next
-	if s.index != nil {
-		// Best effort: an index that missed a commit is repaired by the
-		// reconciler's rebuild, and readers check what it lists.
-		_ = s.index.Sync(ctx, t)
+	if !applied {
+		if err := s.c.FindOne(ctx, bson.M{"_id": after.ID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); err != nil {
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				return s.void(ctx, &entry, h)
+			}
+			return fmt.Errorf("commit ticket: %w", translate(err))
+		}
+		// Another writer rolled it forward first.
 	}
+	after.Version = next
 	return nil
+}
+
+// void takes back the commit of a ticket that does not exist: its handoff
+// goes, and a reversal entry with the opposite delta is counted along with
+// it (the applier may have counted it already). The entry stays, an id
+// being never reused. Errors: not_found, unavailable.
+func (s *Tickets) void(ctx context.Context, e *logDoc, handoff string) error {
+	s.dropHandoff(ctx, handoff)
+	neg := model.Contribution{}
+	if err := decodeDelta(e.Delta, func(r model.RollupRow) {
+		v := r.Values
+		for i := range v {
+			v[i] = -v[i]
+		}
+		neg[model.RollupKey{Period: r.Period, Dim: r.Dim, Key: r.Key}] = v
+	}); err != nil {
+		return fmt.Errorf("commit ticket: %w", err)
+	}
+	if len(neg) > 0 {
+		at := s.now().UTC()
+		rev := logDoc{ID: e.ID + "/void", Ticket: e.Ticket, Version: e.Version, At: at, Delta: encodeDelta(neg.Rows()), Pending: &at}
+		if _, err := s.log.InsertOne(ctx, rev); err != nil && !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("commit ticket: %w", translate(err))
+		}
+	}
+	return model.Errorf(model.CodeNotFound, "工单不存在")
 }
 
 // apply writes a committed log entry to the ticket if the ticket is still
 // at the version before it; applying twice changes nothing.
 func (s *Tickets) apply(ctx context.Context, e *logDoc) error {
+	_, err := s.applied(ctx, e)
+	return err
+}
+
+// applied is apply, saying whether it changed the ticket.
+func (s *Tickets) applied(ctx context.Context, e *logDoc) (bool, error) {
 	set, err := bsonFields(e.Fields)
 	if err != nil {
-		return err
+		return false, err
 	}
 	set["version"] = e.Version
-	filter := bson.M{"_id": e.Ticket, "version": e.Version - 1}
-	if !s.m.SecondaryIndexesServeQueries(ctx) {
-		// FerretDB v1 on SQLite would answer the two-key filter by decoding
-		// every ticket, then update the match by _id without holding a lock
-		// in between. Doing the same two steps here, by _id, is exactly as
-		// safe there and costs one document instead of the collection.
-		var cur struct {
-			Version int64 `bson:"version"`
-		}
-		err := s.c.FindOne(ctx, bson.M{"_id": e.Ticket}, options.FindOne().SetProjection(bson.M{"version": 1})).Decode(&cur)
-		if err != nil {
-			return fmt.Errorf("apply ticket: %w", translate(err))
-		}
-		if cur.Version != e.Version-1 {
-			return nil
-		}
-		filter = bson.M{"_id": e.Ticket}
+	res, err := s.c.UpdateOne(ctx, bson.M{"_id": e.Ticket, "version": e.Version - 1}, bson.M{"$set": set})
+	if err != nil {
+		return false, fmt.Errorf("apply ticket: %w", translate(err))
 	}
-	if _, err := s.c.UpdateOne(ctx, filter, bson.M{"$set": set}); err != nil {
-		return fmt.Errorf("apply ticket: %w", translate(err))
-	}
-	return nil
+	return res.MatchedCount > 0, nil
 }
 
 func bsonFields(f ticketFields) (bson.M, error) {
@@ -393,69 +467,46 @@ func bsonFields(f ticketFields) (bson.M, error) {
 	return m, nil
 }
 
-// rollForward applies the committed entry of version v if the ticket is
-// still at v-1 (its writer crashed between commit and apply).
-func (s *Tickets) rollForward(ctx context.Context, id string, v int64) error {
-	var e logDoc
-	if err := s.log.FindOne(ctx, bson.M{"_id": logID(id, v)}).Decode(&e); err != nil {
-		return fmt.Errorf("roll forward ticket: %w", translate(err))
-	}
-	return s.apply(ctx, &e)
+// ListByReporter returns a reporter's tickets newest first, after the
+// cursor (the last id of the previous page), and the next cursor. Errors:
+// unavailable.
+func (s *Tickets) ListByReporter(ctx context.Context, reporterID, cursor string, limit int) ([]*model.Ticket, string, error) {
+	return s.page(ctx, bson.M{"reporter_id": reporterID}, cursor, ixReporter, limit)
 }
 
-// ListByReporter returns a reporter's tickets newest first, after the
-// cursor (the last id of the previous page), and the next cursor.
-func (s *Tickets) ListByReporter(ctx context.Context, reporterID, cursor string, limit int) ([]*model.Ticket, string, error) {
-	filter := bson.M{"reporter_id": reporterID}
+// page reads up to limit tickets of filter, newest id first, after cursor
+// (the last id of the previous page), through the index named hint, and
+// the next cursor. Errors: invalid_argument for a cursor naming no
+// ticket, unavailable.
+func (s *Tickets) page(ctx context.Context, filter bson.M, cursor, hint string, limit int) ([]*model.Ticket, string, error) {
 	if cursor != "" {
+		err := s.c.FindOne(ctx, bson.M{"_id": cursor}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, "", model.Invalid("cursor", "不是本服务给出的游标")
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("list tickets: %w", translate(err))
+		}
 		filter["_id"] = bson.M{"$lt": cursor}
 	}
-	return s.page(ctx, filter, limit)
-}
-
-func (s *Tickets) page(ctx context.Context, filter bson.M, limit int) ([]*model.Ticket, string, error) {
-	cur, err := s.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	out, err := findAll(ctx, s.c, "list tickets", (*ticketDoc).model, filter,
+		options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)).SetHint(hint))
 	if err != nil {
-		return nil, "", fmt.Errorf("list tickets: %w", translate(err))
-	}
-	var docs []ticketDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, "", fmt.Errorf("list tickets: %w", translate(err))
+		return nil, "", err
 	}
 	next := ""
-	if len(docs) > limit {
-		docs = docs[:limit]
-		next = docs[limit-1].ID
-	}
-	out := make([]*model.Ticket, len(docs))
-	for i := range docs {
-		out[i] = docs[i].model()
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
 	}
 	return out, next, nil
 }
 
 // Near returns tickets in the given statuses within radiusM metres of
 // center (roughly: the caller filters by exact distance), optionally of one
-// category and created since a time. It reads the task index's geo set
-// when built, else the tickets' geohash cells.
+// category and created since a time: an indexed $in over the geohash cells
+// that cover the circle. Errors: unavailable.
 func (s *Tickets) Near(ctx context.Context, center model.Point, radiusM float64, category string, statuses []model.Status, since time.Time, limit int) ([]*model.Ticket, error) {
-	if s.indexed(ctx) && subset(statuses, redis.GeoStatuses) {
-		ids, err := s.index.Near(ctx, center, radiusM, category, limit)
-		if err != nil {
-			return nil, err
-		}
-		ts, err := s.byIDs(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		out := ts[:0]
-		for _, t := range ts {
-			if slices.Contains(statuses, t.Status) && (category == "" || t.Category == category) && !t.CreatedAt.Before(since) {
-				out = append(out, t)
-			}
-		}
-		return out, nil
-	}
 	cells := geo.CoverRadius(geo.Point{Lat: center.Lat, Lng: center.Lng}, radiusM)
 	filter := bson.M{"cells": bson.M{"$in": cells}, "status": bson.M{"$in": statusStrings(statuses)}}
 	if category != "" {
@@ -464,11 +515,12 @@ func (s *Tickets) Near(ctx context.Context, center model.Point, radiusM float64,
 	if !since.IsZero() {
 		filter["created_at"] = bson.M{"$gte": since.UTC()}
 	}
-	return findAll(ctx, s.c, "tickets near", (*ticketDoc).model, filter, options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "_id", Value: 1}}))
+	return findAll(ctx, s.c, "tickets near", (*ticketDoc).model, filter,
+		options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: "_id", Value: 1}}).SetHint(ixCells))
 }
 
-// byIDs loads tickets one _id lookup each (the lookup FerretDB pushes down
-// to its storage), in the order given, skipping ids that do not exist.
+// byIDs loads tickets one _id lookup each, in the order given, skipping
+// ids that do not exist.
 func (s *Tickets) byIDs(ctx context.Context, ids []string) ([]*model.Ticket, error) {
 	out := make([]*model.Ticket, 0, len(ids))
 	for _, id := range ids {
@@ -484,21 +536,13 @@ func (s *Tickets) byIDs(ctx context.Context, ids []string) ([]*model.Ticket, err
 	return out, nil
 }
 
-func subset(a, b []model.Status) bool {
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	return true
-}
-
-// Stale returns ids of tickets in status that have not changed since
-// before, oldest first: the reconciler's work list.
+// Stale returns ids of tickets in status (held or not) that have not
+// changed since before, oldest change first: the reconciler's work list.
+// Errors: unavailable.
 func (s *Tickets) Stale(ctx context.Context, status model.Status, held bool, before time.Time, limit int) ([]string, error) {
 	cur, err := s.c.Find(ctx,
 		bson.M{"status": string(status), "held": held, "updated_at": bson.M{"$lt": before.UTC()}},
-		options.Find().SetProjection(bson.M{"_id": 1}).SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)))
+		options.Find().SetProjection(bson.M{"_id": 1}).SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(int64(limit)).SetHint(ixStale))
 	if err != nil {
 		return nil, fmt.Errorf("stale tickets: %w", translate(err))
 	}
@@ -523,176 +567,68 @@ func statusStrings(statuses []model.Status) bson.A {
 	return a
 }
 
+// loadStatuses are the statuses that count in a user's load.
+var loadStatuses = []model.Status{model.StatusDispatched, model.StatusInProgress}
+
 // OpenLoads returns, for each user, how many tickets are assigned to them
-// and not yet resolved: the load routing balances. It reads the task index
-// (one round trip) when built, else counts in MongoDB.
+// and dispatched or in progress: the load routing balances. One
+// aggregation, counted from the assignee index. Errors: unavailable.
 func (s *Tickets) OpenLoads(ctx context.Context, userIDs []string) (map[string]int, error) {
-	if s.indexed(ctx) {
-		return s.index.Loads(ctx, userIDs)
-	}
 	out := make(map[string]int, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
+	}
 	for _, u := range userIDs {
-		n, err := s.countOpen(ctx, u)
-		if err != nil {
-			return nil, err
-		}
-		out[u] = n
+		out[u] = 0
+	}
+	cur, err := s.c.Aggregate(ctx, bson.A{
+		bson.M{"$match": bson.M{"assignee_id": bson.M{"$in": userIDs}, "status": bson.M{"$in": statusStrings(loadStatuses)}}},
+		bson.M{"$group": bson.M{"_id": "$assignee_id", "n": bson.M{"$sum": 1}}},
+	}, options.Aggregate().SetHint(ixAssignee))
+	if err != nil {
+		return nil, fmt.Errorf("open loads: %w", translate(err))
+	}
+	var rows []struct {
+		ID string `bson:"_id"`
+		N  int    `bson:"n"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("open loads: %w", translate(err))
+	}
+	for _, r := range rows {
+		out[r.ID] = r.N
 	}
 	return out, nil
 }
 
-func (s *Tickets) countOpen(ctx context.Context, assigneeID string) (int, error) {
-	n, err := s.c.CountDocuments(ctx, bson.M{"assignee_id": assigneeID,
-		"status": bson.M{"$in": statusStrings([]model.Status{model.StatusDispatched, model.StatusInProgress})}})
-	if err != nil {
-		return 0, fmt.Errorf("count open tickets: %w", translate(err))
-	}
-	return int(n), nil
+// ListAssigned returns a user's tickets in the given statuses, newest
+// first. Errors: unavailable.
+func (s *Tickets) ListAssigned(ctx context.Context, assigneeID string, statuses []model.Status, cursor string, limit int) ([]*model.Ticket, string, error) {
+	filter := bson.M{"assignee_id": assigneeID, "status": bson.M{"$in": statusStrings(statuses)}}
+	return s.page(ctx, filter, cursor, ixAssignee, limit)
 }
 
-// ListAssigned returns a user's tickets in the given statuses, newest first.
-func (s *Tickets) ListAssigned(ctx context.Context, assigneeID string, statuses []model.Status, cursor string, limit int) ([]*model.Ticket, string, error) {
-	if s.indexed(ctx) && subset(statuses, redis.TaskStatuses) {
-		ids, err := s.index.Assigned(ctx, assigneeID, cursor, limit+1)
-		if err != nil {
-			return nil, "", err
-		}
-		next := ""
-		if len(ids) > limit {
-			ids, next = ids[:limit], ids[limit-1]
-		}
-		ts, err := s.byIDs(ctx, ids)
-		if err != nil {
-			return nil, "", err
-		}
-		out := ts[:0]
-		for _, t := range ts {
-			if t.AssigneeID == assigneeID && slices.Contains(statuses, t.Status) {
-				out = append(out, t)
-			}
-		}
-		return out, next, nil
-	}
-	filter := bson.M{"assignee_id": assigneeID, "status": bson.M{"$in": statusStrings(statuses)}}
-	if cursor != "" {
-		filter["_id"] = bson.M{"$lt": cursor}
-	}
-	return s.page(ctx, filter, limit)
-}
+// poolStatuses are the statuses of a ticket offered to party members.
+var poolStatuses = []model.Status{model.StatusPending, model.StatusDispatched}
 
 // ListPool returns tickets offered to the party members of the given
-// communities, newest first.
+// communities, newest first. Errors: unavailable.
 func (s *Tickets) ListPool(ctx context.Context, communities []string, cursor string, limit int) ([]*model.Ticket, string, error) {
-	filter := bson.M{"pool": true, "community": bson.M{"$in": communities},
-		"status": bson.M{"$in": statusStrings([]model.Status{model.StatusPending, model.StatusDispatched})}}
-	if cursor != "" {
-		filter["_id"] = bson.M{"$lt": cursor}
-	}
-	return s.page(ctx, filter, limit)
+	filter := bson.M{"pool": true, "community": bson.M{"$in": communities}, "status": bson.M{"$in": statusStrings(poolStatuses)}}
+	return s.page(ctx, filter, cursor, ixPool, limit)
 }
+
+// timerStatuses are the statuses of tickets that have timers.
+var timerStatuses = []model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress, model.StatusResolved}
 
 // Open returns the tickets that still have timers — pending, dispatched,
 // in progress, and resolved (waiting for feedback) — after the given id, in
-// id order: the reconciler walks them in pages.
+// id order: the reconciler walks them in pages. Errors: unavailable.
 func (s *Tickets) Open(ctx context.Context, after string, limit int) ([]*model.Ticket, error) {
-	filter := bson.M{"status": bson.M{"$in": statusStrings([]model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress, model.StatusResolved})}}
+	filter := bson.M{"status": bson.M{"$in": statusStrings(timerStatuses)}}
 	if after != "" {
 		filter["_id"] = bson.M{"$gt": after}
 	}
-	return findAll(ctx, s.c, "open tickets", (*ticketDoc).model, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
-}
-
-// StateAt returns a ticket as it was at a version (nil for version 0's
-// predecessor, i.e. before it existed for the statistics).
-func (s *Tickets) StateAt(ctx context.Context, id string, version int64) (*model.Ticket, error) {
-	var d ticketDoc
-	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
-		return nil, fmt.Errorf("ticket state: %w", translate(err))
-	}
-	if version == d.Version {
-		return d.model(), nil
-	}
-	var e logDoc
-	if err := s.log.FindOne(ctx, bson.M{"_id": logID(id, version)}).Decode(&e); err != nil {
-		return nil, fmt.Errorf("ticket state at v%d: %w", version, translate(err))
-	}
-	d.Fields, d.Version = e.Fields, e.Version
-	return d.model(), nil
-}
-
-// SetStatsVersion records the ticket's version the statistics include. It
-// lives in a collection of its own: on FerretDB any update of the ticket
-// document rewrites all of it, and could undo a concurrent transition.
-func (s *Tickets) SetStatsVersion(ctx context.Context, id string, version int64) error {
-	_, err := s.statsV.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"v": version}}, options.UpdateOne().SetUpsert(true))
-	if err != nil && !mongo.IsDuplicateKeyError(err) {
-		return fmt.Errorf("stats version: %w", translate(err))
-	}
-	return nil
-}
-
-// SetStatsVersions records the statistics' versions of several tickets
-// (by ticket id) in one write.
-func (s *Tickets) SetStatsVersions(ctx context.Context, versions map[string]int64) error {
-	if len(versions) == 0 {
-		return nil
-	}
-	models := make([]mongo.WriteModel, 0, len(versions))
-	for id, v := range versions {
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).
-			SetUpdate(bson.M{"$set": bson.M{"v": v}}).SetUpsert(true))
-	}
-	_, err := s.statsV.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-	if err != nil && !mongo.IsDuplicateKeyError(err) {
-		return fmt.Errorf("stats versions: %w", translate(err))
-	}
-	return nil
-}
-
-// Counted streams every ticket as of the version the statistics include
-// (skipping tickets not yet counted), for a rebuild.
-func (s *Tickets) Counted(ctx context.Context, fn func(*model.Ticket) error) error {
-	counted := map[string]int64{}
-	vc, err := s.statsV.Find(ctx, bson.M{})
-	if err != nil {
-		return fmt.Errorf("counted tickets: %w", translate(err))
-	}
-	for vc.Next(ctx) {
-		var d struct {
-			ID string `bson:"_id"`
-			V  int64  `bson:"v"`
-		}
-		if err := vc.Decode(&d); err != nil {
-			return fmt.Errorf("counted tickets: %w", err)
-		}
-		counted[d.ID] = d.V
-	}
-	if err := vc.Err(); err != nil {
-		return fmt.Errorf("counted tickets: %w", translate(err))
-	}
-	cur, err := s.c.Find(ctx, bson.M{})
-	if err != nil {
-		return fmt.Errorf("counted tickets: %w", translate(err))
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d ticketDoc
-		if err := cur.Decode(&d); err != nil {
-			return fmt.Errorf("counted tickets: %w", err)
-		}
-		v := counted[d.ID]
-		if v == 0 {
-			continue // not counted yet; the applier will
-		}
-		t := d.model()
-		if v != d.Version {
-			if t, err = s.StateAt(ctx, d.ID, v); err != nil {
-				return err
-			}
-		}
-		if err := fn(t); err != nil {
-			return err
-		}
-	}
-	return translate(cur.Err())
+	return findAll(ctx, s.c, "open tickets", (*ticketDoc).model, filter,
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetHint(ixStatusID))
 }

@@ -29,7 +29,7 @@ func newTicket(now time.Time) *model.Ticket {
 
 func TestSameVersionHasExactlyOneWinner(t *testing.T) {
 	t.Parallel()
-	tickets := mongodb.NewTickets(testenv.Mongo(t), time.Now)
+	tickets := mongodb.NewTickets(testenv.Mongo(t), "test", time.Now)
 	ctx := context.Background()
 	tk := newTicket(time.Now())
 	if err := tickets.Insert(ctx, tk, "t:"+tk.ID, "h"); err != nil {
@@ -44,7 +44,7 @@ func TestSameVersionHasExactlyOneWinner(t *testing.T) {
 			defer wg.Done()
 			mine := *tk
 			mine.AssigneeID = fmt.Sprintf("w%d", i)
-			if err := tickets.Update(ctx, &mine); err == nil {
+			if err := tickets.Commit(ctx, tk, &mine); err == nil {
 				wins.Add(1)
 			} else if !errors.Is(err, model.ErrConflict) {
 				t.Error(err)
@@ -60,7 +60,7 @@ func TestSameVersionHasExactlyOneWinner(t *testing.T) {
 func TestCrashBetweenCommitAndApplyRollsForward(t *testing.T) {
 	t.Parallel()
 	m := testenv.Mongo(t)
-	tickets := mongodb.NewTickets(m, time.Now)
+	tickets := mongodb.NewTickets(m, "test", time.Now)
 	ctx := context.Background()
 	tk := newTicket(time.Now())
 	if err := tickets.Insert(ctx, tk, "t:"+tk.ID, "h"); err != nil {
@@ -69,7 +69,7 @@ func TestCrashBetweenCommitAndApplyRollsForward(t *testing.T) {
 	// A writer committed version 1 (assigning w-crashed), then died.
 	crashed := *tk
 	crashed.AssigneeID = "w-crashed"
-	if err := tickets.Update(ctx, &crashed); err != nil {
+	if err := tickets.Commit(ctx, tk, &crashed); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Database().Collection("tickets").UpdateOne(ctx, bson.M{"_id": tk.ID},
@@ -79,15 +79,16 @@ func TestCrashBetweenCommitAndApplyRollsForward(t *testing.T) {
 	// The next writer, on the old state, loses and repairs.
 	late := *tk
 	late.AssigneeID = "w-late"
-	if err := tickets.Update(ctx, &late); !errors.Is(err, model.ErrConflict) {
+	if err := tickets.Commit(ctx, tk, &late); !errors.Is(err, model.ErrConflict) {
 		t.Fatalf("writer on a stale version: %v, want conflict", err)
 	}
 	got, _ := tickets.Get(ctx, tk.ID)
 	if got.Version != 1 || got.AssigneeID != "w-crashed" {
 		t.Fatalf("after roll-forward: v%d assignee %q; want v1 w-crashed", got.Version, got.AssigneeID)
 	}
+	before := *got
 	got.AssigneeID = "w-late"
-	if err := tickets.Update(ctx, got); err != nil || got.Version != 2 {
+	if err := tickets.Commit(ctx, &before, got); err != nil || got.Version != 2 {
 		t.Fatalf("retry on the new state: %v (v%d)", err, got.Version)
 	}
 }

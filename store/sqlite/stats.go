@@ -36,14 +36,7 @@ var (
 		}
 		return strings.Join(cols, ", ")
 	}()
-	sqlRollupAdd = func() string {
-		set := make([]string, rollupColumns)
-		for i := range set {
-			set[i] = fmt.Sprintf("c%d = c%d + excluded.c%d", i, i, i)
-		}
-		return "INSERT INTO rollups (dim, period, key, " + counterList + ") VALUES (?, ?, ?" + strings.Repeat(", ?", rollupColumns) +
-			") ON CONFLICT (dim, period, key) DO UPDATE SET " + strings.Join(set, ", ")
-	}()
+	sqlRollupAdd  = rollupAdd(1<<rollupColumns - 1)
 	sqlRollupRead = "SELECT key, " + counterList + " FROM rollups WHERE dim = ? AND period = ? ORDER BY key"
 )
 
@@ -54,22 +47,63 @@ var (
 	_ [model.NumCounters - rollupColumns]struct{}
 )
 
+// rollupAdd is the upsert that adds the counters of mask (bit i: ci) to a
+// row: binding only the counters a delta changes (most rows change one to
+// three) costs far less than binding all of them.
+func rollupAdd(mask uint32) string {
+	var cols, set []string
+	for i := range rollupColumns {
+		if mask&(1<<i) != 0 {
+			c := "c" + strconv.Itoa(i)
+			cols = append(cols, c)
+			set = append(set, c+" = "+c+" + excluded."+c)
+		}
+	}
+	return "INSERT INTO rollups (dim, period, key, " + strings.Join(cols, ", ") + ") VALUES (?, ?, ?" + strings.Repeat(", ?", len(cols)) +
+		") ON CONFLICT (dim, period, key) DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+// rollupMask says which counters of v are not zero.
+func rollupMask(v *model.RollupValues) uint32 {
+	var mask uint32
+	for i, x := range v {
+		if x != 0 {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
+// rollupStatements are the upserts addRollups runs for rows.
+func rollupStatements(rows []model.RollupRow) []string {
+	seen := map[uint32]bool{}
+	var out []string
+	for i := range rows {
+		if m := rollupMask(&rows[i].Values); m != 0 && !seen[m] {
+			seen[m] = true
+			out = append(out, rollupAdd(m))
+		}
+	}
+	return out
+}
+
 // addRollups adds rows to the roll-ups and records when (Stats.UpdatedAt).
 func addRollups(w *txw, rows []model.RollupRow, at time.Time) error {
-	if len(rows) > 0 {
-		stmt, err := w.stmt(sqlRollupAdd)
-		if err != nil {
-			return err
+	args := make([]any, 0, 3+rollupColumns)
+	for _, r := range rows {
+		var mask uint32
+		args = append(args[:0], r.Dim, r.Period, r.Key)
+		for i, v := range r.Values {
+			if v != 0 {
+				mask |= 1 << i
+				args = append(args, v)
+			}
 		}
-		args := make([]any, 3+rollupColumns)
-		for _, r := range rows {
-			args[0], args[1], args[2] = r.Dim, r.Period, r.Key
-			for i, v := range r.Values {
-				args[3+i] = v
-			}
-			if _, err := stmt.ExecContext(w.ctx, args...); err != nil {
-				return err
-			}
+		if mask == 0 {
+			continue
+		}
+		if _, err := w.exec(rollupAdd(mask), args...); err != nil {
+			return err
 		}
 	}
 	_, err := w.exec(sqlStatsAt, strconv.FormatInt(at.UnixMilli(), 10))
@@ -160,25 +194,22 @@ func (s *Stats) Rebuild(ctx context.Context) (int, error) {
 		slices.SortFunc(rows, func(a, b model.RollupRow) int {
 			return cmp.Or(cmp.Compare(a.Dim, b.Dim), cmp.Compare(a.Period, b.Period), cmp.Compare(a.Key, b.Key))
 		})
-		ins, err := tx.PrepareContext(ctx, "INSERT INTO rollups (dim, period, key, "+counterList+") VALUES (?, ?, ?"+strings.Repeat(", ?", rollupColumns)+")")
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		args := make([]any, 3+rollupColumns)
+		var values [][]any
 		for _, r := range rows {
 			if r.Values == (model.RollupValues{}) {
 				continue
 			}
-			args[0], args[1], args[2] = r.Dim, r.Period, r.Key
-			for i, v := range r.Values {
-				args[3+i] = v
+			v := make([]any, 3+rollupColumns)
+			v[0], v[1], v[2] = r.Dim, r.Period, r.Key
+			for i, x := range r.Values {
+				v[3+i] = x
 			}
-			if _, err := ins.ExecContext(ctx, args...); err != nil {
-				return err
-			}
+			values = append(values, v)
 		}
-		return nil
+		if len(values) == 0 {
+			return nil
+		}
+		return insertMany(s.db.txw(ctx, tx), "INSERT INTO rollups (dim, period, key, "+counterList+") VALUES (?, ?, ?"+strings.Repeat(", ?", rollupColumns)+")", values)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("rebuild statistics: %w", err)

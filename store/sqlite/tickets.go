@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,7 +176,30 @@ func insertTicket(w *txw, rid int64, t *model.Ticket, idem, bodyHash, hist strin
 	return indexText(w, rid, t)
 }
 
-// insertConflict names what a unique constraint refused.
+// insertMany runs insert (an INSERT … VALUES (?, …) of one row) for rows,
+// up to a hundred rows a statement.
+func insertMany(w *txw, insert string, rows [][]any) error {
+	head, one, ok := strings.Cut(insert, " VALUES ")
+	if !ok {
+		return fmt.Errorf("insertMany: %q has no VALUES", insert)
+	}
+	const per = 100
+	args := make([]any, 0, per*len(rows[0]))
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := w.exec(head+" VALUES "+strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", "), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertConflict names what a unique constraint refused (t: the ticket,
+// when one).
 func insertConflict(err error, t *model.Ticket) error {
 	e := translate(err)
 	if !errors.Is(e, model.ErrConflict) {
@@ -185,10 +209,14 @@ func insertConflict(err error, t *model.Ticket) error {
 	switch {
 	case strings.Contains(msg, "tickets.idem"):
 		return model.Wrap(model.CodeConflict, err, "这次提交已经保存过（同一幂等键）")
-	case strings.Contains(msg, "tickets.case_no"):
+	case strings.Contains(msg, "tickets.case_no") && t != nil:
 		return model.Wrap(model.CodeConflict, err, fmt.Sprintf("案件编号 %s 已被占用", t.CaseNo))
-	case strings.Contains(msg, "tickets.id"):
+	case strings.Contains(msg, "tickets.case_no"):
+		return model.Wrap(model.CodeConflict, err, "案件编号已被占用")
+	case strings.Contains(msg, "tickets.id") && t != nil:
 		return model.Wrap(model.CodeConflict, err, fmt.Sprintf("工单 %s 已存在", t.ID))
+	case strings.Contains(msg, "tickets.id"):
+		return model.Wrap(model.CodeConflict, err, "工单已存在")
 	}
 	return e
 }
@@ -244,47 +272,130 @@ func (s *Tickets) Load(ctx context.Context, ts []*model.Ticket) error {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return ts[a].CreatedAt.Compare(ts[b].CreatedAt) })
-	caseNos := make([]string, len(ts))
-	stats := model.Contribution{}
-	s.db.warm(ctx)
+	// Everything but the writes happens before the transaction: the
+	// documents, the statistics, the search tokens.
+	type row struct {
+		t          model.Ticket
+		doc        []byte
+		hist       string
+		gramTokens string
+		rid        int64
+	}
+	rows := make([]row, len(order))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(rows)/500))
+	sums := make([]model.Contribution, workers)
+	var wg sync.WaitGroup
+	for k := range workers {
+		sums[k] = model.Contribution{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := k; j < len(rows); j += workers {
+				r := &rows[j]
+				r.t = *ts[order[j]]
+				if r.t.Version > 0 {
+					r.hist = histRecord(r.t.Version, &r.t, nil)
+					sums[k].Add(model.Contribute(&r.t))
+				}
+				r.gramTokens = grams(r.t.Description, r.t.Address)
+			}
+		}()
+	}
+	wg.Wait()
+	stats := sums[0]
+	for _, c := range sums[1:] {
+		stats.Add(c)
+	}
+	statRows := stats.Rows()
+	s.db.warm(ctx, rollupStatements(statRows)...)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
 		w := s.db.txw(ctx, tx)
-		var err error
-		for _, i := range order {
-			t := *ts[i]
-			if t.CaseNo == "" {
-				if t.CaseNo, err = nextCaseNo(w, t.CreatedAt); err != nil {
+		// Case numbers: the days' counters read once, numbers given in
+		// CreatedAt order, the counters written back once.
+		last := map[string]int64{}
+		counter := func(day string) (int64, error) {
+			n, ok := last[day]
+			if !ok {
+				err := w.queryRow("SELECT last FROM case_days WHERE day = ?", day).Scan(&n)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return 0, err
+				}
+			}
+			return n, nil
+		}
+		for j := range rows {
+			if day, n, ok := parseCaseNo(rows[j].t.CaseNo); ok {
+				cur, err := counter(day)
+				if err != nil {
 					return err
 				}
-			} else if day, n, ok := parseCaseNo(t.CaseNo); ok {
-				if _, err := w.exec(sqlCaseAtOrAbove, day, n); err != nil {
+				last[day] = max(cur, n)
+			}
+		}
+		for j := range rows {
+			r := &rows[j]
+			if r.t.CaseNo == "" {
+				day := caseDay(r.t.CreatedAt)
+				n, err := counter(day)
+				if err != nil {
 					return err
 				}
+				last[day] = n + 1
+				r.t.CaseNo = fmt.Sprintf("%s-%04d", day, n+1)
 			}
-			caseNos[i] = t.CaseNo
-			rid, err := freeRID(w, t.CreatedAt)
-			if err != nil {
-				return err
-			}
-			hist := ""
-			if t.Version > 0 {
-				hist = histRecord(t.Version, &t, nil)
-				stats.Add(model.Contribute(&t))
-			}
-			if err := insertTicket(w, rid, &t, "load:"+t.ID, "", hist); err != nil {
+			r.doc = encodeTicket(&r.t)
+		}
+		for day, n := range last {
+			if _, err := w.exec(sqlCaseAtOrAbove, day, n); err != nil {
 				return err
 			}
 		}
-		if len(stats) == 0 {
+		// Rows and documents in creation order (appends to both tables),
+		// a hundred a statement; the search rows last, together: a
+		// statement that opens a savepoint in between would make FTS5
+		// flush its pending terms, one tiny segment per ticket.
+		next := map[int64]int64{} // a millisecond's next free rid
+		var tickets, docs, texts, toks [][]any
+		for j := range rows {
+			r := &rows[j]
+			base := ridBase(r.t.CreatedAt)
+			rid, ok := next[base]
+			if !ok {
+				var err error
+				if rid, err = freeRID(w, r.t.CreatedAt); err != nil {
+					return err
+				}
+			}
+			if rid >= base+1<<ridShift {
+				return model.Errorf(model.CodeUnavailable, "同一毫秒内创建的工单超过 %d 件", 1<<ridShift)
+			}
+			next[base], r.rid = rid+1, rid
+			tickets = append(tickets, append([]any{rid, r.t.ID, r.t.CaseNo, "load:" + r.t.ID}, rowValues(&r.t)...))
+			docs = append(docs, []any{rid, "", r.doc, r.hist})
+			texts = append(texts, []any{rid, r.t.Description, r.t.Address})
+			toks = append(toks, []any{rid, r.gramTokens})
+		}
+		if err := insertMany(w, sqlInsertRow, tickets); err != nil {
+			return insertConflict(err, nil)
+		}
+		for _, batch := range []struct {
+			sql  string
+			rows [][]any
+		}{{sqlInsertDoc, docs}, {sqlTextInsert, texts}, {sqlGramsInsert, toks}} {
+			if err := insertMany(w, batch.sql, batch.rows); err != nil {
+				return err
+			}
+		}
+		if len(statRows) == 0 {
 			return nil
 		}
-		return addRollups(w, stats.Rows(), s.db.now())
+		return addRollups(w, statRows, s.db.now())
 	})
 	if err != nil {
 		return fmt.Errorf("load tickets: %w", err)
 	}
-	for i, t := range ts {
-		t.CaseNo = caseNos[i]
+	for j, i := range order {
+		ts[i].CaseNo = rows[j].t.CaseNo
 	}
 	return nil
 }
@@ -306,11 +417,11 @@ func (s *Tickets) Commit(ctx context.Context, before, after *model.Ticket) error
 		a.CaseNo = after.CaseNo
 	}
 	delta := model.StatsDelta(before, &a).Rows()
+	s.db.warm(ctx, rollupStatements(delta)...)
 	doc := encodeTicket(&a)
 	hist := histRecord(next, &a, before)
 	textChanged := before.Description != a.Description || before.Address != a.Address
 	now := s.db.now()
-	s.db.warm(ctx)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
 		w := s.db.txw(ctx, tx)
 		var rid int64
@@ -514,32 +625,33 @@ func (db *DB) wstmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, e
 	return tx.StmtContext(ctx, p), nil
 }
 
-// warm prepares the writer's statements a change runs. It must be called
-// outside a transaction: the writer has one connection, which a
-// transaction holds.
-func (db *DB) warm(ctx context.Context) {
+// warm prepares on the writer the statements a change runs (and extra
+// ones: a delta's roll-up upserts), so that its transaction does not
+// prepare them. It must be called outside a transaction: the writer has
+// one connection, which a transaction holds. On failure the statements
+// are prepared in the transaction instead.
+func (db *DB) warm(ctx context.Context, extra ...string) {
 	db.ws.mu.Lock()
 	defer db.ws.mu.Unlock()
-	if db.ws.m != nil {
-		return
+	if db.ws.m == nil {
+		db.ws.m = map[string]*sql.Stmt{}
+		extra = append(extra, writeStatements...)
 	}
-	m := map[string]*sql.Stmt{}
-	for _, q := range writeStatements {
+	for _, q := range extra {
+		if db.ws.m[q] != nil {
+			continue
+		}
 		p, err := db.w.PrepareContext(ctx, q)
 		if err != nil {
-			for _, p := range m {
-				p.Close()
-			}
-			return // statements are prepared in each transaction instead
+			return
 		}
-		m[q] = p
+		db.ws.m[q] = p
 	}
-	db.ws.m = m
 }
 
 // writeStatements are the statements warm prepares.
 var writeStatements = []string{sqlInsertRow, sqlInsertDoc, sqlFreeRID, sqlCaseNext, sqlCaseAtOrAbove, sqlHandoff,
-	sqlCommitRow, sqlCommitDoc, sqlStatsAt, sqlRollupAdd, sqlTextInsert, sqlGramsInsert}
+	sqlCommitRow, sqlCommitDoc, sqlStatsAt, sqlTextInsert, sqlGramsInsert}
 
 // As is the same store as seen by another instance: the handoffs it
 // records name instance as their owner.

@@ -28,10 +28,15 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
+// anys are the distinct values of vs, in order, as query arguments.
 func anys[T ~string](vs []T) []any {
-	out := make([]any, len(vs))
-	for i, v := range vs {
-		out[i] = string(v)
+	out := make([]any, 0, len(vs))
+	seen := make(map[T]bool, len(vs))
+	for _, v := range vs {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, string(v))
+		}
 	}
 	return out
 }
@@ -252,8 +257,9 @@ func (s *Tickets) ListPool(ctx context.Context, communities []string, cursor str
 var loadStatuses = []model.Status{model.StatusDispatched, model.StatusInProgress}
 
 func openLoadsQuery(userIDs []string) query {
+	users := anys(userIDs)
 	return query{"SELECT assignee_id, count(*) FROM tickets INDEXED BY tickets_assignee WHERE assignee_id IN (" +
-		placeholders(len(userIDs)) + ") AND status IN (?, ?) GROUP BY assignee_id", append(anys(userIDs), anys(loadStatuses)...)}
+		placeholders(len(users)) + ") AND status IN (?, ?) GROUP BY assignee_id", append(users, anys(loadStatuses)...)}
 }
 
 // OpenLoads returns, per user, the tickets assigned to them and dispatched
@@ -302,10 +308,10 @@ func nearQuery(cells []string, category string, statuses []model.Status, since t
 		extra += " AND rid >= ?"
 		extraArgs = append(extraArgs, ridFloor(since))
 	}
-	for _, st := range statuses {
+	for _, st := range anys(statuses) {
 		for _, c := range cells {
 			arms = append(arms, "SELECT rid FROM tickets INDEXED BY tickets_near WHERE status = ? AND gh >= ? AND gh < ?"+extra)
-			q.args = append(q.args, string(st), c, c+"~")
+			q.args = append(q.args, st, c, c+"~")
 			q.args = append(q.args, extraArgs...)
 		}
 	}
@@ -403,13 +409,14 @@ func publicQuery(q model.PublicQuery) (query, bool) {
 		restArgs = append(restArgs, ridBase(q.To)+1<<ridShift)
 	}
 	var out query
-	if len(q.Categories) > 0 && len(q.Categories) < len(allowed) {
-		out = union("rid", "tickets_category", "category", anys(q.Categories),
+	cats := anys(q.Categories)
+	if len(cats) > 0 && len(cats) < len(allowed) {
+		out = union("rid", "tickets_category", "category", cats,
 			" AND status IN ("+placeholders(len(allowed))+")"+rest, append(anys(allowed), restArgs...))
 	} else {
-		if len(q.Categories) > 0 {
-			rest += " AND category IN (" + placeholders(len(q.Categories)) + ")"
-			restArgs = append(restArgs, anys(q.Categories)...)
+		if len(cats) > 0 {
+			rest += " AND category IN (" + placeholders(len(cats)) + ")"
+			restArgs = append(restArgs, cats...)
 		}
 		out = union("rid", "tickets_status", "status", anys(allowed), rest, restArgs)
 	}

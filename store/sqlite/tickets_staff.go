@@ -26,8 +26,8 @@ import (
 // The other filters are checked on the narrow rows the driving index
 // yields. The count stops at maxExact+1 rows (model.MaxExactTotal).
 
-// driver is the index that serves a staff search.
-type driver struct {
+// staffDriver is the index that serves a staff search.
+type staffDriver struct {
 	col     string // the driving column ("" for none)
 	values  []any
 	literal string // the partial index's condition, when the index is partial
@@ -56,13 +56,13 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 	var conds []cond
 	add := func(sql string, args ...any) { conds = append(conds, cond{sql, args}) }
 
-	var d driver
+	var d staffDriver
 	d.cond = -1
 	pick := func(col string, values []any, literal, byRID, byDue string) {
 		if d.col != "" {
 			return
 		}
-		d = driver{col: col, values: values, literal: literal, byRID: byRID, byDue: byDue, cond: len(conds) - 1}
+		d = staffDriver{col: col, values: values, literal: literal, byRID: byRID, byDue: byDue, cond: len(conds) - 1}
 	}
 	if q.Queue != "" {
 		add("queue = ?", q.Queue)
@@ -232,8 +232,11 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 		rest, args := where("rid", -1, true)
 		countRest, countArgs := where("rid", -1, false)
 		from := "tickets"
-		if due && len(ridConds) == 0 {
+		switch {
+		case due && len(ridConds) == 0:
 			from = "tickets INDEXED BY tickets_due"
+		case len(ridConds) > 0:
+			from = "tickets NOT INDEXED" // the created_at range: a rowid range
 		}
 		out.page = pageOf(query{"SELECT " + cols + " FROM " + from + " WHERE 1" + rest, args})
 		out.count = capped(query{"SELECT 1 FROM tickets WHERE 1" + countRest, countArgs})

@@ -49,9 +49,13 @@ func expected(t *testing.T, s Tickets, idList []string) model.Contribution {
 }
 
 // checkStats compares what Stats.Read returns, for every dimension and
-// every period of want, with want.
+// every period of want, with want, once every commit so far is counted
+// (Settle: an engine may count after the commit, as MongoDB's applier does).
 func checkStats(t *testing.T, st Stats, want model.Contribution, what string) {
 	t.Helper()
+	if err := st.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
 	periods := map[string][]string{}
 	for k := range want {
 		if !slices.Contains(periods[k.Dim], k.Period) {

@@ -528,6 +528,12 @@ func testTasksLoadsPoolNear(t *testing.T, open Open) {
 	if page, next, _ = s.ListAssigned(ctx, "w1", open2, next, 1); !slices.Equal(ids(page), []string{a.ID}) || next != "" {
 		t.Fatalf("second page = %v %q; want a, end", ids(page), next)
 	}
+	if page, _, _ := s.ListAssigned(ctx, "w1", append(open2, open2...), "", 10); !slices.Equal(ids(page), []string{b.ID, a.ID}) {
+		t.Fatalf("statuses named twice = %v; want b, a once each", ids(page))
+	}
+	if loads, _ := s.OpenLoads(ctx, []string{"w1", "w1"}); loads["w1"] != 2 {
+		t.Fatalf("loads of a user named twice = %v", loads)
+	}
 	if _, _, err := s.ListAssigned(ctx, "w1", open2, model.NewID(base), 1); !errors.Is(err, model.ErrInvalidArgument) {
 		t.Fatalf("a cursor naming no ticket: %v, want invalid_argument", err)
 	}
@@ -656,6 +662,10 @@ func testPublic(t *testing.T, open Open) {
 	q.Categories = []string{"0101", "1101", "9999"}
 	if got := list(q); !slices.Equal(got, []string{c, b, a}) {
 		t.Fatalf("three categories: %v", got)
+	}
+	q.Categories = []string{"0101", "0101"}
+	if got := list(q); !slices.Equal(got, []string{b, a}) {
+		t.Fatalf("a category named twice: %v", got)
 	}
 	q = all
 	q.Statuses = []model.Status{model.StatusClosed, model.StatusRejected}

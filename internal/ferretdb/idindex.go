@@ -1,4 +1,4 @@
-package mongodb
+package ferretdb
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	_ "modernc.org/sqlite" // the driver FerretDB's SQLite backend registers too
 )
 
-// idIndexKeeper works around FerretDB v1.24's SQLite backend looking every
+// idIndexKeeper, for the tests' speed, works around FerretDB v1.24's SQLite backend looking every
 // document up by _id with a full table scan: FerretDB creates its _id index
 // on the expression _ferretdb_sjson->"_id" but queries with
 // _ferretdb_sjson->'$._id', and SQLite uses an expression index only for the

@@ -1,4 +1,9 @@
-package mongodb
+// Package ferretdb runs FerretDB v1 — a MongoDB wire-protocol server over
+// SQLite files — inside the process, for what must speak to a MongoDB
+// without one: the tests of the MongoDB store (internal/testenv) and the
+// reading of a data directory written by the former FerretDB-based embedded
+// mode. The server binary's production path never links it.
+package ferretdb
 
 import (
 	"context"
@@ -12,29 +17,24 @@ import (
 	"sync"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
-	"github.com/alicebob/miniredis/v2"
 )
 
-// Embedded is the single-machine mode's pair of servers, both inside this
-// process: FerretDB speaking the MongoDB wire protocol over SQLite files
-// under a data directory, and an in-memory Redis. MongoDB is the record and
-// the Redis state is rebuilt from it, so losing Redis on restart loses
-// nothing.
-type Embedded struct {
-	MongoURI string
-	RedisURL string
+// Server is FerretDB with its SQLite backend under a data directory,
+// listening on a free loopback port.
+type Server struct {
+	// URI is the MongoDB connection string of the server.
+	URI string
 
 	cancel context.CancelFunc
 	done   chan struct{}
-	redis  *miniredis.Miniredis
 	ids    *idIndexKeeper
 }
 
 var ferretNew sync.Mutex
 
-// StartEmbedded starts FerretDB with its SQLite backend under dataDir and an
-// in-process Redis, each on a free loopback port.
-func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
+// Start starts FerretDB on the SQLite files under dataDir/ferretdb (made
+// if missing). Errors: the data directory's or FerretDB's.
+func Start(dataDir string, logger *slog.Logger) (*Server, error) {
 	dir, err := filepath.Abs(filepath.Join(dataDir, "ferretdb"))
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -42,8 +42,8 @@ func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	// ferretdb.New sets package state; two embedded servers in one process
-	// (tests) must not start at the same moment.
+	// ferretdb.New sets package state; two servers in one process (tests)
+	// must not start at the same moment.
 	ferretNew.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
@@ -58,34 +58,27 @@ func StartEmbedded(dataDir string, logger *slog.Logger) (*Embedded, error) {
 		return nil, fmt.Errorf("start ferretdb: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Embedded{MongoURI: withPoolSize(f.MongoDBURI(), embeddedPoolSize()), cancel: cancel, done: make(chan struct{}), ids: newIDIndexKeeper(dir)}
+	s := &Server{URI: withPoolSize(f.MongoDBURI(), poolSize()), cancel: cancel, done: make(chan struct{}), ids: newIDIndexKeeper(dir)}
 	keeperDone := make(chan struct{})
 	go func() {
 		defer close(keeperDone)
-		e.ids.run(ctx)
+		s.ids.run(ctx)
 	}()
 	go func() {
-		defer close(e.done)
+		defer close(s.done)
 		_ = f.Run(ctx)
 		<-keeperDone
 	}()
-
-	e.redis = miniredis.NewMiniRedis()
-	if err := e.redis.StartAddr("127.0.0.1:0"); err != nil {
-		e.Close()
-		return nil, fmt.Errorf("start in-process redis: %w", err)
-	}
-	e.RedisURL = "redis://" + e.redis.Addr()
-	return e, nil
+	return s, nil
 }
 
-// embeddedPoolSize bounds the connections to the embedded FerretDB. SQLite
-// has one writer at a time, and a writer that finds the database locked
-// sleeps in SQLite's busy handler (1, 2, 5 … 100 ms) rather than queueing:
-// with a hundred connections, dozens of writers slept in turn while the
-// cores idled. A few connections per core keep the cores busy, and the
-// driver's pool queues the rest in order. CGT_EMBEDDED_POOL overrides it.
-func embeddedPoolSize() int {
+// poolSize bounds the connections to FerretDB. SQLite has one writer at a
+// time, and a writer that finds the database locked sleeps in SQLite's busy
+// handler (1, 2, 5 … 100 ms) rather than queueing: with a hundred
+// connections, dozens of writers slept in turn while the cores idled. A few
+// connections per core keep the cores busy, and the driver's pool queues the
+// rest in order. CGT_EMBEDDED_POOL overrides it.
+func poolSize() int {
 	if n, err := strconv.Atoi(os.Getenv("CGT_EMBEDDED_POOL")); err == nil && n > 0 {
 		return n
 	}
@@ -102,18 +95,16 @@ func withPoolSize(uri string, n int) string {
 
 // IndexIDs gives every collection that exists now in the database the _id
 // index FerretDB's queries can use (see idIndexKeeper); collections made
-// later get theirs within a second.
-func (e *Embedded) IndexIDs(ctx context.Context, database string) error {
-	return e.ids.Sync(ctx, database)
+// later get theirs within a second. Only for speed: FerretDB answers the
+// same without it, scanning.
+func (s *Server) IndexIDs(ctx context.Context, database string) error {
+	return s.ids.Sync(ctx, database)
 }
 
-// Close stops both servers and waits for FerretDB to close its files.
-func (e *Embedded) Close() {
-	if e.redis != nil {
-		e.redis.Close()
-	}
-	e.cancel()
-	<-e.done
+// Close stops the server and waits for FerretDB to close its files.
+func (s *Server) Close() {
+	s.cancel()
+	<-s.done
 }
 
 // minLevel drops records below min, whatever the wrapped handler's level.

@@ -1,4 +1,4 @@
-package mongodb
+package ferretdb
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // TestEmbeddedIDLookupsUseAnIndex checks, in SQLite's own query plan, that
@@ -20,23 +22,24 @@ func TestEmbeddedIDLookupsUseAnIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	e, err := StartEmbedded(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := Start(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	m, err := OpenMongo(ctx, e.MongoURI, "plan")
+	client, err := mongo.Connect(options.Client().ApplyURI(e.URI))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close(ctx)
-	if _, err := m.db.Collection("early").InsertOne(ctx, bson.M{"_id": "a"}); err != nil {
+	defer client.Disconnect(ctx)
+	db := client.Database("plan")
+	if _, err := db.Collection("early").InsertOne(ctx, bson.M{"_id": "a"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.IndexIDs(ctx, "plan"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.db.Collection("late").InsertOne(ctx, bson.M{"_id": "b"}); err != nil {
+	if _, err := db.Collection("late").InsertOne(ctx, bson.M{"_id": "b"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.IndexIDs(ctx, "plan"); err != nil {
@@ -44,22 +47,22 @@ func TestEmbeddedIDLookupsUseAnIndex(t *testing.T) {
 	}
 	// And FerretDB still finds documents by _id through it.
 	var got bson.M
-	if err := m.db.Collection("late").FindOne(ctx, bson.M{"_id": "b"}).Decode(&got); err != nil || got["_id"] != "b" {
+	if err := db.Collection("late").FindOne(ctx, bson.M{"_id": "b"}).Decode(&got); err != nil || got["_id"] != "b" {
 		t.Fatalf("FindOne by _id = %v, %v", got, err)
 	}
 
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ferretdb", "plan.sqlite")+"?mode=ro")
+	sdb, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ferretdb", "plan.sqlite")+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer sdb.Close()
 	for _, coll := range []string{"early", "late"} {
 		var table string
-		if err := db.QueryRow("SELECT table_name FROM "+ferretMetadataTable+" WHERE name = ?", coll).Scan(&table); err != nil {
+		if err := sdb.QueryRow("SELECT table_name FROM "+ferretMetadataTable+" WHERE name = ?", coll).Scan(&table); err != nil {
 			t.Fatal(err)
 		}
 		// The statement of FerretDB's sqlite backend (collection.Query).
-		rows, err := db.Query(`EXPLAIN QUERY PLAN SELECT `+ferretDocColumn+` FROM "`+table+`" WHERE `+ferretDocColumn+`->'$._id' = ?`, `"a"`)
+		rows, err := sdb.Query(`EXPLAIN QUERY PLAN SELECT `+ferretDocColumn+` FROM "`+table+`" WHERE `+ferretDocColumn+`->'$._id' = ?`, `"a"`)
 		if err != nil {
 			t.Fatal(err)
 		}
