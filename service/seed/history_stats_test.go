@@ -15,8 +15,8 @@ import (
 	"github.com/citizen-city/chengguantong/store/sqlite"
 )
 
-// TestHistoryStatisticsAgree loads a history into the embedded store and
-// checks that its statistics — counted by Load as of each ticket's
+// TestHistoryStatisticsAgree loads two histories into the embedded store
+// and checks that its statistics — counted by Load as of each ticket's
 // version — are what a rebuild gives, and what an independent sum of
 // model.Contribute over the tickets gives, in every dimension and period.
 func TestHistoryStatisticsAgree(t *testing.T) {
@@ -34,8 +34,9 @@ func TestHistoryStatisticsAgree(t *testing.T) {
 	want := model.Contribution{}
 	n, counted := 0, 0
 	caseNos := map[string]bool{}
-	err = Generate(ctx, city, HistoryOptions{Tickets: 3000, Days: 90, End: end, Fresh: 5, Seed: 5, Workflow: testWorkflow(t), Batch: 400},
-		func(b Batch) error {
+	// Two histories into one store, the second added to the first.
+	load := func(opt HistoryOptions) error {
+		return Generate(ctx, city, opt, func(b Batch) error {
 			if err := tickets.Load(ctx, b.Tickets); err != nil {
 				return err
 			}
@@ -52,10 +53,14 @@ func TestHistoryStatisticsAgree(t *testing.T) {
 			}
 			return nil
 		})
-	if err != nil {
+	}
+	if err := load(HistoryOptions{Tickets: 3000, Days: 90, End: end, Fresh: 5, Seed: 5, Workflow: testWorkflow(t), Batch: 400}); err != nil {
 		t.Fatal(err)
 	}
-	if n != 3000 || counted == 0 {
+	if err := load(HistoryOptions{Tickets: 1000, Days: 30, End: end, Seed: 6, Workflow: testWorkflow(t)}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4000 || counted == 0 {
 		t.Fatalf("loaded %d tickets, %d of them past version 0", n, counted)
 	}
 
