@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -24,8 +25,9 @@ type Mode string
 
 // The two modes.
 const (
-	// ModeEmbedded runs FerretDB (SQLite), an in-process Redis and the WeChat
-	// simulator inside the server process: a single-machine mode.
+	// ModeEmbedded keeps the record in SQLite under DATA_DIR and runs an
+	// in-process Redis and the WeChat simulator
+	// inside the server process: a single-machine mode.
 	ModeEmbedded Mode = "embedded"
 	// ModeProduction uses the MongoDB and Redis named by MONGODB_URI and REDIS_URL.
 	ModeProduction Mode = "production"
@@ -77,9 +79,26 @@ type Config struct {
 	PhotoMaxBytes  int64
 	PhotoMaxPixels int64
 	PhotoURLTTL    time.Duration
+	// PhotoDecodeMemory bounds the memory all photo decodes of an instance
+	// take at once, each estimated from the image's headers before
+	// decoding; a photo whose decode alone needs more is refused (413).
+	PhotoDecodeMemory int64
 	// Abuse limits per resident.
 	UploadsPerMinute int
 	ReportsPerDay    int
+	// UploadTimePerMiB is the pace an upload's body must keep: each MiB
+	// within this time (after 5 s of grace), else it is cut off (400).
+	UploadTimePerMiB time.Duration
+
+	// MetricsAddr is the address of the listener that serves /metrics
+	// alone (empty: none, METRICS_ADDR=off). MetricsToken, when set, also
+	// opens /metrics on the main port to callers that give it as a bearer
+	// token; without it /metrics there answers 404.
+	MetricsAddr  string
+	MetricsToken string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (the
+	// load balancers); empty, the peer's own address is the client's.
+	TrustedProxies []netip.Prefix
 	// Dispatch rules.
 	AcceptTimeout  time.Duration
 	FeedbackWindow time.Duration
@@ -102,8 +121,15 @@ type Config struct {
 	// the last failed one the report is held for staff (held: true).
 	ScreeningMaxAttempts int
 	// ReconcileInterval is how often the reconcilers rebuild Redis's
-	// dispatch state from MongoDB when Redis has not lost its data.
+	// dispatch state from the store when Redis has not lost its data.
 	ReconcileInterval time.Duration
+	// Periods are how often the background work looks by itself.
+	Periods Periods
+	// SQLiteReaders bounds the embedded store's reader connections.
+	SQLiteReaders int
+	// MongoSlowMS, when positive, prints every MongoDB command slower than
+	// this many milliseconds to stderr (a diagnostic).
+	MongoSlowMS int
 	// WorkCalendar counts handling limits in working time: the built-in
 	// China 2026 calendar unless WORK_CALENDAR gives another.
 	WorkCalendar workcal.Config
@@ -131,11 +157,42 @@ type Config struct {
 	Open311ListsPerMinute int
 }
 
+// Periods are how often each background job looks for work by itself. Most
+// are also woken at once when there is work (a commit, a timer set, grids
+// stored); the period bounds how long a lost wake-up can delay them.
+type Periods struct {
+	// LivenessBeat is how often an instance renews its liveness mark, which
+	// lives LivenessTTL: another instance takes over a dead one's jobs and
+	// relays its handoffs within LivenessTTL + LivenessBeat of its death.
+	LivenessBeat time.Duration
+	LivenessTTL  time.Duration
+	// Takeover is how often an instance looks for instances that died, to
+	// take over their queue jobs and relay the after-commit work they left
+	// (by dying between a commit and its hand-off to Redis).
+	Takeover time.Duration
+	// Timers is how often the timer loop looks for a timer set by another
+	// instance (its own wake it at once).
+	Timers time.Duration
+	// Grids is how often an instance reloads the grids without a wake-up.
+	Grids time.Duration
+	// Stats is how often the MongoDB statistics applier looks without a
+	// wake-up.
+	Stats time.Duration
+	// PhotoSweep is how often unused uploads and overdue photo checks are
+	// swept; UnusedPhotoTTL is how long an upload may stay unused.
+	PhotoSweep     time.Duration
+	UnusedPhotoTTL time.Duration
+	// NotificationsKept is how long the record of each sent notification is
+	// kept (it makes a notification's retries send it once).
+	NotificationsKept time.Duration
+}
+
 // Defaults that are not empty.
 const (
 	DefaultHTTPAddr      = ":8080"
 	DefaultMongoDatabase = "chengguantong"
 	DefaultDataDir       = "./data"
+	DefaultMetricsAddr   = "127.0.0.1:9090"
 	// SimulatorAppID is the app id the WeChat simulator answers for when no
 	// WECHAT_APPID is configured.
 	SimulatorAppID = "wx0000000000000000"
@@ -168,7 +225,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		PhotoMaxBytes:               int64(p.positiveInt("PHOTO_MAX_BYTES", 10<<20)),
 		PhotoMaxPixels:              int64(p.positiveInt("PHOTO_MAX_PIXELS", 50_000_000)),
 		PhotoURLTTL:                 p.duration("PHOTO_URL_TTL", time.Hour),
+		PhotoDecodeMemory:           int64(p.positiveInt("PHOTO_DECODE_MEMORY", 256<<20)),
 		UploadsPerMinute:            p.positiveInt("UPLOADS_PER_MINUTE", 20),
+		UploadTimePerMiB:            p.duration("UPLOAD_TIME_PER_MIB", 10*time.Second),
+		MetricsAddr:                 p.str("METRICS_ADDR", DefaultMetricsAddr),
+		MetricsToken:                p.str("METRICS_TOKEN", ""),
 		ReportsPerDay:               p.positiveInt("REPORTS_PER_DAY", 20),
 		AcceptTimeout:               p.duration("ACCEPT_TIMEOUT", 30*time.Minute),
 		MaxReturns:                  p.positiveInt("MAX_RETURNS", 2),
@@ -180,16 +241,47 @@ func Load(getenv func(string) string) (*Config, error) {
 		WeChatSimulatorMediaVerdict: p.str("WECHAT_SIMULATOR_MEDIA_VERDICT", wechatsim.VerdictPass),
 		ResolutionPhotoMaxDistanceM: p.positiveInt("RESOLUTION_PHOTO_MAX_DISTANCE_M", 300),
 		ReconcileInterval:           p.duration("RECONCILE_INTERVAL", 10*time.Minute),
-		TemplateAssigned:            p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
-		TemplateAccepted:            p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
-		TemplateResolved:            p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
-		Open311Jurisdiction:         strings.ToLower(p.str("OPEN311_JURISDICTION", "")),
-		Open311Contact:              p.str("OPEN311_CONTACT", "市民城管通（城市管理局）：请通过城市管理局信息中心联系本接口的维护人员"),
-		Open311KeyService:           p.str("OPEN311_KEY_SERVICE", "api_key 由城市管理局工作人员在管理后台签发：请以单位名义向城市管理局申请"),
-		Open311PostsPerMinute:       p.positiveInt("OPEN311_POSTS_PER_MINUTE", 30),
-		Open311ListsPerMinute:       p.positiveInt("OPEN311_LISTS_PER_MINUTE", 60),
+		Periods: Periods{
+			LivenessBeat:      p.duration("LIVENESS_BEAT", 2*time.Second),
+			LivenessTTL:       p.duration("LIVENESS_TTL", 5*time.Second),
+			Takeover:          p.duration("TAKEOVER_EVERY", 2*time.Second),
+			Timers:            p.duration("TIMERS_LOOK_EVERY", 2*time.Second),
+			Grids:             p.duration("GRIDS_LOOK_EVERY", 5*time.Minute),
+			Stats:             p.duration("STATS_LOOK_EVERY", 5*time.Minute),
+			PhotoSweep:        p.duration("PHOTO_SWEEP_EVERY", 10*time.Minute),
+			UnusedPhotoTTL:    p.duration("UNUSED_PHOTO_TTL", 24*time.Hour),
+			NotificationsKept: p.duration("NOTIFICATIONS_KEPT", 30*24*time.Hour),
+		},
+		SQLiteReaders:         p.positiveInt("SQLITE_READERS", 8),
+		MongoSlowMS:           p.nonNegativeInt("MONGODB_SLOW_MS", 0),
+		TemplateAssigned:      p.str("WECHAT_TEMPLATE_ASSIGNED", "tmpl_assigned"),
+		TemplateAccepted:      p.str("WECHAT_TEMPLATE_ACCEPTED", "tmpl_accepted"),
+		TemplateResolved:      p.str("WECHAT_TEMPLATE_RESOLVED", "tmpl_resolved"),
+		Open311Jurisdiction:   strings.ToLower(p.str("OPEN311_JURISDICTION", "")),
+		Open311Contact:        p.str("OPEN311_CONTACT", "市民城管通（城市管理局）：请通过城市管理局信息中心联系本接口的维护人员"),
+		Open311KeyService:     p.str("OPEN311_KEY_SERVICE", "api_key 由城市管理局工作人员在管理后台签发：请以单位名义向城市管理局申请"),
+		Open311PostsPerMinute: p.positiveInt("OPEN311_POSTS_PER_MINUTE", 30),
+		Open311ListsPerMinute: p.positiveInt("OPEN311_LISTS_PER_MINUTE", 60),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
+	c.TrustedProxies = p.prefixes("TRUSTED_PROXIES")
+	if c.PhotoDecodeMemory < 32<<20 {
+		p.fail("PHOTO_DECODE_MEMORY", "must be at least 33554432 (32 MiB): a 12-megapixel phone photo takes about 20 MiB to decode")
+	}
+	if c.UploadTimePerMiB < time.Second {
+		p.fail("UPLOAD_TIME_PER_MIB", "must be at least 1s")
+	}
+	switch c.MetricsAddr {
+	case "off":
+		c.MetricsAddr = ""
+	default:
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			p.fail("METRICS_ADDR", "must be host:port (e.g. 127.0.0.1:9090, the default) or off")
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		p.fail("METRICS_TOKEN", "must be at least 16 characters")
+	}
 	c.RankingWeights = model.DefaultRankingWeights()
 	if v := p.str("RANKING_WEIGHTS", ""); v != "" {
 		if w, err := model.ParseRankingWeights(v); err != nil {
@@ -217,6 +309,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		p.fail("MONGODB_URI", "is required when REDIS_URL is set (set both for production mode, neither for the embedded mode)")
 	default:
 		p.fail("REDIS_URL", "is required when MONGODB_URI is set (set both for production mode, neither for the embedded mode)")
+	}
+	if pp := c.Periods; pp.LivenessTTL < 2*pp.LivenessBeat {
+		p.fail("LIVENESS_TTL", fmt.Sprintf("must be at least twice LIVENESS_BEAT (%s), or a slow beat marks a running instance dead", pp.LivenessBeat))
+	}
+	if c.Periods.UnusedPhotoTTL < time.Hour {
+		p.fail("UNUSED_PHOTO_TTL", "must be at least 1h: a resident's upload must outlive the time to fill in a report")
 	}
 	// The simulator is the default only in the embedded mode.
 	c.WeChatSimulator = p.boolean("WECHAT_SIMULATOR", c.Mode == ModeEmbedded)
@@ -370,6 +468,11 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("admin_username", c.AdminUsername),
 		slog.String("admin_password", mask(c.AdminPassword)),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("metrics_token", mask(c.MetricsToken)),
+		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Int64("photo_decode_memory", c.PhotoDecodeMemory),
+		slog.String("upload_time_per_mib", c.UploadTimePerMiB.String()),
 	)
 }
 
@@ -432,6 +535,39 @@ func (p *parser) positiveInt(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (p *parser) nonNegativeInt(name string, def int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		p.fail(name, fmt.Sprintf("must be 0 or a positive integer, not %q", v))
+		return def
+	}
+	return n
+}
+
+// prefixes reads a comma list of CIDR prefixes (a bare address is its own
+// /32 or /128).
+func (p *parser) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, f := range strings.Split(p.str(name, ""), ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if pfx, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, pfx.Masked())
+		} else if a, err := netip.ParseAddr(f); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		} else {
+			p.fail(name, fmt.Sprintf("must be a comma list of addresses or CIDR prefixes such as 10.0.0.0/8, not %q", f))
+		}
+	}
+	return out
 }
 
 func (p *parser) boolean(name string, def bool) bool {

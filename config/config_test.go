@@ -1,9 +1,11 @@
 package config_test
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/citizen-city/chengguantong/config"
 )
@@ -23,6 +25,26 @@ func TestEmbeddedDefaults(t *testing.T) {
 	if c.BaseURL("[::]:8080") != "http://localhost:8080" || c.BaseURL("127.0.0.1:4321") != "http://127.0.0.1:4321" ||
 		c.AdminUsername != "admin" || c.WeChatAppID != config.SimulatorAppID {
 		t.Fatalf("derived defaults = %+v", c)
+	}
+}
+
+// TestEdgeDefaults: metrics on loopback, no proxy trusted, the decode pool
+// and the upload pace as documented.
+func TestEdgeDefaults(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "127.0.0.1:9090" || c.MetricsToken != "" || len(c.TrustedProxies) != 0 ||
+		c.PhotoDecodeMemory != 256<<20 || c.UploadTimePerMiB != 10*time.Second {
+		t.Fatalf("defaults: %q %q %v %d %v", c.MetricsAddr, c.MetricsToken, c.TrustedProxies, c.PhotoDecodeMemory, c.UploadTimePerMiB)
+	}
+	c, err = config.Load(env(map[string]string{"METRICS_ADDR": "off", "TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.7 ,fd00::/8"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "" || fmt.Sprint(c.TrustedProxies) != "[10.0.0.0/8 192.168.1.7/32 fd00::/8]" {
+		t.Fatalf("set: %q %v", c.MetricsAddr, c.TrustedProxies)
 	}
 }
 
@@ -119,6 +141,12 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"LOGIN_RATE_PER_IP": "-1"}, "LOGIN_RATE_PER_IP"},
 		{map[string]string{"RESOLUTION_PHOTO_MAX_DISTANCE_M": "0"}, "RESOLUTION_PHOTO_MAX_DISTANCE_M"},
 		{map[string]string{"RANKING_WEIGHTS": "speed=1"}, "RANKING_WEIGHTS"},
+		{map[string]string{"METRICS_ADDR": "9090"}, "METRICS_ADDR must be host:port"},
+		{map[string]string{"METRICS_TOKEN": "short"}, "METRICS_TOKEN must be at least 16"},
+		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, `TRUSTED_PROXIES must be a comma list of addresses or CIDR prefixes such as 10.0.0.0/8, not "proxy.local"`},
+		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES"},
+		{map[string]string{"PHOTO_DECODE_MEMORY": "1000000"}, "PHOTO_DECODE_MEMORY must be at least"},
+		{map[string]string{"UPLOAD_TIME_PER_MIB": "100ms"}, "UPLOAD_TIME_PER_MIB must be at least 1s"},
 	}
 	for _, tt := range tests {
 		_, err := config.Load(env(tt.env))
@@ -133,6 +161,7 @@ func TestLogValueMasksSecrets(t *testing.T) {
 		"MONGODB_URI": "mongodb://user:hunter2hunter2@db:27017", "REDIS_URL": "redis://:redispass@cache:6379",
 		"TOKEN_SECRET": strings.Repeat("T", 40), "WECHAT_APPID": "wx1", "WECHAT_SECRET": "wechat-secret-value",
 		"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": "admin-password-value", "WECHAT_PUSH_TOKEN": "push-token-value",
+		"METRICS_TOKEN": "metrics-token-value",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +169,7 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	var b strings.Builder
 	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", c)
 	out := b.String()
-	for _, secret := range []string{"hunter2hunter2", "redispass", strings.Repeat("T", 40), "wechat-secret-value", "admin-password-value", "push-token-value"} {
+	for _, secret := range []string{"hunter2hunter2", "redispass", strings.Repeat("T", 40), "wechat-secret-value", "admin-password-value", "push-token-value", "metrics-token-value"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log contains secret %q: %s", secret, out)
 		}

@@ -1,37 +1,21 @@
 // Package docs embeds the maintainer documents the server serves: the
-// OpenAPI document of the HTTP API.
+// OpenAPI document of the HTTP API, as JSON prepared at build time.
+//
+// docs/openapi.yaml is the document maintainers edit; docs/openapi.json is
+// generated from it by `go generate ./docs/` and committed. TestOpenAPIJSONIsCurrent
+// fails when the JSON is out of date with the YAML, and the handler's
+// TestOpenAPIMatchesRoutes when a route and the document disagree.
 package docs
 
-import (
-	_ "embed"
-	"encoding/json"
-	"fmt"
+import _ "embed"
 
-	"github.com/getkin/kin-openapi/openapi3"
-)
+//go:generate go run gen_openapi.go
 
-//go:embed openapi.yaml
-var openapiYAML []byte
+//go:embed openapi.json
+var openapiJSON []byte
 
-// OpenAPI parses the embedded OpenAPI document.
-func OpenAPI() (*openapi3.T, error) {
-	doc, err := openapi3.NewLoader().LoadFromData(openapiYAML)
-	if err != nil {
-		return nil, fmt.Errorf("load openapi.yaml: %w", err)
-	}
-	return doc, nil
-}
-
-// OpenAPIJSON returns the document as JSON, for /openapi.json. The document
-// is validated by a test, so a failure here is a build defect.
+// OpenAPIJSON returns the OpenAPI document as JSON, for /openapi.json: the
+// bytes of docs/openapi.json, which callers must not change.
 func OpenAPIJSON() []byte {
-	doc, err := OpenAPI()
-	if err != nil {
-		panic(err)
-	}
-	b, err := json.Marshal(doc)
-	if err != nil {
-		panic(fmt.Errorf("marshal openapi: %w", err))
-	}
-	return b
+	return openapiJSON
 }

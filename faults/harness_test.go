@@ -98,7 +98,8 @@ func start(t *testing.T, env map[string]string, addr string) *instance {
 	t.Helper()
 	in := &instance{t: t, env: env, addr: addr, log: &lockedBuffer{}, done: make(chan struct{})}
 	in.cmd = exec.Command(serverBin)
-	in.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HTTP_ADDR=" + addr}
+	// Several instances run on this host: each its own metrics port.
+	in.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HTTP_ADDR=" + addr, "METRICS_ADDR=127.0.0.1:0"}
 	for k, v := range env {
 		in.cmd.Env = append(in.cmd.Env, k+"="+v)
 	}

@@ -1,27 +1,13 @@
 package handler
 
 import (
-	"context"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/people"
 )
-
-// ActivityService is party members' volunteer activities.
-type ActivityService interface {
-	Create(ctx context.Context, staff *model.User, in service.ActivityInput) (*model.Activity, error)
-	CheckIn(ctx context.Context, u *model.User, id string) (model.Checkin, bool, error)
-}
-
-// ActivityHandlers serve POST /api/v1/admin/activities (staff) and
-// POST /api/v1/activities/{id}/checkin (party members).
-type ActivityHandlers struct {
-	Svc ActivityService
-}
 
 type createActivityRequest struct {
 	Title     string `json:"title"`
@@ -31,23 +17,23 @@ type createActivityRequest struct {
 	EndsAt    string `json:"ends_at"`
 }
 
-// Create is POST /api/v1/admin/activities → 201 {"id"}. Errors: 400
-// naming the field; 403 for anyone but staff.
-func (h *ActivityHandlers) Create(c echo.Context) error {
+// createActivity is POST /api/v1/admin/activities → 201 {"id"}. Errors:
+// 400 naming the field.
+func (h *handlers) createActivity(c echo.Context) error {
 	var req createActivityRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	a, err := h.Svc.Create(c.Request().Context(), currentUser(c), service.ActivityInput{
+	a, err := h.Activities.Create(c.Request().Context(), currentUser(c), people.ActivityInput{
 		Title: req.Title, Kind: req.Kind, Community: req.Community, StartsAt: req.StartsAt, EndsAt: req.EndsAt,
 	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, idResponse{ID: a.ID})
+	return c.JSON(http.StatusCreated, idJSON{ID: a.ID})
 }
 
-type checkinResponse struct {
+type checkinJSON struct {
 	ActivityID string `json:"activity_id"`
 	// AlreadyCheckedIn is true when this member had checked in before; the
 	// participation still counts once.
@@ -55,14 +41,13 @@ type checkinResponse struct {
 	CheckedInAt      time.Time `json:"checked_in_at"`
 }
 
-// CheckIn is POST /api/v1/activities/{id}/checkin → 200, also for a
-// repeated check-in (already_checked_in: true, counted once). Errors: 403
-// not a party member; 404 unknown activity; 409 outside the check-in
-// window.
-func (h *ActivityHandlers) CheckIn(c echo.Context) error {
-	ci, first, err := h.Svc.CheckIn(c.Request().Context(), currentUser(c), c.Param("id"))
+// checkIn is POST /api/v1/activities/{id}/checkin → 200, also for a
+// repeated check-in (already_checked_in: true, counted once). Errors: 404
+// unknown activity; 409 outside the check-in window.
+func (h *handlers) checkIn(c echo.Context) error {
+	ci, first, err := h.Activities.CheckIn(c.Request().Context(), currentUser(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, checkinResponse{ActivityID: ci.ActivityID, AlreadyCheckedIn: !first, CheckedInAt: ci.At.UTC()})
+	return c.JSON(http.StatusOK, checkinJSON{ActivityID: ci.ActivityID, AlreadyCheckedIn: !first, CheckedInAt: ci.At.UTC()})
 }

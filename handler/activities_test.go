@@ -14,19 +14,19 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/people"
 )
 
 // fakeActivities records what the handlers pass on.
 type fakeActivities struct {
-	in    service.ActivityInput
+	in    people.ActivityInput
 	user  *model.User
 	id    string
 	first bool
 	err   error
 }
 
-func (f *fakeActivities) Create(_ context.Context, staff *model.User, in service.ActivityInput) (*model.Activity, error) {
+func (f *fakeActivities) Create(_ context.Context, staff *model.User, in people.ActivityInput) (*model.Activity, error) {
 	f.user, f.in = staff, in
 	if f.err != nil {
 		return nil, f.err
@@ -46,12 +46,12 @@ func (f *fakeActivities) CheckIn(_ context.Context, u *model.User, id string) (m
 func activityServer(svc ActivityService, u *model.User) *echo.Echo {
 	e := echo.New()
 	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ah := &ActivityHandlers{Svc: svc}
+	h := &handlers{Deps: Deps{Activities: svc}}
 	as := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error { c.Set(userKey, u); return next(c) }
 	}
-	e.POST("/api/v1/admin/activities", ah.Create, as)
-	e.POST("/api/v1/activities/:id/checkin", ah.CheckIn, as)
+	e.POST("/api/v1/admin/activities", h.createActivity, as)
+	e.POST("/api/v1/activities/:id/checkin", h.checkIn, as)
 	return e
 }
 
@@ -67,7 +67,7 @@ func TestActivityHandlers(t *testing.T) {
 	if rec.Code != http.StatusCreated || strings.TrimSpace(rec.Body.String()) != `{"id":"a1"}` {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
-	want := service.ActivityInput{Title: "清理小广告", Kind: "volunteer", Community: "幸福里社区",
+	want := people.ActivityInput{Title: "清理小广告", Kind: "volunteer", Community: "幸福里社区",
 		StartsAt: "2026-05-01T09:00:00+08:00", EndsAt: "2026-05-01T11:00:00+08:00"}
 	if svc.in != want || svc.user != staff {
 		t.Fatalf("service got %+v from %+v", svc.in, svc.user)

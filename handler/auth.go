@@ -18,21 +18,24 @@ type staffLoginRequest struct {
 	Password string `json:"password"`
 }
 
-type sessionResponse struct {
-	Token     string       `json:"token"`
-	ExpiresAt time.Time    `json:"expires_at"`
-	User      userResponse `json:"user"`
+// sessionJSON is a login's answer: the bearer token and who it is for.
+type sessionJSON struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      userJSON  `json:"user"`
 }
 
-type userResponse struct {
+// userJSON is a user as they see themselves: on_duty for grid workers and
+// party members, username for staff.
+type userJSON struct {
 	ID       string   `json:"id"`
 	Roles    []string `json:"roles"`
 	OnDuty   *bool    `json:"on_duty,omitempty"`
 	Username string   `json:"username,omitempty"`
 }
 
-func toUser(u *model.User) userResponse {
-	r := userResponse{ID: u.ID, Roles: make([]string, len(u.Roles)), Username: u.Username}
+func toUser(u *model.User) userJSON {
+	r := userJSON{ID: u.ID, Roles: make([]string, len(u.Roles)), Username: u.Username}
 	for i, role := range u.Roles {
 		r.Roles[i] = string(role)
 	}
@@ -43,8 +46,8 @@ func toUser(u *model.User) userResponse {
 	return r
 }
 
-func toSession(s *model.Session) sessionResponse {
-	return sessionResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC(), User: toUser(s.User)}
+func toSession(s *model.Session) sessionJSON {
+	return sessionJSON{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC(), User: toUser(s.User)}
 }
 
 func (h *handlers) loginWeChat(c echo.Context) error {
@@ -95,7 +98,7 @@ type dutyRequest struct {
 	OnDuty *bool `json:"on_duty"`
 }
 
-func (h *handlers) duty(c echo.Context) error {
+func (h *handlers) setDuty(c echo.Context) error {
 	var req dutyRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -108,4 +111,19 @@ func (h *handlers) duty(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toUser(u))
+}
+
+type subscriptionsRequest struct {
+	Accepted []string `json:"accepted"`
+}
+
+func (h *handlers) recordSubscriptions(c echo.Context) error {
+	var req subscriptionsRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := h.Subscriptions.Record(c.Request().Context(), currentUser(c), req.Accepted); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

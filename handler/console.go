@@ -16,7 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/photos"
 )
 
 // consoleFiles is the staff console: one HTML page, its script and its
@@ -45,26 +45,16 @@ var consoleTypes = map[string]string{
 	".png":  "image/png",
 }
 
-// console serves GET /admin/ (the page) and the files beside it. The page
-// needs no authentication: everything it shows comes from API calls that
-// do.
+// console is the staff console's files, ready to serve, and the
+// Content-Security-Policy they are served with. The page needs no
+// authentication: everything it shows comes from API calls that do.
 type console struct {
 	assets map[string]consoleAsset
 	csp    string
 }
 
-// mountConsole registers the staff console: /admin/ and its assets, and
-// /admin redirecting to /admin/. photos, when set, tells which origin the
-// signed photo URLs the page shows are on, for the Content-Security-Policy.
-func mountConsole(e *echo.Echo, photos PhotoURLs) {
-	cs := newConsole(photoOrigin(photos))
-	e.GET("/admin", func(c echo.Context) error {
-		return c.Redirect(http.StatusMovedPermanently, "/admin/")
-	})
-	e.GET("/admin/", cs.serve)
-	e.GET("/admin/*", cs.serve)
-}
-
+// newConsole loads the embedded files. photoOrigin, when set, is the origin
+// of the signed photo URLs the page shows, for the Content-Security-Policy.
 func newConsole(photoOrigin string) *console {
 	sub, err := fs.Sub(consoleFiles, "console")
 	if err != nil {
@@ -104,37 +94,43 @@ func newConsole(photoOrigin string) *console {
 // photoOrigin is the scheme and host of the signed photo URLs (they are
 // absolute, built on PUBLIC_BASE_URL or the listener's address), or "" when
 // unknown.
-func photoOrigin(photos PhotoURLs) string {
-	if photos == nil {
+func photoOrigin(urls PhotoURLs) string {
+	if urls == nil {
 		return ""
 	}
-	u, err := url.Parse(photos.URL("origin", service.VariantThumb))
+	u, err := url.Parse(urls.URL("origin", photos.VariantThumb))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
 }
 
-// serve answers one console file; /admin/ is index.html. Files are
+// consoleRedirect sends /admin to /admin/, where the page's relative links
+// work.
+func (h *handlers) consoleRedirect(c echo.Context) error {
+	return c.Redirect(http.StatusMovedPermanently, "/admin/")
+}
+
+// consoleFile answers one console file; /admin/ is index.html. Files are
 // revalidated on every load (no-cache with an ETag, so usually a 304), so a
 // new release is picked up at once without fingerprinted names. Errors:
 // not_found for anything the console does not ship.
-func (cs *console) serve(c echo.Context) error {
+func (h *handlers) consoleFile(c echo.Context) error {
 	name := strings.TrimPrefix(c.Param("*"), "/")
 	if name == "" {
 		name = "index.html"
 	}
-	a, ok := cs.assets[name]
+	a, ok := h.console.assets[name]
 	if !ok {
 		return model.Errorf(model.CodeNotFound, "管理后台没有文件 %q", clip(name, 100))
 	}
-	h := c.Response().Header()
-	h.Set("Content-Security-Policy", cs.csp)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("ETag", a.etag)
-	h.Set(echo.HeaderContentType, a.contentType)
+	hdr := c.Response().Header()
+	hdr.Set("Content-Security-Policy", h.console.csp)
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("ETag", a.etag)
+	hdr.Set(echo.HeaderContentType, a.contentType)
 	// ServeContent answers If-None-Match with 304 and HEAD without a body.
 	http.ServeContent(c.Response(), c.Request(), name, time.Time{}, bytes.NewReader(a.body))
 	return nil

@@ -16,7 +16,9 @@ import (
 	"github.com/citizen-city/chengguantong/model"
 )
 
-// statusOf maps each error code to its HTTP status (API.md, Conventions).
+// statusOf maps each error code to its HTTP status: the one table, which
+// docs/openapi.yaml (components.schemas.Error) and docs/architecture.md
+// repeat for clients and maintainers.
 var statusOf = map[model.Code]int{
 	model.CodeInvalidArgument:      http.StatusBadRequest,
 	model.CodeUnauthenticated:      http.StatusUnauthorized,
@@ -77,7 +79,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 				msg = "服务器内部错误；请把请求编号 " + c.Response().Header().Get(echo.HeaderXRequestID) + " 告知管理员"
 			}
 		}
-		if e.Code == model.CodeRateLimited && e.RetryAfterSeconds > 0 {
+		if (e.Code == model.CodeRateLimited || e.Code == model.CodeUnavailable) && e.RetryAfterSeconds > 0 {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
 		}
 		body := ErrorBody{Error: ErrorDetail{Code: string(e.Code), Message: msg}}

@@ -1,11 +1,9 @@
 package handler
 
 import (
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -15,23 +13,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/open311"
 )
-
-// Open311Service is GeoReport v2 (Open311) as the HTTP edge needs it.
-type Open311Service interface {
-	CheckJurisdiction(id string) error
-	Services(ctx context.Context) ([]model.Category, error)
-	Service(ctx context.Context, code string) (model.Category, error)
-	Authenticate(ctx context.Context, apiKey string) (*model.APIKey, error)
-	Create(ctx context.Context, key *model.APIKey, in service.Open311Input) (*service.Created, error)
-	Requests(ctx context.Context, q service.Open311Query) ([]service.Open311Request, error)
-	Request(ctx context.Context, id string) (*service.Open311Request, error)
-	Token(ctx context.Context, token string) (string, error)
-	IssueKey(ctx context.Context, staff *model.User, name string) (*service.IssuedKey, error)
-	Keys(ctx context.Context) ([]*model.APIKey, error)
-	RevokeKey(ctx context.Context, id string) error
-}
 
 // Open311Discovery is what the discovery document says about this
 // endpoint.
@@ -64,105 +47,87 @@ const (
 	fmtJSON o311Format = "json"
 )
 
-// mountOpen311 registers GeoReport v2 under /open311/v2.
-func mountOpen311(e *echo.Echo, o *open311Handlers) {
-	g := e.Group("/open311/v2")
-	for _, f := range []o311Format{fmtXML, fmtJSON} {
-		f := f
-		g.GET("/discovery."+string(f), o.wrap(f, o.discovery))
-		g.GET("/services."+string(f), o.wrap(f, o.services))
-		g.GET("/requests."+string(f), o.wrap(f, o.requests))
-		g.POST("/requests."+string(f), o.wrap(f, o.create))
+// o311Unknown answers anything else under the endpoint: a resource that
+// does not exist, in the format its name asks for (XML, the required one,
+// by default).
+func (h *handlers) o311Unknown(c echo.Context) error {
+	path := c.Request().URL.Path
+	f := fmtXML
+	if strings.HasSuffix(path, ".json") {
+		f = fmtJSON
 	}
-	g.GET("/services/:service_code", o.withExt("service_code", o.definition))
-	g.GET("/requests/:service_request_id", o.withExt("service_request_id", o.request))
-	g.GET("/tokens/:token", o.withExt("token", o.token))
-	// Anything else under the endpoint is a resource that does not exist,
-	// answered in the format its name asks for (XML, the required one, by
-	// default).
-	g.Any("/*", func(c echo.Context) error {
-		path := c.Request().URL.Path
-		f := fmtXML
-		if strings.HasSuffix(path, ".json") {
-			f = fmtJSON
+	// A resource that exists, asked with a method it does not take, is
+	// a request that cannot be fulfilled (400), not a missing one.
+	if m := o311Resource.FindStringSubmatch(strings.TrimPrefix(path, "/open311/v2/")); m != nil {
+		allow := http.MethodGet
+		if m[1] == "requests." {
+			allow = http.MethodGet + ", " + http.MethodPost
 		}
-		// A resource that exists, asked with a method it does not take, is
-		// a request that cannot be fulfilled (400), not a missing one.
-		if m := o311Resource.FindStringSubmatch(strings.TrimPrefix(path, "/open311/v2/")); m != nil {
-			allow := http.MethodGet
-			if m[1] == "requests." {
-				allow = http.MethodGet + ", " + http.MethodPost
-			}
-			c.Response().Header().Set("Allow", allow)
-			return o.fail(c, f, model.Errorf(model.CodeInvalidArgument, "%s 不接受 %s 方法，只接受 %s", path, c.Request().Method, allow))
-		}
-		return o.fail(c, f, model.Errorf(model.CodeNotFound, "没有这个 GeoReport v2 资源：%s %s", c.Request().Method, path))
-	})
+		c.Response().Header().Set("Allow", allow)
+		return h.o311Fail(c, f, model.Errorf(model.CodeInvalidArgument, "%s 不接受 %s 方法，只接受 %s", path, c.Request().Method, allow))
+	}
+	return h.o311Fail(c, f, model.Errorf(model.CodeNotFound, "没有这个 GeoReport v2 资源：%s %s", c.Request().Method, path))
 }
 
 // o311Resource matches the paths (below /open311/v2/) of every resource.
 var o311Resource = regexp.MustCompile(`^(discovery\.|services\.|requests\.|services/[^/]+\.|requests/[^/]+\.|tokens/[^/]+\.)(xml|json)$`)
 
-type open311Handlers struct {
-	svc    Open311Service
-	disc   Open311Discovery
-	logger *slog.Logger
-}
-
-// o311Handler serves one call in format f; a value it receives is the
-// path's id with the format extension removed.
+// o311Handler is the shape of a GeoReport v2 handler: it serves one call in
+// format f, id being the path's id without its format extension. open311
+// and open311ID adapt it to Echo's.
 type o311Handler func(c echo.Context, f o311Format, id string) error
 
-// wrap answers errors in the request's format, and checks jurisdiction_id
-// first (discovery is not per jurisdiction).
-func (o *open311Handlers) wrap(f o311Format, h o311Handler) echo.HandlerFunc {
+// open311 serves a resource in format f: errors in the request's format,
+// jurisdiction_id checked first (discovery is not per jurisdiction).
+func (h *handlers) open311(f o311Format, serve o311Handler) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return o.run(c, f, "", h)
+		return h.runOpen311(c, f, "", serve)
 	}
 }
 
-// withExt splits "<id>.<format>" from the path parameter name. Without
-// a known format the answer is a 404 in XML, the format every server has.
-func (o *open311Handlers) withExt(name string, h o311Handler) echo.HandlerFunc {
+// open311ID serves a resource named by the path parameter name,
+// "<id>.<format>", like open311. Without a known format the answer is a 404
+// in XML, the format every server has.
+func (h *handlers) open311ID(name string, serve o311Handler) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		v := c.Param(name)
 		i := strings.LastIndexByte(v, '.')
 		if i <= 0 || (v[i+1:] != string(fmtXML) && v[i+1:] != string(fmtJSON)) {
-			return o.fail(c, fmtXML, model.Errorf(model.CodeNotFound, "%s 须以 .xml 或 .json 结尾，而不是 %q", name, v))
+			return h.o311Fail(c, fmtXML, model.Errorf(model.CodeNotFound, "%s 须以 .xml 或 .json 结尾，而不是 %q", name, v))
 		}
-		return o.run(c, o311Format(v[i+1:]), v[:i], h)
+		return h.runOpen311(c, o311Format(v[i+1:]), v[:i], serve)
 	}
 }
 
-func (o *open311Handlers) run(c echo.Context, f o311Format, id string, h o311Handler) error {
+func (h *handlers) runOpen311(c echo.Context, f o311Format, id string, serve o311Handler) error {
 	r := c.Request()
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxOpen311Form)
 		ct := r.Header.Get(echo.HeaderContentType)
 		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), echo.MIMEApplicationForm) {
-			return o.fail(c, f, model.Invalid("Content-Type", "必须是 application/x-www-form-urlencoded，而不是 %q", ct))
+			return h.o311Fail(c, f, model.Invalid("Content-Type", "必须是 application/x-www-form-urlencoded，而不是 %q", ct))
 		}
 		if err := r.ParseForm(); err != nil {
 			var maxErr *http.MaxBytesError
 			if errors.As(err, &maxErr) {
-				return o.fail(c, f, model.Errorf(model.CodeInvalidArgument, "请求体超过 %d 字节", maxErr.Limit))
+				return h.o311Fail(c, f, model.Errorf(model.CodeInvalidArgument, "请求体超过 %d 字节", maxErr.Limit))
 			}
-			return o.fail(c, f, model.Errorf(model.CodeInvalidArgument, "表单无法解析：%v", err))
+			return h.o311Fail(c, f, model.Errorf(model.CodeInvalidArgument, "表单无法解析：%v", err))
 		}
 	} else if err := r.ParseForm(); err != nil {
-		return o.fail(c, f, model.Errorf(model.CodeInvalidArgument, "查询参数无法解析：%v", err))
+		return h.o311Fail(c, f, model.Errorf(model.CodeInvalidArgument, "查询参数无法解析：%v", err))
 	}
 	if r.Method == http.MethodGet {
 		// Public data without credentials: any web page may read it.
 		c.Response().Header().Set("Access-Control-Allow-Origin", "*")
 	}
 	if !strings.HasSuffix(c.Path(), "/discovery."+string(f)) {
-		if err := o.svc.CheckJurisdiction(param(r.Form, "jurisdiction_id")); err != nil {
-			return o.fail(c, f, err)
+		if err := h.Open311.CheckJurisdiction(param(r.Form, "jurisdiction_id")); err != nil {
+			return h.o311Fail(c, f, err)
 		}
 	}
-	if err := h(c, f, id); err != nil {
-		return o.fail(c, f, err)
+	if err := serve(c, f, id); err != nil {
+		return h.o311Fail(c, f, err)
 	}
 	return nil
 }
@@ -248,12 +213,12 @@ func o311Status(code model.Code) int {
 }
 
 // fail writes err as a GeoReport v2 errors body in format f.
-func (o *open311Handlers) fail(c echo.Context, f o311Format, err error) error {
+func (h *handlers) o311Fail(c echo.Context, f o311Format, err error) error {
 	e := toModelError(err, c)
 	status := o311Status(e.Code)
 	msg := e.Message
 	if status >= 500 {
-		o.logger.ErrorContext(c.Request().Context(), "request failed",
+		h.Logger.ErrorContext(c.Request().Context(), "request failed",
 			"method", c.Request().Method, "route", c.Path(), "status", status, "error", err.Error())
 		if e.Code == model.CodeInternal {
 			msg = "内部错误，请联系城管局并提供请求编号 " + c.Response().Header().Get(echo.HeaderXRequestID)
@@ -296,8 +261,8 @@ type discoveryJSON struct {
 	Endpoints  []endpointOut `json:"endpoints"`
 }
 
-func (o *open311Handlers) discovery(c echo.Context, f o311Format, _ string) error {
-	d := o.disc
+func (h *handlers) o311Discovery(c echo.Context, f o311Format, _ string) error {
+	d := h.Open311Discovery
 	eps := []endpointOut{{Specification: Open311Spec, URL: d.URL, Changeset: d.Changeset, Type: d.Type,
 		Formats: []string{"text/xml", "application/json"}}}
 	return respond(c, http.StatusOK, f,
@@ -343,8 +308,8 @@ func toService(cat model.Category) serviceOut {
 		Type: "realtime", Keywords: strings.Join(kw, ", "), Group: cat.Major}
 }
 
-func (o *open311Handlers) services(c echo.Context, f o311Format, _ string) error {
-	cats, err := o.svc.Services(c.Request().Context())
+func (h *handlers) o311Services(c echo.Context, f o311Format, _ string) error {
+	cats, err := h.Open311.Services(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -380,8 +345,8 @@ type definitionJSON struct {
 	Attributes  []attributeOut `json:"attributes"`
 }
 
-func (o *open311Handlers) definition(c echo.Context, f o311Format, code string) error {
-	cat, err := o.svc.Service(c.Request().Context(), code)
+func (h *handlers) o311Definition(c echo.Context, f o311Format, code string) error {
+	cat, err := h.Open311.Service(c.Request().Context(), code)
 	if err != nil {
 		return err
 	}
@@ -447,15 +412,15 @@ func nullable(s string) *string {
 
 func coord(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-func (o *open311Handlers) writeRequests(c echo.Context, f o311Format, rs []service.Open311Request) error {
+func (h *handlers) o311WriteRequests(c echo.Context, f o311Format, rs []open311.Request) error {
 	xs := make([]requestXML, len(rs))
 	js := make([]requestJSON, len(rs))
 	for i, r := range rs {
 		xs[i] = requestXML{
 			ServiceRequestID: r.ID, Status: r.Status, StatusNotes: r.StatusNotes, ServiceName: r.ServiceName,
 			ServiceCode: r.ServiceCode, Description: r.Description, AgencyResponsible: r.AgencyResponsible,
-			ServiceNotice: r.ServiceNotice, RequestedDatetime: service.W3C(r.Requested), UpdatedDatetime: service.W3C(r.Updated),
-			ExpectedDatetime: service.W3C(r.Expected), Address: r.Address, Lat: coord(r.Lat), Long: coord(r.Long), MediaURL: r.MediaURL,
+			ServiceNotice: r.ServiceNotice, RequestedDatetime: open311.W3C(r.Requested), UpdatedDatetime: open311.W3C(r.Updated),
+			ExpectedDatetime: open311.W3C(r.Expected), Address: r.Address, Lat: coord(r.Lat), Long: coord(r.Long), MediaURL: r.MediaURL,
 		}
 		x := xs[i]
 		js[i] = requestJSON{
@@ -470,9 +435,9 @@ func (o *open311Handlers) writeRequests(c echo.Context, f o311Format, rs []servi
 	return respond(c, http.StatusOK, f, requestsXML{Requests: xs}, js)
 }
 
-func (o *open311Handlers) requests(c echo.Context, f o311Format, _ string) error {
+func (h *handlers) o311Requests(c echo.Context, f o311Format, _ string) error {
 	v := c.Request().Form
-	q := service.Open311Query{IDs: list(v, "service_request_id"), ClientIP: c.RealIP()}
+	q := open311.Query{IDs: list(v, "service_request_id"), ClientIP: c.RealIP()}
 	if len(q.IDs) == 0 {
 		// service_request_id overrides every other parameter, which are
 		// then neither read nor checked.
@@ -491,19 +456,19 @@ func (o *open311Handlers) requests(c echo.Context, f o311Format, _ string) error
 			return err
 		}
 	}
-	rs, err := o.svc.Requests(c.Request().Context(), q)
+	rs, err := h.Open311.Requests(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
-	return o.writeRequests(c, f, rs)
+	return h.o311WriteRequests(c, f, rs)
 }
 
-func (o *open311Handlers) request(c echo.Context, f o311Format, id string) error {
-	r, err := o.svc.Request(c.Request().Context(), id)
+func (h *handlers) o311Request(c echo.Context, f o311Format, id string) error {
+	r, err := h.Open311.Request(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
-	return o.writeRequests(c, f, []service.Open311Request{*r})
+	return h.o311WriteRequests(c, f, []open311.Request{*r})
 }
 
 // w3cParam reads a W3C datetime with its zone (2026-01-01T08:00:00+08:00,
@@ -563,23 +528,23 @@ type createdJSON struct {
 	AccountID        *string `json:"account_id"`
 }
 
-func (o *open311Handlers) create(c echo.Context, f o311Format, _ string) error {
+func (h *handlers) o311Create(c echo.Context, f o311Format, _ string) error {
 	ctx := c.Request().Context()
 	v := c.Request().Form
-	key, err := o.svc.Authenticate(ctx, param(v, "api_key"))
+	key, err := h.Open311.Authenticate(ctx, param(v, "api_key"))
 	if err != nil {
 		return err
 	}
 	// attribute[...] are answers to a definition's attributes; no service
 	// defines any, so they are accepted and ignored.
-	in := service.Open311Input{
+	in := open311.Input{
 		ServiceCode: param(v, "service_code"), Lat: param(v, "lat"), Long: param(v, "long"), CoordType: param(v, "coord_type"),
 		AddressString: param(v, "address_string"), AddressID: param(v, "address_id"), Email: param(v, "email"),
 		DeviceID: param(v, "device_id"), AccountID: param(v, "account_id"), FirstName: param(v, "first_name"),
 		LastName: param(v, "last_name"), Phone: param(v, "phone"), Description: param(v, "description"),
 		MediaURL: param(v, "media_url"), IdempotencyKey: strings.TrimSpace(c.Request().Header.Get("Idempotency-Key")),
 	}
-	r, err := o.svc.Create(ctx, key, in)
+	r, err := h.Open311.Create(ctx, key, in)
 	if err != nil {
 		return err
 	}
@@ -601,8 +566,8 @@ type tokenOut struct {
 	Token            string `xml:"token" json:"token"`
 }
 
-func (o *open311Handlers) token(c echo.Context, f o311Format, token string) error {
-	id, err := o.svc.Token(c.Request().Context(), token)
+func (h *handlers) o311Token(c echo.Context, f o311Format, token string) error {
+	id, err := h.Open311.Token(c.Request().Context(), token)
 	if err != nil {
 		return err
 	}

@@ -28,13 +28,13 @@ type issuedKeyJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// issueKey is POST /api/v1/admin/open311/keys.
-func (o *open311Handlers) issueKey(c echo.Context) error {
+// issueOpen311Key is POST /api/v1/admin/open311/keys.
+func (h *handlers) issueOpen311Key(c echo.Context) error {
 	var req issueKeyRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	k, err := o.svc.IssueKey(c.Request().Context(), currentUser(c), req.Name)
+	k, err := h.Open311.IssueKey(c.Request().Context(), currentUser(c), req.Name)
 	if err != nil {
 		return err
 	}
@@ -43,9 +43,9 @@ func (o *open311Handlers) issueKey(c echo.Context) error {
 	return c.JSON(http.StatusCreated, issuedKeyJSON{ID: k.Key.ID, APIKey: k.APIKey, Name: k.Key.Name, CreatedAt: k.Key.CreatedAt.UTC()})
 }
 
-// listKeys is GET /api/v1/admin/open311/keys.
-func (o *open311Handlers) listKeys(c echo.Context) error {
-	keys, err := o.svc.Keys(c.Request().Context())
+// listOpen311Keys is GET /api/v1/admin/open311/keys.
+func (h *handlers) listOpen311Keys(c echo.Context) error {
+	keys, err := h.Open311.Keys(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -57,12 +57,12 @@ func (o *open311Handlers) listKeys(c echo.Context) error {
 			out[i].RevokedAt = &at
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": out})
+	return c.JSON(http.StatusOK, itemsJSON[apiKeyJSON]{Items: out})
 }
 
-// revokeKey is DELETE /api/v1/admin/open311/keys/{id}.
-func (o *open311Handlers) revokeKey(c echo.Context) error {
-	if err := o.svc.RevokeKey(c.Request().Context(), c.Param("id")); err != nil {
+// revokeOpen311Key is DELETE /api/v1/admin/open311/keys/{id}.
+func (h *handlers) revokeOpen311Key(c echo.Context) error {
+	if err := h.Open311.RevokeKey(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

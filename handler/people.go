@@ -3,303 +3,283 @@ package handler
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/people"
 )
 
-type createWorkerRequest struct {
-	Name      string   `json:"name"`
-	Phone     string   `json:"phone"`
-	GridCodes []string `json:"grid_codes"`
+// The people directory has two rosters, grid workers and party members,
+// with the same five calls each. One code path serves both: the routes'
+// group names its roster (withRoster), and the handlers call it through
+// the roster interface, which workerRoster and memberRoster adapt from
+// PeopleService.
+
+// personRequest is what staff send to add or change a grid worker or a
+// party member: a worker's roster reads grid_codes, a member's branch_id
+// and communities. In a PATCH an absent field stays as it is.
+type personRequest struct {
+	Name        *string   `json:"name"`
+	Phone       *string   `json:"phone"`
+	GridCodes   *[]string `json:"grid_codes"`
+	BranchID    *string   `json:"branch_id"`
+	Communities *[]string `json:"communities"`
+	Active      *bool     `json:"active"`
 }
 
-type invitedResponse struct {
-	ID              string    `json:"id"`
-	InviteCode      string    `json:"invite_code"`
-	InviteExpiresAt time.Time `json:"invite_expires_at"`
-}
-
-func (h *handlers) createWorker(c echo.Context) error {
-	var req createWorkerRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	inv, err := h.People.CreateWorker(c.Request().Context(), model.Worker{Name: req.Name, Phone: req.Phone, GridCodes: req.GridCodes})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, invitedResponse{ID: inv.ID, InviteCode: inv.InviteCode, InviteExpiresAt: inv.ExpiresAt})
-}
-
-type createBranchRequest struct {
-	Name string `json:"name"`
-}
-
-type idResponse struct {
-	ID string `json:"id"`
-}
-
-func (h *handlers) createBranch(c echo.Context) error {
-	var req createBranchRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	b, err := h.People.CreateBranch(c.Request().Context(), req.Name)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, idResponse{ID: b.ID})
-}
-
-type createPartyMemberRequest struct {
-	Name        string   `json:"name"`
-	Phone       string   `json:"phone"`
-	BranchID    string   `json:"branch_id"`
-	Communities []string `json:"communities"`
-}
-
-func (h *handlers) createPartyMember(c echo.Context) error {
-	var req createPartyMemberRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	inv, err := h.People.CreatePartyMember(c.Request().Context(), model.PartyMember{
-		Name: req.Name, Phone: req.Phone, BranchID: req.BranchID, Communities: req.Communities,
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, invitedResponse{ID: inv.ID, InviteCode: inv.InviteCode, InviteExpiresAt: inv.ExpiresAt})
-}
-
-// workerJSON is a grid worker as the people directory shows it to staff,
-// phone included (nobody else sees it).
-type workerJSON struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Phone     string    `json:"phone"`
-	GridCodes []string  `json:"grid_codes"`
-	Bound     bool      `json:"bound"`
-	OnDuty    bool      `json:"on_duty"`
-	OpenTasks int       `json:"open_tasks"`
-	Active    bool      `json:"active"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-func toWorkerJSON(r service.WorkerRow) workerJSON {
-	return workerJSON{ID: r.ID, Name: r.Name, Phone: r.Phone, GridCodes: nonNilStrings(r.GridCodes), Bound: r.Bound,
-		OnDuty: r.OnDuty, OpenTasks: r.OpenTasks, Active: r.Active, CreatedAt: r.CreatedAt.UTC()}
-}
-
-// directoryMemberJSON is a party member as the people directory shows it to staff.
-type directoryMemberJSON struct {
+// personJSON is a grid worker or a party member as the people directory
+// shows them to staff, phone included (nobody else sees it): a worker with
+// grid_codes, a member with branch_id, branch_name and communities.
+type personJSON struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
 	Phone       string    `json:"phone"`
-	BranchID    string    `json:"branch_id"`
-	BranchName  string    `json:"branch_name"`
-	Communities []string  `json:"communities"`
-	Bound       bool      `json:"bound"`
+	GridCodes   *[]string `json:"grid_codes,omitempty"`
+	BranchID    *string   `json:"branch_id,omitempty"`
+	BranchName  *string   `json:"branch_name,omitempty"`
+	Communities *[]string `json:"communities,omitempty"`
+	Bound       bool      `json:"bound"` // the invite has been redeemed
 	OnDuty      bool      `json:"on_duty"`
 	OpenTasks   int       `json:"open_tasks"`
 	Active      bool      `json:"active"`
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-func toDirectoryMember(r service.MemberRow) directoryMemberJSON {
-	return directoryMemberJSON{ID: r.ID, Name: r.Name, Phone: r.Phone, BranchID: r.BranchID, BranchName: r.BranchName,
-		Communities: nonNilStrings(r.Communities), Bound: r.Bound, OnDuty: r.OnDuty, OpenTasks: r.OpenTasks,
-		Active: r.Active, CreatedAt: r.CreatedAt.UTC()}
+// invitedJSON is a new person's id and the invite code that binds them
+// (shown once).
+type invitedJSON struct {
+	ID              string    `json:"id"`
+	InviteCode      string    `json:"invite_code"`
+	InviteExpiresAt time.Time `json:"invite_expires_at"`
 }
 
-func nonNilStrings(s []string) []string {
+// inviteJSON is a new invite code for someone already in the directory;
+// an earlier unused one stops working.
+type inviteJSON struct {
+	InviteCode string    `json:"invite_code"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// roster is one people directory as the handlers call it. Errors are the
+// service's: invalid_argument naming the field, not_found, conflict (a
+// phone another active person of the role holds; an invite for a bound
+// person).
+type roster interface {
+	create(ctx context.Context, req personRequest) (*people.Invited, error)
+	list(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]personJSON, string, int64, error)
+	get(ctx context.Context, id string) (personJSON, error)
+	update(ctx context.Context, id string, req personRequest) (personJSON, error)
+	invite(ctx context.Context, id string) (*people.Invited, error)
+}
+
+const rosterKey = "roster"
+
+// withRoster makes r the roster of the group's routes.
+func withRoster(r roster) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(rosterKey, r)
+			return next(c)
+		}
+	}
+}
+
+func rosterOf(c echo.Context) roster {
+	return c.Get(rosterKey).(roster) // set by withRoster on every route that reads it
+}
+
+func (h *handlers) createPerson(c echo.Context) error {
+	var req personRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	inv, err := rosterOf(c).create(c.Request().Context(), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, invitedJSON{ID: inv.ID, InviteCode: inv.InviteCode, InviteExpiresAt: inv.ExpiresAt})
+}
+
+// listPeople answers one page of a directory, filtered by grid or
+// community, branch, q (words in the name or phone) and active.
+func (h *handlers) listPeople(c echo.Context) error {
+	words, err := queryWords(c)
+	if err != nil {
+		return err
+	}
+	active, err := boolParam(c, "active")
+	if err != nil {
+		return err
+	}
+	f := model.PeopleFilter{Grid: c.QueryParam("grid"), Community: c.QueryParam("community"),
+		BranchID: c.QueryParam("branch_id"), Words: words, Active: active}
+	cursor, limit, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	items, next, total, err := rosterOf(c).list(c.Request().Context(), f, cursor, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listJSON[personJSON]{Items: items, NextCursor: signCursor(c, next), Total: &total})
+}
+
+func (h *handlers) getPerson(c echo.Context) error {
+	p, err := rosterOf(c).get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+// patchPerson changes what the request names; deactivating takes the
+// person off duty and out of routing, and routes their open tasks again.
+func (h *handlers) patchPerson(c echo.Context) error {
+	var req personRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	p, err := rosterOf(c).update(c.Request().Context(), c.Param("id"), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (h *handlers) invitePerson(c echo.Context) error {
+	inv, err := rosterOf(c).invite(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, inviteJSON{InviteCode: inv.InviteCode, ExpiresAt: inv.ExpiresAt.UTC()})
+}
+
+// workerRoster is the grid workers' directory.
+type workerRoster struct{ PeopleService }
+
+func (r workerRoster) create(ctx context.Context, req personRequest) (*people.Invited, error) {
+	return r.CreateWorker(ctx, model.Worker{Name: deref(req.Name), Phone: deref(req.Phone), GridCodes: deref(req.GridCodes)})
+}
+
+func (r workerRoster) list(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]personJSON, string, int64, error) {
+	rows, next, total, err := r.ListWorkers(ctx, f, cursor, limit)
+	return showAll(rows, showWorker), next, total, err
+}
+
+func (r workerRoster) get(ctx context.Context, id string) (personJSON, error) {
+	w, err := r.GetWorker(ctx, id)
+	return showRow(w, err, showWorker)
+}
+
+func (r workerRoster) update(ctx context.Context, id string, req personRequest) (personJSON, error) {
+	w, err := r.UpdateWorker(ctx, id, people.WorkerPatch{Name: req.Name, Phone: req.Phone, GridCodes: req.GridCodes, Active: req.Active})
+	return showRow(w, err, showWorker)
+}
+
+func (r workerRoster) invite(ctx context.Context, id string) (*people.Invited, error) {
+	return r.InviteWorker(ctx, id)
+}
+
+func showWorker(w people.WorkerRow) personJSON {
+	codes := nonNil(w.GridCodes)
+	return personJSON{ID: w.ID, Name: w.Name, Phone: w.Phone, GridCodes: &codes, Bound: w.Bound, OnDuty: w.OnDuty,
+		OpenTasks: w.OpenTasks, Active: w.Active, CreatedAt: w.CreatedAt.UTC()}
+}
+
+// memberRoster is the party members' directory.
+type memberRoster struct{ PeopleService }
+
+func (r memberRoster) create(ctx context.Context, req personRequest) (*people.Invited, error) {
+	return r.CreatePartyMember(ctx, model.PartyMember{Name: deref(req.Name), Phone: deref(req.Phone),
+		BranchID: deref(req.BranchID), Communities: deref(req.Communities)})
+}
+
+func (r memberRoster) list(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]personJSON, string, int64, error) {
+	rows, next, total, err := r.ListPartyMembers(ctx, f, cursor, limit)
+	return showAll(rows, showMember), next, total, err
+}
+
+func (r memberRoster) get(ctx context.Context, id string) (personJSON, error) {
+	m, err := r.GetPartyMember(ctx, id)
+	return showRow(m, err, showMember)
+}
+
+func (r memberRoster) update(ctx context.Context, id string, req personRequest) (personJSON, error) {
+	m, err := r.UpdatePartyMember(ctx, id, people.MemberPatch{Name: req.Name, Phone: req.Phone,
+		BranchID: req.BranchID, Communities: req.Communities, Active: req.Active})
+	return showRow(m, err, showMember)
+}
+
+func (r memberRoster) invite(ctx context.Context, id string) (*people.Invited, error) {
+	return r.InvitePartyMember(ctx, id)
+}
+
+func showMember(m people.MemberRow) personJSON {
+	communities, branchID, branchName := nonNil(m.Communities), m.BranchID, m.BranchName
+	return personJSON{ID: m.ID, Name: m.Name, Phone: m.Phone, BranchID: &branchID, BranchName: &branchName,
+		Communities: &communities, Bound: m.Bound, OnDuty: m.OnDuty, OpenTasks: m.OpenTasks, Active: m.Active,
+		CreatedAt: m.CreatedAt.UTC()}
+}
+
+// showAll shows each row of a page.
+func showAll[R any](rows []R, show func(R) personJSON) []personJSON {
+	out := make([]personJSON, len(rows))
+	for i, r := range rows {
+		out[i] = show(r)
+	}
+	return out
+}
+
+// showRow shows the row a service call returned, or passes its error on.
+func showRow[R any](row *R, err error, show func(R) personJSON) (personJSON, error) {
+	if err != nil {
+		return personJSON{}, err
+	}
+	return show(*row), nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
 	return s
 }
 
-// directoryPage is the list shape of API.md with the number of all matches.
-type directoryPage[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor"`
-	Total      int64  `json:"total"`
+type branchRequest struct {
+	Name *string `json:"name"`
 }
 
-// maxQueryWords bounds a search: each word is one more pattern every
-// candidate document is matched against.
-const maxQueryWords = 5
-
-// queryWords splits ?q= into the words a search matches. Errors:
-// invalid_argument (field q) when it is too long or has too many words.
-func queryWords(c echo.Context) ([]string, error) {
-	q := strings.TrimSpace(c.QueryParam("q"))
-	if q == "" {
-		return nil, nil
-	}
-	if err := model.CheckText("q", q); err != nil {
-		return nil, err
-	}
-	if utf8.RuneCountInString(q) > 100 {
-		return nil, model.Invalid("q", "搜索词最多 100 个字")
-	}
-	words := strings.Fields(q)
-	if len(words) > maxQueryWords {
-		return nil, model.Invalid("q", "搜索词最多 %d 个（以空格分隔），现有 %d 个", maxQueryWords, len(words))
-	}
-	return words, nil
-}
-
-// boolParam reads an optional true/false query parameter.
-func boolParam(c echo.Context, name string) (*bool, error) {
-	switch s := c.QueryParam(name); s {
-	case "":
-		return nil, nil
-	case "true", "1":
-		v := true
-		return &v, nil
-	case "false", "0":
-		v := false
-		return &v, nil
-	default:
-		return nil, model.Invalid(name, "只能是 true 或 false，不能是 %q", s)
-	}
-}
-
-// peopleFilter reads the directory's filters: grid or community, q, active.
-func peopleFilter(c echo.Context) (model.PeopleFilter, error) {
-	words, err := queryWords(c)
-	if err != nil {
-		return model.PeopleFilter{}, err
-	}
-	active, err := boolParam(c, "active")
-	if err != nil {
-		return model.PeopleFilter{}, err
-	}
-	return model.PeopleFilter{Grid: c.QueryParam("grid"), Community: c.QueryParam("community"),
-		BranchID: c.QueryParam("branch_id"), Words: words, Active: active}, nil
-}
-
-func (h *handlers) listWorkers(c echo.Context) error {
-	return directoryList(c, h.People.ListWorkers, toWorkerJSON)
-}
-
-// directoryList answers one page of a people directory: the filter and page
-// from the query, each row shown by show.
-func directoryList[R, J any](c echo.Context, list func(context.Context, model.PeopleFilter, string, int) ([]R, string, int64, error), show func(R) J) error {
-	f, err := peopleFilter(c)
-	if err != nil {
-		return err
-	}
-	cursor, limit, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	rows, next, total, err := list(c.Request().Context(), f, cursor, limit)
-	if err != nil {
-		return err
-	}
-	out := directoryPage[J]{Items: make([]J, len(rows)), NextCursor: signCursor(c, next), Total: total}
-	for i, r := range rows {
-		out.Items[i] = show(r)
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
-func (h *handlers) getWorker(c echo.Context) error {
-	r, err := h.People.GetWorker(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toWorkerJSON(*r))
-}
-
-type patchWorkerRequest struct {
-	Name      *string   `json:"name"`
-	Phone     *string   `json:"phone"`
-	GridCodes *[]string `json:"grid_codes"`
-	Active    *bool     `json:"active"`
-}
-
-func (h *handlers) patchWorker(c echo.Context) error {
-	var req patchWorkerRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	r, err := h.People.UpdateWorker(c.Request().Context(), c.Param("id"), service.WorkerPatch{
-		Name: req.Name, Phone: req.Phone, GridCodes: req.GridCodes, Active: req.Active,
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toWorkerJSON(*r))
-}
-
-type inviteResponse struct {
-	InviteCode string    `json:"invite_code"`
-	ExpiresAt  time.Time `json:"expires_at"`
-}
-
-func (h *handlers) inviteWorker(c echo.Context) error {
-	inv, err := h.People.InviteWorker(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, inviteResponse{InviteCode: inv.InviteCode, ExpiresAt: inv.ExpiresAt.UTC()})
-}
-
-func (h *handlers) listPartyMembers(c echo.Context) error {
-	return directoryList(c, h.People.ListPartyMembers, toDirectoryMember)
-}
-
-func (h *handlers) getPartyMember(c echo.Context) error {
-	r, err := h.People.GetPartyMember(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toDirectoryMember(*r))
-}
-
-type patchMemberRequest struct {
-	Name        *string   `json:"name"`
-	Phone       *string   `json:"phone"`
-	BranchID    *string   `json:"branch_id"`
-	Communities *[]string `json:"communities"`
-	Active      *bool     `json:"active"`
-}
-
-func (h *handlers) patchPartyMember(c echo.Context) error {
-	var req patchMemberRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	r, err := h.People.UpdatePartyMember(c.Request().Context(), c.Param("id"), service.MemberPatch{
-		Name: req.Name, Phone: req.Phone, BranchID: req.BranchID, Communities: req.Communities, Active: req.Active,
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toDirectoryMember(*r))
-}
-
-func (h *handlers) invitePartyMember(c echo.Context) error {
-	inv, err := h.People.InvitePartyMember(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, inviteResponse{InviteCode: inv.InviteCode, ExpiresAt: inv.ExpiresAt.UTC()})
-}
-
-type directoryBranchJSON struct {
+// branchJSON is a party branch (党支部) with its number of active members.
+type branchJSON struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	Members int    `json:"members"`
+}
+
+type idJSON struct {
+	ID string `json:"id"`
+}
+
+func (h *handlers) createBranch(c echo.Context) error {
+	var req branchRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	b, err := h.People.CreateBranch(c.Request().Context(), deref(req.Name))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, idJSON{ID: b.ID})
 }
 
 func (h *handlers) listBranches(c echo.Context) error {
@@ -307,19 +287,15 @@ func (h *handlers) listBranches(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]directoryBranchJSON, len(rows))
+	out := itemsJSON[branchJSON]{Items: make([]branchJSON, len(rows))}
 	for i, r := range rows {
-		out[i] = directoryBranchJSON{ID: r.ID, Name: r.Name, Members: r.Members}
+		out.Items[i] = branchJSON{ID: r.ID, Name: r.Name, Members: r.Members}
 	}
-	return c.JSON(http.StatusOK, map[string][]directoryBranchJSON{"items": out})
+	return c.JSON(http.StatusOK, out)
 }
 
-type patchBranchRequest struct {
-	Name *string `json:"name"`
-}
-
-func (h *handlers) patchBranch(c echo.Context) error {
-	var req patchBranchRequest
+func (h *handlers) renameBranch(c echo.Context) error {
+	var req branchRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
@@ -330,5 +306,5 @@ func (h *handlers) patchBranch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, directoryBranchJSON{ID: r.ID, Name: r.Name, Members: r.Members})
+	return c.JSON(http.StatusOK, branchJSON{ID: r.ID, Name: r.Name, Members: r.Members})
 }

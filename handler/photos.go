@@ -13,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/photos"
 )
 
 type photoJSON struct {
@@ -36,32 +36,58 @@ type exifLocation struct {
 // wx.uploadFile sends it. The file is read up to the size limit (413 past
 // it) before anything is stored, so a request with a second file changes
 // nothing.
-func (h *handlers) uploadPhoto(c echo.Context) error {
+//
+// One resident cannot hold the server's uploads: Admit lets at most two of
+// theirs be in flight (429 at once past it); the body must keep arriving
+// (pacedBody: the first MiB within uploadGrace + UploadTimePerMiB, each
+// further MiB within UploadTimePerMiB more, else 400), and holds only the
+// bytes that have arrived against the server's budget for bodies on their
+// way (503 past it); and only a body that has arrived waits, briefly, for
+// one of the server's processing slots (503 with Retry-After past it).
+func (h *handlers) uploadPhoto(c echo.Context) (err error) {
+	arrived := false
+	defer func() {
+		if err != nil && !arrived {
+			// Answer now and drop the connection, rather than let the
+			// server read what is left of a body it will not use.
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+		}
+	}()
 	mediaType, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if mediaType != "multipart/form-data" {
 		return model.Errorf(model.CodeInvalidArgument, "请以 multipart/form-data 上传照片，图片放在表单字段 \"file\" 中")
 	}
-	// Admission first: the body is read only with an upload slot held, so
-	// the memory of concurrent uploads is bounded.
-	release, err := h.Photos.Admit(c.Request().Context(), currentUser(c))
+	admission, err := h.Photos.Admit(c.Request().Context(), currentUser(c))
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer admission.Release()
 	limit := h.PhotoMaxBytes
+	body := newPacedBody(c, h.UploadTimePerMiB, admission.Buffer)
 	// The form's framing and small fields come on top of the file.
-	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit+64<<10)
+	c.Request().Body = http.MaxBytesReader(c.Response(), body, limit+64<<10)
 	file, err := readOneFile(c.Request(), limit)
-	if err != nil {
+	body.done()
+	switch {
+	case body.tooSlow:
+		return body.tooSlowError()
+	case body.refused != nil:
+		return body.refused
+	case err != nil:
 		return err
 	}
+	arrived = true
 	p, err := h.Photos.Upload(c.Request().Context(), currentUser(c), bytes.NewReader(file))
 	if err != nil {
 		return err
 	}
 	out := photoJSON{
-		ID: p.ID, URL: h.PhotoURLs.URL(p.ID, service.VariantFull), ThumbnailURL: h.PhotoURLs.URL(p.ID, service.VariantThumb),
-		Width: p.Width, Height: p.Height, TakenAt: p.TakenAt,
+		ID: p.ID, URL: h.PhotoURLs.URL(p.ID, photos.VariantFull), ThumbnailURL: h.PhotoURLs.URL(p.ID, photos.VariantThumb),
+		Width: p.Width, Height: p.Height,
+	}
+	if p.TakenAt != nil {
+		at := p.TakenAt.In(shanghai) // the camera's clock is China time's
+		out.TakenAt = &at
 	}
 	if p.ExifLocation != nil {
 		out.ExifLocation = &exifLocation{Lat: p.ExifLocation.Lat, Lng: p.ExifLocation.Lng, CoordType: "wgs84"}
@@ -151,90 +177,4 @@ func (h *handlers) servePhoto(c echo.Context) error {
 	}
 	hdr.Set(echo.HeaderContentLength, strconv.FormatInt(f.Size, 10))
 	return c.Stream(http.StatusOK, f.ContentType, f.Body)
-}
-
-type categoryJSON struct {
-	Code              string `json:"code"`
-	Name              string `json:"name"`
-	Major             string `json:"major"`
-	SLAHours          int    `json:"sla_hours"`
-	VolunteerSuitable bool   `json:"volunteer_suitable"`
-	DuplicateRadiusM  int    `json:"duplicate_radius_m"`
-}
-
-func toCategory(c model.Category) categoryJSON {
-	return categoryJSON{Code: c.Code, Name: c.Name, Major: c.Major, SLAHours: c.SLAHours,
-		VolunteerSuitable: c.VolunteerSuitable, DuplicateRadiusM: c.DuplicateRadiusM}
-}
-
-func (h *handlers) listCategories(c echo.Context) error {
-	cats, err := h.Categories.List(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Items []categoryJSON `json:"items"`
-	}{Items: make([]categoryJSON, len(cats))}
-	for i, cat := range cats {
-		out.Items[i] = toCategory(cat)
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
-type putCategoryRequest struct {
-	Name              string `json:"name"`
-	Major             string `json:"major"`
-	SLAHours          *int   `json:"sla_hours"`
-	VolunteerSuitable *bool  `json:"volunteer_suitable"`
-	DuplicateRadiusM  *int   `json:"duplicate_radius_m"`
-}
-
-func (h *handlers) putCategory(c echo.Context) error {
-	var req putCategoryRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	if req.SLAHours == nil {
-		return model.Invalid("sla_hours", "不能为空")
-	}
-	if req.VolunteerSuitable == nil {
-		return model.Invalid("volunteer_suitable", "不能为空（true 或 false）")
-	}
-	radius := 50
-	if req.DuplicateRadiusM != nil {
-		radius = *req.DuplicateRadiusM
-	}
-	cat, err := h.Categories.Put(c.Request().Context(), model.Category{
-		Code: c.Param("code"), Name: req.Name, Major: req.Major, SLAHours: *req.SLAHours,
-		VolunteerSuitable: *req.VolunteerSuitable, DuplicateRadiusM: radius,
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toCategory(cat))
-}
-
-// wechatVerify answers WeChat's check of the push URL.
-func (h *handlers) wechatVerify(c echo.Context) error {
-	s, err := h.Push.Verify(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	return c.String(http.StatusOK, s)
-}
-
-// wechatPush receives an event. WeChat retries anything but a quick
-// "success", so a failure to act on a genuine event answers 503.
-func (h *handlers) wechatPush(c echo.Context) error {
-	body, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20))
-	if err != nil {
-		return model.Errorf(model.CodeInvalidArgument, "无法读取请求体")
-	}
-	if err := h.Push.Receive(c.Request().Context(), c.QueryParams(), body); err != nil {
-		if model.ErrorCode(err) == model.CodeConflict {
-			return model.Wrap(model.CodeUnavailable, err, "请稍后重试")
-		}
-		return err
-	}
-	return c.String(http.StatusOK, "success")
 }

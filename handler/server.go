@@ -1,6 +1,12 @@
-// Package handler is the HTTP edge: Echo routes in one place, request and
-// response types, authentication and role middleware, and the one error
-// handler that writes the envelope of API.md.
+// Package handler is the HTTP edge. Every route is registered in one
+// function, routes (routes.go), which reads top to bottom like the sections
+// of docs/openapi.yaml, with the authentication and role middleware of each
+// group in sight. Every handler has one shape: a method on *handlers that
+// parses the request, calls one service method and responds, with its
+// request and response structs beside it converting to and from model. The
+// JSON views of a ticket, one per audience, are in views.go. Errors are
+// returned, never written: the one error handler (errors.go) maps each
+// model code to its status and writes the envelope.
 package handler
 
 import (
@@ -8,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -18,8 +25,65 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/open311"
+	"github.com/citizen-city/chengguantong/service/people"
+	"github.com/citizen-city/chengguantong/service/photos"
+	"github.com/citizen-city/chengguantong/service/stats"
+	"github.com/citizen-city/chengguantong/service/ticket"
 )
+
+// Deps is everything the HTTP edge calls: the services (each an interface
+// declared below, holding only the methods the handlers call), and the
+// settings of the edge itself.
+type Deps struct {
+	Logger        *slog.Logger
+	Auth          AuthService
+	People        PeopleService
+	Categories    CategoryService
+	Photos        PhotoService
+	PhotoURLs     PhotoURLs
+	PhotoMaxBytes int64
+	Reports       ReportService
+	Subscriptions SubscriptionService
+	Push          PushService
+	Tasks         TaskService
+	StaffTickets  StaffTicketService
+	Feedback      FeedbackService
+	Stats         StatsService
+	Activities    ActivityService
+	Grids         GridService
+	DeadLetters   DeadLetterSource
+	Ready         map[string]Pinger // name → dependency, for /readyz
+	Registry      *prometheus.Registry
+	OpenAPI       []byte // the OpenAPI document served at /openapi.json (docs.OpenAPIJSON)
+	// CursorSecret signs list cursors (TOKEN_SECRET, the same on every
+	// instance); empty gives a random key, good for one process only.
+	CursorSecret []byte
+	// Open311 serves GeoReport v2 under /open311/v2; Open311Discovery is
+	// what its discovery document says.
+	Open311          Open311Service
+	Open311Discovery Open311Discovery
+	// Workflow is 延期, 挂账, 督办, 核查 and the hotline.
+	Workflow WorkflowService
+	// Live is the staff's live feed (GET /api/v1/admin/events).
+	Live LiveFeed
+	// Now is the clock of the defaults read from "today" (a statistics
+	// period); nil means time.Now.
+	Now func() time.Time
+	// UploadTimePerMiB is the pace a photo's body must keep (zero:
+	// DefaultUploadTimePerMiB).
+	UploadTimePerMiB time.Duration
+	// MetricsToken opens /metrics on the main port to callers that give it
+	// as a bearer token; without it, /metrics there answers 404 (the
+	// Registry's metrics are served by Metrics(Registry) on a listener of
+	// their own).
+	MetricsToken string
+	// TrustedProxies are the peers (load balancers) whose X-Forwarded-For
+	// names the client; from any other peer, and from every peer when it is
+	// empty, the client is the peer itself. This address is the one every
+	// per-address limit and every log line uses.
+	TrustedProxies []netip.Prefix
+}
 
 // AuthService is login, authentication and the user's own settings.
 type AuthService interface {
@@ -30,21 +94,9 @@ type AuthService interface {
 	SetDuty(ctx context.Context, u *model.User, onDuty bool) (*model.User, error)
 }
 
-// PeopleService is the staff's management of workers, branches and members.
-type PeopleService interface {
-	CreateWorker(ctx context.Context, w model.Worker) (*service.Invited, error)
-	CreateBranch(ctx context.Context, name string) (*model.Branch, error)
-	CreatePartyMember(ctx context.Context, m model.PartyMember) (*service.Invited, error)
-	ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]service.WorkerRow, string, int64, error)
-	GetWorker(ctx context.Context, id string) (*service.WorkerRow, error)
-	UpdateWorker(ctx context.Context, id string, p service.WorkerPatch) (*service.WorkerRow, error)
-	InviteWorker(ctx context.Context, id string) (*service.Invited, error)
-	ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]service.MemberRow, string, int64, error)
-	GetPartyMember(ctx context.Context, id string) (*service.MemberRow, error)
-	UpdatePartyMember(ctx context.Context, id string, p service.MemberPatch) (*service.MemberRow, error)
-	InvitePartyMember(ctx context.Context, id string) (*service.Invited, error)
-	ListBranches(ctx context.Context) ([]service.BranchRow, error)
-	RenameBranch(ctx context.Context, id, name string) (*service.BranchRow, error)
+// SubscriptionService records subscribe-message allowances.
+type SubscriptionService interface {
+	Record(ctx context.Context, u *model.User, accepted []string) error
 }
 
 // CategoryService is the category catalogue.
@@ -55,9 +107,9 @@ type CategoryService interface {
 
 // PhotoService uploads and serves photos.
 type PhotoService interface {
-	Admit(ctx context.Context, u *model.User) (release func(), err error)
+	Admit(ctx context.Context, u *model.User) (*photos.Admission, error)
 	Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error)
-	Open(ctx context.Context, id, variant, exp, sig string) (*service.Served, error)
+	Open(ctx context.Context, id, variant, exp, sig string) (*photos.Served, error)
 }
 
 // PhotoURLs signs photo URLs.
@@ -67,24 +119,18 @@ type PhotoURLs interface {
 
 // ReportService is the resident's reporting.
 type ReportService interface {
-	Submit(ctx context.Context, u *model.User, in service.ReportInput) (*model.Ticket, error)
+	Submit(ctx context.Context, u *model.User, in ticket.ReportInput) (*model.Ticket, error)
 	Get(ctx context.Context, u *model.User, id string) (*model.Ticket, error)
 	Mine(ctx context.Context, u *model.User, cursor string, limit int) ([]*model.Ticket, string, error)
-	Nearby(ctx context.Context, q service.NearbyQuery) ([]service.Nearby, error)
+	Nearby(ctx context.Context, q ticket.NearbyQuery) ([]ticket.Nearby, error)
 }
 
-// SubscriptionService records subscribe-message allowances.
-type SubscriptionService interface {
-	Record(ctx context.Context, u *model.User, accepted []string) error
+// FeedbackService is the resident's confirmation (核查结案).
+type FeedbackService interface {
+	Give(ctx context.Context, u *model.User, id string, in ticket.FeedbackInput) (*model.Ticket, error)
 }
 
-// PushService is WeChat's message push.
-type PushService interface {
-	Verify(q url.Values) (string, error)
-	Receive(ctx context.Context, q url.Values, body []byte) error
-}
-
-// TaskService is the handlers' and staff's work on tickets.
+// TaskService is the assignees' work on tickets, and the staff's rejection.
 type TaskService interface {
 	Mine(ctx context.Context, u *model.User, cursor string, limit int) ([]*model.Ticket, string, error)
 	Pool(ctx context.Context, u *model.User, cursor string, limit int) ([]*model.Ticket, string, error)
@@ -95,15 +141,82 @@ type TaskService interface {
 	Reject(ctx context.Context, staff *model.User, id, reason string) (*model.Ticket, error)
 }
 
-// FeedbackService is the resident's confirmation (核查结案).
-type FeedbackService interface {
-	Give(ctx context.Context, u *model.User, id string, in service.FeedbackInput) (*model.Ticket, error)
+// WorkflowService is the rest of the GB/T 30428 workflow: 延期, 挂账, 督办,
+// 核查 and the hotline channel.
+type WorkflowService interface {
+	RequestExtension(ctx context.Context, u *model.User, id string, hours int, reason string) (*model.Ticket, error)
+	DecideExtension(ctx context.Context, staff *model.User, id string, approve bool, note string) (*model.Ticket, error)
+	Defer(ctx context.Context, staff *model.User, id, reason string) (*model.Ticket, error)
+	Resume(ctx context.Context, staff *model.User, id string) (*model.Ticket, error)
+	Urge(ctx context.Context, staff *model.User, id, note string) (*model.Ticket, error)
+	Verify(ctx context.Context, staff *model.User, id string, passed *bool, note string) (*model.Ticket, error)
+	TakeCall(ctx context.Context, staff *model.User, in ticket.HotlineInput) (*model.Ticket, error)
+}
+
+// StaffTicketService is the staff's view of every ticket.
+type StaffTicketService interface {
+	List(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]ticket.StaffTicket, string, int64, error)
+	Get(ctx context.Context, id string) (*ticket.StaffTicket, error)
+	Candidates(ctx context.Context, id string) ([]ticket.Candidate, error)
+	Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*ticket.StaffTicket, error)
+	Export(ctx context.Context, q model.TicketQuery, title string, w io.Writer) error
+}
+
+// PeopleService is the staff's management of workers, branches and members.
+type PeopleService interface {
+	CreateWorker(ctx context.Context, w model.Worker) (*people.Invited, error)
+	ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]people.WorkerRow, string, int64, error)
+	GetWorker(ctx context.Context, id string) (*people.WorkerRow, error)
+	UpdateWorker(ctx context.Context, id string, p people.WorkerPatch) (*people.WorkerRow, error)
+	InviteWorker(ctx context.Context, id string) (*people.Invited, error)
+	CreatePartyMember(ctx context.Context, m model.PartyMember) (*people.Invited, error)
+	ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]people.MemberRow, string, int64, error)
+	GetPartyMember(ctx context.Context, id string) (*people.MemberRow, error)
+	UpdatePartyMember(ctx context.Context, id string, p people.MemberPatch) (*people.MemberRow, error)
+	InvitePartyMember(ctx context.Context, id string) (*people.Invited, error)
+	CreateBranch(ctx context.Context, name string) (*model.Branch, error)
+	ListBranches(ctx context.Context) ([]people.BranchRow, error)
+	RenameBranch(ctx context.Context, id, name string) (*people.BranchRow, error)
 }
 
 // GridService manages the grids.
 type GridService interface {
 	Upload(ctx context.Context, data []byte) ([]model.Grid, error)
 	List(ctx context.Context) ([]model.Grid, error)
+}
+
+// ActivityService is party members' volunteer activities.
+type ActivityService interface {
+	Create(ctx context.Context, staff *model.User, in people.ActivityInput) (*model.Activity, error)
+	CheckIn(ctx context.Context, u *model.User, id string) (model.Checkin, bool, error)
+}
+
+// StatsService is the statistics the staff read and export.
+type StatsService interface {
+	Summary(ctx context.Context, p stats.Period, groupBy string) (*stats.Summary, error)
+	PartyBuilding(ctx context.Context, p stats.Period) (*stats.PartyBuilding, error)
+	Ranking(ctx context.Context, p stats.Period, by string, minSample int) (*stats.Ranking, error)
+}
+
+// Open311Service is GeoReport v2 (Open311) as the HTTP edge needs it.
+type Open311Service interface {
+	CheckJurisdiction(id string) error
+	Services(ctx context.Context) ([]model.Category, error)
+	Service(ctx context.Context, code string) (model.Category, error)
+	Authenticate(ctx context.Context, apiKey string) (*model.APIKey, error)
+	Create(ctx context.Context, key *model.APIKey, in open311.Input) (*open311.Created, error)
+	Requests(ctx context.Context, q open311.Query) ([]open311.Request, error)
+	Request(ctx context.Context, id string) (*open311.Request, error)
+	Token(ctx context.Context, token string) (string, error)
+	IssueKey(ctx context.Context, staff *model.User, name string) (*open311.IssuedKey, error)
+	Keys(ctx context.Context) ([]*model.APIKey, error)
+	RevokeKey(ctx context.Context, id string) error
+}
+
+// PushService is WeChat's message push.
+type PushService interface {
+	Verify(q url.Values) (string, error)
+	Receive(ctx context.Context, q url.Values, body []byte) error
 }
 
 // DeadLetter is a queued job that kept failing.
@@ -122,47 +235,21 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Deps is everything the HTTP edge calls.
-type Deps struct {
-	Logger        *slog.Logger
-	Auth          AuthService
-	People        PeopleService
-	Categories    CategoryService
-	Photos        PhotoService
-	PhotoURLs     PhotoURLs
-	PhotoMaxBytes int64
-	Reports       ReportService
-	Subscriptions SubscriptionService
-	Push          PushService
-	Tasks         TaskService
-	StaffTickets  StaffTicketService
-	Feedback      FeedbackService
-	Stats         StatsReader
-	Activities    ActivityService
-	Grids         GridService
-	DeadLetters   DeadLetterSource
-	Ready         map[string]Pinger // name → dependency, for /readyz
-	Registry      *prometheus.Registry
-	OpenAPI       []byte // the OpenAPI document served at /openapi.json
-	// CursorSecret signs list cursors (TOKEN_SECRET, the same on every
-	// instance); empty gives a random key, good for one process only.
-	CursorSecret []byte
-	// Open311 serves GeoReport v2 under /open311/v2; Open311Discovery is
-	// what its discovery document says.
-	Open311          Open311Service
-	Open311Discovery Open311Discovery
-	// Workflow is 延期, 挂账, 督办, 核查 and the hotline (nil: 503).
-	Workflow WorkflowService
+// handlers is the one handler type: every route is a method of it (see
+// routes.go), reading the services from Deps.
+type handlers struct {
+	Deps
+	console *console     // the staff console's files
+	metrics http.Handler // /metrics, on Deps.Registry
 }
 
-// New builds the Echo server with every route.
+// New builds the Echo server: the middleware every request passes, then
+// every route (routes.go).
 func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
-	// Behind a load balancer on a private network, trust its X-Forwarded-For;
-	// a public client cannot forge its address that way.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	e.IPExtractor = clientIP(d.TrustedProxies)
 
 	reg := d.Registry
 	if reg == nil {
@@ -178,118 +265,11 @@ func New(d Deps) *echo.Echo {
 		},
 	}), securityHeaders(), checkHeaderSize(MaxHeaderBytes), withCursorKey(cursorKey(d.CursorSecret)))
 
-	h := &handlers{Deps: d}
-	e.GET("/healthz", h.healthz)
-	e.GET("/readyz", h.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
-	e.GET("/openapi.json", h.openapi)
-	mountConsole(e, d.PhotoURLs) // GET /admin/: the staff console
-
-	e.GET("/media/photos/:id/:variant", h.servePhoto)
-	e.GET("/wechat/push", h.wechatVerify)
-	e.POST("/wechat/push", h.wechatPush)
-
-	api := e.Group("/api/v1")
-	api.POST("/auth/wechat", h.loginWeChat)
-	api.POST("/auth/staff", h.loginStaff)
-	api.GET("/categories", h.listCategories)
-
-	authed := api.Group("", authenticate(d.Auth))
-	authed.GET("/me", h.me)
-	authed.POST("/me/bind", h.bind)
-	authed.PUT("/me/duty", h.duty)
-	authed.POST("/me/subscriptions", h.recordSubscriptions)
-
-	wx := authed.Group("", requireRole(model.RoleResident))
-	wx.POST("/photos", h.uploadPhoto)
-	wx.POST("/reports", h.submitReport)
-	wx.GET("/reports/mine", h.myReports)
-	wx.GET("/reports/nearby", h.nearbyReports)
-	wx.POST("/reports/:id/feedback", h.feedback)
-	authed.GET("/reports/:id", h.getReport)
-
-	tasks := authed.Group("/tasks", requireRole(model.RoleGridWorker, model.RolePartyMember))
-	tasks.GET("", h.myTasks)
-	tasks.GET("/pool", h.taskPool)
-	tasks.POST("/:id/claim", h.claimTask)
-	tasks.POST("/:id/accept", h.acceptTask)
-	tasks.POST("/:id/return", h.returnTask)
-	tasks.POST("/:id/resolve", h.resolveTask)
-
-	admin := authed.Group("/admin", requireRole(model.RoleStaff))
-	admin.PUT("/categories/:code", h.putCategory)
-	admin.POST("/grids", h.uploadGrids)
-	admin.GET("/grids", h.listGrids)
-	admin.GET("/tickets", h.staffTickets)
-	admin.GET("/tickets/export.xlsx", h.exportTickets)
-	admin.GET("/tickets/:id", h.staffTicket)
-	admin.GET("/tickets/:id/candidates", h.ticketCandidates)
-	admin.POST("/tickets/:id/dispatch", h.staffDispatch)
-	admin.POST("/tickets/:id/reject", h.staffReject)
-	admin.GET("/dead-letters", h.deadLetters)
-	mountWorkflow(tasks, admin, &WorkflowHandlers{Svc: d.Workflow,
-		Show: h.showStaff, Task: func(t *model.Ticket) any { return h.toTask(t) }})
-	ah := &ActivityHandlers{Svc: d.Activities}
-	admin.POST("/activities", ah.Create)
-	authed.POST("/activities/:id/checkin", ah.CheckIn, requireRole(model.RolePartyMember))
-
-	stats := authed.Group("/stats", requireRole(model.RoleStaff))
-	stats.GET("/summary", h.statsSummary)
-	stats.GET("/party-building", h.statsPartyBuilding)
-	stats.GET("/ranking", h.statsRanking)
-	stats.GET("/export.xlsx", (&ExportHandlers{Stats: d.Stats}).Export)
-	admin.POST("/workers", h.createWorker)
-	admin.GET("/workers", h.listWorkers)
-	admin.GET("/workers/:id", h.getWorker)
-	admin.PATCH("/workers/:id", h.patchWorker)
-	admin.POST("/workers/:id/invite", h.inviteWorker)
-	admin.POST("/branches", h.createBranch)
-	admin.GET("/branches", h.listBranches)
-	admin.PATCH("/branches/:id", h.patchBranch)
-	admin.POST("/party-members", h.createPartyMember)
-	admin.GET("/party-members", h.listPartyMembers)
-	admin.GET("/party-members/:id", h.getPartyMember)
-	admin.PATCH("/party-members/:id", h.patchPartyMember)
-	admin.POST("/party-members/:id/invite", h.invitePartyMember)
-
-	// Open311 GeoReport v2: the public endpoint and the staff's api keys.
-	o311 := &open311Handlers{svc: d.Open311, disc: d.Open311Discovery, logger: d.Logger}
-	mountOpen311(e, o311)
-	admin.POST("/open311/keys", o311.issueKey)
-	admin.GET("/open311/keys", o311.listKeys)
-	admin.DELETE("/open311/keys/:id", o311.revokeKey)
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &handlers{Deps: d, console: newConsole(photoOrigin(d.PhotoURLs)),
+		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+	routes(e, h)
 	return e
-}
-
-type handlers struct {
-	Deps
-}
-
-func (h *handlers) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// readyz answers 503 while any store does not answer, naming which.
-func (h *handlers) readyz(c echo.Context) error {
-	checks := map[string]string{}
-	ready := true
-	for name, p := range h.Ready {
-		if err := p.Ping(c.Request().Context()); err != nil {
-			checks[name] = "unavailable"
-			ready = false
-		} else {
-			checks[name] = "ok"
-		}
-	}
-	if !ready {
-		return c.JSON(http.StatusServiceUnavailable, map[string]any{
-			"error":  ErrorDetail{Code: string(model.CodeUnavailable), Message: "有存储服务未响应（见 checks）"},
-			"checks": checks,
-		})
-	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
-}
-
-func (h *handlers) openapi(c echo.Context) error {
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, h.OpenAPI)
 }

@@ -1,19 +1,20 @@
 package handler
 
 import (
-	"context"
+	"bytes"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/stats"
 )
 
-// countsJSON are the indicators of API.md (/stats/summary).
+// countsJSON are the indicators of /stats/summary (docs/statistics.md).
 type countsJSON struct {
 	Reported           int64   `json:"reported"`
 	Registered         int64   `json:"registered"`
@@ -45,7 +46,7 @@ type countsJSON struct {
 
 func round4(x float64) float64 { return math.Round(x*10000) / 10000 }
 
-func toCounts(c service.Counts) countsJSON {
+func toCounts(c stats.Counts) countsJSON {
 	return countsJSON{
 		Reported: c.Reported, Registered: c.Registered, Resolved: c.Resolved, Closed: c.Closed, OnTime: c.OnTime,
 		Overdue: c.Overdue, Reopened: c.Reopened, Rated: c.Rated, Satisfied: c.Satisfied,
@@ -55,11 +56,6 @@ func toCounts(c service.Counts) countsJSON {
 		VerifyFailed: c.VerifyFailed, SelfHandled: c.SelfHandled, PhotoFlagged: c.PhotoFlagged, OpenOverdue: c.OpenOverdue,
 		ValidReportRate: round4(c.ValidReportRate()), DispatchAccuracy: round4(c.DispatchAccuracy()),
 	}
-}
-
-// RankingReader is the statistics' ranking.
-type RankingReader interface {
-	Ranking(ctx context.Context, p service.Period, by string, minSample int) (*service.Ranking, error)
 }
 
 // defaultMinSample is the ranking's min_sample when none is given.
@@ -91,11 +87,7 @@ type rankingJSON struct {
 }
 
 func (h *handlers) statsRanking(c echo.Context) error {
-	rr, ok := h.Stats.(RankingReader)
-	if !ok {
-		return model.Errorf(model.CodeUnavailable, "排名暂不可用")
-	}
-	p, err := ParsePeriod(c)
+	p, err := h.period(c)
 	if err != nil {
 		return err
 	}
@@ -111,7 +103,7 @@ func (h *handlers) statsRanking(c echo.Context) error {
 	if by == "" {
 		return model.Invalid("by", "必须填写：grid、community 或 worker")
 	}
-	r, err := rr.Ranking(c.Request().Context(), p, by, minSample)
+	r, err := h.Stats.Ranking(c.Request().Context(), p, by, minSample)
 	if err != nil {
 		return err
 	}
@@ -142,7 +134,7 @@ type summaryJSON struct {
 }
 
 func (h *handlers) statsSummary(c echo.Context) error {
-	p, err := ParsePeriod(c)
+	p, err := h.period(c)
 	if err != nil {
 		return err
 	}
@@ -162,7 +154,7 @@ func (h *handlers) statsSummary(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-type branchJSON struct {
+type branchStatsJSON struct {
 	BranchID        string `json:"branch_id"`
 	Name            string `json:"name"`
 	Participations  int64  `json:"participations"`
@@ -170,7 +162,7 @@ type branchJSON struct {
 	Resolved        int64  `json:"resolved"`
 }
 
-type memberJSON struct {
+type memberStatsJSON struct {
 	MemberID       string `json:"member_id"`
 	Name           string `json:"name"`
 	Branch         string `json:"branch"`
@@ -179,20 +171,20 @@ type memberJSON struct {
 }
 
 type partyJSON struct {
-	From                     string           `json:"from"`
-	To                       string           `json:"to"`
-	ResolvedWithPartyMembers int64            `json:"resolved_with_party_members"`
-	Participations           int64            `json:"participations"`
-	DistinctMembers          int64            `json:"distinct_members"`
-	Activities               int64            `json:"activities"`
-	ActivitiesByKind         map[string]int64 `json:"activities_by_kind"`
-	ActivityParticipations   int64            `json:"activity_participations"`
-	Branches                 []branchJSON     `json:"branches"`
-	Members                  []memberJSON     `json:"members"`
+	From                     string            `json:"from"`
+	To                       string            `json:"to"`
+	ResolvedWithPartyMembers int64             `json:"resolved_with_party_members"`
+	Participations           int64             `json:"participations"`
+	DistinctMembers          int64             `json:"distinct_members"`
+	Activities               int64             `json:"activities"`
+	ActivitiesByKind         map[string]int64  `json:"activities_by_kind"`
+	ActivityParticipations   int64             `json:"activity_participations"`
+	Branches                 []branchStatsJSON `json:"branches"`
+	Members                  []memberStatsJSON `json:"members"`
 }
 
 func (h *handlers) statsPartyBuilding(c echo.Context) error {
-	p, err := ParsePeriod(c)
+	p, err := h.period(c)
 	if err != nil {
 		return err
 	}
@@ -203,12 +195,124 @@ func (h *handlers) statsPartyBuilding(c echo.Context) error {
 	out := partyJSON{From: p.From.Format("2006-01-02"), To: p.To.Format("2006-01-02"),
 		ResolvedWithPartyMembers: pb.ResolvedWithPartyMembers, Participations: pb.Participations, DistinctMembers: pb.DistinctMembers,
 		Activities: pb.Activities, ActivitiesByKind: pb.ActivitiesByKind, ActivityParticipations: pb.ActivityParticipations,
-		Branches: make([]branchJSON, len(pb.Branches)), Members: make([]memberJSON, len(pb.Members))}
+		Branches: make([]branchStatsJSON, len(pb.Branches)), Members: make([]memberStatsJSON, len(pb.Members))}
 	for i, b := range pb.Branches {
-		out.Branches[i] = branchJSON{BranchID: b.BranchID, Name: b.Name, Participations: b.Participations, DistinctMembers: b.DistinctMembers, Resolved: b.Resolved}
+		out.Branches[i] = branchStatsJSON{BranchID: b.BranchID, Name: b.Name, Participations: b.Participations, DistinctMembers: b.DistinctMembers, Resolved: b.Resolved}
 	}
 	for i, m := range pb.Members {
-		out.Members[i] = memberJSON{MemberID: m.MemberID, Name: m.Name, Branch: m.BranchName, Participations: m.Participations, Resolved: m.Resolved}
+		out.Members[i] = memberStatsJSON{MemberID: m.MemberID, Name: m.Name, Branch: m.BranchName, Participations: m.Participations, Resolved: m.Resolved}
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// exportStats is GET /api/v1/stats/export.xlsx?from=&to=: the workbook of
+// stats.WriteWorkbook for the period, as an attachment named
+// 城管统计_<from>_<to>.xlsx. Errors: 400 for a bad period.
+func (h *handlers) exportStats(c echo.Context) error {
+	p, err := h.period(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	total, err := h.Stats.Summary(ctx, p, "")
+	if err != nil {
+		return err
+	}
+	byCategory, err := h.Stats.Summary(ctx, p, stats.ByCategory)
+	if err != nil {
+		return err
+	}
+	byGrid, err := h.Stats.Summary(ctx, p, stats.ByGrid)
+	if err != nil {
+		return err
+	}
+	pb, err := h.Stats.PartyBuilding(ctx, p)
+	if err != nil {
+		return err
+	}
+	// Built in memory first, so that a failure is still a clean error
+	// response rather than half a file.
+	more := stats.WorkbookMore{}
+	if more.BySource, err = h.Stats.Summary(ctx, p, stats.BySource); err != nil {
+		return err
+	}
+	for _, by := range []string{stats.ByGrid, stats.ByCommunity, stats.ByWorker} {
+		r, err := h.Stats.Ranking(ctx, p, by, defaultMinSample)
+		if err != nil {
+			return err
+		}
+		more.Rankings = append(more.Rankings, r)
+	}
+	var buf bytes.Buffer
+	if err := stats.WriteWorkbook(&buf, total, byCategory, byGrid, pb, more); err != nil {
+		return err
+	}
+	days := p.From.In(shanghai).Format(time.DateOnly) + "_" + p.To.In(shanghai).Format(time.DateOnly)
+	c.Response().Header().Set(echo.HeaderContentDisposition,
+		attachmentDisposition("chengguan-stats_"+days+".xlsx", "城管统计_"+days+".xlsx"))
+	return c.Blob(http.StatusOK, xlsxContentType, buf.Bytes())
+}
+
+// maxPeriodYears bounds a statistics period.
+const maxPeriodYears = 3
+
+// period reads the statistics period of ?from=&to= (parsePeriodAt) as of
+// the handlers' clock.
+func (h *handlers) period(c echo.Context) (stats.Period, error) {
+	return parsePeriodAt(c, h.Now())
+}
+
+// parsePeriodAt reads the statistics period of ?from=&to=: calendar dates
+// (2026-01-01) in China Standard Time, both included; a full RFC 3339 time
+// stands for its calendar day in China Standard Time, since statistics are
+// kept by day. Without from, the period starts on 1 January of to's year;
+// without to, it ends on now's day; without either it is the current year
+// to date. The result's From and To are midnight in Asia/Shanghai. Errors:
+// invalid_argument for a malformed date, from after to, or a period over
+// three years.
+func parsePeriodAt(c echo.Context, now time.Time) (stats.Period, error) {
+	from, err := periodDay(c, "from")
+	if err != nil {
+		return stats.Period{}, err
+	}
+	to, err := periodDay(c, "to")
+	if err != nil {
+		return stats.Period{}, err
+	}
+	if to.IsZero() {
+		y, m, d := now.In(shanghai).Date()
+		to = time.Date(y, m, d, 0, 0, 0, 0, shanghai)
+	}
+	if from.IsZero() {
+		from = time.Date(to.Year(), time.January, 1, 0, 0, 0, 0, shanghai)
+	}
+	if from.After(to) {
+		return stats.Period{}, model.Invalid("from", "不能晚于 to（%s 晚于 %s）", from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	if !to.Before(from.AddDate(maxPeriodYears, 0, 0)) {
+		return stats.Period{}, model.Invalid("to", "与 from 相隔不能超过 %d 年", maxPeriodYears)
+	}
+	return stats.Period{From: from, To: to}, nil
+}
+
+// periodDay reads one end of a period as midnight of its day in China
+// Standard Time; zero when absent.
+func periodDay(c echo.Context, name string) (time.Time, error) {
+	s := strings.TrimSpace(c.QueryParam(name))
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation(time.DateOnly, s, shanghai)
+	if err != nil {
+		ts, err2 := time.Parse(time.RFC3339, s)
+		if err2 != nil {
+			return time.Time{}, model.Invalid(name, "必须是日期（如 2026-01-31）或 RFC 3339 时间，不能是 %q", s)
+		}
+		t = ts
+	}
+	y, m, d := t.In(shanghai).Date()
+	if y < 2000 || y > 2999 {
+		return time.Time{}, model.Invalid(name, "必须是 2000 年到 2999 年之间的日期")
+	}
+	return time.Date(y, m, d, 0, 0, 0, 0, shanghai), nil
 }

@@ -10,7 +10,7 @@ import (
 // 处置 → 核查结案).
 type Status string
 
-// The statuses of API.md.
+// The statuses of the HTTP API (docs/openapi.yaml, Ticket.status).
 const (
 	// StatusSubmitted: reported, being screened (content security).
 	StatusSubmitted Status = "submitted"
@@ -89,7 +89,6 @@ type EventType string
 // The timeline's event types; Stage gives each its GB/T 30428 name.
 const (
 	EventReported   EventType = "reported"   // 信息采集
-	EventScreened   EventType = "screened"   // text or photo check passed
 	EventHeld       EventType = "held"       // held for staff review
 	EventRegistered EventType = "registered" // 立案
 	EventRejected   EventType = "rejected"
@@ -118,7 +117,7 @@ const (
 )
 
 // EventTypes are every event type, in the order of the workflow.
-var EventTypes = []EventType{EventReported, EventScreened, EventHeld, EventRegistered, EventRejected, EventMerged, EventJoined,
+var EventTypes = []EventType{EventReported, EventHeld, EventRegistered, EventRejected, EventMerged, EventJoined,
 	EventQueued, EventDispatched, EventClaimed, EventAccepted, EventReturned, EventReassigned, EventEscalated,
 	EventExtensionRequested, EventExtensionApproved, EventExtensionDenied, EventDeferred, EventResumed, EventUrged,
 	EventResolved, EventSelfHandled, EventReopened, EventVerified, EventVerifyFailed, EventClosed}
@@ -127,7 +126,7 @@ var EventTypes = []EventType{EventReported, EventScreened, EventHeld, EventRegis
 // 反馈, 核查, 结案, 延期, 挂账, 督办 or 返工.
 func (e EventType) Stage() string {
 	switch e {
-	case EventReported, EventScreened, EventHeld, EventJoined, EventMerged:
+	case EventReported, EventHeld, EventJoined, EventMerged:
 		return "信息采集"
 	case EventRegistered, EventRejected:
 		return "立案"

@@ -7,8 +7,11 @@ import (
 )
 
 // This file is the whole workflow of a ticket (GB/T 30428: 信息采集 → 立案 →
-// 派遣 → 处置 → 反馈 → 核查 → 结案, with 延期, 挂账, 督办 and 返工): one method per
-// step. Each checks that the step is allowed in the ticket's status, sets the
+// 派遣 → 处置 → 反馈 → 核查 → 结案, with 延期, 挂账, 督办 and 返工): a method for
+// each step someone (or a timer) takes — Register, Route, Dispatch, Accept …
+// — some of which record the same event (routing and a staff's dispatch
+// both record dispatched; docs/state-machine.md maps each event to the
+// methods that record it). Each checks that the step is allowed in the ticket's status, sets the
 // new status and every field the step changes, computes the deadline where
 // the step moves it, and appends the step's event. A step that is not
 // allowed is a conflict and changes nothing. Services call these methods and
@@ -118,7 +121,6 @@ type Routing struct {
 // extension pending, a ticket in the pool, a deadline passed).
 var transitions = map[EventType][]Status{
 	EventReported:           {""},
-	EventScreened:           {StatusSubmitted},
 	EventHeld:               {StatusSubmitted},
 	EventRegistered:         {StatusSubmitted},
 	EventRejected:           {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
@@ -153,7 +155,7 @@ func CanApply(et EventType, s Status) bool {
 
 // stepNames are the steps in Chinese, for the conflict messages.
 var stepNames = map[EventType]string{
-	EventReported: "提交", EventScreened: "审核", EventHeld: "转人工审核", EventRegistered: "立案", EventRejected: "不予立案",
+	EventReported: "提交", EventHeld: "转人工审核", EventRegistered: "立案", EventRejected: "不予立案",
 	EventMerged: "合并", EventJoined: "并入", EventQueued: "转人工派遣", EventDispatched: "派遣", EventAccepted: "接单",
 	EventClaimed: "认领", EventReturned: "退回", EventReassigned: "改派", EventEscalated: "超期上报",
 	EventExtensionRequested: "申请延期", EventExtensionApproved: "批准延期", EventExtensionDenied: "驳回延期",
@@ -195,24 +197,6 @@ func (t *Ticket) record(et EventType, status Status, a Act) {
 		ActorName: a.By.Name, Note: a.Note, AssigneeID: t.AssigneeID})
 	t.Status = status
 	t.UpdatedAt = a.At
-}
-
-// Append records ev after checking only the status table.
-//
-// Deprecated: use the step methods (Register, Dispatch, Resolve …), which
-// also set the fields each step changes. Kept for callers that only build a
-// ticket's first event.
-func (t *Ticket) Append(ev Event) error {
-	if ev.Type != EventReported && !CanApply(ev.Type, t.Status) {
-		return t.refuse(ev.Type)
-	}
-	if ev.Status == "" {
-		ev.Status = t.Status
-	}
-	t.Timeline = append(t.Timeline, ev)
-	t.Status = ev.Status
-	t.UpdatedAt = ev.At
-	return nil
 }
 
 // unassign clears who holds the ticket and how it is offered.

@@ -79,7 +79,7 @@ func fixture(s Status, et EventType) *Ticket {
 		t.DueAt = t0.Add(-time.Minute)
 	case EventReassigned:
 		t.AcceptBy = t0.Add(-time.Minute)
-	case EventRegistered, EventHeld, EventMerged, EventScreened:
+	case EventRegistered, EventHeld, EventMerged:
 	case EventSelfHandled:
 		t.Source, t.ReporterID = SourcePatrol, worker.ID
 	}
@@ -101,8 +101,6 @@ func apply(t *Ticket, et EventType) error {
 	case EventReported:
 		at.By = resident
 		return t.Report(at)
-	case EventScreened:
-		return t.Append(Event{At: t0, Type: EventScreened})
 	case EventHeld:
 		return t.Hold(at)
 	case EventRegistered:
@@ -178,7 +176,6 @@ func apply(t *Ticket, et EventType) error {
 // independently of the code's table.
 var allowed = map[EventType][]Status{
 	EventReported:           {""},
-	EventScreened:           {StatusSubmitted},
 	EventHeld:               {StatusSubmitted},
 	EventRegistered:         {StatusSubmitted},
 	EventRejected:           {StatusSubmitted, StatusPending, StatusDispatched, StatusInProgress},
@@ -297,7 +294,6 @@ var leaves = map[EventType]func(from Status, t *Ticket) string{
 	EventClosed: func(_ Status, t *Ticket) string {
 		return want(t.Status == StatusClosed && t.ClosedAt().Equal(t0), "closed now")
 	},
-	EventScreened: func(from Status, t *Ticket) string { return want(t.Status == from, "unchanged") },
 }
 
 func want(ok bool, what string) string {

@@ -3,6 +3,7 @@ package photo
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"math/rand/v2"
@@ -121,7 +122,11 @@ func BenchmarkStrip12MP(b *testing.B) {
 // given decode pool and returns the peak HeapAlloc above the starting heap,
 // sampled every millisecond, and the highest number of decodes seen in flight.
 func peakHeap(tb testing.TB, data []byte, n, pool int) (peak uint64, maxInFlight int) {
-	p := NewProcessor(Limits{}, pool)
+	return peakHeapOf(tb, NewProcessor(Limits{}, pool), data, n)
+}
+
+// peakHeapOf is peakHeap on a given processor.
+func peakHeapOf(tb testing.TB, p *Processor, data []byte, n int) (peak uint64, maxInFlight int) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -216,4 +221,49 @@ func BenchmarkConcurrent32Pool2(b *testing.B) {
 	}
 	b.ReportMetric(float64(worst)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/32, "ns/photo")
+}
+
+// worstAccepted is the image whose decode costs the most that the default
+// DecodeMemory accepts: a square 16-bit RGBA PNG (8 bytes a pixel, all of
+// them live until the thumbnail is made), as large as fits.
+func worstAccepted() (data []byte, side int) {
+	lo, hi := 1000, 10000
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if decodeCost(FormatPNG, synthPNG(mid, 1, 6, 16, false, false), mid, mid, DefaultThumbMaxSide).bytes <= DefaultDecodeMemory {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return synthPNG(lo, lo, 6, 16, false, false), lo
+}
+
+// BenchmarkSixWorstUploads reports the peak heap of six concurrent uploads
+// of the worst image the default limits accept (issue #21), with the
+// default decode pool (runtime.NumCPU() slots within DefaultDecodeMemory),
+// and, for comparison, of the 7000×7000 16-bit PNG of the issue with the
+// pool bounded by slots alone, as it was before (refused now).
+//
+//	go test -run '^$' -bench BenchmarkSixWorstUploads -benchtime 1x ./photo/
+func BenchmarkSixWorstUploads(b *testing.B) {
+	worst, side := worstAccepted()
+	for _, c := range []struct {
+		name string
+		p    *Processor
+		data []byte
+	}{
+		{fmt.Sprintf("bounded/%dx%d-16bit-png", side, side), NewProcessor(Limits{}, 0), worst},
+		{"slots-only/7000x7000-16bit-png", NewProcessor(Limits{DecodeMemory: 1 << 40}, 0), synthPNG(7000, 7000, 6, 16, false, false)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var worstPeak uint64
+			for b.Loop() {
+				peak, _ := peakHeapOf(b, c.p, c.data, 6)
+				worstPeak = max(worstPeak, peak)
+			}
+			b.ReportMetric(float64(worstPeak)/(1<<20), "peak-heap-MB")
+			b.ReportMetric(float64(len(c.data))/(1<<10), "file-KB")
+		})
+	}
 }

@@ -19,8 +19,12 @@
 //     bounds-checked TIFF parser: orientation, capture time and GPS position.
 //  5. Strip all metadata losslessly: the compressed image data is copied byte
 //     for byte and never re-encoded (see "Orientation" below).
-//  6. Decode the stripped image (at most maxConcurrentDecodes at a time, so
-//     peak memory is bounded by the pool size and not by the number of
+//  6. Estimate from the stripped image's headers what decoding it will
+//     allocate (see "Memory") and refuse it with [ErrTooMuchMemory] if that
+//     is over Limits.DecodeMemory.
+//  7. Decode the stripped image inside the decode pool (at most
+//     maxConcurrentDecodes at a time, together within Limits.DecodeMemory,
+//     so peak memory is bounded by the pool and not by the number of
 //     concurrent uploads), apply the EXIF orientation and produce a JPEG
 //     thumbnail.
 //
@@ -63,7 +67,18 @@
 //
 // Each Process call holds its upload (at most MaxBytes) and the stripped copy
 // outside the decode pool; the decoded pixels, which dominate memory for
-// large photos (about 1.5 bytes per pixel for a JPEG, 4 for a PNG), exist
-// only inside the pool. Callers should still bound the number of concurrent
-// uploads at the HTTP layer to bound the MaxBytes-sized buffers.
+// large photos, exist only inside the pool. Counting pixels is not enough:
+// a pixel costs 1.5 bytes in a baseline 4:2:0 JPEG, 4 in an 8-bit PNG, 8 in
+// a 16-bit one, up to 16 in an interlaced 16-bit PNG and 24 in a
+// progressive CMYK JPEG (whose coefficients are kept until the last scan).
+// So before decoding, the headers (JPEG SOF sampling factors, progressive
+// mode and Adobe transform; PNG colour type, bit depth, tRNS and interlace;
+// WebP chunk kinds) give an upper bound of the bytes the decode and the
+// thumbnail will allocate, checked by a test against every kind the
+// decoders accept. A decode holds that many bytes of Limits.DecodeMemory
+// while it runs, and one that would need more than all of it is refused.
+// After a decode of a quarter of the pool or more the processor collects the
+// garbage before handing the memory on, so the bound holds for the heap and
+// not only for the live bytes. Callers should still bound the number of
+// concurrent uploads at the HTTP layer to bound the MaxBytes-sized buffers.
 package photo

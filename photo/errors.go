@@ -24,6 +24,14 @@ var (
 	// Suggested HTTP status: 413 Content Too Large.
 	ErrTooManyPixels = errors.New("photo: image has too many pixels")
 
+	// ErrTooMuchMemory means decoding the image would take more memory
+	// than Limits.DecodeMemory: width × height × the bytes a pixel of its
+	// kind takes in the decoder (16-bit PNGs and progressive or CMYK JPEGs
+	// take several times what an ordinary photo does). Like
+	// ErrTooManyPixels it is found from the headers, before decoding.
+	// Suggested HTTP status: 413 Content Too Large.
+	ErrTooMuchMemory = errors.New("photo: image too large to decode")
+
 	// ErrCorrupt means the file starts like a supported image but its
 	// structure or compressed data cannot be decoded (truncated upload,
 	// damaged file). Suggested HTTP status: 400 Bad Request (or 415).
@@ -35,8 +43,8 @@ var (
 // carries a Message that is safe to show to the person who uploaded the
 // photo; Cause, if any, is the internal reason, meant for logs only.
 type Error struct {
-	// Kind is one of ErrTooLarge, ErrUnsupported, ErrTooManyPixels or
-	// ErrCorrupt.
+	// Kind is one of ErrTooLarge, ErrUnsupported, ErrTooManyPixels,
+	// ErrTooMuchMemory or ErrCorrupt.
 	Kind error
 	// Message is a short Simplified Chinese sentence safe to show to end
 	// users, e.g. "照片大小为 12.3 MB，超过了 10 MB 的上限".
@@ -96,4 +104,13 @@ func formatMP(n int64) string {
 		s = s[:len(s)-2]
 	}
 	return s + " 百万像素"
+}
+
+// latinSpaced puts a space before s when it starts with a Latin letter or a
+// digit, as Chinese text sets them apart ("像素的 16 位 RGBA PNG").
+func latinSpaced(s string) string {
+	if s != "" && s[0] < 0x80 {
+		return " " + s
+	}
+	return s
 }

@@ -82,7 +82,7 @@ func checkOnlyRendering(t *testing.T, out []byte) {
 
 // FuzzProcess runs the whole upload pipeline (sniffing, header checks,
 // EXIF, decoding, stripping, the thumbnail) on arbitrary bytes: it never
-// panics, refuses with one of its four kinds and a Chinese message, or
+// panics, refuses with one of its five kinds and a Chinese message, or
 // gives a clean file that decodes and carries no metadata but orientation.
 func FuzzProcess(f *testing.F) {
 	spec := chengdu
@@ -107,7 +107,7 @@ func FuzzProcess(f *testing.F) {
 				t.Fatalf("not a *photo.Error: %v", err)
 			}
 			known := false
-			for _, k := range []error{ErrTooLarge, ErrUnsupported, ErrTooManyPixels, ErrCorrupt} {
+			for _, k := range []error{ErrTooLarge, ErrUnsupported, ErrTooManyPixels, ErrTooMuchMemory, ErrCorrupt} {
 				known = known || errors.Is(err, k)
 			}
 			han := false

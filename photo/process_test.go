@@ -642,7 +642,7 @@ func TestContext(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	p := NewProcessor(Limits{}, 0)
-	if l := p.Limits(); l.MaxBytes != 10<<20 || l.MaxPixels != 50_000_000 || l.ThumbMaxSide != 360 {
+	if l := p.Limits(); l.MaxBytes != 10<<20 || l.MaxPixels != 50_000_000 || l.ThumbMaxSide != 360 || l.DecodeMemory != 256<<20 {
 		t.Errorf("defaults %+v", l)
 	}
 	if p.MaxConcurrentDecodes() != runtime.NumCPU() {

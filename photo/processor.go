@@ -8,6 +8,8 @@ import (
 	"io"
 	"runtime"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Default limits, used for zero (or negative) fields of [Limits].
@@ -15,6 +17,7 @@ const (
 	DefaultMaxBytes     int64 = 10 << 20   // 10 MiB
 	DefaultMaxPixels    int64 = 50_000_000 // 50 megapixels
 	DefaultThumbMaxSide       = 360        // pixels
+	DefaultDecodeMemory int64 = 256 << 20  // 256 MiB
 )
 
 // Limits bounds what [Processor.Process] accepts and produces. Zero or
@@ -27,6 +30,12 @@ type Limits struct {
 	MaxPixels int64
 	// ThumbMaxSide is the longest side of the thumbnail in pixels.
 	ThumbMaxSide int
+	// DecodeMemory bounds the memory of the decode pool: the bytes that
+	// all decodes in flight may allocate together, each estimated from the
+	// image's headers (width × height × the bytes a pixel of its kind
+	// takes, plus the decoder's buffers) before decoding. An image whose
+	// decode alone would need more is refused with ErrTooMuchMemory.
+	DecodeMemory int64
 }
 
 // withDefaults returns l with zero or negative fields replaced by defaults.
@@ -39,6 +48,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.ThumbMaxSide <= 0 {
 		l.ThumbMaxSide = DefaultThumbMaxSide
+	}
+	if l.DecodeMemory <= 0 {
+		l.DecodeMemory = DefaultDecodeMemory
 	}
 	return l
 }
@@ -83,10 +95,12 @@ type Result struct {
 }
 
 // Processor validates, strips and thumbnails uploaded photos. It is safe for
-// concurrent use; at most maxConcurrentDecodes images are decoded at once.
+// concurrent use; at most maxConcurrentDecodes images are decoded at once,
+// and those together within Limits.DecodeMemory.
 type Processor struct {
 	limits Limits
-	sem    chan struct{} // decode slots
+	sem    chan struct{}       // decode slots
+	mem    *semaphore.Weighted // decode memory, in bytes
 	loc    *time.Location
 }
 
@@ -103,9 +117,11 @@ func NewProcessor(l Limits, maxConcurrentDecodes int) *Processor {
 		// since 1991, so a fixed UTC+8 zone is equivalent for photos.
 		loc = time.FixedZone("CST", 8*60*60)
 	}
+	l = l.withDefaults()
 	return &Processor{
-		limits: l.withDefaults(),
+		limits: l,
 		sem:    make(chan struct{}, maxConcurrentDecodes),
+		mem:    semaphore.NewWeighted(l.DecodeMemory),
 		loc:    loc,
 	}
 }
@@ -120,7 +136,8 @@ func (p *Processor) MaxConcurrentDecodes() int { return cap(p.sem) }
 // thumbnail and its metadata.
 //
 // Errors for bad uploads are [*Error] values matching ErrTooLarge,
-// ErrUnsupported, ErrTooManyPixels or ErrCorrupt with [errors.Is]. Errors
+// ErrUnsupported, ErrTooManyPixels, ErrTooMuchMemory or ErrCorrupt with
+// [errors.Is]. Errors
 // from r are returned unchanged, and ctx.Err() is returned if ctx is done
 // while reading or while waiting for a decode slot.
 //
@@ -193,7 +210,14 @@ func (p *Processor) Process(ctx context.Context, r io.Reader) (*Result, error) {
 	// data is not used after this point, so the upload buffer can be
 	// collected while the stripped copy is decoded.
 
-	thumb, err := p.thumbnail(ctx, format, clean, orientation)
+	// What is decoded is the stripped copy: its cost decides.
+	cost := decodeCost(format, clean, cfg.Width, cfg.Height, p.limits.ThumbMaxSide)
+	if cost.bytes > p.limits.DecodeMemory || cost.bytes < 0 { // < 0: overflowed, for absurd pixel limits
+		return nil, newError(ErrTooMuchMemory, nil, "照片为 %d×%d 像素的%s，解码约需 %s 内存，超过了 %s 的上限；请上传普通的 JPEG 照片，或缩小尺寸后重试",
+			cfg.Width, cfg.Height, latinSpaced(cost.kind), formatMB(cost.bytes), formatMB(p.limits.DecodeMemory))
+	}
+
+	thumb, err := p.thumbnail(ctx, format, clean, orientation, cost.bytes)
 	if err != nil {
 		return nil, err
 	}
@@ -217,10 +241,17 @@ func (p *Processor) Process(ctx context.Context, r io.Reader) (*Result, error) {
 	}, nil
 }
 
-// thumbnail decodes clean inside the decode pool and returns the encoded
-// thumbnail. Decoding the stripped bytes (rather than the upload) also
-// proves that what will be stored is a valid image.
-func (p *Processor) thumbnail(ctx context.Context, format string, clean []byte, orientation int) ([]byte, error) {
+// thumbnail decodes clean inside the decode pool, holding cost bytes of its
+// memory, and returns the encoded thumbnail. Decoding the stripped bytes
+// (rather than the upload) also proves that what will be stored is a valid
+// image.
+func (p *Processor) thumbnail(ctx context.Context, format string, clean []byte, orientation int, cost int64) ([]byte, error) {
+	// Memory first, in arrival order (the semaphore is FIFO, so a large
+	// image is not starved by small ones), then a decode slot.
+	if err := p.mem.Acquire(ctx, cost); err != nil {
+		return nil, err
+	}
+	defer p.mem.Release(cost)
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -230,6 +261,23 @@ func (p *Processor) thumbnail(ctx context.Context, format string, clean []byte, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	thumb, err := p.decodeThumbnail(format, clean, orientation)
+	if cost >= p.limits.DecodeMemory/4 {
+		// The decoded pixels are garbage now, but the collector would
+		// only come for them once the heap has grown by as much again
+		// (GOGC=100): collect them before their memory is handed to the
+		// next decode, so that the pool bounds the heap and not only the
+		// live bytes. Pixel buffers hold no pointers, so the collection
+		// costs little beyond the rest of the live heap; ordinary photos
+		// (a 12-megapixel JPEG is 18 MB) are far below the threshold.
+		runtime.GC()
+	}
+	return thumb, err
+}
+
+// decodeThumbnail decodes clean and makes its thumbnail; the decoded image
+// is garbage when it returns.
+func (p *Processor) decodeThumbnail(format string, clean []byte, orientation int) ([]byte, error) {
 	img, err := decodeImage(format, clean)
 	if err != nil {
 		return nil, classifyDecodeError(format, err)

@@ -29,6 +29,12 @@ func makeThumbnail(img image.Image, orientation, maxSide int) ([]byte, error) {
 	src := img
 	if k := min(sw/tw, sh/th); k >= 2 {
 		src = boxShrink(img, k)
+	} else if m, ok := img.(*image.YCbCr); ok && (m.SubsampleRatio == image.YCbCrSubsampleRatio411 ||
+		m.SubsampleRatio == image.YCbCrSubsampleRatio410) {
+		// x/image/draw has no fast path for these ratios: its generic one
+		// would box every sample it reads (an allocation each, megabytes
+		// for one thumbnail). Its RGBA64 path reads them without.
+		src = rgba64Only{m}
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
 	op := draw.Src
@@ -56,6 +62,10 @@ func fitWithin(w, h, maxSide int) (int, int) {
 	}
 	return max(1, int((int64(w)*int64(maxSide)+int64(h)/2)/int64(h))), maxSide
 }
+
+// rgba64Only hides an image's concrete type, so that x/image/draw reads it
+// through RGBA64At.
+type rgba64Only struct{ image.RGBA64Image }
 
 func isOpaque(img image.Image) bool {
 	if o, ok := img.(interface{ Opaque() bool }); ok {

@@ -43,7 +43,7 @@ type authzCase struct {
 var authzTable = []authzCase{
 	{"GET /healthz", "", "200 200 200 200 200 200 200", false},
 	{"GET /readyz", "", "200 200 200 200 200 200 200", false},
-	{"GET /metrics", "", "200 200 200 200 200 200 200", false},
+	{"GET /metrics", "", "404 404 404 404 404 404 404", false}, // served on METRICS_ADDR, or to METRICS_TOKEN
 	{"GET /openapi.json", "", "200 200 200 200 200 200 200", false},
 	{"GET /admin", "", "200 200 200 200 200 200 200", false},
 	{"GET /admin/", "", "200 200 200 200 200 200 200", false},
@@ -76,6 +76,7 @@ var authzTable = []authzCase{
 	{"POST /api/v1/admin/tickets/:id/dispatch", `{"assignee_id":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
 	{"POST /api/v1/admin/tickets/:id/reject", `{"reason":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
 	{"GET /api/v1/admin/dead-letters", "", "401 403 403 403 403 403 200", false},
+	{"GET /api/v1/admin/events", "", "401 403 403 403 403 403 200", false},
 	{"POST /api/v1/admin/activities", `{}`, "401 403 403 403 403 403 400", false},
 	{"POST /api/v1/activities/:id/checkin", "", "401/401 403/403 403/403 403/403 403/403 200/404 403/403", false},
 	{"GET /api/v1/stats/summary", "", "401 403 403 403 403 403 200", false},

@@ -10,10 +10,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/config"
+	"github.com/citizen-city/chengguantong/service/stats"
 )
 
 // Usage:
@@ -23,6 +25,8 @@ import (
 //	server report -year 2026   print the figures of the bureau's annual report
 //	server seed-demo           fill an empty store with a month of a city, for a demo
 //	server seed-history        add a history of N tickets over D days to a store (benchmarks, demos)
+//	server backup FILE         copy the embedded store to FILE, while the server runs
+//	server restore FILE        put a backup back into an empty DATA_DIR
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -49,7 +53,7 @@ func subcommand(args []string, out io.Writer) (options, error) {
 	case "rebuild-stats":
 		return options{command: func(ctx context.Context, a *app) error {
 			start := time.Now()
-			n, err := a.stats.Rebuild(ctx)
+			n, err := a.stores.Stats.Rebuild(ctx)
 			if err != nil {
 				return err
 			}
@@ -63,19 +67,19 @@ func subcommand(args []string, out io.Writer) (options, error) {
 			return options{}, err
 		}
 		return options{command: func(ctx context.Context, a *app) error {
-			if err := a.settle(ctx); err != nil {
+			if err := a.stores.Stats.Settle(ctx); err != nil {
 				return err
 			}
-			f, err := service.BureauFigures(ctx, a.stats, *year)
+			f, err := stats.BureauFigures(ctx, a.svc.stats, *year)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(out, f.Text())
-			channels, err := service.ChannelFigures(ctx, a.stats, *year)
+			channels, err := stats.ChannelFigures(ctx, a.svc.stats, *year)
 			if err != nil {
 				return err
 			}
-			if text := service.ChannelText(*year, channels); text != "" {
+			if text := stats.ChannelText(*year, channels); text != "" {
 				fmt.Fprintln(out, text)
 			}
 			return nil
@@ -84,6 +88,17 @@ func subcommand(args []string, out io.Writer) (options, error) {
 		return seedDemo(args[1:], out)
 	case "seed-history":
 		return seedHistory(args[1:], out)
+	case "backup", "restore":
+		if len(args) != 2 || strings.HasPrefix(args[1], "-") {
+			return options{}, fmt.Errorf("usage: server %s FILE", args[0])
+		}
+		file, backup := args[1], args[0] == "backup"
+		return options{offline: func(ctx context.Context, cfg *config.Config) error {
+			if backup {
+				return backupStore(ctx, cfg, file, out)
+			}
+			return restoreStore(ctx, cfg, file, out)
+		}}, nil
 	}
-	return options{}, fmt.Errorf("unknown command %q (want rebuild-stats, report, seed-demo or seed-history)", args[0])
+	return options{}, fmt.Errorf("unknown command %q (want rebuild-stats, report, seed-demo, seed-history, backup or restore)", args[0])
 }

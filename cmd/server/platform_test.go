@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citizen-city/chengguantong/internal/apitest"
 	"github.com/citizen-city/chengguantong/internal/testenv"
 	"github.com/citizen-city/chengguantong/store/redis"
 	"github.com/citizen-city/chengguantong/wechat"
@@ -16,10 +17,11 @@ import (
 
 func TestPlatformEndpoints(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := productionEnv(t)
 	redisURL, stopRedis := testenv.NewRedisServer(t)
 	env["REDIS_URL"] = redisURL
-	s := startServer(t, env, options{})
+	var metricsAddr string
+	s := startServer(t, env, options{onMetricsReady: func(a string) { metricsAddr = a }})
 
 	if r := s.Do(t, "GET", "/healthz", "", nil); r.Status != 200 {
 		t.Fatalf("healthz: %d", r.Status)
@@ -36,7 +38,11 @@ func TestPlatformEndpoints(t *testing.T) {
 		t.Fatalf("openapi.json: %v %.200s", err, r.Body)
 	}
 	s.Login(t, "metrics-user")
-	m := string(s.Do(t, "GET", "/metrics", "", nil).Body)
+	// Metrics are on their own listener, not on the public port.
+	if r := s.Do(t, "GET", "/metrics", "", nil); r.Status != 404 {
+		t.Errorf("GET /metrics on the main port: %d", r.Status)
+	}
+	m := string(apitest.New("http://"+metricsAddr).Do(t, "GET", "/metrics", "", nil).Body)
 	for _, want := range []string{
 		`http_requests_total{method="POST",route="/api/v1/auth/wechat",status="200"} 1`,
 		`http_request_duration_seconds_bucket{method="POST",route="/api/v1/auth/wechat",status="200"`,
@@ -60,7 +66,7 @@ func TestPlatformEndpoints(t *testing.T) {
 
 func TestTwoInstancesShareLoginsAndAccessToken(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := productionEnv(t)
 	sim := newSimulator(t, env["WECHAT_APPID"])
 	a := startServer(t, env, options{simulator: sim})
 	b := startServer(t, env, options{simulator: sim})

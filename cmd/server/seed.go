@@ -51,8 +51,12 @@ func runSeed(ctx context.Context, a *app, clock *seed.Clock, size seed.Size, end
 	svc := a.seed
 	svc.Staff = sess.User
 	began := time.Now()
-	res, err := seed.Run(ctx, seed.Demo{Services: svc, Store: a.history, Workflow: workflowOf(a), Login: seed.Login(svc.Auth), OpenID: a.openID},
-		clock, size, end, random, out)
+	wf, err := workflowOf(a)
+	if err != nil {
+		return err
+	}
+	res, err := seed.Run(ctx, seed.Demo{Services: svc, Store: historyStore(a.stores.Engine), Workflow: wf, Login: seed.Login(svc.Auth),
+		OpenID: a.openID}, clock, size, end, random, out)
 	if err != nil {
 		return err
 	}

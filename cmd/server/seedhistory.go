@@ -10,6 +10,7 @@ import (
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service/seed"
 	"github.com/citizen-city/chengguantong/store"
+	"github.com/citizen-city/chengguantong/workcal"
 )
 
 // historyFlags are seed-history's flags.
@@ -46,14 +47,19 @@ func seedHistory(args []string, out io.Writer) (options, error) {
 // statistics to count them.
 func runSeedHistory(ctx context.Context, a *app, f historyFlags, out io.Writer) error {
 	began := time.Now()
-	grids, err := a.history.Grids.All(ctx)
+	st := historyStore(a.stores.Engine)
+	wf, err := workflowOf(a)
+	if err != nil {
+		return err
+	}
+	grids, err := st.Grids.All(ctx)
 	if err != nil {
 		return err
 	}
 	district := ""
 	if len(grids) == 0 {
 		res, err := seed.LayOut(ctx, a.seed, seed.Full, func(ctx context.Context, code string) (*model.User, error) {
-			return a.history.Users.UpsertWeChat(ctx, openIDOf(a, code))
+			return st.Users.UpsertWeChat(ctx, openIDOf(a, code))
 		})
 		if err != nil {
 			return fmt.Errorf("seed-history: lay out the city: %w", err)
@@ -62,30 +68,30 @@ func runSeedHistory(ctx context.Context, a *app, f historyFlags, out io.Writer) 
 		fmt.Fprintf(out, "seed-history: 存储中没有网格，先建了演示城市：%d 个网格（%d 个社区）、%d 名网格员、%d 个党支部 %d 名在职党员\n",
 			res.Grids, res.Communities, res.Workers, res.Branches, res.Members)
 	}
-	city, err := seed.ReadCity(ctx, a.history)
+	city, err := seed.ReadCity(ctx, st)
 	if err != nil {
 		return err
 	}
 	city.District = district
-	if city.Staff, err = seed.StaffActor(ctx, a.history.Users, a.cfg.AdminUsername); err != nil {
+	if city.Staff, err = seed.StaffActor(ctx, st.Users, a.cfg.AdminUsername); err != nil {
 		return err
 	}
-	if err := city.AddResidents(ctx, a.history.Users, f.residents, a.openID); err != nil {
+	if err := city.AddResidents(ctx, st.Users, f.residents, a.openID); err != nil {
 		return err
 	}
-	if err := city.AddPhotos(ctx, 20, seed.StorePhoto(a.history.Photos, city.Residents[0])); err != nil {
+	if err := city.AddPhotos(ctx, 20, seed.StorePhoto(st.Photos, city.Residents[0])); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "seed-history: %d 个网格、%d 位居民、20 张照片就绪，用时 %s\n", len(city.Grids), len(city.Residents),
 		time.Since(began).Round(time.Millisecond))
 
-	res, err := seed.History(ctx, a.history, city, seed.HistoryOptions{Tickets: f.tickets, Days: f.days, End: time.Now(), Seed: f.seed,
-		Workflow: workflowOf(a), Batch: f.batch, Progress: out})
+	res, err := seed.History(ctx, st, city, seed.HistoryOptions{Tickets: f.tickets, Days: f.days, End: time.Now(), Seed: f.seed,
+		Workflow: wf, Batch: f.batch, Progress: out})
 	if err != nil {
 		return err
 	}
 	settled := time.Now()
-	if err := a.history.Stats.Settle(ctx); err != nil {
+	if err := st.Stats.Settle(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "seed-history: %d 个工单写入用时 %s（每秒 %.0f 个），统计就绪又用 %s\n", res.Tickets, res.Elapsed.Round(time.Millisecond),
@@ -109,14 +115,31 @@ func openIDOf(a *app, code string) string {
 }
 
 // workflowOf is the server's workflow configuration, for the history's
-// deadlines.
-func workflowOf(a *app) seed.Workflow {
-	return seed.Workflow{Calendar: a.calendar, AcceptTimeout: a.cfg.AcceptTimeout, FeedbackWindow: a.cfg.FeedbackWindow,
-		MaxReturns: a.cfg.MaxReturns}
+// deadlines. Errors: invalid_argument for a WORK_CALENDAR that does not
+// make a calendar (config.Load has checked it).
+func workflowOf(a *app) (seed.Workflow, error) {
+	cal, err := workcal.New(a.cfg.WorkCalendar)
+	if err != nil {
+		return seed.Workflow{}, fmt.Errorf("WORK_CALENDAR: %w", err)
+	}
+	return seed.Workflow{Calendar: cal, AcceptTimeout: a.cfg.AcceptTimeout, FeedbackWindow: a.cfg.FeedbackWindow,
+		MaxReturns: a.cfg.MaxReturns}, nil
 }
 
-// historyStore is what seed-history and seed-demo write with, from an
-// engine: app.history = historyStore(engine).
+// simulatorOpenID is the openid function of the simulated WeChat this
+// process talks to (its own or a test's), nil with the real WeChat.
+func simulatorOpenID(wx *weChat, opt options) func(code string) string {
+	switch {
+	case wx.sim != nil:
+		return wx.sim.OpenIDFor
+	case opt.simulator != nil:
+		return opt.simulator.OpenIDFor
+	}
+	return nil
+}
+
+// historyStore is what seed-history and seed-demo write with: the
+// engine's resources.
 func historyStore(e store.Engine) seed.Store {
 	return seed.Store{Tickets: e.Tickets, Users: e.Users, People: e.People, Grids: e.Grids, Categories: e.Categories,
 		Photos: e.Photos, Submitters: e.Submitters, Stats: e.Stats}

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citizen-city/chengguantong/model"
 	"github.com/xuri/excelize/v2"
-
-	"github.com/citizen-city/chengguantong/service"
 )
 
 func TestStatisticsFollowTheWork(t *testing.T) {
@@ -123,29 +122,46 @@ func TestStatisticsFollowTheWork(t *testing.T) {
 		t.Errorf("a worker reads statistics: %d", r.Status)
 	}
 
-	// The rebuild subcommand recomputes the same figures.
+	// The rebuild subcommand recomputes the same figures. Beside a running
+	// embedded server it is refused (one process per DATA_DIR): it runs
+	// once the server has stopped.
 	var out bytes.Buffer
 	rebuild, _ := subcommand([]string{"rebuild-stats"}, &out)
+	embedded := env["MONGODB_URI"] == ""
+	if embedded {
+		err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, rebuild)
+		if err == nil || !strings.Contains(err.Error(), "另一个服务进程") {
+			t.Fatalf("rebuild-stats beside the running embedded server: %v, want refused naming the holder", err)
+		}
+		if err := s.stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, rebuild); err != nil {
 		t.Fatalf("rebuild-stats: %v", err)
 	}
 	if !strings.Contains(out.String(), "from 2 tickets") {
 		t.Fatalf("rebuild said %q", out.String())
 	}
-	var again struct{ Resolved, Registered, Closed, Reported int64 }
-	s.Do(t, "GET", "/api/v1/stats/summary", c.staff, nil).Decode(t, &again)
-	if again.Resolved != 2 || again.Registered != 2 || again.Closed != 2 || again.Reported != 2 {
-		t.Fatalf("after rebuild %+v", again)
-	}
-	// And the bureau's report for the year.
+	// And the bureau's report for the year (with the server stopped, too,
+	// on the embedded store).
 	out.Reset()
-	report, _ := subcommand([]string{"report", "-year", time.Now().In(service.Shanghai()).Format("2006")}, &out)
+	report, _ := subcommand([]string{"report", "-year", time.Now().In(model.ChinaTime()).Format("2006")}, &out)
 	if err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, report); err != nil {
 		t.Fatalf("report: %v", err)
 	}
 	if !strings.Contains(out.String(), "2个") || !strings.Contains(out.String(), "参与党员2人次") ||
 		!strings.Contains(out.String(), "立案问题按来源：微信随手拍2件（占100.0%，已解决2件）") {
 		t.Fatalf("report: %s", out.String())
+	}
+	if embedded {
+		s = startServer(t, env, options{})
+		c.staff = s.LoginStaff(t, adminUser, adminPass)
+	}
+	var again struct{ Resolved, Registered, Closed, Reported int64 }
+	s.Do(t, "GET", "/api/v1/stats/summary", c.staff, nil).Decode(t, &again)
+	if again.Resolved != 2 || again.Registered != 2 || again.Closed != 2 || again.Reported != 2 {
+		t.Fatalf("after rebuild %+v", again)
 	}
 }
 

@@ -3,10 +3,12 @@
 package apitest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,6 +99,14 @@ func (c *Client) Send(tb testing.TB, req *http.Request) *Response {
 		tb.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		// A stream never ends: its first event (the greeting) is enough.
+		first, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: []byte(first)}
+	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		tb.Fatal(err)

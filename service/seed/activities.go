@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/people"
 )
 
 var activityKinds = []struct{ kind, title string }{
@@ -42,7 +42,7 @@ func (l *layout) activities(ctx context.Context, clock *Clock, start, end time.T
 		if ends.After(end) {
 			continue
 		}
-		in := service.ActivityInput{Title: trimTitle(communityShort(community) + k.title), Kind: k.kind, Community: community,
+		in := people.ActivityInput{Title: trimTitle(communityShort(community) + k.title), Kind: k.kind, Community: community,
 			StartsAt: begins.Format(time.RFC3339), EndsAt: ends.Format(time.RFC3339)}
 		var a *model.Activity
 		at(maxTime(start, begins.Add(-48*time.Hour)), func(ctx context.Context) error {

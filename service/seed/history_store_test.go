@@ -10,7 +10,7 @@ import (
 
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/catalogue"
 	"github.com/citizen-city/chengguantong/store"
 	"github.com/citizen-city/chengguantong/store/sqlite"
 )
@@ -37,7 +37,7 @@ func TestHistoryOnTheEmbeddedStore(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	e := db.Engine()
 	st := storeOf(e)
-	if err := e.Categories.Seed(ctx, service.DefaultCategories); err != nil {
+	if err := e.Categories.Seed(ctx, catalogue.DefaultCategories); err != nil {
 		t.Fatal(err)
 	}
 	var grids []geo.Grid

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/people"
 )
 
 // The demo's city is a lattice of grids in Nanjing's 鼓楼区, two to a
@@ -40,7 +40,7 @@ func name(i int) string {
 // Login is an account function for LayOut and Demo that logs a WeChat
 // user in by login code through auth (the simulated WeChat), one client
 // address per code (the per-address login limit is for the public).
-func Login(auth *service.Auth) func(ctx context.Context, code string) (*model.User, error) {
+func Login(auth *people.Auth) func(ctx context.Context, code string) (*model.User, error) {
 	return func(ctx context.Context, code string) (*model.User, error) {
 		sess, err := auth.LoginWeChat(ctx, code, "10.77."+code)
 		if err != nil {

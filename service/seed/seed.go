@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/catalogue"
+	"github.com/citizen-city/chengguantong/service/people"
+	"github.com/citizen-city/chengguantong/service/photos"
 )
 
 // Clock is the services' clock during a seed: the seed moves it.
@@ -52,11 +54,11 @@ func (c *Clock) Set(t time.Time) {
 // Services are the use cases a city is laid out through: what a clerk and
 // the people themselves do in the console and the mini-program.
 type Services struct {
-	Auth       *service.Auth
-	People     *service.People
-	Grids      *service.Grids
-	Photos     *service.Photos
-	Activities *service.Activities
+	Auth       *people.Auth
+	People     *people.Directory
+	Grids      *catalogue.Grids
+	Photos     *photos.Uploads
+	Activities *people.Activities
 	// Staff is the staff account that creates activities and takes the
 	// staff's steps in the history.
 	Staff  *model.User

@@ -15,8 +15,9 @@ import (
 )
 
 // The notes the services write into timelines, as they write them
-// (service/screening.go, dispatch.go, tasks.go, feedback.go, hotline.go,
-// open311.go): a seeded timeline reads like a real one.
+// (service/ticket: screening.go, dispatch.go, tasks.go, feedback.go,
+// hotline.go, staff.go; service/open311): a seeded timeline reads like a
+// real one.
 const (
 	noteHeld              = "内容需人工审核"
 	noteRegistered        = "已立案，等待派遣"
@@ -210,7 +211,11 @@ func (g *gen) report(r *rand.Rand, created time.Time, c *category, grid *Grid, s
 	case model.SourceHotline:
 		t.Description = "市民来电反映：" + desc
 		t.CallerName, t.CallerPhone = name(r.IntN(5000)), fmt.Sprintf("1%d%09d", 3+r.IntN(6), r.IntN(1e9))
-		err = t.Report(model.Act{At: created, By: s.staff(), Note: "12345 热线来电"})
+		// Reported and registered by the clerk who takes the call, then
+		// routed as it is stored.
+		if err = t.Report(model.Act{At: created, By: s.staff(), Note: "12345 热线来电"}); err == nil {
+			err = t.Register(model.Act{At: created, By: s.staff(), Note: "热线受理，人工立案"}, s.sla())
+		}
 	case model.SourceOpen311:
 		i := r.IntN(5000)
 		t.CallerName, t.CallerPhone = name(i), fmt.Sprintf("1%d%09d", 3+r.IntN(6), r.IntN(1e9))
@@ -330,7 +335,7 @@ func (s *sim) separate(d dup) error {
 }
 
 // timer returns the first of the server's timers the ticket has, and how
-// to fire it (as service.Dispatcher does).
+// to fire it (as ticket.Dispatcher does).
 func (s *sim) timer() (time.Time, func(at time.Time) error) {
 	t := s.t
 	var at time.Time
@@ -363,7 +368,7 @@ func (s *sim) timer() (time.Time, func(at time.Time) error) {
 	return at, fire
 }
 
-// route is the router's decision for an unrouted ticket (service.Router):
+// route is the router's decision for an unrouted ticket (ticket.Router):
 // an on-duty worker of its grid other than those in exclude, offered to
 // the community's party members too when the category suits volunteers
 // or nobody is on duty; the staff's queue outside every grid.
@@ -476,20 +481,9 @@ func (s *sim) plan() step {
 }
 
 // planIntake: screening of a report (立案 and routing, or a hold for
-// review, or a rejection), a hotline call's 立案, or the staff's review of
-// a held report.
+// review, or a rejection), or the staff's review of a held report.
 func (s *sim) planIntake() step {
 	t := s.t
-	if t.Source == model.SourceHotline {
-		return step{s.now.Add(between(s.r, 100*time.Millisecond, time.Second)), func() error {
-			return s.commit(s.now, func() error {
-				if err := t.Register(model.Act{At: s.now, By: s.staff(), Note: "热线受理，人工立案"}, s.sla()); err != nil {
-					return err
-				}
-				return s.route(nil)
-			})
-		}}
-	}
 	if t.Held {
 		if s.holdFor {
 			return step{} // not reviewed yet

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -39,6 +38,10 @@ type MongoOptions struct {
 	// Monitor, when set, sees every command the connection sends (the
 	// command-counting benchmark passes one).
 	Monitor *event.CommandMonitor
+	// SlowMS, when positive, prints every command slower than this many
+	// milliseconds to stderr, with its collection and filter keys
+	// (MONGODB_SLOW_MS, a diagnostic).
+	SlowMS int
 }
 
 // OpenMongo connects to uri and selects database name. It fails with
@@ -49,10 +52,10 @@ func OpenMongo(ctx context.Context, uri, name string, extra ...MongoOptions) (*M
 		SetConnectTimeout(5 * time.Second).
 		SetAppName("chengguantong")
 	var monitors []*event.CommandMonitor
-	if ms, err := strconv.Atoi(os.Getenv("CGT_MONGO_SLOW_MS")); err == nil && ms > 0 {
-		monitors = append(monitors, slowCommands(time.Duration(ms)*time.Millisecond))
-	}
 	for _, x := range extra {
+		if x.SlowMS > 0 {
+			monitors = append(monitors, slowCommands(time.Duration(x.SlowMS)*time.Millisecond))
+		}
 		if x.Monitor != nil {
 			monitors = append(monitors, x.Monitor)
 		}
@@ -102,7 +105,7 @@ func joinMonitors(ms []*event.CommandMonitor) *event.CommandMonitor {
 	}
 }
 
-// slowCommands is a diagnostic (CGT_MONGO_SLOW_MS): it prints to stderr
+// slowCommands is a diagnostic (MONGODB_SLOW_MS): it prints to stderr
 // every command slower than min, with its collection and filter shape.
 func slowCommands(min time.Duration) *event.CommandMonitor {
 	var started sync.Map

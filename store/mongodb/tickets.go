@@ -215,7 +215,9 @@ func fieldsOf(t *model.Ticket) ticketFields {
 		f.Extension = &extensionDoc{Status: string(x.Status), Hours: x.Hours, Reason: x.Reason, RequestedAt: x.RequestedAt.UTC(),
 			RequestedBy: x.RequestedBy, DecidedAt: x.DecidedAt.UTC(), DecidedBy: x.DecidedBy, Note: x.Note}
 	}
-	f.DeferredFrom, f.DeferredAt, f.DeferredLeft = string(t.DeferredFrom), t.DeferredAt.UTC(), int64(t.DeferredLeft/time.Second)
+	// The working time left is kept in whole seconds, rounded up: a resumed
+	// deadline never comes before the one the deferral stopped.
+	f.DeferredFrom, f.DeferredAt, f.DeferredLeft = string(t.DeferredFrom), t.DeferredAt.UTC(), int64((t.DeferredLeft+time.Second-1)/time.Second)
 	f.Urges, f.VerifyFails, f.SelfHandled, f.PhotoFlags = t.Urges, t.VerifyFails, t.SelfHandled, t.PhotoFlags
 	f.OpenOverdue, f.Late = t.OpenOverdue(), t.ClosedLate()
 	return f

@@ -21,9 +21,9 @@ func newTicket(now time.Time) *model.Ticket {
 		ID: model.NewID(now), ReporterID: "r1", Category: "0101", Description: "垃圾",
 		Location: model.Location{Lat: 32.04, Lng: 118.78, CoordType: model.CoordWGS84},
 		Point:    model.Point{Lat: 32.04, Lng: 118.78}, PhotoIDs: []string{"p1"},
-		Status: model.StatusSubmitted, Reporters: 1, CreatedAt: now,
+		CreatedAt: now,
 	}
-	_ = t.Append(model.Event{At: now, Type: model.EventReported, Status: model.StatusSubmitted})
+	_ = t.Report(model.Act{At: now, By: model.Actor{ID: "r1", Role: model.RoleResident}})
 	return t
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -53,6 +54,95 @@ func (l *Liveness) Stop(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Alive reports, of each instance named, whether its mark is set: it runs,
+// or died less than the mark's lifetime ago. One round trip (a pipeline of
+// EXISTS, which a Redis Cluster routes key by key).
+func (l *Liveness) Alive(ctx context.Context, instances []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(instances))
+	if len(instances) == 0 {
+		return out, nil
+	}
+	pipe := l.r.Client.Pipeline()
+	cmds := make([]*goredis.IntCmd, len(instances))
+	for i, inst := range instances {
+		cmds[i] = pipe.Exists(ctx, aliveKey(l.r, inst))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("liveness: %w", Translate(err))
+	}
+	for i, inst := range instances {
+		out[inst] = cmds[i].Val() > 0
+	}
+	return out, nil
+}
+
+// instancesKey is the registry of instances that have run: each registers
+// at start (Register), and the others find it there once its mark is gone
+// (Dead), to take over what it left, then remove it (Forget).
+func instancesKey(r *Redis) string { return r.Key("instances") }
+
+// Register records this instance in the registry and sets its mark.
+func (l *Liveness) Register(ctx context.Context) error {
+	pipe := l.r.Client.Pipeline()
+	pipe.HSet(ctx, instancesKey(l.r), l.instance, time.Now().UnixMilli())
+	pipe.Set(ctx, aliveKey(l.r, l.instance), "1", l.ttl)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("register instance: %w", Translate(err))
+	}
+	return nil
+}
+
+// Dead lists the registered instances whose mark is gone: killed, stopped,
+// or cut off from Redis for longer than the mark lives. At rest it costs one
+// HKEYS (and one EXISTS per other instance). An instance that finds itself
+// missing from the registry (Redis lost its data) registers again.
+func (l *Liveness) Dead(ctx context.Context) ([]string, error) {
+	names, err := l.r.Client.HKeys(ctx, instancesKey(l.r)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("instances: %w", Translate(err))
+	}
+	var others []string
+	self := false
+	for _, n := range names {
+		if n == l.instance {
+			self = true
+		} else {
+			others = append(others, n)
+		}
+	}
+	if !self {
+		if err := l.Register(ctx); err != nil {
+			return nil, err
+		}
+	}
+	alive, err := l.Alive(ctx, others)
+	if err != nil {
+		return nil, err
+	}
+	var dead []string
+	for _, n := range others {
+		if !alive[n] {
+			dead = append(dead, n)
+		}
+	}
+	return dead, nil
+}
+
+// Forget removes instances from the registry once what they left has been
+// taken over.
+func (l *Liveness) Forget(ctx context.Context, instances []string) error {
+	if len(instances) == 0 {
+		return nil
+	}
+	if err := l.r.Client.HDel(ctx, instancesKey(l.r), instances...).Err(); err != nil {
+		return fmt.Errorf("instances: %w", Translate(err))
+	}
+	return nil
+}
+
+// Instance is the name this mark is set for.
+func (l *Liveness) Instance() string { return l.instance }
 
 func aliveKey(r *Redis, instance string) string { return r.Key("alive", instance) }
 
@@ -156,4 +246,22 @@ func (s *Stream) PruneConsumers(ctx context.Context, idle time.Duration) (int, e
 		n++
 	}
 	return n, nil
+}
+
+// Run renews the mark every period until ctx is done; a failed renewal is
+// logged (the others take over this instance's work once the mark expires,
+// which is what must happen if Redis cannot be reached for that long).
+func (l *Liveness) Run(ctx context.Context, period time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := l.Beat(ctx); err != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, "liveness mark not renewed", "error", err.Error())
+		}
+	}
 }

@@ -227,11 +227,11 @@ func sumContributions(ctx context.Context, tx *sql.Tx) (model.Contribution, int,
 	defer rows.Close()
 	workers := max(1, runtime.GOMAXPROCS(0))
 	batches := make(chan [][]byte, workers)
-	sums := make([]model.Contribution, workers)
+	sums := make([]sums, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
-		sums[w] = model.Contribution{}
+		sums[w] = newSums()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -245,7 +245,7 @@ func sumContributions(ctx context.Context, tx *sql.Tx) (model.Contribution, int,
 						continue
 					}
 					if t.Version > 0 {
-						sums[w].Add(model.Contribute(t))
+						sums[w].add(model.Contribute(t))
 					}
 				}
 			}
@@ -278,9 +278,49 @@ func sumContributions(ctx context.Context, tx *sql.Tx) (model.Contribution, int,
 	if err := errors.Join(errs...); err != nil {
 		return nil, 0, err
 	}
-	total := sums[0]
 	for _, c := range sums[1:] {
-		total.Add(c)
+		sums[0].merge(c)
 	}
-	return total, n, nil
+	return sums[0].contribution(), n, nil
+}
+
+// sums adds up contributions in place: a key's counters are looked up
+// once and added to where they lie (Contribution.Add copies each key's 21
+// counters out of the map and back).
+type sums map[model.RollupKey]*model.RollupValues
+
+func newSums() sums { return sums{} }
+
+func (s sums) add(c model.Contribution) {
+	for k, v := range c {
+		p := s[k]
+		if p == nil {
+			p = new(model.RollupValues)
+			s[k] = p
+		}
+		for i := range v {
+			p[i] += v[i]
+		}
+	}
+}
+
+func (s sums) merge(o sums) {
+	for k, v := range o {
+		p := s[k]
+		if p == nil {
+			s[k] = v
+			continue
+		}
+		for i := range v {
+			p[i] += v[i]
+		}
+	}
+}
+
+func (s sums) contribution() model.Contribution {
+	c := make(model.Contribution, len(s))
+	for k, v := range s {
+		c[k] = *v
+	}
+	return c
 }

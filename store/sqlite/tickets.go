@@ -176,22 +176,13 @@ func insertTicket(w *txw, rid int64, t *model.Ticket, idem, bodyHash, hist strin
 	return indexText(w, rid, t)
 }
 
-// insertMany runs insert (an INSERT … VALUES (?, …) of one row) for rows,
-// up to a hundred rows a statement.
+// insertMany runs insert (an INSERT of one row) for each of rows, in
+// turn. One row a statement: a statement of several rows keeps a
+// statement journal of every page it changes (it may fail half-way) and
+// makes FTS5 flush at its savepoint, which costs far more than the calls.
 func insertMany(w *txw, insert string, rows [][]any) error {
-	head, one, ok := strings.Cut(insert, " VALUES ")
-	if !ok {
-		return fmt.Errorf("insertMany: %q has no VALUES", insert)
-	}
-	const per = 100
-	args := make([]any, 0, per*len(rows[0]))
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(start+per, len(rows))]
-		args = args[:0]
-		for _, r := range chunk {
-			args = append(args, r...)
-		}
-		if _, err := w.exec(head+" VALUES "+strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", "), args...); err != nil {
+	for _, r := range rows {
+		if _, err := w.exec(insert, r...); err != nil {
 			return err
 		}
 	}
@@ -283,10 +274,10 @@ func (s *Tickets) Load(ctx context.Context, ts []*model.Ticket) error {
 	}
 	rows := make([]row, len(order))
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(rows)/500))
-	sums := make([]model.Contribution, workers)
+	parts := make([]sums, workers)
 	var wg sync.WaitGroup
 	for k := range workers {
-		sums[k] = model.Contribution{}
+		parts[k] = newSums()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -295,21 +286,26 @@ func (s *Tickets) Load(ctx context.Context, ts []*model.Ticket) error {
 				r.t = *ts[order[j]]
 				if r.t.Version > 0 {
 					r.hist = histRecord(r.t.Version, &r.t, nil)
-					sums[k].Add(model.Contribute(&r.t))
+					parts[k].add(model.Contribute(&r.t))
 				}
 				r.gramTokens = grams(r.t.Description, r.t.Address)
 			}
 		}()
 	}
 	wg.Wait()
-	stats := sums[0]
-	for _, c := range sums[1:] {
-		stats.Add(c)
+	for _, c := range parts[1:] {
+		parts[0].merge(c)
 	}
-	statRows := stats.Rows()
+	statRows := parts[0].contribution().Rows()
 	s.db.warm(ctx, rollupStatements(statRows)...)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
 		w := s.db.txw(ctx, tx)
+		// A bulk load touches every index at random places: a writer's
+		// page cache of 256 MB (used as it fills; the readers keep theirs)
+		// keeps them in memory instead of re-reading pages.
+		if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+			return err
+		}
 		// Case numbers: the days' counters read once, numbers given in
 		// CreatedAt order, the counters written back once.
 		last := map[string]int64{}
@@ -350,10 +346,10 @@ func (s *Tickets) Load(ctx context.Context, ts []*model.Ticket) error {
 				return err
 			}
 		}
-		// Rows and documents in creation order (appends to both tables),
-		// a hundred a statement; the search rows last, together: a
-		// statement that opens a savepoint in between would make FTS5
-		// flush its pending terms, one tiny segment per ticket.
+		// Rows and documents in creation order (appends to both tables);
+		// the search rows last, together: a statement that opens a
+		// savepoint in between would make FTS5 flush its pending terms,
+		// one tiny segment per ticket.
 		next := map[int64]int64{} // a millisecond's next free rid
 		var tickets, docs, texts, toks [][]any
 		for j := range rows {
@@ -627,25 +623,36 @@ func (db *DB) wstmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, e
 
 // warm prepares on the writer the statements a change runs (and extra
 // ones: a delta's roll-up upserts), so that its transaction does not
-// prepare them. It must be called outside a transaction: the writer has
-// one connection, which a transaction holds. On failure the statements
+// prepare them. It must be called outside a transaction, and prepares
+// without holding the cache's lock: the writer has one connection, which a
+// transaction holds while it reads the cache. On failure the statements
 // are prepared in the transaction instead.
 func (db *DB) warm(ctx context.Context, extra ...string) {
 	db.ws.mu.Lock()
-	defer db.ws.mu.Unlock()
+	var missing []string
 	if db.ws.m == nil {
 		db.ws.m = map[string]*sql.Stmt{}
-		extra = append(extra, writeStatements...)
 	}
-	for _, q := range extra {
-		if db.ws.m[q] != nil {
-			continue
+	for _, q := range slices.Concat(writeStatements, extra) {
+		if db.ws.m[q] == nil && !slices.Contains(missing, q) {
+			missing = append(missing, q)
 		}
+	}
+	db.ws.mu.Unlock()
+	for _, q := range missing {
 		p, err := db.w.PrepareContext(ctx, q)
 		if err != nil {
 			return
 		}
-		db.ws.m[q] = p
+		db.ws.mu.Lock()
+		if db.ws.m[q] == nil {
+			db.ws.m[q] = p
+			p = nil
+		}
+		db.ws.mu.Unlock()
+		if p != nil { // another warm was first
+			p.Close()
+		}
 	}
 }
 

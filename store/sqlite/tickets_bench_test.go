@@ -55,7 +55,7 @@ func cpuTime() time.Duration {
 
 // benchVersion names the cached database of BenchmarkStore500k: bump it
 // when the schema or the generator changes.
-const benchVersion = 1
+const benchVersion = 2
 
 // bigStore is the benchmarks' store of BENCH_TICKETS (500,000) tickets,
 // built once and cached under the temp dir (the build takes minutes).
@@ -157,12 +157,17 @@ func sample(b *testing.B, db *DB, col string, where string, n int) []string {
 	return out
 }
 
-// measure runs fn b.N times and reports the p50 and p99 latency.
-func measure(b *testing.B, fn func(r *rand.Rand) error) {
+// measure runs fn b.N times (at most most times, when most > 0) and
+// reports the p50 and p99 latency.
+func measure(b *testing.B, most int, fn func(r *rand.Rand) error) {
 	b.Helper()
 	r := rand.New(rand.NewPCG(1, 2))
+	n := b.N
+	if most > 0 {
+		n = min(n, most)
+	}
 	var ds []time.Duration
-	for b.Loop() {
+	for range n {
 		t0 := time.Now()
 		if err := fn(r); err != nil {
 			b.Fatal(err)
@@ -307,7 +312,7 @@ func BenchmarkStore500k(b *testing.B) {
 			return err
 		}},
 	} {
-		b.Run(c.name, func(b *testing.B) { measure(b, c.fn) })
+		b.Run(c.name, func(b *testing.B) { measure(b, 0, c.fn) })
 	}
 
 	// An export: 15,000 rows of a created_at range, pages of 100 with
@@ -317,7 +322,7 @@ func BenchmarkStore500k(b *testing.B) {
 		// 365 days).
 		days := time.Duration(15000*365/bigStore.n+2) * 24 * time.Hour
 		q := model.TicketQuery{From: end.Add(-10*24*time.Hour - days), To: end.Add(-10 * 24 * time.Hour)}
-		measure(b, func(*rand.Rand) error {
+		measure(b, 5, func(*rand.Rand) error {
 			cursor, rows := "", 0
 			for rows < 15000 {
 				p, err := s.ListStaff(ctx, q, cursor, 100)
@@ -341,7 +346,7 @@ func BenchmarkStore500k(b *testing.B) {
 		inProgress := sample(b, db, "id", "status = 'in_progress'", 5000)
 		var cpu time.Duration
 		i := 0
-		measure(b, func(r *rand.Rand) error {
+		measure(b, 0, func(r *rand.Rand) error {
 			tk, err := s.Get(ctx, inProgress[i%len(inProgress)])
 			i++
 			if err != nil {
@@ -357,24 +362,25 @@ func BenchmarkStore500k(b *testing.B) {
 			cpu += cpuTime() - c0
 			return err
 		})
-		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N)/1000, "cpu-ms/commit")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(i)/1000, "cpu-ms/commit")
 	})
 
 	b.Run("rebuild", func(b *testing.B) {
-		for b.Loop() {
-			n, err := st.Rebuild(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(n), "tickets")
+		t0, c0 := time.Now(), cpuTime()
+		n, err := st.Rebuild(ctx)
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/rebuild")
+		b.ReportMetric(float64(n), "tickets")
+		b.ReportMetric(time.Since(t0).Seconds(), "s/rebuild")
+		b.ReportMetric((cpuTime() - c0).Seconds(), "cpu-s/rebuild")
+		b.ReportMetric(0, "ns/op")
 	})
 
 	// Open last: it closes the store the others use. After a crash
 	// (no clean-shutdown mark) Open checks the whole file.
 	b.Run("open", func(b *testing.B) {
-		for b.Loop() {
+		{
 			for _, crashed := range []bool{true, false} {
 				if err := bigStore.db.Close(); err != nil {
 					b.Fatal(err)
@@ -395,11 +401,12 @@ func BenchmarkStore500k(b *testing.B) {
 				b.ReportMetric(time.Since(t0).Seconds()*1000, name)
 			}
 		}
+		b.ReportMetric(0, "ns/op")
 	})
 
 	b.Run("bytes-per-ticket", func(b *testing.B) {
 		db := bigStore.db
-		for b.Loop() {
+		{
 			fi, err := os.Stat(filepath.Join(bigStore.dir, FileName))
 			if err != nil {
 				b.Fatal(err)
@@ -410,6 +417,7 @@ func BenchmarkStore500k(b *testing.B) {
 			}
 			b.ReportMetric(float64(fi.Size())/float64(n), "bytes/ticket")
 			b.ReportMetric(float64(fi.Size())/1e6, "MB")
+			b.ReportMetric(0, "ns/op")
 		}
 	})
 }

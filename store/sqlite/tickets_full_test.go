@@ -54,7 +54,7 @@ func TestFullDiskWritesNothingHalfway(t *testing.T) {
 		after.Timeline = append([]model.Event(nil), k.Timeline...)
 		if err := after.Hold(model.Act{At: at.Add(time.Hour), Note: strings.Repeat("人工审核", 50)}); err != nil {
 			after.Held = false // held already: release and hold again
-			after.Timeline = append(after.Timeline, model.Event{At: at.Add(time.Hour), Type: model.EventScreened, Status: model.StatusSubmitted})
+			after.Timeline = append(after.Timeline, model.Event{At: at.Add(time.Hour), Type: model.EventUrged, Status: model.StatusSubmitted})
 		}
 		if err := s.Commit(ctx, k, &after); err != nil {
 			full = err

@@ -188,20 +188,29 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 		if long == "" {
 			fts, match, other = "ticket_grams", short, ""
 		}
-		from := " FROM " + fts + " JOIN tickets ON tickets.rid = " + fts + ".rowid WHERE " + fts + " MATCH ?"
+		// The search table alone when no other filter needs the ticket's
+		// row: a count then reads only the words' doclists.
+		joined := len(conds) > 0 || due
+		ridCol := fts + ".rowid"
+		from := " FROM " + fts
+		if joined {
+			ridCol = "tickets.rid"
+			from += " JOIN tickets ON tickets.rid = " + fts + ".rowid"
+		}
+		from += " WHERE " + fts + " MATCH ?"
 		a := []any{match}
 		if other != "" {
-			from += " AND tickets.rid IN (SELECT rowid FROM ticket_grams WHERE ticket_grams MATCH ?)"
+			from += " AND " + ridCol + " IN (SELECT rowid FROM ticket_grams WHERE ticket_grams MATCH ?)"
 			a = append(a, other)
 		}
-		sel := "SELECT tickets.rid AS rid"
+		sel := "SELECT " + ridCol + " AS rid"
 		if due {
 			sel += ", tickets.due_key AS due_key"
 		}
 		rest, args := where(fts+".rowid", -1, true)
 		search = &query{sel + from + rest, append(append([]any{}, a...), args...)}
 		countRest, countArgs := where(fts+".rowid", -1, false)
-		searchAll = &query{"SELECT tickets.rid" + from + countRest, append(append([]any{}, a...), countArgs...)}
+		searchAll = &query{"SELECT " + ridCol + " AS rid" + from + countRest, append(append([]any{}, a...), countArgs...)}
 		if q.Ref == "" {
 			o := order
 			if !due { // FTS5 serves ORDER BY rowid in either direction
