@@ -432,4 +432,3 @@ func (n *staffNames) lookup(ctx context.Context, userID string, role model.Role)
 	}
 	return &Person{ID: u.ID, Role: role}
 }
-

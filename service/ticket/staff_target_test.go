@@ -16,8 +16,10 @@ func (f fakeAccounts) Get(_ context.Context, id string) (*model.User, error) {
 	}
 	return nil, model.ErrNotFound
 }
-func (f fakeAccounts) GetStaff(context.Context, string) (*model.User, error) { return nil, model.ErrNotFound }
-func (f fakeAccounts) OnDuty(context.Context, []string) ([]string, error)    { return nil, nil }
+func (f fakeAccounts) GetStaff(context.Context, string) (*model.User, error) {
+	return nil, model.ErrNotFound
+}
+func (f fakeAccounts) OnDuty(context.Context, []string) ([]string, error) { return nil, nil }
 
 // fakeDirectory names the profiles.
 type fakeDirectory struct{ Directory }
