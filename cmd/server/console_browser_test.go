@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -188,7 +189,7 @@ func figure(v *float64, rate bool) string {
 	case v == nil:
 		return "—"
 	case rate:
-		return fmt.Sprintf("%.1f%%", *v*100)
+		return fmt.Sprintf("%.1f%%", math.Round(*v*1000)/10) // half up, as the console rounds (81.25 → 81.3)
 	default:
 		return fmt.Sprintf("%d", int64(*v))
 	}

@@ -252,7 +252,7 @@
 
   function fmtNumber(v, kind) {
     if (v === null || v === undefined || (typeof v === 'number' && isNaN(v))) return '—';
-    if (kind === 'rate') return (v * 100).toFixed(1) + '%';
+    if (kind === 'rate') return (Math.round(v * 1000) / 10).toFixed(1) + '%'; // 四舍五入, as the bureau rounds
     if (kind === 'hours') return Number(v).toFixed(1);
     return String(v);
   }
