@@ -28,6 +28,14 @@ type Audit struct {
 	// Counted is the statistics' reported and registered figures for the
 	// day, less those before the load.
 	CountedReported, CountedRegistered int64
+	// Listed is, in the deadline mode (AuditOptions.ListedBy), when the
+	// audit first found each report in place: in exactly one worker's
+	// task list, in the staff's queue, resolved or merged. Times are the
+	// start of the audit's round that found it (the client's clock).
+	Listed map[string]time.Time
+	// LastListed is the report found in place last, and when.
+	LastListed   string
+	LastListedAt time.Time
 	// Problems lists every report lost, duplicated, left waiting, or
 	// miscounted. Empty means nothing was.
 	Problems []string
@@ -40,6 +48,9 @@ type auditReport struct {
 	ID          string `json:"id"`
 	Status      string `json:"status"`
 	DuplicateOf string `json:"duplicate_of"`
+	Assignee    *struct {
+		Name string `json:"name"`
+	} `json:"assignee"`
 	Timeline    []struct {
 		At   time.Time `json:"at"`
 		Type string    `json:"type"`
@@ -53,6 +64,26 @@ type AuditOptions struct {
 	Wait time.Duration
 	// AllowRejected accepts rejected reports (a risky verdict on purpose).
 	AllowRejected bool
+	// ListedBy, when set, is the deadline mode: the audit watches, in
+	// rounds, until every report that got a 201 is in place — in exactly
+	// one worker's task list while dispatched or in progress, in the
+	// staff's queue (pending, or held for review), resolved and in no
+	// list, or merged — and fails each report not found in place by its
+	// deadline, without waiting longer. A report's deadline is ListedBy,
+	// or its 201 plus ListedWithin if that is later (a report acknowledged
+	// after the fault, on a retry or by a survivor, has ListedWithin of
+	// its own). The audit then judges the whole as without ListedBy
+	// (exactly once, counted once), waiting at most Wait for what is
+	// still in flight.
+	ListedBy time.Time
+	// ListedWithin is how long after its 201 a report may take to be in
+	// place, when that ends after ListedBy; default 10 s.
+	ListedWithin time.Duration
+	// LoadDone, in the deadline mode, is closed when the load has ended:
+	// until then the audit also watches the reports that get their 201
+	// meanwhile (so it may start while the load still runs). Nil: the
+	// load has ended.
+	LoadDone <-chan struct{}
 }
 
 // Audit checks every report that got a 201: it exists; it was screened
@@ -64,8 +95,14 @@ func (c *City) Audit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	if o.Wait <= 0 {
 		o.Wait = 60 * time.Second
 	}
+	a := &Audit{DispatchedAt: map[string]time.Time{}, Listed: map[string]time.Time{}}
+	if !o.ListedBy.IsZero() {
+		if err := c.watchListed(ctx, o, a); err != nil {
+			return nil, err
+		}
+	}
 	reports := c.Reports()
-	a := &Audit{Reports: len(reports), DispatchedAt: map[string]time.Time{}}
+	a.Reports = len(reports)
 	deadline := time.Now().Add(o.Wait)
 	got := map[string]*auditReport{}
 	for {
@@ -75,7 +112,7 @@ func (c *City) Audit(ctx context.Context, o AuditOptions) (*Audit, error) {
 				continue
 			}
 			var x auditReport
-			status, err := c.call(ctx, 0, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK)
+			status, err := c.ask(ctx, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK)
 			if status == http.StatusNotFound {
 				got[r.ID] = nil
 				continue
@@ -192,6 +229,212 @@ func (c *City) Audit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	return a, nil
 }
 
+// watchListed is the deadline mode of Audit (AuditOptions.ListedBy): it
+// looks in rounds until every report is in place or past its deadline and
+// the load has ended, and notes in a.Problems each report not found in
+// place by its deadline.
+func (c *City) watchListed(ctx context.Context, o AuditOptions, a *Audit) error {
+	within := o.ListedWithin
+	if within <= 0 {
+		within = 10 * time.Second
+	}
+	deadline := func(r *Report) time.Time {
+		if d := r.At.Add(within); d.After(o.ListedBy) {
+			return d
+		}
+		return o.ListedBy
+	}
+	loadDone := func() bool {
+		if o.LoadDone == nil {
+			return true
+		}
+		select {
+		case <-o.LoadDone:
+			return true
+		default:
+			return false
+		}
+	}
+	late := map[string]string{}    // report → what the last round before its deadline saw
+	lastSaw := map[string]string{} // report → what the last round saw
+	for {
+		done := loadDone() // before the round: a report of the load is in Reports by then
+		round := time.Now()
+		var open []*Report
+		for _, r := range c.Reports() {
+			if _, ok := a.Listed[r.ID]; ok {
+				continue
+			}
+			if _, ok := late[r.ID]; ok {
+				continue
+			}
+			if !round.Before(deadline(r)) {
+				// No round that started before its deadline found it in place.
+				late[r.ID] = lastSaw[r.ID]
+				if late[r.ID] == "" {
+					late[r.ID] = "not looked at before its deadline"
+				}
+				continue
+			}
+			open = append(open, r)
+		}
+		if len(open) == 0 && done {
+			break
+		}
+		if len(open) > 0 {
+			seen, err := c.placed(ctx, open, o.AllowRejected)
+			if err != nil {
+				return err
+			}
+			for _, r := range open {
+				if why := seen[r.ID]; why != "" {
+					lastSaw[r.ID] = why
+					continue
+				}
+				a.Listed[r.ID] = round
+				if round.After(a.LastListedAt) {
+					a.LastListed, a.LastListedAt = r.ID, round
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	ids := make([]string, 0, len(late))
+	for id := range late {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		var r *Report
+		for _, x := range c.Reports() {
+			if x.ID == id {
+				r = x
+			}
+		}
+		a.Problems = append(a.Problems, fmt.Sprintf("%s: not in place by its deadline %s (201 at %s): %s",
+			id, deadline(r).Format("15:04:05.000"), r.At.Format("15:04:05.000"), late[id]))
+	}
+	return nil
+}
+
+// placed looks once where each report is: it reads every worker's task
+// list, then each report not in one (and the staff's queue if one is
+// pending or held), and answers for each either "" (in place: in exactly
+// one worker's list — which shows only dispatched and in-progress tasks —,
+// in the staff's queue while pending or held, resolved or closed and in no
+// list, merged, or rejected when allowed) or what is wrong. A report seen
+// in a list before its status moved on may be out of place in one look;
+// the next puts it right.
+func (c *City) placed(ctx context.Context, reports []*Report, allowRejected bool) (map[string]string, error) {
+	lists, err := c.workerLists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var queue map[string]bool     // read once, when needed
+	var again map[string][]string // the lists read again, when needed
+	out := map[string]string{}
+	for _, r := range reports {
+		switch holders := lists[r.ID]; len(holders) {
+		case 1:
+			out[r.ID] = ""
+			continue
+		case 0:
+		default:
+			out[r.ID] = fmt.Sprintf("in %d workers' task lists %v", len(holders), holders)
+			continue
+		}
+		var x auditReport
+		status, err := c.ask(ctx, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK)
+		if status == http.StatusNotFound {
+			out[r.ID] = "got a 201 and does not exist (404)"
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if x.Status == "dispatched" || x.Status == "in_progress" {
+			// Dispatched after the lists were read: read them again.
+			if again == nil {
+				if again, err = c.workerLists(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if holders := again[r.ID]; len(holders) == 1 {
+				out[r.ID] = ""
+			} else {
+				who := ""
+				if x.Assignee != nil {
+					who = x.Assignee.Name
+				}
+				out[r.ID] = fmt.Sprintf("%s to %s and in %d workers' task lists %v", x.Status, who, len(holders), holders)
+			}
+			continue
+		}
+		held := false
+		for _, e := range x.Timeline {
+			held = held || e.Type == "held"
+		}
+		switch {
+		case x.Status == "resolved", x.Status == "closed":
+			out[r.ID] = ""
+		case x.Status == "merged" && x.DuplicateOf != "":
+			out[r.ID] = ""
+		case x.Status == "rejected" && allowRejected:
+			out[r.ID] = ""
+		case x.Status == "pending", x.Status == "submitted" && held:
+			if queue == nil {
+				if queue, err = c.staffQueue(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if queue[r.ID] {
+				out[r.ID] = ""
+			} else {
+				out[r.ID] = x.Status + " and not in the staff's queue"
+			}
+		default:
+			out[r.ID] = x.Status + " (not yet in any worker's task list)"
+		}
+	}
+	return out, nil
+}
+
+// staffQueue is the set of tickets in the staff's queue: pending (no
+// worker could take it) or held for review.
+func (c *City) staffQueue(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, filter := range []string{"status=pending", "held=true"} {
+		cursor := ""
+		for {
+			var page struct {
+				Items []struct {
+					ID string `json:"id"`
+				} `json:"items"`
+				Next string `json:"next_cursor"`
+			}
+			path := "/api/v1/admin/tickets?limit=100&" + filter
+			if cursor != "" {
+				path += "&cursor=" + url.QueryEscape(cursor)
+			}
+			if _, err := c.ask(ctx, "audit GET /admin/tickets", "GET", path, c.staff, nil, &page, http.StatusOK); err != nil {
+				return nil, err
+			}
+			for _, it := range page.Items {
+				out[it.ID] = true
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+	}
+	return out, nil
+}
+
 // workerLists maps each ticket to the workers whose task list shows it.
 func (c *City) workerLists(ctx context.Context) (map[string][]string, error) {
 	out := map[string][]string{}
@@ -208,7 +451,7 @@ func (c *City) workerLists(ctx context.Context) (map[string][]string, error) {
 			if cursor != "" {
 				path += "&cursor=" + url.QueryEscape(cursor)
 			}
-			if _, err := c.call(ctx, 0, "audit GET /tasks", "GET", path, w.token, nil, &page, http.StatusOK); err != nil {
+			if _, err := c.ask(ctx, "audit GET /tasks", "GET", path, w.token, nil, &page, http.StatusOK); err != nil {
 				return nil, err
 			}
 			for _, it := range page.Items {
@@ -231,6 +474,10 @@ func (a *Audit) Print(w io.Writer) {
 		fmt.Fprintf(w, "dispatch latency (reported → dispatched, server clock): p50 %s  p95 %s  p99 %s  max %s\n",
 			pct(l, 0.5), pct(l, 0.95), pct(l, 0.99), pct(l, 1))
 	}
+	if len(a.Listed) > 0 {
+		fmt.Fprintf(w, "deadline: %d of %d reports found in place in time; the last (%s) at %s\n",
+			len(a.Listed), a.Reports, a.LastListed, a.LastListedAt.Format("15:04:05.000"))
+	}
 	if a.OK() {
 		fmt.Fprintln(w, "audit: nothing lost, nothing duplicated, nothing left waiting, everything counted once")
 		return
@@ -248,7 +495,7 @@ func (c *City) ReleaseHeld(ctx context.Context) (int, error) {
 			GridID string `json:"grid_id"`
 			Held   bool
 		}
-		if _, err := c.call(ctx, 0, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK); err != nil {
+		if _, err := c.ask(ctx, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK); err != nil {
 			return n, err
 		}
 		if x.Status != "submitted" {
@@ -261,7 +508,7 @@ func (c *City) ReleaseHeld(ctx context.Context) (int, error) {
 				break
 			}
 		}
-		if _, err := c.call(ctx, 0, "POST /admin/tickets/{id}/dispatch", "POST", "/api/v1/admin/tickets/"+url.PathEscape(r.ID)+"/dispatch", c.staff,
+		if _, err := c.ask(ctx, "POST /admin/tickets/{id}/dispatch", "POST", "/api/v1/admin/tickets/"+url.PathEscape(r.ID)+"/dispatch", c.staff,
 			map[string]string{"assignee_id": worker.userID}, nil, http.StatusOK); err != nil {
 			return n, err
 		}
@@ -282,7 +529,7 @@ func (c *City) States(ctx context.Context) (map[string]State, error) {
 	out := map[string]State{}
 	for _, r := range c.Reports() {
 		var x auditReport
-		if _, err := c.call(ctx, 0, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK); err != nil {
+		if _, err := c.ask(ctx, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK); err != nil {
 			return nil, err
 		}
 		st := State{Status: x.Status}

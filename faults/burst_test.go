@@ -1,0 +1,265 @@
+//go:build faults
+
+package faults
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/citizen-city/chengguantong/internal/citysim"
+	"github.com/citizen-city/chengguantong/internal/testenv"
+)
+
+// The crash window under a burst (issue 17): a burst of concurrent
+// submissions — 16 residents × 10 reports, all started at once — and a
+// kill -9 at a stage of the pipeline; then every report that got a 201
+// must be in exactly one worker's task list (or the staff's queue, or
+// resolved) within 10 s of the kill, and counted once.
+
+// listedWithin is how soon after a kill (or after the restarted embedded
+// server is ready) every acknowledged report must be in place.
+const listedWithin = 10 * time.Second
+
+// burst is the load of these tests: 16 phones, 10 reports each, at once,
+// on the embedded store. In production mode the store is FerretDB (the
+// tests' stand-in for MongoDB, in the test process), which takes about
+// 0.15 s of CPU per report from intake to dispatch on two cores: 160
+// reports at once take 20 s to drain with no fault at all, so there the
+// 16 phones send 3 reports each — still all at once.
+const (
+	burstResidents = 16
+	burstReports   = 160
+	prodBurst      = 48
+)
+
+// startLoad drives the city in the background; the channel is closed when
+// the load has ended.
+func startLoad(c *citysim.City, l citysim.Load) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(context.Background(), l)
+	}()
+	return done
+}
+
+// strikeWhen waits until ready says the pipeline is at the stage to strike
+// at, or fails the test after a minute. It returns what ready last said.
+func strikeWhen(t *testing.T, what string, done <-chan struct{}, ready func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ok, state := ready()
+		if ok {
+			t.Logf("striking %s: %s", what, state)
+			return
+		}
+		select {
+		case <-done:
+			t.Fatalf("the load ended before the stage to strike at (%s): %s", what, state)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stage to strike at (%s) never came: %s", what, state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// auditListed is the deadline audit: every report acknowledged by `by` in
+// place by then (a later one within listedWithin of its 201), then the
+// whole judged as usual. It logs how long after `since` the last report
+// was found in place.
+func auditListed(t *testing.T, city *citysim.City, since, by time.Time, loadDone <-chan struct{}) *citysim.Audit {
+	t.Helper()
+	au := audit(t, city, citysim.AuditOptions{ListedBy: by, ListedWithin: listedWithin, LoadDone: loadDone, Wait: time.Minute})
+	// How long the reports took to be in place: those acknowledged before
+	// `since`, from it; the later ones, from their 201.
+	var before, after time.Duration
+	nBefore, nAfter := 0, 0
+	for _, r := range city.Reports() {
+		at, ok := au.Listed[r.ID]
+		if !ok {
+			continue
+		}
+		if r.At.Before(since) {
+			nBefore++
+			before = max(before, at.Sub(since))
+		} else {
+			nAfter++
+			after = max(after, at.Sub(r.At))
+		}
+	}
+	t.Logf("every one of %d reports in place in time: %d acknowledged before, the last in place %s after; %d acknowledged after, each in place within %s of its 201",
+		au.Reports, nBefore, before.Round(10*time.Millisecond), nAfter, after.Round(10*time.Millisecond))
+	return au
+}
+
+// countReports is how many reports of the city got a 201 after the first
+// `before`.
+func countReports(c *citysim.City, before int) int { return len(c.Reports()) - before }
+
+// A stage of the pipeline to kill an instance at.
+type burstStage struct {
+	// victim is the environment the instance to be killed runs with
+	// (key, value pairs for copyEnv): its WeChat made slow, so that it
+	// holds jobs at the stage when it dies.
+	victim []string
+	load   citysim.Load
+	// ready says when to strike, given the reports acknowledged so far in
+	// this round and the workers' progress.
+	ready func(acked int, accepted, resolved int64) bool
+	// kills is how many times the round is repeated (a new burst and a
+	// new victim on the same address each time).
+	kills int
+	// tookOver: a survivor must log that it took over the victim's jobs.
+	tookOver bool
+}
+
+// burstKillOneOfThree runs a stage on three production instances (a
+// redis-server of the test's own, the shared FerretDB): a burst, a kill -9
+// of the third instance at the stage, the deadline audit — repeated.
+func burstKillOneOfThree(t *testing.T, st burstStage) {
+	rs := startRedis(t, freeAddr(t))
+	env := productionEnv(t, testenv.MongoURI(t), rs.URL())
+	a, b := start(t, env, freeAddr(t)), start(t, env, freeAddr(t))
+	victimEnv := copyEnv(env, st.victim...)
+	victimAddr := freeAddr(t)
+	c := start(t, victimEnv, victimAddr)
+	city := buildCity(t, targets(a, b, c), 3, burstResidents)
+	for k := range max(st.kills, 1) {
+		if k > 0 {
+			c = start(t, victimEnv, victimAddr) // a new instance where the killed one was
+		}
+		before := len(city.Reports())
+		acc0, res0 := city.Progress()
+		done := startLoad(city, st.load)
+		strikeWhen(t, "the third instance", done, func() (bool, string) {
+			acc, res := city.Progress()
+			n := countReports(city, before)
+			return st.ready(n, acc-acc0, res-res0), fmt.Sprintf("%d reports acknowledged, %d accepted, %d resolved", n, acc-acc0, res-res0)
+		})
+		c.kill()
+		killedAt := time.Now()
+		auditListed(t, city, killedAt, killedAt.Add(listedWithin), done)
+		if st.tookOver {
+			logged := false
+			for _, in := range []*instance{a, b} {
+				logged = logged || strings.Contains(in.log.String(), "took over the jobs of a consumer that died")
+			}
+			if !logged {
+				t.Error("no survivor took over the killed instance's jobs")
+			}
+		}
+	}
+}
+
+// Killed while its requests take reports in: the residents whose request
+// it did not answer send it again, with the same Idempotency-Key, to a
+// survivor; what it had committed it never relayed is relayed by a
+// survivor (its handoffs, found through its expired liveness mark).
+func TestBurstKillDuringIntake(t *testing.T) {
+	burstKillOneOfThree(t, burstStage{
+		load:  citysim.Load{Burst: prodBurst},
+		ready: func(acked int, _, _ int64) bool { return acked >= prodBurst/4 },
+		kills: 2,
+	})
+}
+
+// Killed while its consumers hold screening jobs: its WeChat does not
+// answer msgSecCheck, so each of its consumers holds a report in
+// screening when it dies.
+func TestBurstKillDuringScreening(t *testing.T) {
+	burstKillOneOfThree(t, burstStage{
+		victim:   []string{"WECHAT_SIMULATOR_FAULTS", "msg_sec_check=timeout"},
+		load:     citysim.Load{Burst: prodBurst},
+		ready:    func(acked int, _, _ int64) bool { return acked >= prodBurst/2 },
+		kills:    2,
+		tookOver: true,
+	})
+}
+
+// Killed right after its consumers dispatched: the text check passes, the
+// report is registered and dispatched in one commit, and then the photo
+// check (mediaCheckAsync) gets no answer, so each consumer dies holding
+// the job of a ticket it has just dispatched.
+func TestBurstKillDuringDispatch(t *testing.T) {
+	burstKillOneOfThree(t, burstStage{
+		victim:   []string{"WECHAT_SIMULATOR_FAULTS", "media_check_async=timeout"},
+		load:     citysim.Load{Burst: prodBurst},
+		ready:    func(acked int, _, _ int64) bool { return acked >= prodBurst/2 },
+		kills:    2,
+		tookOver: true,
+	})
+}
+
+// Killed while the workers accept their tasks (a worker whose instance
+// does not answer goes on through the next).
+func TestBurstKillWhileWorkersAccept(t *testing.T) {
+	burstKillOneOfThree(t, burstStage{
+		load:  citysim.Load{Burst: prodBurst, AcceptOnly: true, Poll: 500 * time.Millisecond},
+		ready: func(_ int, accepted, _ int64) bool { return accepted >= prodBurst/3 },
+		kills: 1,
+	})
+}
+
+// Killed while the workers resolve (an "after" photo, then resolve) and
+// the residents rate.
+func TestBurstKillWhileWorkersResolve(t *testing.T) {
+	burstKillOneOfThree(t, burstStage{
+		load:  citysim.Load{Burst: prodBurst, Handle: true, Poll: 500 * time.Millisecond},
+		ready: func(_ int, _, resolved int64) bool { return resolved >= prodBurst/4 },
+		kills: 1,
+	})
+}
+
+// The embedded server killed with kill -9 mid-burst and started again on
+// the same DATA_DIR, three times: early in a burst (intake), late in one
+// (screening and dispatch), and while the workers accept and resolve.
+// Every acknowledged report must be in place within 10 s of the restarted
+// server being ready; residents keep their tokens across the restarts.
+func TestEmbeddedBurstKillAndRestart(t *testing.T) {
+	env := embeddedEnv(t, t.TempDir())
+	addr := freeAddr(t)
+	s := start(t, env, addr)
+	city := buildCity(t, []string{s.URL()}, 3, burstResidents)
+	rounds := []struct {
+		what  string
+		load  citysim.Load
+		ready func(acked int, accepted, resolved int64) bool
+	}{
+		{"early in a burst", citysim.Load{Burst: burstReports}, func(acked int, _, _ int64) bool { return acked >= 20 }},
+		{"late in a burst", citysim.Load{Burst: burstReports}, func(acked int, _, _ int64) bool { return acked >= 120 }},
+		{"while workers accept and resolve", citysim.Load{Burst: burstReports, Handle: true, Poll: 500 * time.Millisecond},
+			func(_ int, _, resolved int64) bool { return resolved >= 20 }},
+	}
+	for _, r := range rounds {
+		before := len(city.Reports())
+		acc0, res0 := city.Progress()
+		done := startLoad(city, r.load)
+		strikeWhen(t, r.what, done, func() (bool, string) {
+			acc, res := city.Progress()
+			n := countReports(city, before)
+			return r.ready(n, acc-acc0, res-res0), fmt.Sprintf("%d reports acknowledged, %d accepted, %d resolved", n, acc-acc0, res-res0)
+		})
+		s.kill()
+		killedAt := time.Now()
+		s = start(t, env, addr)
+		readyAt := time.Now()
+		t.Logf("%s: restarted and ready %s after the kill", r.what, readyAt.Sub(killedAt).Round(10*time.Millisecond))
+		auditListed(t, city, readyAt, readyAt.Add(listedWithin), done)
+	}
+	if strings.Contains(s.log.String(), "invalid openid") {
+		t.Fatal("the simulator refused an openid issued before a restart")
+	}
+}
+
+// embeddedEnv is the environment of an embedded server on dataDir.
+func embeddedEnv(t *testing.T, dataDir string) map[string]string {
+	return map[string]string{"DATA_DIR": dataDir, "ADMIN_USERNAME": adminUser, "ADMIN_PASSWORD": adminPass,
+		"REPORTS_PER_DAY": "1000", "UPLOADS_PER_MINUTE": "1000", "LOGIN_RATE_PER_IP": "100000", "QUEUE_CONSUMERS": "4",
+		"LOG_LEVEL": "warn"}
+}
