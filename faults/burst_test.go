@@ -24,24 +24,27 @@ import (
 const listedWithin = 10 * time.Second
 
 // burst is the load of these tests: 16 phones, 10 reports each, at once,
-// on the embedded store. In production mode the store is FerretDB (the
-// tests' stand-in for MongoDB, in the test process), which takes about
-// 0.15 s of CPU per report from intake to dispatch on two cores: 160
-// reports at once take 20 s to drain with no fault at all, so there the
-// 16 phones send 3 reports each — still all at once.
+// on the embedded store (SQLite takes the 160 in about a second and
+// dispatches each within 0.7 s). In production mode the store is FerretDB
+// v1, the tests' stand-in for MongoDB, which decodes a whole collection
+// for most queries: on two shared cores 160 reports at once took 20 s to
+// be acknowledged and 20 s more to be dispatched with no fault at all, and
+// 48 left reports acknowledged after a kill 9.5 s from their 201 to their
+// dispatch — the store's pace, not the crash window. So there the 16
+// phones send 2 reports each, still all at once.
 const (
 	burstResidents = 16
 	burstReports   = 160
-	prodBurst      = 48
+	prodBurst      = 32
 )
 
-// startLoad drives the city in the background; the channel is closed when
-// the load has ended.
-func startLoad(c *citysim.City, l citysim.Load) <-chan struct{} {
+// startLoad drives the city in the background until the load ends or ctx
+// is done; the channel is closed when it has ended.
+func startLoad(ctx context.Context, c *citysim.City, l citysim.Load) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		c.Run(context.Background(), l)
+		c.Run(ctx, l)
 	}()
 	return done
 }
@@ -108,7 +111,12 @@ type burstStage struct {
 	// (key, value pairs for copyEnv): its WeChat made slow, so that it
 	// holds jobs at the stage when it dies.
 	victim []string
-	load   citysim.Load
+	// load is the burst.
+	load citysim.Load
+	// work, when set, is the workers' load (no reports) that follows the
+	// burst once every report of it is in place; the strike comes during
+	// it, and it stops at the deadline.
+	work *citysim.Load
 	// ready says when to strike, given the reports acknowledged so far in
 	// this round and the workers' progress.
 	ready func(acked int, accepted, resolved int64) bool
@@ -136,7 +144,14 @@ func burstKillOneOfThree(t *testing.T, st burstStage) {
 		}
 		before := len(city.Reports())
 		acc0, res0 := city.Progress()
-		done := startLoad(city, st.load)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := startLoad(ctx, city, st.load)
+		if st.work != nil {
+			<-done
+			audit(t, city, citysim.AuditOptions{Wait: time.Minute})
+			done = startLoad(ctx, city, *st.work)
+		}
 		strikeWhen(t, "the third instance", done, func() (bool, string) {
 			acc, res := city.Progress()
 			n := countReports(city, before)
@@ -144,7 +159,12 @@ func burstKillOneOfThree(t *testing.T, st burstStage) {
 		})
 		c.kill()
 		killedAt := time.Now()
+		if st.work != nil {
+			// The workers stop at the deadline; what they did by then is judged.
+			time.AfterFunc(listedWithin, cancel)
+		}
 		auditListed(t, city, killedAt, killedAt.Add(listedWithin), done)
+		cancel()
 		if st.tookOver {
 			logged := false
 			for _, in := range []*instance{a, b} {
@@ -165,7 +185,7 @@ func TestBurstKillDuringIntake(t *testing.T) {
 	burstKillOneOfThree(t, burstStage{
 		load:  citysim.Load{Burst: prodBurst},
 		ready: func(acked int, _, _ int64) bool { return acked >= prodBurst/4 },
-		kills: 2,
+		kills: 1,
 	})
 }
 
@@ -177,7 +197,7 @@ func TestBurstKillDuringScreening(t *testing.T) {
 		victim:   []string{"WECHAT_SIMULATOR_FAULTS", "msg_sec_check=timeout"},
 		load:     citysim.Load{Burst: prodBurst},
 		ready:    func(acked int, _, _ int64) bool { return acked >= prodBurst/2 },
-		kills:    2,
+		kills:    1,
 		tookOver: true,
 	})
 }
@@ -191,26 +211,28 @@ func TestBurstKillDuringDispatch(t *testing.T) {
 		victim:   []string{"WECHAT_SIMULATOR_FAULTS", "media_check_async=timeout"},
 		load:     citysim.Load{Burst: prodBurst},
 		ready:    func(acked int, _, _ int64) bool { return acked >= prodBurst/2 },
-		kills:    2,
+		kills:    1,
 		tookOver: true,
 	})
 }
 
-// Killed while the workers accept their tasks (a worker whose instance
-// does not answer goes on through the next).
+// Killed while the workers accept the burst's tasks, all at once (a worker
+// whose instance does not answer goes on through the next).
 func TestBurstKillWhileWorkersAccept(t *testing.T) {
 	burstKillOneOfThree(t, burstStage{
-		load:  citysim.Load{Burst: prodBurst, AcceptOnly: true, Poll: 500 * time.Millisecond},
+		load:  citysim.Load{Burst: prodBurst},
+		work:  &citysim.Load{AcceptOnly: true, Duration: time.Minute, Poll: 500 * time.Millisecond},
 		ready: func(_ int, accepted, _ int64) bool { return accepted >= prodBurst/3 },
 		kills: 1,
 	})
 }
 
-// Killed while the workers resolve (an "after" photo, then resolve) and
-// the residents rate.
+// Killed while the workers accept and resolve (an "after" photo, then
+// resolve) and the residents rate.
 func TestBurstKillWhileWorkersResolve(t *testing.T) {
 	burstKillOneOfThree(t, burstStage{
-		load:  citysim.Load{Burst: prodBurst, Handle: true, Poll: 500 * time.Millisecond},
+		load:  citysim.Load{Burst: prodBurst},
+		work:  &citysim.Load{Handle: true, Duration: time.Minute, Poll: 500 * time.Millisecond},
 		ready: func(_ int, _, resolved int64) bool { return resolved >= prodBurst/4 },
 		kills: 1,
 	})
@@ -239,7 +261,7 @@ func TestEmbeddedBurstKillAndRestart(t *testing.T) {
 	for _, r := range rounds {
 		before := len(city.Reports())
 		acc0, res0 := city.Progress()
-		done := startLoad(city, r.load)
+		done := startLoad(context.Background(), city, r.load)
 		strikeWhen(t, r.what, done, func() (bool, string) {
 			acc, res := city.Progress()
 			n := countReports(city, before)

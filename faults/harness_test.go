@@ -96,6 +96,15 @@ func (in *instance) URL() string { return "http://" + in.addr }
 // /readyz answers 200.
 func start(t *testing.T, env map[string]string, addr string) *instance {
 	t.Helper()
+	in := launch(t, env, addr)
+	in.waitFor(t, "/readyz")
+	return in
+}
+
+// launch runs the binary with env (HTTP_ADDR set to addr); it is killed at
+// the end of the test, its log shown if the test failed.
+func launch(t *testing.T, env map[string]string, addr string) *instance {
+	t.Helper()
 	in := &instance{t: t, env: env, addr: addr, log: &lockedBuffer{}, done: make(chan struct{})}
 	in.cmd = exec.Command(serverBin)
 	// Several instances run on this host: each its own metrics port.
@@ -115,20 +124,27 @@ func start(t *testing.T, env map[string]string, addr string) *instance {
 			t.Logf("log of %s (last 4000 bytes):\n%s", addr, tail(in.log.String(), 4000))
 		}
 	})
+	return in
+}
+
+// waitFor waits until path answers 200, failing the test if the process
+// exits first or 90 s pass.
+func (in *instance) waitFor(t *testing.T, path string) {
+	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		if code, _ := get(in.URL() + "/readyz"); code == http.StatusOK {
-			return in
+		if code, _ := get(in.URL() + path); code == http.StatusOK {
+			return
 		}
 		select {
 		case <-in.done:
-			t.Fatalf("server %s exited at start:\n%s", addr, tail(in.log.String(), 4000))
+			t.Fatalf("server %s exited at start:\n%s", in.addr, tail(in.log.String(), 4000))
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server %s not ready:\n%s", addr, tail(in.log.String(), 4000))
+			t.Fatalf("server %s: %s not 200 after 90 s:\n%s", in.addr, path, tail(in.log.String(), 4000))
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

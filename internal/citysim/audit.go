@@ -48,9 +48,6 @@ type auditReport struct {
 	ID          string `json:"id"`
 	Status      string `json:"status"`
 	DuplicateOf string `json:"duplicate_of"`
-	Assignee    *struct {
-		Name string `json:"name"`
-	} `json:"assignee"`
 	Timeline    []struct {
 		At   time.Time `json:"at"`
 		Type string    `json:"type"`
@@ -334,9 +331,8 @@ func (c *City) placed(ctx context.Context, reports []*Report, allowRejected bool
 	if err != nil {
 		return nil, err
 	}
-	var queue map[string]bool     // read once, when needed
-	var again map[string][]string // the lists read again, when needed
 	out := map[string]string{}
+	statuses := map[string]*auditReport{}
 	for _, r := range reports {
 		switch holders := lists[r.ID]; len(holders) {
 		case 1:
@@ -356,22 +352,29 @@ func (c *City) placed(ctx context.Context, reports []*Report, allowRejected bool
 		if err != nil {
 			return nil, err
 		}
-		if x.Status == "dispatched" || x.Status == "in_progress" {
-			// Dispatched after the lists were read: read them again.
-			if again == nil {
-				if again, err = c.workerLists(ctx); err != nil {
-					return nil, err
-				}
+		statuses[r.ID] = &x
+	}
+	// Those dispatched after the lists were read: read them again, after
+	// every status was, so that each is in them.
+	var again map[string][]string
+	var queue map[string]bool
+	for id, x := range statuses {
+		if x.Status != "dispatched" && x.Status != "in_progress" {
+			continue
+		}
+		if again == nil {
+			if again, err = c.workerLists(ctx); err != nil {
+				return nil, err
 			}
-			if holders := again[r.ID]; len(holders) == 1 {
-				out[r.ID] = ""
-			} else {
-				who := ""
-				if x.Assignee != nil {
-					who = x.Assignee.Name
-				}
-				out[r.ID] = fmt.Sprintf("%s to %s and in %d workers' task lists %v", x.Status, who, len(holders), holders)
-			}
+		}
+		if holders := again[id]; len(holders) == 1 {
+			out[id] = ""
+		} else {
+			out[id] = fmt.Sprintf("%s and in %d workers' task lists %v", x.Status, len(holders), holders)
+		}
+	}
+	for id, x := range statuses {
+		if _, done := out[id]; done {
 			continue
 		}
 		held := false
@@ -380,24 +383,24 @@ func (c *City) placed(ctx context.Context, reports []*Report, allowRejected bool
 		}
 		switch {
 		case x.Status == "resolved", x.Status == "closed":
-			out[r.ID] = ""
+			out[id] = ""
 		case x.Status == "merged" && x.DuplicateOf != "":
-			out[r.ID] = ""
+			out[id] = ""
 		case x.Status == "rejected" && allowRejected:
-			out[r.ID] = ""
+			out[id] = ""
 		case x.Status == "pending", x.Status == "submitted" && held:
 			if queue == nil {
 				if queue, err = c.staffQueue(ctx); err != nil {
 					return nil, err
 				}
 			}
-			if queue[r.ID] {
-				out[r.ID] = ""
+			if queue[id] {
+				out[id] = ""
 			} else {
-				out[r.ID] = x.Status + " and not in the staff's queue"
+				out[id] = x.Status + " and not in the staff's queue"
 			}
 		default:
-			out[r.ID] = x.Status + " (not yet in any worker's task list)"
+			out[id] = x.Status + " (not yet in any worker's task list)"
 		}
 	}
 	return out, nil
@@ -539,4 +542,28 @@ func (c *City) States(ctx context.Context) (map[string]State, error) {
 		out[r.ID] = st
 	}
 	return out, nil
+}
+
+// Reads makes the reads of a day's work, as staff and as each worker: the
+// staff's ticket list, every report of the city, each worker's task list
+// and the day's statistics. It returns the first that failed.
+func (c *City) Reads(ctx context.Context) error {
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if _, err := c.ask(ctx, "GET /admin/tickets", "GET", "/api/v1/admin/tickets?limit=100", c.staff, nil, &page, http.StatusOK); err != nil {
+		return err
+	}
+	for _, r := range c.Reports() {
+		if _, err := c.ask(ctx, "GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, nil, http.StatusOK); err != nil {
+			return err
+		}
+	}
+	if _, err := c.workerLists(ctx); err != nil {
+		return err
+	}
+	_, err := c.summary(ctx)
+	return err
 }

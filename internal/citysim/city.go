@@ -217,6 +217,9 @@ func Build(ctx context.Context, cfg Config) (*City, error) {
 	return c, nil
 }
 
+// StaffToken is the staff's bearer token the city was built with.
+func (c *City) StaffToken() string { return c.staff }
+
 // Seed is the city's seed.
 func (c *City) Seed() string { return c.cfg.Seed }
 
@@ -359,6 +362,7 @@ func (c *City) call(ctx context.Context, target int, endpoint, method, path, tok
 			Error struct{ Code, Message string } `json:"error"`
 		}
 		_ = json.Unmarshal(raw, &env)
+		c.Stats.answer(Answer{Endpoint: endpoint, Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message})
 		return resp.StatusCode, &HTTPError{Endpoint: endpoint, Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message}
 	}
 	if out != nil {

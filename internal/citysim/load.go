@@ -17,6 +17,9 @@ type Load struct {
 	// Rate is reports per second; Duration how long new reports start.
 	Rate     float64
 	Duration time.Duration
+	// With neither Rate nor Burst, no report is made: the workers (Handle
+	// or AcceptOnly) work for Duration, or until ctx is done.
+	//
 	// Burst, when positive, replaces Rate and Duration: Burst reports
 	// start at once, spread over the residents (report i is resident
 	// i mod Residents's, who sends their reports one after another, as
@@ -105,11 +108,17 @@ func (c *City) Run(ctx context.Context, l Load) {
 			}
 		})
 	}
-	if l.Burst > 0 {
+	switch {
+	case l.Burst > 0:
 		for range l.Burst {
 			report()
 		}
-	} else {
+	case l.Rate <= 0:
+		select {
+		case <-ctx.Done():
+		case <-time.After(l.Duration):
+		}
+	default:
 		interval := time.Duration(float64(time.Second) / l.Rate)
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
@@ -331,7 +340,33 @@ type Stats struct {
 	mu        sync.Mutex
 	endpoints map[string]*endpointStats
 	failures  map[string]int // reports given up, by reason
+	answers   map[Answer]int
 	elapsed   time.Duration
+}
+
+// Answer is an answer other than the one a request wanted: its endpoint,
+// status and error envelope.
+type Answer struct {
+	Endpoint, Code, Message string
+	Status                  int
+}
+
+// Answers counts the answers other than the wanted one, by endpoint,
+// status, code and message.
+func (s *Stats) Answers() map[Answer]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Answer]int, len(s.answers))
+	for k, v := range s.answers {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Stats) answer(a Answer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answers[a]++
 }
 
 type endpointStats struct {
@@ -340,7 +375,7 @@ type endpointStats struct {
 }
 
 func newStats() *Stats {
-	return &Stats{endpoints: map[string]*endpointStats{}, failures: map[string]int{}}
+	return &Stats{endpoints: map[string]*endpointStats{}, failures: map[string]int{}, answers: map[Answer]int{}}
 }
 
 func (s *Stats) record(endpoint string, status int, d time.Duration) {

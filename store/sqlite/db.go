@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -47,6 +49,9 @@ type Options struct {
 	// SkipIntegrityCheck skips the start-up check (tests that open and
 	// close a store many times).
 	SkipIntegrityCheck bool
+	// Logger receives what the operator must know: the disk under
+	// DATA_DIR full, and space back. Nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // DB is an open embedded store.
@@ -59,6 +64,10 @@ type DB struct {
 	now      func() time.Time
 	instance string
 	ws       stmtCache // the writer's prepared statements (tickets.go)
+	logger   *slog.Logger
+	// full is set when a write failed for lack of space, and cleared by
+	// a write that succeeds or by Ping finding room again (space.go).
+	full atomic.Bool
 }
 
 //go:embed migrations/*.sql
@@ -79,9 +88,12 @@ func Open(ctx context.Context, dir string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{dir: abs, path: filepath.Join(abs, FileName), lock: lock, now: opt.Now, instance: opt.Instance}
+	db := &DB{dir: abs, path: filepath.Join(abs, FileName), lock: lock, now: opt.Now, instance: opt.Instance, logger: opt.Logger}
 	if db.now == nil {
 		db.now = time.Now
+	}
+	if db.logger == nil {
+		db.logger = slog.Default()
 	}
 	if err := db.open(ctx, opt); err != nil {
 		db.Close()
@@ -169,7 +181,9 @@ func (db *DB) Close() error {
 // Dir is the directory the store lives in.
 func (db *DB) Dir() string { return db.dir }
 
-// Ping checks that the database answers a read.
+// Ping checks that the database answers a read and that the disk under
+// DATA_DIR has room for writes (see space.go): while it has none, Ping
+// answers unavailable with the storage-full message, so /readyz says so.
 func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -177,13 +191,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return translate(err)
 	}
-	return nil
+	return db.checkSpace()
 }
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE on the writer
 // connection) and commits it; fn's error, or a failed commit, rolls it
-// back. Errors are translated into model errors.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// back. Errors are translated into model errors; a write refused for lack
+// of space marks the store full, one that succeeds clears the mark.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	defer func() { db.noteWrite(err) }()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
