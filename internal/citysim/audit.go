@@ -2,6 +2,7 @@ package citysim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -566,4 +567,110 @@ func (c *City) Reads(ctx context.Context) error {
 	}
 	_, err := c.summary(ctx)
 	return err
+}
+
+// On returns the city as seen through another server — a store restored
+// from a backup, started with the same TOKEN_SECRET, so that every token
+// of the city holds there: the same people, reports and baseline, new
+// measurements.
+func (c *City) On(base string) *City {
+	cfg := c.cfg
+	cfg.Targets = []string{base}
+	o := &City{cfg: cfg, staff: c.staff, grids: c.grids, workers: c.workers, members: c.members, residents: c.residents,
+		activity: c.activity, day: c.day, base: c.base, Stats: newStats()}
+	o.reports = c.Reports()
+	return o
+}
+
+// Snapshot is what a server says of the city at one moment: the staff's
+// ticket list (id and status, in the list's order), each worker's task
+// list, and the day's statistics with every grouping (updated_at left
+// out), as raw JSON values.
+type Snapshot struct {
+	Tickets []string
+	Tasks   map[string][]string
+	Stats   map[string]json.RawMessage
+}
+
+// Snapshot reads the city's Snapshot from its first target.
+func (c *City) Snapshot(ctx context.Context) (*Snapshot, error) {
+	s := &Snapshot{Tasks: map[string][]string{}, Stats: map[string]json.RawMessage{}}
+	cursor := ""
+	for {
+		var page struct {
+			Items []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"items"`
+			Next string `json:"next_cursor"`
+		}
+		path := "/api/v1/admin/tickets?limit=100"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if _, err := c.ask(ctx, "snapshot GET /admin/tickets", "GET", path, c.staff, nil, &page, http.StatusOK); err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
+			s.Tickets = append(s.Tickets, it.ID+" "+it.Status)
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	lists, err := c.workerLists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for id, workers := range lists {
+		for _, w := range workers {
+			s.Tasks[w] = append(s.Tasks[w], id)
+		}
+	}
+	for _, ids := range s.Tasks {
+		sort.Strings(ids)
+	}
+	for _, group := range []string{"", "category", "grid", "community", "worker", "source", "day"} {
+		path := "/api/v1/stats/summary?from=" + c.day + "&to=" + c.day
+		if group != "" {
+			path += "&group_by=" + group
+		}
+		var m map[string]json.RawMessage
+		if _, err := c.ask(ctx, "snapshot GET /stats/summary", "GET", path, c.staff, nil, &m, http.StatusOK); err != nil {
+			return nil, err
+		}
+		delete(m, "updated_at")
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		s.Stats["group_by="+group] = raw
+	}
+	return s, nil
+}
+
+// Diff lists how s and o differ; empty when they agree.
+func (s *Snapshot) Diff(o *Snapshot) []string {
+	var out []string
+	if a, b := strings.Join(s.Tickets, ","), strings.Join(o.Tickets, ","); a != b {
+		out = append(out, fmt.Sprintf("staff's list: %d tickets vs %d: %v vs %v", len(s.Tickets), len(o.Tickets), s.Tickets, o.Tickets))
+	}
+	for w, ids := range s.Tasks {
+		if strings.Join(ids, ",") != strings.Join(o.Tasks[w], ",") {
+			out = append(out, fmt.Sprintf("worker %s's tasks: %v vs %v", w, ids, o.Tasks[w]))
+		}
+	}
+	for w, ids := range o.Tasks {
+		if _, ok := s.Tasks[w]; !ok {
+			out = append(out, fmt.Sprintf("worker %s's tasks: none vs %v", w, ids))
+		}
+	}
+	for k, v := range s.Stats {
+		if string(v) != string(o.Stats[k]) {
+			out = append(out, fmt.Sprintf("statistics %s: %s vs %s", k, v, o.Stats[k]))
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -123,6 +123,9 @@ func (db *DB) open(ctx context.Context, opt Options) error {
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
 	if _, err := db.w.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		if corrupt(err) {
+			return db.damaged(err.Error())
+		}
 		return translate(fmt.Errorf("enable WAL: %w", err))
 	}
 	if !opt.SkipIntegrityCheck {
@@ -225,6 +228,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	slices.Sort(names)
 	var current int
 	if err := db.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		if corrupt(err) {
+			return db.damaged(err.Error())
+		}
 		return translate(fmt.Errorf("schema version: %w", err))
 	}
 	latest := 0
