@@ -251,17 +251,25 @@ func TestEmbeddedBurstKillAndRestart(t *testing.T) {
 	rounds := []struct {
 		what  string
 		load  citysim.Load
+		work  *citysim.Load // after the burst: the workers, struck during it
 		ready func(acked int, accepted, resolved int64) bool
 	}{
-		{"early in a burst", citysim.Load{Burst: burstReports}, func(acked int, _, _ int64) bool { return acked >= 20 }},
-		{"late in a burst", citysim.Load{Burst: burstReports}, func(acked int, _, _ int64) bool { return acked >= 120 }},
-		{"while workers accept and resolve", citysim.Load{Burst: burstReports, Handle: true, Poll: 500 * time.Millisecond},
-			func(_ int, _, resolved int64) bool { return resolved >= 20 }},
+		{"early in a burst", citysim.Load{Burst: burstReports}, nil, func(acked int, _, _ int64) bool { return acked >= 20 }},
+		{"late in a burst", citysim.Load{Burst: burstReports}, nil, func(acked int, _, _ int64) bool { return acked >= 120 }},
+		{"while workers accept and resolve", citysim.Load{Burst: burstReports},
+			&citysim.Load{Handle: true, Duration: time.Minute, Poll: 500 * time.Millisecond},
+			func(_ int, _, resolved int64) bool { return resolved >= 40 }},
 	}
 	for _, r := range rounds {
 		before := len(city.Reports())
 		acc0, res0 := city.Progress()
-		done := startLoad(context.Background(), city, r.load)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := startLoad(ctx, city, r.load)
+		if r.work != nil {
+			<-done
+			done = startLoad(ctx, city, *r.work)
+		}
 		strikeWhen(t, r.what, done, func() (bool, string) {
 			acc, res := city.Progress()
 			n := countReports(city, before)
@@ -272,7 +280,11 @@ func TestEmbeddedBurstKillAndRestart(t *testing.T) {
 		s = start(t, env, addr)
 		readyAt := time.Now()
 		t.Logf("%s: restarted and ready %s after the kill", r.what, readyAt.Sub(killedAt).Round(10*time.Millisecond))
+		if r.work != nil {
+			time.AfterFunc(time.Until(readyAt.Add(listedWithin)), cancel) // the workers stop at the deadline
+		}
 		auditListed(t, city, readyAt, readyAt.Add(listedWithin), done)
+		cancel()
 	}
 	if strings.Contains(s.log.String(), "invalid openid") {
 		t.Fatal("the simulator refused an openid issued before a restart")

@@ -241,4 +241,3 @@ func TestOutageCatchUpIsBounded(t *testing.T) {
 // pages (4 MB); a few checkpoints' worth while readers hold old snapshots
 // is normal, runaway growth is not.
 const walBound = 16 << 20
-
