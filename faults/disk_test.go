@@ -117,9 +117,10 @@ func readyFull(t *testing.T, in *instance) {
 // cannot be stored answers 503 unavailable with the Chinese storage-full
 // message — never a 500, never a 201 that is lost; /readyz says the
 // storage is full and so does the log; the server restarts on the full
-// disk (after a SIGTERM and after a kill -9) and serves reads; writes
-// resume by themselves once the filler is deleted; then the audit: every
-// 201 exists, is dispatched once and counted once.
+// disk (after a SIGTERM and after a kill -9 on it, and after a clean stop
+// with the disk filled meanwhile) and serves reads; writes resume by
+// themselves once the filler is deleted; then the audit: every 201
+// exists, is dispatched once and counted once.
 func TestEmbeddedFullDisk(t *testing.T) {
 	dir := smallDisk(t, "40m")
 	env := embeddedEnv(t, filepath.Join(dir, "data"))
@@ -127,7 +128,7 @@ func TestEmbeddedFullDisk(t *testing.T) {
 	addr := freeAddr(t)
 	s := start(t, env, addr)
 	city := buildCity(t, []string{s.URL()}, 2, 20)
-	done := startLoad(context.Background(), city, citysim.Load{Rate: 4, Duration: 40 * time.Second, RetryFor: 3 * time.Minute})
+	done := startLoad(context.Background(), city, citysim.Load{Rate: 4, Duration: 45 * time.Second, RetryFor: 3 * time.Minute})
 	time.Sleep(4 * time.Second)
 
 	filler := filepath.Join(dir, "filler")
@@ -180,21 +181,20 @@ func TestEmbeddedFullDisk(t *testing.T) {
 	time.Sleep(time.Until(filledAt.Add(20 * time.Second))) // full for 20 s under load
 
 	// Space returns: writes resume by themselves.
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
+	free(t, s, filler, filledAt)
+
+	// A store stopped cleanly with room (its WAL folded into the file),
+	// then the disk filled while it was down: it starts, serves reads.
+	s.stop()
+	fill(t, filler)
+	filledAt = time.Now()
+	s = startServing(t, env, addr)
+	readyFull(t, s)
+	if err := city.Reads(context.Background()); err != nil {
+		t.Errorf("reads after a clean stop and a disk filled meanwhile: %v", err)
 	}
-	freedAt := time.Now()
-	t.Logf("the disk was full for %s; freed", freedAt.Sub(filledAt).Round(100*time.Millisecond))
-	for {
-		if code, _ := get(s.URL() + "/readyz"); code == http.StatusOK {
-			t.Logf("/readyz 200 %s after the space returned", time.Since(freedAt).Round(10*time.Millisecond))
-			break
-		}
-		if time.Since(freedAt) > 15*time.Second {
-			t.Fatal("/readyz still not ready 15 s after the space returned")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	time.Sleep(3 * time.Second) // the residents meet it again
+	free(t, s, filler, filledAt)
 	<-done
 	au := audit(t, city, citysim.AuditOptions{Wait: 90 * time.Second})
 
@@ -217,6 +217,26 @@ func TestEmbeddedFullDisk(t *testing.T) {
 		t.Error("no request of the residents met the full disk")
 	}
 	t.Logf("%d requests refused with the storage-full message; %d reports got a 201, all dispatched once (%d merged)", refused, au.Reports, au.Merged)
+}
+
+// free deletes the filler and waits (at most 15 s) for /readyz 200.
+func free(t *testing.T, s *instance, filler string, filledAt time.Time) {
+	t.Helper()
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	freedAt := time.Now()
+	t.Logf("the disk was full for %s; freed", freedAt.Sub(filledAt).Round(100*time.Millisecond))
+	for {
+		if code, _ := get(s.URL() + "/readyz"); code == http.StatusOK {
+			t.Logf("/readyz 200 %s after the space returned", time.Since(freedAt).Round(10*time.Millisecond))
+			return
+		}
+		if time.Since(freedAt) > 15*time.Second {
+			t.Fatal("/readyz still not ready 15 s after the space returned")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // uploadGrid uploads, as staff, a grid of 4,000 vertices (about 0.2 MB)

@@ -128,6 +128,13 @@ func (db *DB) open(ctx context.Context, opt Options) error {
 		}
 		return translate(fmt.Errorf("enable WAL: %w", err))
 	}
+	// Keep the WAL and its index (-shm) when the store closes: a server
+	// that must start on a full disk cannot make a new -shm (32 KB), and
+	// without one it cannot open the database at all. The writer is the
+	// last connection Close closes, so its setting decides.
+	if err := db.persistWAL(ctx); err != nil {
+		return translate(fmt.Errorf("keep the WAL: %w", err))
+	}
 	if !opt.SkipIntegrityCheck {
 		if err := db.checkIntegrity(ctx); err != nil {
 			return err
@@ -142,6 +149,23 @@ func (db *DB) open(ctx context.Context, opt Options) error {
 	_, _ = db.w.ExecContext(ctx, "PRAGMA analysis_limit = 1000")
 	_, _ = db.w.ExecContext(ctx, "PRAGMA optimize = 0x10002")
 	return nil
+}
+
+// persistWAL sets SQLITE_FCNTL_PERSIST_WAL on the writer connection.
+func (db *DB) persistWAL(ctx context.Context) error {
+	c, err := db.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		fc, ok := dc.(msqlite.FileControl)
+		if !ok {
+			return errors.New("the SQLite driver offers no file control")
+		}
+		_, err := fc.FileControlPersistWAL("main", 1)
+		return err
+	})
 }
 
 // dsn is the driver's URI of path with the pragmas every connection needs.
@@ -165,10 +189,12 @@ func (db *DB) Close() error {
 		// A last checkpoint folds the WAL into the database file, so that
 		// the next start has nothing to replay.
 		_, ckErr := db.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-		errs = append(errs, db.w.Close())
+		// The readers first: the writer, closing last, keeps the WAL's
+		// files (persistWAL).
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
 		}
+		errs = append(errs, db.w.Close())
 		if ckErr == nil && errors.Join(errs...) == nil {
 			db.markClean()
 		}

@@ -15,8 +15,8 @@ import (
 // and so /readyz — reports until there is room again; the log says when it
 // fills and when it has room again. Nothing needs a restart: the next write
 // after space returns succeeds (SQLite rolls back the refused transaction
-// and its WAL is intact), and so clears the mark; Ping clears it too when a
-// probe write finds room, so /readyz recovers on an idle server.
+// and its WAL is intact) and clears the mark once a probe write finds room;
+// Ping probes too, so /readyz recovers on an idle server.
 
 // minFree is the room Ping wants under DATA_DIR: below it (or after a
 // refused write) it writes a probe file of this size to see whether a
@@ -26,12 +26,16 @@ const minFree = 1 << 20
 // probeName is the probe file under DATA_DIR, removed at once.
 const probeName = "space-probe"
 
-// noteWrite marks the store full after a write refused for lack of space,
-// and clears the mark after a write that succeeded.
+// noteWrite marks the store full after a write refused for lack of space;
+// after a write that succeeded while marked, it looks whether there is
+// room (a write may fit in the WAL's room on a full disk, or write
+// nothing), and clears the mark if so.
 func (db *DB) noteWrite(err error) {
 	switch {
 	case err == nil:
-		db.spaceBack()
+		if db.full.Load() {
+			_ = db.checkSpace()
+		}
 	case isFull(err):
 		db.filled(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,5 +56,26 @@ func TestFullDiskMarkClearsItself(t *testing.T) {
 	}
 	if db.full.Load() {
 		t.Fatal("a write that succeeded left the mark")
+	}
+}
+
+// A store closed cleanly keeps its WAL (empty, checkpointed) and the WAL's
+// index (-shm): a server started next on a full disk could not make them.
+func TestCloseKeepsTheWALFiles(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{FileName + "-wal", FileName + "-shm", cleanMark} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("after a clean close: %v", err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, FileName+"-wal")); err == nil && fi.Size() != 0 {
+		t.Errorf("the WAL holds %d bytes after the last checkpoint", fi.Size())
 	}
 }
