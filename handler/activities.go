@@ -6,7 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/people"
 )
 
 type createActivityRequest struct {
@@ -24,7 +24,7 @@ func (h *handlers) createActivity(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	a, err := h.Activities.Create(c.Request().Context(), currentUser(c), service.ActivityInput{
+	a, err := h.Activities.Create(c.Request().Context(), currentUser(c), people.ActivityInput{
 		Title: req.Title, Kind: req.Kind, Community: req.Community, StartsAt: req.StartsAt, EndsAt: req.EndsAt,
 	})
 	if err != nil {

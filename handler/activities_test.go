@@ -14,19 +14,19 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/people"
 )
 
 // fakeActivities records what the handlers pass on.
 type fakeActivities struct {
-	in    service.ActivityInput
+	in    people.ActivityInput
 	user  *model.User
 	id    string
 	first bool
 	err   error
 }
 
-func (f *fakeActivities) Create(_ context.Context, staff *model.User, in service.ActivityInput) (*model.Activity, error) {
+func (f *fakeActivities) Create(_ context.Context, staff *model.User, in people.ActivityInput) (*model.Activity, error) {
 	f.user, f.in = staff, in
 	if f.err != nil {
 		return nil, f.err
@@ -67,7 +67,7 @@ func TestActivityHandlers(t *testing.T) {
 	if rec.Code != http.StatusCreated || strings.TrimSpace(rec.Body.String()) != `{"id":"a1"}` {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
-	want := service.ActivityInput{Title: "清理小广告", Kind: "volunteer", Community: "幸福里社区",
+	want := people.ActivityInput{Title: "清理小广告", Kind: "volunteer", Community: "幸福里社区",
 		StartsAt: "2026-05-01T09:00:00+08:00", EndsAt: "2026-05-01T11:00:00+08:00"}
 	if svc.in != want || svc.user != staff {
 		t.Fatalf("service got %+v from %+v", svc.in, svc.user)

@@ -16,7 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/photos"
 )
 
 // consoleFiles is the staff console: one HTML page, its script and its
@@ -94,11 +94,11 @@ func newConsole(photoOrigin string) *console {
 // photoOrigin is the scheme and host of the signed photo URLs (they are
 // absolute, built on PUBLIC_BASE_URL or the listener's address), or "" when
 // unknown.
-func photoOrigin(photos PhotoURLs) string {
-	if photos == nil {
+func photoOrigin(urls PhotoURLs) string {
+	if urls == nil {
 		return ""
 	}
-	u, err := url.Parse(photos.URL("origin", service.VariantThumb))
+	u, err := url.Parse(urls.URL("origin", photos.VariantThumb))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ""
 	}

@@ -9,12 +9,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/ticket"
 )
 
-// LiveFeed is the staff's live view of the tickets (service.Live).
+// LiveFeed is the staff's live view of the tickets (ticket.Live).
 type LiveFeed interface {
-	Subscribe(ctx context.Context, lastEventID string) (*service.LiveSubscription, []model.LiveEvent, bool, error)
+	Subscribe(ctx context.Context, lastEventID string) (*ticket.LiveSubscription, []model.LiveEvent, bool, error)
 }
 
 // keepAlive is how often an idle event stream gets a comment line, so that

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/ticket"
 )
 
 // checkAPIError fails unless err is what the API may answer for bad input:
@@ -55,7 +55,7 @@ func FuzzReportBody(f *testing.F) {
 		if err == nil {
 			var loc model.Location
 			if loc, err = req.Location.model("location"); err == nil {
-				in := service.ReportInput{Category: req.Category, Description: req.Description, Location: loc,
+				in := ticket.ReportInput{Category: req.Category, Description: req.Description, Location: loc,
 					Address: req.Address, PhotoIDs: req.PhotoIDs}
 				if err = in.Validate(); err == nil {
 					for field, s := range map[string]string{"category": in.Category, "description": in.Description, "address": in.Address} {

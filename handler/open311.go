@@ -13,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/open311"
 )
 
 // Open311Discovery is what the discovery document says about this
@@ -412,15 +412,15 @@ func nullable(s string) *string {
 
 func coord(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-func (h *handlers) o311WriteRequests(c echo.Context, f o311Format, rs []service.Open311Request) error {
+func (h *handlers) o311WriteRequests(c echo.Context, f o311Format, rs []open311.Request) error {
 	xs := make([]requestXML, len(rs))
 	js := make([]requestJSON, len(rs))
 	for i, r := range rs {
 		xs[i] = requestXML{
 			ServiceRequestID: r.ID, Status: r.Status, StatusNotes: r.StatusNotes, ServiceName: r.ServiceName,
 			ServiceCode: r.ServiceCode, Description: r.Description, AgencyResponsible: r.AgencyResponsible,
-			ServiceNotice: r.ServiceNotice, RequestedDatetime: service.W3C(r.Requested), UpdatedDatetime: service.W3C(r.Updated),
-			ExpectedDatetime: service.W3C(r.Expected), Address: r.Address, Lat: coord(r.Lat), Long: coord(r.Long), MediaURL: r.MediaURL,
+			ServiceNotice: r.ServiceNotice, RequestedDatetime: open311.W3C(r.Requested), UpdatedDatetime: open311.W3C(r.Updated),
+			ExpectedDatetime: open311.W3C(r.Expected), Address: r.Address, Lat: coord(r.Lat), Long: coord(r.Long), MediaURL: r.MediaURL,
 		}
 		x := xs[i]
 		js[i] = requestJSON{
@@ -437,7 +437,7 @@ func (h *handlers) o311WriteRequests(c echo.Context, f o311Format, rs []service.
 
 func (h *handlers) o311Requests(c echo.Context, f o311Format, _ string) error {
 	v := c.Request().Form
-	q := service.Open311Query{IDs: list(v, "service_request_id"), ClientIP: c.RealIP()}
+	q := open311.Query{IDs: list(v, "service_request_id"), ClientIP: c.RealIP()}
 	if len(q.IDs) == 0 {
 		// service_request_id overrides every other parameter, which are
 		// then neither read nor checked.
@@ -468,7 +468,7 @@ func (h *handlers) o311Request(c echo.Context, f o311Format, id string) error {
 	if err != nil {
 		return err
 	}
-	return h.o311WriteRequests(c, f, []service.Open311Request{*r})
+	return h.o311WriteRequests(c, f, []open311.Request{*r})
 }
 
 // w3cParam reads a W3C datetime with its zone (2026-01-01T08:00:00+08:00,
@@ -537,7 +537,7 @@ func (h *handlers) o311Create(c echo.Context, f o311Format, _ string) error {
 	}
 	// attribute[...] are answers to a definition's attributes; no service
 	// defines any, so they are accepted and ignored.
-	in := service.Open311Input{
+	in := open311.Input{
 		ServiceCode: param(v, "service_code"), Lat: param(v, "lat"), Long: param(v, "long"), CoordType: param(v, "coord_type"),
 		AddressString: param(v, "address_string"), AddressID: param(v, "address_id"), Email: param(v, "email"),
 		DeviceID: param(v, "device_id"), AccountID: param(v, "account_id"), FirstName: param(v, "first_name"),

@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/people"
 )
 
 // The people directory has two rosters, grid workers and party members,
@@ -67,11 +67,11 @@ type inviteJSON struct {
 // phone another active person of the role holds; an invite for a bound
 // person).
 type roster interface {
-	create(ctx context.Context, req personRequest) (*service.Invited, error)
+	create(ctx context.Context, req personRequest) (*people.Invited, error)
 	list(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]personJSON, string, int64, error)
 	get(ctx context.Context, id string) (personJSON, error)
 	update(ctx context.Context, id string, req personRequest) (personJSON, error)
-	invite(ctx context.Context, id string) (*service.Invited, error)
+	invite(ctx context.Context, id string) (*people.Invited, error)
 }
 
 const rosterKey = "roster"
@@ -159,7 +159,7 @@ func (h *handlers) invitePerson(c echo.Context) error {
 // workerRoster is the grid workers' directory.
 type workerRoster struct{ PeopleService }
 
-func (r workerRoster) create(ctx context.Context, req personRequest) (*service.Invited, error) {
+func (r workerRoster) create(ctx context.Context, req personRequest) (*people.Invited, error) {
 	return r.CreateWorker(ctx, model.Worker{Name: deref(req.Name), Phone: deref(req.Phone), GridCodes: deref(req.GridCodes)})
 }
 
@@ -174,15 +174,15 @@ func (r workerRoster) get(ctx context.Context, id string) (personJSON, error) {
 }
 
 func (r workerRoster) update(ctx context.Context, id string, req personRequest) (personJSON, error) {
-	w, err := r.UpdateWorker(ctx, id, service.WorkerPatch{Name: req.Name, Phone: req.Phone, GridCodes: req.GridCodes, Active: req.Active})
+	w, err := r.UpdateWorker(ctx, id, people.WorkerPatch{Name: req.Name, Phone: req.Phone, GridCodes: req.GridCodes, Active: req.Active})
 	return showRow(w, err, showWorker)
 }
 
-func (r workerRoster) invite(ctx context.Context, id string) (*service.Invited, error) {
+func (r workerRoster) invite(ctx context.Context, id string) (*people.Invited, error) {
 	return r.InviteWorker(ctx, id)
 }
 
-func showWorker(w service.WorkerRow) personJSON {
+func showWorker(w people.WorkerRow) personJSON {
 	codes := nonNil(w.GridCodes)
 	return personJSON{ID: w.ID, Name: w.Name, Phone: w.Phone, GridCodes: &codes, Bound: w.Bound, OnDuty: w.OnDuty,
 		OpenTasks: w.OpenTasks, Active: w.Active, CreatedAt: w.CreatedAt.UTC()}
@@ -191,7 +191,7 @@ func showWorker(w service.WorkerRow) personJSON {
 // memberRoster is the party members' directory.
 type memberRoster struct{ PeopleService }
 
-func (r memberRoster) create(ctx context.Context, req personRequest) (*service.Invited, error) {
+func (r memberRoster) create(ctx context.Context, req personRequest) (*people.Invited, error) {
 	return r.CreatePartyMember(ctx, model.PartyMember{Name: deref(req.Name), Phone: deref(req.Phone),
 		BranchID: deref(req.BranchID), Communities: deref(req.Communities)})
 }
@@ -207,16 +207,16 @@ func (r memberRoster) get(ctx context.Context, id string) (personJSON, error) {
 }
 
 func (r memberRoster) update(ctx context.Context, id string, req personRequest) (personJSON, error) {
-	m, err := r.UpdatePartyMember(ctx, id, service.MemberPatch{Name: req.Name, Phone: req.Phone,
+	m, err := r.UpdatePartyMember(ctx, id, people.MemberPatch{Name: req.Name, Phone: req.Phone,
 		BranchID: req.BranchID, Communities: req.Communities, Active: req.Active})
 	return showRow(m, err, showMember)
 }
 
-func (r memberRoster) invite(ctx context.Context, id string) (*service.Invited, error) {
+func (r memberRoster) invite(ctx context.Context, id string) (*people.Invited, error) {
 	return r.InvitePartyMember(ctx, id)
 }
 
-func showMember(m service.MemberRow) personJSON {
+func showMember(m people.MemberRow) personJSON {
 	communities, branchID, branchName := nonNil(m.Communities), m.BranchID, m.BranchName
 	return personJSON{ID: m.ID, Name: m.Name, Phone: m.Phone, BranchID: &branchID, BranchName: &branchName,
 		Communities: &communities, Bound: m.Bound, OnDuty: m.OnDuty, OpenTasks: m.OpenTasks, Active: m.Active,

@@ -13,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/photos"
 )
 
 type photoJSON struct {
@@ -82,8 +82,12 @@ func (h *handlers) uploadPhoto(c echo.Context) (err error) {
 		return err
 	}
 	out := photoJSON{
-		ID: p.ID, URL: h.PhotoURLs.URL(p.ID, service.VariantFull), ThumbnailURL: h.PhotoURLs.URL(p.ID, service.VariantThumb),
-		Width: p.Width, Height: p.Height, TakenAt: p.TakenAt,
+		ID: p.ID, URL: h.PhotoURLs.URL(p.ID, photos.VariantFull), ThumbnailURL: h.PhotoURLs.URL(p.ID, photos.VariantThumb),
+		Width: p.Width, Height: p.Height,
+	}
+	if p.TakenAt != nil {
+		at := p.TakenAt.In(shanghai) // the camera's clock is China time's
+		out.TakenAt = &at
 	}
 	if p.ExifLocation != nil {
 		out.ExifLocation = &exifLocation{Lat: p.ExifLocation.Lat, Lng: p.ExifLocation.Lng, CoordType: "wgs84"}

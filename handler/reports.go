@@ -6,7 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/ticket"
 )
 
 // locationJSON is a point as a client sends it; every part is required.
@@ -57,13 +57,13 @@ func (h *handlers) submitReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := service.ReportInput{
+	in := ticket.ReportInput{
 		Category: req.Category, Description: req.Description, Location: loc, Address: req.Address,
 		PhotoIDs: req.PhotoIDs, IdempotencyKey: c.Request().Header.Get("Idempotency-Key"),
 		Source: model.Source(req.Source), SelfHandled: req.SelfHandled,
 	}
 	if r := req.Resolution; r != nil {
-		in.Resolution = &service.ResolutionInput{Note: r.Note, PhotoIDs: r.PhotoIDs}
+		in.Resolution = &ticket.ResolutionInput{Note: r.Note, PhotoIDs: r.PhotoIDs}
 	}
 	t, err := h.Reports.Submit(c.Request().Context(), currentUser(c), in)
 	if err != nil {
@@ -101,7 +101,7 @@ func (h *handlers) nearbyReports(c echo.Context) error {
 		return err
 	}
 	loc := model.Location{Lat: lat, Lng: lng, CoordType: model.CoordType(c.QueryParam("coord_type"))}
-	found, err := h.Reports.Nearby(c.Request().Context(), service.NearbyQuery{Location: loc, RadiusM: radius})
+	found, err := h.Reports.Nearby(c.Request().Context(), ticket.NearbyQuery{Location: loc, RadiusM: radius})
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (h *handlers) giveFeedback(c echo.Context) error {
 		return err
 	}
 	t, err := h.Feedback.Give(c.Request().Context(), currentUser(c), c.Param("id"),
-		service.FeedbackInput{Satisfied: req.Satisfied, Rating: req.Rating, Comment: req.Comment})
+		ticket.FeedbackInput{Satisfied: req.Satisfied, Rating: req.Rating, Comment: req.Comment})
 	if err != nil {
 		return err
 	}

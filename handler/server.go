@@ -25,7 +25,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/open311"
+	"github.com/citizen-city/chengguantong/service/people"
+	"github.com/citizen-city/chengguantong/service/photos"
+	"github.com/citizen-city/chengguantong/service/stats"
+	"github.com/citizen-city/chengguantong/service/ticket"
 )
 
 // Deps is everything the HTTP edge calls: the services (each an interface
@@ -103,9 +107,9 @@ type CategoryService interface {
 
 // PhotoService uploads and serves photos.
 type PhotoService interface {
-	Admit(ctx context.Context, u *model.User) (*service.Admission, error)
+	Admit(ctx context.Context, u *model.User) (*photos.Admission, error)
 	Upload(ctx context.Context, u *model.User, r io.Reader) (*model.Photo, error)
-	Open(ctx context.Context, id, variant, exp, sig string) (*service.Served, error)
+	Open(ctx context.Context, id, variant, exp, sig string) (*photos.Served, error)
 }
 
 // PhotoURLs signs photo URLs.
@@ -115,15 +119,15 @@ type PhotoURLs interface {
 
 // ReportService is the resident's reporting.
 type ReportService interface {
-	Submit(ctx context.Context, u *model.User, in service.ReportInput) (*model.Ticket, error)
+	Submit(ctx context.Context, u *model.User, in ticket.ReportInput) (*model.Ticket, error)
 	Get(ctx context.Context, u *model.User, id string) (*model.Ticket, error)
 	Mine(ctx context.Context, u *model.User, cursor string, limit int) ([]*model.Ticket, string, error)
-	Nearby(ctx context.Context, q service.NearbyQuery) ([]service.Nearby, error)
+	Nearby(ctx context.Context, q ticket.NearbyQuery) ([]ticket.Nearby, error)
 }
 
 // FeedbackService is the resident's confirmation (核查结案).
 type FeedbackService interface {
-	Give(ctx context.Context, u *model.User, id string, in service.FeedbackInput) (*model.Ticket, error)
+	Give(ctx context.Context, u *model.User, id string, in ticket.FeedbackInput) (*model.Ticket, error)
 }
 
 // TaskService is the assignees' work on tickets, and the staff's rejection.
@@ -146,33 +150,33 @@ type WorkflowService interface {
 	Resume(ctx context.Context, staff *model.User, id string) (*model.Ticket, error)
 	Urge(ctx context.Context, staff *model.User, id, note string) (*model.Ticket, error)
 	Verify(ctx context.Context, staff *model.User, id string, passed *bool, note string) (*model.Ticket, error)
-	TakeCall(ctx context.Context, staff *model.User, in service.HotlineInput) (*model.Ticket, error)
+	TakeCall(ctx context.Context, staff *model.User, in ticket.HotlineInput) (*model.Ticket, error)
 }
 
 // StaffTicketService is the staff's view of every ticket.
 type StaffTicketService interface {
-	List(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]service.StaffTicket, string, int64, error)
-	Get(ctx context.Context, id string) (*service.StaffTicket, error)
-	Candidates(ctx context.Context, id string) ([]service.Candidate, error)
-	Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*service.StaffTicket, error)
+	List(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]ticket.StaffTicket, string, int64, error)
+	Get(ctx context.Context, id string) (*ticket.StaffTicket, error)
+	Candidates(ctx context.Context, id string) ([]ticket.Candidate, error)
+	Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*ticket.StaffTicket, error)
 	Export(ctx context.Context, q model.TicketQuery, title string, w io.Writer) error
 }
 
 // PeopleService is the staff's management of workers, branches and members.
 type PeopleService interface {
-	CreateWorker(ctx context.Context, w model.Worker) (*service.Invited, error)
-	ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]service.WorkerRow, string, int64, error)
-	GetWorker(ctx context.Context, id string) (*service.WorkerRow, error)
-	UpdateWorker(ctx context.Context, id string, p service.WorkerPatch) (*service.WorkerRow, error)
-	InviteWorker(ctx context.Context, id string) (*service.Invited, error)
-	CreatePartyMember(ctx context.Context, m model.PartyMember) (*service.Invited, error)
-	ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]service.MemberRow, string, int64, error)
-	GetPartyMember(ctx context.Context, id string) (*service.MemberRow, error)
-	UpdatePartyMember(ctx context.Context, id string, p service.MemberPatch) (*service.MemberRow, error)
-	InvitePartyMember(ctx context.Context, id string) (*service.Invited, error)
+	CreateWorker(ctx context.Context, w model.Worker) (*people.Invited, error)
+	ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]people.WorkerRow, string, int64, error)
+	GetWorker(ctx context.Context, id string) (*people.WorkerRow, error)
+	UpdateWorker(ctx context.Context, id string, p people.WorkerPatch) (*people.WorkerRow, error)
+	InviteWorker(ctx context.Context, id string) (*people.Invited, error)
+	CreatePartyMember(ctx context.Context, m model.PartyMember) (*people.Invited, error)
+	ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]people.MemberRow, string, int64, error)
+	GetPartyMember(ctx context.Context, id string) (*people.MemberRow, error)
+	UpdatePartyMember(ctx context.Context, id string, p people.MemberPatch) (*people.MemberRow, error)
+	InvitePartyMember(ctx context.Context, id string) (*people.Invited, error)
 	CreateBranch(ctx context.Context, name string) (*model.Branch, error)
-	ListBranches(ctx context.Context) ([]service.BranchRow, error)
-	RenameBranch(ctx context.Context, id, name string) (*service.BranchRow, error)
+	ListBranches(ctx context.Context) ([]people.BranchRow, error)
+	RenameBranch(ctx context.Context, id, name string) (*people.BranchRow, error)
 }
 
 // GridService manages the grids.
@@ -183,15 +187,15 @@ type GridService interface {
 
 // ActivityService is party members' volunteer activities.
 type ActivityService interface {
-	Create(ctx context.Context, staff *model.User, in service.ActivityInput) (*model.Activity, error)
+	Create(ctx context.Context, staff *model.User, in people.ActivityInput) (*model.Activity, error)
 	CheckIn(ctx context.Context, u *model.User, id string) (model.Checkin, bool, error)
 }
 
 // StatsService is the statistics the staff read and export.
 type StatsService interface {
-	Summary(ctx context.Context, p service.Period, groupBy string) (*service.Summary, error)
-	PartyBuilding(ctx context.Context, p service.Period) (*service.PartyBuilding, error)
-	Ranking(ctx context.Context, p service.Period, by string, minSample int) (*service.Ranking, error)
+	Summary(ctx context.Context, p stats.Period, groupBy string) (*stats.Summary, error)
+	PartyBuilding(ctx context.Context, p stats.Period) (*stats.PartyBuilding, error)
+	Ranking(ctx context.Context, p stats.Period, by string, minSample int) (*stats.Ranking, error)
 }
 
 // Open311Service is GeoReport v2 (Open311) as the HTTP edge needs it.
@@ -200,11 +204,11 @@ type Open311Service interface {
 	Services(ctx context.Context) ([]model.Category, error)
 	Service(ctx context.Context, code string) (model.Category, error)
 	Authenticate(ctx context.Context, apiKey string) (*model.APIKey, error)
-	Create(ctx context.Context, key *model.APIKey, in service.Open311Input) (*service.Created, error)
-	Requests(ctx context.Context, q service.Open311Query) ([]service.Open311Request, error)
-	Request(ctx context.Context, id string) (*service.Open311Request, error)
+	Create(ctx context.Context, key *model.APIKey, in open311.Input) (*open311.Created, error)
+	Requests(ctx context.Context, q open311.Query) ([]open311.Request, error)
+	Request(ctx context.Context, id string) (*open311.Request, error)
 	Token(ctx context.Context, token string) (string, error)
-	IssueKey(ctx context.Context, staff *model.User, name string) (*service.IssuedKey, error)
+	IssueKey(ctx context.Context, staff *model.User, name string) (*open311.IssuedKey, error)
 	Keys(ctx context.Context) ([]*model.APIKey, error)
 	RevokeKey(ctx context.Context, id string) error
 }

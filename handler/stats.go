@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/stats"
 )
 
 // countsJSON are the indicators of /stats/summary (docs/statistics.md).
@@ -46,7 +46,7 @@ type countsJSON struct {
 
 func round4(x float64) float64 { return math.Round(x*10000) / 10000 }
 
-func toCounts(c service.Counts) countsJSON {
+func toCounts(c stats.Counts) countsJSON {
 	return countsJSON{
 		Reported: c.Reported, Registered: c.Registered, Resolved: c.Resolved, Closed: c.Closed, OnTime: c.OnTime,
 		Overdue: c.Overdue, Reopened: c.Reopened, Rated: c.Rated, Satisfied: c.Satisfied,
@@ -206,7 +206,7 @@ func (h *handlers) statsPartyBuilding(c echo.Context) error {
 }
 
 // exportStats is GET /api/v1/stats/export.xlsx?from=&to=: the workbook of
-// service.WriteWorkbook for the period, as an attachment named
+// stats.WriteWorkbook for the period, as an attachment named
 // 城管统计_<from>_<to>.xlsx. Errors: 400 for a bad period.
 func (h *handlers) exportStats(c echo.Context) error {
 	p, err := h.period(c)
@@ -218,11 +218,11 @@ func (h *handlers) exportStats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	byCategory, err := h.Stats.Summary(ctx, p, service.ByCategory)
+	byCategory, err := h.Stats.Summary(ctx, p, stats.ByCategory)
 	if err != nil {
 		return err
 	}
-	byGrid, err := h.Stats.Summary(ctx, p, service.ByGrid)
+	byGrid, err := h.Stats.Summary(ctx, p, stats.ByGrid)
 	if err != nil {
 		return err
 	}
@@ -232,11 +232,11 @@ func (h *handlers) exportStats(c echo.Context) error {
 	}
 	// Built in memory first, so that a failure is still a clean error
 	// response rather than half a file.
-	more := service.WorkbookMore{}
-	if more.BySource, err = h.Stats.Summary(ctx, p, service.BySource); err != nil {
+	more := stats.WorkbookMore{}
+	if more.BySource, err = h.Stats.Summary(ctx, p, stats.BySource); err != nil {
 		return err
 	}
-	for _, by := range []string{service.ByGrid, service.ByCommunity, service.ByWorker} {
+	for _, by := range []string{stats.ByGrid, stats.ByCommunity, stats.ByWorker} {
 		r, err := h.Stats.Ranking(ctx, p, by, defaultMinSample)
 		if err != nil {
 			return err
@@ -244,7 +244,7 @@ func (h *handlers) exportStats(c echo.Context) error {
 		more.Rankings = append(more.Rankings, r)
 	}
 	var buf bytes.Buffer
-	if err := service.WriteWorkbook(&buf, total, byCategory, byGrid, pb, more); err != nil {
+	if err := stats.WriteWorkbook(&buf, total, byCategory, byGrid, pb, more); err != nil {
 		return err
 	}
 	days := p.From.In(shanghai).Format(time.DateOnly) + "_" + p.To.In(shanghai).Format(time.DateOnly)
@@ -258,7 +258,7 @@ const maxPeriodYears = 3
 
 // period reads the statistics period of ?from=&to= (parsePeriodAt) as of
 // the handlers' clock.
-func (h *handlers) period(c echo.Context) (service.Period, error) {
+func (h *handlers) period(c echo.Context) (stats.Period, error) {
 	return parsePeriodAt(c, h.Now())
 }
 
@@ -270,14 +270,14 @@ func (h *handlers) period(c echo.Context) (service.Period, error) {
 // to date. The result's From and To are midnight in Asia/Shanghai. Errors:
 // invalid_argument for a malformed date, from after to, or a period over
 // three years.
-func parsePeriodAt(c echo.Context, now time.Time) (service.Period, error) {
+func parsePeriodAt(c echo.Context, now time.Time) (stats.Period, error) {
 	from, err := periodDay(c, "from")
 	if err != nil {
-		return service.Period{}, err
+		return stats.Period{}, err
 	}
 	to, err := periodDay(c, "to")
 	if err != nil {
-		return service.Period{}, err
+		return stats.Period{}, err
 	}
 	if to.IsZero() {
 		y, m, d := now.In(shanghai).Date()
@@ -287,12 +287,12 @@ func parsePeriodAt(c echo.Context, now time.Time) (service.Period, error) {
 		from = time.Date(to.Year(), time.January, 1, 0, 0, 0, 0, shanghai)
 	}
 	if from.After(to) {
-		return service.Period{}, model.Invalid("from", "不能晚于 to（%s 晚于 %s）", from.Format(time.DateOnly), to.Format(time.DateOnly))
+		return stats.Period{}, model.Invalid("from", "不能晚于 to（%s 晚于 %s）", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	if !to.Before(from.AddDate(maxPeriodYears, 0, 0)) {
-		return service.Period{}, model.Invalid("to", "与 from 相隔不能超过 %d 年", maxPeriodYears)
+		return stats.Period{}, model.Invalid("to", "与 from 相隔不能超过 %d 年", maxPeriodYears)
 	}
-	return service.Period{From: from, To: to}, nil
+	return stats.Period{From: from, To: to}, nil
 }
 
 // periodDay reads one end of a period as midnight of its day in China

@@ -16,7 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/stats"
 )
 
 func TestParsePeriod(t *testing.T) {
@@ -64,23 +64,23 @@ func TestParsePeriod(t *testing.T) {
 // exportStats is a StatsService of fixed figures.
 type exportStats struct{ groups []string }
 
-func (s *exportStats) Summary(_ context.Context, p service.Period, groupBy string) (*service.Summary, error) {
+func (s *exportStats) Summary(_ context.Context, p stats.Period, groupBy string) (*stats.Summary, error) {
 	s.groups = append(s.groups, groupBy)
-	out := &service.Summary{Period: p, GroupBy: groupBy, Counts: service.Counts{Reported: 7, Registered: 5, Resolved: 4}}
+	out := &stats.Summary{Period: p, GroupBy: groupBy, Counts: stats.Counts{Reported: 7, Registered: 5, Resolved: 4}}
 	if groupBy != "" {
-		out.Groups = []service.SummaryGroup{{Key: "k", Name: "名", Counts: out.Counts}}
+		out.Groups = []stats.SummaryGroup{{Key: "k", Name: "名", Counts: out.Counts}}
 	}
 	return out, nil
 }
 
-func (s *exportStats) PartyBuilding(_ context.Context, p service.Period) (*service.PartyBuilding, error) {
-	return &service.PartyBuilding{Period: p, Participations: 3}, nil
+func (s *exportStats) PartyBuilding(_ context.Context, p stats.Period) (*stats.PartyBuilding, error) {
+	return &stats.PartyBuilding{Period: p, Participations: 3}, nil
 }
 
-func (s *exportStats) Ranking(_ context.Context, p service.Period, by string, minSample int) (*service.Ranking, error) {
-	return &service.Ranking{Period: p, By: by, MinSample: minSample, Weights: model.DefaultRankingWeights(),
-		Items:    []service.RankingItem{{Key: "g1", Name: "一网格", Rank: 1, Score: 87.5, Sample: 12}},
-		Excluded: []service.RankingItem{{Key: "g2", Name: "二网格", Sample: 3}}}, nil
+func (s *exportStats) Ranking(_ context.Context, p stats.Period, by string, minSample int) (*stats.Ranking, error) {
+	return &stats.Ranking{Period: p, By: by, MinSample: minSample, Weights: model.DefaultRankingWeights(),
+		Items:    []stats.RankingItem{{Key: "g1", Name: "一网格", Rank: 1, Score: 87.5, Sample: 12}},
+		Excluded: []stats.RankingItem{{Key: "g2", Name: "二网格", Sample: 3}}}, nil
 }
 
 func TestExportServesTheWorkbook(t *testing.T) {

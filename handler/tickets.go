@@ -10,7 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/ticket"
 )
 
 var ticketIDPattern = regexp.MustCompile(`^[0-9a-f]{24}$`)
@@ -273,7 +273,7 @@ func (h *handlers) takeCall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Workflow.TakeCall(c.Request().Context(), currentUser(c), service.HotlineInput{
+	t, err := h.Workflow.TakeCall(c.Request().Context(), currentUser(c), ticket.HotlineInput{
 		Category: req.Category, Description: req.Description, Location: loc, Address: req.Address,
 		Source: model.Source(req.Source), CallerName: req.CallerName, CallerPhone: req.CallerPhone,
 	})

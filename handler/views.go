@@ -4,7 +4,8 @@ import (
 	"time"
 
 	"github.com/citizen-city/chengguantong/model"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/photos"
+	"github.com/citizen-city/chengguantong/service/ticket"
 )
 
 // A ticket has one JSON view per audience, each built here from model and
@@ -145,7 +146,7 @@ type staffTicketJSON struct {
 
 // toStaffTicket shows st to staff; full is one ticket's own view (the
 // timeline, the assignee's phone), else a list's.
-func (h *handlers) toStaffTicket(st *service.StaffTicket, full bool) staffTicketJSON {
+func (h *handlers) toStaffTicket(st *ticket.StaffTicket, full bool) staffTicketJSON {
 	t := st.Ticket
 	out := staffTicketJSON{
 		ticketJSON: h.toTicket(t), Community: t.Community, DuplicateOf: t.DuplicateOf, RejectReason: t.RejectReason,
@@ -186,7 +187,7 @@ type staffPersonJSON struct {
 	Phone string `json:"phone,omitempty"`
 }
 
-func toStaffPerson(p *service.Person, phone bool) *staffPersonJSON {
+func toStaffPerson(p *ticket.Person, phone bool) *staffPersonJSON {
 	if p == nil {
 		return nil
 	}
@@ -203,15 +204,15 @@ func toStaffPerson(p *service.Person, phone bool) *staffPersonJSON {
 // unnamedStaffTicket is t for staff when the names of its people cannot be
 // looked up: each person by role, account id and the masked name the
 // timeline keeps.
-func unnamedStaffTicket(t *model.Ticket) *service.StaffTicket {
-	st := &service.StaffTicket{Ticket: t, Timeline: make([]service.StaffEvent, len(t.Timeline))}
+func unnamedStaffTicket(t *model.Ticket) *ticket.StaffTicket {
+	st := &ticket.StaffTicket{Ticket: t, Timeline: make([]ticket.StaffEvent, len(t.Timeline))}
 	if t.AssigneeID != "" {
-		st.Assignee = &service.Person{ID: t.AssigneeID, Role: t.AssigneeRole}
+		st.Assignee = &ticket.Person{ID: t.AssigneeID, Role: t.AssigneeRole}
 	}
 	for i, e := range t.Timeline {
-		st.Timeline[i] = service.StaffEvent{Event: e}
+		st.Timeline[i] = ticket.StaffEvent{Event: e}
 		if e.ActorRole != "" {
-			st.Timeline[i].Actor = &service.Person{ID: e.ActorID, Name: e.ActorName, Role: e.ActorRole}
+			st.Timeline[i].Actor = &ticket.Person{ID: e.ActorID, Name: e.ActorName, Role: e.ActorRole}
 		}
 	}
 	return st
@@ -242,8 +243,8 @@ type nearbyJSON struct {
 	Reporters int         `json:"reporters"`
 }
 
-func toNearby(n service.Nearby, ct model.CoordType) nearbyJSON {
-	lat, lng := service.FromWGS84(n.Ticket.Point, ct)
+func toNearby(n ticket.Nearby, ct model.CoordType) nearbyJSON {
+	lat, lng := ticket.FromWGS84(n.Ticket.Point, ct)
 	return nearbyJSON{
 		ID: n.Ticket.ID, Category: n.Ticket.Category, Status: string(n.Ticket.Status),
 		Location:  locationOut{Lat: lat, Lng: lng, CoordType: string(ct)},
@@ -268,7 +269,7 @@ type photoRef struct {
 func (h *handlers) photoRefs(ids []string) []photoRef {
 	out := make([]photoRef, len(ids))
 	for i, id := range ids {
-		out[i] = photoRef{ID: id, URL: h.PhotoURLs.URL(id, service.VariantFull), ThumbnailURL: h.PhotoURLs.URL(id, service.VariantThumb)}
+		out[i] = photoRef{ID: id, URL: h.PhotoURLs.URL(id, photos.VariantFull), ThumbnailURL: h.PhotoURLs.URL(id, photos.VariantThumb)}
 	}
 	return out
 }

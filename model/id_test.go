@@ -17,3 +17,17 @@ func TestIDTimeReadsBackTheCreationSecond(t *testing.T) {
 		}
 	}
 }
+
+// Ids made in one second by one process follow the order they were made
+// in: the lists order by creation time, then id.
+func TestIDsFollowCreationOrderWithinASecond(t *testing.T) {
+	at := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	prev := NewID(at)
+	for range 10000 {
+		id := NewID(at)
+		if id <= prev && id[18:] != "000000" { // the counter may wrap once in 16M
+			t.Fatalf("%s made after %s sorts before it", id, prev)
+		}
+		prev = id
+	}
+}

@@ -27,3 +27,17 @@ func MaskPhone(phone string) string {
 	}
 	return phone[:3] + "****" + phone[len(phone)-4:]
 }
+
+// ValidMobile reports whether s is a mainland mobile number: 11 digits
+// starting 13–19.
+func ValidMobile(s string) bool {
+	if len(s) != 11 || s[0] != '1' || s[1] < '3' || s[1] > '9' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

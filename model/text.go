@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -63,4 +64,19 @@ func blankFiller(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// TrimText trims s and checks its length in characters: 1 to maxRunes, or
+// up to maxRunes when optional. what says, for a required field, what to
+// write there. Errors: invalid_argument naming field.
+func TrimText(field, s string, maxRunes int, optional bool, what string) (string, error) {
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if (n == 0 && !optional) || n > maxRunes {
+		if optional {
+			return "", Invalid(field, "最多 %d 个字，收到 %d 个", maxRunes, n)
+		}
+		return "", Invalid(field, "必须是 1 到 %d 个字：%s", maxRunes, what)
+	}
+	return s, nil
 }

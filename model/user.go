@@ -26,6 +26,21 @@ func (r Role) Valid() bool {
 	return false
 }
 
+// Label is the role in Chinese, as the console and exports name it.
+func (r Role) Label() string {
+	switch r {
+	case RoleResident:
+		return "居民"
+	case RoleGridWorker:
+		return "网格员"
+	case RolePartyMember:
+		return "在职党员"
+	case RoleStaff:
+		return "工作人员"
+	}
+	return string(r)
+}
+
 // UserKind tells the two kinds of account apart: WeChat users log in with a
 // wx.login code, staff with a username and password.
 type UserKind string

@@ -12,7 +12,7 @@ import (
 // one slot thanks to the hash tags.
 func TestRedisCluster(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := productionEnv(t)
 	env["REDIS_URL"] = testenv.NewRedisCluster(t)
 	s := startServer(t, env, options{})
 	c := newCity(t, s, map[string]string{"周网格": gridA}, nil)

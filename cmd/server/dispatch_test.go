@@ -377,7 +377,7 @@ func TestDeadlinesReassignAndEscalate(t *testing.T) {
 
 func TestFlushAllAndRestartRedispatchEverythingOnce(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := productionEnv(t)
 	env["REDIS_URL"], _ = testenv.NewRedisServer(t) // FLUSHALL must not touch other tests
 	s := startServer(t, env, options{})
 	c := newCity(t, s, map[string]string{"钱一": gridA}, nil)
@@ -429,7 +429,7 @@ func mustRedisOptions(t *testing.T, u string) *redis.Options {
 // in the task index, with their timers, and nothing is dispatched twice.
 func TestFlushAllWhileRunningIsRebuilt(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := productionEnv(t)
 	env["REDIS_URL"], _ = testenv.NewRedisServer(t) // FLUSHALL must not touch other tests
 	s := startServer(t, env, options{})
 	c := newCity(t, s, map[string]string{"孙二": gridA}, nil)

@@ -10,7 +10,7 @@ import (
 
 func TestThreeInstancesLoseNothingAndDoNothingTwice(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := productionEnv(t)
 	env["ACCEPT_TIMEOUT"] = "3s"
 	sim := newSimulator(t, env["WECHAT_APPID"])
 	instances := []*testServer{

@@ -17,7 +17,7 @@ import (
 
 func TestPlatformEndpoints(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := productionEnv(t)
 	redisURL, stopRedis := testenv.NewRedisServer(t)
 	env["REDIS_URL"] = redisURL
 	var metricsAddr string
@@ -66,7 +66,7 @@ func TestPlatformEndpoints(t *testing.T) {
 
 func TestTwoInstancesShareLoginsAndAccessToken(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := productionEnv(t)
 	sim := newSimulator(t, env["WECHAT_APPID"])
 	a := startServer(t, env, options{simulator: sim})
 	b := startServer(t, env, options{simulator: sim})

@@ -47,7 +47,7 @@ func TestEmbeddedRestartKeepsLoginsAndPushWorks(t *testing.T) {
 // one reports on the other and is dispatched at once, as with one WeChat.
 func TestLoginOnOneInstanceReportOnAnother(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
+	env := productionEnv(t)
 	a := startServer(t, env, options{})
 	c := newCity(t, a, map[string]string{"吴网格": gridA}, nil)
 	tok, _ := a.Login(t, "resident-of-a")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -46,9 +47,33 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// testEnv is the environment of a production-mode instance on the test
-// stores, with a database and key prefix of its own.
+// testEnv is the environment of one instance on a store of its own: the
+// embedded default (SQLite under a temporary DATA_DIR, an in-process Redis)
+// unless CGT_TEST_STORE=mongodb asks for production mode on the test stores
+// (CI runs the suite both ways).
 func testEnv(t *testing.T) map[string]string {
+	t.Helper()
+	if os.Getenv("CGT_TEST_STORE") == "mongodb" {
+		return productionEnv(t)
+	}
+	return map[string]string{
+		"HTTP_ADDR":         "127.0.0.1:0",
+		"DATA_DIR":          t.TempDir(),
+		"TOKEN_SECRET":      strings.Repeat("0123456789abcdef", 3),
+		"WECHAT_APPID":      testenv.Name("wxsim"),
+		"WECHAT_PUSH_TOKEN": "e2e-push-token",
+		"ADMIN_USERNAME":    adminUser,
+		"ADMIN_PASSWORD":    adminPass,
+		"LOG_LEVEL":         "debug",
+		"METRICS_ADDR":      "127.0.0.1:0",
+	}
+}
+
+// productionEnv is the environment of a production-mode instance on the
+// test stores (a MongoDB wire server and a real Redis), with a database and
+// key prefix of its own: for tests that run several instances on one store,
+// or reach into Redis.
+func productionEnv(t *testing.T) map[string]string {
 	t.Helper()
 	return map[string]string{
 		"HTTP_ADDR":         "127.0.0.1:0",

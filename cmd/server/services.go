@@ -11,7 +11,13 @@ import (
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/photo"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/catalogue"
+	"github.com/citizen-city/chengguantong/service/notify"
+	"github.com/citizen-city/chengguantong/service/open311"
+	"github.com/citizen-city/chengguantong/service/people"
+	"github.com/citizen-city/chengguantong/service/photos"
+	"github.com/citizen-city/chengguantong/service/stats"
+	"github.com/citizen-city/chengguantong/service/ticket"
 	"github.com/citizen-city/chengguantong/store/redis"
 	"github.com/citizen-city/chengguantong/wechat"
 	"github.com/citizen-city/chengguantong/workcal"
@@ -20,26 +26,26 @@ import (
 // services are the use cases, each built once, and the Redis parts the
 // background work needs.
 type services struct {
-	auth          *service.Auth
-	people        *service.People
-	categories    *service.Categories
-	grids         *service.Grids
-	photos        *service.Photos
-	signer        *service.URLSigner
-	reports       *service.Reports
-	screening     *service.Screening
-	workflow      *service.Workflow
-	relay         *service.Relay
-	dispatcher    *service.Dispatcher
-	tasks         *service.Tasks
-	feedback      *service.Feedback
-	staffTickets  *service.StaffTickets
-	activities    *service.Activities
-	stats         *service.Stats
-	subscriptions *service.Subscriptions
-	notifier      *service.Notifier
-	open311       *service.Open311
-	live          *service.Live
+	auth          *people.Auth
+	people        *people.Directory
+	categories    *catalogue.Categories
+	grids         *catalogue.Grids
+	photos        *photos.Uploads
+	signer        *photos.URLSigner
+	reports       *ticket.Reports
+	screening     *ticket.Screening
+	workflow      *ticket.Workflow
+	relay         *ticket.Relay
+	dispatcher    *ticket.Dispatcher
+	tasks         *ticket.Tasks
+	feedback      *ticket.Feedback
+	staffTickets  *ticket.StaffTickets
+	activities    *people.Activities
+	stats         *stats.Service
+	subscriptions *notify.Subscriptions
+	notifier      *notify.Notifier
+	open311       *open311.Service
+	live          *ticket.Live
 
 	screenQueue, dispatchQueue, notifyQueue *redis.Stream
 	timers                                  *redis.Timers
@@ -66,67 +72,67 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	if err != nil {
 		return nil, fmt.Errorf("WORK_CALENDAR: %w", err)
 	}
-	names := &service.Names{Users: st.Users, Workers: st.People, Members: st.People, Now: now}
-	tokens := service.NewTokens([]byte(cfg.TokenSecret), cfg.TokenTTL, now)
-	s.auth = service.NewAuth(service.AuthDeps{
+	names := &people.Names{Users: st.Users, Workers: st.People, Members: st.People, Now: now}
+	tokens := people.NewTokens([]byte(cfg.TokenSecret), cfg.TokenTTL, now)
+	s.auth = people.NewAuth(people.AuthDeps{
 		WeChat: wechat.Login{Client: wx}, Users: st.Users, Invites: st.Invites, Profiles: st.People,
 		Limiter: limiter, Tokens: tokens, Logger: logger,
-		Limits: service.AuthLimits{PerAccountPerMinute: cfg.LoginPerAccountPerMinute, PerIPPerMinute: cfg.LoginPerIPPerMinute},
+		Limits: people.AuthLimits{PerAccountPerMinute: cfg.LoginPerAccountPerMinute, PerIPPerMinute: cfg.LoginPerIPPerMinute},
 	})
-	s.categories = service.NewCategories(st.Categories, 5*time.Second, now)
-	s.grids = service.NewGrids(signalledGrids{st.Grids, s.signals}, float64(cfg.GridSnapMeters), logger)
-	s.signer = service.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
+	s.categories = catalogue.NewCategories(st.Categories, 5*time.Second, now)
+	s.grids = catalogue.NewGrids(signalledGrids{st.Grids, s.signals}, float64(cfg.GridSnapMeters), logger)
+	s.signer = photos.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
 	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels, DecodeMemory: cfg.PhotoDecodeMemory}, runtime.NumCPU())
-	s.photos = service.NewPhotos(st.Photos, processor, s.signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
+	s.photos = photos.NewUploads(st.Photos, processor, s.signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
 
-	templates := service.Templates{Assigned: cfg.TemplateAssigned, Accepted: cfg.TemplateAccepted, Resolved: cfg.TemplateResolved}
-	s.notifier = service.NewNotifier(service.NotifierDeps{
+	templates := notify.Templates{Assigned: cfg.TemplateAssigned, Accepted: cfg.TemplateAccepted, Resolved: cfg.TemplateResolved}
+	s.notifier = notify.NewNotifier(notify.NotifierDeps{
 		Queue: s.notifyQueue, Allowances: st.Subscriptions, Users: st.Users, Sender: wechat.Subscriber{Client: wx},
 		Templates: templates, Dedup: st.Notifications, Now: now, Logger: logger,
 	})
-	s.subscriptions = service.NewSubscriptions(st.Subscriptions, templates)
-	s.live = service.NewLive(redis.NewEventLog(rdb), logger)
-	dispatchCfg := service.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
+	s.subscriptions = notify.NewSubscriptions(st.Subscriptions, templates)
+	s.live = ticket.NewLive(redis.NewEventLog(rdb), logger)
+	dispatchCfg := ticket.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
 		FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)}
 
 	// The one workflow every ticket's steps are committed through, and the
 	// relay that hands each commit's work to Redis.
-	s.relay = service.NewRelay(service.RelayDeps{
+	s.relay = ticket.NewRelay(ticket.RelayDeps{
 		Tickets: st.Tickets, Screening: s.screenQueue, Dispatch: s.dispatchQueue, Timers: s.timers, Notify: s.notifier,
 		Events: s.live, Liveness: s.liveness, Instance: instance, FeedbackWindow: cfg.FeedbackWindow, Now: now, Logger: logger,
 	})
-	router := service.NewRouter(service.RouterDeps{Grids: s.grids, Candidates: st.People, Duty: st.Users, Loads: st.Tickets,
+	router := ticket.NewRouter(ticket.RouterDeps{Grids: s.grids, Candidates: st.People, Duty: st.Users, Loads: st.Tickets,
 		Categories: s.categories, Names: names})
-	s.workflow = service.NewWorkflow(service.WorkflowDeps{Tickets: st.Tickets, Categories: s.categories, Router: router,
+	s.workflow = ticket.NewWorkflow(ticket.WorkflowDeps{Tickets: st.Tickets, Categories: s.categories, Router: router,
 		Names: names, Relay: s.relay, Config: dispatchCfg, Now: now, Logger: logger})
-	s.dispatcher = service.NewDispatcher(service.DispatcherDeps{Workflow: s.workflow, Router: router, Tickets: st.Tickets,
+	s.dispatcher = ticket.NewDispatcher(ticket.DispatcherDeps{Workflow: s.workflow, Router: router, Tickets: st.Tickets,
 		Relay: s.relay, Timers: s.timers, Config: dispatchCfg, Now: now, Logger: logger})
 
-	s.reports = service.NewReports(service.ReportsDeps{
+	s.reports = ticket.NewReports(ticket.ReportsDeps{
 		Tickets: st.Tickets, Photos: st.Photos, Categories: s.categories, Locks: locks, Limiter: limiter,
-		Workflow: s.workflow, Limits: service.ReportLimits{PerDay: cfg.ReportsPerDay}, Now: now, Logger: logger,
+		Workflow: s.workflow, Limits: ticket.ReportLimits{PerDay: cfg.ReportsPerDay}, Now: now, Logger: logger,
 	})
-	s.screening = service.NewScreening(service.ScreeningDeps{
+	s.screening = ticket.NewScreening(ticket.ScreeningDeps{
 		Tickets: st.Tickets, Photos: st.Photos, Moderation: st.Photos, Users: st.Users, Content: wechat.Content{Client: wx},
 		Categories: s.categories, Signer: s.signer, Reports: s.reports, Workflow: s.workflow, Now: now, Logger: logger,
 	})
-	s.tasks = service.NewTasks(service.TasksDeps{Tickets: st.Tickets, Photos: st.Photos, Members: st.People, Users: st.Users,
+	s.tasks = ticket.NewTasks(ticket.TasksDeps{Tickets: st.Tickets, Photos: st.Photos, Members: st.People, Users: st.Users,
 		Workflow: s.workflow, Now: now})
-	s.feedback = service.NewFeedback(s.workflow, now)
-	s.activities = service.NewActivities(st.Activities, st.People, now)
-	s.stats = service.NewStats(service.StatsDeps{
+	s.feedback = ticket.NewFeedback(s.workflow, now)
+	s.activities = people.NewActivities(st.Activities, st.People, now)
+	s.stats = stats.NewService(stats.ServiceDeps{
 		Store: st.Stats, Categories: s.categories, Grids: s.grids, Names: names, Activities: st.Activities,
 		Branches: st.People, RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
 	})
-	s.people = service.NewPeople(service.PeopleDeps{Profiles: st.People, Invites: st.Invites, Revoker: st.Invites,
+	s.people = people.NewDirectory(people.DirectoryDeps{Profiles: st.People, Invites: st.Invites, Revoker: st.Invites,
 		Users: forgetfulUsers{st.Users, s.auth}, Grids: s.grids, Loads: st.Tickets, Tasks: s.tasks, InviteTTL: cfg.InviteTTL,
 		Now: now, Logger: logger})
-	s.staffTickets = service.NewStaffTickets(service.StaffTicketsDeps{Tickets: st.Tickets, People: st.People, Users: st.Users,
+	s.staffTickets = ticket.NewStaffTickets(ticket.StaffTicketsDeps{Tickets: st.Tickets, People: st.People, Users: st.Users,
 		Loads: st.Tickets, Dispatch: s.tasks, Now: now})
-	s.open311 = service.NewOpen311(service.Open311Deps{
+	s.open311 = open311.New(open311.Deps{
 		Tickets: st.Tickets, Public: st.Tickets, Keys: st.APIKeys, Submitters: st.Submitters, Categories: s.categories,
 		Photos: st.Photos, Signer: s.signer, Workflow: s.workflow, Limiter: limiter,
-		Config: service.Open311Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute,
+		Config: open311.Config{Jurisdiction: cfg.Open311JurisdictionFor(baseURL), PostsPerMinute: cfg.Open311PostsPerMinute,
 			ListsPerMinute: cfg.Open311ListsPerMinute},
 		Now: now, Logger: logger,
 	})
@@ -165,31 +171,31 @@ func degradedStart(err error) bool {
 // forgetfulUsers are the users store as the people directory changes
 // accounts: each change (a role taken away by a deactivation, duty) is
 // dropped from this instance's authentication cache at once, and reaches
-// the others within service.UserCacheTTL.
+// the others within people.UserCacheTTL.
 type forgetfulUsers struct {
-	service.PeopleUsers
-	auth *service.Auth
+	people.Accounts
+	auth *people.Auth
 }
 
 func (u forgetfulUsers) Bind(ctx context.Context, userID string, role model.Role, profileID string) (*model.User, error) {
 	defer u.auth.ForgetUser(userID)
-	return u.PeopleUsers.Bind(ctx, userID, role, profileID)
+	return u.Accounts.Bind(ctx, userID, role, profileID)
 }
 
 func (u forgetfulUsers) Unbind(ctx context.Context, userID string, role model.Role) (*model.User, error) {
 	defer u.auth.ForgetUser(userID)
-	return u.PeopleUsers.Unbind(ctx, userID, role)
+	return u.Accounts.Unbind(ctx, userID, role)
 }
 
 func (u forgetfulUsers) SetDuty(ctx context.Context, userID string, onDuty bool) (*model.User, error) {
 	defer u.auth.ForgetUser(userID)
-	return u.PeopleUsers.SetDuty(ctx, userID, onDuty)
+	return u.Accounts.SetDuty(ctx, userID, onDuty)
 }
 
 // signalledGrids is the grid store, waking every instance's grid index
 // when grids are stored.
 type signalledGrids struct {
-	service.GridStore
+	catalogue.GridStore
 	signals *redis.Signals
 }
 

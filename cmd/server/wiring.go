@@ -11,8 +11,9 @@ import (
 	"github.com/citizen-city/chengguantong/config"
 	"github.com/citizen-city/chengguantong/docs"
 	"github.com/citizen-city/chengguantong/handler"
-	"github.com/citizen-city/chengguantong/service"
+	"github.com/citizen-city/chengguantong/service/queue"
 	"github.com/citizen-city/chengguantong/service/seed"
+	"github.com/citizen-city/chengguantong/service/ticket"
 	"github.com/citizen-city/chengguantong/store/redis"
 	"github.com/citizen-city/chengguantong/wechat"
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
@@ -115,14 +116,16 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 	p := cfg.Periods
 	loops := []func(context.Context){
 		svc.signals.Run,
-		func(ctx context.Context) { svc.liveness.Run(ctx, p.LivenessBeat, logger) },
+		func(ctx context.Context) {
+			queue.Every(ctx, logger, "liveness", p.LivenessBeat, func(ctx context.Context) (int, error) { return 0, svc.liveness.Beat(ctx) })
+		},
 		func(ctx context.Context) { svc.dispatcher.RunTimers(ctx, svc.timers, p.Timers) },
 		func(ctx context.Context) { svc.grids.Run(ctx, svc.signals.C(gridsSignal), p.Grids) },
 		svc.live.Run,
-		(&service.Reconciler{Screening: svc.screening, Dispatcher: svc.dispatcher, ScreenQueue: svc.screenQueue,
+		(&ticket.Reconciler{Screening: svc.screening, Dispatcher: svc.dispatcher, ScreenQueue: svc.screenQueue,
 			Relay: svc.relay, Epoch: svc.epoch, Interval: cfg.ReconcileInterval}).Run,
 		func(ctx context.Context) {
-			(&service.Sweeper{Photos: svc.photos, Screening: svc.screening, UnusedTTL: p.UnusedPhotoTTL, Now: time.Now}).Run(ctx, p.PhotoSweep)
+			(&ticket.Sweeper{Photos: svc.photos, Screening: svc.screening, UnusedTTL: p.UnusedPhotoTTL, Now: time.Now}).Run(ctx, p.PhotoSweep)
 		},
 		func(ctx context.Context) { svc.notifier.RunPruning(ctx, st.Notifications, p.NotificationsKept) },
 	}
@@ -132,7 +135,7 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 	// The queues' consumers are named after this instance, whose liveness
 	// mark lets the others take over its pending jobs and its handoffs
 	// within seconds of its death.
-	takeover := &service.Takeover{Registry: svc.liveness, Relay: svc.relay, Logger: logger}
+	takeover := &ticket.Takeover{Registry: svc.liveness, Relay: svc.relay, Logger: logger}
 	for _, q := range []struct {
 		queue       *redis.Stream
 		handle      func(context.Context, string) error
@@ -144,7 +147,7 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 		{svc.dispatchQueue, svc.dispatcher.Handle, 10, svc.dispatcher.ToStaff, cfg.QueueRetryAfter, 30 * time.Second},
 		{svc.notifyQueue, svc.notifier.Handle, 5, nil, time.Minute, 15 * time.Second},
 	} {
-		w := &service.Worker{
+		w := &queue.Worker{
 			Queue: q.queue, Consumer: svc.liveness.Consumer(q.queue.Name()), Handle: q.handle, Concurrency: cfg.QueueConsumers,
 			MaxAttempts: q.attempts, GiveUp: q.giveUp, ReclaimIdle: q.idle, HandleTimeout: q.limit, Logger: logger,
 		}
@@ -156,13 +159,10 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 	return loops
 }
 
-// seedServices are the services seed-demo acts through.
+// seedServices are the services seed-demo and seed-history lay a city out
+// through.
 func (s *services) seedServices(st *stores, logger *slog.Logger) seed.Services {
-	return seed.Services{
-		Auth: s.auth, People: s.people, Grids: s.grids, Photos: s.photos, Reports: s.reports, Screening: s.screening,
-		Dispatcher: s.dispatcher, Tasks: s.tasks, Feedback: s.feedback, Activities: s.activities, Stats: st.Stats,
-		StaffTickets: s.staffTickets, Logger: logger,
-	}
+	return seed.Services{Auth: s.auth, People: s.people, Grids: s.grids, Photos: s.photos, Activities: s.activities, Logger: logger}
 }
 
 // deadLetters lists the dead letters of every queue for staff.

@@ -971,7 +971,9 @@
     const t = await STEPS[step](id, body);
     if (t && t.id) updated(t);
     flash(done);
-    await openTicket(id);
+    // The clerk may have opened another ticket while this step was on its
+    // way: reopen this one only if it is still the one shown.
+    if (state.current === id) await openTicket(id);
   }
 
   async function loadCandidates(id) {

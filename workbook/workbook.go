@@ -1,0 +1,218 @@
+// Package workbook writes the .xlsx workbooks the bureau downloads (the
+// statistics, the tickets): one title row, a frozen header, columns as
+// wide as their content, numbers as numbers, dates as Excel dates, and no
+// text that a spreadsheet could take for a formula.
+package workbook
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// Cell values the workbook tells apart: counts are int64, and these two
+// float kinds get their own number formats.
+type (
+	Percent float64 // a rate, shown as 12.34%
+	Hours   float64 // a duration in hours, shown as 12.3
+)
+
+// Book writes the sheets of one workbook with shared styles.
+type Book struct {
+	f      *excelize.File
+	title  string
+	sheets int
+	styles struct{ title, header, integer, percent, hours, section, totalText, totalInt, totalPct, totalHrs int }
+}
+
+// New prepares f for sheets under the title title (row 1 of each sheet).
+func New(f *excelize.File, title string) (*Book, error) {
+	b := &Book{f: f, title: title}
+	oneDecimal := "0.0"
+	bold := &excelize.Font{Bold: true}
+	border := []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}
+	fill := excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}
+	specs := []struct {
+		dst   *int
+		style excelize.Style
+	}{
+		{&b.styles.title, excelize.Style{Font: &excelize.Font{Bold: true, Size: 12}}},
+		{&b.styles.header, excelize.Style{Font: bold, Fill: fill, Border: border,
+			Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true}}},
+		{&b.styles.integer, excelize.Style{NumFmt: 3}},  // #,##0
+		{&b.styles.percent, excelize.Style{NumFmt: 10}}, // 0.00%
+		{&b.styles.hours, excelize.Style{CustomNumFmt: &oneDecimal}},
+		{&b.styles.section, excelize.Style{Font: bold}},
+		{&b.styles.totalText, excelize.Style{Font: bold}},
+		{&b.styles.totalInt, excelize.Style{Font: bold, NumFmt: 3}},
+		{&b.styles.totalPct, excelize.Style{Font: bold, NumFmt: 10}},
+		{&b.styles.totalHrs, excelize.Style{Font: bold, CustomNumFmt: &oneDecimal}},
+	}
+	for _, s := range specs {
+		id, err := f.NewStyle(&s.style)
+		if err != nil {
+			return nil, err
+		}
+		*s.dst = id
+	}
+	return b, nil
+}
+
+// Table is one sheet's content below the title row.
+type Table struct {
+	Headers []string
+	// Rows hold the cells: string (text, made inert), int64, Percent,
+	// Hours, or nil (empty).
+	Rows [][]any
+	Bold map[int]bool // rows (0-based) to set in bold: 合计 and section rows
+	// FrozenCols are the leading columns that stay in view when scrolling
+	// sideways (the group's code and name, a ticket's case number).
+	FrozenCols int
+}
+
+// Sheet writes t as sheet name: title row 1, header row 2, data from row 3.
+func (b *Book) Sheet(name string, t Table) error {
+	if b.sheets == 0 {
+		if err := b.f.SetSheetName(b.f.GetSheetName(0), name); err != nil {
+			return err
+		}
+	} else if _, err := b.f.NewSheet(name); err != nil {
+		return err
+	}
+	b.sheets++
+	last, err := excelize.ColumnNumberToName(len(t.Headers))
+	if err != nil {
+		return err
+	}
+	if err := b.f.SetCellStr(name, "A1", Inert(b.title)); err != nil {
+		return err
+	}
+	if err := b.f.MergeCell(name, "A1", last+"1"); err != nil {
+		return err
+	}
+	if err := b.f.SetCellStyle(name, "A1", last+"1", b.styles.title); err != nil {
+		return err
+	}
+	if err := b.f.SetRowHeight(name, 1, 22); err != nil {
+		return err
+	}
+	widths := make([]int, len(t.Headers))
+	for i, h := range t.Headers {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 2)
+		if err := b.f.SetCellStr(name, cell, h); err != nil {
+			return err
+		}
+		widths[i] = width(h)
+	}
+	if err := b.f.SetCellStyle(name, "A2", last+"2", b.styles.header); err != nil {
+		return err
+	}
+	for r, row := range t.Rows {
+		for i, v := range row {
+			cell, _ := excelize.CoordinatesToCellName(i+1, r+3)
+			if err := b.cell(name, cell, v, t.Bold[r]); err != nil {
+				return err
+			}
+			if i < len(widths) {
+				widths[i] = max(widths[i], valueWidth(v))
+			}
+		}
+	}
+	for i, w := range widths {
+		col, _ := excelize.ColumnNumberToName(i + 1)
+		if err := b.f.SetColWidth(name, col, col, float64(min(max(w+2, 8), 50))); err != nil {
+			return err
+		}
+	}
+	topLeft, _ := excelize.CoordinatesToCellName(t.FrozenCols+1, 3)
+	pane := "bottomLeft"
+	if t.FrozenCols > 0 {
+		pane = "bottomRight"
+	}
+	return b.f.SetPanes(name, &excelize.Panes{
+		Freeze: true, XSplit: t.FrozenCols, YSplit: 2, TopLeftCell: topLeft, ActivePane: pane,
+		Selection: []excelize.Selection{{SQRef: topLeft, ActiveCell: topLeft, Pane: pane}},
+	})
+}
+
+// cell writes one value as its type: text, an integer, or a float with the
+// format of a rate or of hours.
+func (b *Book) cell(sheet, cell string, v any, bold bool) error {
+	var err error
+	style := 0
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		err = b.f.SetCellStr(sheet, cell, Inert(v))
+		if bold {
+			style = b.styles.totalText
+		}
+	case int64:
+		err = b.f.SetCellInt(sheet, cell, v)
+		style = pick(bold, b.styles.totalInt, b.styles.integer)
+	case Percent:
+		err = b.f.SetCellFloat(sheet, cell, float64(v), -1, 64)
+		style = pick(bold, b.styles.totalPct, b.styles.percent)
+	case Hours:
+		err = b.f.SetCellFloat(sheet, cell, float64(v), -1, 64)
+		style = pick(bold, b.styles.totalHrs, b.styles.hours)
+	default:
+		return fmt.Errorf("cell %s!%s: unexpected %T", sheet, cell, v)
+	}
+	if err != nil || style == 0 {
+		return err
+	}
+	return b.f.SetCellStyle(sheet, cell, cell, style)
+}
+
+// Inert is s as it is safe to put in a spreadsheet cell: a text that
+// starts with =, +, -, @, a tab or a carriage return gets a leading ' so
+// that no spreadsheet reads it as a formula — not on opening, not when a
+// clerk edits the cell, not after a save as CSV (OWASP, "CSV Injection").
+// Every text cell of every export goes through here, whoever wrote the text:
+// a resident's description, an address, a name, the title.
+func Inert(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func pick(cond bool, a, b int) int {
+	if cond {
+		return a
+	}
+	return b
+}
+
+// summary is 汇总: one row per indicator, then the party-building totals.
+// width approximates a string's width in Excel's character units:
+// CJK and full-width characters take two.
+func width(s string) int {
+	w := 0
+	for _, r := range s {
+		if r >= 0x2E80 && utf8.RuneLen(r) > 1 {
+			w += 2
+		} else {
+			w++
+		}
+	}
+	return w
+}
+
+func valueWidth(v any) int {
+	switch v := v.(type) {
+	case string:
+		return width(v)
+	case int64:
+		return len(fmt.Sprint(v)) + len(fmt.Sprint(v))/3 // with thousands separators
+	case Percent:
+		return 8
+	case Hours:
+		return len(fmt.Sprintf("%.1f", float64(v)))
+	}
+	return 0
+}
