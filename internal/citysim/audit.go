@@ -319,31 +319,19 @@ func (c *City) watchListed(ctx context.Context, o AuditOptions, a *Audit) error 
 	return nil
 }
 
-// placed looks once where each report is: it reads every worker's task
-// list, then each report not in one (and the staff's queue if one is
-// pending or held), and answers for each either "" (in place: in exactly
-// one worker's list — which shows only dispatched and in-progress tasks —,
-// in the staff's queue while pending or held, resolved or closed and in no
-// list, merged, or rejected when allowed) or what is wrong. A report seen
-// in a list before its status moved on may be out of place in one look;
-// the next puts it right.
+// placed looks once where each report is: it reads each report's status
+// (by id), then — only if one needs them — every worker's task list and
+// the staff's queue, so that a report dispatched by the time its status
+// was read is in a list by the time the lists are, and one resolved is in
+// none. It answers for each report "" (in place: in exactly one worker's
+// list while dispatched or in progress, in the staff's queue while pending
+// or held, resolved or closed and in no list, merged, or rejected when
+// allowed) or what is wrong.
 func (c *City) placed(ctx context.Context, reports []*Report, allowRejected bool) (map[string]string, error) {
-	lists, err := c.workerLists(ctx)
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]string{}
 	statuses := map[string]*auditReport{}
+	needLists := false
 	for _, r := range reports {
-		switch holders := lists[r.ID]; len(holders) {
-		case 1:
-			out[r.ID] = ""
-			continue
-		case 0:
-		default:
-			out[r.ID] = fmt.Sprintf("in %d workers' task lists %v", len(holders), holders)
-			continue
-		}
 		var x auditReport
 		status, err := c.ask(ctx, "audit GET /reports/{id}", "GET", "/api/v1/reports/"+url.PathEscape(r.ID), c.staff, nil, &x, http.StatusOK)
 		if status == http.StatusNotFound {
@@ -354,37 +342,38 @@ func (c *City) placed(ctx context.Context, reports []*Report, allowRejected bool
 			return nil, err
 		}
 		statuses[r.ID] = &x
+		switch x.Status {
+		case "dispatched", "in_progress", "resolved", "closed":
+			needLists = true
+		}
 	}
-	// Those dispatched after the lists were read: read them again, after
-	// every status was, so that each is in them.
-	var again map[string][]string
+	var lists map[string][]string
 	var queue map[string]bool
-	for id, x := range statuses {
-		if x.Status != "dispatched" && x.Status != "in_progress" {
-			continue
-		}
-		if again == nil {
-			if again, err = c.workerLists(ctx); err != nil {
-				return nil, err
-			}
-		}
-		if holders := again[id]; len(holders) == 1 {
-			out[id] = ""
-		} else {
-			out[id] = fmt.Sprintf("%s and in %d workers' task lists %v", x.Status, len(holders), holders)
+	var err error
+	if needLists {
+		if lists, err = c.workerLists(ctx); err != nil {
+			return nil, err
 		}
 	}
 	for id, x := range statuses {
-		if _, done := out[id]; done {
-			continue
-		}
 		held := false
 		for _, e := range x.Timeline {
 			held = held || e.Type == "held"
 		}
+		holders := lists[id]
 		switch {
+		case x.Status == "dispatched", x.Status == "in_progress":
+			if len(holders) == 1 {
+				out[id] = ""
+			} else {
+				out[id] = fmt.Sprintf("%s and in %d workers' task lists %v", x.Status, len(holders), holders)
+			}
 		case x.Status == "resolved", x.Status == "closed":
-			out[id] = ""
+			if len(holders) == 0 {
+				out[id] = ""
+			} else {
+				out[id] = fmt.Sprintf("%s and still in task lists %v", x.Status, holders)
+			}
 		case x.Status == "merged" && x.DuplicateOf != "":
 			out[id] = ""
 		case x.Status == "rejected" && allowRejected:
