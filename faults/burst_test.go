@@ -169,17 +169,19 @@ func burstKillOneOfThree(t *testing.T, st burstStage) {
 			// The jobs it held (a photo check after the dispatch need not
 			// hold up the audit) are taken over once its liveness mark
 			// expires: within LIVENESS_TTL + TAKEOVER_EVERY, about 7 s.
+			// The audit may have taken longer than that: look at least once.
 			logged := false
-			for !logged && time.Since(killedAt) < 15*time.Second {
+			for {
 				for _, in := range []*instance{a, b} {
 					logged = logged || strings.Contains(in.log.String(), "took over the jobs of a consumer that died")
+				}
+				if logged || time.Since(killedAt) > 15*time.Second {
+					break
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
 			if !logged {
 				t.Error("no survivor took over the killed instance's jobs within 15 s")
-			} else {
-				t.Logf("a survivor took over the killed instance's jobs (seen %s after the kill)", time.Since(killedAt).Round(100*time.Millisecond))
 			}
 		}
 	}
