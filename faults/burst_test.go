@@ -4,6 +4,7 @@ package faults
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -182,9 +183,31 @@ func burstKillOneOfThree(t *testing.T, st burstStage) {
 			}
 			if !logged {
 				t.Error("no survivor took over the killed instance's jobs within 15 s")
+			} else if at, ok := loggedAt(a, b, "took over the jobs of a consumer that died"); ok {
+				t.Logf("a survivor took over the killed instance's jobs %s after the kill", at.Sub(killedAt).Round(10*time.Millisecond))
 			}
 		}
 	}
+}
+
+// loggedAt is the time of the first log line of any of ins that holds msg
+// (the server's JSON log, field "time").
+func loggedAt(a, b *instance, msg string) (time.Time, bool) {
+	var first time.Time
+	for _, in := range []*instance{a, b} {
+		for _, line := range strings.Split(in.log.String(), "\n") {
+			if !strings.Contains(line, msg) {
+				continue
+			}
+			var rec struct {
+				Time time.Time `json:"time"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && (first.IsZero() || rec.Time.Before(first)) {
+				first = rec.Time
+			}
+		}
+	}
+	return first, !first.IsZero()
 }
 
 // Killed while its requests take reports in: the residents whose request
