@@ -51,7 +51,8 @@ func startLoad(ctx context.Context, c *citysim.City, l citysim.Load) <-chan stru
 }
 
 // strikeWhen waits until ready says the pipeline is at the stage to strike
-// at, or fails the test after a minute. It returns what ready last said.
+// at (and logs what it said then), or fails the test after a minute or when
+// the load ends first.
 func strikeWhen(t *testing.T, what string, done <-chan struct{}, ready func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
@@ -190,7 +191,7 @@ func burstKillOneOfThree(t *testing.T, st burstStage) {
 	}
 }
 
-// loggedAt is the time of the first log line of any of ins that holds msg
+// loggedAt is the time of the first log line of a or b that holds msg
 // (the server's JSON log, field "time").
 func loggedAt(a, b *instance, msg string) (time.Time, bool) {
 	var first time.Time
