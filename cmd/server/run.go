@@ -147,6 +147,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	}
 	defer stopMetrics()
 
+	// Registered only when it serves: a subcommand leaves nothing for the
+	// others to take over.
+	if err := svc.liveness.Register(startCtx); err != nil {
+		return err
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var work sync.WaitGroup
