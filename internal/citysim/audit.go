@@ -663,3 +663,20 @@ func (s *Snapshot) Diff(o *Snapshot) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Unplaced is how many of the reports that got a 201 are not in place
+// now (see AuditOptions.ListedBy): a test waits on it to strike once the
+// pipeline has drained all but what a victim holds.
+func (c *City) Unplaced(ctx context.Context) (int, error) {
+	seen, err := c.placed(ctx, c.Reports(), false)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, why := range seen {
+		if why != "" {
+			n++
+		}
+	}
+	return n, nil
+}
