@@ -49,7 +49,7 @@ func openStores(ctx context.Context, cfg *config.Config, instance string, now fu
 		if err := refuseFerretDBDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
-		db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{Instance: instance, Now: now, Readers: cfg.SQLiteReaders})
+		db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{Instance: instance, Now: now, Readers: cfg.SQLiteReaders, Logger: logger})
 		if err != nil {
 			return nil, err
 		}

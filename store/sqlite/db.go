@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -47,6 +49,9 @@ type Options struct {
 	// SkipIntegrityCheck skips the start-up check (tests that open and
 	// close a store many times).
 	SkipIntegrityCheck bool
+	// Logger receives what the operator must know: the disk under
+	// DATA_DIR full, and space back. Nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // DB is an open embedded store.
@@ -59,6 +64,10 @@ type DB struct {
 	now      func() time.Time
 	instance string
 	ws       stmtCache // the writer's prepared statements (tickets.go)
+	logger   *slog.Logger
+	// full is set when a write failed for lack of space, and cleared by
+	// a write that succeeds or by Ping finding room again (space.go).
+	full atomic.Bool
 }
 
 //go:embed migrations/*.sql
@@ -79,9 +88,12 @@ func Open(ctx context.Context, dir string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{dir: abs, path: filepath.Join(abs, FileName), lock: lock, now: opt.Now, instance: opt.Instance}
+	db := &DB{dir: abs, path: filepath.Join(abs, FileName), lock: lock, now: opt.Now, instance: opt.Instance, logger: opt.Logger}
 	if db.now == nil {
 		db.now = time.Now
+	}
+	if db.logger == nil {
+		db.logger = slog.Default()
 	}
 	if err := db.open(ctx, opt); err != nil {
 		db.Close()
@@ -111,7 +123,17 @@ func (db *DB) open(ctx context.Context, opt Options) error {
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
 	if _, err := db.w.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		if corrupt(err) {
+			return db.damaged(err.Error())
+		}
 		return translate(fmt.Errorf("enable WAL: %w", err))
+	}
+	// Keep the WAL and its index (-shm) when the store closes: a server
+	// that must start on a full disk cannot make a new -shm (32 KB), and
+	// without one it cannot open the database at all. The writer is the
+	// last connection Close closes, so its setting decides.
+	if err := db.persistWAL(ctx); err != nil {
+		return translate(fmt.Errorf("keep the WAL: %w", err))
 	}
 	if !opt.SkipIntegrityCheck {
 		if err := db.checkIntegrity(ctx); err != nil {
@@ -127,6 +149,23 @@ func (db *DB) open(ctx context.Context, opt Options) error {
 	_, _ = db.w.ExecContext(ctx, "PRAGMA analysis_limit = 1000")
 	_, _ = db.w.ExecContext(ctx, "PRAGMA optimize = 0x10002")
 	return nil
+}
+
+// persistWAL sets SQLITE_FCNTL_PERSIST_WAL on the writer connection.
+func (db *DB) persistWAL(ctx context.Context) error {
+	c, err := db.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		fc, ok := dc.(msqlite.FileControl)
+		if !ok {
+			return errors.New("the SQLite driver offers no file control")
+		}
+		_, err := fc.FileControlPersistWAL("main", 1)
+		return err
+	})
 }
 
 // dsn is the driver's URI of path with the pragmas every connection needs.
@@ -150,10 +189,12 @@ func (db *DB) Close() error {
 		// A last checkpoint folds the WAL into the database file, so that
 		// the next start has nothing to replay.
 		_, ckErr := db.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-		errs = append(errs, db.w.Close())
+		// The readers first: the writer, closing last, keeps the WAL's
+		// files (persistWAL).
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
 		}
+		errs = append(errs, db.w.Close())
 		if ckErr == nil && errors.Join(errs...) == nil {
 			db.markClean()
 		}
@@ -169,7 +210,9 @@ func (db *DB) Close() error {
 // Dir is the directory the store lives in.
 func (db *DB) Dir() string { return db.dir }
 
-// Ping checks that the database answers a read.
+// Ping checks that the database answers a read and that the disk under
+// DATA_DIR has room for writes (see space.go): while it has none, Ping
+// answers unavailable with the storage-full message, so /readyz says so.
 func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -177,13 +220,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return translate(err)
 	}
-	return nil
+	return db.checkSpace()
 }
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE on the writer
 // connection) and commits it; fn's error, or a failed commit, rolls it
-// back. Errors are translated into model errors.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// back. Errors are translated into model errors; a write refused for lack
+// of space marks the store full, one that succeeds clears the mark.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	defer func() { db.noteWrite(err) }()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
@@ -209,6 +254,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	slices.Sort(names)
 	var current int
 	if err := db.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		if corrupt(err) {
+			return db.damaged(err.Error())
+		}
 		return translate(fmt.Errorf("schema version: %w", err))
 	}
 	latest := 0

@@ -133,6 +133,7 @@ func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.Ph
 		return nil, fmt.Errorf("store photo: %w", err)
 	}
 	if err := s.writeFiles(p.ID, full.Data, thumb.Data); err != nil {
+		s.db.noteWrite(err)
 		// Nothing of it is left if the disk lets us; else the row is swept
 		// as an unused upload.
 		_ = s.removeFiles(p.ID)
