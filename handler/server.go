@@ -128,6 +128,7 @@ type ReportService interface {
 // FeedbackService is the resident's confirmation (核查结案).
 type FeedbackService interface {
 	Give(ctx context.Context, u *model.User, id string, in ticket.FeedbackInput) (*model.Ticket, error)
+	Change(ctx context.Context, u *model.User, id string, in ticket.FeedbackInput) (*model.Ticket, error)
 }
 
 // TaskService is the assignees' work on tickets, and the staff's rejection.
@@ -155,10 +156,11 @@ type WorkflowService interface {
 
 // StaffTicketService is the staff's view of every ticket.
 type StaffTicketService interface {
-	List(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]ticket.StaffTicket, string, int64, error)
+	List(ctx context.Context, q model.TicketQuery, cursor string, limit int) (ticket.StaffPage, error)
+	Count(ctx context.Context, q model.TicketQuery) (int64, bool, error)
 	Get(ctx context.Context, id string) (*ticket.StaffTicket, error)
 	Candidates(ctx context.Context, id string) ([]ticket.Candidate, error)
-	Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*ticket.StaffTicket, error)
+	Dispatch(ctx context.Context, staff *model.User, id string, in ticket.DispatchInput) (*ticket.StaffTicket, error)
 	Export(ctx context.Context, q model.TicketQuery, title string, w io.Writer) error
 }
 

@@ -54,6 +54,7 @@ var authzTable = []authzCase{
 	{"POST /api/v1/auth/wechat", `{}`, "400 400 400 400 400 400 400", false},
 	{"POST /api/v1/auth/staff", `{}`, "400 400 400 400 400 400 400", false},
 	{"GET /api/v1/categories", "", "200 200 200 200 200 200 200", false},
+	{"GET /api/v1/labels", "", "200 200 200 200 200 200 200", false},
 	{"GET /api/v1/me", "", "401 200 200 200 200 200 200", false},
 	{"POST /api/v1/me/bind", `{"invite_code":"ABCDEFGHJKMN"}`, "401 404 404 404 404 404 403", false},
 	{"PUT /api/v1/me/duty", `{"on_duty":true}`, "401 403 403 200 200 200 403", false},
@@ -64,6 +65,7 @@ var authzTable = []authzCase{
 	{"GET /api/v1/reports/nearby", "?lat=32.0415&lng=118.7845&coord_type=wgs84", "401 200 200 200 200 200 403", false},
 	{"GET /api/v1/reports/:id", "", "401/401 200/404 200/404 200/404 200/404 200/404 200/200", false},
 	{"POST /api/v1/reports/:id/feedback", `{"satisfied":true,"rating":5}`, "401/401 409/404 409/404 404/404 404/404 404/404 403/403", false},
+	{"PUT /api/v1/reports/:id/feedback", `{"rating":5}`, "401/401 409/404 409/404 404/404 404/404 404/404 403/403", false}, // own: nothing rated yet
 	{"GET /api/v1/tasks", "", "401 403 403 200 200 200 403", true},
 	{"GET /api/v1/tasks/pool", "", "401 403 403 403 403 200 403", true},
 	{"POST /api/v1/tasks/:id/claim", "", "401/401 403/403 403/403 403/403 403/403 200/404 403/403", false}, // own: a retry of a claim answers 200
@@ -73,6 +75,7 @@ var authzTable = []authzCase{
 	{"POST /api/v1/admin/grids", `{}`, "401 403 403 403 403 403 400", false},
 	{"GET /api/v1/admin/grids", "", "401 403 403 403 403 403 200", false},
 	{"GET /api/v1/admin/tickets", "", "401 403 403 403 403 403 200", false},
+	{"GET /api/v1/admin/overview", "", "401 403 403 403 403 403 200", false},
 	{"POST /api/v1/admin/tickets/:id/dispatch", `{"assignee_id":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
 	{"POST /api/v1/admin/tickets/:id/reject", `{"reason":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
 	{"GET /api/v1/admin/dead-letters", "", "401 403 403 403 403 403 200", false},

@@ -107,6 +107,7 @@ func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, r
 		UploadTimePerMiB: cfg.UploadTimePerMiB,
 		MetricsToken:     cfg.MetricsToken,
 		TrustedProxies:   cfg.TrustedProxies,
+		Now:              now,
 	})
 }
 

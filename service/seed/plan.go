@@ -418,7 +418,7 @@ func (s *seeder) staffDispatch(ctx context.Context, t *model.Ticket) error {
 	if i < 0 {
 		return nil
 	}
-	_, err = s.svc.StaffTickets.Dispatch(ctx, s.svc.Staff, t.ID, cands[i].ID)
+	_, err = s.svc.StaffTickets.Dispatch(ctx, s.svc.Staff, t.ID, ticket.DispatchInput{AssigneeID: cands[i].ID})
 	return err
 }
 

@@ -149,7 +149,7 @@ func checkEmpty(ctx context.Context, svc Services) error {
 	if err != nil {
 		return err
 	}
-	_, _, tickets, err := svc.StaffTickets.List(ctx, model.TicketQuery{}, "", 1)
+	tickets, _, err := svc.StaffTickets.Count(ctx, model.TicketQuery{})
 	if err != nil {
 		return err
 	}
@@ -471,7 +471,7 @@ func (s *seeder) statistics(ctx context.Context) error {
 	}
 	for _, st := range []model.Status{model.StatusSubmitted, model.StatusRejected, model.StatusPending, model.StatusDispatched,
 		model.StatusInProgress, model.StatusDeferred, model.StatusResolved, model.StatusClosed, model.StatusMerged} {
-		_, _, n, err := s.svc.StaffTickets.List(ctx, model.TicketQuery{Statuses: []model.Status{st}}, "", 1)
+		n, _, err := s.svc.StaffTickets.Count(ctx, model.TicketQuery{Statuses: []model.Status{st}})
 		if err != nil {
 			return err
 		}

@@ -73,6 +73,7 @@ func xlsxIndicators() []xlsxIndicator {
 		{"按期结案率", "按期结案数 ÷（已结案 + 超期未结案）", func(c Counts) any { return workbook.Percent(c.OnTimeRate()) }},
 		{"返工率", "返工数 ÷ 结案数", func(c Counts) any { return workbook.Percent(c.ReopenRate()) }},
 		{"满意率", "满意数 ÷ 评价数", func(c Counts) any { return workbook.Percent(c.SatisfactionRate()) }},
+		{"平均评分", "居民评分（1–5 分，每件取最后一次评分）的平均值", func(c Counts) any { return workbook.Hours(c.MeanRating()) }},
 		{"平均处置时长（小时）", "立案至解决的平均小时数", func(c Counts) any { return workbook.Hours(c.MeanHoursToResolve()) }},
 		{"派遣数", "派遣次数（自动与人工）", func(c Counts) any { return c.Dispatched }},
 		{"退回数", "处置人退回的次数", func(c Counts) any { return c.Returned }},

@@ -424,11 +424,12 @@ func (r *Reports) releasePhotos(ctx context.Context, ids []string, ticketID stri
 	}
 }
 
-// Get returns a report to someone allowed to see it: its reporter, a
-// resident whose duplicate was merged into it, its assignee, or staff.
+// Get returns a report, named by its id or case number, to someone allowed
+// to see it: its reporter, a resident whose duplicate was merged into it,
+// its assignee, or staff.
 // Anyone else gets not_found, as if it did not exist.
 func (r *Reports) Get(ctx context.Context, u *model.User, id string) (*model.Ticket, error) {
-	t, err := r.tickets.Get(ctx, id)
+	t, err := Load(ctx, r.tickets, id)
 	if errors.Is(err, model.ErrNotFound) {
 		return nil, model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 	}
