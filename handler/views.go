@@ -135,13 +135,13 @@ type staffTicketJSON struct {
 	// Overdue is open and past the deadline (what overdue=true lists), Late
 	// closed after it (late=true); Escalated that the deadline passed while
 	// open, whatever happened since (已升级).
-	Overdue   bool `json:"overdue"`
-	Late      bool `json:"late"`
-	Escalated bool `json:"escalated"`
-	Returns      int              `json:"returns"`
-	Reopens      int              `json:"reopens"`
-	UpdatedAt    time.Time        `json:"updated_at"`
-	Feedback     *feedbackJSON    `json:"feedback,omitempty"`
+	Overdue   bool          `json:"overdue"`
+	Late      bool          `json:"late"`
+	Escalated bool          `json:"escalated"`
+	Returns   int           `json:"returns"`
+	Reopens   int           `json:"reopens"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	Feedback  *feedbackJSON `json:"feedback,omitempty"`
 	// The workflow's branches and channels (docs/state-machine.md); caller
 	// is a hotline case's caller.
 	DeferredFrom string           `json:"deferred_from,omitempty"`
