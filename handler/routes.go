@@ -103,6 +103,11 @@ func routes(e *echo.Echo, h *handlers) {
 
 	// Staff and party members: activities.
 	staff.POST("/activities", h.createActivity)
+	staff.GET("/activities", h.listActivities)
+	staff.GET("/activities/:id", h.activityDetail)
+	staff.PATCH("/activities/:id", h.patchActivity)
+	staff.POST("/activities/:id/cancel", h.cancelActivity)
+	activities.GET("", h.upcomingActivities)
 	activities.POST("/:id/checkin", h.checkIn)
 
 	// Statistics (staff).

@@ -191,6 +191,11 @@ type GridService interface {
 type ActivityService interface {
 	Create(ctx context.Context, staff *model.User, in people.ActivityInput) (*model.Activity, error)
 	CheckIn(ctx context.Context, u *model.User, id string) (model.Checkin, bool, error)
+	List(ctx context.Context, f model.ActivityFilter, cursor string, limit int) ([]*model.Activity, string, error)
+	Upcoming(ctx context.Context, u *model.User, community, cursor string, limit int) ([]*model.Activity, string, error)
+	Detail(ctx context.Context, id string) (*model.Activity, []people.CheckinRow, error)
+	Update(ctx context.Context, id string, p people.ActivityPatch) (*model.Activity, error)
+	Cancel(ctx context.Context, id, reason string) (*model.Activity, error)
 }
 
 // StatsService is the statistics the staff read and export.

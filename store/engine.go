@@ -188,13 +188,27 @@ type Photos interface {
 	TakeEarlyVerdict(ctx context.Context, traceID string) (string, bool, error)
 }
 
-// Activities keeps party members' activities and their check-ins.
+// Activities keeps party members' activities and their check-ins. A
+// cancelled activity stays listed, with its check-ins, but counts nothing:
+// CountActivities and CheckinsBetween leave it out.
 type Activities interface {
 	Create(ctx context.Context, a model.Activity) (*model.Activity, error)
 	Get(ctx context.Context, id string) (*model.Activity, error)
 	CheckIn(ctx context.Context, c model.Checkin) (recorded model.Checkin, first bool, err error)
 	CountActivities(ctx context.Context, from, to time.Time) (map[string]int64, error)
 	CheckinsBetween(ctx context.Context, from, to time.Time) ([]model.Checkin, error)
+	// List: a page of the activities f selects, in f's order (by start,
+	// then id) after cursor. Errors: invalid_argument (a cursor this store
+	// did not give).
+	List(ctx context.Context, f model.ActivityFilter, cursor string, limit int) ([]*model.Activity, string, error)
+	// Update writes a's title, community and times (its check-ins follow
+	// the times). Errors: not_found; conflict when it is cancelled.
+	Update(ctx context.Context, a *model.Activity) error
+	// Cancel marks the activity cancelled at at, with the reason, and
+	// returns it. Errors: not_found; conflict when it is cancelled already.
+	Cancel(ctx context.Context, id, reason string, at time.Time) (*model.Activity, error)
+	// Checkins: an activity's check-ins, in the order they were made.
+	Checkins(ctx context.Context, activityID string) ([]model.Checkin, error)
 }
 
 // APIKeys keeps Open311 clients' keys.

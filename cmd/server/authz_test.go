@@ -82,6 +82,11 @@ var authzTable = []authzCase{
 	{"GET /api/v1/admin/events", "", "401 403 403 403 403 403 200", false},
 	{"POST /api/v1/admin/activities", `{}`, "401 403 403 403 403 403 400", false},
 	{"POST /api/v1/activities/:id/checkin", "", "401/401 403/403 403/403 403/403 403/403 200/404 403/403", false},
+	{"GET /api/v1/activities", "", "401 403 403 403 403 200 403", false},
+	{"GET /api/v1/admin/activities", "", "401 403 403 403 403 403 200", false},
+	{"GET /api/v1/admin/activities/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 200/404", false},
+	{"PATCH /api/v1/admin/activities/:id", `{"title":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/404", false},
+	{"POST /api/v1/admin/activities/:id/cancel", `{"reason":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/404", false},
 	{"GET /api/v1/stats/summary", "", "401 403 403 403 403 403 200", false},
 	{"GET /api/v1/stats/party-building", "", "401 403 403 403 403 403 200", false},
 	{"GET /api/v1/stats/export.xlsx", "", "401 403 403 403 403 403 200", false},
@@ -251,6 +256,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"/api/v1/admin/branches/":      {members.Items[0].BranchID, none},
 		"/api/v1/admin/open311/keys/":  {key.JSON(t)["id"].(string), none},
 		"/api/v1/activities/":          {activity, none},
+		"/api/v1/admin/activities/":    {activity, none},
 	}
 	var rep report
 	s.Do(t, "GET", "/api/v1/reports/"+ta, tokens["resident"], nil).Decode(t, &rep)

@@ -365,3 +365,95 @@ func TestOverviewFiguresEqualTheirLists(t *testing.T) {
 		t.Fatalf("a status list: %d", r.Status)
 	}
 }
+
+// TestActivitiesListDetailEditCancel: staff list an activity, read who
+// checked in, edit and cancel it; a cancelled activity takes no check-in
+// and counts nothing in the party-building figures; party members see
+// their communities' upcoming ones.
+func TestActivitiesListDetailEditCancel(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, testEnv(t), options{})
+	c := newCity(t, s, nil, []string{"党员甲"})
+	m := c.members["党员甲"]
+	create := func(title, community string, in time.Duration) string {
+		t.Helper()
+		r := s.Do(t, "POST", "/api/v1/admin/activities", c.staff, map[string]string{"title": title, "kind": "volunteer",
+			"community": community, "starts_at": time.Now().Add(in).Format(time.RFC3339), "ends_at": time.Now().Add(in + 2*time.Hour).Format(time.RFC3339)})
+		if r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		return r.JSON(t)["id"].(string)
+	}
+	here := create("清理小广告", "幸福里社区", 10*time.Minute)
+	elsewhere := create("文明养犬宣传", "龙江社区", 20*time.Minute)
+	if r := s.Do(t, "POST", "/api/v1/activities/"+here+"/checkin", m.token, nil); r.Status != 200 {
+		t.Fatalf("check in: %d %s", r.Status, r.Body)
+	}
+	type activity struct {
+		ID           string `json:"id"`
+		Title        string `json:"title"`
+		Cancelled    bool   `json:"cancelled"`
+		CancelReason string `json:"cancel_reason"`
+		Checkins     []struct {
+			MemberID   string `json:"member_id"`
+			Name       string `json:"name"`
+			BranchName string `json:"branch_name"`
+			At         string `json:"at"`
+		} `json:"checkins"`
+	}
+	var page struct {
+		Items      []activity `json:"items"`
+		NextCursor string     `json:"next_cursor"`
+	}
+	s.Do(t, "GET", "/api/v1/admin/activities", c.staff, nil).Decode(t, &page)
+	if len(page.Items) != 2 || page.Items[0].ID != elsewhere || page.Items[1].ID != here {
+		t.Fatalf("list: %+v", page)
+	}
+	s.Do(t, "GET", "/api/v1/admin/activities?community="+url.QueryEscape("幸福里社区")+"&kind=volunteer", c.staff, nil).Decode(t, &page)
+	if len(page.Items) != 1 || page.Items[0].ID != here {
+		t.Fatalf("list of a community: %+v", page)
+	}
+	s.Do(t, "GET", "/api/v1/activities", m.token, nil).Decode(t, &page)
+	if len(page.Items) != 1 || page.Items[0].ID != here {
+		t.Fatalf("the member's upcoming: %+v", page)
+	}
+	var one activity
+	s.Do(t, "GET", "/api/v1/admin/activities/"+here, c.staff, nil).Decode(t, &one)
+	if len(one.Checkins) != 1 || one.Checkins[0].Name != "党员甲" || one.Checkins[0].BranchName != "第一党支部" || one.Checkins[0].At == "" {
+		t.Fatalf("detail: %+v", one)
+	}
+	wantError(t, s.Do(t, "PATCH", "/api/v1/admin/activities/"+here, c.staff, map[string]string{"title": ""}), 400, "invalid_argument", "title")
+	r := s.Do(t, "PATCH", "/api/v1/admin/activities/"+here, c.staff, map[string]string{"title": "清理小广告（第二次）"})
+	if r.Status != 200 || r.JSON(t)["title"] != "清理小广告（第二次）" {
+		t.Fatalf("patch: %d %s", r.Status, r.Body)
+	}
+	party := func() (activities, participations float64) {
+		m := s.Do(t, "GET", "/api/v1/stats/party-building", c.staff, nil).JSON(t)
+		return m["activities"].(float64), m["activity_participations"].(float64)
+	}
+	if a, p := party(); a != 2 || p != 1 {
+		t.Fatalf("party-building before the cancel: %v activities, %v participations", a, p)
+	}
+	wantError(t, s.Do(t, "POST", "/api/v1/admin/activities/"+here+"/cancel", c.staff, map[string]string{"reason": ""}), 400, "invalid_argument", "reason")
+	r = s.Do(t, "POST", "/api/v1/admin/activities/"+here+"/cancel", c.staff, map[string]string{"reason": "暴雨预警"})
+	if r.Status != 200 {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	r.Decode(t, &one)
+	if !one.Cancelled || one.CancelReason != "暴雨预警" || len(one.Checkins) != 1 {
+		t.Fatalf("cancelled: %+v", one)
+	}
+	if r := s.Do(t, "POST", "/api/v1/admin/activities/"+here+"/cancel", c.staff, map[string]string{"reason": "again"}); r.Status != 409 {
+		t.Fatalf("cancel twice: %d", r.Status)
+	}
+	if r := s.Do(t, "POST", "/api/v1/activities/"+here+"/checkin", m.token, nil); r.Status != 409 {
+		t.Fatalf("check in to a cancelled activity: %d %s", r.Status, r.Body)
+	}
+	if a, p := party(); a != 1 || p != 0 {
+		t.Fatalf("party-building after the cancel: %v activities, %v participations", a, p)
+	}
+	s.Do(t, "GET", "/api/v1/activities", m.token, nil).Decode(t, &page)
+	if len(page.Items) != 0 {
+		t.Fatalf("the member's upcoming after the cancel: %+v", page)
+	}
+}

@@ -119,7 +119,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	s.tasks = ticket.NewTasks(ticket.TasksDeps{Tickets: st.Tickets, Photos: st.Photos, Members: st.People, Users: st.Users,
 		Workflow: s.workflow, Now: now})
 	s.feedback = ticket.NewFeedback(s.workflow, now)
-	s.activities = people.NewActivities(st.Activities, st.People, now)
+	s.activities = people.NewActivities(st.Activities, st.People, st.People, now)
 	s.stats = stats.NewService(stats.ServiceDeps{
 		Store: st.Stats, Categories: s.categories, Grids: s.grids, Names: names, Activities: st.Activities,
 		Branches: st.People, RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
