@@ -63,6 +63,14 @@ func routes(e *echo.Echo, h *handlers) {
 	staff.PUT("/categories/:code", h.putCategory)
 	staff.POST("/grids", h.uploadGrids)
 	staff.GET("/grids", h.listGrids)
+	staff.GET("/grids/locate", h.locatePoint)
+
+	// Staff: the address book (地址库) and the map's base layers.
+	staff.POST("/addresses", h.importAddresses)
+	staff.GET("/addresses", h.searchAddresses)
+	staff.POST("/layers", h.uploadLayer)
+	staff.GET("/layers", h.listLayers)
+	staff.DELETE("/layers/:id", h.deleteLayer)
 
 	// Staff: the people directory, one code path for both rosters (the
 	// group's withRoster says whose).

@@ -52,10 +52,13 @@ type Deps struct {
 	Stats         StatsService
 	Activities    ActivityService
 	Grids         GridService
-	DeadLetters   DeadLetterSource
-	Ready         map[string]Pinger // name → dependency, for /readyz
-	Registry      *prometheus.Registry
-	OpenAPI       []byte // the OpenAPI document served at /openapi.json (docs.OpenAPIJSON)
+	// Addresses is the address book; Layers the map's base layers.
+	Addresses   AddressService
+	Layers      LayerService
+	DeadLetters DeadLetterSource
+	Ready       map[string]Pinger // name → dependency, for /readyz
+	Registry    *prometheus.Registry
+	OpenAPI     []byte // the OpenAPI document served at /openapi.json (docs.OpenAPIJSON)
 	// CursorSecret signs list cursors (TOKEN_SECRET, the same on every
 	// instance); empty gives a random key, good for one process only.
 	CursorSecret []byte
@@ -185,6 +188,7 @@ type PeopleService interface {
 type GridService interface {
 	Upload(ctx context.Context, data []byte) ([]model.Grid, error)
 	List(ctx context.Context) ([]model.Grid, error)
+	Locate(p model.Point) (model.Grid, bool)
 }
 
 // ActivityService is party members' volunteer activities.

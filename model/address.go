@@ -1,6 +1,12 @@
 package model
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // AddressKind is the kind of a standard address of the address book
 // (地址库, GB/T 30428.3 地理编码). The kinds are Chinese words: the CSV a
@@ -96,7 +102,49 @@ type Layer struct {
 // Limits of the base layers.
 const (
 	// MaxLayers bounds how many layers there are.
-	MaxLayers = 50
-	// MaxLayerBytes bounds one layer's GeoJSON.
-	MaxLayerBytes = 8 << 20
+	MaxLayers = 20
+	// MaxLayerBytes bounds one layer's GeoJSON (the map reads every layer
+	// at once).
+	MaxLayerBytes = 4 << 20
 )
+
+// AddressMatch is how well an address's name matches a search: the name
+// itself (0), a name that starts with the search (1), a name that contains
+// every word (2); -1 for none. Latin letters match in any case.
+func AddressMatch(name string, words []string) int {
+	lower := strings.ToLower(name)
+	for _, w := range words {
+		if !strings.Contains(lower, strings.ToLower(w)) {
+			return -1
+		}
+	}
+	if len(words) == 1 {
+		w := strings.ToLower(words[0])
+		switch {
+		case lower == w:
+			return 0
+		case strings.HasPrefix(lower, w):
+			return 1
+		}
+	}
+	return 2
+}
+
+// SortAddresses orders the addresses a search found, best first: by
+// AddressMatch, then shorter names, then by name; those that do not match
+// are dropped.
+func SortAddresses(as []Address, words []string) []Address {
+	rank := make(map[string]int, len(as))
+	out := as[:0]
+	for _, a := range as {
+		if r := AddressMatch(a.Name, words); r >= 0 {
+			rank[a.Name] = r
+			out = append(out, a)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Address) int {
+		return cmp.Or(cmp.Compare(rank[a.Name], rank[b.Name]),
+			cmp.Compare(utf8.RuneCountInString(a.Name), utf8.RuneCountInString(b.Name)), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}

@@ -31,6 +31,8 @@ type Engine struct {
 	Submitters    Submitters
 	Notifications Notifications
 	Subscriptions Subscriptions
+	Addresses     Addresses
+	Layers        Layers
 }
 
 // Tickets stores tickets and their transitions.
@@ -241,4 +243,30 @@ type Subscriptions interface {
 	Refund(ctx context.Context, userID, templateID string) error
 	Clear(ctx context.Context, userID, templateID string) error
 	Remaining(ctx context.Context, userID, templateID string) (int, error)
+}
+
+// Addresses keeps the address book (地址库): standard addresses by their
+// unique name, found by any part of it.
+type Addresses interface {
+	// Upsert stores each address by name: a new name is added with a new
+	// id, a known one takes the kind and point given (its id stays). It
+	// returns how many names were new. Errors: unavailable.
+	Upsert(ctx context.Context, as []model.Address, at time.Time) (added int, err error)
+	// Search returns up to limit addresses whose name contains every word
+	// (Chinese substrings), best first: the name itself, then names that
+	// start with it, then the others — shorter names first within each.
+	// Errors: unavailable.
+	Search(ctx context.Context, words []string, limit int) ([]model.Address, error)
+	// Count is how many addresses there are.
+	Count(ctx context.Context) (int, error)
+}
+
+// Layers keeps the map's base layers (roads, boundaries).
+type Layers interface {
+	// Create stores a new layer, giving it its id. Errors: unavailable.
+	Create(ctx context.Context, l model.Layer) (*model.Layer, error)
+	// List returns every layer, oldest first, with its GeoJSON.
+	List(ctx context.Context) ([]model.Layer, error)
+	// Delete removes a layer. Errors: not_found.
+	Delete(ctx context.Context, id string) error
 }

@@ -74,6 +74,12 @@ var authzTable = []authzCase{
 	{"PUT /api/v1/admin/categories/:code", `{}`, "401 403 403 403 403 403 400", false},
 	{"POST /api/v1/admin/grids", `{}`, "401 403 403 403 403 403 400", false},
 	{"GET /api/v1/admin/grids", "", "401 403 403 403 403 403 200", false},
+	{"GET /api/v1/admin/grids/locate", "?lat=32.0415&lng=118.7845&coord_type=wgs84", "401 403 403 403 403 403 200", false},
+	{"POST /api/v1/admin/addresses", `name,kind,lat,lng`, "401 403 403 403 403 403 400", false},
+	{"GET /api/v1/admin/addresses", "?q=abc", "401 403 403 403 403 403 200", false},
+	{"POST /api/v1/admin/layers", `{}`, "401 403 403 403 403 403 400", false},
+	{"GET /api/v1/admin/layers", "", "401 403 403 403 403 403 200", false},
+	{"DELETE /api/v1/admin/layers/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 404/404", false},
 	{"GET /api/v1/admin/tickets", "", "401 403 403 403 403 403 200", false},
 	{"GET /api/v1/admin/overview", "", "401 403 403 403 403 403 200", false},
 	{"POST /api/v1/admin/tickets/:id/dispatch", `{"assignee_id":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
@@ -257,6 +263,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"/api/v1/admin/open311/keys/":  {key.JSON(t)["id"].(string), none},
 		"/api/v1/activities/":          {activity, none},
 		"/api/v1/admin/activities/":    {activity, none},
+		"/api/v1/admin/layers/":        {none, none},
 	}
 	var rep report
 	s.Do(t, "GET", "/api/v1/reports/"+ta, tokens["resident"], nil).Decode(t, &rep)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"mime/multipart"
 	"net/url"
 	"regexp"
 	"strings"
@@ -455,5 +458,136 @@ func TestActivitiesListDetailEditCancel(t *testing.T) {
 	s.Do(t, "GET", "/api/v1/activities", m.token, nil).Decode(t, &page)
 	if len(page.Items) != 0 {
 		t.Fatalf("the member's upcoming after the cancel: %+v", page)
+	}
+}
+
+// TestAddressBookAndLayers: staff upload standard addresses (CSV and
+// GeoJSON, bad rows refused by line), find them by any part of the name
+// with the grid each lies in, take a hotline call at one without typing a
+// coordinate, ask which grid a map click falls in; and keep base layers.
+func TestAddressBookAndLayers(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, testEnv(t), options{})
+	c := newCity(t, s, map[string]string{"吴网格": gridA}, nil)
+	csv := "名称,类型,纬度,经度\n" +
+		fmt.Sprintf("幸福路12号,门牌,%v,%v\n", wgsLat, wgsLng) +
+		"天安门广场,地标,39.9055,116.3976\n" +
+		"幸福里北门,大门,32.04,118.78\n"
+	r := s.Do(t, "POST", "/api/v1/admin/addresses", c.staff, csv, "Content-Type", "text/csv")
+	var imported struct {
+		Imported int `json:"imported"`
+		Added    int `json:"added"`
+		Rejected []struct {
+			Line    int    `json:"line"`
+			Message string `json:"message"`
+		} `json:"rejected"`
+	}
+	r.Decode(t, &imported)
+	if r.Status != 200 || imported.Imported != 2 || imported.Added != 2 || len(imported.Rejected) != 1 ||
+		imported.Rejected[0].Line != 4 || !strings.Contains(imported.Rejected[0].Message, "大门") {
+		t.Fatalf("CSV upload: %d %s", r.Status, r.Body)
+	}
+	// GeoJSON, as a browser's file input sends it.
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("file", "地址.geojson")
+	fmt.Fprintf(fw, `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"幸福里小区","kind":"小区"},"geometry":{"type":"Point","coordinates":[%v,%v]}}]}`, wgsLng+0.0005, wgsLat)
+	mw.Close()
+	r = s.Do(t, "POST", "/api/v1/admin/addresses", c.staff, form.Bytes(), "Content-Type", mw.FormDataContentType())
+	if r.Status != 200 || r.JSON(t)["imported"].(float64) != 1 {
+		t.Fatalf("GeoJSON upload: %d %s", r.Status, r.Body)
+	}
+
+	type hit struct {
+		ID       string  `json:"id"`
+		Name     string  `json:"name"`
+		Kind     string  `json:"kind"`
+		GridCode *string `json:"grid_code"`
+		GridName *string `json:"grid_name"`
+		Location struct {
+			Lat       float64 `json:"lat"`
+			Lng       float64 `json:"lng"`
+			CoordType string  `json:"coord_type"`
+		} `json:"location"`
+	}
+	var found struct {
+		Items []hit `json:"items"`
+	}
+	s.Do(t, "GET", "/api/v1/admin/addresses?q="+url.QueryEscape("幸福"), c.staff, nil).Decode(t, &found)
+	// Both start with it: the shorter name first.
+	if len(found.Items) != 2 || found.Items[0].Name != "幸福里小区" || found.Items[1].Name != "幸福路12号" ||
+		found.Items[1].GridCode == nil || *found.Items[1].GridCode != gridA || *found.Items[1].GridName != "幸福里一网格" {
+		t.Fatalf("search 幸福: %+v", found)
+	}
+	s.Do(t, "GET", "/api/v1/admin/addresses?q="+url.QueryEscape("广场"), c.staff, nil).Decode(t, &found)
+	if len(found.Items) != 1 || found.Items[0].GridCode != nil {
+		t.Fatalf("an address outside every grid: %+v", found)
+	}
+	wantError(t, s.Do(t, "GET", "/api/v1/admin/addresses?q=", c.staff, nil), 400, "invalid_argument", "q")
+
+	// A hotline call at an address: its location as the book gives it.
+	s.Do(t, "GET", "/api/v1/admin/addresses?q="+url.QueryEscape("12号"), c.staff, nil).Decode(t, &found)
+	a := found.Items[0]
+	r = s.Do(t, "POST", "/api/v1/admin/tickets", c.staff, map[string]any{"category": "1102", "description": "路边堆放建筑垃圾",
+		"source": "hotline", "address": a.Name, "location": a.Location, "caller_name": "王先生", "caller_phone": "13800001234"})
+	if r.Status != 201 || r.JSON(t)["grid_id"] != gridA {
+		t.Fatalf("hotline at an address: %d %s", r.Status, r.Body)
+	}
+	// A click on the map: which grid, before the case is submitted.
+	var where struct {
+		Inside   bool    `json:"inside"`
+		GridCode *string `json:"grid_code"`
+		GridName *string `json:"grid_name"`
+	}
+	s.Do(t, "GET", fmt.Sprintf("/api/v1/admin/grids/locate?lat=%v&lng=%v&coord_type=wgs84", wgsLat, wgsLng), c.staff, nil).Decode(t, &where)
+	if !where.Inside || where.GridCode == nil || *where.GridCode != gridA || *where.GridName != "幸福里一网格" {
+		t.Fatalf("locate inside: %+v", where)
+	}
+	s.Do(t, "GET", "/api/v1/admin/grids/locate?lat=39.9055&lng=116.3976&coord_type=wgs84", c.staff, nil).Decode(t, &where)
+	if where.Inside || where.GridCode != nil {
+		t.Fatalf("locate outside: %+v", where)
+	}
+
+	// Base layers.
+	road := `{"type":"FeatureCollection","coord_type":"gcj02","features":[{"type":"Feature","properties":{"name":"中山路","lanes":4},
+	  "geometry":{"type":"LineString","coordinates":[[118.78,32.04],[118.79,32.05]]}}]}`
+	r = s.Do(t, "POST", "/api/v1/admin/layers?name="+url.QueryEscape("主干道")+"&kind=road", c.staff, road)
+	if r.Status != 201 {
+		t.Fatalf("layer: %d %s", r.Status, r.Body)
+	}
+	id := r.JSON(t)["id"].(string)
+	wantError(t, s.Do(t, "POST", "/api/v1/admin/layers?name=x&kind=road", c.staff,
+		`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[118.78,32.04]}}]}`),
+		400, "invalid_argument", "features[0].geometry")
+	wantError(t, s.Do(t, "POST", "/api/v1/admin/layers?name=x&kind=river", c.staff, road), 400, "invalid_argument", "kind")
+	var layers struct {
+		Items []struct {
+			ID, Name, Kind string
+			Features       int `json:"features"`
+			GeoJSON        struct {
+				Type     string `json:"type"`
+				Features []struct {
+					Properties map[string]any `json:"properties"`
+					Geometry   struct {
+						Type        string       `json:"type"`
+						Coordinates [][2]float64 `json:"coordinates"`
+					} `json:"geometry"`
+				} `json:"features"`
+			} `json:"geojson"`
+		} `json:"items"`
+	}
+	s.Do(t, "GET", "/api/v1/admin/layers", c.staff, nil).Decode(t, &layers)
+	if len(layers.Items) != 1 || layers.Items[0].ID != id || layers.Items[0].Kind != "road" || layers.Items[0].Features != 1 {
+		t.Fatalf("layers: %+v", layers)
+	}
+	f := layers.Items[0].GeoJSON.Features[0]
+	if f.Properties["name"] != "中山路" || f.Properties["lanes"] != nil || f.Geometry.Type != "LineString" || f.Geometry.Coordinates[0][0] == 118.78 {
+		t.Fatalf("the stored layer (WGS-84, name only): %+v", f)
+	}
+	if r := s.Do(t, "DELETE", "/api/v1/admin/layers/"+id, c.staff, nil); r.Status != 204 {
+		t.Fatalf("delete layer: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "DELETE", "/api/v1/admin/layers/"+id, c.staff, nil); r.Status != 404 {
+		t.Fatalf("delete a deleted layer: %d", r.Status)
 	}
 }

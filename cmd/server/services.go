@@ -46,6 +46,8 @@ type services struct {
 	notifier      *notify.Notifier
 	open311       *open311.Service
 	live          *ticket.Live
+	addresses     *catalogue.Addresses
+	layers        *catalogue.Layers
 
 	screenQueue, dispatchQueue, notifyQueue *redis.Stream
 	timers                                  *redis.Timers
@@ -81,6 +83,8 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	})
 	s.categories = catalogue.NewCategories(st.Categories, 5*time.Second, now)
 	s.grids = catalogue.NewGrids(signalledGrids{st.Grids, s.signals}, float64(cfg.GridSnapMeters), logger)
+	s.addresses = catalogue.NewAddresses(st.Addresses, s.grids, now)
+	s.layers = catalogue.NewLayers(st.Layers)
 	s.signer = photos.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
 	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels, DecodeMemory: cfg.PhotoDecodeMemory}, runtime.NumCPU())
 	s.photos = photos.NewUploads(st.Photos, processor, s.signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())

@@ -92,6 +92,8 @@ func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, r
 		Stats:         svc.stats,
 		Activities:    svc.activities,
 		Grids:         svc.grids,
+		Addresses:     svc.addresses,
+		Layers:        svc.layers,
 		DeadLetters:   deadLetters{svc.screenQueue, svc.dispatchQueue, svc.notifyQueue},
 		Ready:         st.ready,
 		Registry:      registry,

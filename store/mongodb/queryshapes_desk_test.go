@@ -23,6 +23,10 @@ func deskShapes() []shape {
 		{name: "the period's live activities", collection: colActivities, filter: bson.M{"starts_at": bson.M{"$gte": at, "$lt": at.AddDate(0, 1, 0)},
 			"cancelled_at": live["cancelled_at"]}, index: ixActivitiesStart},
 		{name: "their check-ins", collection: colActivityCheckins, filter: bson.M{"activity_id": bson.M{"$in": bson.A{"a1", "a2"}}}, index: ixCheckinsActivity},
+		{name: "addresses by prefix", collection: colAddresses, filter: bson.M{"name": bson.M{"$gte": "幸福", "$lt": "幸福\U0010FFFF"}},
+			sort: bson.D{{Key: "name", Value: 1}}, index: ixAddressName},
+		{name: "addresses by grams", collection: colAddresses, filter: bson.M{"grams": bson.M{"$all": bson.A{"幸福", "福路"}}}, index: ixAddressGrams},
+		{name: "known addresses of an upload", collection: colAddresses, filter: bson.M{"name": bson.M{"$in": bson.A{"a", "b"}}}, index: ixAddressName},
 		{name: "an activity's check-ins", collection: colActivityCheckins, filter: bson.M{"activity_id": "a1"},
 			sort: bson.D{{Key: "at", Value: 1}}, index: ixCheckinsActivity},
 	}

@@ -113,7 +113,7 @@ func CheckQueryShapes(t *testing.T, m *Mongo) {
 		declared[ix.collection+"."+ix.name] = ix
 	}
 	created := map[string]bool{}
-	for _, c := range []string{colTickets, colTicketLog, colSubscriptions, colWorkers, colPartyMembers, colActivities, colActivityCheckins} {
+	for _, c := range []string{colTickets, colTicketLog, colSubscriptions, colWorkers, colPartyMembers, colActivities, colActivityCheckins, colAddresses} {
 		specs, err := m.db.Collection(c).Indexes().ListSpecifications(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -32,7 +32,16 @@ func TestDeskPlans(t *testing.T) {
 				scans: []string{"USING INDEX activities_by_start_id"}, sorts: len(f.Communities) > 1})
 		}
 	}
+	// The address book: exact and prefix matches from the index of names;
+	// any part through the trigrams (three characters or more) and the
+	// grams (fewer), whose full-text index reads only the matching rows.
+	for name, words := range map[string][]string{"long": {"幸福路"}, "short": {"福"}, "both": {"幸福路", "12"}} {
+		long, short, _ := wordsMatch(words)
+		q, args := addressContains(long, short)
+		shapes = append(shapes, queryShape{name: "addresses containing, " + name, query: q, args: args, scans: []string{"VIRTUAL TABLE INDEX"}})
+	}
 	shapes = append(shapes,
+		queryShape{name: "addresses by prefix", query: sqlAddressPrefix, args: []any{"幸福", "幸福\U0010FFFF", 20}},
 		queryShape{name: "an activity's check-ins", query: sqlActivityCheckins, args: []any{"a"}},
 		queryShape{name: "activity by id", query: "SELECT " + activityColumns + " FROM activities WHERE id = ?", args: []any{"a"}},
 	)
