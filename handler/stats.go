@@ -241,6 +241,9 @@ func (h *handlers) exportStats(c echo.Context) error {
 	if more.BySource, err = h.Stats.Summary(ctx, p, stats.BySource); err != nil {
 		return err
 	}
+	if more.ByTime, err = h.Stats.Summary(ctx, p, stats.TimeGroup(p)); err != nil {
+		return err
+	}
 	for _, by := range []string{stats.ByGrid, stats.ByCommunity, stats.ByWorker} {
 		r, err := h.Stats.Ranking(ctx, p, by, defaultMinSample)
 		if err != nil {

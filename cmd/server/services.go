@@ -132,7 +132,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 		Users: forgetfulUsers{st.Users, s.auth}, Grids: s.grids, Loads: st.Tickets, Tasks: s.tasks, InviteTTL: cfg.InviteTTL,
 		Now: now, Logger: logger})
 	s.staffTickets = ticket.NewStaffTickets(ticket.StaffTicketsDeps{Tickets: st.Tickets, People: st.People, Users: st.Users,
-		Loads: st.Tickets, Dispatch: s.tasks, Grids: s.grids, Now: now})
+		Loads: st.Tickets, Dispatch: s.tasks, Grids: s.grids, Categories: s.categories, Now: now})
 	s.open311 = open311.New(open311.Deps{
 		Tickets: st.Tickets, Public: st.Tickets, Keys: st.APIKeys, Submitters: st.Submitters, Categories: s.categories,
 		Photos: st.Photos, Signer: s.signer, Workflow: s.workflow, Limiter: limiter,

@@ -46,17 +46,23 @@ type GridNames interface {
 	Get(code string) (model.Grid, bool)
 }
 
+// CategoryNames names categories by code (the catalogue).
+type CategoryNames interface {
+	Get(ctx context.Context, code string) (model.Category, error)
+}
+
 // StaffTickets is the staff's view of every ticket: search with a total,
 // the full ticket with real names, who can take it, and dispatch by the
 // people directory's id.
 type StaffTickets struct {
-	tickets  StaffTicketStore
-	people   Directory
-	users    StaffUsers
-	loads    Loads
-	dispatch ManualDispatcher
-	grids    GridNames
-	now      func() time.Time
+	tickets    StaffTicketStore
+	people     Directory
+	users      StaffUsers
+	loads      Loads
+	dispatch   ManualDispatcher
+	grids      GridNames
+	categories CategoryNames
+	now        func() time.Time
 }
 
 // StaffTicketsDeps are the collaborators of StaffTickets.
@@ -66,15 +72,17 @@ type StaffTicketsDeps struct {
 	Users    StaffUsers
 	Loads    Loads
 	Dispatch ManualDispatcher
-	// Grids name the grids of candidates and exports (nil: codes only).
-	Grids GridNames
-	Now   func() time.Time
+	// Grids name the grids of candidates and exports, Categories the
+	// categories of exports (nil: codes only).
+	Grids      GridNames
+	Categories CategoryNames
+	Now        func() time.Time
 }
 
 // NewStaffTickets returns the staff's ticket service.
 func NewStaffTickets(d StaffTicketsDeps) *StaffTickets {
 	return &StaffTickets{tickets: d.Tickets, people: d.People, users: d.Users, loads: d.Loads, dispatch: d.Dispatch,
-		grids: d.Grids, now: d.Now}
+		grids: d.Grids, categories: d.Categories, now: d.Now}
 }
 
 // GridName is the name of grid code, "" when unknown.
