@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -183,12 +186,29 @@ func (c *browserCity) served(t *testing.T, method, path string) bool {
 }
 
 // figure formats a summary value as the console shows it.
+// toFixed1 formats x as JavaScript's x.toFixed(1), which the console uses:
+// the exact decimal value of the double, rounded half up (81.25 → 81.3,
+// where Go's %.1f rounds a tie to even; 53.85, stored as 53.8499…, → 53.8).
+func toFixed1(x float64) string {
+	exact := new(big.Float).SetFloat64(math.Abs(x)).Text('f', 80)
+	whole, frac, _ := strings.Cut(exact, ".")
+	n, _ := strconv.ParseInt(whole+frac[:1], 10, 64)
+	if frac[1] >= '5' {
+		n++
+	}
+	sign := ""
+	if x < 0 && n != 0 {
+		sign = "-"
+	}
+	return fmt.Sprintf("%s%d.%d", sign, n/10, n%10)
+}
+
 func figure(v *float64, rate bool) string {
 	switch {
 	case v == nil:
 		return "—"
 	case rate:
-		return fmt.Sprintf("%.1f%%", *v*100)
+		return toFixed1(*v*100) + "%"
 	default:
 		return fmt.Sprintf("%d", int64(*v))
 	}

@@ -222,7 +222,7 @@ func (in *ReportInput) Validate() error {
 
 // ValidateLocation checks a submitted point: in range, of a known coordinate
 // system, and inside China (where the service and GCJ-02 apply). Messages
-// name the part in words (纬度, 经度, 坐标系), the JSON path beside it.
+// lead with the JSON path, then name the part in words (纬度, 经度, 坐标系).
 func ValidateLocation(field string, l model.Location) error {
 	path := func(part string) string {
 		if field == "" {
@@ -231,24 +231,24 @@ func ValidateLocation(field string, l model.Location) error {
 		return field + "." + part
 	}
 	if math.IsNaN(l.Lat) || l.Lat < -90 || l.Lat > 90 {
-		return model.InvalidNamed(path("lat"), "纬度（%s）必须在 -90 到 90 之间，收到 %g", path("lat"), l.Lat)
+		return model.Invalid(path("lat"), "纬度必须在 -90 到 90 之间，收到 %g", l.Lat)
 	}
 	if math.IsNaN(l.Lng) || l.Lng < -180 || l.Lng > 180 {
-		return model.InvalidNamed(path("lng"), "经度（%s）必须在 -180 到 180 之间，收到 %g", path("lng"), l.Lng)
+		return model.Invalid(path("lng"), "经度必须在 -180 到 180 之间，收到 %g", l.Lng)
 	}
 	switch l.CoordType {
 	case model.CoordGCJ02, model.CoordWGS84:
 	case "":
-		return model.InvalidNamed(path("coord_type"), "坐标系（%s）不能为空：gcj02（wx.chooseLocation、地图组件）或 wgs84（wx.getLocation 默认）", path("coord_type"))
+		return model.Invalid(path("coord_type"), "坐标系不能为空：gcj02（wx.chooseLocation、地图组件）或 wgs84（wx.getLocation 默认）")
 	default:
-		return model.InvalidNamed(path("coord_type"), "坐标系（%s）必须是 gcj02 或 wgs84，不能是 %q", path("coord_type"), l.CoordType)
+		return model.Invalid(path("coord_type"), "坐标系必须是 gcj02 或 wgs84，不能是 %q", l.CoordType)
 	}
 	if !geo.InChina(geo.Point{Lat: l.Lat, Lng: l.Lng}) {
 		at := field
 		if at == "" {
 			at = "lat" // a query's parameters
 		}
-		return model.InvalidNamed(at, "位置（纬度 %.6f，经度 %.6f）不在中国境内", l.Lat, l.Lng)
+		return model.Invalid(at, "位置（纬度 %.6f，经度 %.6f）不在中国境内", l.Lat, l.Lng)
 	}
 	return nil
 }
