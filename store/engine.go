@@ -253,9 +253,10 @@ type Addresses interface {
 	// returns how many names were new. Errors: unavailable.
 	Upsert(ctx context.Context, as []model.Address, at time.Time) (added int, err error)
 	// Search returns up to limit addresses whose name contains every word
-	// (Chinese substrings), best first: the name itself, then names that
-	// start with it, then the others — shorter names first within each.
-	// Errors: unavailable.
+	// (Chinese substrings), best first (model.SortAddresses): the name
+	// itself, then names that start with it (the first few in name order),
+	// then the others — shorter names first within each. Errors:
+	// unavailable.
 	Search(ctx context.Context, words []string, limit int) ([]model.Address, error)
 	// Count is how many addresses there are.
 	Count(ctx context.Context) (int, error)

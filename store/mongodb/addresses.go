@@ -130,13 +130,15 @@ func (s *Addresses) Search(ctx context.Context, words []string, limit int) ([]mo
 	if len(words) == 1 {
 		prefix, err := findAll(ctx, s.c, "search addresses", conv,
 			bson.M{"name": bson.M{"$gte": words[0], "$lt": words[0] + "\U0010FFFF"}},
-			options.Find().SetSort(bson.D{{Key: "name", Value: 1}}).SetLimit(int64(limit)).SetHint(ixAddressName))
+			options.Find().SetSort(bson.D{{Key: "name", Value: 1}}).SetLimit(int64(prefixCandidates(limit))).SetHint(ixAddressName))
 		if err != nil {
 			return nil, err
 		}
 		keep(prefix)
 	}
-	if g := wordGrams(words); len(g) > 0 {
+	// A full page of names that start with the word outranks any that
+	// only contain it.
+	if g := wordGrams(words); len(g) > 0 && len(found) < limit {
 		contains, err := findAll(ctx, s.c, "search addresses", conv, bson.M{"grams": bson.M{"$all": g}},
 			options.Find().SetLimit(searchCandidates).SetHint(ixAddressGrams))
 		if err != nil {
@@ -154,6 +156,10 @@ func (s *Addresses) Search(ctx context.Context, words []string, limit int) ([]mo
 // searchCandidates bounds the names a search checks for containing its
 // words, beyond the exact and prefix matches.
 const searchCandidates = 200
+
+// prefixCandidates is how many names starting with the word a search
+// reads (in name order) to give the shorter of them first.
+func prefixCandidates(limit int) int { return max(4*limit, 40) }
 
 // Count is how many addresses there are.
 func (s *Addresses) Count(ctx context.Context) (int, error) {

@@ -77,6 +77,10 @@ func (s *Addresses) Upsert(ctx context.Context, as []model.Address, at time.Time
 // words, beyond the exact and prefix matches.
 const searchCandidates = 200
 
+// prefixCandidates is how many names starting with the word a search
+// reads (in name order) to give the shorter of them first.
+func prefixCandidates(limit int) int { return max(4*limit, 40) }
+
 // Search returns up to limit addresses whose name contains every word, best
 // first (model.SortAddresses): a single word's exact and prefix matches come
 // from the unique index of names, the others from the trigram and gram
@@ -103,12 +107,14 @@ func (s *Addresses) Search(ctx context.Context, words []string, limit int) ([]mo
 		return rows.Err()
 	}
 	if len(words) == 1 {
-		if err := add(sqlAddressPrefix, words[0], words[0]+"\U0010FFFF", limit); err != nil {
+		if err := add(sqlAddressPrefix, words[0], words[0]+"\U0010FFFF", prefixCandidates(limit)); err != nil {
 			return nil, fmt.Errorf("search addresses: %w", translate(err))
 		}
 	}
+	// A full page of names that start with the word outranks any that
+	// only contain it.
 	long, short, ok := wordsMatch(words)
-	if ok && (long != "" || short != "") {
+	if ok && (long != "" || short != "") && len(found) < limit {
 		query, args := addressContains(long, short)
 		if err := add(query, args...); err != nil {
 			return nil, fmt.Errorf("search addresses: %w", translate(err))
