@@ -131,3 +131,18 @@ func (h *handlers) giveFeedback(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, h.toReport(t))
 }
+
+// changeFeedback is PUT /api/v1/reports/{id}/feedback: the reporter's one
+// change of a rating within 24 hours (satisfied cannot change).
+func (h *handlers) changeFeedback(c echo.Context) error {
+	var req feedbackRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := h.Feedback.Change(c.Request().Context(), currentUser(c), c.Param("id"),
+		ticket.FeedbackInput{Satisfied: req.Satisfied, Rating: req.Rating, Comment: req.Comment})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.toReport(t))
+}

@@ -39,6 +39,7 @@ func routes(e *echo.Echo, h *handlers) {
 	// Reporting: residents report with photos and follow their reports; a
 	// report is also read by its assignee and by staff (the service decides).
 	api.GET("/categories", h.listCategories)
+	api.GET("/labels", h.labels)
 	user.POST("/photos", h.uploadPhoto, resident)
 	e.GET("/media/photos/:id/:variant", h.servePhoto) // signed URLs: no token
 	user.POST("/reports", h.submitReport, resident)
@@ -46,6 +47,7 @@ func routes(e *echo.Echo, h *handlers) {
 	user.GET("/reports/nearby", h.nearbyReports, resident)
 	user.GET("/reports/:id", h.getReport)
 	user.POST("/reports/:id/feedback", h.giveFeedback, resident)
+	user.PUT("/reports/:id/feedback", h.changeFeedback, resident)
 	user.POST("/me/subscriptions", h.recordSubscriptions)
 
 	// Tasks: the assignee's side of a ticket.
@@ -61,6 +63,14 @@ func routes(e *echo.Echo, h *handlers) {
 	staff.PUT("/categories/:code", h.putCategory)
 	staff.POST("/grids", h.uploadGrids)
 	staff.GET("/grids", h.listGrids)
+	staff.GET("/grids/locate", h.locatePoint)
+
+	// Staff: the address book (地址库) and the map's base layers.
+	staff.POST("/addresses", h.importAddresses)
+	staff.GET("/addresses", h.searchAddresses)
+	staff.POST("/layers", h.uploadLayer)
+	staff.GET("/layers", h.listLayers)
+	staff.DELETE("/layers/:id", h.deleteLayer)
 
 	// Staff: the people directory, one code path for both rosters (the
 	// group's withRoster says whose).
@@ -83,6 +93,7 @@ func routes(e *echo.Echo, h *handlers) {
 	staff.PATCH("/branches/:id", h.renameBranch)
 
 	// Staff: tickets, and the steps of the workflow staff take.
+	staff.GET("/overview", h.overview)
 	staff.GET("/tickets", h.staffTickets)
 	staff.GET("/tickets/export.xlsx", h.exportTickets)
 	staff.POST("/tickets", h.takeCall) // a 12345 hotline case
@@ -100,6 +111,11 @@ func routes(e *echo.Echo, h *handlers) {
 
 	// Staff and party members: activities.
 	staff.POST("/activities", h.createActivity)
+	staff.GET("/activities", h.listActivities)
+	staff.GET("/activities/:id", h.activityDetail)
+	staff.PATCH("/activities/:id", h.patchActivity)
+	staff.POST("/activities/:id/cancel", h.cancelActivity)
+	activities.GET("", h.upcomingActivities)
 	activities.POST("/:id/checkin", h.checkIn)
 
 	// Statistics (staff).

@@ -26,7 +26,10 @@ import (
 // ticketJSON is what every audience of a ticket sees: what, where, since
 // when, by when, and how it was resolved.
 type ticketJSON struct {
-	ID          string          `json:"id"`
+	ID string `json:"id"`
+	// CaseNo is the 案件编号 (YYYYMMDD-NNNN) a caller quotes; every route
+	// that takes the id takes it too.
+	CaseNo      string          `json:"case_no"`
 	Status      string          `json:"status"`
 	Source      string          `json:"source"`
 	Category    string          `json:"category"`
@@ -44,7 +47,7 @@ type ticketJSON struct {
 
 func (h *handlers) toTicket(t *model.Ticket) ticketJSON {
 	out := ticketJSON{
-		ID: t.ID, Status: string(t.Status), Source: string(t.Source), Category: t.Category, Description: t.Description,
+		ID: t.ID, CaseNo: t.CaseNo, Status: string(t.Status), Source: string(t.Source), Category: t.Category, Description: t.Description,
 		Location: locationOut{Lat: t.Location.Lat, Lng: t.Location.Lng, CoordType: string(t.Location.CoordType)},
 		Address:  t.Address, Photos: h.photoRefs(t.PhotoIDs), Reporters: t.Reporters, CreatedAt: t.CreatedAt.UTC(),
 		DueAt: timePtr(t.DueAt), Extension: toExtension(t.Extension),
@@ -107,11 +110,12 @@ type taskJSON struct {
 	ticketJSON
 	Community string     `json:"community,omitempty"`
 	AcceptBy  *time.Time `json:"accept_by,omitempty"`
-	Overdue   bool       `json:"overdue"`
+	// Overdue: open and past its deadline (model.Ticket.OpenOverdue).
+	Overdue bool `json:"overdue"`
 }
 
 func (h *handlers) toTask(t *model.Ticket) taskJSON {
-	return taskJSON{ticketJSON: h.toTicket(t), Community: t.Community, AcceptBy: timePtr(t.AcceptBy), Overdue: t.Overdue}
+	return taskJSON{ticketJSON: h.toTicket(t), Community: t.Community, AcceptBy: timePtr(t.AcceptBy), Overdue: t.OpenOverdue()}
 }
 
 // staffTicketJSON is a ticket as staff see it: everything but the
@@ -125,14 +129,19 @@ type staffTicketJSON struct {
 	Assignee     *staffPersonJSON `json:"assignee"`
 	RegisteredAt *time.Time       `json:"registered_at,omitempty"`
 	Held         bool             `json:"held"`
+	HeldReason   string           `json:"held_reason,omitempty"`
 	Queue        string           `json:"queue,omitempty"`
 	Pool         bool             `json:"pool"`
-	Overdue      bool             `json:"overdue"`
-	Escalated    bool             `json:"escalated"`
-	Returns      int              `json:"returns"`
-	Reopens      int              `json:"reopens"`
-	UpdatedAt    time.Time        `json:"updated_at"`
-	Feedback     *feedbackJSON    `json:"feedback,omitempty"`
+	// Overdue is open and past the deadline (what overdue=true lists), Late
+	// closed after it (late=true); Escalated that the deadline passed while
+	// open, whatever happened since (已升级).
+	Overdue   bool          `json:"overdue"`
+	Late      bool          `json:"late"`
+	Escalated bool          `json:"escalated"`
+	Returns   int           `json:"returns"`
+	Reopens   int           `json:"reopens"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	Feedback  *feedbackJSON `json:"feedback,omitempty"`
 	// The workflow's branches and channels (docs/state-machine.md); caller
 	// is a hotline case's caller.
 	DeferredFrom string           `json:"deferred_from,omitempty"`
@@ -150,8 +159,8 @@ func (h *handlers) toStaffTicket(st *ticket.StaffTicket, full bool) staffTicketJ
 	t := st.Ticket
 	out := staffTicketJSON{
 		ticketJSON: h.toTicket(t), Community: t.Community, DuplicateOf: t.DuplicateOf, RejectReason: t.RejectReason,
-		Assignee: toStaffPerson(st.Assignee, full), RegisteredAt: timePtr(t.RegisteredAt), Held: t.Held, Queue: t.Queue,
-		Pool: t.Pool, Overdue: t.Overdue, Escalated: t.Escalated, Returns: t.Returns, Reopens: t.Reopens,
+		Assignee: toStaffPerson(st.Assignee, full), RegisteredAt: timePtr(t.RegisteredAt), Held: t.Held, HeldReason: st.HeldReason(),
+		Queue: t.Queue, Pool: t.Pool, Overdue: t.OpenOverdue(), Late: t.ClosedLate(), Escalated: t.Escalated, Returns: t.Returns, Reopens: t.Reopens,
 		UpdatedAt: t.UpdatedAt.UTC(), Feedback: toFeedback(t.Feedback), DeferredFrom: string(t.DeferredFrom), Urges: t.Urges,
 		VerifyFails: t.VerifyFails, SelfHandled: t.SelfHandled, PhotoFlags: t.PhotoFlags, Caller: toCaller(t),
 	}
@@ -185,13 +194,16 @@ type staffPersonJSON struct {
 	Name  string `json:"name"`
 	Role  string `json:"role"`
 	Phone string `json:"phone,omitempty"`
+	// Where a worker or party member serves.
+	GridCodes   []string `json:"grid_codes,omitempty"`
+	Communities []string `json:"communities,omitempty"`
 }
 
 func toStaffPerson(p *ticket.Person, phone bool) *staffPersonJSON {
 	if p == nil {
 		return nil
 	}
-	out := &staffPersonJSON{ID: p.ID, Name: p.Name, Role: string(p.Role)}
+	out := &staffPersonJSON{ID: p.ID, Name: p.Name, Role: string(p.Role), GridCodes: p.GridCodes, Communities: p.Communities}
 	if p.Role == model.RoleResident {
 		out.ID = "" // a resident is shown by role only
 	}

@@ -46,6 +46,8 @@ type services struct {
 	notifier      *notify.Notifier
 	open311       *open311.Service
 	live          *ticket.Live
+	addresses     *catalogue.Addresses
+	layers        *catalogue.Layers
 
 	screenQueue, dispatchQueue, notifyQueue *redis.Stream
 	timers                                  *redis.Timers
@@ -81,6 +83,8 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	})
 	s.categories = catalogue.NewCategories(st.Categories, 5*time.Second, now)
 	s.grids = catalogue.NewGrids(signalledGrids{st.Grids, s.signals}, float64(cfg.GridSnapMeters), logger)
+	s.addresses = catalogue.NewAddresses(st.Addresses, s.grids, now)
+	s.layers = catalogue.NewLayers(st.Layers)
 	s.signer = photos.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
 	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels, DecodeMemory: cfg.PhotoDecodeMemory}, runtime.NumCPU())
 	s.photos = photos.NewUploads(st.Photos, processor, s.signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
@@ -91,7 +95,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 		Templates: templates, Dedup: st.Notifications, Now: now, Logger: logger,
 	})
 	s.subscriptions = notify.NewSubscriptions(st.Subscriptions, templates)
-	s.live = ticket.NewLive(redis.NewEventLog(rdb), logger)
+	s.live = ticket.NewLive(redis.NewEventLog(rdb), st.Users, logger)
 	dispatchCfg := ticket.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
 		FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)}
 
@@ -119,7 +123,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	s.tasks = ticket.NewTasks(ticket.TasksDeps{Tickets: st.Tickets, Photos: st.Photos, Members: st.People, Users: st.Users,
 		Workflow: s.workflow, Now: now})
 	s.feedback = ticket.NewFeedback(s.workflow, now)
-	s.activities = people.NewActivities(st.Activities, st.People, now)
+	s.activities = people.NewActivities(st.Activities, st.People, st.People, now)
 	s.stats = stats.NewService(stats.ServiceDeps{
 		Store: st.Stats, Categories: s.categories, Grids: s.grids, Names: names, Activities: st.Activities,
 		Branches: st.People, RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
@@ -128,7 +132,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 		Users: forgetfulUsers{st.Users, s.auth}, Grids: s.grids, Loads: st.Tickets, Tasks: s.tasks, InviteTTL: cfg.InviteTTL,
 		Now: now, Logger: logger})
 	s.staffTickets = ticket.NewStaffTickets(ticket.StaffTicketsDeps{Tickets: st.Tickets, People: st.People, Users: st.Users,
-		Loads: st.Tickets, Dispatch: s.tasks, Now: now})
+		Loads: st.Tickets, Dispatch: s.tasks, Grids: s.grids, Categories: s.categories, Now: now})
 	s.open311 = open311.New(open311.Deps{
 		Tickets: st.Tickets, Public: st.Tickets, Keys: st.APIKeys, Submitters: st.Submitters, Categories: s.categories,
 		Photos: st.Photos, Signer: s.signer, Workflow: s.workflow, Limiter: limiter,

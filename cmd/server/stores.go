@@ -135,5 +135,7 @@ func openMongo(ctx context.Context, cfg *config.Config, rdb *redis.Redis, s *sto
 		Submitters:    mongodb.NewOpen311Submitters(m),
 		Notifications: mongodb.NewNotifications(m, now),
 		Subscriptions: mongodb.NewSubscriptions(m, now),
+		Addresses:     mongodb.NewAddresses(m),
+		Layers:        mongodb.NewLayers(m, now),
 	}, nil
 }

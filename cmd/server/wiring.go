@@ -92,6 +92,8 @@ func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, r
 		Stats:         svc.stats,
 		Activities:    svc.activities,
 		Grids:         svc.grids,
+		Addresses:     svc.addresses,
+		Layers:        svc.layers,
 		DeadLetters:   deadLetters{svc.screenQueue, svc.dispatchQueue, svc.notifyQueue},
 		Ready:         st.ready,
 		Registry:      registry,
@@ -107,6 +109,7 @@ func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, r
 		UploadTimePerMiB: cfg.UploadTimePerMiB,
 		MetricsToken:     cfg.MetricsToken,
 		TrustedProxies:   cfg.TrustedProxies,
+		Now:              now,
 	})
 }
 

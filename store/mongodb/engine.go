@@ -50,5 +50,7 @@ func (m *Mongo) Engine(o Options) (store.Engine, *Stats) {
 		Submitters:    NewOpen311Submitters(m),
 		Notifications: NewNotifications(m, now),
 		Subscriptions: NewSubscriptions(m, now),
+		Addresses:     NewAddresses(m),
+		Layers:        NewLayers(m, now),
 	}, stats
 }

@@ -130,7 +130,13 @@ var indexes = []index{
 	{collection: colWorkers, keys: keys("grid_codes"), name: "grid_codes"},
 	{collection: colNotifications, keys: keys("at"), name: "at"},
 	{collection: colSubscriptions, keys: keys("sub"), name: ixSubscriptions},
-	{collection: colActivities, keys: keys("starts_at"), name: "starts_at"},
+	{collection: colActivities, keys: keys("starts_at"), name: ixActivitiesStart},
+	{collection: colActivities, keys: keys("starts_at", "_id"), name: ixActivitiesStartID},
+	{collection: colActivities, keys: keys("community", "starts_at", "_id"), name: ixActivitiesCommunity},
+	{collection: colActivities, keys: keys("kind", "starts_at", "_id"), name: ixActivitiesKind},
+	{collection: colActivityCheckins, keys: keys("activity_id", "at"), name: ixCheckinsActivity},
+	{collection: colAddresses, keys: keys("name"), unique: true, name: ixAddressName},
+	{collection: colAddresses, keys: keys("grams"), name: ixAddressGrams},
 	// GridFS's own indexes of the photo files (the driver's upload would
 	// make them on first use; Photos writes the files itself).
 	{collection: photosBucket + ".chunks", keys: keys("files_id", "n"), unique: true, name: "files_id_1_n_1"},

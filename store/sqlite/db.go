@@ -143,6 +143,9 @@ func (db *DB) open(ctx context.Context, opt Options) error {
 	if err := db.migrate(ctx); err != nil {
 		return err
 	}
+	if err := db.settleMigrations(ctx); err != nil {
+		return err
+	}
 	// The planner's statistics, for the queries it plans itself: ANALYZE
 	// what changed much since the last time, reading at most a thousand
 	// rows of each index (milliseconds whatever the size). Best effort.
@@ -288,6 +291,28 @@ func (db *DB) migrate(ctx context.Context) error {
 		return model.Errorf(model.CodeUnavailable, "数据目录 %s 由更新版本的服务写入（数据库版本 %d，本程序只认识到 %d）；请使用更新的版本，或从备份恢复", db.dir, current, latest)
 	}
 	return nil
+}
+
+// settleMigrations does what a migration asked for that SQL cannot: a
+// migration that adds statistics counters sets meta's rebuild_stats, and
+// the roll-ups are rebuilt from the tickets once (every ticket counted
+// with the counters as the model now defines them).
+func (db *DB) settleMigrations(ctx context.Context) error {
+	var why string
+	err := db.w.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'rebuild_stats'").Scan(&why)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return translate(fmt.Errorf("read meta: %w", err))
+	}
+	if _, err := db.Stats().Rebuild(ctx); err != nil {
+		return fmt.Errorf("rebuild the statistics after migration %s: %w", why, err)
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key = 'rebuild_stats'")
+		return err
+	})
 }
 
 // migrationNumber reads NNNN from migrations/NNNN_name.sql.

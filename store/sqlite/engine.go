@@ -24,5 +24,7 @@ func (db *DB) EngineAs(instance string) store.Engine {
 		Submitters:    db.Submitters(),
 		Notifications: db.Notifications(),
 		Subscriptions: db.Subscriptions(),
+		Addresses:     db.Addresses(),
+		Layers:        db.Layers(),
 	}
 }

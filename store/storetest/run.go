@@ -19,6 +19,7 @@ func Run(t *testing.T, open Open) {
 		{"Catalogue", runCatalogue},
 		{"Photos", runPhotos},
 		{"Activities", runActivities},
+		{"Addresses", runAddresses},
 		{"Open311", runOpen311},
 		{"Notifications", runNotifications},
 	}
