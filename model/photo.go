@@ -27,6 +27,8 @@ type Photo struct {
 	// dispatchers only.
 	RedactedAt  time.Time
 	HasOriginal bool
+	// OriginalType is the kept original's media type.
+	OriginalType string
 }
 
 // VariantOriginal names the unblurred original of a redacted photo, kept

@@ -1,6 +1,9 @@
 package model
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // A ticket's personal data, and what becomes of it (docs/privacy.md):
 //
@@ -140,4 +143,13 @@ func (t *Ticket) Clone() *Ticket {
 		c.Extension = &x
 	}
 	return &c
+}
+
+// Erasure is a ticket that still holds personal data of a closed account:
+// its rewrite could not be done at once (the report was still being
+// screened, or changed meanwhile), and the privacy job does it later.
+type Erasure struct {
+	TicketID string
+	UserID   string
+	At       time.Time
 }

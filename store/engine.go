@@ -31,6 +31,11 @@ type Engine struct {
 	Submitters    Submitters
 	Notifications Notifications
 	Subscriptions Subscriptions
+	// The duty of care (privacy.go).
+	Staff     Staff
+	Trail     Trail
+	Privacy   Privacy
+	Redaction Redaction
 }
 
 // Tickets stores tickets and their transitions.

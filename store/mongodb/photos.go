@@ -60,6 +60,12 @@ type photoDoc struct {
 	UsedBy      string        `bson:"used_by"`
 	Moderation  moderationDoc `bson:"moderation"`
 	CreatedAt   time.Time     `bson:"created_at"`
+	// A redacted photo (redaction.go): when, and its kept original.
+	RedactedAt     time.Time `bson:"redacted_at,omitempty"`
+	HasOriginal    bool      `bson:"has_original,omitempty"`
+	OriginalSHA256 string    `bson:"original_sha256,omitempty"`
+	OriginalSize   int64     `bson:"original_size,omitempty"`
+	OriginalType   string    `bson:"original_type,omitempty"`
 }
 
 func (d *photoDoc) model() *model.Photo {
@@ -67,6 +73,7 @@ func (d *photoDoc) model() *model.Photo {
 		ID: d.ID, OwnerID: d.OwnerID, ContentType: d.ContentType, Width: d.Width, Height: d.Height,
 		Size: d.Size, SHA256: d.SHA256, TakenAt: d.TakenAt, UsedBy: d.UsedBy, CreatedAt: d.CreatedAt,
 		Moderation: model.Moderation{TraceID: d.Moderation.TraceID, Suggest: d.Moderation.Suggest, CheckedAt: d.Moderation.CheckedAt},
+		RedactedAt: d.RedactedAt, HasOriginal: d.HasOriginal, OriginalType: d.OriginalType,
 	}
 	if d.ExifLoc != nil {
 		p.ExifLocation = &model.Point{Lat: d.ExifLoc.Lat, Lng: d.ExifLoc.Lng}
@@ -173,8 +180,15 @@ func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, i
 		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))
 	}
 	size, sum := d.Size, d.SHA256
-	if variant == VariantThumb {
+	switch {
+	case variant == VariantThumb:
 		size, sum = d.ThumbSize, d.ThumbSHA256
+	case variant == model.VariantOriginal && d.HasOriginal:
+		size, sum = d.OriginalSize, d.OriginalSHA256
+	case variant == model.VariantOriginal:
+		variant = VariantFull // never redacted: the full rendition is the original
+	case variant != VariantFull:
+		return nil, 0, "", model.Errorf(model.CodeNotFound, "照片不存在")
 	}
 	ds, err := s.bucket().OpenDownloadStream(ctx, id+"."+variant)
 	if errors.Is(err, mongo.ErrFileNotFound) {

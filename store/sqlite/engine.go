@@ -24,5 +24,9 @@ func (db *DB) EngineAs(instance string) store.Engine {
 		Submitters:    db.Submitters(),
 		Notifications: db.Notifications(),
 		Subscriptions: db.Subscriptions(),
+		Staff:         db.Staff(),
+		Trail:         db.Trail(),
+		Privacy:       db.Privacy(),
+		Redaction:     db.Redaction(),
 	}
 }
