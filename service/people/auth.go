@@ -170,13 +170,13 @@ func (a *Auth) ForgetUser(userID string) { a.cache.forget(userID) }
 
 // AuthDeps are Auth's collaborators.
 type AuthDeps struct {
-	WeChat     WeChatLogin
-	Users      UserStore
-	Invites    InviteStore
-	Profiles   ProfileLinker
-	Limiter    limit.Limiter
-	Tokens     *Tokens
-	Limits     AuthLimits
+	WeChat   WeChatLogin
+	Users    UserStore
+	Invites  InviteStore
+	Profiles ProfileLinker
+	Limiter  limit.Limiter
+	Tokens   *Tokens
+	Limits   AuthLimits
 	// Staff keeps the staff accounts' roles and session versions;
 	// Failures counts wrong passwords per account and address (Policy says
 	// what they lead to); Trail records failures and locks.
