@@ -3,7 +3,7 @@ package model
 // Source is the channel a ticket came in by (GB/T 30428 信息采集 has several).
 type Source string
 
-// The channels of API.md. A ticket stored before sources existed is a
+// The channels of the HTTP API (docs/openapi.yaml, Ticket.source). A ticket stored before sources existed is a
 // resident's WeChat report.
 const (
 	SourceWeChat  Source = "wechat"  // a resident's 随手拍 from the mini-program

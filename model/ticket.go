@@ -10,7 +10,7 @@ import (
 // 处置 → 核查结案).
 type Status string
 
-// The statuses of API.md.
+// The statuses of the HTTP API (docs/openapi.yaml, Ticket.status).
 const (
 	// StatusSubmitted: reported, being screened (content security).
 	StatusSubmitted Status = "submitted"

@@ -7,8 +7,11 @@ import (
 )
 
 // This file is the whole workflow of a ticket (GB/T 30428: 信息采集 → 立案 →
-// 派遣 → 处置 → 反馈 → 核查 → 结案, with 延期, 挂账, 督办 and 返工): one method per
-// step. Each checks that the step is allowed in the ticket's status, sets the
+// 派遣 → 处置 → 反馈 → 核查 → 结案, with 延期, 挂账, 督办 and 返工): a method for
+// each step someone (or a timer) takes — Register, Route, Dispatch, Accept …
+// — some of which record the same event (routing and a staff's dispatch
+// both record dispatched; docs/state-machine.md maps each event to the
+// methods that record it). Each checks that the step is allowed in the ticket's status, sets the
 // new status and every field the step changes, computes the deadline where
 // the step moves it, and appends the step's event. A step that is not
 // allowed is a conflict and changes nothing. Services call these methods and

@@ -109,7 +109,7 @@ func TestSeedDemoFillsAnEmptyStoreAndTheStatisticsAgree(t *testing.T) {
 			reopened += x.Reopens
 			bySource[x.Source]++
 			// overdue=true is open and past the deadline: escalated, and
-			// not closed, rejected or merged (API.md).
+			// not closed, rejected or merged (docs/openapi.yaml, overdue).
 			final := x.Status == "closed" || x.Status == "rejected" || x.Status == "merged"
 			if x.Escalated && !final {
 				overdue++

@@ -120,7 +120,9 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 	p := cfg.Periods
 	loops := []func(context.Context){
 		svc.signals.Run,
-		func(ctx context.Context) { svc.liveness.Run(ctx, p.LivenessBeat, logger) },
+		func(ctx context.Context) {
+			queue.Every(ctx, logger, "liveness", p.LivenessBeat, func(ctx context.Context) (int, error) { return 0, svc.liveness.Beat(ctx) })
+		},
 		func(ctx context.Context) { svc.dispatcher.RunTimers(ctx, svc.timers, p.Timers) },
 		func(ctx context.Context) { svc.grids.Run(ctx, svc.signals.C(gridsSignal), p.Grids) },
 		svc.live.Run,

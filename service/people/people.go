@@ -290,27 +290,40 @@ func (p *Directory) claimPhone(ctx context.Context, role model.Role, phone, prof
 // Errors: invalid_argument (a cursor naming no profile), unavailable.
 func (p *Directory) ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]WorkerRow, string, int64, error) {
 	ws, next, total, err := p.profiles.ListWorkers(ctx, f, cursor, limit)
-	if err != nil {
-		return nil, "", 0, err
-	}
-	rows, err := p.workerRows(ctx, ws)
-	return rows, next, total, err
+	return pageOf(ctx, ws, next, total, err, p.workerRows)
 }
 
 // GetWorker returns one worker of the directory. Errors: not_found.
 func (p *Directory) GetWorker(ctx context.Context, id string) (*WorkerRow, error) {
-	w, err := p.profiles.GetWorker(ctx, id)
+	return oneOf(ctx, id, model.RoleGridWorker, p.profiles.GetWorker, p.workerRows)
+}
+
+// pageOf turns a page of profiles into a page of directory rows.
+func pageOf[P, R any](ctx context.Context, ps []P, next string, total int64, err error,
+	rows func(context.Context, []P) ([]R, error)) ([]R, string, int64, error) {
+	if err != nil {
+		return nil, "", 0, err
+	}
+	out, err := rows(ctx, ps)
+	return out, next, total, err
+}
+
+// oneOf reads one profile of role by id and makes its directory row.
+// Errors: not_found naming what was asked for, unavailable.
+func oneOf[P, R any](ctx context.Context, id string, role model.Role, get func(context.Context, string) (P, error),
+	rows func(context.Context, []P) ([]R, error)) (*R, error) {
+	profile, err := get(ctx, id)
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "没有 id 为 %s 的网格员", id)
+		return nil, model.Errorf(model.CodeNotFound, "没有 id 为 %s 的%s", id, role.Label())
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := p.workerRows(ctx, []*model.Worker{w})
+	out, err := rows(ctx, []P{profile})
 	if err != nil {
 		return nil, err
 	}
-	return &rows[0], nil
+	return &out[0], nil
 }
 
 // duty returns which of users are on duty and their open tasks.
@@ -554,27 +567,12 @@ func (p *Directory) reinvite(ctx context.Context, role model.Role, id, name stri
 // total. Errors: invalid_argument (a cursor naming no profile), unavailable.
 func (p *Directory) ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]MemberRow, string, int64, error) {
 	ms, next, total, err := p.profiles.ListPartyMembers(ctx, f, cursor, limit)
-	if err != nil {
-		return nil, "", 0, err
-	}
-	rows, err := p.memberRows(ctx, ms)
-	return rows, next, total, err
+	return pageOf(ctx, ms, next, total, err, p.memberRows)
 }
 
 // GetPartyMember returns one party member of the directory. Errors: not_found.
 func (p *Directory) GetPartyMember(ctx context.Context, id string) (*MemberRow, error) {
-	m, err := p.profiles.GetPartyMember(ctx, id)
-	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "没有 id 为 %s 的在职党员", id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rows, err := p.memberRows(ctx, []*model.PartyMember{m})
-	if err != nil {
-		return nil, err
-	}
-	return &rows[0], nil
+	return oneOf(ctx, id, model.RolePartyMember, p.profiles.GetPartyMember, p.memberRows)
 }
 
 // UpdatePartyMember changes a party member as UpdateWorker changes a

@@ -1,5 +1,5 @@
-// Package stats reads the statistics the bureau reports (PRODUCT.md, "The
-// statistics the bureau checks"; docs/statistics.md): the summary of any
+// Package stats reads the statistics the bureau reports
+// (docs/statistics.md): the summary of any
 // period grouped by category, grid, community, worker, source, day or month,
 // the ranking, the party-building figures, the annual report's sentences
 // and the Excel workbook. The counting itself is the store's: every

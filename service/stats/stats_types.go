@@ -2,7 +2,7 @@ package stats
 
 import "time"
 
-// Counts are the digital city-management indicators of API.md for one
+// Counts are the digital city-management indicators (docs/statistics.md) for one
 // group and period. Every count is derived from the ticket events.
 type Counts struct {
 	Reported   int64 // reports received, duplicates and rejected ones included

@@ -1,5 +1,5 @@
-// Package ticket owns a ticket's life (PRODUCT.md, "The life of a ticket";
-// docs/state-machine.md): the one intake every channel goes through —
+// Package ticket owns a ticket's life (docs/state-machine.md,
+// docs/architecture.md): the one intake every channel goes through —
 // residents' reports, grid workers' patrol cases, 12345 hotline calls
 // (Reports, Tasks.TakeCall; Open311 requests come through package open311)
 // — screening (立案), routing and dispatch (派遣), the assignees' tasks

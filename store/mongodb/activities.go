@@ -33,7 +33,7 @@ func NewActivities(m *Mongo, now func() time.Time) *Activities {
 	return &Activities{
 		activities: m.db.Collection(colActivities),
 		checkins:   m.db.Collection(colActivityCheckins),
-		now:        now,
+		now:        msClock(now),
 	}
 }
 

@@ -21,8 +21,9 @@ import (
 // submission refused as a duplicate leaves a gap.
 const (
 	colCaseCounters = "case_counters"
-	// caseNoAttempts bounds an insert's tries at a number not taken.
-	caseNoAttempts = 8
+	// caseNoAttempts bounds an insert's tries at a number not taken (many
+	// concurrent intakes on FerretDB may each lose a few times).
+	caseNoAttempts = 64
 )
 
 // caseDay is the day of a case number: the date of at in China Standard

@@ -22,7 +22,7 @@ type Categories struct {
 
 // NewCategories returns the catalogue store of m.
 func NewCategories(m *Mongo, now func() time.Time) *Categories {
-	return &Categories{c: m.db.Collection(colCategories), now: now}
+	return &Categories{c: m.db.Collection(colCategories), now: msClock(now)}
 }
 
 type categoryDoc struct {

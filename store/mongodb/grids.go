@@ -29,7 +29,7 @@ type Grids struct {
 
 // NewGrids returns the grid store of m.
 func NewGrids(m *Mongo, now func() time.Time) *Grids {
-	return &Grids{c: m.db.Collection(colGrids), meta: m.db.Collection(colMeta), now: now}
+	return &Grids{c: m.db.Collection(colGrids), meta: m.db.Collection(colMeta), now: msClock(now)}
 }
 
 type gridDoc struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -14,25 +15,26 @@ import (
 	"github.com/citizen-city/chengguantong/model"
 )
 
-// colHandoffs holds the handoffs: what a committed ticket change hands to
-// Redis after the commit (docs/consistency.md, "Handoffs").
+// The handoffs: what a committed ticket change hands to Redis after the
+// commit (docs/consistency.md, "Handoffs").
 //
 // MongoDB cannot write the ticket's change and a second document atomically
 // without a transaction (and FerretDB has none), so each attempt to commit
-// first inserts its handoff record here — one immutable document per
-// attempt, {_id: random, ticket, version, from, owner, at} — and then
-// inserts the transition's log entry, which decides the commit. A committed
-// transition therefore always has its record, even if its writer dies at
-// once. An attempt that loses (another writer took the version) deletes its
-// own record; one whose writer died before its commit leaves a record for a
-// change that never happened, which is harmless: relaying is idempotent and
-// derived from the ticket's committed state.
+// version v sends its handoff record together with its log entry, in one
+// unordered insert into the log: {_id: "<ticket>/<v>/h", ticket, version,
+// from, owner, handoff: <time>}. The record is written whether or not the
+// entry wins, so a committed transition always has it, even if its writer
+// dies at once; one attempt's record serves every attempt at that version
+// (their From is the same: the timeline of version v-1). A record whose
+// version was never committed (its writer died before the insert reached
+// the entry) is harmless: relaying is idempotent and derived from the
+// ticket's committed state. The intake's record, "<ticket>/0/h", is
+// inserted before the ticket.
 //
-// Records are never updated, only inserted and deleted — on FerretDB, where
-// updates of one document are not atomic, nothing here can be lost to a
-// race. A ticket's records read as one handoff: the latest version and
-// owner, the smallest From.
-const colHandoffs = "handoffs"
+// Records are only inserted and deleted, never updated: on FerretDB, where
+// updates of one document are not atomic, none can be lost to a race. A
+// ticket's records read as one handoff: the latest version and owner, the
+// smallest From.
 
 type handoffDoc struct {
 	ID      string    `bson:"_id"`
@@ -40,23 +42,23 @@ type handoffDoc struct {
 	Version int64     `bson:"version"`
 	From    int       `bson:"from"`
 	Owner   string    `bson:"owner"`
-	At      time.Time `bson:"at"`
+	At      time.Time `bson:"handoff"` // sparse-indexed: only records have it
 }
 
-// recordHandoff inserts the handoff record of an attempt to commit ticket
-// at version, and returns its id (for dropHandoff when the attempt loses).
-func (s *Tickets) recordHandoff(ctx context.Context, ticket string, version int64, from int, at time.Time) (string, error) {
-	d := handoffDoc{ID: NewID(), Ticket: ticket, Version: version, From: from, Owner: s.owner, At: at.UTC()}
-	if _, err := s.handoffs.InsertOne(ctx, d); err != nil {
-		return "", fmt.Errorf("record handoff: %w", translate(err))
-	}
-	return d.ID, nil
+// handoffID names the record of a ticket's version.
+func handoffID(ticket string, version int64) string {
+	return ticket + "/" + strconv.FormatInt(version, 10) + "/h"
 }
 
-// dropHandoff deletes the record of an attempt that did not commit. Best
-// effort: a record left behind is relayed harmlessly.
-func (s *Tickets) dropHandoff(ctx context.Context, id string) {
-	_, _ = s.handoffs.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": id})
+// handoff is the record of an attempt to commit ticket at version.
+func (s *Tickets) handoff(ticket string, version int64, from int, at time.Time) handoffDoc {
+	return handoffDoc{ID: handoffID(ticket, version), Ticket: ticket, Version: version, From: from, Owner: s.owner, At: at.UTC()}
+}
+
+// dropHandoff deletes the record of a version that will not be committed.
+// Best effort: a record left behind is relayed harmlessly.
+func (s *Tickets) dropHandoff(ctx context.Context, ticket string, version int64) {
+	_, _ = s.log.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": handoffID(ticket, version)})
 }
 
 // Unrelayed lists up to limit handoffs, oldest first: one per ticket, with
@@ -69,8 +71,8 @@ func (s *Tickets) Unrelayed(ctx context.Context, limit int) ([]model.Handoff, er
 		return nil, nil
 	}
 	var docs []handoffDoc
-	cur, err := s.handoffs.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}).
-		SetLimit(int64(4*limit)).SetHint(ixHandoffsAt))
+	cur, err := s.log.Find(ctx, bson.M{"handoff": bson.M{"$exists": true}}, options.Find().
+		SetSort(bson.D{{Key: "handoff", Value: 1}}).SetLimit(int64(4*limit)).SetHint(ixLogHandoff))
 	if err == nil {
 		err = cur.All(ctx, &docs)
 	}
@@ -105,11 +107,65 @@ func (s *Tickets) Unrelayed(ctx context.Context, limit int) ([]model.Handoff, er
 }
 
 // Relayed clears a ticket's handoff records made at version or before; a
-// record of a later commit stays. Errors: unavailable.
+// record of a later commit stays. On MongoDB one delete of their _ids; on
+// FerretDB, which looks up only a single _id without reading the whole log,
+// one delete each. Versions this instance has cleared already are not
+// asked for again. Errors: unavailable.
 func (s *Tickets) Relayed(ctx context.Context, ticketID string, version int64) error {
-	_, err := s.handoffs.DeleteMany(ctx, bson.M{"ticket": ticketID, "version": bson.M{"$lte": version}})
-	if err != nil {
-		return fmt.Errorf("handoff relayed: %w", translate(err))
+	from := s.relayedBelow(ticketID)
+	ids := make([]string, 0, version+1)
+	for v := version; v >= from; v-- {
+		ids = append(ids, handoffID(ticketID, v))
+	}
+	if err := s.deleteHandoffs(ctx, ids); err != nil {
+		return err
+	}
+	s.relayedUpTo(ticketID, version)
+	return nil
+}
+
+// relayedBelow is the first version of a ticket whose record this instance
+// has not cleared (0 if it knows of none).
+func (s *Tickets) relayedBelow(ticket string) int64 {
+	s.relayedMu.Lock()
+	defer s.relayedMu.Unlock()
+	if v, ok := s.relayed[ticket]; ok {
+		return v + 1
+	}
+	return 0
+}
+
+// relayedUpTo remembers that the ticket's records up to version are
+// cleared. The memory is bounded; forgetting only costs a longer delete.
+func (s *Tickets) relayedUpTo(ticket string, version int64) {
+	s.relayedMu.Lock()
+	defer s.relayedMu.Unlock()
+	if s.relayed == nil || len(s.relayed) >= relayedMax {
+		s.relayed = map[string]int64{}
+	}
+	if v, ok := s.relayed[ticket]; !ok || version > v {
+		s.relayed[ticket] = version
+	}
+}
+
+// relayedMax bounds the memory of cleared records.
+const relayedMax = 50_000
+
+// deleteHandoffs deletes records by _id.
+func (s *Tickets) deleteHandoffs(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if !s.m.ferret {
+		if _, err := s.log.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}}); err != nil {
+			return fmt.Errorf("handoff relayed: %w", translate(err))
+		}
+		return nil
+	}
+	for _, id := range ids {
+		if _, err := s.log.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+			return fmt.Errorf("handoff relayed: %w", translate(err))
+		}
 	}
 	return nil
 }

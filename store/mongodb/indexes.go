@@ -3,6 +3,7 @@ package mongodb
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -45,6 +46,7 @@ const (
 	ixOpenOverdueCreated = "open_overdue_created_id"
 	ixOpenOverdueDue     = "open_overdue_due_id"
 	ixSourceCreated      = "source_created_id"
+	ixSourceDue          = "source_due_id"
 	ixLateCreated        = "late_created_id"
 	ixHeldCreated        = "held_created_id"
 	ixGramsCreated       = "grams_created_id"
@@ -53,14 +55,13 @@ const (
 // The indexes of the log, the handoffs and the directory.
 const (
 	ixLogPending      = "pending_sparse"
-	ixHandoffsAt      = "at_id"
-	ixHandoffsTicket  = "ticket_version"
-	ixBatchesAt       = "at"
+	ixLogHandoff      = "handoff_sparse"
 	ixWorkersCreated  = "created_id"
 	ixWorkersGrid     = "grid_created_id"
 	ixMembersCreated  = "created_id"
 	ixMembersCommunit = "community_created_id"
 	ixMembersBranch   = "branch_created_id"
+	ixSubscriptions   = "sub"
 )
 
 // index is one index the store needs.
@@ -118,17 +119,17 @@ var indexes = []index{
 	{collection: colTickets, keys: keys("open_overdue", "created_at", "_id"), name: ixOpenOverdueCreated},
 	{collection: colTickets, keys: keys("open_overdue", "due_at", "_id"), name: ixOpenOverdueDue},
 	{collection: colTickets, keys: keys("source", "created_at", "_id"), name: ixSourceCreated},
+	{collection: colTickets, keys: keys("source", "due_at", "_id"), name: ixSourceDue},
 	{collection: colTickets, keys: keys("late", "created_at", "_id"), name: ixLateCreated},
 	{collection: colTickets, keys: keys("held", "created_at", "_id"), name: ixHeldCreated},
 	{collection: colTickets, keys: keys("grams", "created_at", "_id"), name: ixGramsCreated},
 
 	{collection: colTicketLog, keys: keys("pending"), sparse: true, name: ixLogPending},
-	{collection: colHandoffs, keys: keys("at", "_id"), name: ixHandoffsAt},
-	{collection: colHandoffs, keys: keys("ticket", "version"), name: ixHandoffsTicket},
-	{collection: colStatsBatches, keys: keys("at"), name: ixBatchesAt},
+	{collection: colTicketLog, keys: keys("handoff"), sparse: true, name: ixLogHandoff},
 
 	{collection: colWorkers, keys: keys("grid_codes"), name: "grid_codes"},
 	{collection: colNotifications, keys: keys("at"), name: "at"},
+	{collection: colSubscriptions, keys: keys("sub"), name: ixSubscriptions},
 	{collection: colActivities, keys: keys("starts_at"), name: "starts_at"},
 	// GridFS's own indexes of the photo files (the driver's upload would
 	// make them on first use; Photos writes the files itself).
@@ -148,9 +149,10 @@ var indexes = []index{
 	{collection: colNotifications, keys: keys("user_id"), name: "user_id"},
 }
 
-// EnsureIndexes creates the indexes every collection needs. It is idempotent
-// and safe to run from several instances at once. Errors: unavailable,
-// internal.
+// EnsureIndexes creates the indexes every collection needs, then fills in
+// what tickets stored before this version lack (backfillTickets). It is
+// idempotent and safe to run from several instances at once. Errors:
+// unavailable, internal.
 func (m *Mongo) EnsureIndexes(ctx context.Context) error {
 	for _, ix := range indexes {
 		opts := options.Index().SetName(ix.name)
@@ -166,7 +168,46 @@ func (m *Mongo) EnsureIndexes(ctx context.Context) error {
 			return fmt.Errorf("create index %s.%s: %w", ix.collection, ix.name, translate(err))
 		}
 	}
-	return nil
+	return m.backfillTickets(ctx)
+}
+
+// backfillTickets gives the tickets stored before the staff search's
+// n-grams, case numbers and open-overdue and late flags existed what they
+// lack, in creation order (case numbers by day, after any the day has). A
+// start-up with none left costs one index lookup.
+func (m *Mongo) backfillTickets(ctx context.Context) error {
+	t := NewTickets(m, "", time.Now)
+	for {
+		var docs []ticketDoc
+		cur, err := t.c.Find(ctx, bson.M{"grams": nil}, options.Find().SetHint(ixGramsCreated).
+			SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(500))
+		if err == nil {
+			err = cur.All(ctx, &docs)
+		}
+		if err != nil {
+			return fmt.Errorf("backfill tickets: %w", translate(err))
+		}
+		if len(docs) == 0 {
+			return nil
+		}
+		models := make([]mongo.WriteModel, 0, len(docs))
+		for i := range docs {
+			d := &docs[i]
+			tk := d.model()
+			set := bson.M{"grams": grams(d.Description, d.Address), "open_overdue": tk.OpenOverdue(), "late": tk.ClosedLate()}
+			if d.CaseNo == "" {
+				no, err := t.nextCaseNo(ctx, d.CreatedAt, 1)
+				if err != nil {
+					return err
+				}
+				set["case_no"] = no
+			}
+			models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": d.ID, "grams": nil}).SetUpdate(bson.M{"$set": set}))
+		}
+		if _, err := t.c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			return fmt.Errorf("backfill tickets: %w", translate(err))
+		}
+	}
 }
 
 // staffIndex names the index that serves a staff search: that of its most
@@ -204,7 +245,7 @@ func staffIndex(q model.TicketQuery) string {
 	case len(q.Statuses) > 0:
 		return pick(ixStatusCreated, ixStatusDue)
 	case q.Source != "":
-		return pick(ixSourceCreated, ixDue)
+		return pick(ixSourceCreated, ixSourceDue)
 	}
 	return pick(ixCreated, ixDue)
 }

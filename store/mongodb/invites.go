@@ -21,7 +21,7 @@ type Invites struct {
 
 // NewInvites returns the invite store of m.
 func NewInvites(m *Mongo, now func() time.Time) *Invites {
-	return &Invites{c: m.db.Collection(colInvites), redemptions: m.db.Collection(colInviteRedemptions), now: now}
+	return &Invites{c: m.db.Collection(colInvites), redemptions: m.db.Collection(colInviteRedemptions), now: msClock(now)}
 }
 
 type inviteDoc struct {

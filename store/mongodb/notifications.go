@@ -29,7 +29,7 @@ type Notifications struct {
 
 // NewNotifications returns the notification log of m.
 func NewNotifications(m *Mongo, now func() time.Time) *Notifications {
-	return &Notifications{c: m.db.Collection(colNotifications), now: now}
+	return &Notifications{c: m.db.Collection(colNotifications), now: msClock(now)}
 }
 
 type notificationDoc struct {

@@ -2,6 +2,7 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -37,7 +38,7 @@ func NewPeople(m *Mongo, now func() time.Time) *People {
 		members:  m.db.Collection(colPartyMembers),
 		links:    m.db.Collection(colProfileLinks),
 		phones:   m.db.Collection(colPhoneClaims),
-		now:      now,
+		now:      msClock(now),
 	}
 }
 
@@ -225,8 +226,8 @@ func peopleFilter(f model.PeopleFilter) bson.M {
 // listPage reads one page of a directory collection in creation order
 // (created_at, then _id) after cursor — the id of the previous page's last
 // row — and the number of all matches.
-func listPage[D any](ctx context.Context, c *mongo.Collection, filter bson.M, cursor string, limit int, idOf func(D) string) ([]D, string, int64, error) {
-	total, err := c.CountDocuments(ctx, filter)
+func listPage[D any](ctx context.Context, c *mongo.Collection, filter bson.M, hint string, cursor string, limit int, idOf func(D) string) ([]D, string, int64, error) {
+	total, err := c.CountDocuments(ctx, filter, options.Count().SetHint(hint))
 	if err != nil {
 		return nil, "", 0, translate(err)
 	}
@@ -246,7 +247,7 @@ func listPage[D any](ctx context.Context, c *mongo.Collection, filter bson.M, cu
 		}}
 		filter = bson.M{"$and": bson.A{filter, after}}
 	}
-	cur, err := c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit+1)))
+	cur, err := c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit+1)).SetHint(hint))
 	if err != nil {
 		return nil, "", 0, translate(err)
 	}
@@ -265,7 +266,11 @@ func listPage[D any](ctx context.Context, c *mongo.Collection, filter bson.M, cu
 // ListWorkers returns a page of worker profiles matching f in creation
 // order, the next cursor ("" at the end) and how many match in all.
 func (s *People) ListWorkers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]*model.Worker, string, int64, error) {
-	docs, next, total, err := listPage(ctx, s.workers, peopleFilter(f), cursor, limit, func(d workerDoc) string { return d.ID })
+	hint := ixWorkersCreated
+	if f.Grid != "" {
+		hint = ixWorkersGrid
+	}
+	docs, next, total, err := listPage(ctx, s.workers, peopleFilter(f), hint, cursor, limit, func(d workerDoc) string { return d.ID })
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("list workers: %w", err)
 	}
@@ -279,7 +284,14 @@ func (s *People) ListWorkers(ctx context.Context, f model.PeopleFilter, cursor s
 // ListPartyMembers returns a page of party member profiles matching f, as
 // ListWorkers does.
 func (s *People) ListPartyMembers(ctx context.Context, f model.PeopleFilter, cursor string, limit int) ([]*model.PartyMember, string, int64, error) {
-	docs, next, total, err := listPage(ctx, s.members, peopleFilter(f), cursor, limit, func(d memberDoc) string { return d.ID })
+	hint := ixMembersCreated
+	switch {
+	case f.BranchID != "":
+		hint = ixMembersBranch
+	case f.Community != "":
+		hint = ixMembersCommunit
+	}
+	docs, next, total, err := listPage(ctx, s.members, peopleFilter(f), hint, cursor, limit, func(d memberDoc) string { return d.ID })
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("list party members: %w", err)
 	}
@@ -396,6 +408,10 @@ func (s *People) RenameBranch(ctx context.Context, id, name string) (*model.Bran
 
 func phoneClaimID(role model.Role, phone string) string { return string(role) + "/" + phone }
 
+// phoneClaimInFlight is how long a claim whose profile does not hold the
+// phone (yet) is taken for a profile being created, not one left behind.
+const phoneClaimInFlight = 15 * time.Second
+
 // ClaimPhone gives phone to an active profile of role. It returns the id
 // of another active profile of the same role that holds the phone (and
 // claims nothing), or "" once the phone is profileID's. The decision is
@@ -428,7 +444,8 @@ func (s *People) ClaimPhone(ctx context.Context, role model.Role, phone, profile
 			return "", fmt.Errorf("claim phone: %w", translate(err))
 		}
 		var claim struct {
-			Profile string `bson:"profile"`
+			Profile string    `bson:"profile"`
+			At      time.Time `bson:"at"`
 		}
 		if err := s.phones.FindOne(ctx, bson.M{"_id": id}).Decode(&claim); err != nil {
 			if err == mongo.ErrNoDocuments {
@@ -439,12 +456,21 @@ func (s *People) ClaimPhone(ctx context.Context, role model.Role, phone, profile
 		if claim.Profile == profileID {
 			return "", nil
 		}
-		// Does the holder still hold it?
-		n, err := c.CountDocuments(ctx, bson.M{"_id": claim.Profile, "phone": phone, "inactive": bson.M{"$ne": true}})
-		if err != nil {
-			return "", fmt.Errorf("claim phone: %w", translate(err))
+		// Does the holder still hold it? A holder not created yet holds
+		// it while its claim is young: a profile being created.
+		var holder struct {
+			Phone    string `bson:"phone"`
+			Inactive bool   `bson:"inactive"`
 		}
-		if n > 0 {
+		err = c.FindOne(ctx, bson.M{"_id": claim.Profile}, options.FindOne().SetProjection(bson.M{"phone": 1, "inactive": 1})).Decode(&holder)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			if s.now().Sub(claim.At) < phoneClaimInFlight {
+				return claim.Profile, nil
+			}
+		case err != nil:
+			return "", fmt.Errorf("claim phone: %w", translate(err))
+		case holder.Phone == phone && !holder.Inactive:
 			return claim.Profile, nil
 		}
 		if _, err := s.phones.DeleteOne(ctx, bson.M{"_id": id, "profile": claim.Profile}); err != nil {

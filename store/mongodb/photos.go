@@ -1,10 +1,12 @@
 package mongodb
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -19,17 +21,20 @@ const (
 	photosBucket = "photo_files"
 )
 
-// Photos stores photo metadata in a collection and the (metadata-free)
-// image bytes in GridFS, as <id>.full and <id>.thumb.
+// Photos stores a photo's metadata and, when they are small enough (all a
+// phone's photos after processing), its (metadata-free) image bytes in one
+// document — one write at upload, one read to serve it; larger files go to
+// GridFS, as <id>.full and <id>.thumb.
 type Photos struct {
-	c   *mongo.Collection
-	db  *mongo.Database
-	now func() time.Time
+	c      *mongo.Collection
+	db     *mongo.Database
+	now    func() time.Time
+	ferret bool // see SetTrace
 }
 
 // NewPhotos returns the photo store of m.
 func NewPhotos(m *Mongo, now func() time.Time) *Photos {
-	return &Photos{c: m.db.Collection(colPhotos), db: m.db, now: now}
+	return &Photos{c: m.db.Collection(colPhotos), db: m.db, now: msClock(now), ferret: m.ferret}
 }
 
 // bucket returns a GridFS bucket for one operation: the driver's bucket
@@ -60,13 +65,30 @@ type photoDoc struct {
 	UsedBy      string        `bson:"used_by"`
 	Moderation  moderationDoc `bson:"moderation"`
 	CreatedAt   time.Time     `bson:"created_at"`
-	// A redacted photo (redaction.go): when, and its kept original.
+	// The files themselves, when stored in the document (Inline; see
+	// inlineMax).
+	Inline bool   `bson:"in_doc,omitempty"`
+	Full   []byte `bson:"full,omitempty"`
+	Thumb  []byte `bson:"thumb,omitempty"`
+	// FullType and ThumbType are their content types.
+	FullType  string `bson:"full_type,omitempty"`
+	ThumbType string `bson:"thumb_type,omitempty"`
+	// A redacted photo (redaction.go): when, and its kept original (in the
+	// document when Inline, else the GridFS file <id>.original).
 	RedactedAt     time.Time `bson:"redacted_at,omitempty"`
 	HasOriginal    bool      `bson:"has_original,omitempty"`
 	OriginalSHA256 string    `bson:"original_sha256,omitempty"`
 	OriginalSize   int64     `bson:"original_size,omitempty"`
 	OriginalType   string    `bson:"original_type,omitempty"`
+	Original       []byte    `bson:"original,omitempty"`
 }
+
+// inlineMax is the size of the two files up to which they are kept in the
+// photo's document (MongoDB's limit for one document is 16 MB).
+const inlineMax = 8 << 20
+
+// noFiles leaves the files out of a read of metadata.
+var noFiles = bson.M{"full": 0, "thumb": 0, "original": 0}
 
 func (d *photoDoc) model() *model.Photo {
 	p := &model.Photo{
@@ -91,8 +113,11 @@ const (
 // always servable), and returns the photo with its new id.
 func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.PhotoFile) (*model.Photo, error) {
 	p.ID, p.CreatedAt = NewID(), s.now().UTC()
-	if err := s.writeFiles(ctx, p.ID, p.OwnerID, p.CreatedAt, full, thumb); err != nil {
-		return nil, err
+	inline := len(full.Data)+len(thumb.Data) <= inlineMax
+	if !inline {
+		if err := s.writeFiles(ctx, p.ID, p.OwnerID, p.CreatedAt, full, thumb); err != nil {
+			return nil, err
+		}
 	}
 	d := photoDoc{
 		ID: p.ID, OwnerID: p.OwnerID, ContentType: p.ContentType, Width: p.Width, Height: p.Height,
@@ -101,6 +126,9 @@ func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.Ph
 	}
 	if p.ExifLocation != nil {
 		d.ExifLoc = &pointDoc{Lat: p.ExifLocation.Lat, Lng: p.ExifLocation.Lng}
+	}
+	if inline {
+		d.Inline, d.Full, d.Thumb, d.FullType, d.ThumbType = true, full.Data, thumb.Data, full.ContentType, thumb.ContentType
 	}
 	if _, err := s.c.InsertOne(ctx, d); err != nil {
 		return nil, fmt.Errorf("store photo: %w", translate(err))
@@ -148,29 +176,19 @@ func (s *Photos) writeFiles(ctx context.Context, id, owner string, at time.Time,
 // Get returns a photo's metadata.
 func (s *Photos) Get(ctx context.Context, id string) (*model.Photo, error) {
 	var d photoDoc
-	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+	if err := s.c.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(noFiles)).Decode(&d); err != nil {
 		return nil, fmt.Errorf("get photo: %w", translate(err))
 	}
 	return d.model(), nil
 }
 
-// Many returns the photos with the given ids that exist, in no order. It
-// looks each up by _id (at most nine): FerretDB pushes an _id equality down
-// to its storage but would decode every photo to answer an $in.
+// Many returns the photos with the given ids that exist, in no order, in
+// one read. Errors: unavailable.
 func (s *Photos) Many(ctx context.Context, ids []string) ([]*model.Photo, error) {
-	out := make([]*model.Photo, 0, len(ids))
-	for _, id := range ids {
-		var d photoDoc
-		err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("get photos: %w", translate(err))
-		}
-		out = append(out, d.model())
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	return findAll(ctx, s.c, "get photos", (*photoDoc).model, bson.M{"_id": bson.M{"$in": ids}}, options.Find().SetProjection(noFiles))
 }
 
 // Open returns a reader of one variant's bytes, its length and its digest.
@@ -179,16 +197,19 @@ func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, i
 	if err := s.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
 		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))
 	}
-	size, sum := d.Size, d.SHA256
+	size, sum, data := d.Size, d.SHA256, d.Full
 	switch {
 	case variant == VariantThumb:
-		size, sum = d.ThumbSize, d.ThumbSHA256
+		size, sum, data = d.ThumbSize, d.ThumbSHA256, d.Thumb
 	case variant == model.VariantOriginal && d.HasOriginal:
-		size, sum = d.OriginalSize, d.OriginalSHA256
+		size, sum, data = d.OriginalSize, d.OriginalSHA256, d.Original
 	case variant == model.VariantOriginal:
 		variant = VariantFull // never redacted: the full rendition is the original
 	case variant != VariantFull:
 		return nil, 0, "", model.Errorf(model.CodeNotFound, "照片不存在")
+	}
+	if d.Inline {
+		return io.NopCloser(bytes.NewReader(data)), int64(len(data)), sum, nil
 	}
 	ds, err := s.bucket().OpenDownloadStream(ctx, id+"."+variant)
 	if errors.Is(err, mongo.ErrFileNotFound) {
@@ -213,55 +234,120 @@ const (
 	claimDeleted   = "-deleted"
 )
 
-// Claim makes photos durably ticketID's, the resident's own photos only. It
-// succeeds again for the same ticket, and returns how many of ids are now
-// the ticket's. Of two tickets claiming a photo, exactly one gets it.
+// Claim makes photos durably ticketID's — all of them or none: each must
+// exist, be ownerID's, and be free or the ticket's already. It succeeds
+// again for the same ticket, and returns how many of ids are the ticket's
+// afterwards. Of two tickets claiming a photo, exactly one gets it (and
+// the other none of its photos). Errors: unavailable.
+//
+// The claims go first, in id order, in one ordered insert: of two claims
+// sharing photos, the first photo they share decides, and the loser stops
+// there. Then one conditional update marks the photos, only if every one
+// is the owner's and free (or the ticket's); if not, the claims made are
+// taken back.
 func (s *Photos) Claim(ctx context.Context, ownerID string, ids []string, ticketID string) (int, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	taken, held, err := s.claimAll(ctx, ids, ticketID)
+	if err != nil {
+		s.unclaim(ctx, taken, ticketID)
+		return 0, err
+	}
+	if held {
+		res, err := s.c.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}, "owner_id": ownerID, "used_by": bson.M{"$in": bson.A{"", ticketID}}},
+			bson.M{"$set": bson.M{"used_by": ticketID}})
+		if err != nil {
+			s.unclaim(ctx, taken, ticketID)
+			return 0, fmt.Errorf("claim photos: %w", translate(err))
+		}
+		if res.MatchedCount == int64(len(ids)) {
+			return len(ids), nil
+		}
+		// Unknown, another's, or used: none is claimed.
+		if len(taken) > 0 && res.ModifiedCount > 0 {
+			if _, err := s.c.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": taken}, "used_by": ticketID}, bson.M{"$set": bson.M{"used_by": ""}}); err != nil {
+				return 0, fmt.Errorf("claim photos: %w", translate(err))
+			}
+		}
+	}
+	s.unclaim(ctx, taken, ticketID)
 	photos, err := s.Many(ctx, ids)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	mine := 0
 	for _, p := range photos {
-		if p.OwnerID != ownerID || (p.UsedBy != "" && p.UsedBy != ticketID) {
-			continue
+		if p.UsedBy == ticketID {
+			mine++
 		}
-		ok, err := s.claim(ctx, p.ID, ticketID)
-		if err != nil {
-			return n, err
-		}
-		if !ok {
-			continue
-		}
-		if p.UsedBy != ticketID {
-			// The photo's own used_by mirrors the claim for readers.
-			if _, err := s.c.UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{"used_by": ticketID}}); err != nil {
-				return n, fmt.Errorf("claim photos: %w", translate(err))
-			}
-		}
-		n++
 	}
-	return n, nil
+	return mine, nil
+}
+
+// claimAll inserts the claims of ids (sorted) for holder, in order, and
+// returns those this call made and whether holder holds them all (false:
+// another holds one, and the rest were not tried).
+func (s *Photos) claimAll(ctx context.Context, ids []string, holder string) (taken []string, held bool, err error) {
+	claims := s.db.Collection(colPhotoClaims)
+	at := s.now().UTC()
+	for rest := ids; len(rest) > 0; {
+		docs := make([]any, len(rest))
+		for i, id := range rest {
+			docs[i] = bson.M{"_id": id, "ticket": holder, "at": at}
+		}
+		_, err := claims.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+		if err == nil {
+			return append(taken, rest...), true, nil
+		}
+		var bw mongo.BulkWriteException
+		if !errors.As(err, &bw) || len(bw.WriteErrors) == 0 || !mongo.IsDuplicateKeyError(bw.WriteErrors[0].WriteError) {
+			return taken, false, fmt.Errorf("claim photos: %w", translate(err))
+		}
+		i := bw.WriteErrors[0].Index
+		taken = append(taken, rest[:i]...)
+		var d struct {
+			Ticket string `bson:"ticket"`
+		}
+		if err := claims.FindOne(ctx, bson.M{"_id": rest[i]}).Decode(&d); err != nil {
+			return taken, false, fmt.Errorf("claim photo: %w", translate(err))
+		}
+		if d.Ticket != holder {
+			return taken, false, nil
+		}
+		rest = rest[i+1:] // the ticket's already (a retry)
+	}
+	return taken, true, nil
+}
+
+// unclaim takes back claims a refused Claim made. Best effort: a claim
+// left behind keeps a photo for a ticket that does not use it, and the
+// sweeper's claim is refused for it.
+func (s *Photos) unclaim(ctx context.Context, ids []string, ticketID string) {
+	if len(ids) > 0 {
+		_, _ = s.db.Collection(colPhotoClaims).DeleteMany(context.WithoutCancel(ctx), bson.M{"_id": bson.M{"$in": ids}, "ticket": ticketID})
+	}
 }
 
 // claim inserts the photo's claim for holder, and reports whether holder
-// has it (now or from before).
-func (s *Photos) claim(ctx context.Context, photoID, holder string) (bool, error) {
+// has it (now or from before) and whether this call made it.
+func (s *Photos) claim(ctx context.Context, photoID, holder string) (held, made bool, err error) {
 	claims := s.db.Collection(colPhotoClaims)
-	_, err := claims.InsertOne(ctx, bson.M{"_id": photoID, "ticket": holder, "at": s.now().UTC()})
+	_, err = claims.InsertOne(ctx, bson.M{"_id": photoID, "ticket": holder, "at": s.now().UTC()})
 	if err == nil {
-		return true, nil
+		return true, true, nil
 	}
 	if !mongo.IsDuplicateKeyError(err) {
-		return false, fmt.Errorf("claim photo: %w", translate(err))
+		return false, false, fmt.Errorf("claim photo: %w", translate(err))
 	}
 	var d struct {
 		Ticket string `bson:"ticket"`
 	}
 	if err := claims.FindOne(ctx, bson.M{"_id": photoID}).Decode(&d); err != nil {
-		return false, fmt.Errorf("claim photo: %w", translate(err))
+		return false, false, fmt.Errorf("claim photo: %w", translate(err))
 	}
-	return d.Ticket == holder, nil
+	return d.Ticket == holder, false, nil
 }
 
 // SetTrace records that a photo was sent for content checking.
@@ -275,12 +361,15 @@ func (s *Photos) SetTrace(ctx context.Context, id, traceID string) error {
 	if err != nil {
 		return fmt.Errorf("set photo trace: %w", translate(err))
 	}
-	// A verdict that came while the photo was being updated may have been
-	// overwritten by that update (FerretDB v1 rewrites the whole document,
-	// so two $sets of different fields at once can lose one). SetVerdict
-	// writes the trace first: whatever it wrote there before this look is
-	// put back on the photo; one written after it reaches the photo after
-	// the update above has finished.
+	if !s.ferret {
+		return nil // MongoDB's $sets of different fields never undo each other
+	}
+	// On FerretDB a verdict that came while the photo was being updated
+	// may have been overwritten by that update (it rewrites the whole
+	// document, so two $sets of different fields at once can lose one).
+	// SetVerdict writes the trace first: whatever it wrote there before
+	// this look is put back on the photo; one written after it reaches the
+	// photo after the update above has finished.
 	var tr traceDoc
 	if err := s.db.Collection(colPhotoTraces).FindOne(ctx, bson.M{"_id": traceID}).Decode(&tr); err != nil {
 		return fmt.Errorf("set photo trace: %w", translate(err))
@@ -318,7 +407,7 @@ func (s *Photos) SetVerdict(ctx context.Context, traceID, suggest string) (*mode
 		// The trace id too: this update may race SetTrace's, and either may
 		// overwrite the other's fields.
 		bson.M{"$set": bson.M{"moderation.trace_id": traceID, "moderation.suggest": suggest, "moderation.checked_at": now}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d) // with its files: FerretDB projects no findAndModify
 	if err != nil {
 		return nil, fmt.Errorf("set photo verdict: %w", translate(err))
 	}
@@ -360,7 +449,7 @@ func (s *Photos) DeleteUnused(ctx context.Context, cutoff time.Time) (int, error
 		// The sweeper claims the photo like a report would, so that of a
 		// report and the sweeper exactly one gets it; the metadata goes
 		// first, so a photo that exists is always servable.
-		ok, err := s.claim(ctx, d.ID, claimDeleted)
+		ok, _, err := s.claim(ctx, d.ID, claimDeleted)
 		if err != nil {
 			return n, err
 		}
@@ -393,26 +482,29 @@ func (s *Photos) SaveEarlyVerdict(ctx context.Context, traceID, suggest string) 
 	return nil
 }
 
-// TakeEarlyVerdict returns (and removes) a verdict kept by SaveEarlyVerdict.
+// TakeEarlyVerdict returns (and removes) a verdict kept by
+// SaveEarlyVerdict; of several takers at once exactly one gets it (the
+// delete by _id decides, which is atomic on FerretDB too). Errors:
+// unavailable.
 func (s *Photos) TakeEarlyVerdict(ctx context.Context, traceID string) (string, bool, error) {
 	var d struct {
 		Suggest string `bson:"suggest"`
 	}
-	// Almost always there is none: look before taking, a read instead of a
-	// write.
-	err := s.db.Collection(colEarlyVerdicts).FindOne(ctx, bson.M{"_id": traceID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+	c := s.db.Collection(colEarlyVerdicts)
+	// Almost always there is none: one read.
+	err := c.FindOne(ctx, bson.M{"_id": traceID}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("take early verdict: %w", translate(err))
 	}
-	err = s.db.Collection(colEarlyVerdicts).FindOneAndDelete(ctx, bson.M{"_id": traceID}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", false, nil
-	}
+	res, err := c.DeleteOne(ctx, bson.M{"_id": traceID})
 	if err != nil {
 		return "", false, fmt.Errorf("take early verdict: %w", translate(err))
+	}
+	if res.DeletedCount == 0 {
+		return "", false, nil // another taker had it
 	}
 	return d.Suggest, true, nil
 }

@@ -13,9 +13,10 @@ import (
 	"github.com/citizen-city/chengguantong/store/mongodb"
 )
 
-// The photo files, written in GridFS's layout by the store itself, read
-// back whole through the driver's bucket: a file of several chunks, a
-// small one, an empty one.
+// The photo files read back whole: those kept in the photo's document (a
+// file of several GridFS chunks' size, a small one, an empty one) and
+// those too large for it, written in GridFS's layout by the store itself
+// and read through the driver's bucket.
 func TestPhotoFilesReadBackWhole(t *testing.T) {
 	ctx := context.Background()
 	m := testenv.Mongo(t)
@@ -23,7 +24,7 @@ func TestPhotoFilesReadBackWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	photos := mongodb.NewPhotos(m, time.Now)
-	for _, n := range []int{3*255*1024 + 17, 255 * 1024, 1000, 0} {
+	for _, n := range []int{9<<20 + 17, 3*255*1024 + 17, 255 * 1024, 1000, 0} {
 		full := make([]byte, n)
 		_, _ = rand.Read(full)
 		thumb := []byte("thumb bytes")

@@ -52,10 +52,16 @@ func (s *Redaction) deleteFile(ctx context.Context, fid string) error {
 	return nil
 }
 
+// docMax bounds a photo document that holds its files (MongoDB's limit is
+// 16 MB; a little is left for the rest).
+const docMax = 15 << 20
+
 // Redact makes full and thumb the photo's renditions, keeping the original
-// full file as <id>.original the first time if keepOriginal. A GridFS file
-// cannot be renamed: each rendition is deleted and written again, so for
-// a moment it is not found (a retry finds the blurred one). Errors:
+// full rendition the first time if keepOriginal: in the document, if the
+// photo's files are there and all three still fit; else as GridFS files
+// (a photo whose files were in its document moves them out). A GridFS file
+// cannot be renamed: each rendition is deleted and written again, so for a
+// moment it is not found (a retry finds the blurred one). Errors:
 // not_found, unavailable.
 func (s *Redaction) Redact(ctx context.Context, id string, full, thumb model.PhotoFile, keepOriginal bool) (*model.Photo, error) {
 	var d photoDoc
@@ -65,38 +71,65 @@ func (s *Redaction) Redact(ctx context.Context, id string, full, thumb model.Pho
 	first := d.RedactedAt.IsZero()
 	set := bson.M{"content_type": full.ContentType, "size": int64(len(full.Data)), "sha256": full.SHA256,
 		"thumb_size": int64(len(thumb.Data)), "thumb_sha256": thumb.SHA256, "redacted_at": s.p.now().UTC()}
+	unset := bson.M{}
+	// The original, when this redaction keeps it or one is kept already.
+	var orig []byte
+	origInDoc := d.Inline && d.HasOriginal
 	if first && keepOriginal {
-		r, _, sum, err := s.p.Open(ctx, id, VariantFull)
-		if err != nil {
-			return nil, err
+		if d.Inline {
+			orig = d.Full
+		} else {
+			r, _, _, err := s.p.Open(ctx, id, VariantFull)
+			if err != nil {
+				return nil, err
+			}
+			orig, err = io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				return nil, fmt.Errorf("read photo: %w", translate(err))
+			}
 		}
-		data, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read photo: %w", translate(err))
-		}
-		if err := s.deleteFile(ctx, id+"."+model.VariantOriginal); err != nil {
-			return nil, err
-		}
-		if err := s.writeFile(ctx, id+"."+model.VariantOriginal, d.OwnerID, model.PhotoFile{Data: data, ContentType: d.ContentType}); err != nil {
-			return nil, err
-		}
-		set["has_original"], set["original_sha256"], set["original_size"], set["original_type"] = true, sum, int64(len(data)), d.ContentType
+		origInDoc = d.Inline
+		set["has_original"], set["original_sha256"], set["original_size"], set["original_type"] = true, d.SHA256, int64(len(orig)), d.ContentType
+	} else if origInDoc {
+		orig = d.Original
 	}
-	for _, v := range []struct {
-		name string
-		f    model.PhotoFile
-	}{{VariantFull, full}, {VariantThumb, thumb}} {
-		if err := s.deleteFile(ctx, id+"."+v.name); err != nil {
-			return nil, err
+	if d.Inline && len(full.Data)+len(thumb.Data)+len(orig) <= docMax {
+		set["full"], set["thumb"], set["full_type"], set["thumb_type"] = full.Data, thumb.Data, full.ContentType, thumb.ContentType
+		if first && keepOriginal {
+			set["original"] = orig
 		}
-		if err := s.writeFile(ctx, id+"."+v.name, d.OwnerID, v.f); err != nil {
-			return nil, err
+	} else {
+		files := []struct {
+			name string
+			f    model.PhotoFile
+		}{{VariantFull, full}, {VariantThumb, thumb}}
+		if orig != nil && (origInDoc || !d.Inline) {
+			files = append(files, struct {
+				name string
+				f    model.PhotoFile
+			}{model.VariantOriginal, model.PhotoFile{Data: orig, ContentType: d.ContentType}})
 		}
+		for _, v := range files {
+			if err := s.deleteFile(ctx, id+"."+v.name); err != nil {
+				return nil, err
+			}
+			if err := s.writeFile(ctx, id+"."+v.name, d.OwnerID, v.f); err != nil {
+				return nil, err
+			}
+		}
+		if d.Inline {
+			set["in_doc"] = false
+			unset["full"], unset["thumb"], unset["original"], unset["full_type"], unset["thumb_type"] = "", "", "", "", ""
+		}
+	}
+	update := bson.M{"$set": set}
+	if len(unset) > 0 {
+		update["$unset"] = unset
 	}
 	var out photoDoc
-	err := s.p.c.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": set},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	err := s.p.c.FindOneAndUpdate(ctx, bson.M{"_id": id}, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out) // FerretDB takes no projection here
 	if err != nil {
 		return nil, fmt.Errorf("redact photo: %w", translate(err))
 	}
@@ -132,7 +165,7 @@ func (s *Redaction) Remove(ctx context.Context, id string) error {
 // unavailable.
 func (s *Redaction) DropOriginal(ctx context.Context, id string) error {
 	if _, err := s.p.c.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"has_original": false},
-		"$unset": bson.M{"original_sha256": "", "original_size": ""}}); err != nil {
+		"$unset": bson.M{"original_sha256": "", "original_size": "", "original": ""}}); err != nil {
 		return fmt.Errorf("drop original photo: %w", translate(err))
 	}
 	return s.deleteFile(ctx, id+"."+model.VariantOriginal)

@@ -170,7 +170,11 @@ func (s *Rollups) knowEmpty() {
 //
 // The applier remembers what it wrote, so that while it holds the lease
 // (no other writer) it reads a document only the first time.
-func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []model.RollupRow) error {
+//
+// record, when set, is the batch's record: inserted first, in the same
+// bulk write, so that a number another applier took fails the batch
+// (errBatchTaken) before any document is written.
+func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []model.RollupRow, record *batchDoc) error {
 	var order []string
 	byID := map[string][]model.RollupRow{}
 	for _, r := range applyOrder(rows) {
@@ -233,7 +237,7 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 		writes = append(writes, rollupDoc{ID: id, WM: seq, K: encodeRollup(packed)})
 		conds = append(conds, d.WM)
 	}
-	if err := s.writeAll(ctx, writes, conds); err != nil {
+	if err := s.writeAll(ctx, writes, conds, record); err != nil {
 		s.Forget()
 		return err
 	}
@@ -250,6 +254,9 @@ func (s *Rollups) Apply(ctx context.Context, seq int64, at time.Time, rows []mod
 	s.mu.Unlock()
 	return s.newGeneration(ctx, order, at)
 }
+
+// errBatchTaken says a batch's number is another applier's.
+var errBatchTaken = errors.New("statistics batch number taken")
 
 // applyOrder sorts a batch's rows: the "all" documents go last, so a
 // reader that sees a transition in the totals sees it in every group too.
@@ -329,13 +336,18 @@ func (s *Rollups) getMany(ctx context.Context, ids []string) (map[string]*rollup
 // conditional writes are not atomic, the lease alone keeps the writer
 // single.) A document written meanwhile by an applier that had the batch
 // is left as it is.
-func (s *Rollups) writeAll(ctx context.Context, docs []rollupDoc, conds []int64) error {
-	if len(docs) == 0 {
-		return nil
+func (s *Rollups) writeAll(ctx context.Context, docs []rollupDoc, conds []int64, record *batchDoc) error {
+	var models []mongo.WriteModel
+	if record != nil {
+		// An upsert that can only insert: no document has "never", so an
+		// _id already taken is a duplicate key, as an insert's would be.
+		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": record.ID, "never": true}).SetReplacement(record).SetUpsert(true))
 	}
-	models := make([]mongo.WriteModel, len(docs))
 	for i := range docs {
-		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": docs[i].ID, "wm": conds[i]}).SetReplacement(docs[i]).SetUpsert(true)
+		models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": docs[i].ID, "wm": conds[i]}).SetReplacement(docs[i]).SetUpsert(true))
+	}
+	if len(models) == 0 {
+		return nil
 	}
 	_, err := s.c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
 	if err == nil {
@@ -343,6 +355,12 @@ func (s *Rollups) writeAll(ctx context.Context, docs []rollupDoc, conds []int64)
 	}
 	if !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("write roll-ups: %w", translate(err))
+	}
+	if record != nil {
+		var bw mongo.BulkWriteException
+		if errors.As(err, &bw) && len(bw.WriteErrors) > 0 && bw.WriteErrors[0].Index == 0 {
+			return errBatchTaken
+		}
 	}
 	// Some were written meanwhile: the rest one at a time. One written by
 	// an applier that had this batch is left as it is; one written by
@@ -521,7 +539,7 @@ func (s *Rollups) Replace(ctx context.Context, seq int64, rows []model.RollupRow
 	slices.SortFunc(rows, func(a, b model.RollupRow) int {
 		return cmp.Or(cmp.Compare(a.Period, b.Period), cmp.Compare(a.Dim, b.Dim), cmp.Compare(a.Key, b.Key))
 	})
-	if _, err := s.c.DeleteMany(ctx, bson.M{}); err != nil {
+	if _, err := s.c.DeleteMany(ctx, bson.M{"wm": bson.M{"$exists": true}}); err != nil { // not the batch records
 		return fmt.Errorf("clear roll-ups: %w", translate(err))
 	}
 	// Batches of at most 500 documents or 8 MB.

@@ -43,14 +43,14 @@ func TestRollupsApplyOncePerDocumentAndReadBack(t *testing.T) {
 	for g := range 500 {
 		big = append(big, row("y2026", "grid", fmt.Sprintf("g%04d", g), 1, 0.5))
 	}
-	if err := r.Apply(ctx, 1, time.Time{}, append(big, row("y2026", "all", "", 500, 250))); err != nil {
+	if err := r.Apply(ctx, 1, time.Time{}, append(big, row("y2026", "all", "", 500, 250)), nil); err != nil {
 		t.Fatal(err)
 	}
 	// Event 1 again (a retry): skipped. Event 2: added.
-	if err := r.Apply(ctx, 1, time.Time{}, []model.RollupRow{row("y2026", "grid", "g0001", 1, 0.5)}); err != nil {
+	if err := r.Apply(ctx, 1, time.Time{}, []model.RollupRow{row("y2026", "grid", "g0001", 1, 0.5)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Apply(ctx, 2, time.Time{}, []model.RollupRow{row("y2026", "grid", "g0001", 2, 0.25), row("y2026", "grid", "g0002", -1, -0.5)}); err != nil {
+	if err := r.Apply(ctx, 2, time.Time{}, []model.RollupRow{row("y2026", "grid", "g0001", 2, 0.25), row("y2026", "grid", "g0002", -1, -0.5)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := read(t, r, "grid", "y2026")
@@ -89,7 +89,7 @@ func TestRollupsCacheNeverOutlivesAWrite(t *testing.T) {
 			g2 = k
 		}
 	}
-	if err := b.Apply(ctx, 1, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 0), row("y2026", "grid", g2, 1, 0)}); err != nil {
+	if err := b.Apply(ctx, 1, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 0), row("y2026", "grid", g2, 1, 0)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 1 || got[g2][0] != 1 {
@@ -112,7 +112,7 @@ func TestRollupsCacheNeverOutlivesAWrite(t *testing.T) {
 	// written is read again. (A writer new to the documents, which reads
 	// them, not b, which remembers what it wrote.)
 	b = mongodb.NewRollups(m, rdb)
-	if err := b.Apply(ctx, 2, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
+	if err := b.Apply(ctx, 2, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 10 || got[g2][0] != 1 {
@@ -131,7 +131,7 @@ func TestRollupsCacheNeverOutlivesAWrite(t *testing.T) {
 	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 4 {
 		t.Fatalf("after Redis lost its keys a reads %v", got)
 	}
-	if err := b.Apply(ctx, 3, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}); err != nil {
+	if err := b.Apply(ctx, 3, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", 1, 0)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, a, "grid", "y2026"); got["g1"][0] != 5 {
@@ -150,7 +150,7 @@ func TestRollupsApplierMemoryNeverOutlivesAnotherWriter(t *testing.T) {
 	a, b := mongodb.NewRollups(m, nil), mongodb.NewRollups(m, nil)
 	apply := func(r *mongodb.Rollups, seq int64, n float64) {
 		t.Helper()
-		if err := r.Apply(ctx, seq, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", n, 0), row("y2026", "all", "", n, 0)}); err != nil {
+		if err := r.Apply(ctx, seq, time.Time{}, []model.RollupRow{row("y2026", "grid", "g1", n, 0), row("y2026", "all", "", n, 0)}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

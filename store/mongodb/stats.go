@@ -24,10 +24,11 @@ import (
 //
 // The applier works in batches. A batch is the log entries still pending
 // (oldest first, from a sparse index), numbered by the insert of its
-// record into stats_batches — {_id: number, entries} — whose unique _id
-// lets only one applier use a number. It adds the sum of their deltas to
-// the roll-up documents whose watermark is below the number, and then
-// clears the entries' pending mark. A crash anywhere in between leaves the
+// record — {_id: "batch|<number>", entries}, in the roll-ups' collection,
+// so that it goes in the same ordered bulk write as the roll-ups, first —
+// whose unique _id lets only one applier use a number. It adds the sum of
+// their deltas to the roll-up documents whose watermark is below the
+// number, and then clears the entries' pending mark. A crash anywhere in between leaves the
 // batch's record with entries still pending: the next holder of the lease
 // finishes that batch first (the documents it already wrote are skipped by
 // their watermarks, the rest written, the marks cleared). So each entry is
@@ -90,7 +91,7 @@ type StatsDeps struct {
 // NewStats returns the statistics of m and makes d.Tickets's commits wake
 // its applier.
 func NewStats(m *Mongo, d StatsDeps) *Stats {
-	s := &Stats{log: m.db.Collection(colTicketLog), tickets: m.db.Collection(colTickets), batches: m.db.Collection(colStatsBatches),
+	s := &Stats{log: m.db.Collection(colTicketLog), tickets: m.db.Collection(colTickets), batches: m.db.Collection(colRollups),
 		rollups: NewRollups(m, d.Cache), lease: d.Lease, wakeups: d.Wakeups, owner: d.Owner, now: d.Now, logger: d.Logger,
 		local: make(chan struct{}, 1), last: -1}
 	if s.now == nil {
@@ -106,7 +107,6 @@ func NewStats(m *Mongo, d StatsDeps) *Stats {
 }
 
 const (
-	colStatsBatches = "stats_batches"
 	// StatsSignal is the wake-up (Wakeups) a commit sends the applier.
 	StatsSignal     = "stats"
 	applierLease    = "stats-applier"
@@ -121,7 +121,7 @@ const (
 	// (one lost with a Redis connection).
 	statsLookEvery = 5 * time.Minute
 	// statsGather is how long a wake-up waits for a burst of commits.
-	statsGather = 50 * time.Millisecond
+	statsGather = 300 * time.Millisecond
 )
 
 // batchDoc is a batch's record.
@@ -136,7 +136,14 @@ type batchDoc struct {
 	Replaced bool `bson:"replaced,omitempty"`
 }
 
-func batchID(seq int64) string { return fmt.Sprintf("%020d", seq) }
+func batchID(seq int64) string { return fmt.Sprintf("%s%020d", batchPrefix, seq) }
+
+// batchPrefix starts the _id of every batch record ("batch|" sorts before
+// no period bucket: those start with d, m or y).
+const batchPrefix = "batch|"
+
+// batchRange selects the batch records among the roll-ups.
+var batchRange = bson.M{"_id": bson.M{"$gte": batchPrefix, "$lt": "batch}"}}
 
 // pendingDoc is a log entry as the applier reads it.
 type pendingDoc struct {
@@ -336,10 +343,21 @@ func (s *Stats) count(ctx context.Context, budget time.Duration) (int, error) {
 			return 0, err
 		}
 		s.last, cutShort = 0, b
-		if b != nil {
+		switch {
+		case b != nil:
 			s.last = b.Seq
-		} else if err := s.rollups.c.FindOne(ctx, bson.M{}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); errors.Is(err, mongo.ErrNoDocuments) {
-			s.rollups.knowEmpty() // nothing was ever counted here
+		default:
+			// No batch yet: a new database, or one the applier before
+			// batches counted — whose numbers the roll-ups' watermarks
+			// carry, so the first batch follows the last of them.
+			if s.last, err = s.legacyApplied(ctx); err != nil {
+				return 0, err
+			}
+			if s.last == 0 {
+				if err := s.rollups.c.FindOne(ctx, bson.M{}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); errors.Is(err, mongo.ErrNoDocuments) {
+					s.rollups.knowEmpty() // nothing was ever counted here
+				}
+			}
 		}
 	}
 	n := 0
@@ -374,6 +392,22 @@ func (s *Stats) count(ctx context.Context, budget time.Duration) (int, error) {
 	return n, nil
 }
 
+// legacyApplied is the last event the applier before batches counted
+// (its stats_state document), 0 if there is none.
+func (s *Stats) legacyApplied(ctx context.Context) (int64, error) {
+	var d struct {
+		Applied int64 `bson:"applied"`
+	}
+	err := s.log.Database().Collection("stats_state").FindOne(ctx, bson.M{"_id": "applier"}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("statistics: %w", translate(err))
+	}
+	return d.Applied, nil
+}
+
 // pending reads up to limit pending entries, oldest first.
 func (s *Stats) pending(ctx context.Context, limit int) ([]pendingDoc, error) {
 	var out []pendingDoc
@@ -392,7 +426,7 @@ func (s *Stats) pending(ctx context.Context, limit int) ([]pendingDoc, error) {
 // lastBatch reads the record of the last batch; nil if none.
 func (s *Stats) lastBatch(ctx context.Context) (*batchDoc, error) {
 	var b batchDoc
-	err := s.batches.FindOne(ctx, bson.M{}, options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&b)
+	err := s.batches.FindOne(ctx, batchRange, options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&b)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, nil
 	}
@@ -410,27 +444,22 @@ func (s *Stats) countBatch(ctx context.Context, seq int64, entries []pendingDoc)
 	for i, e := range entries {
 		b.Entries[i] = e.ID
 	}
-	if _, err := s.batches.InsertOne(ctx, b); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
-			return errLeaseLost // another applier numbered it: this one lost the lease
-		}
-		return fmt.Errorf("statistics batch: %w", translate(err))
-	}
-	if err := s.write(ctx, &b, entries); err != nil {
+	if err := s.write(ctx, &b, entries, true); err != nil {
 		return err
 	}
 	s.last = seq
 	if seq%100 == 0 {
 		// Only the last record is ever read again (and one before it, to
 		// be safe); the older ones go, a hundred at a time.
-		_, _ = s.batches.DeleteMany(ctx, bson.M{"_id": bson.M{"$lt": batchID(seq - 1)}})
+		_, _ = s.batches.DeleteMany(ctx, bson.M{"_id": bson.M{"$gte": batchPrefix, "$lt": batchID(seq - 1)}})
 	}
 	return nil
 }
 
-// write adds the entries' deltas to the roll-ups as batch b and clears
-// their pending marks.
-func (s *Stats) write(ctx context.Context, b *batchDoc, entries []pendingDoc) error {
+// write adds the entries' deltas to the roll-ups as batch b — inserting
+// b's record first, in the same bulk write, when record is set — and
+// clears their pending marks.
+func (s *Stats) write(ctx context.Context, b *batchDoc, entries []pendingDoc, record bool) error {
 	sum := model.Contribution{}
 	for _, e := range entries {
 		err := decodeDelta(e.Delta, func(r model.RollupRow) {
@@ -440,7 +469,14 @@ func (s *Stats) write(ctx context.Context, b *batchDoc, entries []pendingDoc) er
 			return fmt.Errorf("statistics delta of %s: %w", e.ID, err)
 		}
 	}
-	if err := s.rollups.Apply(ctx, b.Seq, b.At, sum.Rows()); err != nil {
+	var rec *batchDoc
+	if record {
+		rec = b
+	}
+	if err := s.rollups.Apply(ctx, b.Seq, b.At, sum.Rows(), rec); err != nil {
+		if errors.Is(err, errBatchTaken) {
+			return errLeaseLost // another applier numbered it: this one lost the lease
+		}
 		return err
 	}
 	return s.clear(ctx, b.Entries)
@@ -501,7 +537,7 @@ func (s *Stats) finishIfCutShort(ctx context.Context, b *batchDoc, pending []pen
 		return false, fmt.Errorf("statistics: batch %d: %w", b.Seq, translate(err))
 	}
 	s.rollups.Forget() // some of its documents may be written already
-	return true, s.write(ctx, b, entries)
+	return true, s.write(ctx, b, entries, false)
 }
 
 // Settle returns once every transition committed before the call is

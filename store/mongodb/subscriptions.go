@@ -13,67 +13,87 @@ import (
 const colSubscriptions = "subscriptions"
 
 // Subscriptions counts the one-time subscribe-message allowances each user
-// granted per template (wx.requestSubscribeMessage): one grant, one message.
+// granted per template (wx.requestSubscribeMessage): one grant, one
+// message. Each allowance is a document of its own, {_id, sub: "<user>|<template>"}:
+// a grant inserts one and a message deletes one, so that of concurrent
+// takers each gets a different one — a delete is atomic on FerretDB too,
+// where a conditional $inc is not.
 type Subscriptions struct {
-	c   *mongo.Collection
-	now func() time.Time
+	c      *mongo.Collection
+	now    func() time.Time
+	ferret bool
 }
 
 // NewSubscriptions returns the allowance store of m.
 func NewSubscriptions(m *Mongo, now func() time.Time) *Subscriptions {
-	return &Subscriptions{c: m.db.Collection(colSubscriptions), now: now}
+	return &Subscriptions{c: m.db.Collection(colSubscriptions), now: msClock(now), ferret: m.ferret}
 }
 
 func subID(userID, templateID string) string { return userID + "|" + templateID }
 
-// Grant adds one allowance of each template.
+// Grant adds one allowance of each template. Errors: unavailable.
 func (s *Subscriptions) Grant(ctx context.Context, userID string, templateIDs []string) error {
-	for _, tmpl := range templateIDs {
-		_, err := s.c.UpdateOne(ctx, bson.M{"_id": subID(userID, tmpl)},
-			bson.M{"$inc": bson.M{"remaining": 1}, "$set": bson.M{"user_id": userID, "template_id": tmpl, "updated_at": s.now().UTC()}},
-			options.UpdateOne().SetUpsert(true))
-		if err != nil && !mongo.IsDuplicateKeyError(err) {
-			return fmt.Errorf("grant subscription: %w", translate(err))
-		}
+	if len(templateIDs) == 0 {
+		return nil
+	}
+	docs := make([]any, len(templateIDs))
+	for i, tmpl := range templateIDs {
+		docs[i] = bson.M{"_id": NewID() + "-" + fmt.Sprint(i), "sub": subID(userID, tmpl), "at": s.now()}
+	}
+	if _, err := s.c.InsertMany(ctx, docs); err != nil {
+		return fmt.Errorf("grant subscription: %w", translate(err))
 	}
 	return nil
 }
 
-// Consume takes one allowance and reports whether there was one.
+// Consume takes one allowance and reports whether there was one. Errors:
+// unavailable.
 func (s *Subscriptions) Consume(ctx context.Context, userID, templateID string) (bool, error) {
-	res, err := s.c.UpdateOne(ctx, bson.M{"_id": subID(userID, templateID), "remaining": bson.M{"$gt": 0}},
-		bson.M{"$inc": bson.M{"remaining": -1}, "$set": bson.M{"updated_at": s.now().UTC()}})
-	if err != nil {
-		return false, fmt.Errorf("consume subscription: %w", translate(err))
+	key := subID(userID, templateID)
+	for range 8 {
+		res, err := s.c.DeleteOne(ctx, bson.M{"sub": key}, options.DeleteOne().SetHint(ixSubscriptions))
+		if err != nil {
+			return false, fmt.Errorf("consume subscription: %w", translate(err))
+		}
+		if res.DeletedCount == 1 {
+			return true, nil
+		}
+		if !s.ferret {
+			return false, nil // MongoDB's delete is atomic: there was none
+		}
+		// FerretDB finds a document, then deletes it by _id: another
+		// taker may have deleted the one it found. Are there others?
+		n, err := s.c.CountDocuments(ctx, bson.M{"sub": key}, options.Count().SetLimit(1))
+		if err != nil {
+			return false, fmt.Errorf("consume subscription: %w", translate(err))
+		}
+		if n == 0 {
+			return false, nil
+		}
 	}
-	return res.ModifiedCount == 1, nil
+	return false, nil
 }
 
-// Refund gives back an allowance consumed for a message that was not sent.
+// Refund gives back an allowance consumed for a message that was not
+// sent. Errors: unavailable.
 func (s *Subscriptions) Refund(ctx context.Context, userID, templateID string) error {
 	return s.Grant(ctx, userID, []string{templateID})
 }
 
 // Clear drops every allowance of a template (WeChat said there is none).
+// Errors: unavailable.
 func (s *Subscriptions) Clear(ctx context.Context, userID, templateID string) error {
-	_, err := s.c.UpdateOne(ctx, bson.M{"_id": subID(userID, templateID)}, bson.M{"$set": bson.M{"remaining": 0, "updated_at": s.now().UTC()}})
-	if err != nil {
+	if _, err := s.c.DeleteMany(ctx, bson.M{"sub": subID(userID, templateID)}); err != nil {
 		return fmt.Errorf("clear subscription: %w", translate(err))
 	}
 	return nil
 }
 
-// Remaining returns the allowances left.
+// Remaining returns the allowances left. Errors: unavailable.
 func (s *Subscriptions) Remaining(ctx context.Context, userID, templateID string) (int, error) {
-	var d struct {
-		Remaining int `bson:"remaining"`
-	}
-	err := s.c.FindOne(ctx, bson.M{"_id": subID(userID, templateID)}).Decode(&d)
-	if err == mongo.ErrNoDocuments {
-		return 0, nil
-	}
+	n, err := s.c.CountDocuments(ctx, bson.M{"sub": subID(userID, templateID)})
 	if err != nil {
 		return 0, fmt.Errorf("subscription: %w", translate(err))
 	}
-	return d.Remaining, nil
+	return int(n), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -36,20 +37,23 @@ type Tickets struct {
 	m        *Mongo
 	c        *mongo.Collection
 	log      *mongo.Collection
-	handoffs *mongo.Collection
 	counters *mongo.Collection
 	owner    string
 	now      func() time.Time
 	// committed, when set, is told of every commit (Stats wakes its
 	// applier).
 	committed func(ctx context.Context)
+	// relayed remembers, by ticket, the version up to which this instance
+	// has cleared the handoff records (Relayed).
+	relayedMu sync.Mutex
+	relayed   map[string]int64
 }
 
 // NewTickets returns the ticket store of m as instance owner (a server
 // process, named in the handoffs it records) sees it.
 func NewTickets(m *Mongo, owner string, now func() time.Time) *Tickets {
 	return &Tickets{m: m, c: m.db.Collection(colTickets), log: m.db.Collection(colTicketLog),
-		handoffs: m.db.Collection(colHandoffs), counters: m.db.Collection(colCaseCounters), owner: owner, now: now}
+		counters: m.db.Collection(colCaseCounters), owner: owner, now: msClock(now)}
 }
 
 type logDoc struct {
@@ -301,10 +305,11 @@ func newTicketDoc(t *model.Ticket, idem, bodyHash string) ticketDoc {
 // but a handoff record for a ticket that does not exist (dropped at once;
 // harmless if left). Errors: conflict, unavailable.
 func (s *Tickets) Insert(ctx context.Context, t *model.Ticket, idem, bodyHash string) error {
-	h, err := s.recordHandoff(ctx, t.ID, 0, 0, s.now())
-	if err != nil {
-		return err
+	// The intake's handoff first: a stored ticket must never lack it.
+	if _, err := s.log.InsertOne(ctx, s.handoff(t.ID, 0, 0, s.now())); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("insert ticket: %w", translate(err))
 	}
+	var err error
 	for attempt := 0; ; attempt++ {
 		if t.CaseNo, err = s.nextCaseNo(ctx, t.CreatedAt, 1); err != nil {
 			break
@@ -313,7 +318,11 @@ func (s *Tickets) Insert(ctx context.Context, t *model.Ticket, idem, bodyHash st
 		if err == nil {
 			return nil
 		}
-		if !mongo.IsDuplicateKeyError(err) || attempt == caseNoAttempts-1 || s.taken(ctx, t.ID, idem) {
+		if !mongo.IsDuplicateKeyError(err) || s.taken(ctx, t.ID, idem) {
+			break
+		}
+		if attempt == caseNoAttempts-1 {
+			err = model.Errorf(model.CodeUnavailable, "案件编号分配繁忙，请稍后重试")
 			break
 		}
 		// The case number was taken: on FerretDB two writers' $inc of the
@@ -321,7 +330,9 @@ func (s *Tickets) Insert(ctx context.Context, t *model.Ticket, idem, bodyHash st
 		// refuses the second. Take the next one.
 	}
 	t.CaseNo = ""
-	s.dropHandoff(ctx, h)
+	if !s.taken(ctx, t.ID, "") {
+		s.dropHandoff(ctx, t.ID, 0)
+	}
 	return fmt.Errorf("insert ticket: %w", translate(err))
 }
 
@@ -329,6 +340,9 @@ func (s *Tickets) Insert(ctx context.Context, t *model.Ticket, idem, bodyHash st
 // duplicate key: which key was it?).
 func (s *Tickets) taken(ctx context.Context, id, idem string) bool {
 	for _, f := range []bson.M{{"_id": id}, {"idem": idem}} {
+		if f["idem"] == "" {
+			continue
+		}
 		if err := s.c.FindOne(ctx, f, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); err == nil {
 			return true
 		}
@@ -373,23 +387,20 @@ func (s *Tickets) GetByCaseNo(ctx context.Context, caseNo string) (*model.Ticket
 func (s *Tickets) Commit(ctx context.Context, before, after *model.Ticket) error {
 	next := before.Version + 1
 	at := s.now().UTC()
-	// The handoff first: a committed transition must never lack it.
-	h, err := s.recordHandoff(ctx, after.ID, next, len(before.Timeline), at)
-	if err != nil {
-		return err
-	}
 	entry := logDoc{ID: logID(after.ID, next), Ticket: after.ID, Version: next, Fields: fieldsOf(after), At: at,
 		Delta: encodeDelta(model.StatsDelta(before, after).Rows()), Pending: &at}
-	if _, err := s.log.InsertOne(ctx, entry); err != nil {
-		s.dropHandoff(ctx, h)
-		if mongo.IsDuplicateKeyError(err) {
-			// Someone else won this version; make sure it is applied.
-			if err := s.rollForwardTo(ctx, after.ID, next); err != nil {
-				return err
-			}
-			return model.Errorf(model.CodeConflict, "工单刚被修改；请刷新后重试")
-		}
+	// The handoff and the entry in one unordered insert: the record is
+	// written whether or not the entry wins (docs/consistency.md).
+	_, err := s.log.InsertMany(ctx, []any{s.handoff(after.ID, next, len(before.Timeline), at), entry}, options.InsertMany().SetOrdered(false))
+	if lost, err := commitOutcome(err); err != nil {
 		return fmt.Errorf("commit ticket: %w", translate(err))
+	} else if lost {
+		// Someone else won this version (the record, if this insert made
+		// it, serves their commit); make sure it is applied.
+		if err := s.rollForwardTo(ctx, after.ID, next); err != nil {
+			return err
+		}
+		return model.Errorf(model.CodeConflict, "工单刚被修改；请刷新后重试")
 	}
 	if s.committed != nil {
 		s.committed(ctx)
@@ -403,7 +414,7 @@ func (s *Tickets) Commit(ctx context.Context, before, after *model.Ticket) error
 	if !applied {
 		if err := s.c.FindOne(ctx, bson.M{"_id": after.ID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err(); err != nil {
 			if errors.Is(err, mongo.ErrNoDocuments) {
-				return s.void(ctx, &entry, h)
+				return s.void(ctx, &entry)
 			}
 			return fmt.Errorf("commit ticket: %w", translate(err))
 		}
@@ -413,12 +424,34 @@ func (s *Tickets) Commit(ctx context.Context, before, after *model.Ticket) error
 	return nil
 }
 
+// commitOutcome reads the insert of a handoff record (index 0) and a log
+// entry (index 1): lost when the entry's _id was taken; an error other
+// than the record's being there already is returned.
+func commitOutcome(err error) (lost bool, _ error) {
+	if err == nil {
+		return false, nil
+	}
+	var bw mongo.BulkWriteException
+	if !errors.As(err, &bw) || bw.WriteConcernError != nil || len(bw.WriteErrors) == 0 {
+		return false, err
+	}
+	for _, we := range bw.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we.WriteError) {
+			return false, err
+		}
+		if we.Index == 1 {
+			lost = true
+		}
+	}
+	return lost, nil
+}
+
 // void takes back the commit of a ticket that does not exist: its handoff
 // goes, and a reversal entry with the opposite delta is counted along with
 // it (the applier may have counted it already). The entry stays, an id
 // being never reused. Errors: not_found, unavailable.
-func (s *Tickets) void(ctx context.Context, e *logDoc, handoff string) error {
-	s.dropHandoff(ctx, handoff)
+func (s *Tickets) void(ctx context.Context, e *logDoc) error {
+	s.dropHandoff(ctx, e.Ticket, e.Version)
 	neg := model.Contribution{}
 	if err := decodeDelta(e.Delta, func(r model.RollupRow) {
 		v := r.Values

@@ -38,7 +38,7 @@ type Users struct {
 
 // NewUsers returns the user store of m.
 func NewUsers(m *Mongo, now func() time.Time) *Users {
-	return &Users{users: m.db.Collection(colUsers), staff: m.db.Collection(colStaff), now: now}
+	return &Users{users: m.db.Collection(colUsers), staff: m.db.Collection(colStaff), now: msClock(now)}
 }
 
 type userDoc struct {

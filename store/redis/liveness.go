@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -246,22 +245,4 @@ func (s *Stream) PruneConsumers(ctx context.Context, idle time.Duration) (int, e
 		n++
 	}
 	return n, nil
-}
-
-// Run renews the mark every period until ctx is done; a failed renewal is
-// logged (the others take over this instance's work once the mark expires,
-// which is what must happen if Redis cannot be reached for that long).
-func (l *Liveness) Run(ctx context.Context, period time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := l.Beat(ctx); err != nil && ctx.Err() == nil {
-			logger.WarnContext(ctx, "liveness mark not renewed", "error", err.Error())
-		}
-	}
 }

@@ -300,26 +300,10 @@ func checkBackup(ctx context.Context, path string) error {
 	if version == 0 || tickets == 0 {
 		return damaged("不是本服务的数据库备份")
 	}
-	rows, err := b.QueryContext(ctx, "PRAGMA integrity_check(5)")
-	if err != nil {
+	if problems, err := integrityProblems(ctx, b, "PRAGMA integrity_check(5)"); err != nil {
 		return damaged(err.Error())
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return damaged(err.Error())
-		}
-		if s != "ok" {
-			problems = append(problems, s)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return damaged(err.Error())
-	}
-	if len(problems) > 0 {
-		return damaged(strings.Join(problems, "；"))
+	} else if problems != "" {
+		return damaged(problems)
 	}
 	return nil
 }
@@ -330,17 +314,5 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return writeFile(dst, in)
 }

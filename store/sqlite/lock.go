@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -113,28 +114,33 @@ func (db *DB) checkIntegrity(ctx context.Context) error {
 	if n == 0 || strings.TrimSpace(string(mark)) == db.fileStamp() {
 		return nil
 	}
-	rows, err := db.r.QueryContext(ctx, "PRAGMA quick_check(5)")
-	if err != nil {
+	if problems, err := integrityProblems(ctx, db.r, "PRAGMA quick_check(5)"); err != nil {
 		return damaged(err.Error())
+	} else if problems != "" {
+		return damaged(problems)
+	}
+	return nil
+}
+
+// integrityProblems runs an integrity pragma (quick_check, integrity_check)
+// and returns what it found wrong, "" when the database is sound.
+func integrityProblems(ctx context.Context, db *sql.DB, pragma string) (string, error) {
+	rows, err := db.QueryContext(ctx, pragma)
+	if err != nil {
+		return "", err
 	}
 	defer rows.Close()
 	var problems []string
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			return damaged(err.Error())
+			return "", err
 		}
 		if s != "ok" {
 			problems = append(problems, s)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return damaged(err.Error())
-	}
-	if len(problems) > 0 {
-		return damaged(strings.Join(problems, "；"))
-	}
-	return nil
+	return strings.Join(problems, "；"), rows.Err()
 }
 
 // markClean records a clean shutdown (see cleanMark); called by Close after
