@@ -216,7 +216,7 @@ func (p *Privacy) Expired(ctx context.Context, before time.Time, limit int) ([]s
 }
 
 // DeleteResident removes a WeChat user (and so their openid), then their
-// allowances (their _id starts with the user's) and the records of the
+// allowances (their sub starts with the user's) and the records of the
 // messages sent to them. Errors: not_found, unavailable.
 func (p *Privacy) DeleteResident(ctx context.Context, userID string) error {
 	res, err := p.users.DeleteOne(ctx, bson.M{"_id": userID})
@@ -226,7 +226,7 @@ func (p *Privacy) DeleteResident(ctx context.Context, userID string) error {
 	if res.DeletedCount == 0 {
 		return model.Errorf(model.CodeNotFound, "没有用户 %s", userID)
 	}
-	if _, err := p.subscriptions.DeleteMany(ctx, bson.M{"_id": bson.M{"$gte": userID + "|", "$lt": userID + "}"}}); err != nil {
+	if _, err := p.subscriptions.DeleteMany(ctx, bson.M{"sub": bson.M{"$gte": userID + "|", "$lt": userID + "}"}}); err != nil {
 		return fmt.Errorf("delete resident: %w", translate(err))
 	}
 	if _, err := p.notifications.DeleteMany(ctx, bson.M{"user_id": userID}); err != nil {
