@@ -21,6 +21,7 @@ import (
 
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/photo"
+	"github.com/citizen-city/chengguantong/service/audit"
 )
 
 // Tickets reads tickets (store.Tickets).
@@ -356,7 +357,8 @@ func (s *Service) DeleteAccount(ctx context.Context, u *model.User) error {
 			return err
 		}
 	}
-	s.trail.Record(ctx, model.ActionAccountDelete, "居民",
+	// The entry names no one: neither the closed account nor its address.
+	s.trail.Record(audit.WithSource(ctx, audit.Source{}), model.ActionAccountDelete, "居民",
 		fmt.Sprintf("居民注销账号：%d 件上报、%d 件跟进的工单去除了其个人信息，%d 张照片已删除、%d 张保留打码图", len(reports), len(tickets)-len(reports), photos.removed, photos.kept))
 	return nil
 }
