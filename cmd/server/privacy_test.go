@@ -6,10 +6,16 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"io/fs"
+	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -321,5 +327,345 @@ func TestResidentClosesTheirAccount(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(dump), []byte("楼道杂物没人管")) {
 		t.Errorf("the dump lacks the follower's own report: not a dump of the store")
+	}
+}
+
+// stripesJPEG is a JPEG of one-pixel stripes: detail a blur must remove.
+func stripesJPEG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			if (x+y)%2 == 0 {
+				img.SetGray(x, y, color.Gray{Y: 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// fetch reads a photo URL (signed, no token) and returns its bytes.
+func fetch(t *testing.T, s *testServer, rawURL string) (int, []byte) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Do(t, "GET", u.Path+"?"+u.RawQuery, "", nil)
+	return r.Status, r.Body
+}
+
+// detailAt is the mean difference of horizontal neighbours in a region of
+// a JPEG, in grey levels.
+func detailAt(t *testing.T, b []byte, r image.Rectangle) float64 {
+	t.Helper()
+	img, err := jpeg.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not a JPEG: %v", err)
+	}
+	var sum, n float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x+1 < r.Max.X; x++ {
+			a := color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y
+			c := color.GrayModel.Convert(img.At(x+1, y)).(color.Gray).Y
+			sum += math.Abs(float64(a) - float64(c))
+			n++
+		}
+	}
+	return sum / n
+}
+
+// TestRedactionServedToEachAudience: once a dispatcher blurs a region of a
+// resident's photo, the resident, the worker and Open311 get the blurred
+// image; a dispatcher's view links the original, a leader's does not, and
+// nobody else can reach it.
+func TestRedactionServedToEachAudience(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, testEnv(t), options{})
+	c := newCity(t, s, map[string]string{"张网格": gridA}, nil)
+	w := c.workers["张网格"]
+	_, disp := staffAccount(t, s, c.staff, "redactor", "dispatcher")
+	_, leader := staffAccount(t, s, c.staff, "boss", "leader")
+	tok, _ := s.Login(t, "photographer")
+	up := s.Upload(t, tok, "IMG_0002.jpg", stripesJPEG(t, 320, 240))
+	if up.Status != 201 {
+		t.Fatalf("upload: %d %s", up.Status, up.Body)
+	}
+	pid := up.JSON(t)["id"].(string)
+	r := s.Do(t, "POST", "/api/v1/reports", tok, reportBody("0101", pid))
+	if r.Status != 201 {
+		t.Fatalf("report: %d %s", r.Status, r.Body)
+	}
+	id := r.JSON(t)["id"].(string)
+	waitTask(t, s, w.token, "/api/v1/tasks", id)
+	var mine report
+	s.Do(t, "GET", "/api/v1/reports/"+id, tok, nil).Decode(t, &mine)
+	status, original := fetch(t, s, mine.Photos[0].URL)
+	if status != 200 || detailAt(t, original, image.Rect(20, 20, 140, 100)) < 100 {
+		t.Fatalf("the original: %d", status)
+	}
+
+	// Blur the top-left quarter.
+	r = s.Do(t, "POST", "/api/v1/admin/photos/"+pid+"/redact", disp, map[string]any{"rects": []map[string]float64{{"x": 0, "y": 0, "w": 0.5, "h": 0.5}}})
+	if r.Status != 200 || r.JSON(t)["original_kept"] != true {
+		t.Fatalf("redact: %d %s", r.Status, r.Body)
+	}
+	blurredOK := func(who string, b []byte) {
+		t.Helper()
+		if bytes.Equal(b, original) {
+			t.Errorf("%s gets the original", who)
+			return
+		}
+		if d := detailAt(t, b, image.Rect(10, 10, 150, 110)); d > 10 {
+			t.Errorf("%s: the region still has detail %.1f", who, d)
+		}
+		if d := detailAt(t, b, image.Rect(180, 140, 300, 230)); d < 100 {
+			t.Errorf("%s: the rest lost its detail (%.1f)", who, d)
+		}
+		if bytes.Contains(b, []byte("Exif")) {
+			t.Errorf("%s: the redacted image carries EXIF", who)
+		}
+	}
+	// The resident, through their report.
+	s.Do(t, "GET", "/api/v1/reports/"+id, tok, nil).Decode(t, &mine)
+	_, b := fetch(t, s, mine.Photos[0].URL)
+	blurredOK("the reporter", b)
+	// The worker, through the task.
+	var tasks struct {
+		Items []struct {
+			ID     string
+			Photos []struct{ URL string }
+		} `json:"items"`
+	}
+	s.Do(t, "GET", "/api/v1/tasks", w.token, nil).Decode(t, &tasks)
+	if len(tasks.Items) != 1 {
+		t.Fatalf("tasks: %+v", tasks)
+	}
+	taskURL := tasks.Items[0].Photos[0].URL
+	_, b = fetch(t, s, taskURL)
+	blurredOK("the worker", b)
+	// Open311, once the photo's check passed.
+	deadline := time.Now().Add(patience)
+	var media string
+	for media == "" && time.Now().Before(deadline) {
+		reqs := checkRequestsJSON(t, o311Do(t, s, "GET", "/open311/v2/requests/"+id+".json", nil))
+		media = reqs[0].str("media_url")
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, b = fetch(t, s, media)
+	blurredOK("Open311", b)
+	// The original: in a dispatcher's view, not in a leader's, and not
+	// reachable from another audience's link.
+	var dv struct {
+		Photos []struct {
+			OriginalURL string `json:"original_url"`
+		} `json:"photos"`
+	}
+	s.Do(t, "GET", "/api/v1/admin/tickets/"+id, disp, nil).Decode(t, &dv)
+	if len(dv.Photos) != 1 || dv.Photos[0].OriginalURL == "" {
+		t.Fatalf("the dispatcher's view: %+v", dv)
+	}
+	if status, b := fetch(t, s, dv.Photos[0].OriginalURL); status != 200 || !bytes.Equal(b, original) {
+		t.Errorf("the dispatcher's original: %d, same bytes %v", status, bytes.Equal(b, original))
+	}
+	if lv := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+id, leader, nil).Body); strings.Contains(lv, "original_url") {
+		t.Errorf("a leader's view links the original: %s", lv)
+	}
+	forged := strings.Replace(taskURL, "/full?", "/original?", 1)
+	if status, _ := fetch(t, s, forged); status != 404 {
+		t.Errorf("the original through a worker's link: %d", status)
+	}
+	for _, body := range []map[string]any{
+		{"rects": []map[string]float64{{"x": 0.8, "y": 0, "w": 0.5, "h": 0.5}}},
+		{"rects": []map[string]float64{{"x": 0, "y": 0, "w": 0, "h": 0.5}}},
+		{"rects": []map[string]any{{"x": 0, "y": 0, "w": 0.5}}},
+	} {
+		if r := s.Do(t, "POST", "/api/v1/admin/photos/"+pid+"/redact", disp, body); r.Status != 400 || !strings.Contains(string(r.Body), `"field":"rects[0]`) {
+			t.Errorf("bad rects %v: %d %s", body, r.Status, r.Body)
+		}
+	}
+	if r := s.Do(t, "POST", "/api/v1/admin/photos/000000000000000000000000/redact", disp, map[string]any{"rects": []map[string]float64{{"x": 0, "y": 0, "w": 1, "h": 1}}}); r.Status != 404 {
+		t.Errorf("an unknown photo: %d", r.Status)
+	}
+}
+
+// TestFollowerSeesTheTicketNotTheReporter: a resident whose report was
+// merged into another's reads its status, the city's steps and the
+// resolution's photos — never the first reporter's description, address,
+// photos or rating; and the nearby list plus a merge no longer read a
+// stranger's report in full.
+func TestFollowerSeesTheTicketNotTheReporter(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, testEnv(t), options{})
+	c := newCity(t, s, map[string]string{"张网格": gridA}, nil)
+	w := c.workers["张网格"]
+	tok, _ := s.Login(t, "first-reporter")
+	secret := "我是住在302的李雷，电话 139 8765 4321，隔壁王五家天天乱堆垃圾"
+	address := "幸福里3栋302室李雷家门口"
+	id := fileReport(t, s, tok, "0101", secret, address, wgsLat, wgsLng)
+	waitTask(t, s, w.token, "/api/v1/tasks", id)
+	// A stranger sees the open ticket nearby and reports the same there.
+	stok, _ := s.Login(t, "stranger")
+	near := s.Do(t, "GET", fmt.Sprintf("/api/v1/reports/nearby?lat=%v&lng=%v&coord_type=wgs84", wgsLat, wgsLng), stok, nil)
+	if near.Status != 200 || !strings.Contains(string(near.Body), id) || strings.Contains(string(near.Body), "李雷") {
+		t.Fatalf("nearby: %d %s", near.Status, near.Body)
+	}
+	dup := fileReport(t, s, stok, "0101", "这里有垃圾", "幸福里", wgsLat, wgsLng)
+	waitStatus(t, s, stok, dup, "merged")
+	handle(t, s, w, id)
+
+	r := s.Do(t, "GET", "/api/v1/reports/"+id, stok, nil)
+	body := string(r.Body)
+	if r.Status != 200 || !strings.Contains(body, `"status":"resolved"`) || !strings.Contains(body, "已清理干净") {
+		t.Fatalf("the follower's view: %d %s", r.Status, body)
+	}
+	for _, leak := range []string{"李雷", "8765", "302", "王五", address} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the follower reads %q: %s", leak, body)
+		}
+	}
+	var fv struct {
+		Photos     []any `json:"photos"`
+		Resolution struct {
+			Photos []struct{ URL string } `json:"photos"`
+		} `json:"resolution"`
+	}
+	r.Decode(t, &fv)
+	if len(fv.Photos) != 0 || len(fv.Resolution.Photos) != 1 {
+		t.Errorf("the follower's photos: %+v", fv)
+	}
+	// The reporter reads their own words; staff read them too.
+	if r := s.Do(t, "GET", "/api/v1/reports/"+id, tok, nil); !strings.Contains(string(r.Body), "李雷") {
+		t.Errorf("the reporter's view lost their text")
+	}
+	// Public texts: Open311 masks the phone in any written form; the
+	// staff's view keeps it as written.
+	reqs := checkRequestsJSON(t, o311Do(t, s, "GET", "/open311/v2/requests/"+id+".json", nil))
+	if d := reqs[0].str("description"); strings.Contains(d, "8765 4321") || !strings.Contains(d, "139****4321") {
+		t.Errorf("Open311's description: %q", d)
+	}
+	if sv := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+id, c.staff, nil).Body); !strings.Contains(sv, "139 8765 4321") {
+		t.Errorf("the staff's view does not show the text as written")
+	}
+}
+
+// TestRetentionAnonymisesOldTickets: a ticket closed longer ago than the
+// retention period loses its personal data and its original photos to the
+// background job — a redacted photo keeps its blurred image, an unredacted
+// one goes — while the statistics and what Open311 publishes stay the
+// same; a second pass changes nothing.
+func TestRetentionAnonymisesOldTickets(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	env := testEnv(t)
+	env["TICKET_RETENTION_DAYS"] = "30"
+	env["PRIVACY_SWEEP_EVERY"] = "1s"
+	s := startServer(t, env, options{now: clock})
+	c := newCity(t, s, map[string]string{"张网格": gridA}, nil)
+	w := c.workers["张网格"]
+	tok, _ := s.Login(t, "old-reporter")
+	p1 := uploadPhoto(t, s, tok)["id"].(string)
+	p2 := uploadPhoto(t, s, tok)["id"].(string)
+	body := reportBody("0101", p1, p2)
+	body["description"] = "门口垃圾没人清，我是韩梅梅，电话 137 1111 2222"
+	r := s.Do(t, "POST", "/api/v1/reports", tok, body)
+	if r.Status != 201 {
+		t.Fatalf("report: %d %s", r.Status, r.Body)
+	}
+	id := r.JSON(t)["id"].(string)
+	handle(t, s, w, id)
+	if r := s.Do(t, "POST", "/api/v1/reports/"+id+"/feedback", tok, map[string]any{"satisfied": true, "rating": 4, "comment": "韩梅梅谢谢"}); r.Status != 200 {
+		t.Fatalf("feedback: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "POST", "/api/v1/admin/photos/"+p1+"/redact", c.staff, map[string]any{"rects": []map[string]float64{{"x": 0, "y": 0, "w": 0.5, "h": 0.5}}}); r.Status != 200 {
+		t.Fatalf("redact: %d %s", r.Status, r.Body)
+	}
+	var mine report
+	s.Do(t, "GET", "/api/v1/reports/"+id, tok, nil).Decode(t, &mine)
+	_, blurred := fetch(t, s, mine.Photos[0].URL)
+	deadline := time.Now().Add(patience)
+	var publishedBefore o311Req
+	for time.Now().Before(deadline) {
+		publishedBefore = checkRequestsJSON(t, o311Do(t, s, "GET", "/open311/v2/requests/"+id+".json", nil))[0]
+		if publishedBefore.str("media_url") != "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	figures := summary(t, s, c.staff)
+
+	// Nothing happens before the period ends …
+	time.Sleep(1500 * time.Millisecond)
+	if r := s.Do(t, "GET", "/api/v1/reports/"+id, tok, nil); r.Status != 200 {
+		t.Fatalf("anonymised too early: %d", r.Status)
+	}
+	// … and after it, the job anonymises the ticket.
+	mu.Lock()
+	now = now.Add(31 * 24 * time.Hour)
+	mu.Unlock()
+	// (Tokens expire meanwhile: everyone logs in again.)
+	c.staff = s.LoginStaff(t, adminUser, adminPass)
+	tok, _ = s.Login(t, "old-reporter")
+	var staffView string
+	for deadline := time.Now().Add(patience); ; {
+		staffView = string(s.Do(t, "GET", "/api/v1/admin/tickets/"+id, c.staff, nil).Body)
+		if strings.Contains(staffView, "137****2222") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not anonymised: %s", staffView)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, leak := range []string{"137 1111 2222", "韩梅梅谢谢"} {
+		if strings.Contains(staffView, leak) {
+			t.Errorf("the anonymised ticket still holds %q", leak)
+		}
+	}
+	if r := s.Do(t, "GET", "/api/v1/reports/"+id, tok, nil); r.Status != 404 {
+		t.Errorf("the former reporter still reads it: %d", r.Status)
+	}
+	if after := summary(t, s, c.staff); after != figures {
+		t.Errorf("the statistics changed:\nbefore %s\nafter  %s", figures, after)
+	}
+	publishedAfter := checkRequestsJSON(t, o311Do(t, s, "GET", "/open311/v2/requests/"+id+".json", nil))[0]
+	for k, v := range publishedBefore {
+		if k != "media_url" && fmt.Sprint(publishedAfter[k]) != fmt.Sprint(v) {
+			t.Errorf("Open311's %s changed: %v → %v", k, v, publishedAfter[k])
+		}
+	}
+	// The redacted photo keeps its blurred image (its original is gone);
+	// the other photo is gone.
+	if _, b := fetch(t, s, publishedAfter.str("media_url")); !bytes.Equal(b, blurred) {
+		t.Errorf("Open311's photo after the retention period is not the blurred one")
+	}
+	var sv struct {
+		Photos []struct {
+			ID          string
+			OriginalURL string `json:"original_url"`
+		} `json:"photos"`
+		Version int `json:"version"`
+	}
+	json.Unmarshal([]byte(staffView), &sv)
+	if len(sv.Photos) != 1 || sv.Photos[0].ID != p1 {
+		t.Fatalf("photos after the retention period: %+v", sv.Photos)
+	}
+	if _, b := fetch(t, s, sv.Photos[0].OriginalURL); !bytes.Equal(b, blurred) {
+		t.Errorf("the original of the redacted photo is still served")
+	}
+	// A second pass changes nothing.
+	time.Sleep(2500 * time.Millisecond)
+	if again := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+id, c.staff, nil).Body); again != staffView {
+		t.Errorf("a later pass changed the ticket again:\n%s\n%s", staffView, again)
 	}
 }
