@@ -61,8 +61,11 @@ const docMax = 15 << 20
 // photo's files are there and all three still fit; else as GridFS files
 // (a photo whose files were in its document moves them out). A GridFS file
 // cannot be renamed: each rendition is deleted and written again, so for a
-// moment it is not found (a retry finds the blurred one). Errors:
-// not_found, unavailable.
+// moment it is not found (a retry finds the blurred one). On MongoDB the
+// update is atomic per field; FerretDB v1 rewrites the whole document, so
+// there a content-check verdict written at the same moment (SetVerdict)
+// could put back the files it read — the tests redact once a photo's
+// verdict is in. Errors: not_found, unavailable.
 func (s *Redaction) Redact(ctx context.Context, id string, full, thumb model.PhotoFile, keepOriginal bool) (*model.Photo, error) {
 	var d photoDoc
 	if err := s.p.c.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
