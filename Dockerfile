@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build: a static binary (FerretDB's SQLite backend is pure Go, so CGO is off).
+# Build: a static binary (the embedded store's SQLite driver, modernc.org/sqlite, is pure Go, so CGO is off).
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./

@@ -96,8 +96,14 @@ func (in *instance) URL() string { return "http://" + in.addr }
 // /readyz answers 200.
 func start(t *testing.T, env map[string]string, addr string) *instance {
 	t.Helper()
+	return startBinary(t, serverBin, env, addr)
+}
+
+// startBinary is start with another server binary (an earlier version's).
+func startBinary(t *testing.T, bin string, env map[string]string, addr string) *instance {
+	t.Helper()
 	in := &instance{t: t, env: env, addr: addr, log: &lockedBuffer{}, done: make(chan struct{})}
-	in.cmd = exec.Command(serverBin)
+	in.cmd = exec.Command(bin)
 	// Several instances run on this host: each its own metrics port.
 	in.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HTTP_ADDR=" + addr, "METRICS_ADDR=127.0.0.1:0"}
 	for k, v := range env {

@@ -24,6 +24,7 @@ import (
 //	server rebuild-stats       recompute every statistics roll-up from the tickets
 //	server report -year 2026   print the figures of the bureau's annual report
 //	server seed-demo           fill an empty store with a month of a city, for a demo
+//	server seed-history        add a history of N tickets over D days to a store (benchmarks, demos)
 //	server backup FILE         copy the embedded store to FILE, while the server runs
 //	server restore FILE        put a backup back into an empty DATA_DIR
 func main() {
@@ -85,6 +86,8 @@ func subcommand(args []string, out io.Writer) (options, error) {
 		}}, nil
 	case "seed-demo":
 		return seedDemo(args[1:], out)
+	case "seed-history":
+		return seedHistory(args[1:], out)
 	case "backup", "restore":
 		if len(args) != 2 || strings.HasPrefix(args[1], "-") {
 			return options{}, fmt.Errorf("usage: server %s FILE", args[0])
@@ -97,5 +100,5 @@ func subcommand(args []string, out io.Writer) (options, error) {
 			return restoreStore(ctx, cfg, file, out)
 		}}, nil
 	}
-	return options{}, fmt.Errorf("unknown command %q (want rebuild-stats, report, seed-demo, backup or restore)", args[0])
+	return options{}, fmt.Errorf("unknown command %q (want rebuild-stats, report, seed-demo, seed-history, backup or restore)", args[0])
 }

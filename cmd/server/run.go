@@ -51,8 +51,12 @@ type app struct {
 	cfg    *config.Config
 	stores *stores
 	svc    *services
-	// seed are the services seed-demo acts through (Staff unset).
+	// seed are the services seed-demo and seed-history lay a city out
+	// through (Staff unset).
 	seed seed.Services
+	// openID is the openid WeChat gives a login code: the simulator's, or
+	// nil with the real WeChat.
+	openID func(code string) string
 }
 
 // run serves until ctx is done, then shuts down gracefully: it stops
@@ -109,7 +113,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		return err
 	}
 	if opt.command != nil {
-		return opt.command(ctx, &app{cfg: cfg, stores: st, svc: svc, seed: svc.seedServices(st, logger)})
+		return opt.command(ctx, &app{cfg: cfg, stores: st, svc: svc, seed: svc.seedServices(st, logger), openID: simulatorOpenID(wx, opt)})
 	}
 	registry := prometheus.NewRegistry()
 	srv := &http.Server{
@@ -129,6 +133,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 	}
 	defer stopMetrics()
 
+	// Registered only when it serves: a subcommand leaves nothing for the
+	// others to take over.
+	if err := svc.liveness.Register(startCtx); err != nil {
+		return err
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var work sync.WaitGroup

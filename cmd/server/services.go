@@ -173,9 +173,6 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	if _, err := s.grids.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.liveness.Register(ctx); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 

@@ -118,7 +118,7 @@ func openMongo(ctx context.Context, cfg *config.Config, rdb *redis.Redis, s *sto
 	}
 	tickets := mongodb.NewTickets(m, instance, now)
 	stats := mongodb.NewStats(m, mongodb.StatsDeps{Tickets: tickets, Lease: s.locks, Wakeups: s.signals, Cache: rdb,
-		Owner: instance, Now: now, Logger: logger})
+		Owner: instance, Look: cfg.Periods.Stats, Now: now, Logger: logger})
 	s.run = stats.Run
 	photos := mongodb.NewPhotos(m, now)
 	return store.Engine{

@@ -164,13 +164,10 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 	return loops
 }
 
-// seedServices are the services seed-demo acts through.
+// seedServices are the services seed-demo and seed-history lay a city out
+// through.
 func (s *services) seedServices(st *stores, logger *slog.Logger) seed.Services {
-	return seed.Services{
-		Auth: s.auth, People: s.people, Grids: s.grids, Photos: s.photos, Reports: s.reports, Screening: s.screening,
-		Dispatcher: s.dispatcher, Tasks: s.tasks, Feedback: s.feedback, Activities: s.activities, Stats: st.Stats,
-		StaffTickets: s.staffTickets, Logger: logger,
-	}
+	return seed.Services{Auth: s.auth, People: s.people, Grids: s.grids, Photos: s.photos, Activities: s.activities, Logger: logger}
 }
 
 // deadLetters lists the dead letters of every queue for staff.

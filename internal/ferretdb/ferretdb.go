@@ -77,13 +77,8 @@ func Start(dataDir string, logger *slog.Logger) (*Server, error) {
 // handler (1, 2, 5 … 100 ms) rather than queueing: with a hundred
 // connections, dozens of writers slept in turn while the cores idled. A few
 // connections per core keep the cores busy, and the driver's pool queues the
-// rest in order. CGT_EMBEDDED_POOL overrides it.
-func poolSize() int {
-	if n, err := strconv.Atoi(os.Getenv("CGT_EMBEDDED_POOL")); err == nil && n > 0 {
-		return n
-	}
-	return 2 * runtime.NumCPU()
-}
+// rest in order.
+func poolSize() int { return 2 * runtime.NumCPU() }
 
 func withPoolSize(uri string, n int) string {
 	sep := "?"

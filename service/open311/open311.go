@@ -28,7 +28,7 @@ import (
 	"github.com/citizen-city/chengguantong/service/ticket"
 )
 
-// APIKeyStore keeps the Service api keys.
+// APIKeyStore keeps the Open311 api keys.
 type APIKeyStore interface {
 	Insert(ctx context.Context, k *model.APIKey) error
 	Get(ctx context.Context, id string) (*model.APIKey, error)
@@ -36,7 +36,7 @@ type APIKeyStore interface {
 	Revoke(ctx context.Context, id string, at time.Time) error
 }
 
-// SubmitterStore keeps, for staff only, who an Service client said filed a
+// SubmitterStore keeps, for staff only, who an Open311 client said filed a
 // request.
 type SubmitterStore interface {
 	Save(ctx context.Context, s *model.Open311Submitter) error
@@ -70,7 +70,7 @@ type PhotoStore interface {
 	Many(ctx context.Context, ids []string) ([]*model.Photo, error)
 }
 
-// Service serves the city's tickets in GeoReport v2 (Service): the
+// Service serves the city's tickets in GeoReport v2 (Open311): the
 // categories as services, published tickets as service requests, and
 // requests filed by clients with an api key, which become tickets routed
 // like any other.
@@ -189,7 +189,7 @@ func (s *Service) Keys(ctx context.Context) ([]*model.APIKey, error) {
 func (s *Service) RevokeKey(ctx context.Context, id string) error {
 	err := s.keys.Revoke(ctx, id, s.now())
 	if errors.Is(err, model.ErrNotFound) {
-		return model.Errorf(model.CodeNotFound, "没有 id 为 %q 的 Service 密钥", id)
+		return model.Errorf(model.CodeNotFound, "没有 id 为 %q 的 Open311 密钥", id)
 	}
 	return err
 }
@@ -368,9 +368,9 @@ type Created struct {
 	Notice string
 }
 
-// Timeline notes of requests filed through Service.
+// Timeline notes of requests filed through Open311.
 const (
-	noteOpen311Reported   = "经 Service 接口提交（%s）"
+	noteOpen311Reported   = "经 Open311 接口提交（%s）"
 	noteOpen311Registered = "已立案，等待派遣（文字由密钥持有单位负责，未经微信内容安全检测）"
 )
 
@@ -419,7 +419,7 @@ func (s *Service) Create(ctx context.Context, key *model.APIKey, in Input) (*Cre
 		CallerName: personName(in.FirstName, in.LastName), CallerPhone: in.Phone,
 	}
 	// Reported and registered (立案) before it is stored: nothing screens
-	// an Service request later, so it never waits submitted for a
+	// an Open311 request later, so it never waits submitted for a
 	// screening that needs a WeChat user.
 	if err := t.Report(model.Act{At: now, Note: fmt.Sprintf(noteOpen311Reported, key.Name)}); err != nil {
 		return nil, err
@@ -488,18 +488,18 @@ func serviceNotice(cat model.Category) string {
 	return fmt.Sprintf("已立案，按位置派遣至所在网格处置；处置时限为 %d 个工作小时", cat.SLAHours)
 }
 
-// Submitter returns, to staff only, what the Service client said about the
+// Submitter returns, to staff only, what the Open311 client said about the
 // person behind a ticket it filed (email, phone, names, device and account
 // ids, its media_url) and which key filed it: for the staff's ticket view.
 // Errors: permission_denied (not staff), not_found (not filed through
-// Service).
+// Open311).
 func (s *Service) Submitter(ctx context.Context, u *model.User, ticketID string) (*model.Open311Submitter, error) {
 	if u == nil || !u.Has(model.RoleStaff) {
-		return nil, model.Errorf(model.CodePermissionDenied, "只有工作人员能查看 Service 提交人的信息")
+		return nil, model.Errorf(model.CodePermissionDenied, "只有工作人员能查看 Open311 提交人的信息")
 	}
 	sub, err := s.submitters.Get(ctx, ticketID)
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.CodeNotFound, "工单 %s 不是经 Service 提交的", ticketID)
+		return nil, model.Errorf(model.CodeNotFound, "工单 %s 不是经 Open311 提交的", ticketID)
 	}
 	return sub, err
 }
@@ -642,7 +642,7 @@ func (s *Service) Request(ctx context.Context, id string) (*Request, error) {
 
 // Token answers GET tokens/{token}. Requests are created synchronously
 // (type realtime), so no token is ever needed; the id of a request filed
-// through Service serves as its own token. Errors: not_found.
+// through Open311 serves as its own token. Errors: not_found.
 func (s *Service) Token(ctx context.Context, token string) (string, error) {
 	notFound := model.Errorf(model.CodeNotFound, "token %q 不存在：本接口同步返回 service_request_id，不发放 token", token)
 	t, err := s.tickets.Get(ctx, token)

@@ -32,7 +32,7 @@ func xlsxTime(t time.Time) any {
 func ticketRow(t StaffTicket, now time.Time) []any {
 	assignee, role := "", ""
 	if a := t.Assignee; a != nil {
-		assignee, role = a.Name, RoleLabel(a.Role)
+		assignee, role = a.Name, a.Role.Label()
 	}
 	resolved := any(nil)
 	if t.Resolution != nil {

@@ -181,23 +181,46 @@ func (s *StaffTickets) view(ctx context.Context, t *model.Ticket) (*StaffTicket,
 	for i, e := range t.Timeline {
 		ev := StaffEvent{Event: e, Actor: names.person(ctx, e.ActorID, e.ActorRole)}
 		if e.Type == model.EventDispatched || e.Type == model.EventClaimed {
-			// The first version whose timeline holds this event is the
-			// transition that made it; its assignee is to whom it went.
-			for _, v := range history {
-				if v.Events > i {
-					ev.Target = names.person(ctx, v.AssigneeID, v.AssigneeRole)
-					break
-				}
-			}
-			if ev.Target == nil && e.AssigneeID != "" {
-				// No log entry for the step (a ticket loaded in bulk): the
-				// event names the assignee, though not in which role.
-				ev.Target = names.person(ctx, e.AssigneeID, names.roleOf(ctx, e.AssigneeID))
-			}
+			ev.Target = s.target(ctx, names, history, i, e)
 		}
 		out.Timeline[i] = ev
 	}
 	return out, nil
+}
+
+// target is to whom the dispatch or claim at timeline index i went. The
+// event names the new assignee (events stored before it did: the history
+// record of the transition that made the event names it); the role is that
+// record's when it is the transition's own, a claim's is a party member's,
+// and otherwise the person's.
+func (s *StaffTickets) target(ctx context.Context, names *staffNames, history []model.TicketVersion, i int, e model.Event) *Person {
+	var made *model.TicketVersion
+	for k, v := range history {
+		if v.Events > i {
+			// Trusted only when it is the transition that added event i:
+			// the record before it is the version before, without the
+			// event (a ticket loaded in bulk has only its last version's).
+			if (k == 0 && v.Version == 1) || (k > 0 && history[k-1].Version == v.Version-1 && history[k-1].Events <= i) {
+				made = &history[k]
+			}
+			break
+		}
+	}
+	who := e.AssigneeID
+	if who == "" {
+		if made == nil {
+			return nil
+		}
+		who = made.AssigneeID
+	}
+	role := model.RolePartyMember
+	switch {
+	case made != nil && made.AssigneeID == who:
+		role = made.AssigneeRole
+	case e.Type == model.EventDispatched:
+		role = names.roleOf(ctx, who)
+	}
+	return names.person(ctx, who, role)
 }
 
 // Candidate is someone staff may dispatch a ticket to.
@@ -408,19 +431,4 @@ func (n *staffNames) lookup(ctx context.Context, userID string, role model.Role)
 		}
 	}
 	return &Person{ID: u.ID, Role: role}
-}
-
-// RoleLabel returns a role in the staff's words.
-func RoleLabel(r model.Role) string {
-	switch r {
-	case model.RoleGridWorker:
-		return "网格员"
-	case model.RolePartyMember:
-		return "在职党员"
-	case model.RoleStaff:
-		return "工作人员"
-	case model.RoleResident:
-		return "居民"
-	}
-	return string(r)
 }

@@ -40,9 +40,11 @@ type Stats struct {
 	rollups *Rollups
 	lease   Lease
 	wakeups Wakeups
-	owner   string
-	now     func() time.Time
-	logger  *slog.Logger
+	// look is how often the applier looks without a wake-up.
+	look   time.Duration
+	owner  string
+	now    func() time.Time
+	logger *slog.Logger
 
 	local   chan struct{} // commits of this instance, without Wakeups
 	running atomic.Bool   // Run is counting
@@ -83,7 +85,10 @@ type StatsDeps struct {
 	// goes to MongoDB.
 	Cache *redis.Redis
 	// Owner names this instance in the lease.
-	Owner  string
+	Owner string
+	// Look is how often the applier looks without a wake-up
+	// (STATS_LOOK_EVERY; 5 minutes when zero).
+	Look   time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -93,7 +98,10 @@ type StatsDeps struct {
 func NewStats(m *Mongo, d StatsDeps) *Stats {
 	s := &Stats{log: m.db.Collection(colTicketLog), tickets: m.db.Collection(colTickets), batches: m.db.Collection(colRollups),
 		rollups: NewRollups(m, d.Cache), lease: d.Lease, wakeups: d.Wakeups, owner: d.Owner, now: d.Now, logger: d.Logger,
-		local: make(chan struct{}, 1), last: -1}
+		local: make(chan struct{}, 1), last: -1, look: d.Look}
+	if s.look <= 0 {
+		s.look = statsLookEvery
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -202,7 +210,7 @@ func (s *Stats) Run(ctx context.Context) {
 		case <-remote:
 		default:
 		}
-		again := statsLookEvery
+		again := s.look
 		start := time.Now()
 		n, err := s.pass(ctx, 4*time.Second)
 		switch {
