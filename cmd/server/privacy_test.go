@@ -24,6 +24,7 @@ import (
 	mongoopts "go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/citizen-city/chengguantong/store/sqlite"
+	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 )
 
 // The duty of care, end to end (docs/privacy.md): a resident's 注销 leaves
@@ -676,5 +677,46 @@ func TestRetentionAnonymisesOldTickets(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	if again := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+id, c.staff, nil).Body); again != staffView {
 		t.Errorf("a later pass changed the ticket again:\n%s\n%s", staffView, again)
+	}
+}
+
+// TestReportBeingScreenedIsErasedAfterItsFirstStep: a resident closes their
+// account while their report waits for WeChat's check. The report counts
+// nothing yet, so it is not rewritten then; screening finds its reporter
+// gone and holds it for staff, and the privacy job erases it after that
+// first step.
+func TestReportBeingScreenedIsErasedAfterItsFirstStep(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env["QUEUE_RETRY_AFTER"] = "1s"
+	env["PRIVACY_SWEEP_EVERY"] = "1s"
+	sim := wechatsim.New(wechatsim.Options{AppID: env["WECHAT_APPID"], Secret: "simulator-secret",
+		Faults: map[string]wechatsim.Fault{wechatsim.APIMsgSecCheck: {ErrCode: 61010}}})
+	t.Cleanup(sim.Install())
+	t.Cleanup(sim.Close)
+	s := startServer(t, env, options{simulator: sim})
+	staff := s.LoginStaff(t, adminUser, adminPass)
+	tok, _ := s.Login(t, "hasty-leaver")
+	id := fileReport(t, s, tok, "0101", "我是赵敏，垃圾没人收，电话 135 5555 6666", "幸福里1栋", wgsLat, wgsLng)
+	if r := s.Do(t, "GET", "/api/v1/reports/"+id, tok, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"status":"submitted"`) {
+		t.Fatalf("the report before: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "DELETE", "/api/v1/me", tok, nil); r.Status != 204 {
+		t.Fatalf("注销: %d %s", r.Status, r.Body)
+	}
+	sim.SetFaults(nil)
+	deadline := time.Now().Add(patience)
+	for {
+		body := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+id, staff, nil).Body)
+		if strings.Contains(body, "反映人已注销账号，原描述已删除") && strings.Contains(body, `"held":true`) && strings.Contains(body, "转人工审核") {
+			if strings.Contains(body, "赵敏") || strings.Contains(body, "5555") {
+				t.Fatalf("the held report keeps the resident's text: %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not erased after its first step: %s", body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
