@@ -108,6 +108,7 @@ func authenticate(auth AuthService) echo.MiddlewareFunc {
 				return err
 			}
 			c.Set(userKey, u)
+			setAuditActor(c, u)
 			return next(c)
 		}
 	}
@@ -125,18 +126,11 @@ func requireRole(roles ...model.Role) echo.MiddlewareFunc {
 	}
 }
 
-// roleLabel names each role as residents and clerks know it.
-var roleLabel = map[model.Role]string{
-	model.RoleResident: "居民", model.RoleGridWorker: "网格员", model.RolePartyMember: "在职党员", model.RoleStaff: "工作人员",
-}
-
+// joinRoles names roles as residents and clerks know them.
 func joinRoles(roles []model.Role) string {
 	s := make([]string, len(roles))
 	for i, r := range roles {
-		s[i] = roleLabel[r]
-		if s[i] == "" {
-			s[i] = string(r)
-		}
+		s[i] = r.Label()
 	}
 	return strings.Join(s, "或")
 }

@@ -79,9 +79,13 @@ func (h *handlers) myReports(c echo.Context) error {
 }
 
 func (h *handlers) getReport(c echo.Context) error {
-	t, err := h.Reports.Get(c.Request().Context(), currentUser(c), c.Param("id"))
+	u := currentUser(c)
+	t, err := h.Reports.Get(c.Request().Context(), u, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if isFollowerOnly(u, t) {
+		return c.JSON(http.StatusOK, h.toFollowerReport(t))
 	}
 	return c.JSON(http.StatusOK, h.toReport(t))
 }

@@ -81,6 +81,12 @@ type Deps struct {
 	// Registry's metrics are served by Metrics(Registry) on a listener of
 	// their own).
 	MetricsToken string
+	// The duty of care (privacy.go): staff accounts, identities, data
+	// rights and redaction, the access trail; Trail records exports.
+	Staff   StaffService
+	Privacy PrivacyService
+	Audit   AuditService
+	Trail   Recorder
 	// TrustedProxies are the peers (load balancers) whose X-Forwarded-For
 	// names the client; from any other peer, and from every peer when it is
 	// empty, the client is the peer itself. This address is the one every
@@ -95,6 +101,7 @@ type AuthService interface {
 	Authenticate(ctx context.Context, token string) (*model.User, error)
 	Bind(ctx context.Context, u *model.User, code string) (*model.User, error)
 	SetDuty(ctx context.Context, u *model.User, onDuty bool) (*model.User, error)
+	Logout(ctx context.Context, u *model.User) error
 }
 
 // SubscriptionService records subscribe-message allowances.
@@ -164,7 +171,7 @@ type StaffTicketService interface {
 	Get(ctx context.Context, id string) (*ticket.StaffTicket, error)
 	Candidates(ctx context.Context, id string) ([]ticket.Candidate, error)
 	Dispatch(ctx context.Context, staff *model.User, id string, in ticket.DispatchInput) (*ticket.StaffTicket, error)
-	Export(ctx context.Context, q model.TicketQuery, title string, w io.Writer) error
+	Export(ctx context.Context, q model.TicketQuery, title string, masked bool, w io.Writer) (int, error)
 }
 
 // PeopleService is the staff's management of workers, branches and members.
@@ -269,7 +276,7 @@ func New(d Deps) *echo.Echo {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(reg)
 
-	e.Use(requestID(), observe(d.Logger, m), middleware.RecoverWithConfig(middleware.RecoverConfig{
+	e.Use(requestID(), withAuditSource(), observe(d.Logger, m), middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			d.Logger.ErrorContext(c.Request().Context(), "panic", "error", err.Error(), "stack", string(stack))
 			return err

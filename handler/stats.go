@@ -256,6 +256,7 @@ func (h *handlers) exportStats(c echo.Context) error {
 		return err
 	}
 	days := p.From.In(shanghai).Format(time.DateOnly) + "_" + p.To.In(shanghai).Format(time.DateOnly)
+	h.recordExport(c, "统计", "导出统计报表，期间 "+days)
 	c.Response().Header().Set(echo.HeaderContentDisposition,
 		attachmentDisposition("chengguan-stats_"+days+".xlsx", "城管统计_"+days+".xlsx"))
 	return c.Blob(http.StatusOK, xlsxContentType, buf.Bytes())

@@ -89,6 +89,7 @@ func (h *handlers) staffTickets(c echo.Context) error {
 		NextCursor: signCursor(c, page.Next), Total: &page.Total}, TotalCapped: page.TotalCapped}
 	for i := range page.Items {
 		out.Items[i] = h.toStaffTicket(&page.Items[i], false)
+		h.forViewer(c, &out.Items[i])
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -105,7 +106,9 @@ func (h *handlers) staffTicket(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h.toStaffTicket(t, true))
+	out := h.toStaffTicket(t, true)
+	h.forViewer(c, &out)
+	return c.JSON(http.StatusOK, out)
 }
 
 // showStaff answers a staff step on t with one ticket's staff view: real
@@ -135,9 +138,12 @@ func (h *handlers) exportTickets(c echo.Context) error {
 		title += fmt.Sprintf("（上报时间 %s 至 %s）", c.QueryParam("from"), c.QueryParam("to"))
 	}
 	var buf bytes.Buffer
-	if err := h.StaffTickets.Export(c.Request().Context(), q, title, &buf); err != nil {
+	masked := !seesIdentities(currentUser(c))
+	n, err := h.StaffTickets.Export(c.Request().Context(), q, title, masked, &buf)
+	if err != nil {
 		return err
 	}
+	h.recordExport(c, "工单", fmt.Sprintf("导出工单 %d 件；%s", n, describeTicketQuery(c)))
 	name := "工单-" + now.Format("20060102-1504") + ".xlsx"
 	c.Response().Header().Set(echo.HeaderContentDisposition, attachmentDisposition("tickets.xlsx", name))
 	return c.Blob(http.StatusOK, xlsxContentType, buf.Bytes())

@@ -12,7 +12,8 @@ import (
 // nowhere else; the other resources' views sit beside their handlers.
 //
 //	audience                          view             answered by
-//	its reporter (and followers)      reportJSON       POST /reports, /reports/mine, /reports/{id}, feedback
+//	its reporter                      reportJSON       POST /reports, /reports/mine, /reports/{id}, feedback
+//	its followers                     reportJSON       /reports/{id} (toFollowerReport: no reporter's words or photos)
 //	its assignee                      taskJSON         /tasks, /tasks/pool, claim, accept, resolve, extension
 //	staff, in a list                  staffTicketJSON  /admin/tickets (no timeline, no phone)
 //	staff, one ticket                 staffTicketJSON  /admin/tickets/{id} and every staff step
@@ -21,7 +22,9 @@ import (
 //
 // What every audience sees of a ticket is ticketJSON, embedded in the
 // first three; each adds its own. The reporter's identity is in none of
-// them; a hotline caller's is in the staff's only.
+// them; a hotline caller's is in the staff's only, masked until a reveal
+// (privacy.go), and a leader's staff view masks names and phones
+// (forViewer).
 
 // ticketJSON is what every audience of a ticket sees: what, where, since
 // when, by when, and how it was resolved.
@@ -162,7 +165,7 @@ func (h *handlers) toStaffTicket(st *ticket.StaffTicket, full bool) staffTicketJ
 		Assignee: toStaffPerson(st.Assignee, full), RegisteredAt: timePtr(t.RegisteredAt), Held: t.Held, HeldReason: st.HeldReason(),
 		Queue: t.Queue, Pool: t.Pool, Overdue: t.OpenOverdue(), Late: t.ClosedLate(), Escalated: t.Escalated, Returns: t.Returns, Reopens: t.Reopens,
 		UpdatedAt: t.UpdatedAt.UTC(), Feedback: toFeedback(t.Feedback), DeferredFrom: string(t.DeferredFrom), Urges: t.Urges,
-		VerifyFails: t.VerifyFails, SelfHandled: t.SelfHandled, PhotoFlags: t.PhotoFlags, Caller: toCaller(t),
+		VerifyFails: t.VerifyFails, SelfHandled: t.SelfHandled, PhotoFlags: t.PhotoFlags, Caller: maskedCaller(t),
 	}
 	if full {
 		out.Timeline = make([]staffEventJSON, len(st.Timeline))
@@ -230,17 +233,12 @@ func unnamedStaffTicket(t *model.Ticket) *ticket.StaffTicket {
 	return st
 }
 
-// callerJSON is a hotline caller, shown to staff only.
+// callerJSON is a hotline caller, shown to staff only: masked in every
+// view (maskedCaller), in full by a reveal (privacy.go).
 type callerJSON struct {
-	Name  string `json:"name,omitempty"`
-	Phone string `json:"phone,omitempty"`
-}
-
-func toCaller(t *model.Ticket) *callerJSON {
-	if t.CallerName == "" && t.CallerPhone == "" {
-		return nil
-	}
-	return &callerJSON{Name: t.CallerName, Phone: t.CallerPhone}
+	Name   string `json:"name,omitempty"`
+	Phone  string `json:"phone,omitempty"`
+	Masked bool   `json:"masked,omitempty"`
 }
 
 // nearbyJSON is an open ticket near a point, for anyone deciding whether to
@@ -276,6 +274,10 @@ type photoRef struct {
 	ID           string `json:"id"`
 	URL          string `json:"url"`
 	ThumbnailURL string `json:"thumbnail_url"`
+	// OriginalURL is the unblurred original of a redacted photo (the
+	// photo itself if never redacted): in dispatchers' and admins' views
+	// only.
+	OriginalURL string `json:"original_url,omitempty"`
 }
 
 func (h *handlers) photoRefs(ids []string) []photoRef {

@@ -33,6 +33,11 @@ type Engine struct {
 	Subscriptions Subscriptions
 	Addresses     Addresses
 	Layers        Layers
+	// The duty of care (privacy.go).
+	Staff     Staff
+	Trail     Trail
+	Privacy   Privacy
+	Redaction Redaction
 }
 
 // Tickets stores tickets and their transitions.

@@ -232,8 +232,14 @@ func TestStaffTicketsByName(t *testing.T) {
 		t.Fatalf("hotline: %d %s", r.Status, r.Body)
 	}
 	call := r.JSON(t)["id"].(string)
-	if body := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+call, staff, nil).Body); !strings.Contains(body, "钱先生") || !strings.Contains(body, "13812345678") {
+	// Masked in the view; in full only by a reveal, which the access trail
+	// records (TestRevealIsRecorded).
+	if body := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+call, staff, nil).Body); !strings.Contains(body, `"caller":{"name":"钱**","phone":"138****5678","masked":true}`) ||
+		strings.Contains(body, "13812345678") {
 		t.Fatalf("the staff's view of a hotline case: %s", body)
+	}
+	if body := string(s.Do(t, "POST", "/api/v1/admin/tickets/"+call+"/reveal", staff, nil).Body); !strings.Contains(body, `"caller":{"name":"钱先生","phone":"13812345678"}`) {
+		t.Fatalf("the reveal of a hotline case: %s", body)
 	}
 	s.Do(t, "GET", "/api/v1/admin/tickets?source=hotline", staff, nil).Decode(t, &list)
 	if list.Total != 1 || list.Items[0].ID != call || list.Items[0].Source != "hotline" {

@@ -11,11 +11,13 @@ import (
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/photo"
+	"github.com/citizen-city/chengguantong/service/audit"
 	"github.com/citizen-city/chengguantong/service/catalogue"
 	"github.com/citizen-city/chengguantong/service/notify"
 	"github.com/citizen-city/chengguantong/service/open311"
 	"github.com/citizen-city/chengguantong/service/people"
 	"github.com/citizen-city/chengguantong/service/photos"
+	"github.com/citizen-city/chengguantong/service/privacy"
 	"github.com/citizen-city/chengguantong/service/stats"
 	"github.com/citizen-city/chengguantong/service/ticket"
 	"github.com/citizen-city/chengguantong/store/redis"
@@ -48,6 +50,10 @@ type services struct {
 	live          *ticket.Live
 	addresses     *catalogue.Addresses
 	layers        *catalogue.Layers
+	// The duty of care: the access trail, identities, data rights,
+	// retention and redaction.
+	trail   *audit.Trail
+	privacy *privacy.Service
 
 	screenQueue, dispatchQueue, notifyQueue *redis.Stream
 	timers                                  *redis.Timers
@@ -76,10 +82,14 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	}
 	names := &people.Names{Users: st.Users, Workers: st.People, Members: st.People, Now: now}
 	tokens := people.NewTokens([]byte(cfg.TokenSecret), cfg.TokenTTL, now)
+	pc := cfg.Privacy
+	s.trail = audit.New(st.Trail, pc.AuditRetention, now, logger)
 	s.auth = people.NewAuth(people.AuthDeps{
 		WeChat: wechat.Login{Client: wx}, Users: st.Users, Invites: st.Invites, Profiles: st.People,
 		Limiter: limiter, Tokens: tokens, Logger: logger,
 		Limits: people.AuthLimits{PerAccountPerMinute: cfg.LoginPerAccountPerMinute, PerIPPerMinute: cfg.LoginPerIPPerMinute},
+		Staff:  st.Staff, Failures: redis.NewFailures(rdb), Trail: s.trail,
+		Policy: people.LoginPolicy{SlowAfter: pc.LoginSlowAfter, LockAfter: pc.LoginLockAfter, LockFor: pc.LoginLockFor},
 	})
 	s.categories = catalogue.NewCategories(st.Categories, 5*time.Second, now)
 	s.grids = catalogue.NewGrids(signalledGrids{st.Grids, s.signals}, float64(cfg.GridSnapMeters), logger)
@@ -95,6 +105,14 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 		Templates: templates, Dedup: st.Notifications, Now: now, Logger: logger,
 	})
 	s.subscriptions = notify.NewSubscriptions(st.Subscriptions, templates)
+	s.privacy = privacy.New(privacy.Deps{
+		Tickets: st.Tickets, Store: st.Privacy, Photos: st.Photos, Redaction: st.Redaction, Submitters: st.Submitters,
+		Allowances: st.Subscriptions, Processor: processor, Trail: s.trail, Lease: locks, Forget: s.auth.ForgetUser,
+		Config: privacy.Config{TicketRetention: pc.TicketRetention, KeepOriginal: pc.RedactKeepOriginal,
+			ErasePhotos: privacy.ErasePhotos(pc.ErasePhotos),
+			Templates:   []string{cfg.TemplateAssigned, cfg.TemplateAccepted, cfg.TemplateResolved}},
+		Instance: instance, Now: now, Logger: logger,
+	})
 	s.live = ticket.NewLive(redis.NewEventLog(rdb), st.Users, logger)
 	dispatchCfg := ticket.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
 		FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)}

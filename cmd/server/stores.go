@@ -120,6 +120,7 @@ func openMongo(ctx context.Context, cfg *config.Config, rdb *redis.Redis, s *sto
 	stats := mongodb.NewStats(m, mongodb.StatsDeps{Tickets: tickets, Lease: s.locks, Wakeups: s.signals, Cache: rdb,
 		Owner: instance, Look: cfg.Periods.Stats, Now: now, Logger: logger})
 	s.run = stats.Run
+	photos := mongodb.NewPhotos(m, now)
 	return store.Engine{
 		Name:          "mongodb",
 		Tickets:       tickets,
@@ -129,7 +130,7 @@ func openMongo(ctx context.Context, cfg *config.Config, rdb *redis.Redis, s *sto
 		People:        mongodb.NewPeople(m, now),
 		Categories:    mongodb.NewCategories(m, now),
 		Grids:         mongodb.NewGrids(m, now),
-		Photos:        mongodb.NewPhotos(m, now),
+		Photos:        photos,
 		Activities:    mongodb.NewActivities(m, now),
 		APIKeys:       mongodb.NewAPIKeys(m),
 		Submitters:    mongodb.NewOpen311Submitters(m),
@@ -137,5 +138,9 @@ func openMongo(ctx context.Context, cfg *config.Config, rdb *redis.Redis, s *sto
 		Subscriptions: mongodb.NewSubscriptions(m, now),
 		Addresses:     mongodb.NewAddresses(m),
 		Layers:        mongodb.NewLayers(m, now),
+		Staff:         mongodb.NewStaff(m, now),
+		Trail:         mongodb.NewTrail(m, now),
+		Privacy:       mongodb.NewPrivacy(m, tickets, now),
+		Redaction:     mongodb.NewRedaction(photos),
 	}, nil
 }

@@ -73,9 +73,12 @@ func ticketRow(t StaffTicket, category, grid string) []any {
 // Export writes every ticket matching q (at most MaxExportRows) as an .xlsx
 // workbook to w: one sheet 工单, a title row describing the filter, a bold
 // header row and the case numbers frozen, one row per ticket (ticketColumns),
-// columns as wide as their content. Errors: invalid_argument (too many
-// tickets), unavailable, and errors writing to w.
-func (s *StaffTickets) Export(ctx context.Context, q model.TicketQuery, title string, w io.Writer) error {
+// columns as wide as their content; masked (a leader's export) has the
+// texts as the public reads them (model.ScrubPublic) and the handlers by
+// masked name. It returns how many tickets it wrote. Errors:
+// invalid_argument (too many tickets), unavailable, and errors writing to
+// w.
+func (s *StaffTickets) Export(ctx context.Context, q model.TicketQuery, title string, masked bool, w io.Writer) (int, error) {
 	var rows [][]any
 	categories := map[string]string{}
 	if err := s.Each(ctx, q, func(t StaffTicket) error {
@@ -86,25 +89,35 @@ func (s *StaffTickets) Export(ctx context.Context, q model.TicketQuery, title st
 			}
 			categories[t.Category] = name
 		}
+		if masked {
+			c := *t.Ticket
+			c.Description, c.Address = model.ScrubPublic(c.Description), model.ScrubPublic(c.Address)
+			t.Ticket = &c
+			if t.Assignee != nil {
+				a := *t.Assignee
+				a.Name, a.Phone = model.MaskName(a.Name), ""
+				t.Assignee = &a
+			}
+		}
 		rows = append(rows, ticketRow(t, name, s.GridName(t.GridCode)))
 		return nil
 	}); err != nil {
-		return err
+		return 0, err
 	}
 	f := excelize.NewFile()
 	defer f.Close()
 	b, err := workbook.New(f, title)
 	if err != nil {
-		return fmt.Errorf("write ticket workbook: %w", err)
+		return 0, fmt.Errorf("write ticket workbook: %w", err)
 	}
 	if err := f.SetDocProps(&excelize.DocProperties{Title: "市民城管通工单 " + title, Creator: "市民城管通", Language: "zh-CN"}); err != nil {
-		return fmt.Errorf("write ticket workbook: %w", err)
+		return 0, fmt.Errorf("write ticket workbook: %w", err)
 	}
 	if err := b.Sheet(SheetTickets, workbook.Table{Headers: ticketColumns, Rows: rows, FrozenCols: 1}); err != nil {
-		return fmt.Errorf("write ticket workbook: %w", err)
+		return 0, fmt.Errorf("write ticket workbook: %w", err)
 	}
 	if err := f.Write(w); err != nil {
-		return fmt.Errorf("write ticket workbook: %w", err)
+		return 0, fmt.Errorf("write ticket workbook: %w", err)
 	}
-	return nil
+	return len(rows), nil
 }

@@ -453,11 +453,14 @@ func (r *Reports) Get(ctx context.Context, u *model.User, id string) (*model.Tic
 	return t, nil
 }
 
-// CanSee is the one authorization rule for reading a ticket.
+// CanSee is the one authorization rule for reading a ticket as its
+// reporter, follower or assignee does — or as staff who handle tickets
+// (dispatchers, admins) do; a leader reads tickets through the staff's
+// masked views only, an auditor not at all.
 func CanSee(u *model.User, t *model.Ticket) bool {
 	switch {
 	case u.Has(model.RoleStaff):
-		return true
+		return u.HasAny(model.RoleDispatcher, model.RoleAdmin)
 	case u.ID == t.ReporterID, u.ID == t.AssigneeID && t.AssigneeID != "":
 		return true
 	}

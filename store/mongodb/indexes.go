@@ -142,6 +142,17 @@ var indexes = []index{
 	{collection: photosBucket + ".chunks", keys: keys("files_id", "n"), unique: true, name: "files_id_1_n_1"},
 	{collection: photosBucket + ".files", keys: keys("filename", "uploadDate"), name: "filename_1_uploadDate_1"},
 	{collection: colActivityCheckins, keys: keys("starts_at", "_id"), name: "starts_at"},
+
+	// The duty of care (docs/privacy.md): the access trail by actor,
+	// action and target (each newest first), the retention period's work
+	// list, the erasures still to do, a resident's uploads and messages.
+	{collection: colAudit, keys: keys("actor_id", "_id"), name: ixAuditActor},
+	{collection: colAudit, keys: keys("action", "_id"), name: ixAuditAction},
+	{collection: colAudit, keys: keys("target", "_id"), name: ixAuditTarget},
+	{collection: colTickets, keys: keys("status", "anon", "updated_at"), name: ixRetention},
+	{collection: colErasures, keys: keys("at"), name: "at"},
+	{collection: colPhotos, keys: keys("owner_id"), name: "owner_id"},
+	{collection: colNotifications, keys: keys("user_id"), name: "user_id"},
 }
 
 // EnsureIndexes creates the indexes every collection needs, then fills in

@@ -26,5 +26,9 @@ func (db *DB) EngineAs(instance string) store.Engine {
 		Subscriptions: db.Subscriptions(),
 		Addresses:     db.Addresses(),
 		Layers:        db.Layers(),
+		Staff:         db.Staff(),
+		Trail:         db.Trail(),
+		Privacy:       db.Privacy(),
+		Redaction:     db.Redaction(),
 	}
 }

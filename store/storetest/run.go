@@ -22,6 +22,7 @@ func Run(t *testing.T, open Open) {
 		{"Addresses", runAddresses},
 		{"Open311", runOpen311},
 		{"Notifications", runNotifications},
+		{"Privacy", runPrivacy},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, open) })
