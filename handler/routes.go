@@ -10,11 +10,12 @@ import (
 // contract's sections (docs/openapi.yaml): login and roles, reporting,
 // tasks, staff, statistics, the console, Open311, the platform. Who may
 // call a route is said where it is registered: a group's middleware
-// (authenticate: a valid bearer token; requireRole: one of the roles) or a
-// route's own. cmd/server's TestAuthorizationMatrix holds what every role
-// gets from every route, and handler's TestOpenAPIMatchesRoutes that every
-// route is documented: a new route is one line here, a row in authzTable
-// and its operation in docs/openapi.yaml (CONTRIBUTING.md).
+// (authenticate: a valid bearer token or the console's cookie; requireRole:
+// one of the roles) or a route's own. cmd/server's TestAuthorizationMatrix
+// holds what every role gets from every route, and handler's
+// TestOpenAPIMatchesRoutes that every route is documented: a new route is
+// one line here, a row in authzTable and its operation in docs/openapi.yaml
+// (CONTRIBUTING.md).
 func routes(e *echo.Echo, h *handlers) {
 	var (
 		resident = requireRole(model.RoleResident)
@@ -32,6 +33,7 @@ func routes(e *echo.Echo, h *handlers) {
 	// Login and roles.
 	api.POST("/auth/wechat", h.loginWeChat)
 	api.POST("/auth/staff", h.loginStaff)
+	api.POST("/auth/logout", h.logout) // clears the console's cookie
 	user.GET("/me", h.me)
 	user.POST("/me/bind", h.bind)
 	user.PUT("/me/duty", h.setDuty)

@@ -53,6 +53,7 @@ var authzTable = []authzCase{
 	{"GET /media/photos/:id/:variant", "", "200/404 200/404 200/404 200/404 200/404 200/404 200/404", false},
 	{"POST /api/v1/auth/wechat", `{}`, "400 400 400 400 400 400 400", false},
 	{"POST /api/v1/auth/staff", `{}`, "400 400 400 400 400 400 400", false},
+	{"POST /api/v1/auth/logout", "", "204 204 204 204 204 204 204", false},
 	{"GET /api/v1/categories", "", "200 200 200 200 200 200 200", false},
 	{"GET /api/v1/me", "", "401 200 200 200 200 200 200", false},
 	{"POST /api/v1/me/bind", `{"invite_code":"ABCDEFGHJKMN"}`, "401 404 404 404 404 404 403", false},
