@@ -4,11 +4,16 @@
 // put on the page as text nodes or attribute values, never as HTML
 // (lib/dom.js); the charts and the map are SVG built element by element.
 //
-// This module signs in and out and shows one tab at a time; each tab is a
-// module of tabs/ with wire() (its handlers, once) and show(arg, first)
-// (what it loads when shown; first is its first showing).
+// This module signs in and out and shows one tab at a time, from the
+// address: #/<tab>[/<arg>…][?<query>] (#/tickets/20261207-0042,
+// #/tickets?status=pending&overdue=true). Each tab is a module of tabs/
+// with wire() (its handlers, once) and show(args, query, first) (what it
+// loads when shown; first is its first showing), and labelled() when it
+// has menus of the server's words to fill once they are read.
 import { $, str, showError, onSubmit } from './lib/dom.js';
-import { api, session, saveSession, clearSession, onExpired } from './lib/api.js';
+import { api, session, saveSession, clearSession, onExpired, onSessionChange } from './lib/api.js';
+import { loadLabels } from './lib/labels.js';
+import * as live from './lib/live.js';
 import { state } from './lib/state.js';
 import * as overview from './tabs/overview.js';
 import * as map from './tabs/map.js';
@@ -19,14 +24,18 @@ import * as categories from './tabs/categories.js';
 import * as activities from './tabs/activities.js';
 import * as stats from './tabs/stats.js';
 import * as deadLetters from './tabs/dead-letters.js';
+import { hideView } from './tabs/print.js';
 
 const TABS = {
   overview, map, tickets, people, grids, categories, activities, stats, 'dead-letters': deadLetters,
 };
 const shown = new Set(); // tabs loaded once
 let expiryTimer = 0;
+let entered = false;
 
 function showLogin(message) {
+  entered = false;
+  live.stop();
   $('app').hidden = true;
   $('who').hidden = true;
   $('login').hidden = false;
@@ -40,7 +49,10 @@ function expire() {
   showLogin('登录已失效，请重新登录。');
 }
 
-function logout() {
+async function logout() {
+  // The server clears its cookie; every tab of the console sees the
+  // session go (the storage event) and shows the sign-in.
+  await api('POST', '/auth/logout').catch(() => {});
   clearSession();
   // A fresh page leaves nothing of the last session in the DOM.
   location.replace(location.pathname);
@@ -49,22 +61,39 @@ function logout() {
 async function enter() {
   const s = session();
   if (!s) return showLogin();
+  entered = true;
   $('login').hidden = true;
   $('app').hidden = false;
   $('who').hidden = false;
-  $('who-name').textContent = s.username ? `工作人员：${s.username}` : '工作人员';
+  $('who-name').textContent = s.name || s.username ? `工作人员：${s.name || s.username}` : '工作人员';
   clearTimeout(expiryTimer);
   expiryTimer = setTimeout(expire, Math.min(Date.parse(s.expires_at) - Date.now(), 0x7fffffff));
-  await Promise.all([categories.loadCategories(), grids.loadGrids()]).catch((e) => showError(null, e));
+  await Promise.all([
+    loadLabels().then(() => { for (const tab of Object.values(TABS)) if (tab.labelled) tab.labelled(); }),
+    categories.loadCategories(), grids.loadGrids(),
+  ]).catch((e) => showError(null, e));
   if (!session()) return undefined;
+  live.start();
   return route();
 }
 
+// where reads the address: the tab, its arguments and its query.
+function where() {
+  let h = location.hash.replace(/^#\/?/, '');
+  const qi = h.indexOf('?');
+  const query = new URLSearchParams(qi >= 0 ? h.slice(qi + 1) : '');
+  if (qi >= 0) h = h.slice(0, qi);
+  const [name, ...args] = h.split('/').map((p) => { try { return decodeURIComponent(p); } catch (_) { return p; } });
+  return { name, args: args.filter(Boolean), query };
+}
+
 function route() {
-  if (!session()) return;
-  const [name, arg] = location.hash.replace(/^#/, '').split('/');
+  if (!session() || !entered) return;
+  const { name, args, query } = where();
   const tab = Object.hasOwn(TABS, name) ? name : 'overview';
   state.tab = tab;
+  document.body.dataset.tab = tab;
+  if (tab !== 'tickets') hideView();
   for (const t of Object.keys(TABS)) $('tab-' + t).hidden = t !== tab;
   document.querySelectorAll('.tabs a').forEach((a) => {
     if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page');
@@ -72,7 +101,7 @@ function route() {
   });
   const first = !shown.has(tab);
   shown.add(tab);
-  Promise.resolve(TABS[tab].show(arg, first)).catch((e) => showError(null, e));
+  Promise.resolve(TABS[tab].show(args, query, first)).catch((e) => showError(null, e));
 }
 
 function wire() {
@@ -80,13 +109,18 @@ function wire() {
     const username = str(fd.get('username'));
     const s = await api('POST', '/auth/staff', { json: { username, password: fd.get('password') || '' }, login: true });
     if (!s.user || !(s.user.roles || []).includes('staff')) throw new Error('该账号不是工作人员账号。');
-    saveSession({ token: s.token, expires_at: s.expires_at, username: s.user.username || username });
+    // The token itself stays in the server's HttpOnly cookie.
+    saveSession({ expires_at: s.expires_at, username: s.user.username || username, name: s.user.name || '' });
     form.reset();
     await enter();
   });
   $('logout').addEventListener('click', logout);
   window.addEventListener('hashchange', route);
   onExpired(expire);
+  onSessionChange(() => {
+    if (!session()) showLogin('已在其他标签页退出登录。');
+    else if (!entered) enter().catch((e) => showError(null, e));
+  });
   for (const tab of Object.values(TABS)) tab.wire();
 }
 

@@ -12,20 +12,29 @@ export class ApiError extends Error {
   }
 }
 
-// session is the signed-in clerk's token, kept in sessionStorage (gone when
-// the tab closes), or null.
+// The session itself is the server's HttpOnly, SameSite=Strict cookie: no
+// script on the page can read the token. The page keeps only who signed in
+// and until when, in localStorage, so that every tab of the console (a
+// ticket's link opened in a new tab) knows it is signed in.
+
+// session is the signed-in clerk ({username, expires_at}) or null.
 export function session() {
   try {
-    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
-    if (s && s.token && Date.parse(s.expires_at) > Date.now()) return s;
+    const s = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
+    if (s && Date.parse(s.expires_at) > Date.now()) return s;
   } catch (_) { /* a damaged entry is no session */ }
-  sessionStorage.removeItem(SESSION_KEY);
+  localStorage.removeItem(SESSION_KEY);
   return null;
 }
 
-export function saveSession(s) { sessionStorage.setItem(SESSION_KEY, JSON.stringify(s)); }
+export function saveSession(s) { localStorage.setItem(SESSION_KEY, JSON.stringify(s)); }
 
-export function clearSession() { sessionStorage.removeItem(SESSION_KEY); }
+export function clearSession() { localStorage.removeItem(SESSION_KEY); }
+
+// onSessionChange calls fn when another tab signs in or out.
+export function onSessionChange(fn) {
+  window.addEventListener('storage', (ev) => { if (ev.key === SESSION_KEY || ev.key === null) fn(); });
+}
 
 let expired = () => {};
 
@@ -36,9 +45,9 @@ export function onExpired(fn) { expired = fn; }
 // API's error envelope; a 401 ends the session (except for the login).
 export async function api(method, path, opts) {
   opts = opts || {};
-  const headers = { Accept: 'application/json' };
-  const s = opts.login ? null : session();
-  if (s) headers.Authorization = 'Bearer ' + s.token;
+  // The cookie goes with every call; the header is what the server asks of
+  // a write by cookie, which another site's page cannot send.
+  const headers = { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest' };
   let body;
   if (opts.json !== undefined) {
     headers['Content-Type'] = 'application/json';

@@ -62,7 +62,10 @@ export function timeLeft(due) {
 
 export function fmtNumber(v, kind) {
   if (v === null || v === undefined || (typeof v === 'number' && isNaN(v))) return '—';
-  if (kind === 'rate') return (v * 100).toFixed(1) + '%';
+  // Rounded in thousandths, halves up, before it is written with one
+  // decimal: toFixed alone rounds the binary value, which may fall either
+  // side of a half.
+  if (kind === 'rate') return (Math.round(v * 1000) / 10).toFixed(1) + '%';
   if (kind === 'hours') return Number(v).toFixed(1);
   return String(v);
 }

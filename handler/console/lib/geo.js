@@ -2,7 +2,8 @@
 
 // projection fits WGS-84 [lng, lat] pairs into a width × height box: an
 // equirectangular projection scaled by the cosine of the middle latitude,
-// which is true enough at the size of a city.
+// which is true enough at the size of a city. Its invert turns a point of
+// the box back into [lng, lat] (a click on the map).
 export function projection(points, width, height, pad) {
   let minX = Infinity; let maxX = -Infinity; let minY = Infinity; let maxY = -Infinity;
   for (const [lng, lat] of points) {
@@ -16,7 +17,33 @@ export function projection(points, width, height, pad) {
   const s = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY);
   const offX = (width - spanX * s) / 2;
   const offY = (height - spanY * s) / 2;
-  return ([lng, lat]) => [offX + (lng - minX) * k * s, offY + (maxY - lat) * s];
+  const proj = ([lng, lat]) => [offX + (lng - minX) * k * s, offY + (maxY - lat) * s];
+  proj.invert = ([x, y]) => [minX + (x - offX) / (k * s), maxY - (y - offY) / s];
+  return proj;
+}
+
+// geometries are the geometries of GeoJSON: a geometry, a Feature, a
+// FeatureCollection or a list of them, flattened.
+export function geometries(g) {
+  if (!g) return [];
+  if (Array.isArray(g)) return g.flatMap(geometries);
+  if (g.type === 'FeatureCollection') return geometries(g.features);
+  if (g.type === 'Feature') return geometries(g.geometry);
+  if (g.type === 'GeometryCollection') return geometries(g.geometries);
+  return g.coordinates ? [g] : [];
+}
+
+// lines are a geometry's paths as lists of [lng, lat]: a line's points, a
+// polygon's rings (closed).
+export function lines(geom) {
+  const c = geom.coordinates;
+  switch (geom.type) {
+    case 'LineString': return [c];
+    case 'MultiLineString': return c;
+    case 'Polygon': return c;
+    case 'MultiPolygon': return c.flat();
+    default: return [];
+  }
 }
 
 export function gridRings(g) {

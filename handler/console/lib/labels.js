@@ -1,19 +1,46 @@
-// The words of the codes the API uses.
-export const STATUS = {
-  submitted: '待筛查', rejected: '已驳回', pending: '待派遣', dispatched: '已派遣',
-  in_progress: '处置中', deferred: '已挂账', resolved: '已处置', closed: '已结案', merged: '已合并',
+// The words of the codes the API uses — statuses, timeline steps, roles,
+// sources, activity kinds, a ticket's marks, address and layer kinds —
+// read from the server (GET /api/v1/labels, the model's own labels), so
+// the console keeps no table of words of its own and says what the
+// exports and the mini-program say.
+import { api } from './api.js';
+
+// The tables of GET /labels, by the name the console asks them by.
+const NAMES = {
+  status: 'statuses', event: 'event_types', source: 'sources', role: 'roles', activity_kind: 'activity_kinds',
+  category: 'categories', flag: 'flags', address_kind: 'address_kinds', layer_kind: 'layer_kinds',
 };
-// The statuses of a ticket still being handled (在办), drawn on the map.
+let tables = {}; // name → Map(key → {label, stage})
+
+// loadLabels reads the words once a session begins.
+export async function loadLabels() {
+  const got = await api('GET', '/labels');
+  const next = {};
+  for (const [name, field] of Object.entries(NAMES)) {
+    next[name] = new Map((got[field] || []).map((x) => [x.key, x]));
+  }
+  tables = next;
+}
+
+// label is the word of code in a table, or what to show when the server
+// has none (by default the code itself).
+export function label(table, code, fallback) {
+  const x = tables[table] && tables[table].get(code);
+  if (x) return x.label;
+  return fallback === undefined ? (code || '') : fallback;
+}
+
+// stage is a timeline step's GB/T 30428 stage (立案, 派遣 …).
+export function stage(code) {
+  const x = tables.event && tables.event.get(code);
+  return x ? x.stage || '' : '';
+}
+
+// codes are a table's codes, in the order to show them.
+export function codes(table) { return tables[table] ? [...tables[table].keys()] : []; }
+
+// The statuses of a ticket still being handled (在办), drawn on the map and
+// offered as one choice of the list's filter: the server's own list (the
+// overview's 在办 figure) is pending, dispatched, in_progress, deferred;
+// the map also draws the reports still being screened.
 export const OPEN = ['submitted', 'pending', 'dispatched', 'in_progress', 'deferred'];
-export const EVENTS = {
-  reported: '居民上报', screened: '通过内容审核', held: '待人工审核', registered: '立案',
-  rejected: '驳回', merged: '合并到已有工单', joined: '又有居民反映', queued: '进入人工派遣队列',
-  dispatched: '派遣', accepted: '接单', claimed: '党员认领', returned: '退回',
-  reassigned: '超时改派', escalated: '超期上报', resolved: '处置完成', reopened: '返工', closed: '结案',
-  extension_requested: '申请延期', extension_approved: '批准延期', extension_denied: '不批准延期',
-  extended: '延期', deferred: '挂账', resumed: '恢复办理', urged: '督办', verified: '核查通过',
-  verify_failed: '核查不通过', self_handled: '自行处置', hotline: '热线受理',
-};
-export const ROLES = { grid_worker: '网格员', party_member: '在职党员', staff: '工作人员', resident: '居民', system: '系统' };
-export const SOURCES = { wechat: '小程序', patrol: '巡查', hotline: '12345 热线', open311: 'Open311' };
-export const KINDS = { volunteer: '志愿服务', theme: '主题实践', joint_enforcement: '联合执法' };

@@ -51,4 +51,4 @@ export function wire() {
   onClick($('category-refresh'), loadCategories);
 }
 
-export function show(arg, first) { return !first && loadCategories(); }
+export function show(args, query, first) { return !first && loadCategories(); }

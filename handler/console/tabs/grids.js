@@ -14,14 +14,18 @@ export async function loadGrids() {
   $('grid-rows').replaceChildren(...items.map((g) => el('tr', null, td(g.code), td(g.name), td(g.community),
     td(g.geometry ? `${gridRings(g).length} 个边界环` : '—'))));
   $('grid-empty').hidden = items.length > 0;
-  $('grid-codes').replaceChildren(...items.map((g) => el('option', { value: g.code, label: `${g.name}（${g.community}）` })));
   const communities = [...new Set(items.map((g) => g.community).filter(Boolean))].sort();
-  $('communities').replaceChildren(...communities.map((c) => el('option', { value: c })));
   for (const id of ['f-grid', 'p-grid']) {
     const sel = $(id);
     const keep = sel.value;
     sel.replaceChildren(el('option', { value: '', text: '全部' }),
-      ...items.map((g) => el('option', { value: g.code, text: `${g.name}（${g.code}）` })));
+      ...items.map((g) => el('option', { value: g.code, text: `${g.name}（${g.community}）` })));
+    sel.value = keep;
+  }
+  for (const [id, first] of [['a-community', '全部'], ['af-community', '请选择社区']]) {
+    const sel = $(id);
+    const keep = sel.value;
+    sel.replaceChildren(el('option', { value: '', text: first }), ...communities.map((c) => el('option', { value: c, text: c })));
     sel.value = keep;
   }
 }
@@ -41,4 +45,4 @@ export function wire() {
   onClick($('grid-refresh'), loadGrids);
 }
 
-export function show(arg, first) { return !first && loadGrids(); }
+export function show(args, query, first) { return !first && loadGrids(); }

@@ -1,11 +1,32 @@
-// 地图: the grids and the open tickets, or a heat map of the reports.
-import { $, el, svg, str, onSubmit } from '../lib/dom.js';
+// 地图: the base layers, the grids and the open tickets — kept up to date
+// from the live feed — or a heat map of a period's reports. Tickets on the
+// same spot fan out around it, so each can be clicked; a crowd too big to
+// fan out is one circle with its count, which lists them.
+import { $, el, svg, str, onSubmit, showError } from '../lib/dom.js';
 import { api, enc } from '../lib/api.js';
 import { todayCST, addDays } from '../lib/format.js';
-import { STATUS, OPEN } from '../lib/labels.js';
-import { projection, gridRings, wgs84 } from '../lib/geo.js';
-import { state, categoryName } from '../lib/state.js';
+import { label, OPEN } from '../lib/labels.js';
+import { wgs84 } from '../lib/geo.js';
+import { on as onLive, fetchTicket } from '../lib/live.js';
+import { baseMap, loadLayers, layerLegend } from '../lib/mapdraw.js';
+import { state, categoryName, ref } from '../lib/state.js';
 import { loadGrids } from './grids.js';
+
+const W = 1000;
+const H = 620;
+// Points closer than this (in the map's units) are one spot.
+const NEAR = 9;
+// A spot with more tickets than this is drawn as a count.
+const FAN_MAX = 12;
+
+const view = {
+  mode: 'open',
+  tickets: new Map(), // id → ticket drawn (open mode)
+  total: 0,
+  added: 0,
+  changed: 0,
+  loaded: false,
+};
 
 // allTickets reads every page of a ticket query, up to cap tickets.
 async function allTickets(query, cap) {
@@ -23,110 +44,196 @@ async function allTickets(query, cap) {
 
 async function loadMap() {
   const f = $('map-form').elements;
-  const mode = f.mode.value;
-  await loadGrids();
-  let tickets; let total;
-  if (mode === 'heat') {
-    ({ items: tickets, total } = await allTickets({ from: str(f.from.value), to: str(f.to.value) }, 5000));
+  view.mode = f.mode.value;
+  await Promise.all([loadGrids(), loadLayers(true)]);
+  let tickets;
+  if (view.mode === 'heat') {
+    const r = await allTickets({ from: str(f.from.value), to: str(f.to.value) }, 5000);
+    tickets = r.items;
+    view.total = r.total;
   } else {
-    // A server without the 挂账 step refuses status=deferred (400): it
-    // has no such tickets.
-    const parts = await Promise.all(OPEN.map((s) => allTickets({ status: s }, 2000)
-      .catch((e) => { if (e.status === 400 && s === 'deferred') return { items: [], total: 0 }; throw e; })));
-    tickets = parts.flatMap((p) => p.items);
-    total = parts.reduce((n, p) => n + p.total, 0);
+    const r = await allTickets({ status: OPEN.join(',') }, 5000);
+    tickets = r.items;
+    view.total = r.total;
   }
-  drawMap(mode, tickets);
-  $('map-count').textContent = mode === 'heat'
-    ? `${str(f.from.value) || '不限'} 至 ${str(f.to.value) || '不限'} 上报 ${total} 件` + (tickets.length < total ? `（绘出前 ${tickets.length} 件）` : '')
-    : `在办工单 ${total} 件` + (tickets.length < total ? `（绘出 ${tickets.length} 件）` : '') + `，网格 ${state.grids.length} 个`;
+  view.tickets = new Map(tickets.map((t) => [t.id, t]));
+  view.added = 0;
+  view.changed = 0;
+  view.loaded = true;
+  draw();
+}
+
+function countText() {
+  const f = $('map-form').elements;
+  const n = view.tickets.size;
+  if (view.mode === 'heat') {
+    return `${str(f.from.value) || '不限'} 至 ${str(f.to.value) || '不限'} 上报 ${view.total} 件` + (n < view.total ? `（绘出前 ${n} 件）` : '');
+  }
+  const news = view.added || view.changed ? `；实时：新增 ${view.added} 件，更新 ${view.changed} 件` : '';
+  return `在办工单 ${n} 件，网格 ${state.grids.length} 个${news}`;
 }
 
 const POINT_CLASS = { submitted: 'p-new', pending: 'p-pending', dispatched: 'p-work', in_progress: 'p-work', deferred: 'p-deferred' };
 
-function drawMap(mode, tickets) {
-  const W = 1000; const H = 620;
-  const coords = state.grids.flatMap((g) => gridRings(g).flat());
+function pointTitle(t, out) {
+  return `${ref(t)} ${label('status', t.status)}${t.overdue ? '·' + label('flag', 'overdue') : ''}${out ? '·在网格范围外' : ''} ${categoryName(t.category)} ${t.address || ''}`;
+}
+
+function draw() {
+  const tickets = [...view.tickets.values()];
   const pts = tickets.map((t) => [t, wgs84(t)]).filter(([, p]) => p && isFinite(p[0]) && isFinite(p[1]));
-  const proj = projection(coords.length ? coords : pts.map(([, p]) => p), W, H, 24);
-  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'map-svg', role: 'img', 'aria-label': '网格与工单地图' });
-  const grids = svg('g', { id: 'map-grids' });
-  const labels = svg('g', { id: 'map-labels' });
-  for (const g of state.grids) {
-    const rings = gridRings(g);
-    if (!rings.length) continue;
-    const d = rings.map((r) => 'M' + r.map((p) => proj(p).map((v) => v.toFixed(1)).join(',')).join('L') + 'Z').join('');
-    grids.append(svg('path', { d, class: 'grid-area', 'data-code': g.code, 'fill-rule': 'evenodd' },
-      svg('title', { text: `${g.name}（${g.community}）${g.code}` })));
-    const xy = rings[0].map(proj);
-    const cx = xy.reduce((s, p) => s + p[0], 0) / xy.length;
-    const cy = xy.reduce((s, p) => s + p[1], 0) / xy.length;
-    labels.append(svg('text', { x: cx.toFixed(1), y: cy.toFixed(1), class: 'grid-label', 'text-anchor': 'middle', text: g.name }));
+  const { root, proj, names } = baseMap(W, H, pts.map(([, p]) => p), '网格与工单地图');
+  root.querySelector('.map-grids').id = 'map-grids';
+  if (view.mode === 'heat') drawHeat(root, proj, pts);
+  else drawPoints(root, proj, pts);
+  root.append(names);
+  $('map').replaceChildren(root);
+  $('map-count').textContent = countText();
+}
+
+function drawHeat(root, proj, pts) {
+  // Reports are counted in square cells, then spread over the cells
+  // around with a small Gaussian kernel, so that clusters read as areas
+  // rather than as single squares.
+  const cell = 16;
+  const counts = new Map();
+  for (const [, p] of pts) {
+    const [x, y] = proj(p);
+    const key = `${Math.floor(x / cell)},${Math.floor(y / cell)}`;
+    counts.set(key, (counts.get(key) || 0) + 1);
   }
-  root.append(grids);
-  if (mode === 'heat') {
-    // Reports are counted in square cells, then spread over the cells
-    // around with a small Gaussian kernel, so that clusters read as
-    // areas rather than as single squares.
-    const cell = 16;
-    const counts = new Map();
-    for (const [, p] of pts) {
-      const [x, y] = proj(p);
-      const key = `${Math.floor(x / cell)},${Math.floor(y / cell)}`;
-      counts.set(key, (counts.get(key) || 0) + 1);
-    }
-    const heatv = new Map();
-    for (const [key, n] of counts) {
-      const [i, j] = key.split(',').map(Number);
-      for (let di = -3; di <= 3; di++) {
-        for (let dj = -3; dj <= 3; dj++) {
-          const k2 = `${i + di},${j + dj}`;
-          heatv.set(k2, (heatv.get(k2) || 0) + n * Math.exp(-(di * di + dj * dj) / 3));
-        }
+  const heatv = new Map();
+  for (const [key, n] of counts) {
+    const [i, j] = key.split(',').map(Number);
+    for (let di = -3; di <= 3; di++) {
+      for (let dj = -3; dj <= 3; dj++) {
+        const k2 = `${i + di},${j + dj}`;
+        heatv.set(k2, (heatv.get(k2) || 0) + n * Math.exp(-(di * di + dj * dj) / 3));
       }
     }
-    const max = Math.max(1e-9, ...heatv.values());
-    const heat = svg('g', { id: 'map-heat' });
-    for (const [key, v] of heatv) {
-      const r = v / max;
-      if (r < 0.04) continue;
-      const [i, j] = key.split(',').map(Number);
-      heat.append(svg('rect', {
-        x: i * cell, y: j * cell, width: cell, height: cell,
-        class: r > 0.66 ? 'heat h3' : r > 0.33 ? 'heat h2' : 'heat h1', 'fill-opacity': (0.1 + 0.7 * r).toFixed(2),
-      }, counts.has(key) ? svg('title', { text: `此处 ${counts.get(key)} 件` }) : null));
-    }
-    root.append(heat, labels);
-    $('map-legend').replaceChildren(el('span', null, el('i', { class: 'swatch heat-lo' }), '上报较少'),
-      el('span', null, el('i', { class: 'swatch heat-mid' }), '较多'),
-      el('span', null, el('i', { class: 'swatch heat-hi' }), '集中'),
-      el('span', null, `共 ${pts.length} 件，按方格统计并向周围平滑`));
-  } else {
-    root.append(labels);
-    const dots = svg('g', { id: 'map-points' });
-    let outside = 0;
-    for (const [t, p] of pts) {
-      let [x, y] = proj(p);
-      // A ticket far from every grid (in the staff's queue) is drawn at
-      // the edge, toward where it is, so the grids keep their size.
-      const cx = Math.min(W - 8, Math.max(8, x));
-      const cy = Math.min(H - 8, Math.max(8, y));
-      const out = cx !== x || cy !== y;
-      if (out) outside++;
-      [x, y] = [cx, cy];
-      const c = svg('circle', {
-        cx: x.toFixed(1), cy: y.toFixed(1), r: 6, tabindex: 0, 'data-id': t.id,
-        class: `pt ${POINT_CLASS[t.status] || 'p-work'}${t.overdue ? ' overdue' : ''}${out ? ' outside' : ''}`,
-      }, svg('title', { text: `${STATUS[t.status] || t.status}${t.overdue ? '·超期' : ''}${out ? '·在网格范围外' : ''} ${categoryName(t.category)} ${t.address || ''}` }));
-      dots.append(c);
-    }
-    root.append(dots);
-    $('map-legend').replaceChildren(...[
-      ['p-new', '待筛查'], ['p-pending', '待派遣'], ['p-work', '已派遣 / 处置中'], ['p-deferred', '已挂账'], ['overdue', '超期（红圈）'],
-      ...(outside ? [['outside', `网格范围外 ${outside} 件（画在边缘）`]] : []),
-    ].map(([cls, label]) => el('span', null, el('i', { class: 'swatch ' + cls }), label)));
   }
-  $('map').replaceChildren(root);
+  const max = Math.max(1e-9, ...heatv.values());
+  const heat = svg('g', { id: 'map-heat' });
+  for (const [key, v] of heatv) {
+    const r = v / max;
+    if (r < 0.04) continue;
+    const [i, j] = key.split(',').map(Number);
+    heat.append(svg('rect', {
+      x: i * cell, y: j * cell, width: cell, height: cell,
+      class: r > 0.66 ? 'heat h3' : r > 0.33 ? 'heat h2' : 'heat h1', 'fill-opacity': (0.1 + 0.7 * r).toFixed(2),
+    }, counts.has(key) ? svg('title', { text: `此处 ${counts.get(key)} 件` }) : null));
+  }
+  root.append(heat);
+  $('map-legend').replaceChildren(el('span', null, el('i', { class: 'swatch heat-lo' }), '上报较少'),
+    el('span', null, el('i', { class: 'swatch heat-mid' }), '较多'),
+    el('span', null, el('i', { class: 'swatch heat-hi' }), '集中'),
+    el('span', null, `共 ${pts.length} 件，按方格统计并向周围平滑`), ...layerLegend());
+}
+
+// spots groups the points that fall on the same spot of the map (within
+// NEAR), in the order given; a ticket far from every grid is drawn at the
+// edge, toward where it is, so the grids keep their size.
+function spots(proj, pts) {
+  const out = [];
+  for (const [t, p] of pts) {
+    const [x0, y0] = proj(p);
+    const x = Math.min(W - 10, Math.max(10, x0));
+    const y = Math.min(H - 10, Math.max(10, y0));
+    const outside = x !== x0 || y !== y0;
+    const s = out.find((o) => Math.hypot(o.x - x, o.y - y) < NEAR);
+    if (s) s.items.push({ t, outside });
+    else out.push({ x, y, items: [{ t, outside }] });
+  }
+  return out;
+}
+
+function dot(t, x, y, outside) {
+  return svg('circle', {
+    cx: x.toFixed(1), cy: y.toFixed(1), r: 6, tabindex: 0, 'data-id': t.id, 'data-case': t.case_no || '',
+    class: `pt ${POINT_CLASS[t.status] || 'p-work'}${t.overdue ? ' overdue' : ''}${outside ? ' outside' : ''}`,
+  }, svg('title', { text: pointTitle(t, outside) }));
+}
+
+function drawPoints(root, proj, pts) {
+  const dots = svg('g', { id: 'map-points' });
+  let outside = 0;
+  let fanned = 0;
+  let crowds = 0;
+  for (const s of spots(proj, pts)) {
+    outside += s.items.filter((i) => i.outside).length;
+    if (s.items.length === 1) {
+      const { t, outside: out } = s.items[0];
+      dots.append(dot(t, s.x, s.y, out));
+      continue;
+    }
+    if (s.items.length <= FAN_MAX) {
+      // Fanned out on a circle around the spot, each tied to it by a line.
+      // A spot at the edge moves in, so that the whole fan is on the map.
+      fanned += s.items.length;
+      const r = 12 + 2 * s.items.length;
+      const cx = Math.min(W - r - 8, Math.max(r + 8, s.x));
+      const cy = Math.min(H - r - 8, Math.max(r + 8, s.y));
+      const g = svg('g', { class: 'fan', 'data-count': s.items.length });
+      g.append(svg('circle', { cx: cx.toFixed(1), cy: cy.toFixed(1), r: 3, class: 'fan-hub' }));
+      s.items.forEach(({ t, outside: out }, i) => {
+        const a = -Math.PI / 2 + (2 * Math.PI * i) / s.items.length;
+        const x = cx + r * Math.cos(a);
+        const y = cy + r * Math.sin(a);
+        g.append(svg('line', { x1: cx.toFixed(1), y1: cy.toFixed(1), x2: x.toFixed(1), y2: y.toFixed(1), class: 'fan-line' }), dot(t, x, y, out));
+      });
+      dots.append(g);
+      continue;
+    }
+    // Too many to fan out: a circle with the count; a click lists them.
+    crowds++;
+    const ids = s.items.map((i) => i.t.id).join(' ');
+    dots.append(svg('g', { class: 'crowd', tabindex: 0, 'data-ids': ids, 'data-count': s.items.length },
+      svg('circle', { cx: s.x.toFixed(1), cy: s.y.toFixed(1), r: 14 }),
+      svg('text', { x: s.x.toFixed(1), y: (s.y + 4).toFixed(1), 'text-anchor': 'middle', text: String(s.items.length) }),
+      svg('title', { text: `此处 ${s.items.length} 件，点击列出` })));
+  }
+  root.append(dots);
+  $('map-legend').replaceChildren(...[
+    ['p-new', label('status', 'submitted')], ['p-pending', label('status', 'pending')],
+    ['p-work', `${label('status', 'dispatched')} / ${label('status', 'in_progress')}`], ['p-deferred', label('status', 'deferred')],
+    ['overdue', `${label('flag', 'overdue')}（红圈）`],
+    ...(outside ? [['outside', `网格范围外 ${outside} 件（画在边缘）`]] : []),
+    ...(fanned ? [['fan', `同一地点的多件展开排列`]] : []),
+    ...(crowds ? [['crowd', `数字为同一地点的件数`]] : []),
+  ].map(([cls, text]) => el('span', null, el('i', { class: 'swatch ' + cls }), text)), ...layerLegend());
+}
+
+// crowdList lists the tickets of a crowd beside the map.
+function crowdList(ids) {
+  const box = $('map-crowd');
+  const items = ids.map((id) => view.tickets.get(id)).filter(Boolean);
+  box.replaceChildren(el('div', { class: 'detail-head' }, el('h3', { text: `此处 ${items.length} 件` }),
+    el('button', { type: 'button', class: 'link', text: '关闭', onclick: () => { box.hidden = true; } })),
+  el('ul', { class: 'plain crowd-list' }, ...items.map((t) => el('li', null,
+    el('a', { href: '#/tickets/' + enc(ref(t)), text: ref(t) }), ' ', categoryName(t.category), ' ',
+    el('span', { class: 'muted', text: label('status', t.status) })))));
+  box.hidden = false;
+}
+
+// live keeps the open tickets drawn: a new or changed one is read and
+// drawn, one no longer open is taken off.
+function live(type, data) {
+  if (type === 'reset') {
+    if (view.loaded && view.mode === 'open') loadMap().catch((e) => showError(null, e));
+    return;
+  }
+  if (!view.loaded || view.mode !== 'open') return;
+  const known = view.tickets.has(data.id);
+  if (!known && !OPEN.includes(data.status)) return;
+  fetchTicket(data).then((t) => {
+    if (OPEN.includes(t.status)) {
+      view.tickets.set(t.id, t);
+      if (known) view.changed++;
+      else view.added++;
+    } else if (view.tickets.delete(t.id)) view.changed++;
+    if (state.tab === 'map') draw();
+    else view.dirty = true;
+  }, () => {});
 }
 
 export function wire() {
@@ -136,14 +243,19 @@ export function wire() {
   mf.from.value = addDays(today, -29);
   onSubmit($('map-form'), loadMap);
   mf.mode.addEventListener('change', () => $('map-form').requestSubmit());
-  $('map').addEventListener('click', (ev) => {
-    const c = ev.target.closest('circle[data-id]');
-    if (c) location.hash = '#tickets/' + enc(c.dataset.id);
-  });
-  $('map').addEventListener('keydown', (ev) => {
-    const c = ev.target.closest('circle[data-id]');
-    if (c && ev.key === 'Enter') location.hash = '#tickets/' + enc(c.dataset.id);
-  });
+  const go = (target) => {
+    const c = target.closest('circle[data-id]');
+    if (c) { location.hash = '#/tickets/' + enc(c.dataset.case || c.dataset.id); return; }
+    const crowd = target.closest('g.crowd');
+    if (crowd) crowdList(crowd.dataset.ids.split(' '));
+  };
+  $('map').addEventListener('click', (ev) => go(ev.target));
+  $('map').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') go(ev.target); });
+  onLive(live);
 }
 
-export function show(arg, first) { return first && loadMap(); }
+export function show(args, query, first) {
+  if (first) return loadMap();
+  if (view.dirty) { view.dirty = false; draw(); }
+  return undefined;
+}

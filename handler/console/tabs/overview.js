@@ -5,15 +5,30 @@ import { api, session } from '../lib/api.js';
 import { fmtNumber, todayCST, addDays, clockFormat } from '../lib/format.js';
 import { lineChart, barChart } from '../lib/chart.js';
 import { state, categoryName } from '../lib/state.js';
+import { on as onLive } from '../lib/live.js';
 
-// The overview's figures, in the order of its table's columns.
+// The statistics' figures, in the order of the table's columns. 超期在办
+// is not among them: the statistics count a period by the day each ticket
+// went overdue, while the overview's own 超期在办 (above the table) is
+// what is open and overdue now, the total of its list.
 const FIGURES = [
   ['reported'], ['registered'], ['closed'], ['resolution_rate', 'rate'], ['on_time_rate', 'rate'],
-  ['reopen_rate', 'rate'], ['satisfaction_rate', 'rate'], ['open_overdue'],
+  ['reopen_rate', 'rate'], ['satisfaction_rate', 'rate'],
 ];
-// figureOf reads one overview figure; 超期在办 is open_overdue (past the
-// deadline while still open), or overdue from a server without it.
-const figureOf = (s, k) => (k === 'open_overdue' && s[k] === undefined ? s.overdue : s[k]);
+
+// Figures that mean trouble when they are not zero.
+const ALARM = new Set(['open_overdue', 'held', 'late']);
+
+// loadWork shows the figures a shift starts from (GET /admin/overview):
+// each is the total of the ticket list it links to, counted by the same
+// query.
+async function loadWork() {
+  const o = await api('GET', '/admin/overview');
+  $('ov-work').replaceChildren(...(o.figures || []).map((f) => el('a', {
+    class: 'tile link' + (ALARM.has(f.key) && f.count > 0 ? ' alarm' : ''), href: '#/tickets?' + f.query,
+    'data-fig': 'work.' + f.key, 'data-query': f.query, title: `打开“${f.label}”的工单清单`,
+  }, el('div', { class: 'tile-value', text: String(f.count) + (f.capped ? '+' : '') }), el('div', { class: 'tile-label', text: f.label }))));
+}
 
 // loadOverview reads today's, this month's and this year's summaries,
 // the last 30 days by day and this month's party-building figures. The
@@ -25,7 +40,8 @@ async function loadOverview() {
   const year = today.slice(0, 4) + '-01-01';
   const from30 = addDays(today, -29);
   const soft = (p) => p.catch((e) => e);
-  const [day, mon, yr, trend, party] = await Promise.all([
+  const [, day, mon, yr, trend, party] = await Promise.all([
+    loadWork(),
     api('GET', '/stats/summary', { query: { from: today, to: today } }),
     api('GET', '/stats/summary', { query: { from: month, to: today, group_by: 'category' } }),
     api('GET', '/stats/summary', { query: { from: year, to: today } }),
@@ -35,7 +51,7 @@ async function loadOverview() {
   $('ov-error').textContent = '';
   $('ov-figures').replaceChildren(...[['today', '今日', day], ['month', '本月', mon], ['year', '本年', yr]].map(([key, label, s]) =>
     el('tr', null, el('th', { scope: 'row', text: label }), ...FIGURES.map(([k, kind]) =>
-      el('td', { 'data-fig': `${key}.${k}`, class: k === 'open_overdue' && figureOf(s, k) > 0 ? 'num bad' : 'num', text: fmtNumber(figureOf(s, k), kind) })))));
+      el('td', { 'data-fig': `${key}.${k}`, class: 'num', text: fmtNumber(s[k], kind) })))));
 
   $('ov-trend-range').textContent = `${from30} 至 ${today}`;
   if (trend instanceof Error) {
@@ -77,12 +93,22 @@ async function loadOverview() {
     : `数据更新于 ${clockFormat.format(new Date())}（北京时间）`;
 }
 
+let pending = 0;
+
 export function wire() {
-  // Refreshed by hand, and every minute while it is on screen.
+  // Refreshed by hand, every minute while it is on screen, and its work
+  // figures a moment after the live feed says a ticket changed.
   onClick($('ov-refresh'), loadOverview);
   setInterval(() => {
     if (state.tab === 'overview' && !document.hidden && session()) loadOverview().catch((e) => { $('ov-error').textContent = errorText(e); });
   }, 60000);
+  onLive(() => {
+    if (state.tab !== 'overview' || pending) return;
+    pending = setTimeout(() => {
+      pending = 0;
+      loadWork().catch((e) => { $('ov-error').textContent = errorText(e); });
+    }, 1000);
+  });
 }
 
 export function show() { return loadOverview(); }

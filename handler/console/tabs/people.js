@@ -1,11 +1,13 @@
 // 人员: the people directory — grid workers, party members, branches —
 // with invitations and deactivation.
-import { $, el, td, str, list, field, yes, flash, onSubmit, onClick, confirmClick, showError } from '../lib/dom.js';
+import { $, el, td, str, field, yes, flash, onSubmit, onClick, confirmClick, showError } from '../lib/dom.js';
 import { api, enc } from '../lib/api.js';
 import { fmtTime } from '../lib/format.js';
-import { state, gridName } from '../lib/state.js';
+import { state, gridName, gridOptions, communityOptions } from '../lib/state.js';
+import { chips } from '../lib/suggest.js';
 
 const people = { kind: 'workers', query: {}, cursor: '', rows: new Map(), seq: 0 };
+const pickers = {};
 
 
 // The people directory's calls, spelled out per kind so that every path
@@ -162,19 +164,29 @@ function openPersonForm(kind, x) {
   $('person-form-title').textContent = `${x ? (kind === 'branches' ? '改名' : '编辑') : '新增'}${PEOPLE[kind].label}`;
   for (const lab of form.querySelectorAll('[data-for]')) lab.hidden = !lab.dataset.for.split(' ').includes(kind);
   f.phone.required = !x && kind !== 'branches';
-  f.grid_codes.required = !x && kind === 'workers';
   f.branch_id.required = kind === 'members';
-  f.communities.required = !x && kind === 'members';
+  pickers.grids.set([]);
+  pickers.communities.set([]);
   if (x) {
     f.name.value = x.name || '';
     f.phone.value = x.phone || '';
-    f.grid_codes.value = (x.grid_codes || []).join(', ');
+    pickers.grids.set(x.grid_codes);
     f.branch_id.value = x.branch_id || '';
-    f.communities.value = (x.communities || []).join(', ');
+    pickers.communities.set(x.communities);
   }
   form.hidden = false;
   form.scrollIntoView({ block: 'nearest' });
   f.name.focus();
+}
+
+// chosen are the values of a chooser; text typed but not chosen from the
+// list is an error, said with the name typed.
+function chosen(picker, what, required) {
+  const typed = picker.text();
+  if (typed) throw new Error(`没有名称为“${typed}”的${what}：请从列表中选择`);
+  const v = picker.get();
+  if (required && !v.length) throw new Error(`请至少选择一个${what}`);
+  return v;
 }
 
 async function savePerson(fd, form) {
@@ -182,9 +194,9 @@ async function savePerson(fd, form) {
   const id = str(fd.get('id'));
   const name = str(fd.get('name'));
   let body = { name };
-  if (kind === 'workers') body = { name, phone: str(fd.get('phone')), grid_codes: list(fd.get('grid_codes')) };
+  if (kind === 'workers') body = { name, phone: str(fd.get('phone')), grid_codes: chosen(pickers.grids, '网格', !id) };
   if (kind === 'members') {
-    body = { name, phone: str(fd.get('phone')), branch_id: str(fd.get('branch_id')), communities: list(fd.get('communities')) };
+    body = { name, phone: str(fd.get('phone')), branch_id: str(fd.get('branch_id')), communities: chosen(pickers.communities, '社区', !id) };
   }
   if (id) {
     // Only what was filled in is changed.
@@ -208,6 +220,8 @@ async function savePerson(fd, form) {
 }
 
 export function wire() {
+  pickers.grids = chips($('p-grids'), gridOptions);
+  pickers.communities = chips($('p-communities'), communityOptions);
   onSubmit($('people-filter'), () => searchPeople());
   $('people-filter').elements.kind.addEventListener('change', () => searchPeople().catch((e) => showError(null, e)));
   onClick($('people-more'), loadPeople);
@@ -220,4 +234,4 @@ export function wire() {
   });
 }
 
-export function show(arg, first) { return first && Promise.all([loadBranches(), searchPeople()]); }
+export function show(args, query, first) { return first && Promise.all([loadBranches(), searchPeople()]); }

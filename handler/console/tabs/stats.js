@@ -3,7 +3,7 @@
 import { $, el, td, str, errorText, onSubmit, onClick } from '../lib/dom.js';
 import { api, download } from '../lib/api.js';
 import { fmtNumber, todayCST } from '../lib/format.js';
-import { SOURCES, KINDS } from '../lib/labels.js';
+import { label } from '../lib/labels.js';
 import { categoryName } from '../lib/state.js';
 
 const INDICATORS = [
@@ -38,16 +38,16 @@ async function loadStats() {
     loadRanking({ from: p.from, to: p.to, by: str(fd.get('by')), min_sample: str(fd.get('min_sample')) }),
   ]);
   $('stats-period').textContent = `${sum.from || p.from} 至 ${sum.to || p.to}`;
-  $('stats-summary').replaceChildren(...INDICATORS.filter(([k]) => sum[k] !== undefined).map(([k, label, kind]) =>
+  $('stats-summary').replaceChildren(...INDICATORS.filter(([k]) => sum[k] !== undefined).map(([k, name, kind]) =>
     el('div', { class: 'tile small' }, el('div', { class: 'tile-value', text: fmtNumber(sum[k], kind) }),
-      el('div', { class: 'tile-label', text: label }))));
+      el('div', { class: 'tile-label', text: name }))));
 
   const groups = sum.groups || [];
   $('stats-groups-box').hidden = !p.group_by;
   $('stats-groups-head').replaceChildren(el('tr', null,
     el('th', { text: GROUP_NAMES[p.group_by] || '分组' }), el('th', { text: '编码' }),
-    ...GROUP_COLUMNS.map(([, label]) => el('th', { text: label }))));
-  const groupName = (g) => (p.group_by === 'source' ? SOURCES[g.key] : '') || g.name || (p.group_by === 'category' ? categoryName(g.key) : '') || g.key || '—';
+    ...GROUP_COLUMNS.map(([, name]) => el('th', { text: name }))));
+  const groupName = (g) => (p.group_by === 'source' ? label('source', g.key) : '') || g.name || (p.group_by === 'category' ? categoryName(g.key) : '') || g.key || '—';
   $('stats-groups').replaceChildren(...(groups.length ? groups.map((g) => el('tr', null,
     td(groupName(g)), td(g.key || '—'), ...GROUP_COLUMNS.map(([k, , kind]) => td(fmtNumber(g[k], kind)))))
     : [el('tr', null, el('td', { colspan: GROUP_COLUMNS.length + 2, class: 'muted', text: '本期没有数据' }))]));
@@ -55,11 +55,11 @@ async function loadStats() {
   const rows = [
     ['党员参与解决问题数', party.resolved_with_party_members], ['党员参与人次', party.participations],
     ['参与党员人数', party.distinct_members], ['活动次数', party.activities],
-    ...Object.entries(party.activities_by_kind || {}).map(([k, v]) => [`　其中${KINDS[k] || k}`, v]),
+    ...Object.entries(party.activities_by_kind || {}).map(([k, v]) => [`　其中${label('activity_kind', k)}`, v]),
     ['活动参与人次', party.activity_participations],
   ];
-  $('party-summary').replaceChildren(...rows.map(([label, v]) =>
-    el('tr', null, el('th', { scope: 'row', text: label }), td(fmtNumber(v)))));
+  $('party-summary').replaceChildren(...rows.map(([name, v]) =>
+    el('tr', null, el('th', { scope: 'row', text: name }), td(fmtNumber(v)))));
   const empty = (n) => [el('tr', null, el('td', { colspan: n, class: 'muted', text: '本期没有数据' }))];
   const branches = party.branches || [];
   $('party-branches').replaceChildren(...(branches.length ? branches.map((b) => el('tr', null,
@@ -113,4 +113,4 @@ export function wire() {
   onClick($('stats-export'), exportStats);
 }
 
-export function show(arg, first) { return first && loadStats(); }
+export function show(args, query, first) { return first && loadStats(); }
