@@ -742,17 +742,21 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// A 12345 call: the place from the address book, or a click on the map;
 	// the form says before submitting when the point is outside every grid.
-	call := func(step, category, caller, what string, place ...chromedp.Action[chromedp.Void]) browserTicket {
+	call := func(step, category, caller, what, screenshot string, place ...chromedp.Action[chromedp.Void]) browserTicket {
 		t.Helper()
-		do(step, append(append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/admin/#/tickets"), chromedp.WaitVisible(css(`#hotline-open`)),
+		do(step, append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/admin/#/tickets"), chromedp.WaitVisible(css(`#hotline-open`)),
 			chromedp.Click(css(`#hotline-open`)), chromedp.WaitVisible(css(`#hotline-form`)), chromedp.WaitVisible(css(`#h-map .map-grids path`)),
-			chromedp.SetValue(css(`#h-category`), category)}, place...),
+			chromedp.SetValue(css(`#h-category`), category)}, place...)...)
+		if screenshot != "" {
+			shot(screenshot)
+		}
+		do(step,
 			chromedp.SendKeys(css(`#hotline-form input[name=caller_name]`), caller),
 			chromedp.SendKeys(css(`#hotline-form input[name=caller_phone]`), "13700001111"),
 			chromedp.SendKeys(css(`#hotline-form textarea[name=description]`), what),
 			chromedp.Click(css(`#hotline-form button[type=submit]`)),
 			chromedp.WaitNotVisible(css(`#hotline-form`)),
-			chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#ticket-fields dd')].some(e => e.textContent === `+fmt.Sprintf("%q", what)+`)`))...)
+			chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#ticket-fields dd')].some(e => e.textContent === `+fmt.Sprintf("%q", what)+`)`))
 		var l struct{ Items []browserTicket }
 		s.Do(t, "GET", "/api/v1/admin/tickets?source=hotline&limit=1", c.staff, nil).Decode(t, &l)
 		if len(l.Items) == 0 {
@@ -773,7 +777,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			return chromedp.Do(ctx, chromedp.MouseClickXY(xy[0], xy[1]))
 		})
 	}
-	byMap := call("hotline by map", "1102", "钱先生", "来电反映和平街路灯连续三晚不亮",
+	byMap := call("hotline by map", "1102", "钱先生", "来电反映和平街路灯连续三晚不亮", "console-hotline.png",
 		chromedp.SendKeys(css(`#h-address`), "和平街8号对面"),
 		clickAt(c.grids[0], 8), chromedp.WaitVisible(css(`#h-where.warn`)),
 		clickAt(c.grids[3], 0), chromedp.WaitVisible(css(`#h-where.ok`)))
@@ -781,7 +785,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the call placed by a click in grid 4 is in grid %q, want %s", byMap.GridID, c.grids[3])
 	}
 	if c.served(t, "GET", "/api/v1/admin/addresses") {
-		byAddress := call("hotline by address", "0101", "李阿姨", "来电反映小区门口垃圾桶满溢",
+		byAddress := call("hotline by address", "0101", "李阿姨", "来电反映小区门口垃圾桶满溢", "",
 			chromedp.SendKeys(css(`#h-address`), "和平里"),
 			chromedp.WaitVisible(css(`#hotline-form ul.suggest li[data-value]`)),
 			chromedp.Evaluate[chromedp.Void](`document.querySelector('#hotline-form ul.suggest li[data-value]').dispatchEvent(new MouseEvent('mousedown', {bubbles: true}))`),
@@ -815,6 +819,36 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the page was reloaded to show the new report")
 	}
 
+	// download runs actions that download a file, and gives its bytes.
+	download := func(what string, actions ...chromedp.Action[chromedp.Void]) []byte {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, patience)
+		defer cancel()
+		progress := chromedp.Events(wctx, browser.DownloadProgress) // subscribed before the click
+		do(what, actions...)
+		for ev, err := range progress {
+			if err != nil {
+				t.Errorf("%s: no download: %v", what, err)
+				return nil
+			}
+			if ev.State != browser.DownloadProgressStateCompleted {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(downloads, ev.GUID))
+			if err != nil {
+				t.Errorf("%s: %v", what, err)
+			}
+			return b
+		}
+		return nil
+	}
+	workbook := func(what string, b []byte) {
+		t.Helper()
+		if !bytes.HasPrefix(b, []byte("PK\x03\x04")) {
+			t.Errorf("%s: the download is not a workbook (%d bytes)", what, len(b))
+		}
+	}
+
 	// Batch: tick two dispatched tickets, urge both with one note.
 	do("batch list", chromedp.Navigate(base+"/admin/#/tickets?status=dispatched"),
 		chromedp.Poll[chromedp.Void](`document.querySelector('#ticket-total').dataset.query === 'status=dispatched' && document.querySelectorAll('#ticket-rows tr').length >= 2`))
@@ -830,6 +864,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	do("batch urge", chromedp.Click(css(`#batch-urge-form button[type=submit]`)), chromedp.WaitNotVisible(css(`#batch-urge-form`)))
 	for _, id := range picked {
 		c.waitTicket(t, id, "urged by the batch", func(st browserTicket) bool { return st.Urges == before[id]+1 })
+	}
+	// The two export as a CSV file Excel opens (UTF-8 with a BOM), one row
+	// each, by case number.
+	csv := string(download("export the selection", chromedp.Click(css(`#batch-export`))))
+	rows := strings.Split(strings.TrimSpace(csv), "\r\n")
+	if !strings.HasPrefix(csv, "\ufeff\"案件编号\"") || len(rows) != 3 ||
+		!strings.Contains(csv, c.ticket(t, picked[0]).ref()) || !strings.Contains(csv, c.ticket(t, picked[1]).ref()) {
+		t.Errorf("the selection's CSV:\n%s\nwant a header and the two tickets", csv)
 	}
 
 	// A ticket's link opens in a new tab, signed in (the cookie), by its
@@ -904,28 +946,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Logf("GET /admin/activities is not in this build: the activities list is not exercised")
 	}
 
-	// Both exports download an .xlsx workbook.
-	download := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		wctx, cancel := context.WithTimeout(ctx, patience)
-		defer cancel()
-		progress := chromedp.Events(wctx, browser.DownloadProgress) // subscribed before the click
-		do(what, actions...)
-		for ev, err := range progress {
-			if err != nil {
-				t.Errorf("%s: no download: %v", what, err)
-				return
-			}
-			if ev.State != browser.DownloadProgressStateCompleted {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(downloads, ev.GUID))
-			if err != nil || !bytes.HasPrefix(b, []byte("PK\x03\x04")) {
-				t.Errorf("%s: the download is not a workbook (%v, %d bytes)", what, err, len(b))
-			}
-			return
-		}
-	}
 	if shots != "" {
 		for _, tab := range []string{"grids", "categories"} {
 			do(tab, chromedp.Navigate(base+"/admin/#/"+tab), chromedp.WaitVisible(css(`#tab-`+tab+` tbody tr`)))
@@ -950,7 +970,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		do("size", chromedp.EmulateViewport(1440, 900))
 	}
-	download("统计 Excel", chromedp.Navigate(base+"/admin/#/stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)), chromedp.Click(css(`#stats-export`)))
+	workbook("统计 Excel", download("统计 Excel", chromedp.Navigate(base+"/admin/#/stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)), chromedp.Click(css(`#stats-export`))))
 	shot("console-stats.png")
-	download("工单 Excel", chromedp.Navigate(base+"/admin/#/tickets"), chromedp.WaitVisible(css(`#ticket-rows tr`)), chromedp.Click(css(`#ticket-export`)))
+	workbook("工单 Excel", download("工单 Excel", chromedp.Navigate(base+"/admin/#/tickets"), chromedp.WaitVisible(css(`#ticket-rows tr`)), chromedp.Click(css(`#ticket-export`))))
 }

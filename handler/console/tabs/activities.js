@@ -7,13 +7,7 @@ import { label, codes } from '../lib/labels.js';
 
 const view = { filter: {}, cursor: '', rows: new Map(), seq: 0, current: '' };
 
-const cancelled = (a) => !!(a.cancelled || a.cancelled_at || a.status === 'cancelled');
-
-function checkins(a) {
-  if (a.checkin_count !== undefined) return a.checkin_count;
-  if (a.checkins_count !== undefined) return a.checkins_count;
-  return Array.isArray(a.checkins) ? a.checkins.length : undefined;
-}
+const cancelled = (a) => !!a.cancelled;
 
 function stateText(a) {
   if (cancelled(a)) return el('span', { class: 'tag bad', text: '已取消' });
@@ -24,10 +18,9 @@ function stateText(a) {
 }
 
 function row(a) {
-  const n = checkins(a);
   const tr = el('tr', { class: 'clickable' + (cancelled(a) ? ' inactive' : ''), tabindex: 0, 'data-id': a.id },
-    el('td', { class: 'nowrap', text: fmtShort(a.starts_at) }), td(a.title), el('td', { class: 'nowrap', text: label('activity_kind', a.kind) }),
-    el('td', { class: 'nowrap', text: a.community }), td(n === undefined ? '—' : String(n)), td(stateText(a)));
+    el('td', { class: 'nowrap', text: fmtShort(a.starts_at) }), el('td', { class: 'nowrap', text: fmtShort(a.ends_at) }), td(a.title),
+    el('td', { class: 'nowrap', text: label('activity_kind', a.kind) }), el('td', { class: 'nowrap', text: a.community }), td(stateText(a)));
   if (a.id === view.current) tr.classList.add('selected');
   return tr;
 }
@@ -79,8 +72,8 @@ async function openActivity(id) {
   field(dl, '类型', label('activity_kind', a.kind));
   field(dl, '社区', a.community);
   field(dl, '时间', `${fmtTime(a.starts_at)} 至 ${fmtTime(a.ends_at)}`);
-  if (cancelled(a)) field(dl, '取消原因', a.cancel_reason || a.reason || '—');
-  field(dl, '发布人', a.created_by_name || (a.created_by && a.created_by.name));
+  if (cancelled(a)) field(dl, '取消', `${fmtTime(a.cancelled_at)}：${a.cancel_reason || '—'}`);
+  field(dl, '发布时间', fmtTime(a.created_at));
   const list = a.checkins || [];
   $('checkin-count').textContent = `${list.length} 人`;
   $('checkin-rows').replaceChildren(...(list.length ? list.map((c) => el('tr', null, td(c.name || '—'), td(c.branch_name || '—'), td(fmtTime(c.at))))
