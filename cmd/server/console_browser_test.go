@@ -942,6 +942,32 @@ func TestConsoleInBrowser(t *testing.T) {
 		do("an activity", chromedp.Click(css(`#activity-rows tr[data-id]`)), chromedp.WaitVisible(css(`#activity-detail`)),
 			chromedp.WaitVisible(css(`#checkin-rows tr`)))
 		shot("console-activities.png")
+		// Publish one for tomorrow, rename it, cancel it.
+		day := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, 1).Format("2006-01-02")
+		do("publish an activity", chromedp.Click(css(`#activity-new`)), chromedp.WaitVisible(css(`#activity-form`)),
+			chromedp.SendKeys(css(`#activity-form input[name=title]`), "青石巷环境整治"),
+			chromedp.SetValue(css(`#af-kind`), "theme"), chromedp.SetValue(css(`#af-community`), "和平社区"),
+			chromedp.SetValue(css(`#activity-form input[name=starts_at]`), day+"T09:00"),
+			chromedp.SetValue(css(`#activity-form input[name=ends_at]`), day+"T11:30"),
+			chromedp.Click(css(`#activity-form button[type=submit]`)), chromedp.WaitNotVisible(css(`#activity-form`)),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#activity-title').textContent === '青石巷环境整治'`))
+		var id string
+		_ = json.Unmarshal(eval("the activity", `document.querySelector('#activity-detail').dataset.id`), &id)
+		do("rename and cancel it", chromedp.Click(css(`#activity-edit`)), chromedp.WaitVisible(css(`#activity-form`)),
+			chromedp.SetValue(css(`#activity-form input[name=title]`), "青石巷环境整治（第二次）"),
+			chromedp.Click(css(`#activity-form button[type=submit]`)), chromedp.WaitNotVisible(css(`#activity-form`)),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#activity-title').textContent === '青石巷环境整治（第二次）'`),
+			chromedp.SendKeys(css(`#activity-cancel input[name=reason]`), "遇雨取消"),
+			chromedp.Click(css(`#activity-cancel button[type=submit]`)), chromedp.WaitNotVisible(css(`#activity-cancel`)))
+		var act struct {
+			Title        string `json:"title"`
+			Cancelled    bool   `json:"cancelled"`
+			CancelReason string `json:"cancel_reason"`
+		}
+		s.Do(t, "GET", "/api/v1/admin/activities/"+id, c.staff, nil).Decode(t, &act)
+		if act.Title != "青石巷环境整治（第二次）" || !act.Cancelled || act.CancelReason != "遇雨取消" {
+			t.Errorf("the activity published, renamed and cancelled in the console is %+v", act)
+		}
 	} else {
 		t.Logf("GET /admin/activities is not in this build: the activities list is not exercised")
 	}

@@ -11,7 +11,7 @@ import { gridAt } from '../lib/state.js';
 import { loadGrids } from './grids.js';
 
 const W = 480;
-const H = 320;
+const H = 400;
 let picked = null; // {lng, lat, how}
 let drawn = null; // {root, proj}
 let hooks = { opened: () => {} };
