@@ -16,8 +16,7 @@ export async function loadLayers(again) {
   try {
     const page = await api('GET', '/admin/layers');
     layers = (page.items || []).map((l) => ({
-      id: l.id, name: l.name, kind: l.kind,
-      geoms: geometries(l.geometry || l.features || l.geojson || l.collection || l.data),
+      id: l.id, name: l.name, kind: l.kind, count: l.features, created_at: l.created_at, geoms: geometries(l.geojson),
     }));
   } catch (e) {
     console.error(e);

@@ -1,5 +1,5 @@
 // What every tab shares: the catalogue, the grids, the party branches, the
-// tab on screen; names for codes; where a point is.
+// tab on screen; names for codes.
 import { el } from './dom.js';
 import { label } from './labels.js';
 
@@ -39,28 +39,3 @@ export function communityOptions() {
   for (const g of state.grids) if (g.community) n.set(g.community, (n.get(g.community) || 0) + 1);
   return [...n.keys()].sort().map((c) => ({ value: c, label: c, hint: `${n.get(c)} 个网格` }));
 }
-
-// inRing reports whether [lng, lat] is inside a closed ring (even-odd).
-function inRing(p, ring) {
-  let inside = false;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    const [xi, yi] = ring[i]; const [xj, yj] = ring[j];
-    if ((yi > p[1]) !== (yj > p[1]) && p[0] < (xj - xi) * (p[1] - yi) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
-
-// gridAt is the grid whose outline holds the WGS-84 point [lng, lat], or
-// null: the console says so before a call is taken outside every grid.
-export function gridAt(p) {
-  for (const g of state.grids) {
-    const geom = g.geometry;
-    if (!geom) continue;
-    const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.coordinates || [];
-    for (const poly of polys) {
-      if (poly.length && inRing(p, poly[0]) && !poly.slice(1).some((hole) => inRing(p, hole))) return g;
-    }
-  }
-  return null;
-}
-

@@ -1,13 +1,12 @@
 // 12345 热线受理: a call taken by phone. The place comes from the address
 // book (type an address, pick it) or a click on the map; the coordinates
-// are filled in, and a point outside every grid is said before the case is
-// submitted (it goes to the staff's queue). Typing coordinates stays
-// possible, folded away.
+// are filled in, and the grid the point is in is said before the case is
+// submitted — outside every grid, it goes to the staff's queue. Typing
+// coordinates stays possible, folded away.
 import { $, el, svg, str, flash, onSubmit, numberIn } from '../lib/dom.js';
 import { api } from '../lib/api.js';
 import { suggest } from '../lib/suggest.js';
 import { baseMap, loadLayers } from '../lib/mapdraw.js';
-import { gridAt } from '../lib/state.js';
 import { loadGrids } from './grids.js';
 
 const W = 480;
@@ -16,21 +15,39 @@ let picked = null; // {lng, lat, how}
 let drawn = null; // {root, proj}
 let hooks = { opened: () => {} };
 
-// place sets the call's point (WGS-84) and says where it is.
-function place(lng, lat, how) {
-  picked = { lng, lat, how };
+// place sets the call's point (WGS-84) and says which grid it is in, as
+// routing will find it: the address book's answer, or the server's
+// (GET /admin/grids/locate) for a point on the map or typed.
+async function place(lng, lat, how, grid) {
+  const mine = { lng, lat, how };
+  picked = mine;
   const f = $('hotline-form').elements;
   f.lat.value = lat.toFixed(6);
   f.lng.value = lng.toFixed(6);
   mark();
-  const g = gridAt([lng, lat]);
   const where = $('h-where');
+  where.className = 'where muted';
+  where.dataset.grid = '';
+  where.textContent = `${how} · ${lat.toFixed(5)}, ${lng.toFixed(5)} · 正在确认所在网格…`;
+  let g = grid;
+  if (!g) {
+    try {
+      g = await api('GET', '/admin/grids/locate', { query: { lat: lat.toFixed(7), lng: lng.toFixed(7), coord_type: 'wgs84' } });
+    } catch (e) {
+      if (picked !== mine) return;
+      where.className = 'where warn';
+      where.textContent = `无法确认所在网格：${e.message}`;
+      return;
+    }
+  }
+  if (picked !== mine) return; // another point was chosen meanwhile
+  const inside = !!g.grid_code;
   where.replaceChildren();
-  where.className = g ? 'where ok' : 'where warn';
-  where.dataset.grid = g ? g.code : '';
-  where.append(el('strong', { text: g ? `位于${g.name}（${g.community}）` : '该位置不在任何网格内' }),
+  where.className = inside ? 'where ok' : 'where warn';
+  where.dataset.grid = inside ? g.grid_code : '';
+  where.append(el('strong', { text: inside ? `位于${g.grid_name}${g.community ? '（' + g.community + '）' : ''}` : '该位置不在任何网格内' }),
     ` · ${how} · ${lat.toFixed(5)}, ${lng.toFixed(5)}`,
-    g ? '' : el('div', { text: '提交后工单将进入人工派遣队列，请核实地址或在地图上重新选点。' }));
+    inside ? '' : el('div', { text: '提交后工单将进入人工派遣队列，由工作人员派遣；请核实地址，或在地图上重新选点。' }));
 }
 
 function mark() {
@@ -87,12 +104,12 @@ export function wire(h) {
     empty: '地址库中没有匹配的地址：可在地图上点击选点',
     source: async (q) => {
       const page = await api('GET', '/admin/addresses', { query: { q, limit: '10' } });
-      return (page.items || []).map((a) => ({ value: a.id, label: a.name, hint: [a.kind, a.grid_name || (a.grid_code ? '' : '不在网格内')].filter(Boolean).join(' · '), a }));
+      return (page.items || []).map((a) => ({ value: a.id, label: a.name, hint: `${a.kind} · ${a.grid_name || '不在任何网格内'}`, a }));
     },
     onPick: (it) => {
       $('h-address').value = it.a.name;
       const loc = it.a.location || {};
-      place(Number(loc.lng), Number(loc.lat), '地址库');
+      place(Number(loc.lng), Number(loc.lat), '地址库', { grid_code: it.a.grid_code, grid_name: it.a.grid_name, community: it.a.community });
     },
   });
   // Typing the address again forgets a point taken from the book.
