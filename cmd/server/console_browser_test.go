@@ -518,18 +518,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	files := t.TempDir()
 	_, ax, ay := browserGrid(3)
 	c.address = [2]float64{ax + 0.0012, ay + 0.0031}
-	book := filepath.Join(files, "地址库.csv")
+	book := filepath.Join(files, "addresses.csv")
 	if err := os.WriteFile(book, []byte(fmt.Sprintf("名称,类型,纬度,经度\n和平里小区,小区,%.6f,%.6f\n和平街8号,门牌,%.6f,%.6f\n青石巷口,地标,132.5,118.7\n",
 		c.address[1], c.address[0], ay+0.002, ax+0.004)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	road := filepath.Join(files, "主要道路.geojson")
+	road := filepath.Join(files, "roads.geojson")
 	if err := os.WriteFile(road, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"和平街"},`+
 		`"geometry":{"type":"LineString","coordinates":[[118.757,32.025],[118.770,32.0252],[118.783,32.0249]]}}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	do("address book", chromedp.Navigate(base+"/admin/#/grids"), chromedp.WaitVisible(css(`#address-upload`)),
 		chromedp.SetUploadFiles(css(`#address-upload input[type=file]`), []string{book}),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#address-upload input[type=file]').files.length === 1`),
 		chromedp.Click(css(`#address-upload button[type=submit]`)),
 		chromedp.Poll[chromedp.Void](`document.querySelector('#address-upload [data-result]').textContent.startsWith('已导入 2 条')`),
 		chromedp.WaitVisible(css(`#address-rejected li`)))
@@ -787,11 +788,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		do(step+": caller shown", chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#ticket-fields dd')].some(e => e.textContent.includes(`+fmt.Sprintf("%q", caller+" 13700001111")+`))`))
 		return got
 	}
-	// Clicks on the map: at the middle of grid 4 (和平4网格), and just
-	// below grid 1, outside every grid.
-	clickAt := func(code string, below float64) chromedp.Action[chromedp.Void] {
+	// Clicks on the map: at the middle of grid 4 (和平4网格), and 60 pixels
+	// east of it (about 400 m), in no grid and farther than the 200 m within
+	// which routing takes the nearest grid.
+	clickAt := func(code string, east float64) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			xy, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](fmt.Sprintf(`(b => [b.x + b.width / 2, %f ? b.bottom + %f : b.y + b.height / 2])(document.querySelector('#h-map path[data-code="%s"]').getBoundingClientRect())`, below, below, code)))
+			xy, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](fmt.Sprintf(`(b => [%f ? b.right + %f : b.x + b.width / 2, b.y + b.height / 2])(document.querySelector('#h-map path[data-code="%s"]').getBoundingClientRect())`, east, east, code)))
 			if err != nil {
 				return err
 			}
@@ -800,7 +802,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	byMap := call("hotline by map", "1102", "钱先生", "来电反映和平街路灯连续三晚不亮", "console-hotline.png",
 		chromedp.SendKeys(css(`#h-address`), "和平街8号对面"),
-		clickAt(c.grids[0], 8), chromedp.WaitVisible(css(`#h-where.warn`)),
+		clickAt(c.grids[3], 60), chromedp.WaitVisible(css(`#h-where.warn`)),
 		clickAt(c.grids[3], 0), chromedp.WaitVisible(css(`#h-where.ok`)))
 	if byMap.GridID != c.grids[3] {
 		t.Errorf("the call placed by a click in grid 4 is in grid %q, want %s", byMap.GridID, c.grids[3])
