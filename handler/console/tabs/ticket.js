@@ -55,7 +55,7 @@ function render(t) {
   if (!shown || shown.id !== t.id) $('ticket-detail').scrollTop = 0;
   shown = t;
   $('ticket-caseno').textContent = ref(t);
-  $('ticket-link').setAttribute('href', hooks.hashOf(ref(t)));
+  $('ticket-link').setAttribute('href', hooks.hashOf(ref(t), {}));
   const held = $('ticket-held');
   held.hidden = !t.held;
   held.textContent = t.held ? `待人工审核：${t.held_reason || '自动筛查未能确定，请人工核实'}。核实后可派遣，或驳回并说明理由。` : '';
