@@ -617,7 +617,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	releaseTo := c.workers["王芳"] // grid 2's worker, on duty
 	pickHeld := css(`#cand-rows button[data-candidate="` + releaseTo + `"]`)
 	do("held", chromedp.Navigate(base+"/admin/#/tickets/"+held.ref()), chromedp.WaitVisible(css(`#ticket-held`)),
-		chromedp.WaitVisible(css(`#reject-form`)), chromedp.WaitVisible(pickHeld))
+		chromedp.WaitVisible(css(`#reject-form`)), chromedp.WaitReady(css(`#cand-rows[data-loaded="`+held.ID+`"]`)), chromedp.WaitVisible(pickHeld))
 	var heldText string
 	_ = json.Unmarshal(eval("held reason", `document.querySelector('#ticket-held').textContent`), &heldText)
 	if !strings.Contains(heldText, "待人工审核") {
@@ -633,7 +633,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	pending := c.ticket(t, c.pending[0]) // grid 7, whose worker 周敏 is off duty
 	own := c.workers["周敏"]
 	pick := css(`#cand-rows button[data-candidate="` + own + `"]`)
-	do("picker", chromedp.Navigate(base+"/admin/#/tickets/"+pending.ref()), chromedp.WaitVisible(pick),
+	do("picker", chromedp.Navigate(base+"/admin/#/tickets/"+pending.ref()), chromedp.WaitReady(css(`#cand-rows[data-loaded="`+pending.ID+`"]`)), chromedp.WaitVisible(pick),
 		chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.querySelector('.split').offsetTop - 8)`))
 	var first struct {
 		Person, Own, Tag string
@@ -641,12 +641,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	_ = json.Unmarshal(eval("own grid first", `(r => ({person: r.dataset.person, own: r.dataset.own, tag: r.querySelector('.tag.ok') ? r.querySelector('.tag.ok').textContent : '', owns: document.querySelectorAll('#cand-rows tr[data-own="1"]').length}))(document.querySelector('#cand-rows tr'))`), &first)
 	if first.Person != own || first.Own != "1" || first.Tag != "本网格" || first.Owns != 1 {
-		t.Errorf("the picker's first row is %+v, want 周敏 (%s), marked 本网格, the only one of grid 7", first, own)
+		cands := s.Do(t, "GET", "/api/v1/admin/tickets/"+pending.ID+"/candidates", c.staff, nil)
+		t.Errorf("the picker's first row is %+v, want 周敏 (%s), marked 本网格, the only one of grid 7 (ticket in grid %q; candidates %.600s)",
+			first, own, pending.GridID, cands.Body)
 	}
 	shot("console-ticket.png")
 	var armed string
 	do("dispatch off duty", chromedp.Click(pick), chromedp.Poll[chromedp.Void](`document.querySelector('#cand-rows button[data-armed]') !== null`))
-	_ = json.Unmarshal(eval("asked", `document.querySelector('#cand-rows button[data-armed]').textContent`), &armed)
+	_ = json.Unmarshal(eval("asked", `(b => b ? b.textContent : '')(document.querySelector('#cand-rows button[data-armed]'))`), &armed)
 	if !strings.Contains(armed, "不在岗") {
 		t.Errorf("dispatching someone off duty asks %q, want it to say they are off duty", armed)
 	}
@@ -660,7 +662,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	{
 		// The candidates load after the detail: wait for them, so that
 		// nothing moves under the next click.
-		do("urge", chromedp.Navigate(base+"/admin/#/tickets/"+busy), chromedp.WaitVisible(css(`#cand-rows button[data-candidate]`)),
+		do("urge", chromedp.Navigate(base+"/admin/#/tickets/"+busy), chromedp.WaitReady(css(`#cand-rows[data-loaded="`+busy+`"]`)),
 			chromedp.SendKeys(css(`#urge-form input[name=note]`), "请今天下班前处理完毕"),
 			chromedp.Click(css(`#urge-form button[type=submit]`)),
 			chromedp.WaitVisible(css(`#defer-form input[name=reason]`)),

@@ -216,6 +216,7 @@ function placeText(c) {
 async function loadCandidates(id) {
   const box = $('cand-rows');
   $('cand-error').textContent = '';
+  delete box.dataset.loaded;
   // The same ticket's rows stay until the new ones come, so the page does
   // not jump under the clerk's pointer.
   if (box.dataset.ticket !== id) {
@@ -264,6 +265,7 @@ async function loadCandidates(id) {
       el('button', { type: 'button', class: 'link', text: `显示其他 ${items.length - owners} 人（其他网格、社区）`, onclick: () => { box.dataset.folded = ''; filterCandidates(); } }))));
   }
   filterCandidates();
+  box.dataset.loaded = id; // the rows are this ticket's
 }
 
 // filterCandidates shows the picker's rows whose name holds what is typed
