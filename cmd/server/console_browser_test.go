@@ -436,7 +436,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		{"on_time_rate", true}, {"reopen_rate", true}, {"satisfaction_rate", true}}
 	var diff []string
 	for try := 0; try < 10; try++ {
-		do("refresh the overview", chromedp.Click(css(`#ov-refresh`)), chromedp.Sleep(200*time.Millisecond), chromedp.WaitEnabled(css(`#ov-refresh`)))
+		do("refresh the overview", chromedp.Evaluate[chromedp.Void](`document.querySelector('#ov-updated').textContent = ''`),
+			chromedp.Click(css(`#ov-refresh`)), chromedp.Poll[chromedp.Void](`document.querySelector('#ov-updated').textContent !== ''`),
+			chromedp.WaitEnabled(css(`#ov-refresh`)))
 		var shown map[string]string
 		if err := json.Unmarshal(eval("read the overview", `Object.fromEntries([...document.querySelectorAll('[data-fig]')].map(e => [e.dataset.fig, e.textContent]))`), &shown); err != nil {
 			t.Fatal(err)
@@ -597,7 +599,8 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// A resident's markup is text: the payloads show literally, none runs.
 	do("xss", chromedp.Navigate(base+"/admin/#/tickets/"+c.xss), chromedp.WaitVisible(css(`#ticket-timeline li`)),
-		chromedp.WaitVisible(css(`#ticket-rows tr[data-id="`+c.xss+`"]`)), chromedp.Sleep(300*time.Millisecond))
+		chromedp.WaitVisible(css(`#ticket-rows tr[data-id="`+c.xss+`"]`)),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#ticket-fields dd')].some(e => e.textContent === `+fmt.Sprintf("%q", xssDescription)+`)`))
 	var desc, list string
 	_ = json.Unmarshal(eval("detail text", `[...document.querySelectorAll('#ticket-fields dd')].map(e => e.textContent).join('\n')`), &desc)
 	_ = json.Unmarshal(eval("list text", `[...document.querySelectorAll('#ticket-rows tr[data-id="`+c.xss+`"] td')].map(e => e.textContent).join('\n')`), &list)
