@@ -83,9 +83,16 @@ func seesIdentities(u *model.User) bool {
 
 // --- signing out, own password ---------------------------------------------
 
+// logout ends the caller's session on every instance and clears the
+// console's cookie (204). Signed in by the cookie, the request carries
+// X-Requested-With like every write by cookie (authenticate checks), so
+// that another site's page cannot sign a clerk out.
 func (h *handlers) logout(c echo.Context) error {
 	if err := h.Auth.Logout(c.Request().Context(), currentUser(c)); err != nil {
 		return err
+	}
+	if _, err := c.Request().Cookie(StaffCookie); err == nil {
+		setStaffCookie(c, "", time.Time{})
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -105,6 +112,9 @@ func (h *handlers) changePassword(c echo.Context) error {
 	s, err := h.Staff.ChangeOwnPassword(c.Request().Context(), currentUser(c), req.Old, req.New)
 	if err != nil {
 		return err
+	}
+	if _, err := c.Request().Cookie(StaffCookie); err == nil {
+		setStaffCookie(c, s.Token, s.ExpiresAt) // the console's session is the new one
 	}
 	return c.JSON(http.StatusOK, toSession(s))
 }

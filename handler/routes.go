@@ -10,11 +10,12 @@ import (
 // contract's sections (docs/openapi.yaml): login and roles, reporting,
 // tasks, staff, statistics, the console, Open311, the platform. Who may
 // call a route is said where it is registered: a group's middleware
-// (authenticate: a valid bearer token; requireRole: one of the roles) or a
-// route's own. cmd/server's TestAuthorizationMatrix holds what every role
-// gets from every route, and handler's TestOpenAPIMatchesRoutes that every
-// route is documented: a new route is one line here, a row in authzTable
-// and its operation in docs/openapi.yaml (CONTRIBUTING.md).
+// (authenticate: a valid bearer token or the console's cookie; requireRole:
+// one of the roles) or a route's own. cmd/server's TestAuthorizationMatrix
+// holds what every role gets from every route, and handler's
+// TestOpenAPIMatchesRoutes that every route is documented: a new route is
+// one line here, a row in authzTable and its operation in docs/openapi.yaml
+// (CONTRIBUTING.md).
 //
 // Staff routes name the staff roles that may use them (least privilege,
 // API.md): admin — accounts, people, grids, categories, keys, settings;
@@ -46,7 +47,7 @@ func routes(e *echo.Echo, h *handlers) {
 	user.GET("/me", h.me)
 	user.POST("/me/bind", h.bind)
 	user.PUT("/me/duty", h.setDuty)
-	user.POST("/auth/logout", h.logout)
+	user.POST("/auth/logout", h.logout) // and clears the console's cookie
 	user.PUT("/me/password", h.changePassword, staffer)
 	user.GET("/me/data", h.myData, resident)
 	user.DELETE("/me", h.deleteMe, resident)
