@@ -18,8 +18,8 @@ import (
 	"github.com/citizen-city/chengguantong/service/privacy"
 )
 
-// The duty of care's routes (API.md, "Staff roles, access trail, data
-// rights, redaction"): staff accounts under roles, signing out and own
+// The duty of care's routes (docs/privacy.md; their operations in
+// docs/openapi.yaml): staff accounts under roles, signing out and own
 // passwords, revealing an identity, the access trail, a resident's data
 // and 注销, the redaction of photos; and what the views of a ticket hide
 // from whom: a leader reads no phone and no full name, a follower none of
