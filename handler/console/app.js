@@ -12,10 +12,10 @@
 // has menus of the server's words to fill once they are read.
 import { $, str, showError, onSubmit } from './lib/dom.js';
 import { api, session, saveSession, clearSession, onExpired, onSessionChange } from './lib/api.js';
-import { loadLabels } from './lib/labels.js';
+import { loadLabels, label } from './lib/labels.js';
 import * as live from './lib/live.js';
 import { state } from './lib/state.js';
-import { setRoles, can } from './lib/roles.js';
+import { setRoles, can, roles, STAFF_ROLES } from './lib/roles.js';
 import * as overview from './tabs/overview.js';
 import * as map from './tabs/map.js';
 import * as tickets from './tabs/tickets.js';
@@ -89,7 +89,12 @@ async function enter() {
     showError(null, e);
   }
   await Promise.all([
-    loadLabels().then(() => { for (const tab of Object.values(TABS)) if (tab.labelled) tab.labelled(); }),
+    loadLabels().then(() => {
+      for (const tab of Object.values(TABS)) if (tab.labelled) tab.labelled();
+      // Who is signed in, and as what (管理员、派遣员 …).
+      const held = roles().filter((r) => STAFF_ROLES.includes(r)).map((r) => label('role', r)).join('、');
+      if (held) $('who-name').textContent += `（${held}）`;
+    }),
     categories.loadCategories(), can('read') && grids.loadGrids(),
   ]).catch((e) => showError(null, e));
   if (!session()) return undefined;

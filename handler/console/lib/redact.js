@@ -92,6 +92,13 @@ export function open(photo, done) {
     }
   });
   img.addEventListener('error', () => { error.textContent = '照片读取失败，请关闭后重试。'; });
+  // As large as the window allows, in its own proportions (the width and
+  // height attributes: the regions are fractions of what is drawn).
+  img.addEventListener('load', () => {
+    const scale = Math.min((Math.min(window.innerWidth, 1000) - 80) / img.naturalWidth, (window.innerHeight * 0.68) / img.naturalHeight);
+    img.width = Math.round(img.naturalWidth * scale);
+    img.height = Math.round(img.naturalHeight * scale);
+  });
   document.body.append(root);
   save.focus();
 }

@@ -107,7 +107,7 @@ function identity(t) {
   if (!can('identify')) return text ? el('span', { 'data-masked': t.id }, text) : '';
   const b = el('button', { type: 'button', class: 'link', 'data-reveal': t.id, text: '查看完整信息' });
   const id = t.id;
-  confirmClick(b, '此次查看将记入访问记录，确认查看？', async () => {
+  confirmClick(b, '确认查看？', async () => {
     const who = await api('POST', `/admin/tickets/${enc(id)}/reveal`);
     if (cur.id !== id) return;
     revealed = { id, who };
