@@ -79,11 +79,11 @@ async function enter() {
   expiryTimer = setTimeout(expire, Math.min(Date.parse(s.expires_at) - Date.now(), 0x7fffffff));
   // The roles as the login gave them at once, then as the server holds
   // them now (an admin may have changed them since).
-  setRoles(s.roles);
+  setRoles(s.roles, s.id);
   try {
     const me = await api('GET', '/me');
-    setRoles(me.roles);
-    if (String(me.roles) !== String(s.roles)) saveSession(Object.assign({}, s, { roles: me.roles }));
+    setRoles(me.roles, me.id);
+    if (String(me.roles) !== String(s.roles) || me.id !== s.id) saveSession(Object.assign({}, s, { roles: me.roles, id: me.id }));
   } catch (e) {
     if (!session()) return undefined;
     showError(null, e);
@@ -144,7 +144,7 @@ function wire() {
     const s = await api('POST', '/auth/staff', { json: { username, password: fd.get('password') || '' }, login: true });
     if (!s.user || !(s.user.roles || []).includes('staff')) throw new Error('该账号不是工作人员账号。');
     // The token itself stays in the server's HttpOnly cookie.
-    saveSession({ expires_at: s.expires_at, username: s.user.username || username, name: s.user.name || '', roles: s.user.roles });
+    saveSession({ expires_at: s.expires_at, username: s.user.username || username, name: s.user.name || '', roles: s.user.roles, id: s.user.id });
     form.reset();
     await enter();
   });

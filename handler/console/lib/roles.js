@@ -24,16 +24,21 @@ const CAPS = {
 export const STAFF_ROLES = ['admin', 'dispatcher', 'leader', 'auditor'];
 
 let held = new Set();
+let self = '';
 
-// setRoles takes the signed-in user's roles (the login's user.roles, or GET
-// /me) and marks the page.
-export function setRoles(roles) {
+// setRoles takes the signed-in user's roles and id (the login's user, or
+// GET /me) and marks the page.
+export function setRoles(roles, id) {
   held = new Set(roles || []);
+  self = id || '';
   for (const cap of Object.keys(CAPS)) document.body.classList.toggle('can-' + cap, can(cap));
 }
 
 // can tells whether the signed-in user has a capability.
 export function can(cap) { return (CAPS[cap] || []).some((r) => held.has(r)); }
+
+// myID is the signed-in user's account id.
+export function myID() { return self; }
 
 // roles are the signed-in user's roles.
 export function roles() { return [...held]; }

@@ -7,7 +7,7 @@ import { $, el, td, str, flash, onSubmit, onClick, confirmClick } from '../lib/d
 import { api, enc } from '../lib/api.js';
 import { fmtTime } from '../lib/format.js';
 import { label } from '../lib/labels.js';
-import { STAFF_ROLES } from '../lib/roles.js';
+import { STAFF_ROLES, myID } from '../lib/roles.js';
 
 const rows = new Map(); // id → account
 
@@ -33,7 +33,12 @@ function row(a) {
   const reset = el('button', { type: 'button', class: 'link', 'data-action': 'reset', text: '重置密码' });
   reset.addEventListener('click', () => openReset(a));
   ops.append(edit, ' ', reset, ' ');
-  if (a.active) {
+  const me = a.id === myID();
+  // One's own account is not disabled from here (nor one's own password
+  // reset: 修改密码 asks for the old one).
+  if (me) reset.remove();
+  if (me) ops.append(el('span', { class: 'tag', text: '本人' }));
+  else if (a.active) {
     const off = el('button', { type: 'button', class: 'link danger-link', 'data-action': 'disable', text: '停用' });
     confirmClick(off, '确认停用？', () => setActive(a, false));
     ops.append(off);
