@@ -1280,8 +1280,22 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 	if strings.Contains(fields, "孙") || strings.Contains(fields, "1370000") {
 		t.Errorf("a leader reads the caller: %q", fields)
 	}
+	// Every tab of reading loads, with nothing to change on it.
+	b.do("leader's map", chromedp.Navigate(b.base+"/admin/#/map"), chromedp.WaitVisible(css(`#map-points circle[data-id="`+reported+`"]`)))
+	b.do("leader's categories", chromedp.Navigate(b.base+"/admin/#/categories"), chromedp.WaitVisible(css(`#category-rows tr`)))
+	if got := b.visible(actions...); len(got) > 0 {
+		t.Errorf("a leader is offered %v in 分类", got)
+	}
+	b.do("leader's activities", chromedp.Navigate(b.base+"/admin/#/activities"), chromedp.WaitVisible(css(`#activity-empty`)))
+	if got := b.visible(actions...); len(got) > 0 {
+		t.Errorf("a leader is offered %v in 活动", got)
+	}
+	b.do("leader's statistics", chromedp.Navigate(b.base+"/admin/#/stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)))
 	// A tab the leader may not use is not shown, even by its address.
 	b.do("leader's people", chromedp.Navigate(b.base+"/admin/#/people"), chromedp.WaitVisible(css(`#tab-overview`)))
+	if got := b.refused(); len(got) > 0 {
+		t.Errorf("the console called, for a leader, what a leader may not: %v", got)
+	}
 	b.signOut()
 
 	// 派遣员: reveal a caller, blur a photo.
@@ -1338,7 +1352,7 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 
 	// 管理员: 人员 → 工作人员.
 	b.signIn(adminUser, adminPass, "overview")
-	if got := b.tabs(); got != "overview map tickets people grids categories activities stats dead-letters" {
+	if got := b.tabs(); got != "overview map tickets people grids categories activities stats keys dead-letters" {
 		t.Errorf("an admin (and dispatcher) is offered the tabs %q", got)
 	}
 	b.do("工作人员", chromedp.Navigate(b.base+"/admin/#/people/staff"), chromedp.WaitVisible(css(`#staff-rows tr[data-username="diaodu"]`)),
@@ -1406,6 +1420,23 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 		chromedp.SendKeys(css(`#staff-reset-form input[name=password]`), "Paiqian-New-2026"),
 		chromedp.Click(css(`#staff-reset-form button[type=submit]`)), chromedp.WaitNotVisible(css(`#staff-reset-form`)))
 	s.LoginStaff(t, "diaodu", "Paiqian-New-2026")
+	// 密钥: an Open311 key issued (its secret shown once), then revoked.
+	b.do("issue a key", chromedp.Navigate(b.base+"/admin/#/keys"), chromedp.WaitVisible(css(`#key-form input[name=name]`)),
+		chromedp.SendKeys(css(`#key-form input[name=name]`), "鼓楼区12345热线系统"),
+		chromedp.Click(css(`#key-form button[type=submit]`)), chromedp.WaitVisible(css(`#key-issued code`)),
+		chromedp.WaitVisible(css(`#key-rows tr[data-id] button[data-action=revoke]`)))
+	var secret string
+	b.eval("the key", `document.querySelector('#key-issued code').textContent`, &secret)
+	if o := s.Do(t, "POST", "/open311/v2/requests.json", "", url.Values{"api_key": {secret}}.Encode(), "Content-Type", "application/x-www-form-urlencoded"); o.Status == 403 {
+		t.Errorf("the key issued in the console is refused by Open311: %s", o.Body)
+	}
+	b.shot("console-keys.png")
+	revoke := css(`#key-rows tr[data-id] button[data-action=revoke]`)
+	b.do("revoke it", chromedp.Click(css(`#key-issued-close`)), chromedp.Click(revoke), chromedp.Click(revoke),
+		chromedp.WaitNotPresent(revoke))
+	if o := s.Do(t, "POST", "/open311/v2/requests.json", "", url.Values{"api_key": {secret}}.Encode(), "Content-Type", "application/x-www-form-urlencoded"); o.Status != 403 {
+		t.Errorf("a key revoked in the console still works: %d %s", o.Status, o.Body)
+	}
 	b.signOut()
 
 	// 审计员: 访问记录 only; the reveal, the redaction, the account.
@@ -1415,7 +1446,8 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 	}
 	b.do("the trail", chromedp.WaitVisible(css(`#audit-rows tr[data-action="identity.reveal"]`)),
 		chromedp.WaitVisible(css(`#audit-rows tr[data-action="photo.redact"]`)),
-		chromedp.WaitVisible(css(`#audit-rows tr[data-action="staff.change"]`)))
+		chromedp.WaitVisible(css(`#audit-rows tr[data-action="staff.change"]`)),
+		chromedp.WaitVisible(css(`#audit-rows tr[data-action="key.issue"]`)), chromedp.WaitVisible(css(`#audit-rows tr[data-action="key.revoke"]`)))
 	var entry []string
 	b.eval("the reveal's entry", `[...document.querySelector('#audit-rows tr[data-action="identity.reveal"]').children].map(td => td.textContent)`, &entry)
 	if len(entry) != 6 || entry[1] != "员工diaodu" || entry[2] != "查看身份信息" || entry[3] != callRef || entry[5] == "—" {

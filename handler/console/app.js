@@ -26,17 +26,18 @@ import * as activities from './tabs/activities.js';
 import * as stats from './tabs/stats.js';
 import * as deadLetters from './tabs/dead-letters.js';
 import * as audit from './tabs/audit.js';
+import * as keys from './tabs/keys.js';
 import * as account from './tabs/account.js';
 import { hideView } from './tabs/print.js';
 
 const TABS = {
-  overview, map, tickets, people, grids, categories, activities, stats, 'dead-letters': deadLetters, audit,
+  overview, map, tickets, people, grids, categories, activities, stats, keys, 'dead-letters': deadLetters, audit,
 };
 // What a tab needs (lib/roles.js); its link in the menu carries the same
 // data-can, so a tab the clerk may not use is neither offered nor shown.
 const NEEDS = {
   overview: 'read', map: 'read', tickets: 'read', people: 'admin', grids: 'admin', categories: 'read', activities: 'read',
-  stats: 'read', 'dead-letters': 'admin', audit: 'audit',
+  stats: 'read', keys: 'admin', 'dead-letters': 'admin', audit: 'audit',
 };
 const shown = new Set(); // tabs loaded once
 let expiryTimer = 0;
