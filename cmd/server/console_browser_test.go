@@ -1277,8 +1277,8 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 	b.do("leader's hotline ticket", chromedp.Navigate(b.base+"/admin/#/tickets/"+callRef),
 		chromedp.Poll[chromedp.Void](`document.querySelector('#ticket-caseno').textContent === `+fmt.Sprintf("%q", callRef)))
 	b.eval("leader's caller", `document.querySelector('#ticket-fields').textContent`, &fields)
-	if strings.Contains(fields, "孙") || strings.Contains(fields, "1370000") {
-		t.Errorf("a leader reads the caller: %q", fields)
+	if strings.Contains(fields, "孙") || strings.Contains(fields, "1370000") || !strings.Contains(fields, "来电人（身份已隐藏）") {
+		t.Errorf("a leader reads the caller: %q, want 来电人（身份已隐藏）", fields)
 	}
 	// Every tab of reading loads, with nothing to change on it.
 	b.do("leader's map", chromedp.Navigate(b.base+"/admin/#/map"), chromedp.WaitVisible(css(`#map-points circle[data-id="`+reported+`"]`)))

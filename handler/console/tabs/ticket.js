@@ -103,8 +103,11 @@ function identity(t) {
       el('small', { class: 'muted', text: '（已记入访问记录）' }));
   }
   const masked = t.caller ? `${t.caller.name || ''} ${t.caller.phone || ''}`.trim() : '';
-  const text = masked || (t.source === 'hotline' ? '' : '（身份已隐藏）');
-  if (!can('identify')) return text ? el('span', { 'data-masked': t.id }, text) : '';
+  // A leader's view carries no caller at all; a dispatcher's a hotline
+  // ticket without one is a call that left no name or number.
+  if (!can('identify')) return el('span', { 'data-masked': t.id }, masked || '（身份已隐藏）');
+  if (!masked && t.source === 'hotline') return el('span', { class: 'muted', text: '（来电人未留姓名、电话）' });
+  const text = masked || '（身份已隐藏）';
   const b = el('button', { type: 'button', class: 'link', 'data-reveal': t.id, text: '查看完整信息' });
   const id = t.id;
   confirmClick(b, '确认查看？', async () => {
