@@ -316,60 +316,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	s := startServer(t, env, options{})
 	c := seedBrowserCity(t, s)
 	base := strings.TrimSuffix(s.Client.Base, "/")
-	shots := os.Getenv("CONSOLE_SCREENSHOTS")
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1440, 900), chromedp.Flag("lang", "zh-CN"),
-		chromedp.Env("LANG=zh_CN.UTF-8", "LANGUAGE=zh_CN:zh"))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	defer cancelCtx()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*patience)
-	defer cancelTimeout()
-
-	downloads := t.TempDir()
-	// Any uncaught exception in the page fails the test.
-	var mu sync.Mutex
-	var jsErrors []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			d := e.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil && d.Exception.Description != "" {
-				msg = d.Exception.Description
-			}
-			mu.Lock()
-			jsErrors = append(jsErrors, msg)
-			mu.Unlock()
-		}
-	}); err != nil {
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(jsErrors) > 0 {
-			t.Errorf("the console threw:\n%s", strings.Join(jsErrors, "\n"))
-		}
-	})
-
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, patience/2)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			if shots != "" {
-				if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
-					_ = os.WriteFile(filepath.Join(shots, "failed-"+strings.ReplaceAll(step, " ", "-")+".png"), png, 0o644)
-				}
-			}
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#flash, .error')].map(e => e.textContent).filter(Boolean).join(' | ')`))
-			t.Fatalf("%s: %v (page %s, messages %q)", step, err, loc, msg)
-		}
-	}
+	// One browser; any uncaught exception in the page, and any call the
+	// server refuses as not the admin's, fails the test.
+	br := newConsoleBrowser(t, base)
+	ctx, shots, downloads := br.ctx, br.shots, br.downloads
+	do, shot := br.do, br.shot
 	eval := func(step, js string) []byte {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](js))
@@ -379,35 +330,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		return v
 	}
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	shot := func(name string) {
-		t.Helper()
-		if shots == "" {
-			return
+	defer func() {
+		if got := br.refused(); len(got) > 0 {
+			t.Errorf("the console called what an admin and dispatcher may not: %v", got)
 		}
-		do("settle", chromedp.Sleep(400*time.Millisecond))
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}()
 
-	events := true
 	// Sign in: the console lands on 概览. The session is the server's
 	// HttpOnly cookie: the page can read no token.
 	do("sign in",
-		chromedp.EmulateViewport(1440, 900),
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: &events,
-			})
-			return err
-		}),
 		chromedp.Navigate(base+"/admin/"),
 		chromedp.WaitVisible(css(`#login-form input[name=username]`)),
 	)
@@ -1295,6 +1226,15 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 	b.do("leader's people", chromedp.Navigate(b.base+"/admin/#/people"), chromedp.WaitVisible(css(`#tab-overview`)))
 	if got := b.refused(); len(got) > 0 {
 		t.Errorf("the console called, for a leader, what a leader may not: %v", got)
+	}
+	// The watch does see a refusal (so that its silence means something).
+	if st, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`fetch('/api/v1/admin/audit').then(r => r.status)`, chromedp.EvalAwaitPromise)); err != nil || st != 403 {
+		t.Fatalf("a leader's own fetch of the trail: %d %v, want 403", st, err)
+	}
+	for deadline := time.Now().Add(patience / 4); len(b.refused()) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the test's watch for refused calls saw no 403")
+		}
 	}
 	b.signOut()
 
