@@ -1259,6 +1259,14 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 	}
 	b.shot("console-reveal.png")
 
+	// Batch 派遣: a dispatcher (not an admin) finds the person by name among
+	// the candidates of the ticket ticked, not in the admins' directory.
+	b.do("batch person", chromedp.Navigate(b.base+"/admin/#/tickets"), chromedp.WaitVisible(css(`#ticket-rows tr[data-id="`+reported+`"] input[data-pick]`)),
+		chromedp.Click(css(`#ticket-rows tr[data-id="`+reported+`"] input[data-pick]`)), chromedp.WaitVisible(css(`#batch-dispatch-open`)),
+		chromedp.Click(css(`#batch-dispatch-open`)), chromedp.SendKeys(css(`#batch-person`), "张"),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#batch-dispatch-form ul.suggest li[data-value]')].some(li => li.textContent.includes('张网格'))`),
+		chromedp.Click(css(`#batch-clear`)))
+
 	// 打码: drag a rectangle over the top-left quarter of the photo.
 	b.do("open 打码", chromedp.Navigate(b.base+"/admin/#/tickets/"+reportedRef),
 		chromedp.WaitVisible(css(`button[data-redact="`+pid+`"]`)), chromedp.Click(css(`button[data-redact="`+pid+`"]`)),
