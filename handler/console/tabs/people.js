@@ -81,6 +81,7 @@ function searchPeople() {
   f.q.closest('label').hidden = kind === 'branches' || kind === 'staff';
   f.active.closest('label').hidden = kind === 'branches' || kind === 'staff';
   f.grid.closest('label').hidden = kind !== 'workers';
+  $('person-new').textContent = kind === 'staff' ? '新增工作人员' : '新增';
   $('staff-box').hidden = kind !== 'staff';
   $('people-list').hidden = kind === 'staff';
   if (kind === 'staff') return staff.load();
