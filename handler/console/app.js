@@ -76,8 +76,7 @@ async function enter() {
   $('app').hidden = false;
   $('who').hidden = false;
   $('who-name').textContent = s.name || s.username ? `工作人员：${s.name || s.username}` : '工作人员';
-  clearTimeout(expiryTimer);
-  expiryTimer = setTimeout(expire, Math.min(Date.parse(s.expires_at) - Date.now(), 0x7fffffff));
+  armExpiry(s);
   // The roles as the login gave them at once, then as the server holds
   // them now (an admin may have changed them since).
   setRoles(s.roles, s.id);
@@ -101,6 +100,12 @@ async function enter() {
   if (!session()) return undefined;
   if (can('read')) live.start();
   return route();
+}
+
+// armExpiry signs out when the session ends (a new password renews it).
+function armExpiry(s) {
+  clearTimeout(expiryTimer);
+  expiryTimer = setTimeout(expire, Math.min(Date.parse(s.expires_at) - Date.now(), 0x7fffffff));
 }
 
 // home is the first tab the clerk may use (an auditor's is 访问记录).
@@ -157,7 +162,7 @@ function wire() {
     else if (!entered) enter().catch((e) => showError(null, e));
   });
   for (const tab of Object.values(TABS)) tab.wire();
-  account.wire();
+  account.wire({ renewed: armExpiry });
 }
 
 wire();

@@ -13,7 +13,9 @@ function openForm() {
   form.elements.old.focus();
 }
 
-export function wire() {
+// wire takes renewed(session), called with the session a new password
+// begins.
+export function wire({ renewed }) {
   $('password-open').addEventListener('click', openForm);
   $('password-close').addEventListener('click', () => { $('password-form').hidden = true; });
   onSubmit($('password-form'), async (fd, form) => {
@@ -22,7 +24,11 @@ export function wire() {
     if (next !== String(fd.get('again') || '')) throw new Error('两次输入的新密码不一致，请重新输入');
     const s = await api('PUT', '/me/password', { json: { old, new: next } });
     const cur = session();
-    if (cur && s && s.expires_at) saveSession(Object.assign({}, cur, { expires_at: s.expires_at }));
+    if (cur && s && s.expires_at) {
+      const next = Object.assign({}, cur, { expires_at: s.expires_at });
+      saveSession(next);
+      renewed(next);
+    }
     form.reset();
     form.hidden = true;
     flash('密码已修改；该账号在其他设备上的登录已失效。');
