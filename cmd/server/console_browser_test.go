@@ -1270,8 +1270,7 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 	// 打码: drag a rectangle over the top-left quarter of the photo.
 	b.do("open 打码", chromedp.Navigate(b.base+"/admin/#/tickets/"+reportedRef),
 		chromedp.WaitVisible(css(`button[data-redact="`+pid+`"]`)), chromedp.Click(css(`button[data-redact="`+pid+`"]`)),
-		chromedp.WaitVisible(css(`#redact .redact-layer`)),
-		chromedp.Poll[chromedp.Void](`(i => i.complete && i.naturalWidth > 0)(document.querySelector('#redact .redact-img'))`))
+		chromedp.WaitVisible(css(`#redact[data-ready] .redact-layer`)))
 	var box struct{ X, Y, W, H float64 }
 	b.eval("the photo's box", `(r => ({x: r.x, y: r.y, w: r.width, h: r.height}))(document.querySelector('#redact .redact-layer').getBoundingClientRect())`, &box)
 	held := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons = input.MouseButtonLeft, 1 }
@@ -1280,6 +1279,12 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 		chromedp.MouseEvent(chromedp.MouseMoved, box.X+box.W/2, box.Y+box.H/2, held),
 		chromedp.MouseEvent(chromedp.MouseReleased, box.X+box.W/2, box.Y+box.H/2, held, chromedp.ClickCount(1)),
 		chromedp.WaitVisible(css(`#redact rect.redact-rect`)))
+	// The region is the quarter dragged over, in fractions of the photo.
+	var drawn struct{ X, Y, W, H float64 }
+	b.eval("the region", `(r => ({x: +r.getAttribute('x'), y: +r.getAttribute('y'), w: +r.getAttribute('width'), h: +r.getAttribute('height')}))(document.querySelector('#redact rect.redact-rect'))`, &drawn)
+	if drawn.X > 0.02 || drawn.Y > 0.02 || math.Abs(drawn.W-0.5) > 0.02 || math.Abs(drawn.H-0.5) > 0.02 {
+		t.Errorf("the region dragged over the photo's top-left quarter is %+v", drawn)
+	}
 	b.shot("console-redact.png")
 	b.do("save 打码", chromedp.Click(css(`#redact button[data-save]`)), chromedp.WaitNotPresent(css(`#redact`)),
 		chromedp.Poll[chromedp.Void](`(i => i && i.src.includes('redacted=') && i.complete && i.naturalWidth > 0)(document.querySelector('#ticket-photos img[data-photo="`+pid+`"]'))`))

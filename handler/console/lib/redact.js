@@ -98,6 +98,7 @@ export function open(photo, done) {
     const scale = Math.min((Math.min(window.innerWidth, 1000) - 80) / img.naturalWidth, (window.innerHeight * 0.68) / img.naturalHeight);
     img.width = Math.round(img.naturalWidth * scale);
     img.height = Math.round(img.naturalHeight * scale);
+    root.dataset.ready = '1'; // drawn at its size (the browser test waits for it)
   });
   document.body.append(root);
   save.focus();
