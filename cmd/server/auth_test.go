@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -98,11 +99,11 @@ func TestResidentStaffAndWorkerLogin(t *testing.T) {
 
 func TestBadTokensAndInputs(t *testing.T) {
 	t.Parallel()
-	now := time.Now()
-	clock := &now
+	var clock atomic.Int64 // the server's clock, read by its goroutines
+	clock.Store(time.Now().UnixNano())
 	env := testEnv(t)
 	env["TOKEN_TTL"] = "10m"
-	s := startServer(t, env, options{now: func() time.Time { return *clock }})
+	s := startServer(t, env, options{now: func() time.Time { return time.Unix(0, clock.Load()) }})
 	tok, _ := s.Login(t, "code-a")
 
 	tests := []struct {
@@ -149,7 +150,7 @@ func TestBadTokensAndInputs(t *testing.T) {
 	}
 
 	// The token expires.
-	*clock = clock.Add(11 * time.Minute)
+	clock.Add(int64(11 * time.Minute))
 	r := s.Do(t, "GET", "/api/v1/me", tok, nil)
 	if r.Status != 401 || !strings.Contains(string(r.Body), "登录已过期") {
 		t.Fatalf("expired token: %d %s", r.Status, r.Body)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,14 +359,14 @@ func residentToken(t *testing.T, s *testServer) string {
 // wrong passwords a minute from anywhere locked the admin out.)
 func TestLoginLockoutIsPerAccountAndAddress(t *testing.T) {
 	t.Parallel()
-	now := time.Now()
-	clock := &now
+	var clock atomic.Int64 // the server's clock, read by its goroutines
+	clock.Store(time.Now().UnixNano())
 	env := testEnv(t)
 	env["TRUSTED_PROXIES"] = "127.0.0.1/32, ::1"
 	env["LOGIN_SLOW_AFTER"] = "2"
 	env["LOGIN_LOCK_AFTER"] = "4"
 	env["LOGIN_LOCK_FOR"] = "10m"
-	s := startServer(t, env, options{now: func() time.Time { return *clock }})
+	s := startServer(t, env, options{now: func() time.Time { return time.Unix(0, clock.Load()) }})
 	admin := s.LoginStaff(t, adminUser, adminPass)
 	_, auditor := staffAccount(t, s, admin, "auditor1", "auditor")
 	try := func(password, ip string) *apitest.Response {
@@ -382,16 +383,16 @@ func TestLoginLockoutIsPerAccountAndAddress(t *testing.T) {
 	if r.Status != 429 || r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), "秒后再试") {
 		t.Fatalf("a try too soon: %d %s", r.Status, r.Body)
 	}
-	*clock = clock.Add(2 * time.Second)
+	clock.Add(int64(2 * time.Second))
 	if r := try("guess", attacker); r.Status != 401 {
 		t.Fatalf("failure 3 after the wait: %d %s", r.Status, r.Body)
 	}
-	*clock = clock.Add(4 * time.Second)
+	clock.Add(int64(4 * time.Second))
 	if r := try("guess", attacker); r.Status != 401 {
 		t.Fatalf("failure 4: %d %s", r.Status, r.Body)
 	}
 	// Locked for that address, the right password included …
-	*clock = clock.Add(time.Minute)
+	clock.Add(int64(time.Minute))
 	r = try(adminPass, attacker)
 	if r.Status != 429 || !strings.Contains(string(r.Body), "已暂停") {
 		t.Fatalf("the locked address with the right password: %d %s", r.Status, r.Body)
