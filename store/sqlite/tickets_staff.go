@@ -303,7 +303,7 @@ func (s *Tickets) ListStaff(ctx context.Context, q model.TicketQuery, cursor str
 		return model.TicketPage{}, nil
 	}
 	var n int64
-	if err := s.db.r.QueryRowContext(ctx, b.count.sql, b.count.args...).Scan(&n); err != nil {
+	if err := s.db.queryRow(ctx, b.count.sql, b.count.args...).Scan(&n); err != nil {
 		return model.TicketPage{}, fmt.Errorf("count tickets: %w", translate(err))
 	}
 	page := model.TicketPage{Total: n}
