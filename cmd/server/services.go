@@ -91,7 +91,14 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 		Templates: templates, Dedup: st.Notifications, Now: now, Logger: logger,
 	})
 	s.subscriptions = notify.NewSubscriptions(st.Subscriptions, templates)
-	s.live = ticket.NewLive(redis.NewEventLog(rdb), logger)
+	// The live feed: shared by the instances through Redis; in the
+	// embedded mode (one process) in memory — the in-process Redis makes a
+	// reader blocked on a stream cost every other call a scan of it.
+	var feed ticket.EventFeed = redis.NewEventLog(rdb)
+	if cfg.Mode == config.ModeEmbedded {
+		feed = redis.NewMemoryEventLog()
+	}
+	s.live = ticket.NewLive(feed, logger)
 	dispatchCfg := ticket.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
 		FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)}
 
