@@ -155,6 +155,9 @@ type Config struct {
 	Open311KeyService     string
 	Open311PostsPerMinute int
 	Open311ListsPerMinute int
+
+	// Privacy are the duty of care's settings (privacy.go).
+	Privacy Privacy
 }
 
 // Periods are how often each background job looks for work by itself. Most
@@ -264,6 +267,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		Open311ListsPerMinute: p.positiveInt("OPEN311_LISTS_PER_MINUTE", 60),
 	}
 	c.LogLevel = p.level("LOG_LEVEL")
+	c.Privacy = loadPrivacy(&p)
 	c.TrustedProxies = p.prefixes("TRUSTED_PROXIES")
 	if c.PhotoDecodeMemory < 32<<20 {
 		p.fail("PHOTO_DECODE_MEMORY", "must be at least 33554432 (32 MiB): a 12-megapixel phone photo takes about 20 MiB to decode")
@@ -473,6 +477,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Int64("photo_decode_memory", c.PhotoDecodeMemory),
 		slog.String("upload_time_per_mib", c.UploadTimePerMiB.String()),
+		slog.Any("privacy", c.Privacy),
 	)
 }
 

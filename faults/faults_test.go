@@ -35,60 +35,6 @@ func targets(ins ...*instance) []string {
 	return out
 }
 
-// The embedded server is killed with SIGKILL mid-load and started again on
-// the same data: every report that got a 201 is dispatched once, including
-// those that residents who logged in before the kill send after it with
-// their old tokens.
-func TestEmbeddedKill9MidLoadAndRestart(t *testing.T) {
-	env := map[string]string{"DATA_DIR": t.TempDir(), "ADMIN_USERNAME": adminUser, "ADMIN_PASSWORD": adminPass,
-		"REPORTS_PER_DAY": "1000", "UPLOADS_PER_MINUTE": "1000", "LOGIN_RATE_PER_IP": "100000", "QUEUE_CONSUMERS": "4",
-		"LOG_LEVEL": "warn"}
-	addr := freeAddr(t)
-	s := start(t, env, addr)
-	city := buildCity(t, []string{s.URL()}, 2, 20)
-	wait := runLoad(city, citysim.Load{Rate: 3, Duration: 14 * time.Second})
-	time.Sleep(5 * time.Second)
-	s.kill()
-	t.Logf("killed the embedded server with %d reports in", len(city.Reports()))
-	s2 := start(t, env, addr)
-	wait()
-	audit(t, city, citysim.AuditOptions{Wait: 90 * time.Second})
-
-	// Residents with tokens from before the restart report once more.
-	before := len(city.Reports())
-	city.Run(context.Background(), citysim.Load{Rate: 2, Duration: 3 * time.Second})
-	a := audit(t, city, citysim.AuditOptions{Wait: 30 * time.Second})
-	if len(city.Reports()) <= before {
-		t.Fatal("no report after the restart")
-	}
-	if strings.Contains(s2.log.String(), "invalid openid") {
-		t.Fatal("the simulator refused an openid issued before the restart")
-	}
-	t.Logf("after the restart, old tokens: dispatch p50 %s max %s", a.DispatchLatency[len(a.DispatchLatency)/2], a.DispatchLatency[len(a.DispatchLatency)-1])
-}
-
-// Three production instances (real redis-server, a shared FerretDB), each a
-// child process with its own WeChat simulator; residents log in on one
-// and report on the next; one instance is killed with SIGKILL mid-load and
-// its jobs are taken over.
-func TestKill9OneOfThreeInstances(t *testing.T) {
-	rs := startRedis(t, freeAddr(t))
-	env := productionEnv(t, testenv.MongoURI(t), rs.URL())
-	a, b := start(t, env, freeAddr(t)), start(t, env, freeAddr(t))
-	// The instance to be killed gets no answer from its WeChat: the
-	// screening jobs its consumers take are in hand when it dies.
-	c := start(t, copyEnv(env, "WECHAT_SIMULATOR_FAULTS", "msg_sec_check=timeout"), freeAddr(t))
-	city := buildCity(t, targets(a, b, c), 3, 40)
-	wait := runLoad(city, citysim.Load{Rate: 5, Duration: 15 * time.Second})
-	time.Sleep(6 * time.Second)
-	c.kill()
-	killedAt := time.Now()
-	t.Logf("killed one of three instances with %d reports in", len(city.Reports()))
-	wait()
-	au := audit(t, city, citysim.AuditOptions{Wait: 90 * time.Second})
-	tookOver(t, city, killedAt, au, a, b)
-}
-
 // tookOver checks that a survivor took over the killed instance's jobs
 // through its liveness mark (not the idle-based reclaim), and logs how long
 // after the kill the last of them was dispatched.

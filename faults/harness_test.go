@@ -102,6 +102,22 @@ func start(t *testing.T, env map[string]string, addr string) *instance {
 // startBinary is start with another server binary (an earlier version's).
 func startBinary(t *testing.T, bin string, env map[string]string, addr string) *instance {
 	t.Helper()
+	in := launchBinary(t, bin, env, addr)
+	in.waitFor(t, "/readyz")
+	return in
+}
+
+// launch runs the binary with env (HTTP_ADDR set to addr), without
+// waiting for it; it is killed at the end of the test, its log shown if
+// the test failed.
+func launch(t *testing.T, env map[string]string, addr string) *instance {
+	t.Helper()
+	return launchBinary(t, serverBin, env, addr)
+}
+
+// launchBinary is launch with another server binary.
+func launchBinary(t *testing.T, bin string, env map[string]string, addr string) *instance {
+	t.Helper()
 	in := &instance{t: t, env: env, addr: addr, log: &lockedBuffer{}, done: make(chan struct{})}
 	in.cmd = exec.Command(bin)
 	// Several instances run on this host: each its own metrics port.
@@ -121,20 +137,27 @@ func startBinary(t *testing.T, bin string, env map[string]string, addr string) *
 			t.Logf("log of %s (last 4000 bytes):\n%s", addr, tail(in.log.String(), 4000))
 		}
 	})
+	return in
+}
+
+// waitFor waits until path answers 200, failing the test if the process
+// exits first or 90 s pass.
+func (in *instance) waitFor(t *testing.T, path string) {
+	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		if code, _ := get(in.URL() + "/readyz"); code == http.StatusOK {
-			return in
+		if code, _ := get(in.URL() + path); code == http.StatusOK {
+			return
 		}
 		select {
 		case <-in.done:
-			t.Fatalf("server %s exited at start:\n%s", addr, tail(in.log.String(), 4000))
+			t.Fatalf("server %s exited at start:\n%s", in.addr, tail(in.log.String(), 4000))
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server %s not ready:\n%s", addr, tail(in.log.String(), 4000))
+			t.Fatalf("server %s: %s not 200 after 90 s:\n%s", in.addr, path, tail(in.log.String(), 4000))
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -19,11 +19,12 @@ import (
 
 // fakeActivities records what the handlers pass on.
 type fakeActivities struct {
-	in    people.ActivityInput
-	user  *model.User
-	id    string
-	first bool
-	err   error
+	ActivityService // the methods these tests do not call
+	in              people.ActivityInput
+	user            *model.User
+	id              string
+	first           bool
+	err             error
 }
 
 func (f *fakeActivities) Create(_ context.Context, staff *model.User, in people.ActivityInput) (*model.Activity, error) {

@@ -62,6 +62,17 @@ func (h *handlers) loginWeChat(c echo.Context) error {
 	return c.JSON(http.StatusOK, toSession(s))
 }
 
+// StaffCookie is the staff console's session cookie: the staff token,
+// HttpOnly (no script on the page can read it), SameSite=Strict (the
+// browser never sends it from another site's page), Path=/ (the console and
+// the API), Secure over HTTPS. It lets a ticket's link open in a new tab
+// signed in while the page itself holds no token. Staff routes take it as
+// well as the bearer token; a write authenticated by it must also carry an
+// X-Requested-With header (requireCSRFHeader).
+const StaffCookie = "cgt_staff"
+
+// loginStaff answers the session like every login and sets the console's
+// cookie with the same token and expiry.
 func (h *handlers) loginStaff(c echo.Context) error {
 	var req staffLoginRequest
 	if err := decode(c, &req); err != nil {
@@ -71,7 +82,21 @@ func (h *handlers) loginStaff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	setStaffCookie(c, s.Token, s.ExpiresAt)
 	return c.JSON(http.StatusOK, toSession(s))
+}
+
+// setStaffCookie sets the console's cookie to token until expires, or
+// clears it when token is "".
+func setStaffCookie(c echo.Context, token string, expires time.Time) {
+	ck := &http.Cookie{
+		Name: StaffCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: c.Scheme() == "https", Expires: expires,
+	}
+	if token == "" {
+		ck.MaxAge = -1
+	}
+	c.SetCookie(ck)
 }
 
 func (h *handlers) me(c echo.Context) error {

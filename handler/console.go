@@ -19,9 +19,10 @@ import (
 	"github.com/citizen-city/chengguantong/service/photos"
 )
 
-// consoleFiles is the staff console: one HTML page, its script and its
-// style sheet, plain files with no build step. The page talks only to the
-// JSON API under /api/v1 with the staff's bearer token.
+// consoleFiles is the staff console: one HTML page, its style sheet and
+// its scripts — app.js and the ES modules it imports (lib/, tabs/) — plain
+// files with no build step. The page talks only to the JSON API under
+// /api/v1.
 //
 //go:embed console
 var consoleFiles embed.FS
@@ -85,7 +86,8 @@ func newConsole(photoOrigin string) *console {
 		img += " " + photoOrigin
 	}
 	// No inline script or style at all, no plug-ins, no framing, and the
-	// page talks to its own origin only.
+	// page talks to its own origin only. Module scripts and their imports
+	// are loaded under script-src, which default-src 'self' gives.
 	cs.csp = "default-src 'self'; img-src " + img + "; object-src 'none'; base-uri 'none'; " +
 		"form-action 'self'; frame-ancestors 'none'"
 	return cs

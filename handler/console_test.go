@@ -3,11 +3,14 @@ package handler_test
 import (
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -66,7 +69,7 @@ func TestConsolePage(t *testing.T) {
 		}
 	}
 	body := rec.Body.String()
-	if !strings.Contains(body, "<title>市民城管通") || !strings.Contains(body, `<script src="app.js" defer></script>`) {
+	if !strings.Contains(body, "<title>市民城管通") || !strings.Contains(body, `<script type="module" src="app.js"></script>`) {
 		t.Errorf("the page is not the console:\n%.300s", body)
 	}
 	// The policy forbids inline code: the page must have none.
@@ -133,21 +136,73 @@ func TestConsoleUnknownFile(t *testing.T) {
 	}
 }
 
-// TestConsoleScript checks the script statically: it calls only routes the
-// server has, and never turns text into HTML.
-func TestConsoleScript(t *testing.T) {
-	src, err := os.ReadFile("console/app.js")
+// consoleModules reads every script of the console (app.js and the modules
+// it imports), by path under console/.
+func consoleModules(t *testing.T) map[string]string {
+	t.Helper()
+	mods := map[string]string{}
+	err := fs.WalkDir(os.DirFS("console"), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".js") {
+			return err
+		}
+		b, err := os.ReadFile(filepath.Join("console", name))
+		mods[name] = string(b)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	js := string(src)
-	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-		"setTimeout('", "setInterval('", "javascript:", "srcdoc", "DOMParser", "createContextualFragment", "{ style:", "'style'"} {
-		if strings.Contains(js, bad) {
-			t.Errorf("app.js uses %s; put API data on the page as text", bad)
+	if mods["app.js"] == "" || len(mods) < 10 {
+		t.Fatalf("console/ has %d scripts, want app.js and its modules", len(mods))
+	}
+	return mods
+}
+
+// TestConsoleModules checks that the console is ES modules the page loads
+// without a build step: every module is imported by another (or is
+// app.js), every import names a module that is served, and the page
+// preloads every module so that the imports do not load in a chain.
+func TestConsoleModules(t *testing.T) {
+	h := consoleServer(t)
+	mods := consoleModules(t)
+	page := get(t, h, "/admin/").Body.String()
+	imported := map[string]bool{"app.js": true}
+	imp := regexp.MustCompile(`(?m)^import (?:[^;]*? from )?'([^']+)';`)
+	for name, js := range mods {
+		if regexp.MustCompile(`\brequire\(|import\(`).MatchString(js) {
+			t.Errorf("%s loads code at run time; import modules statically", name)
+		}
+		for _, m := range imp.FindAllStringSubmatch(js, -1) {
+			if !strings.HasPrefix(m[1], "./") && !strings.HasPrefix(m[1], "../") || !strings.HasSuffix(m[1], ".js") {
+				t.Errorf("%s imports %q; import the console's own modules by relative path with .js", name, m[1])
+				continue
+			}
+			target := path.Join(path.Dir(name), m[1])
+			if _, ok := mods[target]; !ok {
+				t.Errorf("%s imports %s, which console/ does not have", name, target)
+			}
+			imported[target] = true
 		}
 	}
+	for name := range mods {
+		if !imported[name] {
+			t.Errorf("console/%s is imported by no module", name)
+		}
+		if !strings.Contains(page, `<link rel="modulepreload" href="`+name+`">`) {
+			t.Errorf("index.html does not preload %s", name)
+		}
+		rec := get(t, h, "/admin/"+name)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/javascript; charset=utf-8" {
+			t.Errorf("GET /admin/%s = %d %q, want a script", name, rec.Code, rec.Header().Get("Content-Type"))
+		}
+	}
+}
 
+// TestConsoleScript checks the scripts statically: they call only routes
+// the server has, never turn text into HTML and fetch nothing from
+// outside.
+func TestConsoleScript(t *testing.T) {
+	mods := consoleModules(t)
 	e := handler.New(handler.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	param := regexp.MustCompile(`:[a-z_]+`)
 	routes := map[string]bool{}
@@ -155,30 +210,41 @@ func TestConsoleScript(t *testing.T) {
 		routes[r.Method+" "+param.ReplaceAllString(r.Path, ":p")] = true
 	}
 	// api('GET', '/reports/' + enc(id)) and api('POST', `/admin/tickets/${enc(id)}/dispatch`).
-	call := regexp.MustCompile("api\\('([A-Z]+)', ['`]([^'`]*)['`]( \\+)?")
-	calls := call.FindAllStringSubmatch(js, -1)
-	if len(calls) < 30 {
-		t.Fatalf("found %d API calls in app.js; the pattern no longer matches the code", len(calls))
+	call := regexp.MustCompile("\\bapi\\('([A-Z]+)', ['`]([^'`]*)['`]( \\+)?")
+	var calls, uses int
+	for name, js := range mods {
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
+			"setTimeout('", "setInterval('", "javascript:", "srcdoc", "DOMParser", "createContextualFragment", "{ style:", "'style'"} {
+			if strings.Contains(js, bad) {
+				t.Errorf("%s uses %s; put API data on the page as text", name, bad)
+			}
+		}
+		found := call.FindAllStringSubmatch(js, -1)
+		calls += len(found)
+		uses += len(regexp.MustCompile(`\bapi\(`).FindAllStringIndex(js, -1))
+		for _, m := range found {
+			p := regexp.MustCompile(`\$\{[^}]*\}`).ReplaceAllString(m[2], ":p")
+			if m[3] != "" {
+				p += ":p"
+			}
+			if route := m[1] + " /api/v1" + p; !routes[route] {
+				t.Errorf("%s calls %s, which the server does not route", name, route)
+			}
+		}
+		// Nothing is fetched from outside this server: no absolute URL but
+		// the SVG namespace.
+		for _, u := range regexp.MustCompile(`https?://[^'"\s)]+`).FindAllString(js, -1) {
+			if u != "http://www.w3.org/2000/svg" {
+				t.Errorf("%s names the outside URL %s; the console must work without the internet", name, u)
+			}
+		}
+	}
+	if calls < 30 {
+		t.Fatalf("found %d API calls in the console's scripts; the pattern no longer matches the code", calls)
 	}
 	// Every call has a literal method and path, so that this check sees it.
-	if n := regexp.MustCompile(`\bapi\(`).FindAllStringIndex(js, -1); len(n) != len(calls)+1 { // +1: the definition
-		t.Errorf("app.js calls api( %d times, %d of them with a literal method and path; spell out every path", len(n)-1, len(calls))
-	}
-	for _, m := range calls {
-		path := regexp.MustCompile(`\$\{[^}]*\}`).ReplaceAllString(m[2], ":p")
-		if m[3] != "" {
-			path += ":p"
-		}
-		if route := m[1] + " /api/v1" + path; !routes[route] {
-			t.Errorf("app.js calls %s, which the server does not route", route)
-		}
-	}
-	// Nothing is fetched from outside this server: no absolute URL but the
-	// SVG namespace.
-	for _, u := range regexp.MustCompile(`https?://[^'"\s)]+`).FindAllString(js, -1) {
-		if u != "http://www.w3.org/2000/svg" {
-			t.Errorf("app.js names the outside URL %s; the console must work without the internet", u)
-		}
+	if uses != calls+1 { // +1: the definition
+		t.Errorf("the scripts call api( %d times, %d of them with a literal method and path; spell out every path", uses-1, calls)
 	}
 	for _, name := range []string{"console/index.html", "console/app.css"} {
 		b, err := os.ReadFile(name)
@@ -191,14 +257,21 @@ func TestConsoleScript(t *testing.T) {
 	}
 }
 
-// TestConsoleScriptParses runs node --check on the script when node is
+// TestConsoleScriptParses runs node --check on every module when node is
 // installed; nothing else in the build needs node.
 func TestConsoleScriptParses(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed")
 	}
-	if out, err := exec.Command(node, "--check", "console/app.js").CombinedOutput(); err != nil {
-		t.Errorf("node --check console/app.js: %v\n%s", err, out)
+	for name := range consoleModules(t) {
+		cmd := exec.Command(node, "--check", "--input-type=module")
+		cmd.Stdin, err = os.Open(filepath.Join("console", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("node --check console/%s: %v\n%s", name, err, out)
+		}
 	}
 }

@@ -300,7 +300,7 @@ func (h *handlers) renameBranch(c echo.Context) error {
 		return err
 	}
 	if req.Name == nil {
-		return model.Invalid("name", "必填：党支部的新名称")
+		return model.InvalidNamed("name", "请填写党支部的新名称")
 	}
 	r, err := h.People.RenameBranch(c.Request().Context(), c.Param("id"), *req.Name)
 	if err != nil {

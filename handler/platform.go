@@ -2,8 +2,10 @@ package handler
 
 import (
 	"crypto/subtle"
+	"errors"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -16,23 +18,42 @@ func (h *handlers) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 503 while any store does not answer, naming which.
+// readyz answers 503 while any store does not answer, naming which, and
+// why when the store says (a full disk: "存储空间已满…").
 func (h *handlers) readyz(c echo.Context) error {
 	checks := map[string]string{}
+	reasons := map[string]string{}
 	ready := true
 	for name, p := range h.Ready {
 		if err := p.Ping(c.Request().Context()); err != nil {
 			checks[name] = "unavailable"
 			ready = false
+			if me := (*model.Error)(nil); errors.As(err, &me) && me.Message != "" {
+				reasons[name] = me.Message
+			}
 		} else {
 			checks[name] = "ok"
 		}
 	}
 	if !ready {
-		return c.JSON(http.StatusServiceUnavailable, map[string]any{
-			"error":  ErrorDetail{Code: string(model.CodeUnavailable), Message: "有存储服务未响应（见 checks）"},
-			"checks": checks,
-		})
+		msg := "有存储服务未响应（见 checks）"
+		if len(reasons) > 0 {
+			names := make([]string, 0, len(reasons))
+			for name := range reasons {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			var why []string
+			for _, name := range names {
+				why = append(why, name+"："+reasons[name])
+			}
+			msg = "有存储服务不可用（见 checks）：" + strings.Join(why, "；")
+		}
+		body := map[string]any{"error": ErrorDetail{Code: string(model.CodeUnavailable), Message: msg}, "checks": checks}
+		if len(reasons) > 0 {
+			body["reasons"] = reasons
+		}
+		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }

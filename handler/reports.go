@@ -79,9 +79,13 @@ func (h *handlers) myReports(c echo.Context) error {
 }
 
 func (h *handlers) getReport(c echo.Context) error {
-	t, err := h.Reports.Get(c.Request().Context(), currentUser(c), c.Param("id"))
+	u := currentUser(c)
+	t, err := h.Reports.Get(c.Request().Context(), u, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if isFollowerOnly(u, t) {
+		return c.JSON(http.StatusOK, h.toFollowerReport(t))
 	}
 	return c.JSON(http.StatusOK, h.toReport(t))
 }
@@ -125,6 +129,21 @@ func (h *handlers) giveFeedback(c echo.Context) error {
 		return err
 	}
 	t, err := h.Feedback.Give(c.Request().Context(), currentUser(c), c.Param("id"),
+		ticket.FeedbackInput{Satisfied: req.Satisfied, Rating: req.Rating, Comment: req.Comment})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.toReport(t))
+}
+
+// changeFeedback is PUT /api/v1/reports/{id}/feedback: the reporter's one
+// change of a rating within 24 hours (satisfied cannot change).
+func (h *handlers) changeFeedback(c echo.Context) error {
+	var req feedbackRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := h.Feedback.Change(c.Request().Context(), currentUser(c), c.Param("id"),
 		ticket.FeedbackInput{Satisfied: req.Satisfied, Rating: req.Rating, Comment: req.Comment})
 	if err != nil {
 		return err

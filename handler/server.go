@@ -52,10 +52,13 @@ type Deps struct {
 	Stats         StatsService
 	Activities    ActivityService
 	Grids         GridService
-	DeadLetters   DeadLetterSource
-	Ready         map[string]Pinger // name → dependency, for /readyz
-	Registry      *prometheus.Registry
-	OpenAPI       []byte // the OpenAPI document served at /openapi.json (docs.OpenAPIJSON)
+	// Addresses is the address book; Layers the map's base layers.
+	Addresses   AddressService
+	Layers      LayerService
+	DeadLetters DeadLetterSource
+	Ready       map[string]Pinger // name → dependency, for /readyz
+	Registry    *prometheus.Registry
+	OpenAPI     []byte // the OpenAPI document served at /openapi.json (docs.OpenAPIJSON)
 	// CursorSecret signs list cursors (TOKEN_SECRET, the same on every
 	// instance); empty gives a random key, good for one process only.
 	CursorSecret []byte
@@ -78,6 +81,12 @@ type Deps struct {
 	// Registry's metrics are served by Metrics(Registry) on a listener of
 	// their own).
 	MetricsToken string
+	// The duty of care (privacy.go): staff accounts, identities, data
+	// rights and redaction, the access trail; Trail records exports.
+	Staff   StaffService
+	Privacy PrivacyService
+	Audit   AuditService
+	Trail   Recorder
 	// TrustedProxies are the peers (load balancers) whose X-Forwarded-For
 	// names the client; from any other peer, and from every peer when it is
 	// empty, the client is the peer itself. This address is the one every
@@ -92,6 +101,7 @@ type AuthService interface {
 	Authenticate(ctx context.Context, token string) (*model.User, error)
 	Bind(ctx context.Context, u *model.User, code string) (*model.User, error)
 	SetDuty(ctx context.Context, u *model.User, onDuty bool) (*model.User, error)
+	Logout(ctx context.Context, u *model.User) error
 }
 
 // SubscriptionService records subscribe-message allowances.
@@ -128,6 +138,7 @@ type ReportService interface {
 // FeedbackService is the resident's confirmation (核查结案).
 type FeedbackService interface {
 	Give(ctx context.Context, u *model.User, id string, in ticket.FeedbackInput) (*model.Ticket, error)
+	Change(ctx context.Context, u *model.User, id string, in ticket.FeedbackInput) (*model.Ticket, error)
 }
 
 // TaskService is the assignees' work on tickets, and the staff's rejection.
@@ -155,11 +166,12 @@ type WorkflowService interface {
 
 // StaffTicketService is the staff's view of every ticket.
 type StaffTicketService interface {
-	List(ctx context.Context, q model.TicketQuery, cursor string, limit int) ([]ticket.StaffTicket, string, int64, error)
+	List(ctx context.Context, q model.TicketQuery, cursor string, limit int) (ticket.StaffPage, error)
+	Count(ctx context.Context, q model.TicketQuery) (int64, bool, error)
 	Get(ctx context.Context, id string) (*ticket.StaffTicket, error)
 	Candidates(ctx context.Context, id string) ([]ticket.Candidate, error)
-	Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*ticket.StaffTicket, error)
-	Export(ctx context.Context, q model.TicketQuery, title string, w io.Writer) error
+	Dispatch(ctx context.Context, staff *model.User, id string, in ticket.DispatchInput) (*ticket.StaffTicket, error)
+	Export(ctx context.Context, q model.TicketQuery, title string, masked bool, w io.Writer) (int, error)
 }
 
 // PeopleService is the staff's management of workers, branches and members.
@@ -183,12 +195,18 @@ type PeopleService interface {
 type GridService interface {
 	Upload(ctx context.Context, data []byte) ([]model.Grid, error)
 	List(ctx context.Context) ([]model.Grid, error)
+	Locate(p model.Point) (model.Grid, bool)
 }
 
 // ActivityService is party members' volunteer activities.
 type ActivityService interface {
 	Create(ctx context.Context, staff *model.User, in people.ActivityInput) (*model.Activity, error)
 	CheckIn(ctx context.Context, u *model.User, id string) (model.Checkin, bool, error)
+	List(ctx context.Context, f model.ActivityFilter, cursor string, limit int) ([]*model.Activity, string, error)
+	Upcoming(ctx context.Context, u *model.User, community, cursor string, limit int) ([]*model.Activity, string, error)
+	Detail(ctx context.Context, id string) (*model.Activity, []people.CheckinRow, error)
+	Update(ctx context.Context, id string, p people.ActivityPatch) (*model.Activity, error)
+	Cancel(ctx context.Context, id, reason string) (*model.Activity, error)
 }
 
 // StatsService is the statistics the staff read and export.
@@ -258,7 +276,7 @@ func New(d Deps) *echo.Echo {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(reg)
 
-	e.Use(requestID(), observe(d.Logger, m), middleware.RecoverWithConfig(middleware.RecoverConfig{
+	e.Use(requestID(), withAuditSource(), observe(d.Logger, m), middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			d.Logger.ErrorContext(c.Request().Context(), "panic", "error", err.Error(), "stack", string(stack))
 			return err

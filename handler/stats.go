@@ -42,6 +42,10 @@ type countsJSON struct {
 	OpenOverdue      int64   `json:"open_overdue"`
 	ValidReportRate  float64 `json:"valid_report_rate"`
 	DispatchAccuracy float64 `json:"dispatch_accuracy"`
+	// The residents' ratings: each ticket's latest rating counts once.
+	Scored       int64   `json:"scored"`
+	RatingPoints int64   `json:"rating_points"`
+	MeanRating   float64 `json:"mean_rating"`
 }
 
 func round4(x float64) float64 { return math.Round(x*10000) / 10000 }
@@ -55,6 +59,7 @@ func toCounts(c stats.Counts) countsJSON {
 		Dispatched: c.Dispatched, Returned: c.Returned, Extended: c.Extended, Deferred: c.Deferred, Urged: c.Urged,
 		VerifyFailed: c.VerifyFailed, SelfHandled: c.SelfHandled, PhotoFlagged: c.PhotoFlagged, OpenOverdue: c.OpenOverdue,
 		ValidReportRate: round4(c.ValidReportRate()), DispatchAccuracy: round4(c.DispatchAccuracy()),
+		Scored: c.Scored, RatingPoints: c.RatingPoints, MeanRating: math.Round(c.MeanRating()*100) / 100,
 	}
 }
 
@@ -236,6 +241,9 @@ func (h *handlers) exportStats(c echo.Context) error {
 	if more.BySource, err = h.Stats.Summary(ctx, p, stats.BySource); err != nil {
 		return err
 	}
+	if more.ByTime, err = h.Stats.Summary(ctx, p, stats.TimeGroup(p)); err != nil {
+		return err
+	}
 	for _, by := range []string{stats.ByGrid, stats.ByCommunity, stats.ByWorker} {
 		r, err := h.Stats.Ranking(ctx, p, by, defaultMinSample)
 		if err != nil {
@@ -248,6 +256,7 @@ func (h *handlers) exportStats(c echo.Context) error {
 		return err
 	}
 	days := p.From.In(shanghai).Format(time.DateOnly) + "_" + p.To.In(shanghai).Format(time.DateOnly)
+	h.recordExport(c, "统计", "导出统计报表，期间 "+days)
 	c.Response().Header().Set(echo.HeaderContentDisposition,
 		attachmentDisposition("chengguan-stats_"+days+".xlsx", "城管统计_"+days+".xlsx"))
 	return c.Blob(http.StatusOK, xlsxContentType, buf.Bytes())

@@ -103,7 +103,7 @@ func TestExportServesTheWorkbook(t *testing.T) {
 	if cd := rec.Header().Get("Content-Disposition"); cd != wantCD {
 		t.Errorf("Content-Disposition = %q, want %q", cd, wantCD)
 	}
-	if strings.Join(stats.groups, ",") != ",category,grid,source" {
+	if strings.Join(stats.groups, ",") != ",category,grid,source,day" {
 		t.Errorf("summaries asked = %q", stats.groups)
 	}
 	f, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
@@ -111,7 +111,7 @@ func TestExportServesTheWorkbook(t *testing.T) {
 		t.Fatalf("the body is no workbook: %v", err)
 	}
 	defer f.Close()
-	for _, sheet := range []string{"按来源", "排名-网格", "排名-社区", "排名-网格员"} {
+	for _, sheet := range []string{"按来源", "按日", "排名-网格", "排名-社区", "排名-网格员"} {
 		if idx, err := f.GetSheetIndex(sheet); err != nil || idx < 0 {
 			t.Errorf("no sheet %s", sheet)
 		}

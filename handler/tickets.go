@@ -34,16 +34,24 @@ func ticketQuery(c echo.Context) (model.TicketQuery, error) {
 		}
 		q.Source = model.Source(s)
 	}
-	overdue, err := boolParam(c, "overdue")
-	if err != nil {
+	var err error
+	if q.Overdue, err = boolParam(c, "overdue"); err != nil {
 		return q, err
 	}
-	q.Overdue = overdue
+	if q.Late, err = boolParam(c, "late"); err != nil {
+		return q, err
+	}
+	if q.Held, err = boolParam(c, "held"); err != nil {
+		return q, err
+	}
 	if q.Words, err = queryWords(c); err != nil {
 		return q, err
 	}
-	if len(q.Words) == 1 && ticketIDPattern.MatchString(strings.ToLower(q.Words[0])) {
-		q.Ref = strings.ToLower(q.Words[0])
+	// One word that is a ticket id or a case number also finds that ticket.
+	if len(q.Words) == 1 {
+		if w := strings.ToLower(q.Words[0]); ticketIDPattern.MatchString(w) || model.IsCaseNo(w) {
+			q.Ref = w
+		}
 	}
 	q.Sort = model.SortNewest
 	if s := c.QueryParam("sort"); s != "" {
@@ -73,15 +81,24 @@ func (h *handlers) staffTickets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ts, next, total, err := h.StaffTickets.List(c.Request().Context(), q, cursor, limit)
+	page, err := h.StaffTickets.List(c.Request().Context(), q, cursor, limit)
 	if err != nil {
 		return err
 	}
-	out := listJSON[staffTicketJSON]{Items: make([]staffTicketJSON, len(ts)), NextCursor: signCursor(c, next), Total: &total}
-	for i := range ts {
-		out.Items[i] = h.toStaffTicket(&ts[i], false)
+	out := staffListJSON{listJSON: listJSON[staffTicketJSON]{Items: make([]staffTicketJSON, len(page.Items)),
+		NextCursor: signCursor(c, page.Next), Total: &page.Total}, TotalCapped: page.TotalCapped}
+	for i := range page.Items {
+		out.Items[i] = h.toStaffTicket(&page.Items[i], false)
+		h.forViewer(c, &out.Items[i])
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// staffListJSON is a page of the staff's ticket list: total is exact, or a
+// lower bound with total_capped.
+type staffListJSON struct {
+	listJSON[staffTicketJSON]
+	TotalCapped bool `json:"total_capped,omitempty"`
 }
 
 func (h *handlers) staffTicket(c echo.Context) error {
@@ -89,7 +106,9 @@ func (h *handlers) staffTicket(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h.toStaffTicket(t, true))
+	out := h.toStaffTicket(t, true)
+	h.forViewer(c, &out)
+	return c.JSON(http.StatusOK, out)
 }
 
 // showStaff answers a staff step on t with one ticket's staff view: real
@@ -119,21 +138,31 @@ func (h *handlers) exportTickets(c echo.Context) error {
 		title += fmt.Sprintf("（上报时间 %s 至 %s）", c.QueryParam("from"), c.QueryParam("to"))
 	}
 	var buf bytes.Buffer
-	if err := h.StaffTickets.Export(c.Request().Context(), q, title, &buf); err != nil {
+	masked := !seesIdentities(currentUser(c))
+	n, err := h.StaffTickets.Export(c.Request().Context(), q, title, masked, &buf)
+	if err != nil {
 		return err
 	}
+	h.recordExport(c, "工单", fmt.Sprintf("导出工单 %d 件；%s", n, describeTicketQuery(c)))
 	name := "工单-" + now.Format("20060102-1504") + ".xlsx"
 	c.Response().Header().Set(echo.HeaderContentDisposition, attachmentDisposition("tickets.xlsx", name))
 	return c.Blob(http.StatusOK, xlsxContentType, buf.Bytes())
 }
 
-// candidateJSON is someone staff may dispatch a ticket to.
+// candidateJSON is someone staff may dispatch a ticket to: where they
+// serve (a worker's grids by code and name, a party member's
+// communities), whether they are on duty, their open tasks, and own for
+// the workers of the ticket's own grid (listed first).
 type candidateJSON struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Role      string `json:"role"`
-	OnDuty    bool   `json:"on_duty"`
-	OpenTasks int    `json:"open_tasks"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Role        string   `json:"role"`
+	GridCodes   []string `json:"grid_codes,omitempty"`
+	GridNames   []string `json:"grid_names,omitempty"`
+	Communities []string `json:"communities,omitempty"`
+	Own         bool     `json:"own"`
+	OnDuty      bool     `json:"on_duty"`
+	OpenTasks   int      `json:"open_tasks"`
 }
 
 func (h *handlers) ticketCandidates(c echo.Context) error {
@@ -143,13 +172,17 @@ func (h *handlers) ticketCandidates(c echo.Context) error {
 	}
 	out := itemsJSON[candidateJSON]{Items: make([]candidateJSON, len(cs))}
 	for i, x := range cs {
-		out.Items[i] = candidateJSON{ID: x.ID, Name: x.Name, Role: string(x.Role), OnDuty: x.OnDuty, OpenTasks: x.OpenTasks}
+		out.Items[i] = candidateJSON{ID: x.ID, Name: x.Name, Role: string(x.Role), GridCodes: x.GridCodes, GridNames: x.GridNames,
+			Communities: x.Communities, Own: x.Own(), OnDuty: x.OnDuty, OpenTasks: x.OpenTasks}
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
+// dispatchRequest names the person (a directory id from /candidates) and,
+// for someone off duty, the staff's confirmation.
 type dispatchRequest struct {
-	AssigneeID string `json:"assignee_id"`
+	AssigneeID     string `json:"assignee_id"`
+	ConfirmOffDuty bool   `json:"confirm_off_duty"`
 }
 
 func (h *handlers) dispatchTicket(c echo.Context) error {
@@ -157,7 +190,8 @@ func (h *handlers) dispatchTicket(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	t, err := h.StaffTickets.Dispatch(c.Request().Context(), currentUser(c), c.Param("id"), req.AssigneeID)
+	t, err := h.StaffTickets.Dispatch(c.Request().Context(), currentUser(c), c.Param("id"),
+		ticket.DispatchInput{AssigneeID: req.AssigneeID, ConfirmOffDuty: req.ConfirmOffDuty})
 	if err != nil {
 		return err
 	}

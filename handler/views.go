@@ -12,7 +12,8 @@ import (
 // nowhere else; the other resources' views sit beside their handlers.
 //
 //	audience                          view             answered by
-//	its reporter (and followers)      reportJSON       POST /reports, /reports/mine, /reports/{id}, feedback
+//	its reporter                      reportJSON       POST /reports, /reports/mine, /reports/{id}, feedback
+//	its followers                     reportJSON       /reports/{id} (toFollowerReport: no reporter's words or photos)
 //	its assignee                      taskJSON         /tasks, /tasks/pool, claim, accept, resolve, extension
 //	staff, in a list                  staffTicketJSON  /admin/tickets (no timeline, no phone)
 //	staff, one ticket                 staffTicketJSON  /admin/tickets/{id} and every staff step
@@ -21,12 +22,17 @@ import (
 //
 // What every audience sees of a ticket is ticketJSON, embedded in the
 // first three; each adds its own. The reporter's identity is in none of
-// them; a hotline caller's is in the staff's only.
+// them; a hotline caller's is in the staff's only, masked until a reveal
+// (privacy.go), and a leader's staff view masks names and phones
+// (forViewer).
 
 // ticketJSON is what every audience of a ticket sees: what, where, since
 // when, by when, and how it was resolved.
 type ticketJSON struct {
-	ID          string          `json:"id"`
+	ID string `json:"id"`
+	// CaseNo is the 案件编号 (YYYYMMDD-NNNN) a caller quotes; every route
+	// that takes the id takes it too.
+	CaseNo      string          `json:"case_no"`
 	Status      string          `json:"status"`
 	Source      string          `json:"source"`
 	Category    string          `json:"category"`
@@ -44,7 +50,7 @@ type ticketJSON struct {
 
 func (h *handlers) toTicket(t *model.Ticket) ticketJSON {
 	out := ticketJSON{
-		ID: t.ID, Status: string(t.Status), Source: string(t.Source), Category: t.Category, Description: t.Description,
+		ID: t.ID, CaseNo: t.CaseNo, Status: string(t.Status), Source: string(t.Source), Category: t.Category, Description: t.Description,
 		Location: locationOut{Lat: t.Location.Lat, Lng: t.Location.Lng, CoordType: string(t.Location.CoordType)},
 		Address:  t.Address, Photos: h.photoRefs(t.PhotoIDs), Reporters: t.Reporters, CreatedAt: t.CreatedAt.UTC(),
 		DueAt: timePtr(t.DueAt), Extension: toExtension(t.Extension),
@@ -107,11 +113,12 @@ type taskJSON struct {
 	ticketJSON
 	Community string     `json:"community,omitempty"`
 	AcceptBy  *time.Time `json:"accept_by,omitempty"`
-	Overdue   bool       `json:"overdue"`
+	// Overdue: open and past its deadline (model.Ticket.OpenOverdue).
+	Overdue bool `json:"overdue"`
 }
 
 func (h *handlers) toTask(t *model.Ticket) taskJSON {
-	return taskJSON{ticketJSON: h.toTicket(t), Community: t.Community, AcceptBy: timePtr(t.AcceptBy), Overdue: t.Overdue}
+	return taskJSON{ticketJSON: h.toTicket(t), Community: t.Community, AcceptBy: timePtr(t.AcceptBy), Overdue: t.OpenOverdue()}
 }
 
 // staffTicketJSON is a ticket as staff see it: everything but the
@@ -125,14 +132,19 @@ type staffTicketJSON struct {
 	Assignee     *staffPersonJSON `json:"assignee"`
 	RegisteredAt *time.Time       `json:"registered_at,omitempty"`
 	Held         bool             `json:"held"`
+	HeldReason   string           `json:"held_reason,omitempty"`
 	Queue        string           `json:"queue,omitempty"`
 	Pool         bool             `json:"pool"`
-	Overdue      bool             `json:"overdue"`
-	Escalated    bool             `json:"escalated"`
-	Returns      int              `json:"returns"`
-	Reopens      int              `json:"reopens"`
-	UpdatedAt    time.Time        `json:"updated_at"`
-	Feedback     *feedbackJSON    `json:"feedback,omitempty"`
+	// Overdue is open and past the deadline (what overdue=true lists), Late
+	// closed after it (late=true); Escalated that the deadline passed while
+	// open, whatever happened since (已升级).
+	Overdue   bool          `json:"overdue"`
+	Late      bool          `json:"late"`
+	Escalated bool          `json:"escalated"`
+	Returns   int           `json:"returns"`
+	Reopens   int           `json:"reopens"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	Feedback  *feedbackJSON `json:"feedback,omitempty"`
 	// The workflow's branches and channels (docs/state-machine.md); caller
 	// is a hotline case's caller.
 	DeferredFrom string           `json:"deferred_from,omitempty"`
@@ -150,10 +162,10 @@ func (h *handlers) toStaffTicket(st *ticket.StaffTicket, full bool) staffTicketJ
 	t := st.Ticket
 	out := staffTicketJSON{
 		ticketJSON: h.toTicket(t), Community: t.Community, DuplicateOf: t.DuplicateOf, RejectReason: t.RejectReason,
-		Assignee: toStaffPerson(st.Assignee, full), RegisteredAt: timePtr(t.RegisteredAt), Held: t.Held, Queue: t.Queue,
-		Pool: t.Pool, Overdue: t.Overdue, Escalated: t.Escalated, Returns: t.Returns, Reopens: t.Reopens,
+		Assignee: toStaffPerson(st.Assignee, full), RegisteredAt: timePtr(t.RegisteredAt), Held: t.Held, HeldReason: st.HeldReason(),
+		Queue: t.Queue, Pool: t.Pool, Overdue: t.OpenOverdue(), Late: t.ClosedLate(), Escalated: t.Escalated, Returns: t.Returns, Reopens: t.Reopens,
 		UpdatedAt: t.UpdatedAt.UTC(), Feedback: toFeedback(t.Feedback), DeferredFrom: string(t.DeferredFrom), Urges: t.Urges,
-		VerifyFails: t.VerifyFails, SelfHandled: t.SelfHandled, PhotoFlags: t.PhotoFlags, Caller: toCaller(t),
+		VerifyFails: t.VerifyFails, SelfHandled: t.SelfHandled, PhotoFlags: t.PhotoFlags, Caller: maskedCaller(t),
 	}
 	if full {
 		out.Timeline = make([]staffEventJSON, len(st.Timeline))
@@ -185,13 +197,16 @@ type staffPersonJSON struct {
 	Name  string `json:"name"`
 	Role  string `json:"role"`
 	Phone string `json:"phone,omitempty"`
+	// Where a worker or party member serves.
+	GridCodes   []string `json:"grid_codes,omitempty"`
+	Communities []string `json:"communities,omitempty"`
 }
 
 func toStaffPerson(p *ticket.Person, phone bool) *staffPersonJSON {
 	if p == nil {
 		return nil
 	}
-	out := &staffPersonJSON{ID: p.ID, Name: p.Name, Role: string(p.Role)}
+	out := &staffPersonJSON{ID: p.ID, Name: p.Name, Role: string(p.Role), GridCodes: p.GridCodes, Communities: p.Communities}
 	if p.Role == model.RoleResident {
 		out.ID = "" // a resident is shown by role only
 	}
@@ -218,17 +233,12 @@ func unnamedStaffTicket(t *model.Ticket) *ticket.StaffTicket {
 	return st
 }
 
-// callerJSON is a hotline caller, shown to staff only.
+// callerJSON is a hotline caller, shown to staff only: masked in every
+// view (maskedCaller), in full by a reveal (privacy.go).
 type callerJSON struct {
-	Name  string `json:"name,omitempty"`
-	Phone string `json:"phone,omitempty"`
-}
-
-func toCaller(t *model.Ticket) *callerJSON {
-	if t.CallerName == "" && t.CallerPhone == "" {
-		return nil
-	}
-	return &callerJSON{Name: t.CallerName, Phone: t.CallerPhone}
+	Name   string `json:"name,omitempty"`
+	Phone  string `json:"phone,omitempty"`
+	Masked bool   `json:"masked,omitempty"`
 }
 
 // nearbyJSON is an open ticket near a point, for anyone deciding whether to
@@ -264,6 +274,10 @@ type photoRef struct {
 	ID           string `json:"id"`
 	URL          string `json:"url"`
 	ThumbnailURL string `json:"thumbnail_url"`
+	// OriginalURL is the unblurred original of a redacted photo (the
+	// photo itself if never redacted): in dispatchers' and admins' views
+	// only.
+	OriginalURL string `json:"original_url,omitempty"`
 }
 
 func (h *handlers) photoRefs(ids []string) []photoRef {

@@ -63,6 +63,28 @@ type Activity struct {
 	EndsAt    time.Time
 	CreatedBy string // the staff account
 	CreatedAt time.Time
+	// CancelledAt is when staff cancelled it (zero if not), with the
+	// reason: a cancelled activity takes no check-ins and counts nothing.
+	CancelledAt  time.Time
+	CancelReason string
+}
+
+// Cancelled reports whether staff cancelled the activity.
+func (a *Activity) Cancelled() bool { return !a.CancelledAt.IsZero() }
+
+// ActivityFilter selects activities for a list; empty fields match all.
+type ActivityFilter struct {
+	// From and To bound starts_at: [From, To).
+	From, To time.Time
+	// Communities keeps the activities of these communities.
+	Communities []string
+	Kind        ActivityKind
+	// EndsAfter keeps the activities that end after it (upcoming ones).
+	EndsAfter time.Time
+	// Live leaves the cancelled ones out.
+	Live bool
+	// Soonest lists by start, soonest first; else latest first.
+	Soonest bool
 }
 
 // CheckinOpensAt is the first instant a check-in is accepted.
@@ -73,9 +95,10 @@ func (a *Activity) CheckinClosesAt() time.Time { return a.EndsAt.Add(CheckinGrac
 
 // Checkin is one party member's participation in an activity. A member
 // checks in to an activity at most once: the pair (ActivityID, MemberID) is
-// unique. Kind and StartsAt are copied from the activity (which cannot be
-// edited) so that statistics count check-ins by the activity's period
-// without a join.
+// unique. Kind and StartsAt are the activity's (a store keeps them as the
+// activity has them, an edit of its times included); the statistics count
+// a check-in in the period its activity starts in, and never one of a
+// cancelled activity.
 type Checkin struct {
 	ActivityID string
 	Kind       ActivityKind

@@ -98,6 +98,13 @@ func Contribute(t *Ticket) Contribution {
 			facts = append(facts, fact{at: e.At, v: one(CounterRated, CounterSatisfied)})
 		}
 	}
+	if fb := t.Feedback; fb != nil && fb.Rating > 0 && !fb.At.IsZero() {
+		// The latest rating, at the time it was given: a change of it
+		// (ChangeRating) moves the points, not the count or the period.
+		v := one(CounterScored)
+		v[CounterRatingPoints] = float64(fb.Rating)
+		facts = append(facts, fact{at: fb.At, v: v})
+	}
 	if r := t.Resolution; r != nil && len(t.PhotoFlags) > 0 && !r.ResolvedAt.IsZero() {
 		facts = append(facts, fact{at: r.ResolvedAt, v: one(CounterPhotoFlagged)})
 	}

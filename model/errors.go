@@ -86,6 +86,14 @@ func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalidArgument, Field: field, Message: field + " " + fmt.Sprintf(format, args...)}
 }
 
+// InvalidNamed is an invalid_argument error whose message stands alone: it
+// names the field in words a clerk reads (网格「龙江第一网格」不存在), not by
+// its JSON path, which Field still carries for the client to mark the
+// input.
+func InvalidNamed(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidArgument, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
 // Wrap returns an *Error of the given code and message with cause attached.
 func Wrap(code Code, cause error, message string) *Error {
 	return &Error{Code: code, Message: message, Err: cause}

@@ -21,7 +21,20 @@ type Photo struct {
 	// Moderation is WeChat's content-security verdict.
 	Moderation Moderation
 	CreatedAt  time.Time
+	// RedactedAt is when staff blurred regions of the photo (zero if never):
+	// from then on its full and thumbnail renditions are the blurred ones.
+	// HasOriginal says the unblurred original is still kept, for
+	// dispatchers only.
+	RedactedAt  time.Time
+	HasOriginal bool
+	// OriginalType is the kept original's media type.
+	OriginalType string
 }
+
+// VariantOriginal names the unblurred original of a redacted photo, kept
+// for dispatchers only; for a photo never redacted it is its full
+// rendition.
+const VariantOriginal = "original"
 
 // Moderation is the state of a photo's asynchronous content check.
 type Moderation struct {

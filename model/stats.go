@@ -43,6 +43,10 @@ const (
 	CounterSelfHandled  // 自处置 patrol cases
 	CounterPhotoFlagged // resolutions whose photos want a 核查
 	CounterOpenOverdue  // still open past the deadline (the on-time rate's other half)
+	// The residents' ratings: each ticket's latest rating (1–5) counts
+	// once, at the time it was given, and follows a change of it.
+	CounterScored       // tickets with a rating
+	CounterRatingPoints // the sum of their ratings (mean = points ÷ scored)
 	NumCounters
 )
 
@@ -92,6 +96,10 @@ func CounterName(i int) string {
 		return "photo_flagged"
 	case CounterOpenOverdue:
 		return "open_overdue"
+	case CounterScored:
+		return "scored"
+	case CounterRatingPoints:
+		return "rating_points"
 	}
 	return ""
 }

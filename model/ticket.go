@@ -114,16 +114,17 @@ const (
 	EventDeferred           EventType = "deferred"            // 挂账: the clock stops
 	EventResumed            EventType = "resumed"             // 挂账 ends: the clock runs again
 	EventUrged              EventType = "urged"               // 督办 by staff
+	EventRatingChanged      EventType = "rating_changed"      // the resident changed their rating (once, within a day)
 )
 
 // EventTypes are every event type, in the order of the workflow.
 var EventTypes = []EventType{EventReported, EventHeld, EventRegistered, EventRejected, EventMerged, EventJoined,
 	EventQueued, EventDispatched, EventClaimed, EventAccepted, EventReturned, EventReassigned, EventEscalated,
 	EventExtensionRequested, EventExtensionApproved, EventExtensionDenied, EventDeferred, EventResumed, EventUrged,
-	EventResolved, EventSelfHandled, EventReopened, EventVerified, EventVerifyFailed, EventClosed}
+	EventResolved, EventSelfHandled, EventReopened, EventVerified, EventVerifyFailed, EventClosed, EventRatingChanged}
 
 // Stage is the GB/T 30428 stage an event belongs to: 信息采集, 立案, 派遣, 处置,
-// 反馈, 核查, 结案, 延期, 挂账, 督办 or 返工.
+// 反馈, 核查, 结案, 评价, 延期, 挂账, 督办 or 返工.
 func (e EventType) Stage() string {
 	switch e {
 	case EventReported, EventHeld, EventJoined, EventMerged:
@@ -148,6 +149,8 @@ func (e EventType) Stage() string {
 		return "督办"
 	case EventReopened, EventVerifyFailed:
 		return "返工"
+	case EventRatingChanged:
+		return "评价"
 	}
 	return ""
 }

@@ -17,13 +17,14 @@ const (
 	RoleStaff       Role = "staff"
 )
 
-// Valid reports whether r is one of the known roles.
+// Valid reports whether r is one of the known roles (the staff roles of
+// staff.go among them).
 func (r Role) Valid() bool {
 	switch r {
 	case RoleResident, RoleGridWorker, RolePartyMember, RoleStaff:
 		return true
 	}
-	return false
+	return r.StaffRole()
 }
 
 // Label is the role in Chinese, as the console and exports name it.
@@ -37,6 +38,9 @@ func (r Role) Label() string {
 		return "在职党员"
 	case RoleStaff:
 		return "工作人员"
+	}
+	if l := staffRoleLabel(r); l != "" {
+		return l
 	}
 	return string(r)
 }
@@ -59,9 +63,18 @@ type User struct {
 	ID     string
 	Kind   UserKind
 	OpenID string // WeChat users only
-	// Username is set for staff.
+	// Username is set for staff; Name is a staff member's real name, as
+	// the console and the access trail show it.
 	Username string
+	Name     string
 	Roles    []Role
+	// Disabled is set on a staff account an admin disabled: it can
+	// neither log in nor use a token it holds.
+	Disabled bool
+	// Sessions is the account's session version: every token carries the
+	// version it was issued at, and one of an older version is refused.
+	// Signing out, a new password and disabling an account raise it.
+	Sessions int64
 	// WorkerID and PartyMemberID link a bound WeChat user to the staff-created
 	// profile an invite granted.
 	WorkerID      string
@@ -87,6 +100,9 @@ func (u *User) HasAny(roles ...Role) bool {
 type Principal struct {
 	UserID string
 	Kind   UserKind
+	// Sessions is the account's session version the token was issued at
+	// (see User.Sessions).
+	Sessions int64
 }
 
 // Session is what a successful login returns to the client.

@@ -145,6 +145,7 @@ var transitions = map[EventType][]Status{
 	EventVerified:           {StatusResolved},
 	EventVerifyFailed:       {StatusResolved},
 	EventClosed:             {StatusResolved},
+	EventRatingChanged:      {StatusPending, StatusDispatched, StatusInProgress, StatusDeferred, StatusResolved, StatusClosed},
 }
 
 // CanApply reports whether an event of type et may happen to a ticket in
@@ -153,23 +154,29 @@ func CanApply(et EventType, s Status) bool {
 	return slices.Contains(transitions[et], s)
 }
 
-// stepNames are the steps in Chinese, for the conflict messages.
-var stepNames = map[EventType]string{
-	EventReported: "提交", EventHeld: "转人工审核", EventRegistered: "立案", EventRejected: "不予立案",
+// eventLabels are the steps in Chinese: the one word for each, in the
+// timeline, the console (GET /api/v1/labels), the exports and the conflict
+// messages ("不能派遣").
+var eventLabels = map[EventType]string{
+	EventReported: "上报", EventHeld: "转人工审核", EventRegistered: "立案", EventRejected: "不予立案",
 	EventMerged: "合并", EventJoined: "并入", EventQueued: "转人工派遣", EventDispatched: "派遣", EventAccepted: "接单",
-	EventClaimed: "认领", EventReturned: "退回", EventReassigned: "改派", EventEscalated: "超期上报",
+	EventClaimed: "认领", EventReturned: "退回", EventReassigned: "改派", EventEscalated: "超期升级",
 	EventExtensionRequested: "申请延期", EventExtensionApproved: "批准延期", EventExtensionDenied: "驳回延期",
 	EventDeferred: "挂账", EventResumed: "恢复办理", EventUrged: "督办", EventResolved: "办结", EventSelfHandled: "自处置",
 	EventReopened: "返工", EventVerified: "核查通过", EventVerifyFailed: "核查不通过", EventClosed: "结案",
+	EventRatingChanged: "修改评价",
 }
 
-// StepName is the event as a step in Chinese (办结, 督办 …).
-func (e EventType) StepName() string {
-	if n, ok := stepNames[e]; ok {
+// Label is the event as a step in Chinese (办结, 督办, 超期升级 …).
+func (e EventType) Label() string {
+	if n, ok := eventLabels[e]; ok {
 		return n
 	}
 	return string(e)
 }
+
+// StepName is Label: the step's name in a message.
+func (e EventType) StepName() string { return e.Label() }
 
 // refuse is the conflict of a step the status does not allow.
 func (t *Ticket) refuse(et EventType) error {
@@ -359,6 +366,12 @@ func (t *Ticket) Dispatch(a Act, to Actor, acceptBy time.Time, sla SLA) error {
 	if to.ID == t.AssigneeID && (t.Status == StatusDispatched || t.Status == StatusInProgress) {
 		return Errorf(CodeConflict, "工单已由该处置人办理")
 	}
+	if t.Status == StatusSubmitted {
+		// A report held for review is registered (立案) on the staff's word
+		// by the dispatch itself: both events, one transition.
+		t.register(a.At, sla)
+		t.record(EventRegistered, StatusPending, Act{At: a.At, By: a.By, Note: "人工审核通过，立案"})
+	}
 	t.register(a.At, sla)
 	t.AssigneeID, t.AssigneeRole, t.AcceptBy, t.Queue, t.Pool = to.ID, to.Role, acceptBy, "", false
 	t.record(EventDispatched, StatusDispatched, a)
@@ -450,7 +463,7 @@ func (t *Ticket) Escalate(a Act) error {
 		return err
 	}
 	if t.Escalated || t.DueAt.IsZero() || a.At.Before(t.DueAt) {
-		return Errorf(CodeConflict, "工单未超过处置时限或已上报")
+		return Errorf(CodeConflict, "工单未超过处置时限或已升级")
 	}
 	t.Escalated, t.Overdue = true, true
 	t.record(EventEscalated, "", a)
@@ -613,6 +626,55 @@ func (t *Ticket) Confirm(a Act, fb Feedback) error {
 	fb.At = a.At
 	t.Feedback = &fb
 	t.record(EventClosed, StatusClosed, a)
+	return nil
+}
+
+// SatisfiedRating is the lowest rating that means satisfied: a feedback is
+// satisfied exactly when its rating (1–5) is at least this.
+const SatisfiedRating = 3
+
+// RatingWindow is how long after giving a rating the resident may change
+// it, once.
+const RatingWindow = 24 * time.Hour
+
+// ChangeRating is the reporter's one change of the rating they gave (and its
+// comment), within RatingWindow of giving it. Whether they were satisfied
+// cannot change — the ticket was closed or reopened by it —, so the new
+// rating must stay on the same side of SatisfiedRating. The feedback keeps
+// the time it was given. Conflict without a feedback, after the window, at
+// a second change, or for a change of satisfied.
+func (t *Ticket) ChangeRating(a Act, rating int, comment string) error {
+	if err := t.check(EventRatingChanged); err != nil {
+		return err
+	}
+	fb := t.Feedback
+	if fb == nil {
+		return Errorf(CodeConflict, "这条上报还没有评价，不能修改；请先评价")
+	}
+	if a.At.After(fb.At.Add(RatingWindow)) {
+		return Errorf(CodeConflict, "评价只能在给出后 24 小时内修改，已超过")
+	}
+	for _, e := range t.Timeline {
+		if e.Type == EventRatingChanged && !e.At.Before(fb.At) {
+			return Errorf(CodeConflict, "评价只能修改一次，已修改过")
+		}
+	}
+	if rating < 1 || rating > 5 {
+		return Invalid("rating", "必须是 1 到 5 之间的整数")
+	}
+	if (rating >= SatisfiedRating) != fb.Satisfied {
+		if fb.Satisfied {
+			return Errorf(CodeConflict, "已按“满意”结案，评分只能改为 %d 到 5 分；如问题仍未解决，请重新上报", SatisfiedRating)
+		}
+		return Errorf(CodeConflict, "已按“不满意”返工，评分只能改为 1 到 %d 分", SatisfiedRating-1)
+	}
+	changed := *fb
+	if a.Note == "" {
+		a.Note = fmt.Sprintf("评价由 %d 分改为 %d 分", fb.Rating, rating)
+	}
+	changed.Rating, changed.Comment = rating, comment
+	t.Feedback = &changed
+	t.record(EventRatingChanged, "", a)
 	return nil
 }
 

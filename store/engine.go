@@ -31,6 +31,13 @@ type Engine struct {
 	Submitters    Submitters
 	Notifications Notifications
 	Subscriptions Subscriptions
+	Addresses     Addresses
+	Layers        Layers
+	// The duty of care (privacy.go).
+	Staff     Staff
+	Trail     Trail
+	Privacy   Privacy
+	Redaction Redaction
 }
 
 // Tickets stores tickets and their transitions.
@@ -188,13 +195,27 @@ type Photos interface {
 	TakeEarlyVerdict(ctx context.Context, traceID string) (string, bool, error)
 }
 
-// Activities keeps party members' activities and their check-ins.
+// Activities keeps party members' activities and their check-ins. A
+// cancelled activity stays listed, with its check-ins, but counts nothing:
+// CountActivities and CheckinsBetween leave it out.
 type Activities interface {
 	Create(ctx context.Context, a model.Activity) (*model.Activity, error)
 	Get(ctx context.Context, id string) (*model.Activity, error)
 	CheckIn(ctx context.Context, c model.Checkin) (recorded model.Checkin, first bool, err error)
 	CountActivities(ctx context.Context, from, to time.Time) (map[string]int64, error)
 	CheckinsBetween(ctx context.Context, from, to time.Time) ([]model.Checkin, error)
+	// List: a page of the activities f selects, in f's order (by start,
+	// then id) after cursor. Errors: invalid_argument (a cursor this store
+	// did not give).
+	List(ctx context.Context, f model.ActivityFilter, cursor string, limit int) ([]*model.Activity, string, error)
+	// Update writes a's title, community and times (its check-ins follow
+	// the times). Errors: not_found; conflict when it is cancelled.
+	Update(ctx context.Context, a *model.Activity) error
+	// Cancel marks the activity cancelled at at, with the reason, and
+	// returns it. Errors: not_found; conflict when it is cancelled already.
+	Cancel(ctx context.Context, id, reason string, at time.Time) (*model.Activity, error)
+	// Checkins: an activity's check-ins, in the order they were made.
+	Checkins(ctx context.Context, activityID string) ([]model.Checkin, error)
 }
 
 // APIKeys keeps Open311 clients' keys.
@@ -227,4 +248,31 @@ type Subscriptions interface {
 	Refund(ctx context.Context, userID, templateID string) error
 	Clear(ctx context.Context, userID, templateID string) error
 	Remaining(ctx context.Context, userID, templateID string) (int, error)
+}
+
+// Addresses keeps the address book (地址库): standard addresses by their
+// unique name, found by any part of it.
+type Addresses interface {
+	// Upsert stores each address by name: a new name is added with a new
+	// id, a known one takes the kind and point given (its id stays). It
+	// returns how many names were new. Errors: unavailable.
+	Upsert(ctx context.Context, as []model.Address, at time.Time) (added int, err error)
+	// Search returns up to limit addresses whose name contains every word
+	// (Chinese substrings), best first (model.SortAddresses): the name
+	// itself, then names that start with it (the first few in name order),
+	// then the others — shorter names first within each. Errors:
+	// unavailable.
+	Search(ctx context.Context, words []string, limit int) ([]model.Address, error)
+	// Count is how many addresses there are.
+	Count(ctx context.Context) (int, error)
+}
+
+// Layers keeps the map's base layers (roads, boundaries).
+type Layers interface {
+	// Create stores a new layer, giving it its id. Errors: unavailable.
+	Create(ctx context.Context, l model.Layer) (*model.Layer, error)
+	// List returns every layer, oldest first, with its GeoJSON.
+	List(ctx context.Context) ([]model.Layer, error)
+	// Delete removes a layer. Errors: not_found.
+	Delete(ctx context.Context, id string) error
 }

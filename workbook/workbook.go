@@ -7,30 +7,54 @@ package workbook
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 )
 
-// Cell values the workbook tells apart: counts are int64, and these two
-// float kinds get their own number formats.
+// Cell values the workbook tells apart: counts are int64, these two float
+// kinds get their own number formats, and times are real Excel dates and
+// times (numbers a spreadsheet sorts, filters and computes with), written
+// as their wall clock in China Standard Time.
 type (
-	Percent float64 // a rate, shown as 12.34%
-	Hours   float64 // a duration in hours, shown as 12.3
+	Percent float64   // a rate, shown as 12.34%
+	Hours   float64   // a duration in hours, shown as 12.3
+	Time    time.Time // an instant, shown as 2026-12-07 09:30 (China time)
+	Date    time.Time // a calendar day, shown as 2026-12-07 (its day in China time)
+	Month   time.Time // a month, shown as 2026-12 (its month in China time)
 )
+
+// chinaTime is the wall clock the workbook's times are written in.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// excelEpoch is day 0 of Excel's 1900 date system, as spreadsheets read it
+// (the serial of 1900-03-01 onwards).
+var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+
+// serial is t's wall clock in China Standard Time as an Excel date serial:
+// days since the epoch, the time of day as the fraction.
+func serial(t time.Time) float64 {
+	w := t.In(chinaTime)
+	wall := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
+	return wall.Sub(excelEpoch).Hours() / 24
+}
 
 // Book writes the sheets of one workbook with shared styles.
 type Book struct {
 	f      *excelize.File
 	title  string
 	sheets int
-	styles struct{ title, header, integer, percent, hours, section, totalText, totalInt, totalPct, totalHrs int }
+	styles struct {
+		title, header, integer, percent, hours, section, totalText, totalInt, totalPct, totalHrs int
+		time, date, month                                                                        int
+	}
 }
 
 // New prepares f for sheets under the title title (row 1 of each sheet).
 func New(f *excelize.File, title string) (*Book, error) {
 	b := &Book{f: f, title: title}
-	oneDecimal := "0.0"
+	oneDecimal, dateTime, date, month := "0.0", "yyyy-mm-dd hh:mm", "yyyy-mm-dd", "yyyy-mm"
 	bold := &excelize.Font{Bold: true}
 	border := []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}
 	fill := excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}
@@ -49,6 +73,9 @@ func New(f *excelize.File, title string) (*Book, error) {
 		{&b.styles.totalInt, excelize.Style{Font: bold, NumFmt: 3}},
 		{&b.styles.totalPct, excelize.Style{Font: bold, NumFmt: 10}},
 		{&b.styles.totalHrs, excelize.Style{Font: bold, CustomNumFmt: &oneDecimal}},
+		{&b.styles.time, excelize.Style{CustomNumFmt: &dateTime}},
+		{&b.styles.date, excelize.Style{CustomNumFmt: &date}},
+		{&b.styles.month, excelize.Style{CustomNumFmt: &month}},
 	}
 	for _, s := range specs {
 		id, err := f.NewStyle(&s.style)
@@ -64,7 +91,7 @@ func New(f *excelize.File, title string) (*Book, error) {
 type Table struct {
 	Headers []string
 	// Rows hold the cells: string (text, made inert), int64, Percent,
-	// Hours, or nil (empty).
+	// Hours, Time, Date, Month, or nil (empty; so is a zero time).
 	Rows [][]any
 	Bold map[int]bool // rows (0-based) to set in bold: 合计 and section rows
 	// FrozenCols are the leading columns that stay in view when scrolling
@@ -159,6 +186,20 @@ func (b *Book) cell(sheet, cell string, v any, bold bool) error {
 	case Hours:
 		err = b.f.SetCellFloat(sheet, cell, float64(v), -1, 64)
 		style = pick(bold, b.styles.totalHrs, b.styles.hours)
+	case Time, Date, Month:
+		var t time.Time
+		switch v := v.(type) {
+		case Time:
+			t, style = time.Time(v), b.styles.time
+		case Date:
+			t, style = time.Time(v), b.styles.date
+		case Month:
+			t, style = time.Time(v), b.styles.month
+		}
+		if t.IsZero() {
+			return nil
+		}
+		err = b.f.SetCellFloat(sheet, cell, serial(t), -1, 64)
 	default:
 		return fmt.Errorf("cell %s!%s: unexpected %T", sheet, cell, v)
 	}
@@ -213,6 +254,12 @@ func valueWidth(v any) int {
 		return 8
 	case Hours:
 		return len(fmt.Sprintf("%.1f", float64(v)))
+	case Time:
+		return len("2006-01-02 15:04")
+	case Date:
+		return len("2006-01-02")
+	case Month:
+		return len("2006-01")
 	}
 	return 0
 }

@@ -340,10 +340,15 @@ func TestTicketExportFormulasAreInert(t *testing.T) {
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("export rows: %q %v", rows, err)
 	}
-	if rows[2][4] != "'"+description || rows[2][5] != "'"+address {
-		t.Errorf("description %q, address %q; want them with a leading '", rows[2][4], rows[2][5])
+	col := map[string]int{}
+	for i, h := range rows[1] {
+		col[h] = i
 	}
-	for _, cell := range []string{"E3", "F3"} {
+	if d, a := rows[2][col["问题描述"]], rows[2][col["地址"]]; d != "'"+description || a != "'"+address {
+		t.Errorf("description %q, address %q; want them with a leading '", d, a)
+	}
+	for _, i := range []int{col["问题描述"], col["地址"]} {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 3)
 		if f, _ := book.GetCellFormula("工单", cell); f != "" {
 			t.Errorf("%s holds a formula %q", cell, f)
 		}

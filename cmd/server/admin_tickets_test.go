@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -181,8 +182,28 @@ func TestStaffTicketsByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 4 || rows[1][0] != "工单编号" || rows[2][0] != id2 || rows[3][0] != id1 || !strings.Contains(strings.Join(rows[3], "|"), "李网格") {
+	// The case number first, codes beside names, the console's words,
+	// times as Excel dates.
+	caseNo1 := s.Do(t, "GET", "/api/v1/admin/tickets/"+id1, staff, nil).JSON(t)["case_no"].(string)
+	col := map[string]int{}
+	for i, h := range rows[1] {
+		col[h] = i
+	}
+	row := rows[3]
+	if len(rows) != 4 || rows[1][0] != "案件编号" || row[0] != caseNo1 || rows[2][col["工单 ID"]] != id2 || row[col["工单 ID"]] != id1 ||
+		row[col["类别编码"]] != "1101" || row[col["类别"]] == "" || row[col["类别"]] == "1101" || row[col["网格编码"]] != gridA ||
+		row[col["网格"]] != "幸福里一网格" || row[col["来源"]] != "微信随手拍" || row[col["处置人"]] != "李网格" || row[col["超期"]] != "否" {
 		t.Fatalf("export rows: %q", rows)
+	}
+	if !regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$`).MatchString(row[col["上报时间"]]) {
+		t.Fatalf("上报时间 %q is not shown as a date and time", row[col["上报时间"]])
+	}
+	cell, _ := excelize.CoordinatesToCellName(col["上报时间"]+1, 4)
+	if typ, _ := book.GetCellType("工单", cell); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString {
+		t.Fatalf("上报时间 is text, not an Excel date")
+	}
+	if panes, _ := book.GetPanes("工单"); !panes.Freeze || panes.YSplit != 2 {
+		t.Fatalf("the header does not freeze: %+v", panes)
 	}
 	r = s.Do(t, "GET", "/api/v1/admin/tickets/export.xlsx?status=closed", staff, nil)
 	if book, err = excelize.OpenReader(bytes.NewReader(r.Body)); err != nil {
@@ -211,8 +232,14 @@ func TestStaffTicketsByName(t *testing.T) {
 		t.Fatalf("hotline: %d %s", r.Status, r.Body)
 	}
 	call := r.JSON(t)["id"].(string)
-	if body := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+call, staff, nil).Body); !strings.Contains(body, "钱先生") || !strings.Contains(body, "13812345678") {
+	// Masked in the view; in full only by a reveal, which the access trail
+	// records (TestRevealIsRecorded).
+	if body := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+call, staff, nil).Body); !strings.Contains(body, `"caller":{"name":"钱**","phone":"138****5678","masked":true}`) ||
+		strings.Contains(body, "13812345678") {
 		t.Fatalf("the staff's view of a hotline case: %s", body)
+	}
+	if body := string(s.Do(t, "POST", "/api/v1/admin/tickets/"+call+"/reveal", staff, nil).Body); !strings.Contains(body, `"caller":{"name":"钱先生","phone":"13812345678"}`) {
+		t.Fatalf("the reveal of a hotline case: %s", body)
 	}
 	s.Do(t, "GET", "/api/v1/admin/tickets?source=hotline", staff, nil).Decode(t, &list)
 	if list.Total != 1 || list.Items[0].ID != call || list.Items[0].Source != "hotline" {

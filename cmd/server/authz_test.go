@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 )
 
 // The roles of the authorization matrix, in the order of a want string.
-var authzRoles = []string{"anonymous", "resident", "resident2", "worker", "worker2", "member", "staff"}
+var authzRoles = []string{"anonymous", "resident", "resident2", "worker", "worker2", "member", "follower", "admin", "dispatcher", "leader", "auditor"}
 
 // authzCase is one route of the matrix: the request body ("" none; "@grids"
 // the test grids) and what each role gets, one token per role in the
@@ -26,7 +27,10 @@ var authzRoles = []string{"anonymous", "resident", "resident2", "worker", "worke
 //
 //	ticket (:id)   anonymous TA/TB, resident TA/TB (reported TA), resident2 TB/TA,
 //	               worker TA/TB (assigned TA), worker2 TB/TA, member TM/TA
-//	               (dispatched TM by staff), staff TA/TB
+//	               (dispatched TM by staff), follower TA/TB (their report of
+//	               the same problem was merged into TA), each staff role TA/TB
+//	staff (:id)    the leader's account / an id that names none
+//	photo (redact) TA's photo / an id that names none
 //	activity (:id) a real activity / an id that names none
 //	photo (media)  the signed URL of TA's photo / the same URL, signature altered
 //
@@ -41,91 +45,120 @@ type authzCase struct {
 // in table order, within a route "other" cells first; a route whose own
 // cells change the fixtures (return) comes last.
 var authzTable = []authzCase{
-	{"GET /healthz", "", "200 200 200 200 200 200 200", false},
-	{"GET /readyz", "", "200 200 200 200 200 200 200", false},
-	{"GET /metrics", "", "404 404 404 404 404 404 404", false}, // served on METRICS_ADDR, or to METRICS_TOKEN
-	{"GET /openapi.json", "", "200 200 200 200 200 200 200", false},
-	{"GET /admin", "", "200 200 200 200 200 200 200", false},
-	{"GET /admin/", "", "200 200 200 200 200 200 200", false},
-	{"GET /admin/*", "", "200 200 200 200 200 200 200", false},
-	{"GET /wechat/push", "", "401 401 401 401 401 401 401", false},
-	{"POST /wechat/push", "<xml></xml>", "401 401 401 401 401 401 401", false},
-	{"GET /media/photos/:id/:variant", "", "200/404 200/404 200/404 200/404 200/404 200/404 200/404", false},
-	{"POST /api/v1/auth/wechat", `{}`, "400 400 400 400 400 400 400", false},
-	{"POST /api/v1/auth/staff", `{}`, "400 400 400 400 400 400 400", false},
-	{"GET /api/v1/categories", "", "200 200 200 200 200 200 200", false},
-	{"GET /api/v1/me", "", "401 200 200 200 200 200 200", false},
-	{"POST /api/v1/me/bind", `{"invite_code":"ABCDEFGHJKMN"}`, "401 404 404 404 404 404 403", false},
-	{"PUT /api/v1/me/duty", `{"on_duty":true}`, "401 403 403 200 200 200 403", false},
-	{"POST /api/v1/me/subscriptions", `{"accepted":["tmpl_assigned"]}`, "401 204 204 204 204 204 403", false},
-	{"POST /api/v1/photos", `{}`, "401 400 400 400 400 400 403", false},
-	{"POST /api/v1/reports", `{}`, "401 400 400 400 400 400 403", false},
-	{"GET /api/v1/reports/mine", "", "401 200 200 200 200 200 403", true},
-	{"GET /api/v1/reports/nearby", "?lat=32.0415&lng=118.7845&coord_type=wgs84", "401 200 200 200 200 200 403", false},
-	{"GET /api/v1/reports/:id", "", "401/401 200/404 200/404 200/404 200/404 200/404 200/200", false},
-	{"POST /api/v1/reports/:id/feedback", `{"satisfied":true,"rating":5}`, "401/401 409/404 409/404 404/404 404/404 404/404 403/403", false},
-	{"GET /api/v1/tasks", "", "401 403 403 200 200 200 403", true},
-	{"GET /api/v1/tasks/pool", "", "401 403 403 403 403 200 403", true},
-	{"POST /api/v1/tasks/:id/claim", "", "401/401 403/403 403/403 403/403 403/403 200/404 403/403", false}, // own: a retry of a claim answers 200
-	{"POST /api/v1/tasks/:id/accept", "", "401/401 403/403 403/403 409/404 409/404 409/404 403/403", false},
-	{"POST /api/v1/tasks/:id/resolve", `{"note":"已清理","photo_ids":["000000000000000000000000"]}`, "401/401 403/403 403/403 400/404 400/404 400/404 403/403", false},
-	{"PUT /api/v1/admin/categories/:code", `{}`, "401 403 403 403 403 403 400", false},
-	{"POST /api/v1/admin/grids", `{}`, "401 403 403 403 403 403 400", false},
-	{"GET /api/v1/admin/grids", "", "401 403 403 403 403 403 200", false},
-	{"GET /api/v1/admin/tickets", "", "401 403 403 403 403 403 200", false},
-	{"POST /api/v1/admin/tickets/:id/dispatch", `{"assignee_id":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
-	{"POST /api/v1/admin/tickets/:id/reject", `{"reason":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
-	{"GET /api/v1/admin/dead-letters", "", "401 403 403 403 403 403 200", false},
-	{"GET /api/v1/admin/events", "", "401 403 403 403 403 403 200", false},
-	{"POST /api/v1/admin/activities", `{}`, "401 403 403 403 403 403 400", false},
-	{"POST /api/v1/activities/:id/checkin", "", "401/401 403/403 403/403 403/403 403/403 200/404 403/403", false},
-	{"GET /api/v1/stats/summary", "", "401 403 403 403 403 403 200", false},
-	{"GET /api/v1/stats/party-building", "", "401 403 403 403 403 403 200", false},
-	{"GET /api/v1/stats/export.xlsx", "", "401 403 403 403 403 403 200", false},
-	{"POST /api/v1/admin/workers", `{}`, "401 403 403 403 403 403 400", false},
-	{"POST /api/v1/admin/branches", `{}`, "401 403 403 403 403 403 400", false},
-	{"POST /api/v1/admin/party-members", `{}`, "401 403 403 403 403 403 400", false},
-	{"GET /api/v1/admin/tickets/export.xlsx", "", "401 403 403 403 403 403 200", false},
-	{"GET /api/v1/admin/tickets/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 200/200", false},
-	{"GET /api/v1/admin/tickets/:id/candidates", "", "401/401 403/403 403/403 403/403 403/403 403/403 200/200", false},
-	{"POST /api/v1/admin/tickets", `{}`, "401 403 403 403 403 403 400", false},
-	{"POST /api/v1/admin/tickets/:id/extension", `{"approve":true}`, "401/401 403/403 403/403 403/403 403/403 403/403 409/409", false},
-	{"POST /api/v1/admin/tickets/:id/defer", `{"reason":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
-	{"POST /api/v1/admin/tickets/:id/resume", "", "401/401 403/403 403/403 403/403 403/403 403/403 409/409", false},
-	{"POST /api/v1/admin/tickets/:id/urge", `{"note":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
-	{"POST /api/v1/admin/tickets/:id/verify", `{"passed":true,"note":"现场核查"}`, "401/401 403/403 403/403 403/403 403/403 403/403 409/409", false},
-	{"GET /api/v1/stats/ranking", "?by=grid", "401 403 403 403 403 403 200", false},
-	{"GET /api/v1/admin/workers", "", "401 403 403 403 403 403 200", false},
-	{"GET /api/v1/admin/workers/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 200/200", false},
-	{"PATCH /api/v1/admin/workers/:id", `{"name":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
-	{"POST /api/v1/admin/workers/:id/invite", "", "401/401 403/403 403/403 403/403 403/403 403/403 409/409", false}, // both already bound
-	{"GET /api/v1/admin/branches", "", "401 403 403 403 403 403 200", false},
-	{"PATCH /api/v1/admin/branches/:id", `{"name":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/400", false},
-	{"GET /api/v1/admin/party-members", "", "401 403 403 403 403 403 200", false},
-	{"GET /api/v1/admin/party-members/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 200/404", false},
-	{"PATCH /api/v1/admin/party-members/:id", `{"name":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 400/404", false},
-	{"POST /api/v1/admin/party-members/:id/invite", "", "401/401 403/403 403/403 403/403 403/403 403/403 409/404", false}, // already bound
-	{"POST /api/v1/admin/open311/keys", `{"name":""}`, "401 403 403 403 403 403 400", false},
-	{"GET /api/v1/admin/open311/keys", "", "401 403 403 403 403 403 200", false},
-	{"DELETE /api/v1/admin/open311/keys/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 204/404", false},
+	{"GET /healthz", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /readyz", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /metrics", "", "404 404 404 404 404 404 404 404 404 404 404", false}, // served on METRICS_ADDR, or to METRICS_TOKEN
+	{"GET /openapi.json", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /admin", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /admin/", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /admin/*", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /wechat/push", "", "401 401 401 401 401 401 401 401 401 401 401", false},
+	{"POST /wechat/push", "<xml></xml>", "401 401 401 401 401 401 401 401 401 401 401", false},
+	{"GET /media/photos/:id/:variant", "", "200/404 200/404 200/404 200/404 200/404 200/404 200/404 200/404 200/404 200/404 200/404", false},
+	{"POST /api/v1/auth/wechat", `{}`, "400 400 400 400 400 400 400 400 400 400 400", false},
+	{"POST /api/v1/auth/staff", `{}`, "400 400 400 400 400 400 400 400 400 400 400", false},
+	{"GET /api/v1/categories", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /api/v1/labels", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /api/v1/me", "", "401 200 200 200 200 200 200 200 200 200 200", false},
+	{"PUT /api/v1/me/password", `{"old":"not-it","new":"Tiger-Lily-2026"}`, "401 403 403 403 403 403 403 400 400 400 400", false},
+	{"GET /api/v1/me/data", "", "401 200 200 200 200 200 200 403 403 403 403", true},
+	{"POST /api/v1/me/bind", `{"invite_code":"ABCDEFGHJKMN"}`, "401 404 404 404 404 404 404 403 403 403 403", false},
+	{"PUT /api/v1/me/duty", `{"on_duty":true}`, "401 403 403 200 200 200 403 403 403 403 403", false},
+	{"POST /api/v1/me/subscriptions", `{"accepted":["tmpl_assigned"]}`, "401 204 204 204 204 204 204 403 403 403 403", false},
+	{"POST /api/v1/photos", `{}`, "401 400 400 400 400 400 400 403 403 403 403", false},
+	{"POST /api/v1/reports", `{}`, "401 400 400 400 400 400 400 403 403 403 403", false},
+	{"GET /api/v1/reports/mine", "", "401 200 200 200 200 200 200 403 403 403 403", true},
+	{"GET /api/v1/reports/nearby", "?lat=32.0415&lng=118.7845&coord_type=wgs84", "401 200 200 200 200 200 200 403 403 403 403", false},
+	{"GET /api/v1/reports/:id", "", "401/401 200/404 200/404 200/404 200/404 200/404 200/404 200/200 200/200 404/404 404/404", false}, // the follower: its own view (TestFollowerView)
+	{"POST /api/v1/reports/:id/feedback", `{"satisfied":true,"rating":5}`, "401/401 409/404 409/404 404/404 404/404 404/404 404/404 403/403 403/403 403/403 403/403", false},
+	{"PUT /api/v1/reports/:id/feedback", `{"rating":5}`, "401/401 409/404 409/404 404/404 404/404 404/404 404/404 403/403 403/403 403/403 403/403", false}, // own: nothing rated yet
+	{"GET /api/v1/tasks", "", "401 403 403 200 200 200 403 403 403 403 403", true},
+	{"GET /api/v1/tasks/pool", "", "401 403 403 403 403 200 403 403 403 403 403", true},
+	{"POST /api/v1/tasks/:id/claim", "", "401/401 403/403 403/403 403/403 403/403 200/404 403/403 403/403 403/403 403/403 403/403", false}, // own: a retry of a claim answers 200
+	{"POST /api/v1/tasks/:id/accept", "", "401/401 403/403 403/403 409/404 409/404 409/404 403/403 403/403 403/403 403/403 403/403", false},
+	{"POST /api/v1/tasks/:id/resolve", `{"note":"已清理","photo_ids":["000000000000000000000000"]}`, "401/401 403/403 403/403 400/404 400/404 400/404 403/403 403/403 403/403 403/403 403/403", false},
+	{"PUT /api/v1/admin/categories/:code", `{}`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"POST /api/v1/admin/grids", `{}`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"GET /api/v1/admin/grids", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"GET /api/v1/admin/grids/locate", "?lat=32.0415&lng=118.7845&coord_type=wgs84", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"POST /api/v1/admin/addresses", `name,kind,lat,lng`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"GET /api/v1/admin/addresses", "?q=abc", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"POST /api/v1/admin/layers", `{}`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"GET /api/v1/admin/layers", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"DELETE /api/v1/admin/layers/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 404/404 403/403 403/403 403/403", false},
+	{"GET /api/v1/admin/overview", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"GET /api/v1/admin/tickets", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"POST /api/v1/admin/tickets/:id/dispatch", `{"assignee_id":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 403/403 400/400 403/403 403/403", false},
+	{"POST /api/v1/admin/tickets/:id/reject", `{"reason":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 403/403 400/400 403/403 403/403", false},
+	{"POST /api/v1/admin/staff", `{}`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"GET /api/v1/admin/staff", "", "401 403 403 403 403 403 403 200 403 403 403", false},
+	{"PATCH /api/v1/admin/staff/:id", `{"name":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 400/404 403/403 403/403 403/403", false},
+	{"POST /api/v1/admin/staff/:id/password", `{"password":"weak"}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 400/404 403/403 403/403 403/403", false},
+	{"POST /api/v1/admin/tickets/:id/reveal", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 200/200 200/200 403/403 403/403", false},
+	{"POST /api/v1/admin/photos/:id/redact", `{"rects":[]}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 400/400 400/400 403/403 403/403", false},
+	{"GET /api/v1/admin/audit", "", "401 403 403 403 403 403 403 403 403 403 200", false},
+	{"GET /api/v1/admin/audit/export.xlsx", "", "401 403 403 403 403 403 403 403 403 403 200", false},
+	{"GET /api/v1/admin/dead-letters", "", "401 403 403 403 403 403 403 200 403 403 403", false},
+	{"GET /api/v1/admin/events", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"POST /api/v1/admin/activities", `{}`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"POST /api/v1/activities/:id/checkin", "", "401/401 403/403 403/403 403/403 403/403 200/404 403/403 403/403 403/403 403/403 403/403", false},
+	{"GET /api/v1/activities", "", "401 403 403 403 403 200 403 403 403 403 403", false},
+	{"GET /api/v1/admin/activities", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"GET /api/v1/admin/activities/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 200/404 200/404 200/404 403/403", false},
+	{"PATCH /api/v1/admin/activities/:id", `{"title":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 400/404 403/403 403/403 403/403", false},
+	{"POST /api/v1/admin/activities/:id/cancel", `{"reason":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 400/404 403/403 403/403 403/403", false},
+	{"GET /api/v1/stats/summary", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"GET /api/v1/stats/party-building", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"GET /api/v1/stats/export.xlsx", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"POST /api/v1/admin/workers", `{}`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"POST /api/v1/admin/branches", `{}`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"POST /api/v1/admin/party-members", `{}`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"GET /api/v1/admin/tickets/export.xlsx", "", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"GET /api/v1/admin/tickets/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 200/200 200/200 200/200 403/403", false},
+	{"GET /api/v1/admin/tickets/:id/candidates", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 403/403 200/200 403/403 403/403", false},
+	{"POST /api/v1/admin/tickets", `{}`, "401 403 403 403 403 403 403 403 400 403 403", false},
+	{"POST /api/v1/admin/tickets/:id/extension", `{"approve":true}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 403/403 409/409 403/403 403/403", false},
+	{"POST /api/v1/admin/tickets/:id/defer", `{"reason":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 403/403 400/400 403/403 403/403", false},
+	{"POST /api/v1/admin/tickets/:id/resume", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 403/403 409/409 403/403 403/403", false},
+	{"POST /api/v1/admin/tickets/:id/urge", `{"note":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 403/403 400/400 403/403 403/403", false},
+	{"POST /api/v1/admin/tickets/:id/verify", `{"passed":true,"note":"现场核查"}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 403/403 409/409 403/403 403/403", false},
+	{"GET /api/v1/stats/ranking", "?by=grid", "401 403 403 403 403 403 403 200 200 200 403", false},
+	{"GET /api/v1/admin/workers", "", "401 403 403 403 403 403 403 200 403 403 403", false},
+	{"GET /api/v1/admin/workers/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 200/200 403/403 403/403 403/403", false},
+	{"PATCH /api/v1/admin/workers/:id", `{"name":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 400/400 403/403 403/403 403/403", false},
+	{"POST /api/v1/admin/workers/:id/invite", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 409/409 403/403 403/403 403/403", false}, // both already bound
+	{"GET /api/v1/admin/branches", "", "401 403 403 403 403 403 403 200 403 403 403", false},
+	{"PATCH /api/v1/admin/branches/:id", `{"name":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 400/400 403/403 403/403 403/403", false},
+	{"GET /api/v1/admin/party-members", "", "401 403 403 403 403 403 403 200 403 403 403", false},
+	{"GET /api/v1/admin/party-members/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 200/404 403/403 403/403 403/403", false},
+	{"PATCH /api/v1/admin/party-members/:id", `{"name":""}`, "401/401 403/403 403/403 403/403 403/403 403/403 403/403 400/404 403/403 403/403 403/403", false},
+	{"POST /api/v1/admin/party-members/:id/invite", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 409/404 403/403 403/403 403/403", false}, // already bound
+	{"POST /api/v1/admin/open311/keys", `{"name":""}`, "401 403 403 403 403 403 403 400 403 403 403", false},
+	{"GET /api/v1/admin/open311/keys", "", "401 403 403 403 403 403 403 200 403 403 403", false},
+	{"DELETE /api/v1/admin/open311/keys/:id", "", "401/401 403/403 403/403 403/403 403/403 403/403 403/403 204/404 403/403 403/403 403/403", false},
 	// Open311 GeoReport v2: public reads, POST needs an api_key (403 in
 	// GeoReport's own errors body); "*" rows cover every method Any registers.
-	{"GET /open311/v2/discovery.json", "", "200 200 200 200 200 200 200", false},
-	{"GET /open311/v2/discovery.xml", "", "200 200 200 200 200 200 200", false},
-	{"GET /open311/v2/services.json", "", "200 200 200 200 200 200 200", false},
-	{"GET /open311/v2/services.xml", "", "200 200 200 200 200 200 200", false},
-	{"GET /open311/v2/services/:service_code", "", "200 200 200 200 200 200 200", false},
-	{"GET /open311/v2/requests.json", "", "200 200 200 200 200 200 200", false},
-	{"GET /open311/v2/requests.xml", "", "200 200 200 200 200 200 200", false},
-	{"GET /open311/v2/requests/:service_request_id", "", "200 200 200 200 200 200 200", false},
-	{"GET /open311/v2/tokens/:token", "", "404 404 404 404 404 404 404", false},
-	{"POST /open311/v2/requests.json", "form:service_code=0101", "403 403 403 403 403 403 403", false},
-	{"POST /open311/v2/requests.xml", "form:service_code=0101", "403 403 403 403 403 403 403", false},
-	{"* /open311/v2/*", "", "404 404 404 404 404 404 404", false},
+	{"GET /open311/v2/discovery.json", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/discovery.xml", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/services.json", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/services.xml", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/services/:service_code", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/requests.json", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/requests.xml", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/requests/:service_request_id", "", "200 200 200 200 200 200 200 200 200 200 200", false},
+	{"GET /open311/v2/tokens/:token", "", "404 404 404 404 404 404 404 404 404 404 404", false},
+	{"POST /open311/v2/requests.json", "form:service_code=0101", "403 403 403 403 403 403 403 403 403 403 403", false},
+	{"POST /open311/v2/requests.xml", "form:service_code=0101", "403 403 403 403 403 403 403 403 403 403 403", false},
+	{"* /open311/v2/*", "", "404 404 404 404 404 404 404 404 404 404 404", false},
 	// Near the end: the own cells change the fixtures' tickets.
-	{"POST /api/v1/tasks/:id/extension", `{"hours":8,"reason":"需要协调燃气公司"}`, "401/401 403/403 403/403 200/404 200/404 200/404 403/403", false},
+	{"POST /api/v1/tasks/:id/extension", `{"hours":8,"reason":"需要协调燃气公司"}`, "401/401 403/403 403/403 200/404 200/404 200/404 403/403 403/403 403/403 403/403 403/403", false},
 	// Last: the own cells hand the fixtures' tickets back.
-	{"POST /api/v1/tasks/:id/return", `{"reason":"不在我的网格"}`, "401/401 403/403 403/403 200/404 200/404 200/404 403/403", false},
+	{"POST /api/v1/tasks/:id/return", `{"reason":"不在我的网格"}`, "401/401 403/403 403/403 200/404 200/404 200/404 403/403 403/403 403/403 403/403 403/403", false},
+	// Then the residents close their accounts (a bound worker or member
+	// may not; staff have none to close) ...
+	{"DELETE /api/v1/me", "", "401 204 204 403 403 403 204 403 403 403 403", false},
+	// ... and everyone signs out: the closed accounts' tokens no longer work.
+	{"POST /api/v1/auth/logout", "", "401 401 401 204 204 204 401 204 204 204 204", false},
 }
 
 // registeredRoutes lists "METHOD /path" of every route the handler
@@ -178,8 +211,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	s := startServer(t, testEnv(t), options{})
 	c := newCity(t, s, map[string]string{"张网格": gridA, "李网格": gridB}, []string{"王党员"})
-	tokens := map[string]string{"anonymous": "", "staff": c.staff,
+	tokens := map[string]string{"anonymous": "",
 		"worker": c.workers["张网格"].token, "worker2": c.workers["李网格"].token, "member": c.members["王党员"].token}
+	// One staff account per role, each holding that role alone.
+	staffIDs := map[string]string{}
+	for _, role := range []string{"admin", "dispatcher", "leader", "auditor"} {
+		r := s.Do(t, "POST", "/api/v1/admin/staff", c.staff, map[string]any{"username": "authz-" + role, "name": "测试" + role,
+			"roles": []string{role}, "password": "Authz-Pass-2026"})
+		if r.Status != 201 {
+			t.Fatalf("staff account %s: %d %s", role, r.Status, r.Body)
+		}
+		staffIDs[role] = r.JSON(t)["id"].(string)
+		tokens[role] = s.LoginStaff(t, "authz-"+role, "Authz-Pass-2026")
+	}
 	tokens["resident"], _ = s.Login(t, "authz-resident")
 	tokens["resident2"], _ = s.Login(t, "authz-resident2")
 
@@ -209,8 +253,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Fatalf("accept %s: %d %s", id, r.Status, r.Body)
 		}
 	}
+	// The follower reports the same problem at TA's spot: merged into TA.
+	tokens["follower"], _ = s.Login(t, "authz-follower")
+	merged := file(tokens["follower"], "0103", wgsLat, wgsLng)
+	waitStatus(t, s, tokens["follower"], merged, "merged")
 	tickets := map[string][2]string{"anonymous": {ta, tb}, "resident": {ta, tb}, "resident2": {tb, ta},
-		"worker": {ta, tb}, "worker2": {tb, ta}, "member": {tm, ta}, "staff": {ta, tb}}
+		"worker": {ta, tb}, "worker2": {tb, ta}, "member": {tm, ta}, "follower": {ta, tb},
+		"admin": {ta, tb}, "dispatcher": {ta, tb}, "leader": {ta, tb}, "auditor": {ta, tb}}
 	act := s.Do(t, "POST", "/api/v1/admin/activities", c.staff, map[string]string{"title": "清理小广告", "kind": "volunteer",
 		"community": "幸福里社区", "starts_at": time.Now().Add(10 * time.Minute).Format(time.RFC3339),
 		"ends_at": time.Now().Add(2 * time.Hour).Format(time.RFC3339)})
@@ -248,6 +297,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"/api/v1/admin/branches/":      {members.Items[0].BranchID, none},
 		"/api/v1/admin/open311/keys/":  {key.JSON(t)["id"].(string), none},
 		"/api/v1/activities/":          {activity, none},
+		"/api/v1/admin/activities/":    {activity, none},
+		"/api/v1/admin/layers/":        {none, none},
+		"/api/v1/admin/staff/":         {staffIDs["leader"], none},
 	}
 	var rep report
 	s.Do(t, "GET", "/api/v1/reports/"+ta, tokens["resident"], nil).Decode(t, &rep)
@@ -255,6 +307,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	staffObjects["/api/v1/admin/photos/"] = [2]string{rep.Photos[0].ID, none}
 	badPhoto := *photoURL
 	q := badPhoto.Query()
 	q.Set("sig", strings.Repeat("0", len(q.Get("sig"))))
@@ -350,7 +403,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if r.Status >= 400 && !strings.Contains(row.route, " /wechat/") && !strings.Contains(row.route, " /open311/") {
 					checkEnvelope(t, name, r.Status, r.Body)
 				}
-				if row.noLeak && r.Status < 300 && role != "staff" && otherID != "" && strings.Contains(string(r.Body), otherID) {
+				if row.noLeak && r.Status < 300 && !slices.Contains([]string{"admin", "dispatcher", "leader", "auditor"}, role) &&
+					otherID != "" && strings.Contains(string(r.Body), otherID) {
 					t.Errorf("%s: the answer shows another's ticket %s", name, otherID)
 				}
 			}

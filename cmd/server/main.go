@@ -31,6 +31,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opt, err := subcommand(os.Args[1:], os.Stdout)
+	if len(os.Args) > 1 {
+		opt.name = os.Args[1]
+	}
 	if err == nil {
 		logs := io.Writer(os.Stdout)
 		if opt.command != nil {

@@ -61,7 +61,22 @@ func TestPeopleDirectory(t *testing.T) {
 
 	// Creating: grid codes and communities must exist, phones be free.
 	r := s.Do(t, "POST", "/api/v1/admin/workers", staff, map[string]any{"name": "王一", "phone": "13900001001", "grid_codes": []string{gridA, "999"}})
-	wantError(t, r, 400, "invalid_argument", "grid_codes[1]", `"999"`)
+	wantError(t, r, 400, "invalid_argument", "grid_codes[1]", "负责网格「999」不存在")
+	for _, bad := range []map[string]any{
+		{"name": "", "phone": "13900001001", "grid_codes": []string{gridA}},
+		{"name": "王一", "phone": "1390000", "grid_codes": []string{gridA}},
+		{"name": "王一", "phone": "13900001001", "grid_codes": []string{}},
+	} {
+		// A clerk reads the field in words, never its JSON path alone.
+		var e struct {
+			Error struct{ Message, Field string } `json:"error"`
+		}
+		s.Do(t, "POST", "/api/v1/admin/workers", staff, bad).Decode(t, &e)
+		if e.Error.Field == "" || strings.Contains(e.Error.Message, e.Error.Field) ||
+			!strings.ContainsAny(e.Error.Message, "姓名手机号负责网格") {
+			t.Errorf("%v: message %q, field %q", bad, e.Error.Message, e.Error.Field)
+		}
+	}
 	mk := func(name, phone string, grids ...string) (id, invite string) {
 		t.Helper()
 		r := s.Do(t, "POST", "/api/v1/admin/workers", staff, map[string]any{"name": name, "phone": phone, "grid_codes": grids})
@@ -189,6 +204,19 @@ func TestPeopleDirectory(t *testing.T) {
 	wantError(t, s.Do(t, "GET", "/api/v1/admin/workers/000000000000000000000000", staff, nil), 404, "not_found", "000000000000000000000000")
 	wantError(t, s.Do(t, "PATCH", "/api/v1/admin/workers/000000000000000000000000", staff, map[string]any{"name": "x"}), 404, "not_found")
 	wantError(t, s.Do(t, "POST", "/api/v1/admin/workers/000000000000000000000000/invite", staff, nil), 404, "not_found")
+	// A grid by its name: stored by its code.
+	byName := s.Do(t, "POST", "/api/v1/admin/workers", staff, map[string]any{"name": "名网格", "phone": "13900001009",
+		"grid_codes": []string{"幸福里二网格"}})
+	if byName.Status != 201 {
+		t.Fatalf("a grid by name: %d %s", byName.Status, byName.Body)
+	}
+	var named struct {
+		GridCodes []string `json:"grid_codes"`
+	}
+	s.Do(t, "GET", "/api/v1/admin/workers/"+byName.JSON(t)["id"].(string), staff, nil).Decode(t, &named)
+	if len(named.GridCodes) != 1 || named.GridCodes[0] != gridB {
+		t.Fatalf("grid by name stored as %v, want [%s]", named.GridCodes, gridB)
+	}
 }
 
 func TestPartyMemberDirectory(t *testing.T) {

@@ -102,15 +102,59 @@ func TestScreeningFailingForGoodIsHeldForStaff(t *testing.T) {
 		t.Fatalf("staff's list of submitted tickets: %+v", list)
 	}
 
+	// The staff read why it is held, and release it from the picker by
+	// its case number: registered and dispatched in one step.
+	var held deskList
+	s.Do(t, "GET", "/api/v1/admin/tickets?held=true", c.staff, nil).Decode(t, &held)
+	if len(held.Items) != 1 || held.Items[0].ID != id || !strings.Contains(held.Items[0].HeldReason, "61010") {
+		t.Fatalf("held=true: %+v", held)
+	}
+	caseNo := held.Items[0].CaseNo
 	sim.SetFaults(nil) // WeChat is back
 	w := c.workers["郑网格"]
-	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id+"/dispatch", c.staff, map[string]string{"assignee_id": w.id}); r.Status != 200 {
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+caseNo+"/dispatch", c.staff, map[string]string{"assignee_id": w.id}); r.Status != 200 {
 		t.Fatalf("staff dispatch: %d %s", r.Status, r.Body)
 	}
 	waitTask(t, s, w.token, "/api/v1/tasks", id)
 	time.Sleep(3 * time.Second) // a retry or reclaim would act by now
 	rep = waitStatus(t, s, tok, id, "dispatched")
-	if got := timelineTypes(rep); got != "reported,held,dispatched" {
-		t.Fatalf("timeline %s; want reported,held,dispatched", got)
+	if got := timelineTypes(rep); got != "reported,held,registered,dispatched" {
+		t.Fatalf("timeline %s; want reported,held,registered,dispatched", got)
+	}
+	if r := s.Do(t, "GET", "/api/v1/admin/tickets?held=true", c.staff, nil); r.JSON(t)["total"].(float64) != 0 {
+		t.Fatalf("still held: %s", r.Body)
+	}
+}
+
+// A held report is rejected by staff (驳回) with a reason the resident
+// reads.
+func TestHeldReportRejected(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env["SCREENING_MAX_ATTEMPTS"] = "1"
+	sim := wechatsim.New(wechatsim.Options{AppID: env["WECHAT_APPID"], Secret: "simulator-secret",
+		Faults: map[string]wechatsim.Fault{wechatsim.APIMsgSecCheck: {ErrCode: 61010}}})
+	t.Cleanup(sim.Install())
+	t.Cleanup(sim.Close)
+	s := startServer(t, env, options{simulator: sim})
+	c := newCity(t, s, map[string]string{"冯网格": gridA}, nil)
+	tok, id := c.report(t, "resident-held-2", "1102", nil)
+	deadline := time.Now().Add(patience)
+	for {
+		var held deskList
+		s.Do(t, "GET", "/api/v1/admin/tickets?held=true", c.staff, nil).Decode(t, &held)
+		if len(held.Items) == 1 && held.Items[0].ID == id && held.Items[0].HeldReason != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never held: %+v", held)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r := s.Do(t, "POST", "/api/v1/admin/tickets/"+id+"/reject", c.staff, map[string]string{"reason": "图片与描述不符"}); r.Status != 200 {
+		t.Fatalf("reject a held report: %d %s", r.Status, r.Body)
+	}
+	if rep := waitStatus(t, s, tok, id, "rejected"); rep.Reject != "图片与描述不符" {
+		t.Fatalf("rejected: %+v", rep)
 	}
 }

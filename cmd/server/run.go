@@ -20,6 +20,7 @@ import (
 	"github.com/citizen-city/chengguantong/config"
 	"github.com/citizen-city/chengguantong/handler"
 	"github.com/citizen-city/chengguantong/service/seed"
+	"github.com/citizen-city/chengguantong/store/sqlite"
 	"github.com/citizen-city/chengguantong/wechat/wechatsim"
 )
 
@@ -43,6 +44,8 @@ type options struct {
 	offline func(ctx context.Context, cfg *config.Config) error
 	// onMetricsReady receives the address of the metrics listener.
 	onMetricsReady func(addr string)
+	// name is the subcommand's name (rebuild-stats …), for its messages.
+	name string
 }
 
 // app is what a subcommand works with: the configuration, the stores and
@@ -86,6 +89,17 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer, opt 
 		}
 	}
 
+	if cfg.Mode == config.ModeEmbedded && opt.command != nil {
+		// A maintenance command needs the store to itself: say so plainly
+		// rather than the lock's message for a second server.
+		if held, pid := sqlite.Held(cfg.DataDir); held {
+			if pid == "" {
+				pid = "未知"
+			}
+			return fmt.Errorf("数据目录 %s 正被运行中的服务进程（pid %s）使用；server %s 需要独占数据目录，不能在服务运行时执行。请先停止服务（如 kill -TERM %s），再运行 server %s，完成后重新启动服务",
+				cfg.DataDir, pid, opt.name, pid, opt.name)
+		}
+	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := openStores(startCtx, cfg, instance, now, opt, logger)

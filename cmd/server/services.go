@@ -11,11 +11,13 @@ import (
 	"github.com/citizen-city/chengguantong/geo"
 	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/photo"
+	"github.com/citizen-city/chengguantong/service/audit"
 	"github.com/citizen-city/chengguantong/service/catalogue"
 	"github.com/citizen-city/chengguantong/service/notify"
 	"github.com/citizen-city/chengguantong/service/open311"
 	"github.com/citizen-city/chengguantong/service/people"
 	"github.com/citizen-city/chengguantong/service/photos"
+	"github.com/citizen-city/chengguantong/service/privacy"
 	"github.com/citizen-city/chengguantong/service/stats"
 	"github.com/citizen-city/chengguantong/service/ticket"
 	"github.com/citizen-city/chengguantong/store/redis"
@@ -46,6 +48,12 @@ type services struct {
 	notifier      *notify.Notifier
 	open311       *open311.Service
 	live          *ticket.Live
+	addresses     *catalogue.Addresses
+	layers        *catalogue.Layers
+	// The duty of care: the access trail, identities, data rights,
+	// retention and redaction.
+	trail   *audit.Trail
+	privacy *privacy.Service
 
 	screenQueue, dispatchQueue, notifyQueue *redis.Stream
 	timers                                  *redis.Timers
@@ -74,13 +82,19 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	}
 	names := &people.Names{Users: st.Users, Workers: st.People, Members: st.People, Now: now}
 	tokens := people.NewTokens([]byte(cfg.TokenSecret), cfg.TokenTTL, now)
+	pc := cfg.Privacy
+	s.trail = audit.New(st.Trail, pc.AuditRetention, now, logger)
 	s.auth = people.NewAuth(people.AuthDeps{
 		WeChat: wechat.Login{Client: wx}, Users: st.Users, Invites: st.Invites, Profiles: st.People,
 		Limiter: limiter, Tokens: tokens, Logger: logger,
 		Limits: people.AuthLimits{PerAccountPerMinute: cfg.LoginPerAccountPerMinute, PerIPPerMinute: cfg.LoginPerIPPerMinute},
+		Staff:  st.Staff, Failures: redis.NewFailures(rdb), Trail: s.trail,
+		Policy: people.LoginPolicy{SlowAfter: pc.LoginSlowAfter, LockAfter: pc.LoginLockAfter, LockFor: pc.LoginLockFor},
 	})
 	s.categories = catalogue.NewCategories(st.Categories, 5*time.Second, now)
 	s.grids = catalogue.NewGrids(signalledGrids{st.Grids, s.signals}, float64(cfg.GridSnapMeters), logger)
+	s.addresses = catalogue.NewAddresses(st.Addresses, s.grids, now)
+	s.layers = catalogue.NewLayers(st.Layers)
 	s.signer = photos.NewURLSigner([]byte(cfg.TokenSecret), baseURL, cfg.PhotoURLTTL, now)
 	processor := photo.NewProcessor(photo.Limits{MaxBytes: cfg.PhotoMaxBytes, MaxPixels: cfg.PhotoMaxPixels, DecodeMemory: cfg.PhotoDecodeMemory}, runtime.NumCPU())
 	s.photos = photos.NewUploads(st.Photos, processor, s.signer, limiter, cfg.UploadsPerMinute, 4*runtime.NumCPU())
@@ -91,6 +105,14 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 		Templates: templates, Dedup: st.Notifications, Now: now, Logger: logger,
 	})
 	s.subscriptions = notify.NewSubscriptions(st.Subscriptions, templates)
+	s.privacy = privacy.New(privacy.Deps{
+		Tickets: st.Tickets, Store: st.Privacy, Photos: st.Photos, Redaction: st.Redaction, Submitters: st.Submitters,
+		Allowances: st.Subscriptions, Processor: processor, Trail: s.trail, Lease: locks, Forget: s.auth.ForgetUser,
+		Config: privacy.Config{TicketRetention: pc.TicketRetention, KeepOriginal: pc.RedactKeepOriginal,
+			ErasePhotos: privacy.ErasePhotos(pc.ErasePhotos),
+			Templates:   []string{cfg.TemplateAssigned, cfg.TemplateAccepted, cfg.TemplateResolved}},
+		Instance: instance, Now: now, Logger: logger,
+	})
 	// The live feed: shared by the instances through Redis; in the
 	// embedded mode (one process) in memory — the in-process Redis makes a
 	// reader blocked on a stream cost every other call a scan of it.
@@ -98,7 +120,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	if cfg.Mode == config.ModeEmbedded {
 		feed = redis.NewMemoryEventLog()
 	}
-	s.live = ticket.NewLive(feed, logger)
+	s.live = ticket.NewLive(feed, st.Users, logger)
 	dispatchCfg := ticket.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
 		FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)}
 
@@ -126,7 +148,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 	s.tasks = ticket.NewTasks(ticket.TasksDeps{Tickets: st.Tickets, Photos: st.Photos, Members: st.People, Users: st.Users,
 		Workflow: s.workflow, Now: now})
 	s.feedback = ticket.NewFeedback(s.workflow, now)
-	s.activities = people.NewActivities(st.Activities, st.People, now)
+	s.activities = people.NewActivities(st.Activities, st.People, st.People, now)
 	s.stats = stats.NewService(stats.ServiceDeps{
 		Store: st.Stats, Categories: s.categories, Grids: s.grids, Names: names, Activities: st.Activities,
 		Branches: st.People, RankingWeights: cfg.RankingWeights, Now: now, Logger: logger,
@@ -135,7 +157,7 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 		Users: forgetfulUsers{st.Users, s.auth}, Grids: s.grids, Loads: st.Tickets, Tasks: s.tasks, InviteTTL: cfg.InviteTTL,
 		Now: now, Logger: logger})
 	s.staffTickets = ticket.NewStaffTickets(ticket.StaffTicketsDeps{Tickets: st.Tickets, People: st.People, Users: st.Users,
-		Loads: st.Tickets, Dispatch: s.tasks, Now: now})
+		Loads: st.Tickets, Dispatch: s.tasks, Grids: s.grids, Categories: s.categories, Now: now})
 	s.open311 = open311.New(open311.Deps{
 		Tickets: st.Tickets, Public: st.Tickets, Keys: st.APIKeys, Submitters: st.Submitters, Categories: s.categories,
 		Photos: st.Photos, Signer: s.signer, Workflow: s.workflow, Limiter: limiter,

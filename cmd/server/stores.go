@@ -49,7 +49,7 @@ func openStores(ctx context.Context, cfg *config.Config, instance string, now fu
 		if err := refuseFerretDBDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
-		db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{Instance: instance, Now: now, Readers: cfg.SQLiteReaders})
+		db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{Instance: instance, Now: now, Readers: cfg.SQLiteReaders, Logger: logger})
 		if err != nil {
 			return nil, err
 		}
@@ -120,6 +120,7 @@ func openMongo(ctx context.Context, cfg *config.Config, rdb *redis.Redis, s *sto
 	stats := mongodb.NewStats(m, mongodb.StatsDeps{Tickets: tickets, Lease: s.locks, Wakeups: s.signals, Cache: rdb,
 		Owner: instance, Look: cfg.Periods.Stats, Now: now, Logger: logger})
 	s.run = stats.Run
+	photos := mongodb.NewPhotos(m, now)
 	return store.Engine{
 		Name:          "mongodb",
 		Tickets:       tickets,
@@ -129,11 +130,17 @@ func openMongo(ctx context.Context, cfg *config.Config, rdb *redis.Redis, s *sto
 		People:        mongodb.NewPeople(m, now),
 		Categories:    mongodb.NewCategories(m, now),
 		Grids:         mongodb.NewGrids(m, now),
-		Photos:        mongodb.NewPhotos(m, now),
+		Photos:        photos,
 		Activities:    mongodb.NewActivities(m, now),
 		APIKeys:       mongodb.NewAPIKeys(m),
 		Submitters:    mongodb.NewOpen311Submitters(m),
 		Notifications: mongodb.NewNotifications(m, now),
 		Subscriptions: mongodb.NewSubscriptions(m, now),
+		Addresses:     mongodb.NewAddresses(m),
+		Layers:        mongodb.NewLayers(m, now),
+		Staff:         mongodb.NewStaff(m, now),
+		Trail:         mongodb.NewTrail(m, now),
+		Privacy:       mongodb.NewPrivacy(m, tickets, now),
+		Redaction:     mongodb.NewRedaction(photos),
 	}, nil
 }

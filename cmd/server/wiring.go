@@ -78,8 +78,8 @@ func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, r
 	return handler.New(handler.Deps{
 		Logger:        logger,
 		Auth:          svc.auth,
-		People:        svc.people,
-		Categories:    svc.categories,
+		People:        auditedPeople{svc.people, svc.trail},
+		Categories:    auditedCategories{svc.categories, svc.trail},
 		Photos:        svc.photos,
 		PhotoURLs:     svc.signer,
 		PhotoMaxBytes: cfg.PhotoMaxBytes,
@@ -91,13 +91,15 @@ func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, r
 		Feedback:      svc.feedback,
 		Stats:         svc.stats,
 		Activities:    svc.activities,
-		Grids:         svc.grids,
+		Grids:         auditedGrids{svc.grids, svc.trail},
+		Addresses:     svc.addresses,
+		Layers:        svc.layers,
 		DeadLetters:   deadLetters{svc.screenQueue, svc.dispatchQueue, svc.notifyQueue},
 		Ready:         st.ready,
 		Registry:      registry,
 		OpenAPI:       docs.OpenAPIJSON(),
 		CursorSecret:  []byte(cfg.TokenSecret),
-		Open311:       svc.open311,
+		Open311:       auditedOpen311{svc.open311, svc.trail},
 		Open311Discovery: handler.Open311Discovery{
 			URL: baseURL + "/open311/v2", Changeset: now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
 			Contact: cfg.Open311Contact, KeyService: cfg.Open311KeyService, Type: open311Type,
@@ -107,6 +109,11 @@ func newHTTPHandler(cfg *config.Config, st *stores, svc *services, wx *weChat, r
 		UploadTimePerMiB: cfg.UploadTimePerMiB,
 		MetricsToken:     cfg.MetricsToken,
 		TrustedProxies:   cfg.TrustedProxies,
+		Now:              now,
+		Staff:            svc.auth,
+		Privacy:          svc.privacy,
+		Audit:            svc.trail,
+		Trail:            svc.trail,
 	})
 }
 
@@ -128,6 +135,7 @@ func backgroundWork(cfg *config.Config, st *stores, svc *services, logger *slog.
 			(&ticket.Sweeper{Photos: svc.photos, Screening: svc.screening, UnusedTTL: p.UnusedPhotoTTL, Now: time.Now}).Run(ctx, p.PhotoSweep)
 		},
 		func(ctx context.Context) { svc.notifier.RunPruning(ctx, st.Notifications, p.NotificationsKept) },
+		func(ctx context.Context) { svc.privacy.Run(ctx, svc.trail, cfg.Privacy.SweepEvery) },
 	}
 	if st.run != nil {
 		loops = append(loops, st.run)

@@ -244,12 +244,12 @@ func TestWorkflowChannels(t *testing.T) {
 	call := map[string]any{"category": "1101", "description": "来电反映：路灯不亮", "address": "幸福路12号", "source": "hotline",
 		"location": map[string]any{"lat": wgsLat, "lng": wgsLng, "coord_type": "wgs84"}, "caller_name": "钱先生", "caller_phone": "13812345678"}
 	hot := decodeTicket(t, s.Do(t, "POST", "/api/v1/admin/tickets", c.staff, call), 201)
-	if hot.Source != "hotline" || hot.Caller == nil || hot.Caller.Phone != "13812345678" || hot.Status != "dispatched" {
+	if hot.Source != "hotline" || hot.Caller == nil || hot.Caller.Phone != "138****5678" || hot.Status != "dispatched" {
 		t.Fatalf("hotline case: %+v", hot)
 	}
 	waitTask(t, s, w.token, "/api/v1/tasks", hot.ID)
 	if detail := decodeTicket(t, s.Do(t, "GET", "/api/v1/admin/tickets/"+hot.ID, c.staff, nil), 200); detail.Caller == nil ||
-		detail.Caller.Name != "钱先生" || detail.Source != "hotline" || len(detail.Timeline) == 0 || detail.Timeline[1].Name != "立案" {
+		detail.Caller.Name != "钱**" || detail.Source != "hotline" || len(detail.Timeline) == 0 || detail.Timeline[1].Name != "立案" {
 		t.Fatalf("the staff's view of the hotline case: %+v", detail)
 	}
 	for _, path := range []string{"/api/v1/tasks", "/api/v1/reports/" + hot.ID} {

@@ -65,9 +65,12 @@ type City struct {
 	base      summary
 	Stats     *Stats
 
-	next    atomic.Int64 // the number of the next report
-	mu      sync.Mutex
-	reports []*Report
+	next atomic.Int64 // the number of the next report
+	// accepted and resolved count the workers' successful steps.
+	accepted, resolved atomic.Int64
+	asked              atomic.Int64 // the target the audit asks first
+	mu                 sync.Mutex
+	reports            []*Report
 }
 
 type gridBox struct {
@@ -214,6 +217,9 @@ func Build(ctx context.Context, cfg Config) (*City, error) {
 	return c, nil
 }
 
+// StaffToken is the staff's bearer token the city was built with.
+func (c *City) StaffToken() string { return c.staff }
+
 // Seed is the city's seed.
 func (c *City) Seed() string { return c.cfg.Seed }
 
@@ -261,8 +267,25 @@ func (c *City) bind(ctx context.Context, a *actor, invite string) error {
 
 func (c *City) summary(ctx context.Context) (summary, error) {
 	var s summary
-	_, err := c.call(ctx, 0, "GET /stats/summary", "GET", "/api/v1/stats/summary?from="+c.day+"&to="+c.day, c.staff, nil, &s, http.StatusOK)
+	_, err := c.ask(ctx, "GET /stats/summary", "GET", "/api/v1/stats/summary?from="+c.day+"&to="+c.day, c.staff, nil, &s, http.StatusOK)
 	return s, err
+}
+
+// ask is call for the audit and the staff's own requests: an instance that
+// does not answer (down, 502, 503) is passed over for the next, and the
+// one that answered is asked first next time.
+func (c *City) ask(ctx context.Context, endpoint, method, path, token string, body, out any, want int) (int, error) {
+	var status int
+	var err error
+	first := int(c.asked.Load())
+	for i := range c.cfg.Targets {
+		status, err = c.call(ctx, first+i, endpoint, method, path, token, body, out, want)
+		if err == nil || (status != 0 && status != http.StatusBadGateway && status != http.StatusServiceUnavailable) || ctx.Err() != nil {
+			c.asked.Store(int64(first + i))
+			return status, err
+		}
+	}
+	return status, err
 }
 
 // HTTPError is an answer with an unexpected status.
@@ -339,6 +362,7 @@ func (c *City) call(ctx context.Context, target int, endpoint, method, path, tok
 			Error struct{ Code, Message string } `json:"error"`
 		}
 		_ = json.Unmarshal(raw, &env)
+		c.Stats.answer(Answer{Endpoint: endpoint, Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message})
 		return resp.StatusCode, &HTTPError{Endpoint: endpoint, Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message}
 	}
 	if out != nil {

@@ -17,12 +17,24 @@ type Load struct {
 	// Rate is reports per second; Duration how long new reports start.
 	Rate     float64
 	Duration time.Duration
+	// With neither Rate nor Burst, no report is made: the workers (Handle
+	// or AcceptOnly) work for Duration, or until ctx is done.
+	//
+	// Burst, when positive, replaces Rate and Duration: Burst reports
+	// start at once, spread over the residents (report i is resident
+	// i mod Residents's, who sends their reports one after another, as
+	// one phone does). 16 residents and a Burst of 160 are 16 phones
+	// sending 10 reports each, all at the same moment.
+	Burst int
 	// Photos per report (default 1), uploaded one per request.
 	Photos int
 	// Handle makes workers accept and resolve what they are given, the
 	// residents rate it, and the party members check in to the activity.
 	// Without it tickets stay dispatched, for the audit to find in lists.
 	Handle bool
+	// AcceptOnly makes the workers accept what they are given and go no
+	// further (tickets stay in progress); it implies no resolving.
+	AcceptOnly bool
 	// RetryFor is how long a resident keeps trying a report the server
 	// could not take (down, 503), with the same Idempotency-Key; default 90 s.
 	RetryFor time.Duration
@@ -50,11 +62,14 @@ func (c *City) Run(ctx context.Context, l Load) {
 	defer stopWork()
 	var bg sync.WaitGroup
 	handled := &handledSet{seen: map[string]bool{}}
-	if l.Handle {
+	if l.Handle || l.AcceptOnly {
 		for _, w := range c.workers {
 			bg.Go(func() { c.work(workCtx, w, l, handled) })
 		}
 		for _, m := range c.members {
+			if l.AcceptOnly {
+				break
+			}
 			bg.Go(func() {
 				_, _ = c.call(workCtx, 0, "POST /activities/{id}/checkin", "POST", "/api/v1/activities/"+c.activity+"/checkin", m.token, nil, nil, http.StatusOK)
 			})
@@ -79,33 +94,49 @@ func (c *City) Run(ctx context.Context, l Load) {
 	}
 
 	var reports sync.WaitGroup
-	interval := time.Duration(float64(time.Second) / l.Rate)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	end := time.After(l.Duration)
-	for {
+	report := func() {
+		i := int(c.next.Add(1)) - 1 // numbers go on across runs: one Idempotency-Key per report
+		started.Add(1)
+		inFlight.Add(1)
+		reports.Go(func() {
+			defer inFlight.Add(-1)
+			if err := c.reportOnce(ctx, i, l); err != nil {
+				failed.Add(1)
+				c.Stats.fail(err)
+			} else {
+				accepted.Add(1)
+			}
+		})
+	}
+	switch {
+	case l.Burst > 0:
+		for range l.Burst {
+			report()
+		}
+	case l.Rate <= 0:
 		select {
 		case <-ctx.Done():
-		case <-end:
-		case <-tick.C:
-			i := int(c.next.Add(1)) - 1 // numbers go on across runs: one Idempotency-Key per report
-			started.Add(1)
-			inFlight.Add(1)
-			reports.Go(func() {
-				defer inFlight.Add(-1)
-				if err := c.reportOnce(ctx, i, l); err != nil {
-					failed.Add(1)
-					c.Stats.fail(err)
-				} else {
-					accepted.Add(1)
-				}
-			})
-			continue
+		case <-time.After(l.Duration):
 		}
-		break
+	default:
+		interval := time.Duration(float64(time.Second) / l.Rate)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		end := time.After(l.Duration)
+	loop:
+		for {
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-end:
+				break loop
+			case <-tick.C:
+				report()
+			}
+		}
 	}
 	reports.Wait()
-	if l.Handle {
+	if l.Handle || l.AcceptOnly {
 		// Let the workers pick up what was dispatched last.
 		select {
 		case <-ctx.Done():
@@ -213,11 +244,20 @@ func (h *handledSet) count() int {
 
 // work is a grid worker's phone: look at the task list, accept what was
 // dispatched, resolve what is in progress (with an "after" photo), and let
-// the resident rate it.
+// the resident rate it. A request the instance did not answer (down, 502,
+// 503) moves the phone to the next instance, as a load balancer would.
 func (c *City) work(ctx context.Context, w *actor, l Load, handled *handledSet) {
 	t := time.NewTicker(l.Poll)
 	defer t.Stop()
 	after := map[string]string{} // ticket → its "after" photo, uploaded once
+	target := w.grid
+	call := func(endpoint, method, path string, body, out any, want int) error {
+		status, err := c.call(ctx, target, endpoint, method, path, w.token, body, out, want)
+		if err != nil && (status == 0 || status == http.StatusBadGateway || status == http.StatusServiceUnavailable) {
+			target++
+		}
+		return err
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -230,7 +270,7 @@ func (c *City) work(ctx context.Context, w *actor, l Load, handled *handledSet) 
 				Status string `json:"status"`
 			} `json:"items"`
 		}
-		if _, err := c.call(ctx, w.grid, "GET /tasks", "GET", "/api/v1/tasks?limit=100", w.token, nil, &list, http.StatusOK); err != nil {
+		if err := call("GET /tasks", "GET", "/api/v1/tasks?limit=100", nil, &list, http.StatusOK); err != nil {
 			continue
 		}
 		for _, it := range list.Items {
@@ -239,21 +279,27 @@ func (c *City) work(ctx context.Context, w *actor, l Load, handled *handledSet) 
 			}
 			switch it.Status {
 			case "dispatched":
-				_, _ = c.call(ctx, w.grid, "POST /tasks/{id}/accept", "POST", "/api/v1/tasks/"+it.ID+"/accept", w.token, nil, nil, http.StatusOK)
+				if call("POST /tasks/{id}/accept", "POST", "/api/v1/tasks/"+it.ID+"/accept", nil, nil, http.StatusOK) == nil {
+					c.accepted.Add(1)
+				}
 			case "in_progress":
+				if l.AcceptOnly {
+					continue
+				}
 				if after[it.ID] == "" {
 					var p struct {
 						ID string `json:"id"`
 					}
-					if _, err := c.call(ctx, w.grid, "POST /photos", "POST", "/api/v1/photos", w.token, photoBody(), &p, http.StatusCreated); err != nil {
+					if err := call("POST /photos", "POST", "/api/v1/photos", photoBody(), &p, http.StatusCreated); err != nil {
 						continue // e.g. 429: the worker's uploads per minute; next look
 					}
 					after[it.ID] = p.ID
 				}
-				if _, err := c.call(ctx, w.grid, "POST /tasks/{id}/resolve", "POST", "/api/v1/tasks/"+it.ID+"/resolve", w.token,
+				if err := call("POST /tasks/{id}/resolve", "POST", "/api/v1/tasks/"+it.ID+"/resolve",
 					map[string]any{"note": "已到现场处理完毕", "photo_ids": []string{after[it.ID]}}, nil, http.StatusOK); err != nil {
 					continue
 				}
+				c.resolved.Add(1)
 				delete(after, it.ID)
 				if handled.add(it.ID) {
 					c.rate(ctx, it.ID)
@@ -261,6 +307,12 @@ func (c *City) work(ctx context.Context, w *actor, l Load, handled *handledSet) 
 			}
 		}
 	}
+}
+
+// Progress counts what the workers did: tasks accepted and resolved (each
+// a 200), so far, across runs. A test waits on it to strike at a stage.
+func (c *City) Progress() (accepted, resolved int64) {
+	return c.accepted.Load(), c.resolved.Load()
 }
 
 // rate is the resident's confirmation of a resolved report.
@@ -288,7 +340,33 @@ type Stats struct {
 	mu        sync.Mutex
 	endpoints map[string]*endpointStats
 	failures  map[string]int // reports given up, by reason
+	answers   map[Answer]int
 	elapsed   time.Duration
+}
+
+// Answer is an answer other than the one a request wanted: its endpoint,
+// status and error envelope.
+type Answer struct {
+	Endpoint, Code, Message string
+	Status                  int
+}
+
+// Answers counts the answers other than the wanted one, by endpoint,
+// status, code and message.
+func (s *Stats) Answers() map[Answer]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Answer]int, len(s.answers))
+	for k, v := range s.answers {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Stats) answer(a Answer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answers[a]++
 }
 
 type endpointStats struct {
@@ -297,7 +375,7 @@ type endpointStats struct {
 }
 
 func newStats() *Stats {
-	return &Stats{endpoints: map[string]*endpointStats{}, failures: map[string]int{}}
+	return &Stats{endpoints: map[string]*endpointStats{}, failures: map[string]int{}, answers: map[Answer]int{}}
 }
 
 func (s *Stats) record(endpoint string, status int, d time.Duration) {

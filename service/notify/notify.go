@@ -172,7 +172,7 @@ func (n *Notifier) Accepted(ctx context.Context, t *model.Ticket) error {
 		"phrase3":           phraseAccepted,
 		"time4":             n.now().In(model.ChinaTime()).Format(timeShape),
 	}
-	return n.enqueue(ctx, t, "accepted", n.templates.Accepted, residentPage(t.ID), data, residents(t))
+	return n.toResidents(ctx, t, "accepted", n.templates.Accepted, data)
 }
 
 // Resolved queues the Resolved message, with the resolution note, to the
@@ -196,7 +196,7 @@ func (n *Notifier) Resolved(ctx context.Context, t *model.Ticket) error {
 		"time3":             at.In(model.ChinaTime()).Format(timeShape),
 		"thing4":            note,
 	}
-	return n.enqueue(ctx, t, "resolved", n.templates.Resolved, residentPage(t.ID), data, residents(t))
+	return n.toResidents(ctx, t, "resolved", n.templates.Resolved, data)
 }
 
 // Urged queues a 督办 message to the assignee of t: the Assigned template
@@ -217,6 +217,36 @@ func (n *Notifier) Urged(ctx context.Context, t *model.Ticket, note string) erro
 		"time3":             n.now().In(model.ChinaTime()).Format(timeShape),
 	}
 	return n.enqueue(ctx, t, "urged", n.templates.Assigned, workerPage(t.ID), data, []string{t.AssigneeID})
+}
+
+// followerThing is the problem line a follower's message shows: never the
+// first reporter's description (docs/privacy.md).
+const followerThing = "您反映的同一问题"
+
+// toResidents queues a message to the reporter of t, and the same one with
+// followerThing as its problem line to the residents who follow t.
+func (n *Notifier) toResidents(ctx context.Context, t *model.Ticket, kind, templateID string, data map[string]string) error {
+	all := residents(t)
+	var reporter, followers []string
+	for _, u := range all {
+		if u == t.ReporterID {
+			reporter = append(reporter, u)
+		} else {
+			followers = append(followers, u)
+		}
+	}
+	if err := n.enqueue(ctx, t, kind, templateID, residentPage(t.ID), data, reporter); err != nil {
+		return err
+	}
+	if len(followers) == 0 {
+		return nil
+	}
+	fdata := make(map[string]string, len(data))
+	for k, v := range data {
+		fdata[k] = v
+	}
+	fdata["thing1"] = followerThing
+	return n.enqueue(ctx, t, kind, templateID, residentPage(t.ID), fdata, followers)
 }
 
 // residents are the reporter and the followers of t, each once.

@@ -752,17 +752,10 @@ func statusNotes(t *model.Ticket) string {
 	return n
 }
 
-var (
-	mobileInText = regexp.MustCompile(`1[3-9][0-9]{9}`)
-	emailInText  = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
-)
-
-// RedactContacts masks the mobile numbers and e-mail addresses a reporter
-// may have typed into a text before it is published: 138****5678, ***@***.
-func RedactContacts(s string) string {
-	s = mobileInText.ReplaceAllStringFunc(s, model.MaskPhone)
-	return emailInText.ReplaceAllString(s, "***@***")
-}
+// RedactContacts masks the phone, e-mail and identity numbers a reporter
+// may have typed into a text before it is published, in any written form
+// (model.ScrubPublic).
+func RedactContacts(s string) string { return model.ScrubPublic(s) }
 
 // w3c formats a time as GeoReport v2 wants it: W3C/ISO 8601 with the zone,
 // in China Standard Time.

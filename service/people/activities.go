@@ -10,25 +10,38 @@ import (
 	"github.com/citizen-city/chengguantong/model"
 )
 
-// ActivityStore keeps activities and their check-ins.
+// ActivityStore keeps activities and their check-ins (store.Activities).
 type ActivityStore interface {
 	Create(ctx context.Context, a model.Activity) (*model.Activity, error)
 	Get(ctx context.Context, id string) (*model.Activity, error)
 	CheckIn(ctx context.Context, c model.Checkin) (recorded model.Checkin, first bool, err error)
+	List(ctx context.Context, f model.ActivityFilter, cursor string, limit int) ([]*model.Activity, string, error)
+	Update(ctx context.Context, a *model.Activity) error
+	Cancel(ctx context.Context, id, reason string, at time.Time) (*model.Activity, error)
+	Checkins(ctx context.Context, activityID string) ([]model.Checkin, error)
+}
+
+// BranchGetter loads party branches.
+type BranchGetter interface {
+	GetBranch(ctx context.Context, id string) (*model.Branch, error)
 }
 
 // Activities is party members' volunteer activities (志愿服务, 主题实践,
-// 联合执法): staff create them, party members check in (报到), and each
-// member's check-in is one participation (人次) in the statistics.
+// 联合执法): staff create, list, edit and cancel them, party members see
+// their communities' upcoming ones and check in (报到), and each member's
+// check-in of an activity not cancelled is one participation (人次) in the
+// statistics.
 type Activities struct {
-	store   ActivityStore
-	members MemberGetter
-	now     func() time.Time
+	store    ActivityStore
+	members  MemberGetter
+	branches BranchGetter
+	now      func() time.Time
 }
 
-// NewActivities returns the activity service.
-func NewActivities(store ActivityStore, members MemberGetter, now func() time.Time) *Activities {
-	return &Activities{store: store, members: members, now: now}
+// NewActivities returns the activity service; branches name the check-ins'
+// branches in an activity's detail.
+func NewActivities(store ActivityStore, members MemberGetter, branches BranchGetter, now func() time.Time) *Activities {
+	return &Activities{store: store, members: members, branches: branches, now: now}
 }
 
 // ActivityInput is what staff send to create an activity. Times are RFC
@@ -130,7 +143,7 @@ const maxActivityIDLen = 64
 // counted twice. Any party member may check in to any activity, whatever
 // communities they serve. Errors: permission_denied if u is not a bound
 // party member; not_found for an unknown activity; conflict outside
-// [starts_at − 1h, ends_at + 1h].
+// [starts_at − 1h, ends_at + 1h] or when the activity is cancelled.
 func (s *Activities) CheckIn(ctx context.Context, u *model.User, id string) (model.Checkin, bool, error) {
 	if u == nil || !u.Has(model.RolePartyMember) || u.PartyMemberID == "" {
 		return model.Checkin{}, false, model.Errorf(model.CodePermissionDenied, "只有在职党员能签到活动")
@@ -144,6 +157,9 @@ func (s *Activities) CheckIn(ctx context.Context, u *model.User, id string) (mod
 			return model.Checkin{}, false, model.Errorf(model.CodeNotFound, "没有活动 %s", id)
 		}
 		return model.Checkin{}, false, fmt.Errorf("check in to activity %s: %w", id, err)
+	}
+	if a.Cancelled() {
+		return model.Checkin{}, false, model.Errorf(model.CodeConflict, "活动“%s”已取消，不能签到", a.Title)
 	}
 	now := s.now()
 	if now.Before(a.CheckinOpensAt()) {
@@ -174,4 +190,159 @@ func (s *Activities) CheckIn(ctx context.Context, u *model.User, id string) (mod
 // activityClock formats t for a message, in China Standard Time.
 func activityClock(t time.Time) string {
 	return t.In(model.ChinaTime()).Format("2006-01-02 15:04") + " (UTC+8)"
+}
+
+// maxListed bounds a page of activities.
+const maxListed = 100
+
+// List returns a page of the activities f selects, latest start first,
+// cancelled ones included (marked). Errors: invalid_argument (kind, a
+// cursor), unavailable.
+func (s *Activities) List(ctx context.Context, f model.ActivityFilter, cursor string, limit int) ([]*model.Activity, string, error) {
+	if f.Kind != "" && !f.Kind.Valid() {
+		return nil, "", model.InvalidNamed("kind", "活动类型只能是 volunteer（志愿服务）、theme（主题实践）或 joint_enforcement（联合执法），不能是“%s”", f.Kind)
+	}
+	f.Soonest, f.EndsAfter = false, time.Time{}
+	return s.store.List(ctx, f, cursor, min(max(limit, 1), maxListed))
+}
+
+// Upcoming lists for party member u the activities not yet ended and not
+// cancelled, soonest first: of community when given (any party member may
+// take part anywhere), else of the communities u serves. Errors:
+// permission_denied (not a bound party member), invalid_argument (a
+// cursor), unavailable.
+func (s *Activities) Upcoming(ctx context.Context, u *model.User, community, cursor string, limit int) ([]*model.Activity, string, error) {
+	if u == nil || !u.Has(model.RolePartyMember) || u.PartyMemberID == "" {
+		return nil, "", model.Errorf(model.CodePermissionDenied, "只有在职党员能查看活动")
+	}
+	communities := []string{strings.TrimSpace(community)}
+	if communities[0] == "" {
+		m, err := s.members.GetPartyMember(ctx, u.PartyMemberID)
+		if err != nil {
+			if model.ErrorCode(err) == model.CodeNotFound {
+				return nil, "", model.Errorf(model.CodePermissionDenied, "您的在职党员档案已不存在")
+			}
+			return nil, "", err
+		}
+		if communities = m.Communities; len(communities) == 0 {
+			return nil, "", nil
+		}
+	}
+	// Still open for check-in: until an hour after the end.
+	f := model.ActivityFilter{Communities: communities, EndsAfter: s.now().Add(-model.CheckinGrace), Live: true, Soonest: true}
+	return s.store.List(ctx, f, cursor, min(max(limit, 1), maxListed))
+}
+
+// CheckinRow is a check-in as an activity's detail shows it: the member's
+// name and branch.
+type CheckinRow struct {
+	model.Checkin
+	Name       string
+	BranchName string
+}
+
+// Detail returns an activity and its check-ins, each with the member's
+// name and branch name (empty when the profile or branch is gone).
+// Errors: not_found, unavailable.
+func (s *Activities) Detail(ctx context.Context, id string) (*model.Activity, []CheckinRow, error) {
+	a, err := s.get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := s.store.Checkins(ctx, a.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows := make([]CheckinRow, len(cs))
+	branches := map[string]string{}
+	for i, c := range cs {
+		rows[i] = CheckinRow{Checkin: c}
+		if m, err := s.members.GetPartyMember(ctx, c.MemberID); err == nil {
+			rows[i].Name = m.Name
+		}
+		name, ok := branches[c.BranchID]
+		if !ok && s.branches != nil && c.BranchID != "" {
+			if b, err := s.branches.GetBranch(ctx, c.BranchID); err == nil {
+				name = b.Name
+			}
+			branches[c.BranchID] = name
+		}
+		rows[i].BranchName = name
+	}
+	return a, rows, nil
+}
+
+func (s *Activities) get(ctx context.Context, id string) (*model.Activity, error) {
+	if id == "" || len(id) > maxActivityIDLen {
+		return nil, model.Errorf(model.CodeNotFound, "没有活动 %s", id)
+	}
+	a, err := s.store.Get(ctx, id)
+	if model.ErrorCode(err) == model.CodeNotFound {
+		return nil, model.Errorf(model.CodeNotFound, "没有活动 %s", id)
+	}
+	return a, err
+}
+
+// ActivityPatch is what staff may change of an activity; nil fields stay.
+// Times are RFC 3339 strings, as for ActivityInput.
+type ActivityPatch struct {
+	Title     *string
+	Community *string
+	StartsAt  *string
+	EndsAt    *string
+}
+
+// Update changes an activity's title, community or times, checked as a new
+// activity is (its check-ins follow the times into their period). Errors:
+// not_found, invalid_argument naming the field, conflict (cancelled).
+func (s *Activities) Update(ctx context.Context, id string, p ActivityPatch) (*model.Activity, error) {
+	a, err := s.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Cancelled() {
+		return nil, model.Errorf(model.CodeConflict, "活动“%s”已取消，不能修改", a.Title)
+	}
+	in := ActivityInput{Title: a.Title, Kind: string(a.Kind), Community: a.Community,
+		StartsAt: a.StartsAt.Format(time.RFC3339Nano), EndsAt: a.EndsAt.Format(time.RFC3339Nano)}
+	for _, f := range []struct {
+		dst *string
+		src *string
+	}{{&in.Title, p.Title}, {&in.Community, p.Community}, {&in.StartsAt, p.StartsAt}, {&in.EndsAt, p.EndsAt}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	next, err := ValidateActivity(in)
+	if err != nil {
+		return nil, err
+	}
+	a.Title, a.Community, a.StartsAt, a.EndsAt = next.Title, next.Community, next.StartsAt, next.EndsAt
+	if err := s.store.Update(ctx, a); err != nil {
+		return nil, fmt.Errorf("update activity %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// Cancel cancels an activity with a reason (1–200 characters): it takes no
+// more check-ins and counts nothing in the party-building figures.
+// Errors: not_found, invalid_argument (reason), conflict (cancelled
+// already).
+func (s *Activities) Cancel(ctx context.Context, id, reason string) (*model.Activity, error) {
+	a, err := s.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	reason, err = model.TrimText("reason", reason, 200, false, "说明取消活动的原因")
+	if err != nil {
+		return nil, err
+	}
+	if a.Cancelled() {
+		return nil, model.Errorf(model.CodeConflict, "活动“%s”已于 %s 取消", a.Title, activityClock(a.CancelledAt))
+	}
+	out, err := s.store.Cancel(ctx, a.ID, reason, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("cancel activity %s: %w", id, err)
+	}
+	return out, nil
 }

@@ -96,7 +96,7 @@ func TestActivityCreateAndCheckIn(t *testing.T) {
 	clk := &activityTestClock{t: time.Date(2026, 4, 30, 12, 0, 0, 0, time.UTC)}
 	directory := mongodb.NewPeople(m, clk.Now)
 	acts := mongodb.NewActivities(m, clk.Now)
-	svc := people.NewActivities(acts, directory, clk.Now)
+	svc := people.NewActivities(acts, directory, directory, clk.Now)
 
 	branch, err := directory.CreateBranch(ctx, model.Branch{Name: "第一党支部"})
 	if err != nil {
@@ -172,5 +172,56 @@ func TestActivityCreateAndCheckIn(t *testing.T) {
 	}
 	if len(got) != 1 {
 		t.Fatalf("%d check-ins counted, want 1", len(got))
+	}
+
+	// The detail names who checked in; the member's upcoming list has it
+	// until an hour after its end.
+	_, rows, err := svc.Detail(ctx, a.ID)
+	if err != nil || len(rows) != 1 || rows[0].Name != "张三" || rows[0].BranchName != "第一党支部" || rows[0].MemberID != member.ID {
+		t.Fatalf("Detail = %+v, %v", rows, err)
+	}
+	clk.Set(starts.Add(-24 * time.Hour))
+	if up, _, err := svc.Upcoming(ctx, partyMember, "", "", 20); err != nil || len(up) != 1 || up[0].ID != a.ID {
+		t.Fatalf("Upcoming = %+v, %v", up, err)
+	}
+	if up, _, err := svc.Upcoming(ctx, partyMember, "龙江社区", "", 20); err != nil || len(up) != 0 {
+		t.Fatalf("Upcoming(another community) = %+v, %v", up, err)
+	}
+	if _, _, err := svc.Upcoming(ctx, resident, "", "", 20); !errors.Is(err, model.ErrPermissionDenied) {
+		t.Fatalf("Upcoming by a resident = %v", err)
+	}
+	// Edit: checked like a new activity; the check-ins follow.
+	bad := "2026-05-01T08:00:00+08:00"
+	if _, err := svc.Update(ctx, a.ID, people.ActivityPatch{EndsAt: &bad}); !errors.Is(err, model.ErrInvalidArgument) {
+		t.Fatalf("an end before the start = %v", err)
+	}
+	title, later := "清理小广告（改期）", "2026-05-02T09:00:00+08:00"
+	laterEnd := "2026-05-02T11:00:00+08:00"
+	if u, err := svc.Update(ctx, a.ID, people.ActivityPatch{Title: &title, StartsAt: &later, EndsAt: &laterEnd}); err != nil ||
+		u.Title != title || !u.StartsAt.Equal(starts.Add(24*time.Hour)) || u.Community != "幸福里社区" {
+		t.Fatalf("Update = %+v, %v", u, err)
+	}
+	// Cancel: a reason, once; no more check-ins, nothing counted.
+	if _, err := svc.Cancel(ctx, a.ID, " "); !errors.Is(err, model.ErrInvalidArgument) {
+		t.Fatalf("a cancel without a reason = %v", err)
+	}
+	if c, err := svc.Cancel(ctx, a.ID, "天气原因"); err != nil || !c.Cancelled() || c.CancelReason != "天气原因" {
+		t.Fatalf("Cancel = %+v, %v", c, err)
+	}
+	if _, err := svc.Cancel(ctx, a.ID, "again"); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("a second cancel = %v", err)
+	}
+	if _, err := svc.Update(ctx, a.ID, people.ActivityPatch{Title: &title}); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("an edit after the cancel = %v", err)
+	}
+	clk.Set(starts.Add(24 * time.Hour))
+	if _, _, err := svc.CheckIn(ctx, partyMember, a.ID); !errors.Is(err, model.ErrConflict) || !strings.Contains(err.Error(), "已取消") {
+		t.Fatalf("a check-in after the cancel = %v", err)
+	}
+	if got, err := acts.CheckinsBetween(ctx, starts.Add(-48*time.Hour), starts.Add(48*time.Hour)); err != nil || len(got) != 0 {
+		t.Fatalf("check-ins counted after the cancel: %+v, %v", got, err)
+	}
+	if _, _, err := svc.Detail(ctx, "000000000000000000000000"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("Detail(unknown) = %v", err)
 	}
 }

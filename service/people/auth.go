@@ -52,6 +52,44 @@ type AuthLimits struct {
 	PerIPPerMinute      int
 }
 
+// LoginPolicy is how repeated wrong passwords for one staff account from one
+// address are answered: from the SlowAfter-th failure on, each further try
+// waits twice as long as the one before (1 s, 2 s, 4 s …); at the
+// LockAfter-th the account is locked for that address for LockFor. Other
+// addresses are not affected, so a stranger cannot lock the bureau out.
+type LoginPolicy struct {
+	SlowAfter int
+	LockAfter int
+	LockFor   time.Duration
+}
+
+// DefaultLoginPolicy: slow from the 5th failure, locked at the 10th, for
+// 15 minutes.
+var DefaultLoginPolicy = LoginPolicy{SlowAfter: 5, LockAfter: 10, LockFor: 15 * time.Minute}
+
+// FailureCounter counts failed logins per key across instances.
+type FailureCounter interface {
+	Add(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	Count(ctx context.Context, key string) (n int, last time.Time, left time.Duration, err error)
+	Clear(ctx context.Context, key string) error
+}
+
+// Recorder records an action in the access trail (package audit's Trail).
+type Recorder interface {
+	Record(ctx context.Context, action model.AuditAction, target, detail string)
+	RecordAs(ctx context.Context, actorID, actorName string, action model.AuditAction, target, detail string)
+}
+
+// StaffStore keeps the staff's accounts beyond the login (store.Staff).
+type StaffStore interface {
+	Create(ctx context.Context, u *model.User, hash []byte) (*model.User, error)
+	List(ctx context.Context) ([]*model.User, error)
+	Update(ctx context.Context, id string, name *string, roles []model.Role, disabled *bool) (*model.User, error)
+	SetPassword(ctx context.Context, id string, hash, seed []byte) (*model.User, error)
+	Seed(ctx context.Context, id string) ([]byte, error)
+	EndSessions(ctx context.Context, kind model.UserKind, id string) (int64, error)
+}
+
 // Auth is login, authentication, invite binding and duty.
 type Auth struct {
 	wechat     WeChatLogin
@@ -61,6 +99,10 @@ type Auth struct {
 	limiter    limit.Limiter
 	tokens     *Tokens
 	limits     AuthLimits
+	staff      StaffStore
+	failures   FailureCounter
+	trail      Recorder
+	policy     LoginPolicy
 	bcryptCost int
 	logger     *slog.Logger
 	// dummyHash makes a login for an unknown username cost as much as one
@@ -128,13 +170,20 @@ func (a *Auth) ForgetUser(userID string) { a.cache.forget(userID) }
 
 // AuthDeps are Auth's collaborators.
 type AuthDeps struct {
-	WeChat     WeChatLogin
-	Users      UserStore
-	Invites    InviteStore
-	Profiles   ProfileLinker
-	Limiter    limit.Limiter
-	Tokens     *Tokens
-	Limits     AuthLimits
+	WeChat   WeChatLogin
+	Users    UserStore
+	Invites  InviteStore
+	Profiles ProfileLinker
+	Limiter  limit.Limiter
+	Tokens   *Tokens
+	Limits   AuthLimits
+	// Staff keeps the staff accounts' roles and session versions;
+	// Failures counts wrong passwords per account and address (Policy says
+	// what they lead to); Trail records failures and locks.
+	Staff      StaffStore
+	Failures   FailureCounter
+	Trail      Recorder
+	Policy     LoginPolicy
 	BcryptCost int // 0 means bcrypt.DefaultCost
 	Logger     *slog.Logger
 }
@@ -146,9 +195,14 @@ func NewAuth(d AuthDeps) *Auth {
 		cost = bcrypt.DefaultCost
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), cost)
+	policy := d.Policy
+	if policy.LockAfter == 0 {
+		policy = DefaultLoginPolicy
+	}
 	return &Auth{
 		wechat: d.WeChat, users: d.Users, invites: d.Invites, profiles: d.Profiles, limiter: d.Limiter,
-		tokens: d.Tokens, limits: d.Limits, bcryptCost: cost, logger: d.Logger, dummyHash: dummy,
+		tokens: d.Tokens, limits: d.Limits, staff: d.Staff, failures: d.Failures, trail: d.Trail, policy: policy,
+		bcryptCost: cost, logger: d.Logger, dummyHash: dummy,
 	}
 }
 
@@ -183,9 +237,13 @@ func (a *Auth) LoginWeChat(ctx context.Context, code, clientIP string) (*model.S
 	return a.session(u)
 }
 
-// LoginStaff logs a staff member in. Errors: invalid_argument,
-// unauthenticated (wrong username or password, one message for both),
-// rate_limited, unavailable.
+// LoginStaff logs a staff member in. Repeated wrong passwords for one
+// account from one address are slowed and then stopped (LoginPolicy), each
+// failure and the lock recorded in the access trail; other addresses can
+// still log in. Errors: invalid_argument, unauthenticated (wrong username
+// or password, one message for both; a disabled account, once its
+// password was right), rate_limited (Retry-After: the address's ceiling,
+// or this account's failures from this address), unavailable.
 func (a *Auth) LoginStaff(ctx context.Context, username, password, clientIP string) (*model.Session, error) {
 	username = strings.TrimSpace(username)
 	if username == "" {
@@ -194,32 +252,83 @@ func (a *Auth) LoginStaff(ctx context.Context, username, password, clientIP stri
 	if password == "" {
 		return nil, model.Invalid("password", "不能为空")
 	}
-	if len(password) > 72 {
-		// bcrypt reads 72 bytes at most; a longer one is not ours.
-		return nil, model.Errorf(model.CodeUnauthenticated, "用户名或密码错误")
-	}
 	if err := a.limit(ctx, "login:ip:"+clientIP, a.limits.PerIPPerMinute); err != nil {
 		return nil, err
 	}
-	if err := a.limit(ctx, "login:staff:"+model.Digest(strings.ToLower(username)), a.limits.PerAccountPerMinute); err != nil {
+	key := "staff:" + model.Digest(strings.ToLower(username)) + ":" + clientIP
+	if err := a.checkFailures(ctx, key, username); err != nil {
 		return nil, err
 	}
 	u, hash, err := a.users.StaffCredentials(ctx, username)
-	if errors.Is(err, model.ErrNotFound) {
+	switch {
+	case errors.Is(err, model.ErrNotFound):
 		_ = bcrypt.CompareHashAndPassword(a.dummyHash, []byte(password))
-		return nil, model.Errorf(model.CodeUnauthenticated, "用户名或密码错误")
-	}
-	if err != nil {
+		return nil, a.failed(ctx, key, nil, username)
+	case err != nil:
 		return nil, fmt.Errorf("staff login: %w", err)
+	case len(password) > model.MaxPasswordBytes, bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil:
+		// bcrypt reads 72 bytes at most; a longer password is not ours.
+		return nil, a.failed(ctx, key, u, username)
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
-		return nil, model.Errorf(model.CodeUnauthenticated, "用户名或密码错误")
+	if err := a.failures.Clear(ctx, key); err != nil {
+		a.logger.WarnContext(ctx, "clear login failures", "error", err.Error())
+	}
+	if u.Disabled {
+		return nil, model.Errorf(model.CodeUnauthenticated, "账号 %s 已停用；如需使用请联系管理员", u.Username)
 	}
 	return a.session(u)
 }
 
+// msgBadLogin is the one answer to a wrong username or password.
+const msgBadLogin = "用户名或密码错误"
+
+// checkFailures refuses a login of an account from an address that failed
+// too often lately: locked past LockAfter, slowed past SlowAfter.
+func (a *Auth) checkFailures(ctx context.Context, key, username string) error {
+	n, last, left, err := a.failures.Count(ctx, key)
+	if err != nil {
+		return err
+	}
+	p := a.policy
+	switch {
+	case n >= p.LockAfter:
+		return &model.Error{Code: model.CodeRateLimited, RetryAfterSeconds: max(1, int(left.Round(time.Second)/time.Second)),
+			Message: fmt.Sprintf("用户名 %s 在您的网络地址连续 %d 次登录失败，已暂停从此地址登录，请 %d 分钟后再试或联系管理员",
+				username, n, max(1, int((left+time.Minute-1)/time.Minute)))}
+	case n >= p.SlowAfter:
+		wait := time.Second << min(n-p.SlowAfter, 10)
+		if since := a.tokens.now().Sub(last); since < wait {
+			secs := max(1, int((wait-since+time.Second-1)/time.Second))
+			return &model.Error{Code: model.CodeRateLimited, RetryAfterSeconds: secs,
+				Message: fmt.Sprintf("用户名 %s 在您的网络地址已连续 %d 次登录失败，请 %d 秒后再试", username, n, secs)}
+		}
+	}
+	return nil
+}
+
+// failed counts a wrong password and records it (and the lock it causes)
+// in the access trail; it returns the answer to give.
+func (a *Auth) failed(ctx context.Context, key string, u *model.User, username string) error {
+	n, err := a.failures.Add(ctx, key, a.tokens.now(), a.policy.LockFor)
+	if err != nil {
+		a.logger.WarnContext(ctx, "count login failure", "error", err.Error())
+	}
+	actorID := ""
+	if u != nil {
+		actorID = u.ID
+	}
+	if a.trail != nil {
+		a.trail.RecordAs(ctx, actorID, username, model.ActionLoginFailed, username, fmt.Sprintf("密码错误（此地址第 %d 次）", n))
+		if n == a.policy.LockAfter {
+			a.trail.RecordAs(ctx, actorID, username, model.ActionLoginLocked, username,
+				fmt.Sprintf("连续 %d 次登录失败，此地址暂停登录 %d 分钟", n, int(a.policy.LockFor/time.Minute)))
+		}
+	}
+	return model.Errorf(model.CodeUnauthenticated, msgBadLogin)
+}
+
 func (a *Auth) session(u *model.User) (*model.Session, error) {
-	token, exp, err := a.tokens.Issue(model.Principal{UserID: u.ID, Kind: u.Kind})
+	token, exp, err := a.tokens.Issue(model.Principal{UserID: u.ID, Kind: u.Kind, Sessions: u.Sessions})
 	if err != nil {
 		return nil, err
 	}
@@ -227,12 +336,14 @@ func (a *Auth) session(u *model.User) (*model.Session, error) {
 }
 
 // Authenticate verifies a bearer token and loads its user. Errors:
-// unauthenticated (bad, expired, or for a user that no longer exists),
+// unauthenticated (bad, expired, for a user that no longer exists, of a
+// session that ended — signed out, a new password, a disabled account),
 // unavailable.
 //
 // The token is verified every time (an HMAC); the user is read from the
 // store at most once per UserCacheTTL per instance, so a resident's
-// requests in a row cost no user read each.
+// requests in a row cost no user read each, and a session ended through
+// another instance ends here within UserCacheTTL.
 func (a *Auth) Authenticate(ctx context.Context, token string) (*model.User, error) {
 	p, err := a.tokens.Verify(token)
 	if err != nil {
@@ -240,7 +351,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*model.User, err
 	}
 	now := a.tokens.now()
 	if u, ok := a.cache.get(p.UserID, now); ok && u.Kind == p.Kind {
-		return u, nil
+		return u, current(p, u)
 	}
 	var u *model.User
 	if p.Kind == model.KindStaff {
@@ -255,17 +366,84 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*model.User, err
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
 	a.cache.put(u, now)
-	return u, nil
+	return u, current(p, u)
 }
 
-// EnsureAdmin creates the first staff account, or resets its password to
-// the configured one.
+// current refuses a token of a session that ended.
+func current(p model.Principal, u *model.User) error {
+	switch {
+	case u.Disabled:
+		return model.Errorf(model.CodeUnauthenticated, "账号已停用，请联系管理员")
+	case p.Sessions != u.Sessions:
+		return model.Errorf(model.CodeUnauthenticated, "登录已失效（已退出登录、修改了密码或账号被停用），请重新登录")
+	}
+	return nil
+}
+
+// Logout ends every session of u's account, on every instance (within
+// UserCacheTTL; on this one at once). Errors: unavailable.
+func (a *Auth) Logout(ctx context.Context, u *model.User) error {
+	if _, err := a.staff.EndSessions(ctx, u.Kind, u.ID); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	a.cache.forget(u.ID)
+	return nil
+}
+
+// BootstrapRoles are the roles of the first staff account (ADMIN_USERNAME):
+// admin, and dispatcher so that a one-person office can work at once; an
+// admin may take dispatcher away once dispatchers have accounts.
+var BootstrapRoles = []model.Role{model.RoleStaff, model.RoleAdmin, model.RoleDispatcher}
+
+// EnsureAdmin creates the first staff account (ADMIN_USERNAME, with
+// BootstrapRoles), or makes sure it is an enabled admin. Its password is
+// set to the configured one when the account is new or the configured
+// password changed since it was last applied (the operator's way back in);
+// a password changed through the console stays otherwise. Errors:
+// unavailable.
 func (a *Auth) EnsureAdmin(ctx context.Context, username, password string) error {
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.bcryptCost)
+	u, hash, err := a.users.StaffCredentials(ctx, username)
+	if errors.Is(err, model.ErrNotFound) {
+		h, err := bcrypt.GenerateFromPassword([]byte(password), a.bcryptCost)
+		if err != nil {
+			return fmt.Errorf("hash admin password: %w", err)
+		}
+		u, err := a.staff.Create(ctx, &model.User{Username: username, Name: username, Roles: BootstrapRoles}, h)
+		if errors.Is(err, model.ErrConflict) {
+			return a.EnsureAdmin(ctx, username, password) // another instance made it first
+		}
+		if err != nil {
+			return fmt.Errorf("ensure admin: %w", err)
+		}
+		_, err = a.staff.SetPassword(ctx, u.ID, h, h)
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("ensure admin: %w", err)
+	}
+	if !u.Has(model.RoleAdmin) || u.Disabled {
+		roles := append(slices.Clone(u.Roles), model.RoleAdmin)
+		roles, _ = model.NormalizeStaffRoles("roles", roles)
+		enabled := false
+		if _, err := a.staff.Update(ctx, u.ID, nil, roles, &enabled); err != nil {
+			return fmt.Errorf("ensure admin: %w", err)
+		}
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil {
+		return nil
+	}
+	seed, err := a.staff.Seed(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("ensure admin: %w", err)
+	}
+	if seed != nil && bcrypt.CompareHashAndPassword(seed, []byte(password)) == nil {
+		return nil // changed in the console since: the configured one was applied already
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), a.bcryptCost)
 	if err != nil {
 		return fmt.Errorf("hash admin password: %w", err)
 	}
-	if _, err := a.users.UpsertStaff(ctx, username, hash); err != nil {
+	if _, err := a.staff.SetPassword(ctx, u.ID, h, h); err != nil {
 		return fmt.Errorf("ensure admin: %w", err)
 	}
 	return nil

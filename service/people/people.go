@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -177,7 +178,7 @@ func (p *Directory) CreateWorker(ctx context.Context, w model.Worker) (*Invited,
 
 // CreateBranch adds a party branch (党支部). Errors: invalid_argument.
 func (p *Directory) CreateBranch(ctx context.Context, name string) (*model.Branch, error) {
-	if err := checkName(name); err != nil {
+	if err := checkBranchName(name); err != nil {
 		return nil, err
 	}
 	b, err := p.profiles.CreateBranch(ctx, model.Branch{Name: strings.TrimSpace(name)})
@@ -217,11 +218,11 @@ func (p *Directory) CreatePartyMember(ctx context.Context, m model.PartyMember) 
 
 func (p *Directory) branch(ctx context.Context, id string) (*model.Branch, error) {
 	if strings.TrimSpace(id) == "" {
-		return nil, model.Invalid("branch_id", "必填：在职党员所属的党支部 id")
+		return nil, model.InvalidNamed("branch_id", "请选择在职党员所属的党支部")
 	}
 	b, err := p.profiles.GetBranch(ctx, id)
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Invalid("branch_id", "没有 id 为 %q 的党支部", id)
+		return nil, model.InvalidNamed("branch_id", "所选党支部（%s）不存在，请重新选择", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("party branch: %w", err)
@@ -229,23 +230,50 @@ func (p *Directory) branch(ctx context.Context, id string) (*model.Branch, error
 	return b, nil
 }
 
-// checkGridCodes validates a list of grid codes against the uploaded grids.
+// checkGridCodes validates a worker's grids against the uploaded grids and
+// returns their codes: each entry is a grid's code, or a grid's name when
+// no other grid has it (a clerk knows the grids by name). Errors:
+// invalid_argument naming grid_codes[i], in words: the grid that does not
+// exist, or the name that several grids share.
 func (p *Directory) checkGridCodes(ctx context.Context, codes []string) ([]string, error) {
-	return p.checkAgainstGrids(ctx, "grid_codes", codes, 50, func(g model.Grid) string { return g.Code },
-		"没有编码为 %q 的网格；请填写已上传网格的编码")
+	codes, err := checkList("grid_codes", "负责网格", codes, 1, 50)
+	if err != nil {
+		return nil, err
+	}
+	grids, err := p.grids.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("grids: %w", err)
+	}
+	byCode := make(map[string]bool, len(grids))
+	byName := make(map[string][]string, len(grids))
+	for _, g := range grids {
+		byCode[g.Code] = true
+		byName[g.Name] = append(byName[g.Name], g.Code)
+	}
+	out := make([]string, 0, len(codes))
+	for i, v := range codes {
+		field := fmt.Sprintf("grid_codes[%d]", i)
+		switch named := byName[v]; {
+		case byCode[v]:
+		case len(named) == 1:
+			v = named[0]
+		case len(named) > 1:
+			return nil, model.InvalidNamed(field, "负责网格「%s」对应多个网格（编码 %s），请改填其中一个网格的编码", v, strings.Join(named, "、"))
+		default:
+			return nil, model.InvalidNamed(field, "负责网格「%s」不存在；请填写已上传网格的名称或编码", v)
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // checkCommunities validates a list of communities against the uploaded
-// grids' communities.
+// grids' communities. Errors: invalid_argument naming communities[i], in
+// words.
 func (p *Directory) checkCommunities(ctx context.Context, communities []string) ([]string, error) {
-	return p.checkAgainstGrids(ctx, "communities", communities, 20, func(g model.Grid) string { return g.Community },
-		"没有网格属于社区 %q；请填写已上传网格的社区名")
-}
-
-// checkAgainstGrids checks a list (1 to max entries) whose every value must
-// be some uploaded grid's key; unknown names the value and its position.
-func (p *Directory) checkAgainstGrids(ctx context.Context, field string, values []string, max int, key func(model.Grid) string, unknown string) ([]string, error) {
-	values, err := checkList(field, values, 1, max)
+	communities, err := checkList("communities", "服务社区", communities, 1, 20)
 	if err != nil {
 		return nil, err
 	}
@@ -255,14 +283,14 @@ func (p *Directory) checkAgainstGrids(ctx context.Context, field string, values 
 	}
 	known := make(map[string]bool, len(grids))
 	for _, g := range grids {
-		known[key(g)] = true
+		known[g.Community] = true
 	}
-	for i, v := range values {
+	for i, v := range communities {
 		if !known[v] {
-			return nil, model.Invalid(fmt.Sprintf("%s[%d]", field, i), unknown, v)
+			return nil, model.InvalidNamed(fmt.Sprintf("communities[%d]", i), "服务社区「%s」下没有任何已上传的网格；请填写网格所属的社区名称", v)
 		}
 	}
-	return values, nil
+	return communities, nil
 }
 
 // claimPhone gives phone to profileID, or fails with conflict naming who
@@ -638,7 +666,7 @@ func (p *Directory) ListBranches(ctx context.Context) ([]BranchRow, error) {
 
 // RenameBranch renames a party branch. Errors: invalid_argument, not_found.
 func (p *Directory) RenameBranch(ctx context.Context, id, name string) (*BranchRow, error) {
-	if err := checkName(name); err != nil {
+	if err := checkBranchName(name); err != nil {
 		return nil, err
 	}
 	b, err := p.profiles.RenameBranch(ctx, id, strings.TrimSpace(name))
@@ -689,37 +717,50 @@ func NormalizeInviteCode(s string) string {
 func checkName(name string) error {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return model.Invalid("name", "不能为空")
+		return model.InvalidNamed("name", "姓名不能为空")
 	}
-	if utf8.RuneCountInString(name) > 50 {
-		return model.Invalid("name", "最多 50 个字")
+	if n := utf8.RuneCountInString(name); n > 50 {
+		return model.InvalidNamed("name", "姓名最多 50 个字，现在是 %d 个字", n)
+	}
+	return nil
+}
+
+func checkBranchName(name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return model.InvalidNamed("name", "党支部名称不能为空")
+	}
+	if n := utf8.RuneCountInString(name); n > 50 {
+		return model.InvalidNamed("name", "党支部名称最多 50 个字，现在是 %d 个字", n)
 	}
 	return nil
 }
 
 func checkPhone(phone string) error {
 	if phone == "" {
-		return model.Invalid("phone", "不能为空")
+		return model.InvalidNamed("phone", "手机号不能为空")
 	}
 	if !model.ValidMobile(phone) {
-		return model.Invalid("phone", "必须是 11 位中国大陆手机号，不能是 %q", phone)
+		return model.InvalidNamed("phone", "手机号必须是 11 位中国大陆手机号，“%s”不是", phone)
 	}
 	return nil
 }
 
-func checkList(field string, items []string, minN, maxN int) ([]string, error) {
+// checkList trims a list of names (what, in words, for the messages) of
+// minN to maxN entries and drops repeats.
+func checkList(field, what string, items []string, minN, maxN int) ([]string, error) {
 	if len(items) < minN {
-		return nil, model.Invalid(field, "至少要有 %d 项", minN)
+		return nil, model.InvalidNamed(field, "%s至少要填 %d 项", what, minN)
 	}
 	if len(items) > maxN {
-		return nil, model.Invalid(field, "最多 %d 项", maxN)
+		return nil, model.InvalidNamed(field, "%s最多 %d 项，现在有 %d 项", what, maxN, len(items))
 	}
 	seen := map[string]bool{}
 	out := make([]string, 0, len(items))
 	for i, s := range items {
 		s = strings.TrimSpace(s)
 		if s == "" || utf8.RuneCountInString(s) > 64 {
-			return nil, model.Invalid(fmt.Sprintf("%s[%d]", field, i), "必须是 1 到 64 个字")
+			return nil, model.InvalidNamed(fmt.Sprintf("%s[%d]", field, i), "%s的第 %d 项必须是 1 到 64 个字", what, i+1)
 		}
 		if !seen[s] {
 			seen[s] = true

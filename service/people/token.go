@@ -11,9 +11,11 @@ import (
 )
 
 // Tokens issues and verifies the signed, expiring bearer tokens (HS256 JWTs).
-// They carry only the user id and account kind: roles are read from the
-// database on every request, so binding or revoking a role takes effect at
-// once without a new token.
+// They carry only the user id, the account kind and the account's session
+// version: roles are read from the database (at most UserCacheTTL old), so
+// binding or revoking a role takes effect without a new token, and a token
+// of an older session version (signed out, a new password, a disabled
+// account) is refused.
 type Tokens struct {
 	secret []byte
 	ttl    time.Duration
@@ -28,7 +30,8 @@ func NewTokens(secret []byte, ttl time.Duration, now func() time.Time) *Tokens {
 }
 
 type claims struct {
-	Kind string `json:"knd"`
+	Kind     string `json:"knd"`
+	Sessions int64  `json:"sv,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -36,7 +39,7 @@ type claims struct {
 func (t *Tokens) Issue(p model.Principal) (token string, expiresAt time.Time, err error) {
 	now := t.now()
 	expiresAt = now.Add(t.ttl).Truncate(time.Second)
-	c := claims{Kind: string(p.Kind), RegisteredClaims: jwt.RegisteredClaims{
+	c := claims{Kind: string(p.Kind), Sessions: p.Sessions, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: tokenIssuer, Subject: p.UserID,
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(expiresAt),
 	}}
@@ -65,5 +68,5 @@ func (t *Tokens) Verify(token string) (model.Principal, error) {
 	if c.Subject == "" || (kind != model.KindWeChat && kind != model.KindStaff) {
 		return model.Principal{}, model.Errorf(model.CodeUnauthenticated, "登录凭证无效，请重新登录")
 	}
-	return model.Principal{UserID: c.Subject, Kind: kind}, nil
+	return model.Principal{UserID: c.Subject, Kind: kind, Sessions: c.Sessions}, nil
 }

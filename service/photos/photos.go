@@ -46,7 +46,9 @@ func NewURLSigner(secret []byte, base string, ttl time.Duration, now func() time
 	return &URLSigner{key: m.Sum(nil), base: base, ttl: ttl, now: now}
 }
 
-// Variants of a photo.
+// Variants of a photo: the full rendition and the thumbnail (blurred once
+// staff redacted the photo), and the original (model.VariantOriginal),
+// whose signed URL only the views of dispatchers and admins carry.
 const (
 	VariantFull  = "full"
 	VariantThumb = "thumb"
@@ -70,7 +72,7 @@ func (s *URLSigner) sig(id, variant string, exp int64) string {
 func (s *URLSigner) Verify(id, variant, exp, sig string) (time.Time, error) {
 	e, err := strconv.ParseInt(exp, 10, 64)
 	notFound := model.Errorf(model.CodeNotFound, "照片不存在，或链接已过期")
-	if err != nil || (variant != VariantFull && variant != VariantThumb) {
+	if err != nil || (variant != VariantFull && variant != VariantThumb && variant != model.VariantOriginal) {
 		return time.Time{}, notFound
 	}
 	if !hmac.Equal([]byte(sig), []byte(s.sig(id, variant, e))) {
@@ -269,8 +271,11 @@ func (s *Uploads) Open(ctx context.Context, id, variant, exp, sig string) (*Serv
 		return nil, err
 	}
 	ct := p.ContentType
-	if variant == VariantThumb {
+	switch {
+	case variant == VariantThumb:
 		ct = "image/jpeg"
+	case variant == model.VariantOriginal && p.HasOriginal && p.OriginalType != "":
+		ct = p.OriginalType // the unblurred original, whose URL only staff views carry
 	}
 	return &Served{Body: body, Size: size, ContentType: ct, ETag: `"` + sum + `"`, Expires: expires}, nil
 }

@@ -2,6 +2,7 @@ package seed
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -476,8 +477,35 @@ func (s *sim) plan() step {
 		}}
 	case model.StatusResolved:
 		return s.planResolved()
+	case model.StatusClosed:
+		return s.planRatingChange()
 	}
 	return step{}
+}
+
+// planRatingChange: now and then (one ticket in 25) a resident who rated
+// a closed ticket satisfied changes the rating within the day (once, on the
+// same side). Decided from the ticket's times, not the shared random source,
+// so that the rest of the history is what it would be without it.
+func (s *sim) planRatingChange() step {
+	t := s.t
+	fb := t.Feedback
+	if fb == nil || !fb.Satisfied || t.Timeline[len(t.Timeline)-1].Type == model.EventRatingChanged {
+		return step{}
+	}
+	h := fnv.New64a()
+	fmt.Fprint(h, t.CreatedAt.UnixNano(), fb.At.UnixNano(), t.Description)
+	n := h.Sum64()
+	if n%25 != 0 {
+		return step{}
+	}
+	rating := model.SatisfiedRating + int(n/25%uint64(6-model.SatisfiedRating))
+	at := fb.At.Add(10*time.Minute + time.Duration(n/100%uint64(20*time.Hour/time.Minute))*time.Minute)
+	return step{at, func() error {
+		return s.commit(s.now, func() error {
+			return t.ChangeRating(model.Act{At: s.now, By: model.Actor{ID: t.ReporterID, Role: model.RoleResident}}, rating, fb.Comment)
+		})
+	}}
 }
 
 // planIntake: screening of a report (立案 and routing, or a hold for

@@ -22,6 +22,8 @@ const (
 	SheetBranch   = "按党支部"
 	SheetMember   = "按党员"
 	SheetSource   = "按来源"
+	SheetDay      = "按日"
+	SheetMonth    = "按月"
 	// SheetRanking is the prefix of the ranking sheets: 排名-网格 …
 	SheetRanking = "排名-"
 )
@@ -31,6 +33,18 @@ const (
 type WorkbookMore struct {
 	BySource *Summary
 	Rankings []*Ranking
+	// ByTime is the period by day or by month (TimeGroup), each row's first
+	// cell an Excel date.
+	ByTime *Summary
+}
+
+// TimeGroup is how the workbook divides a period in time: by day up to
+// the days a summary by day may have, else by month.
+func TimeGroup(p Period) string {
+	if p.To.Sub(p.From) > maxDayGroups*24*time.Hour {
+		return ByMonth
+	}
+	return ByDay
 }
 
 // rankingTitle names a ranking's sheet by its unit.
@@ -85,6 +99,7 @@ func xlsxIndicators() []xlsxIndicator {
 		{"超期未结案数", "超过处置时限仍未结案", func(c Counts) any { return c.OpenOverdue }},
 		{"有效上报率", "立案数 ÷ 上报数", func(c Counts) any { return workbook.Percent(c.ValidReportRate()) }},
 		{"派遣准确率", "1 − 退回数 ÷ 派遣数", func(c Counts) any { return workbook.Percent(c.DispatchAccuracy()) }},
+		{"平均评分", "居民评分（1–5 分，每件取最后一次评分）的平均值", func(c Counts) any { return workbook.Hours(c.MeanRating()) }},
 	}
 }
 
@@ -125,6 +140,9 @@ func WriteWorkbook(w io.Writer, s *Summary, byCategory, byGrid *Summary, pb *Par
 	for _, m := range more {
 		if m.BySource != nil {
 			sheets = append(sheets, func() error { return groupsSheet(b, SheetSource, "来源", "来源名称", m.BySource) })
+		}
+		if m.ByTime != nil {
+			sheets = append(sheets, func() error { return timeSheet(b, m.ByTime) })
 		}
 		for _, r := range m.Rankings {
 			if r != nil {
@@ -203,6 +221,41 @@ func groupsSheet(b *workbook.Book, name, keyHeader, nameHeader string, s *Summar
 		t.Bold[len(t.Rows)] = true
 		t.Rows = append(t.Rows, row("合计", "", s.Counts))
 	}
+	return b.Sheet(name, t)
+}
+
+// timeSheet is 按日 or 按月: one row per day or month, its first cell a
+// real Excel date, and a 合计 row.
+func timeSheet(b *workbook.Book, s *Summary) error {
+	name, header, layout := SheetDay, "日期", "2006-01-02"
+	if s.GroupBy == ByMonth {
+		name, header, layout = SheetMonth, "月份", "2006-01"
+	}
+	inds := xlsxIndicators()
+	t := workbook.Table{Headers: []string{header}, Bold: map[int]bool{}, FrozenCols: 1}
+	for _, ind := range inds {
+		t.Headers = append(t.Headers, ind.name)
+	}
+	row := func(first any, c Counts) []any {
+		r := []any{first}
+		for _, ind := range inds {
+			r = append(r, ind.value(c))
+		}
+		return r
+	}
+	for _, g := range s.Groups {
+		var first any = g.Key
+		if d, err := time.ParseInLocation(layout, g.Key, model.ChinaTime()); err == nil {
+			if s.GroupBy == ByMonth {
+				first = workbook.Month(d)
+			} else {
+				first = workbook.Date(d)
+			}
+		}
+		t.Rows = append(t.Rows, row(first, g.Counts))
+	}
+	t.Bold[len(t.Rows)] = true
+	t.Rows = append(t.Rows, row("合计", s.Counts))
 	return b.Sheet(name, t)
 }
 

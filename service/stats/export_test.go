@@ -11,6 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/citizen-city/chengguantong/model"
 	"github.com/citizen-city/chengguantong/service/stats"
 )
 
@@ -290,5 +291,34 @@ func TestWorkbookFormulasAreInert(t *testing.T) {
 	}
 	if got := cellText(t, f, "按类别", "A1"); got != "统计期间：2026-01-01 至 2026-12-31" {
 		t.Errorf("an ordinary text changed: %q", got)
+	}
+}
+
+// TestWorkbookTimeSheet: 按日 and 按月 lead each row with a real Excel date.
+func TestWorkbookTimeSheet(t *testing.T) {
+	p := stats.Period{From: time.Date(2026, 5, 1, 0, 0, 0, 0, model.ChinaTime()), To: time.Date(2026, 5, 2, 0, 0, 0, 0, model.ChinaTime())}
+	for _, c := range []struct{ groupBy, key, sheet, shown string }{
+		{stats.ByDay, "2026-05-02", stats.SheetDay, "2026-05-02"},
+		{stats.ByMonth, "2026-05", stats.SheetMonth, "2026-05"},
+	} {
+		byTime := &stats.Summary{Period: p, GroupBy: c.groupBy, Counts: stats.Counts{Reported: 3},
+			Groups: []stats.SummaryGroup{{Key: c.key, Name: c.key, Counts: stats.Counts{Reported: 3}}}}
+		var buf bytes.Buffer
+		if err := stats.WriteWorkbook(&buf, &stats.Summary{Period: p}, nil, nil, nil, stats.WorkbookMore{ByTime: byTime}); err != nil {
+			t.Fatal(err)
+		}
+		f, err := excelize.OpenReader(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cellText(t, f, c.sheet, "A3"); got != c.shown {
+			t.Errorf("%s!A3 shows %q, want %q", c.sheet, got, c.shown)
+		}
+		if n := numberCell(t, f, c.sheet, "A3"); n < 46000 {
+			t.Errorf("%s!A3 = %v, want an Excel date serial", c.sheet, n)
+		}
+		if got := cellText(t, f, c.sheet, "A4"); got != "合计" {
+			t.Errorf("%s!A4 = %q", c.sheet, got)
+		}
 	}
 }

@@ -76,7 +76,8 @@ func vectorOf(x *model.RollupValues) Vector {
 		HoursToResolve: x[model.CounterHours],
 		Dispatched:     i(model.CounterDispatched), Returned: i(model.CounterReturned), Extended: i(model.CounterExtended),
 		Deferred: i(model.CounterDeferred), Urged: i(model.CounterUrged), VerifyFailed: i(model.CounterVerifyFailed),
-		SelfHandled: i(model.CounterSelfHandled), PhotoFlagged: i(model.CounterPhotoFlagged), OpenOverdue: i(model.CounterOpenOverdue)},
+		SelfHandled: i(model.CounterSelfHandled), PhotoFlagged: i(model.CounterPhotoFlagged), OpenOverdue: i(model.CounterOpenOverdue),
+		Scored: i(model.CounterScored), RatingPoints: i(model.CounterRatingPoints)},
 		PartyResolved: i(model.CounterPartyResolved), Participations: i(model.CounterParticipations)}
 }
 

@@ -31,6 +31,11 @@ type Counts struct {
 	// OpenOverdue are tickets past their (approved) deadline and not yet
 	// closed, at the time they went past it.
 	OpenOverdue int64
+	// Scored are the tickets with a resident's rating (each its latest,
+	// counted when first given) and RatingPoints the sum of those ratings:
+	// see MeanRating.
+	Scored       int64
+	RatingPoints int64
 }
 
 func ratio(a, b int64) float64 {
@@ -71,6 +76,15 @@ func (c Counts) ReopenRate() float64 { return ratio(c.Reopened, c.Resolved) }
 // SatisfactionRate is 满意率: satisfied / rated.
 func (c Counts) SatisfactionRate() float64 { return ratio(c.Satisfied, c.Rated) }
 
+// MeanRating is 平均评分: the mean of the residents' ratings (1–5), each
+// ticket's latest (a changed rating counts as changed), 0 with none.
+func (c Counts) MeanRating() float64 {
+	if c.Scored == 0 {
+		return 0
+	}
+	return float64(c.RatingPoints) / float64(c.Scored)
+}
+
 // MeanHoursToResolve is the mean of the hours from registration to
 // resolution over resolved tickets.
 func (c Counts) MeanHoursToResolve() float64 {
@@ -101,6 +115,8 @@ func (c *Counts) Add(o Counts) {
 	c.SelfHandled += o.SelfHandled
 	c.PhotoFlagged += o.PhotoFlagged
 	c.OpenOverdue += o.OpenOverdue
+	c.Scored += o.Scored
+	c.RatingPoints += o.RatingPoints
 }
 
 // Period is a span of calendar days in China Standard Time, both ends
@@ -193,6 +209,8 @@ func (v *Vector) add(o Vector, sign int64) {
 	v.SelfHandled += sign * o.SelfHandled
 	v.PhotoFlagged += sign * o.PhotoFlagged
 	v.OpenOverdue += sign * o.OpenOverdue
+	v.Scored += sign * o.Scored
+	v.RatingPoints += sign * o.RatingPoints
 	v.Reported += sign * o.Reported
 	v.Registered += sign * o.Registered
 	v.Resolved += sign * o.Resolved

@@ -133,7 +133,7 @@ const (
 	noteNobodyOnDuty = "网格内暂无在岗网格员，已推送社区在职党员，并等待人工派遣"
 	notePooled       = "已同时推送社区在职党员认领"
 	noteReassigned   = "超时未接单，重新派遣"
-	noteEscalated    = "超过处置时限，已上报督办"
+	noteEscalated    = "超过处置时限，已升级督办"
 )
 
 // Handle routes one registered ticket; safe to call any number of times.

@@ -24,19 +24,42 @@ type EventFeed interface {
 // (Subscribe), whichever instance made the change.
 type Live struct {
 	feed   EventFeed
+	users  UserGetter
 	logger *slog.Logger
 
 	mu   sync.Mutex
 	subs map[*LiveSubscription]struct{}
 }
 
-// NewLive returns the live view.
-func NewLive(feed EventFeed, logger *slog.Logger) *Live {
-	return &Live{feed: feed, logger: logger, subs: map[*LiveSubscription]struct{}{}}
+// NewLive returns the live view; users name assignees by their people
+// directory id (nil: by account id).
+func NewLive(feed EventFeed, users UserGetter, logger *slog.Logger) *Live {
+	return &Live{feed: feed, users: users, logger: logger, subs: map[*LiveSubscription]struct{}{}}
+}
+
+// directoryID is the people directory's id of the user holding a ticket in
+// role — what the staff's lists and the candidates call them —, or the
+// account id when the account cannot be read.
+func (l *Live) directoryID(ctx context.Context, userID string, role model.Role) string {
+	if userID == "" || l.users == nil {
+		return userID
+	}
+	u, err := l.users.Get(ctx, userID)
+	if err != nil {
+		return userID
+	}
+	switch {
+	case role == model.RolePartyMember && u.PartyMemberID != "":
+		return u.PartyMemberID
+	case role != model.RolePartyMember && u.WorkerID != "":
+		return u.WorkerID
+	}
+	return userID
 }
 
 // liveTicket is the data of ticket.created, ticket.changed and
-// ticket.overdue (docs/openapi.yaml, LiveTicket).
+// ticket.overdue (docs/openapi.yaml, LiveTicket): assignee_id is the
+// people directory's id, as the staff's lists give it.
 type liveTicket struct {
 	ID         string `json:"id"`
 	CaseNo     string `json:"case_no"`
@@ -55,7 +78,7 @@ func (l *Live) Changed(ctx context.Context, t *model.Ticket, events []model.Even
 		return nil
 	}
 	data, err := json.Marshal(liveTicket{ID: t.ID, CaseNo: t.CaseNo, Status: string(t.Status), Held: t.Held,
-		Overdue: t.OpenOverdue(), AssigneeID: t.AssigneeID})
+		Overdue: t.OpenOverdue(), AssigneeID: l.directoryID(ctx, t.AssigneeID, t.AssigneeRole)})
 	if err != nil {
 		return err
 	}

@@ -221,23 +221,34 @@ func (in *ReportInput) Validate() error {
 }
 
 // ValidateLocation checks a submitted point: in range, of a known coordinate
-// system, and inside China (where the service and GCJ-02 apply).
+// system, and inside China (where the service and GCJ-02 apply). Messages
+// lead with the JSON path, then name the part in words (纬度, 经度, 坐标系).
 func ValidateLocation(field string, l model.Location) error {
+	path := func(part string) string {
+		if field == "" {
+			return part
+		}
+		return field + "." + part
+	}
 	if math.IsNaN(l.Lat) || l.Lat < -90 || l.Lat > 90 {
-		return model.Invalid(field+".lat", "必须在 -90 到 90 之间")
+		return model.Invalid(path("lat"), "纬度必须在 -90 到 90 之间，收到 %g", l.Lat)
 	}
 	if math.IsNaN(l.Lng) || l.Lng < -180 || l.Lng > 180 {
-		return model.Invalid(field+".lng", "必须在 -180 到 180 之间")
+		return model.Invalid(path("lng"), "经度必须在 -180 到 180 之间，收到 %g", l.Lng)
 	}
 	switch l.CoordType {
 	case model.CoordGCJ02, model.CoordWGS84:
 	case "":
-		return model.Invalid(field+".coord_type", "不能为空：gcj02（wx.chooseLocation、地图组件）或 wgs84（wx.getLocation 默认）")
+		return model.Invalid(path("coord_type"), "坐标系不能为空：gcj02（wx.chooseLocation、地图组件）或 wgs84（wx.getLocation 默认）")
 	default:
-		return model.Invalid(field+".coord_type", "必须是 gcj02 或 wgs84，不能是 %q", l.CoordType)
+		return model.Invalid(path("coord_type"), "坐标系必须是 gcj02 或 wgs84，不能是 %q", l.CoordType)
 	}
 	if !geo.InChina(geo.Point{Lat: l.Lat, Lng: l.Lng}) {
-		return model.Invalid(field, "（%.6f, %.6f）不在中国境内", l.Lat, l.Lng)
+		at := field
+		if at == "" {
+			at = "lat" // a query's parameters
+		}
+		return model.Invalid(at, "位置（纬度 %.6f，经度 %.6f）不在中国境内", l.Lat, l.Lng)
 	}
 	return nil
 }
@@ -424,11 +435,12 @@ func (r *Reports) releasePhotos(ctx context.Context, ids []string, ticketID stri
 	}
 }
 
-// Get returns a report to someone allowed to see it: its reporter, a
-// resident whose duplicate was merged into it, its assignee, or staff.
+// Get returns a report, named by its id or case number, to someone allowed
+// to see it: its reporter, a resident whose duplicate was merged into it,
+// its assignee, or staff.
 // Anyone else gets not_found, as if it did not exist.
 func (r *Reports) Get(ctx context.Context, u *model.User, id string) (*model.Ticket, error) {
-	t, err := r.tickets.Get(ctx, id)
+	t, err := Load(ctx, r.tickets, id)
 	if errors.Is(err, model.ErrNotFound) {
 		return nil, model.Errorf(model.CodeNotFound, "没有这条上报 %s", id)
 	}
@@ -441,11 +453,14 @@ func (r *Reports) Get(ctx context.Context, u *model.User, id string) (*model.Tic
 	return t, nil
 }
 
-// CanSee is the one authorization rule for reading a ticket.
+// CanSee is the one authorization rule for reading a ticket as its
+// reporter, follower or assignee does — or as staff who handle tickets
+// (dispatchers, admins) do; a leader reads tickets through the staff's
+// masked views only, an auditor not at all.
 func CanSee(u *model.User, t *model.Ticket) bool {
 	switch {
 	case u.Has(model.RoleStaff):
-		return true
+		return u.HasAny(model.RoleDispatcher, model.RoleAdmin)
 	case u.ID == t.ReporterID, u.ID == t.AssigneeID && t.AssigneeID != "":
 		return true
 	}

@@ -85,6 +85,9 @@ const (
 	ReasonRiskyPhoto = "照片未通过内容安全审核，请重新拍摄后提交"
 	ReasonPhotoUsed  = "照片已用于其他反映，请重新上传"
 	noteHeld         = "内容需人工审核"
+	// noteReporterGone holds a report whose reporter closed their account
+	// before it was screened.
+	noteReporterGone = "反映人已注销账号，无法进行内容安全检查，转人工审核"
 	noteRegistered   = "已立案，等待派遣"
 )
 
@@ -121,16 +124,26 @@ func (s *Screening) Handle(ctx context.Context, ticketID string) error {
 	}
 	now := s.now()
 
+	u, err := s.users.Get(ctx, t.ReporterID)
+	if errors.Is(err, model.ErrNotFound) {
+		// The reporter closed their account while the report waited: with
+		// no openid WeChat cannot check it, so staff decide; its personal
+		// data goes after this first transition (service/privacy).
+		before := Snapshot(t)
+		if err := t.Hold(model.Act{At: now, Note: noteReporterGone}); err != nil {
+			return err
+		}
+		return s.workflow.Commit(ctx, before, t)
+	}
+	if err != nil {
+		return fmt.Errorf("screen %s: %w", t.ID, err)
+	}
 	// Make the photos durably the ticket's; a lost race means another report
 	// of the same resident holds one.
 	if n, err := s.photos.Claim(ctx, t.ReporterID, ticketPhotos(t), t.ID); err != nil {
 		return err
 	} else if n < len(ticketPhotos(t)) {
 		return s.reject(ctx, t, ReasonPhotoUsed)
-	}
-	u, err := s.users.Get(ctx, t.ReporterID)
-	if err != nil {
-		return fmt.Errorf("screen %s: %w", t.ID, err)
 	}
 	suggest, err := s.content.CheckText(ctx, u.OpenID, t.Description+"\n"+t.Address)
 	if err != nil {

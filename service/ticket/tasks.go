@@ -148,6 +148,7 @@ func (s *Tasks) Resolve(ctx context.Context, u *model.User, id, note string, pho
 	if err != nil {
 		return nil, err
 	}
+	id = t.ID // the photos are claimed for the ticket, whatever the caller named it by
 	if !model.CanApply(model.EventResolved, t.Status) {
 		return nil, model.Errorf(model.CodeConflict, "工单当前状态为“%s”（%s），不能办结；请先接单", t.Status.Label(), t.Status)
 	}
@@ -168,16 +169,20 @@ func (s *Tasks) Resolve(ctx context.Context, u *model.User, id, note string, pho
 
 // assigned loads a ticket assigned to u; anyone else's is not_found.
 func (s *Tasks) assigned(ctx context.Context, u *model.User, id string) (*model.Ticket, error) {
-	t, err := s.tickets.Get(ctx, id)
+	t, err := Load(ctx, s.tickets, id)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && t.AssigneeID != u.ID) {
 		return nil, model.Errorf(model.CodeNotFound, "没有任务 %s", id)
 	}
 	return t, err
 }
 
-// Dispatch assigns a ticket by hand (staff), including one held for review.
+// Dispatch assigns a ticket by hand (staff), including one held for review
+// (registered by it), with note on the timeline ("人工派遣" when empty).
 // Errors: invalid_argument (assignee), not_found, conflict.
-func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID string) (*model.Ticket, error) {
+func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID, note string) (*model.Ticket, error) {
+	if note == "" {
+		note = "人工派遣"
+	}
 	if assigneeID == "" {
 		return nil, model.Invalid("assignee_id", "不能为空")
 	}
@@ -199,7 +204,7 @@ func (s *Tasks) Dispatch(ctx context.Context, staff *model.User, id, assigneeID 
 			return err
 		}
 		now := s.now()
-		return t.Dispatch(model.Act{At: now, By: model.Actor{ID: staff.ID, Role: model.RoleStaff}, Note: "人工派遣"},
+		return t.Dispatch(model.Act{At: now, By: model.Actor{ID: staff.ID, Role: model.RoleStaff}, Note: note},
 			to, s.workflow.AcceptBy(now), sla)
 	})
 }

@@ -70,17 +70,28 @@ var errUnchanged = errors.New("nothing to do")
 // version to other writers.
 const maxCommitAttempts = 10
 
-// Step loads ticket id, applies change, and commits it with the version as
-// precondition, reloading and applying change again when another writer
-// committed first; then it relays the after-commit work. change returns
-// errUnchanged to commit nothing. Errors: those of change, not_found,
-// conflict (ten lost races), unavailable.
-func (w *Workflow) Step(ctx context.Context, id string, change func(t *model.Ticket) error) (*model.Ticket, error) {
+// Step loads the ticket ref names (its id or case number: Load), applies
+// change, and commits it with the version as precondition, reloading and
+// applying change again when another writer committed first; then it
+// relays the after-commit work. change returns errUnchanged to commit
+// nothing. Errors: those of change, not_found, conflict (ten lost races),
+// unavailable.
+func (w *Workflow) Step(ctx context.Context, ref string, change func(t *model.Ticket) error) (*model.Ticket, error) {
+	id := ""
 	for attempt := 0; ; attempt++ {
-		t, err := w.tickets.Get(ctx, id)
+		var (
+			t   *model.Ticket
+			err error
+		)
+		if id == "" {
+			t, err = Load(ctx, w.tickets, ref)
+		} else {
+			t, err = w.tickets.Get(ctx, id)
+		}
 		if err != nil {
 			return nil, err
 		}
+		id = t.ID
 		before := Snapshot(t)
 		if err := change(t); err != nil {
 			if errors.Is(err, errUnchanged) {
@@ -149,6 +160,12 @@ func (w *Workflow) Intake(ctx context.Context, t *model.Ticket, idem, bodyHash s
 		w.relay.After(ctx, t, 0)
 	}
 	return t, nil
+}
+
+// Load loads the ticket ref names: its id or its case number. Errors:
+// not_found, unavailable.
+func (w *Workflow) Load(ctx context.Context, ref string) (*model.Ticket, error) {
+	return Load(ctx, w.tickets, ref)
 }
 
 // Replay returns the ticket an earlier submission with the same

@@ -33,6 +33,7 @@ func (m *Mongo) Engine(o Options) (store.Engine, *Stats) {
 		now = time.Now
 	}
 	tickets := NewTickets(m, o.Instance, now)
+	photos := NewPhotos(m, now)
 	stats := NewStats(m, StatsDeps{Tickets: tickets, Lease: o.Lease, Wakeups: o.Wakeups, Cache: o.Cache,
 		Owner: o.Instance, Now: now, Logger: o.Logger})
 	return store.Engine{
@@ -44,11 +45,17 @@ func (m *Mongo) Engine(o Options) (store.Engine, *Stats) {
 		People:        NewPeople(m, now),
 		Categories:    NewCategories(m, now),
 		Grids:         NewGrids(m, now),
-		Photos:        NewPhotos(m, now),
+		Photos:        photos,
 		Activities:    NewActivities(m, now),
 		APIKeys:       NewAPIKeys(m),
 		Submitters:    NewOpen311Submitters(m),
 		Notifications: NewNotifications(m, now),
 		Subscriptions: NewSubscriptions(m, now),
+		Addresses:     NewAddresses(m),
+		Layers:        NewLayers(m, now),
+		Staff:         NewStaff(m, now),
+		Trail:         NewTrail(m, now),
+		Privacy:       NewPrivacy(m, tickets, now),
+		Redaction:     NewRedaction(photos),
 	}, stats
 }

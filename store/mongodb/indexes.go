@@ -130,12 +130,29 @@ var indexes = []index{
 	{collection: colWorkers, keys: keys("grid_codes"), name: "grid_codes"},
 	{collection: colNotifications, keys: keys("at"), name: "at"},
 	{collection: colSubscriptions, keys: keys("sub"), name: ixSubscriptions},
-	{collection: colActivities, keys: keys("starts_at"), name: "starts_at"},
+	{collection: colActivities, keys: keys("starts_at"), name: ixActivitiesStart},
+	{collection: colActivities, keys: keys("starts_at", "_id"), name: ixActivitiesStartID},
+	{collection: colActivities, keys: keys("community", "starts_at", "_id"), name: ixActivitiesCommunity},
+	{collection: colActivities, keys: keys("kind", "starts_at", "_id"), name: ixActivitiesKind},
+	{collection: colActivityCheckins, keys: keys("activity_id", "at"), name: ixCheckinsActivity},
+	{collection: colAddresses, keys: keys("name"), unique: true, name: ixAddressName},
+	{collection: colAddresses, keys: keys("grams"), name: ixAddressGrams},
 	// GridFS's own indexes of the photo files (the driver's upload would
 	// make them on first use; Photos writes the files itself).
 	{collection: photosBucket + ".chunks", keys: keys("files_id", "n"), unique: true, name: "files_id_1_n_1"},
 	{collection: photosBucket + ".files", keys: keys("filename", "uploadDate"), name: "filename_1_uploadDate_1"},
 	{collection: colActivityCheckins, keys: keys("starts_at", "_id"), name: "starts_at"},
+
+	// The duty of care (docs/privacy.md): the access trail by actor,
+	// action and target (each newest first), the retention period's work
+	// list, the erasures still to do, a resident's uploads and messages.
+	{collection: colAudit, keys: keys("actor_id", "_id"), name: ixAuditActor},
+	{collection: colAudit, keys: keys("action", "_id"), name: ixAuditAction},
+	{collection: colAudit, keys: keys("target", "_id"), name: ixAuditTarget},
+	{collection: colTickets, keys: keys("status", "anon", "updated_at"), name: ixRetention},
+	{collection: colErasures, keys: keys("at"), name: "at"},
+	{collection: colPhotos, keys: keys("owner_id"), name: "owner_id"},
+	{collection: colNotifications, keys: keys("user_id"), name: "user_id"},
 }
 
 // EnsureIndexes creates the indexes every collection needs, then fills in

@@ -73,6 +73,14 @@ type photoDoc struct {
 	// FullType and ThumbType are their content types.
 	FullType  string `bson:"full_type,omitempty"`
 	ThumbType string `bson:"thumb_type,omitempty"`
+	// A redacted photo (redaction.go): when, and its kept original (in the
+	// document when Inline, else the GridFS file <id>.original).
+	RedactedAt     time.Time `bson:"redacted_at,omitempty"`
+	HasOriginal    bool      `bson:"has_original,omitempty"`
+	OriginalSHA256 string    `bson:"original_sha256,omitempty"`
+	OriginalSize   int64     `bson:"original_size,omitempty"`
+	OriginalType   string    `bson:"original_type,omitempty"`
+	Original       []byte    `bson:"original,omitempty"`
 }
 
 // inlineMax is the size of the two files up to which they are kept in the
@@ -80,13 +88,14 @@ type photoDoc struct {
 const inlineMax = 8 << 20
 
 // noFiles leaves the files out of a read of metadata.
-var noFiles = bson.M{"full": 0, "thumb": 0}
+var noFiles = bson.M{"full": 0, "thumb": 0, "original": 0}
 
 func (d *photoDoc) model() *model.Photo {
 	p := &model.Photo{
 		ID: d.ID, OwnerID: d.OwnerID, ContentType: d.ContentType, Width: d.Width, Height: d.Height,
 		Size: d.Size, SHA256: d.SHA256, TakenAt: d.TakenAt, UsedBy: d.UsedBy, CreatedAt: d.CreatedAt,
 		Moderation: model.Moderation{TraceID: d.Moderation.TraceID, Suggest: d.Moderation.Suggest, CheckedAt: d.Moderation.CheckedAt},
+		RedactedAt: d.RedactedAt, HasOriginal: d.HasOriginal, OriginalType: d.OriginalType,
 	}
 	if d.ExifLoc != nil {
 		p.ExifLocation = &model.Point{Lat: d.ExifLoc.Lat, Lng: d.ExifLoc.Lng}
@@ -189,13 +198,17 @@ func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, i
 		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))
 	}
 	size, sum, data := d.Size, d.SHA256, d.Full
-	if variant == VariantThumb {
+	switch {
+	case variant == VariantThumb:
 		size, sum, data = d.ThumbSize, d.ThumbSHA256, d.Thumb
+	case variant == model.VariantOriginal && d.HasOriginal:
+		size, sum, data = d.OriginalSize, d.OriginalSHA256, d.Original
+	case variant == model.VariantOriginal:
+		variant = VariantFull // never redacted: the full rendition is the original
+	case variant != VariantFull:
+		return nil, 0, "", model.Errorf(model.CodeNotFound, "照片不存在")
 	}
 	if d.Inline {
-		if variant != VariantFull && variant != VariantThumb {
-			return nil, 0, "", model.Errorf(model.CodeNotFound, "照片不存在")
-		}
 		return io.NopCloser(bytes.NewReader(data)), int64(len(data)), sum, nil
 	}
 	ds, err := s.bucket().OpenDownloadStream(ctx, id+"."+variant)

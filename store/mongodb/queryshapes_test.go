@@ -113,7 +113,7 @@ func CheckQueryShapes(t *testing.T, m *Mongo) {
 		declared[ix.collection+"."+ix.name] = ix
 	}
 	created := map[string]bool{}
-	for _, c := range []string{colTickets, colTicketLog, colSubscriptions, colWorkers, colPartyMembers} {
+	for _, c := range []string{colTickets, colTicketLog, colSubscriptions, colWorkers, colPartyMembers, colActivities, colActivityCheckins, colAddresses} {
 		specs, err := m.db.Collection(c).Indexes().ListSpecifications(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +123,7 @@ func CheckQueryShapes(t *testing.T, m *Mongo) {
 		}
 	}
 	mongod := os.Getenv("MONGODB_URI") != ""
-	for _, s := range append(staffShapes(), otherShapes()...) {
+	for _, s := range slices.Concat(staffShapes(), otherShapes(), deskShapes()) {
 		if s.index == "" {
 			t.Errorf("%s: no index", s.name)
 			continue

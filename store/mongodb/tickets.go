@@ -68,6 +68,9 @@ type logDoc struct {
 	// Pending is the commit's time while the applier has not counted the
 	// entry, and absent after: a sparse index lists what is left to count.
 	Pending *time.Time `bson:"pending,omitempty"`
+	// Personal, on an anonymisation's entry (privacy.go), are the fields
+	// set at insert that it rewrites, applied with Fields.
+	Personal *personalDoc `bson:"personal,omitempty"`
 }
 
 func logID(ticketID string, version int64) string { return fmt.Sprintf("%s/%d", ticketID, version) }
@@ -483,6 +486,11 @@ func (s *Tickets) applied(ctx context.Context, e *logDoc) (bool, error) {
 		return false, err
 	}
 	set["version"] = e.Version
+	if e.Personal != nil {
+		if err := e.Personal.addTo(set); err != nil {
+			return false, err
+		}
+	}
 	res, err := s.c.UpdateOne(ctx, bson.M{"_id": e.Ticket, "version": e.Version - 1}, bson.M{"$set": set})
 	if err != nil {
 		return false, fmt.Errorf("apply ticket: %w", translate(err))

@@ -49,12 +49,13 @@ type userDoc struct {
 	PartyMemberID string    `bson:"party_member_id,omitempty"`
 	OnDuty        bool      `bson:"on_duty"`
 	CreatedAt     time.Time `bson:"created_at"`
+	Sessions      int64     `bson:"sessions,omitempty"`
 }
 
 func (d *userDoc) model() *model.User {
 	u := &model.User{
 		ID: d.ID, Kind: model.KindWeChat, OpenID: d.OpenID,
-		WorkerID: d.WorkerID, PartyMemberID: d.PartyMemberID, OnDuty: d.OnDuty, CreatedAt: d.CreatedAt,
+		WorkerID: d.WorkerID, PartyMemberID: d.PartyMemberID, OnDuty: d.OnDuty, CreatedAt: d.CreatedAt, Sessions: d.Sessions,
 	}
 	for _, r := range d.Roles {
 		u.Roles = append(u.Roles, model.Role(r))
@@ -67,10 +68,33 @@ type staffDoc struct {
 	Username     string    `bson:"username"`
 	PasswordHash []byte    `bson:"password_hash"`
 	CreatedAt    time.Time `bson:"created_at"`
+	// Name, roles, disabled and the session version (staff.go); an account
+	// stored before roles has none and keeps what it could do: admin and
+	// dispatcher.
+	Name     string   `bson:"name,omitempty"`
+	Roles    []string `bson:"roles,omitempty"`
+	Disabled bool     `bson:"disabled,omitempty"`
+	Sessions int64    `bson:"sessions,omitempty"`
+	SeedHash []byte   `bson:"seed_hash,omitempty"`
 }
 
+// bootstrapRoles are the roles of an account stored without any: the
+// bootstrap account, and accounts from before roles.
+var bootstrapRoles = []model.Role{model.RoleStaff, model.RoleAdmin, model.RoleDispatcher}
+
 func (d *staffDoc) model() *model.User {
-	return &model.User{ID: d.ID, Kind: model.KindStaff, Username: d.Username, Roles: []model.Role{model.RoleStaff}, CreatedAt: d.CreatedAt}
+	u := &model.User{ID: d.ID, Kind: model.KindStaff, Username: d.Username, Name: d.Name, Disabled: d.Disabled,
+		Sessions: d.Sessions, CreatedAt: d.CreatedAt}
+	for _, r := range d.Roles {
+		u.Roles = append(u.Roles, model.Role(r))
+	}
+	if len(u.Roles) == 0 {
+		u.Roles = append(u.Roles, bootstrapRoles...)
+	}
+	if !u.Has(model.RoleStaff) {
+		u.Roles = append([]model.Role{model.RoleStaff}, u.Roles...)
+	}
+	return u
 }
 
 // UpsertWeChat returns the user of openid, creating them as a resident on

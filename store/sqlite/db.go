@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -47,6 +49,9 @@ type Options struct {
 	// SkipIntegrityCheck skips the start-up check (tests that open and
 	// close a store many times).
 	SkipIntegrityCheck bool
+	// Logger receives what the operator must know: the disk under
+	// DATA_DIR full, and space back. Nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // DB is an open embedded store.
@@ -60,6 +65,10 @@ type DB struct {
 	instance string
 	ws       stmtCache // the writer's prepared statements (tickets.go)
 	rs       stmtCache // the readers' prepared statements (query)
+	logger   *slog.Logger
+	// full is set when a write failed for lack of space, and cleared by
+	// a write that succeeds or by Ping finding room again (space.go).
+	full atomic.Bool
 }
 
 //go:embed migrations/*.sql
@@ -80,9 +89,12 @@ func Open(ctx context.Context, dir string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{dir: abs, path: filepath.Join(abs, FileName), lock: lock, now: opt.Now, instance: opt.Instance}
+	db := &DB{dir: abs, path: filepath.Join(abs, FileName), lock: lock, now: opt.Now, instance: opt.Instance, logger: opt.Logger}
 	if db.now == nil {
 		db.now = time.Now
+	}
+	if db.logger == nil {
+		db.logger = slog.Default()
 	}
 	if err := db.open(ctx, opt); err != nil {
 		db.Close()
@@ -112,7 +124,17 @@ func (db *DB) open(ctx context.Context, opt Options) error {
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
 	if _, err := db.w.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		if corrupt(err) {
+			return db.damaged(err.Error())
+		}
 		return translate(fmt.Errorf("enable WAL: %w", err))
+	}
+	// Keep the WAL and its index (-shm) when the store closes: a server
+	// that must start on a full disk cannot make a new -shm (32 KB), and
+	// without one it cannot open the database at all. The writer is the
+	// last connection Close closes, so its setting decides.
+	if err := db.persistWAL(ctx); err != nil {
+		return translate(fmt.Errorf("keep the WAL: %w", err))
 	}
 	if !opt.SkipIntegrityCheck {
 		if err := db.checkIntegrity(ctx); err != nil {
@@ -120,6 +142,9 @@ func (db *DB) open(ctx context.Context, opt Options) error {
 		}
 	}
 	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	if err := db.settleMigrations(ctx); err != nil {
 		return err
 	}
 	// The planner's statistics, for the queries it plans itself: ANALYZE
@@ -130,6 +155,23 @@ func (db *DB) open(ctx context.Context, opt Options) error {
 	return nil
 }
 
+// persistWAL sets SQLITE_FCNTL_PERSIST_WAL on the writer connection.
+func (db *DB) persistWAL(ctx context.Context) error {
+	c, err := db.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		fc, ok := dc.(msqlite.FileControl)
+		if !ok {
+			return errors.New("the SQLite driver offers no file control")
+		}
+		_, err := fc.FileControlPersistWAL("main", 1)
+		return err
+	})
+}
+
 // dsn is the driver's URI of path with the pragmas every connection needs.
 func dsn(path string, extra ...string) string {
 	q := []string{
@@ -138,6 +180,9 @@ func dsn(path string, extra ...string) string {
 		"_pragma=synchronous(NORMAL)", // durable at each checkpoint; WAL keeps the file consistent
 		"_pragma=temp_store(MEMORY)",
 		"_pragma=cache_size(-32000)", // 32 MB per connection
+		// Deleted and rewritten content (a resident's erased texts) is
+		// zeroed where that costs no extra I/O (docs/privacy.md).
+		"_pragma=secure_delete(FAST)",
 		"_time_format=sqlite",
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + strings.Join(append(q, extra...), "&")
@@ -211,10 +256,12 @@ func (db *DB) Close() error {
 		// A last checkpoint folds the WAL into the database file, so that
 		// the next start has nothing to replay.
 		_, ckErr := db.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-		errs = append(errs, db.w.Close())
+		// The readers first: the writer, closing last, keeps the WAL's
+		// files (persistWAL).
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
 		}
+		errs = append(errs, db.w.Close())
 		if ckErr == nil && errors.Join(errs...) == nil {
 			db.markClean()
 		}
@@ -230,7 +277,9 @@ func (db *DB) Close() error {
 // Dir is the directory the store lives in.
 func (db *DB) Dir() string { return db.dir }
 
-// Ping checks that the database answers a read.
+// Ping checks that the database answers a read and that the disk under
+// DATA_DIR has room for writes (see space.go): while it has none, Ping
+// answers unavailable with the storage-full message, so /readyz says so.
 func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -238,13 +287,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return translate(err)
 	}
-	return nil
+	return db.checkSpace()
 }
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE on the writer
 // connection) and commits it; fn's error, or a failed commit, rolls it
-// back. Errors are translated into model errors.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// back. Errors are translated into model errors; a write refused for lack
+// of space marks the store full, one that succeeds clears the mark.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	defer func() { db.noteWrite(err) }()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
@@ -270,6 +321,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	slices.Sort(names)
 	var current int
 	if err := db.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		if corrupt(err) {
+			return db.damaged(err.Error())
+		}
 		return translate(fmt.Errorf("schema version: %w", err))
 	}
 	latest := 0
@@ -301,6 +355,28 @@ func (db *DB) migrate(ctx context.Context) error {
 		return model.Errorf(model.CodeUnavailable, "数据目录 %s 由更新版本的服务写入（数据库版本 %d，本程序只认识到 %d）；请使用更新的版本，或从备份恢复", db.dir, current, latest)
 	}
 	return nil
+}
+
+// settleMigrations does what a migration asked for that SQL cannot: a
+// migration that adds statistics counters sets meta's rebuild_stats, and
+// the roll-ups are rebuilt from the tickets once (every ticket counted
+// with the counters as the model now defines them).
+func (db *DB) settleMigrations(ctx context.Context) error {
+	var why string
+	err := db.w.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'rebuild_stats'").Scan(&why)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return translate(fmt.Errorf("read meta: %w", err))
+	}
+	if _, err := db.Stats().Rebuild(ctx); err != nil {
+		return fmt.Errorf("rebuild the statistics after migration %s: %w", why, err)
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key = 'rebuild_stats'")
+		return err
+	})
 }
 
 // migrationNumber reads NNNN from migrations/NNNN_name.sql.

@@ -24,5 +24,11 @@ func (db *DB) EngineAs(instance string) store.Engine {
 		Submitters:    db.Submitters(),
 		Notifications: db.Notifications(),
 		Subscriptions: db.Subscriptions(),
+		Addresses:     db.Addresses(),
+		Layers:        db.Layers(),
+		Staff:         db.Staff(),
+		Trail:         db.Trail(),
+		Privacy:       db.Privacy(),
+		Redaction:     db.Redaction(),
 	}
 }

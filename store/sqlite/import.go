@@ -133,8 +133,8 @@ func importBatch[T any](ctx context.Context, db *DB, what string, xs []T, row fu
 // and creation times. Errors: conflict (an id or openid taken), unavailable.
 func (db *DB) ImportUsers(ctx context.Context, users []model.User) error {
 	return importBatch(ctx, db, "users", users, func(tx *sql.Tx, u *model.User) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-			u.ID, u.OpenID, jsonStrings(u.Roles), u.WorkerID, u.PartyMemberID, u.OnDuty, msOf(u.CreatedAt))
+		_, err := tx.ExecContext(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			u.ID, u.OpenID, jsonStrings(u.Roles), u.WorkerID, u.PartyMemberID, u.OnDuty, msOf(u.CreatedAt), u.Sessions)
 		return err
 	})
 }

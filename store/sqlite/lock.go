@@ -11,6 +11,9 @@ import (
 	"strings"
 	"syscall"
 
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/citizen-city/chengguantong/model"
 )
 
@@ -100,13 +103,10 @@ func (db *DB) checkIntegrity(ctx context.Context) error {
 	// From here on the mark is stale whatever happens: a crash must not
 	// leave a mark that vouches for a file it did not see closed.
 	_ = os.Remove(markPath)
-	damaged := func(detail string) error {
-		return model.Errorf(model.CodeUnavailable,
-			"数据库文件 %s 已损坏（%s），服务拒绝启动以免写入更多数据。请停止服务后用最近的备份恢复：server restore 备份文件（见 docs/operations.md）", db.path, detail)
-	}
+	damaged := db.damaged
 	var n int
 	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
-		if e := translate(err); errors.Is(e, model.ErrUnavailable) && strings.Contains(e.Error(), "损坏") {
+		if corrupt(err) {
 			return damaged(err.Error())
 		}
 		return translate(fmt.Errorf("read schema: %w", err))
@@ -147,4 +147,22 @@ func integrityProblems(ctx context.Context, db *sql.DB, pragma string) (string, 
 // the last checkpoint.
 func (db *DB) markClean() {
 	_ = os.WriteFile(filepath.Join(db.dir, cleanMark), []byte(db.fileStamp()+"\n"), 0o600)
+}
+
+// damaged is the refusal of a damaged database at start-up: what is wrong,
+// and how to put the last backup back.
+func (db *DB) damaged(detail string) error {
+	return model.Errorf(model.CodeUnavailable,
+		"数据库文件 %s 已损坏（%s），服务拒绝启动以免写入更多数据。恢复方法：把数据目录整个移走保存（如 mv %s %s.damaged），再用最近的备份恢复到空的数据目录：server restore 备份文件（见 docs/operations.md），然后启动服务", db.path, detail, db.dir, db.dir)
+}
+
+// corrupt reports whether err says the database file is damaged (or not
+// a database at all).
+func corrupt(err error) bool {
+	var se *msqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code() & 0xff
+	return code == sqlite3.SQLITE_CORRUPT || code == sqlite3.SQLITE_NOTADB
 }

@@ -54,18 +54,19 @@ func (db *DB) Photos() *Photos {
 }
 
 const photoColumns = `id, owner_id, content_type, width, height, size, sha256, taken_at, exif_lat, exif_lng,
-	used_by, trace_id, suggest, checked_at, created_at`
+	used_by, trace_id, suggest, checked_at, created_at, redacted_at, has_original, original_type`
 
 func scanPhoto(r scannable) (*model.Photo, error) {
 	var (
 		p                  model.Photo
 		taken, checked     sql.NullInt64
+		redacted           sql.NullInt64
 		lat, lng           sql.NullFloat64
 		created            int64
 		traceID, suggested string
 	)
 	if err := r.Scan(&p.ID, &p.OwnerID, &p.ContentType, &p.Width, &p.Height, &p.Size, &p.SHA256, &taken, &lat, &lng,
-		&p.UsedBy, &traceID, &suggested, &checked, &created); err != nil {
+		&p.UsedBy, &traceID, &suggested, &checked, &created, &redacted, &p.HasOriginal, &p.OriginalType); err != nil {
 		return nil, err
 	}
 	if taken.Valid {
@@ -76,7 +77,7 @@ func scanPhoto(r scannable) (*model.Photo, error) {
 		p.ExifLocation = &model.Point{Lat: lat.Float64, Lng: lng.Float64}
 	}
 	p.Moderation = model.Moderation{TraceID: traceID, Suggest: suggested, CheckedAt: timeOfNullMs(checked)}
-	p.CreatedAt = timeOfMs(created)
+	p.CreatedAt, p.RedactedAt = timeOfMs(created), timeOfNullMs(redacted)
 	return &p, nil
 }
 
@@ -133,6 +134,7 @@ func (s *Photos) Create(ctx context.Context, p model.Photo, full, thumb model.Ph
 		return nil, fmt.Errorf("store photo: %w", err)
 	}
 	if err := s.writeFiles(p.ID, full.Data, thumb.Data); err != nil {
+		s.db.noteWrite(err)
 		// Nothing of it is left if the disk lets us; else the row is swept
 		// as an unused upload.
 		_ = s.removeFiles(p.ID)
@@ -214,7 +216,7 @@ func syncDir(dir string) error {
 // interrupted write among them; a file already gone is no error.
 func (s *Photos) removeFiles(id string) error {
 	var errs []error
-	for _, v := range []string{VariantFull, VariantThumb} {
+	for _, v := range []string{VariantFull, VariantThumb, model.VariantOriginal} {
 		for _, path := range []string{s.pathOf(id, v), s.pathOf(id, v) + ".tmp"} {
 			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, err)
@@ -273,11 +275,13 @@ func (s *Photos) Many(ctx context.Context, ids []string) ([]*model.Photo, error)
 // missing), unavailable.
 func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, int64, string, error) {
 	gone := missing("照片不存在")
-	if variant != VariantFull && variant != VariantThumb {
+	if variant != VariantFull && variant != VariantThumb && variant != model.VariantOriginal {
 		return nil, 0, "", gone
 	}
-	var full, thumb string
-	err := s.db.r.QueryRowContext(ctx, "SELECT sha256, thumb_sha256 FROM photos WHERE id = ? AND gone = 0", id).Scan(&full, &thumb)
+	var full, thumb, original string
+	var hasOriginal bool
+	err := s.db.r.QueryRowContext(ctx, "SELECT sha256, thumb_sha256, original_sha256, has_original FROM photos WHERE id = ? AND gone = 0", id).
+		Scan(&full, &thumb, &original, &hasOriginal)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !isPhotoID(id)) {
 		return nil, 0, "", gone
 	}
@@ -285,8 +289,13 @@ func (s *Photos) Open(ctx context.Context, id, variant string) (io.ReadCloser, i
 		return nil, 0, "", fmt.Errorf("open photo: %w", translate(err))
 	}
 	sum := full
-	if variant == VariantThumb {
+	switch {
+	case variant == VariantThumb:
 		sum = thumb
+	case variant == model.VariantOriginal && hasOriginal:
+		sum = original
+	case variant == model.VariantOriginal:
+		variant = VariantFull // never redacted: the full rendition is the original
 	}
 	f, err := os.Open(s.pathOf(id, variant))
 	if errors.Is(err, fs.ErrNotExist) {

@@ -146,7 +146,9 @@ func TestPeoplePlans(t *testing.T) {
 
 		// Grouped by kind: the period's rows, searched, then counted.
 		queryShape{name: "CountActivities", query: sqlCountActivities, args: []any{1, 2}, sorts: true},
-		queryShape{name: "CheckinsBetween", query: sqlCheckinsBetween, args: []any{1, 2}},
+		// The period's live activities by start, each one's check-ins by
+		// key; the order within an activity sorts the period's rows.
+		queryShape{name: "CheckinsBetween", query: sqlCheckinsBetween, args: []any{1, 2}, sorts: true},
 		queryShape{name: "check-in", query: "SELECT " + checkinColumns + " FROM activity_checkins WHERE activity_id = ? AND member_id = ?", args: []any{"a", "m"}},
 
 		queryShape{name: "Prune", query: sqlPruneNotifications, args: []any{1}},

@@ -25,8 +25,8 @@ type Stats struct{ db *DB }
 // Stats returns the store's statistics.
 func (db *DB) Stats() *Stats { return &Stats{db: db} }
 
-// rollupColumns is the number of counter columns of rollups (c0..c20).
-const rollupColumns = 21
+// rollupColumns is the number of counter columns of rollups (c0..c22).
+const rollupColumns = 23
 
 var (
 	counterList = func() string {

@@ -18,7 +18,7 @@ type Users struct{ db *DB }
 // Users returns the account store.
 func (db *DB) Users() *Users { return &Users{db: db} }
 
-const userColumns = "id, openid, roles, worker_id, party_member_id, on_duty, created_at"
+const userColumns = "id, openid, roles, worker_id, party_member_id, on_duty, created_at, sessions"
 
 // scannable is what *sql.Row and *sql.Rows have in common.
 type scannable interface{ Scan(dest ...any) error }
@@ -29,7 +29,7 @@ func scanUser(r scannable) (*model.User, error) {
 		roles string
 		at    int64
 	)
-	if err := r.Scan(&u.ID, &u.OpenID, &roles, &u.WorkerID, &u.PartyMemberID, &u.OnDuty, &at); err != nil {
+	if err := r.Scan(&u.ID, &u.OpenID, &roles, &u.WorkerID, &u.PartyMemberID, &u.OnDuty, &at, &u.Sessions); err != nil {
 		return nil, err
 	}
 	rs, err := stringsOfJSON[model.Role](roles)
@@ -170,22 +170,33 @@ func (s *Users) OnDuty(ctx context.Context, ids []string) ([]string, error) {
 	return out, nil
 }
 
+// staffColumns are the columns scanStaff reads.
+const staffColumns = "id, username, password_hash, created_at, name, roles, disabled, sessions"
+
 func scanStaff(r scannable) (*model.User, []byte, error) {
 	var (
-		u    = &model.User{Kind: model.KindStaff, Roles: []model.Role{model.RoleStaff}}
-		hash []byte
-		at   int64
+		u     = &model.User{Kind: model.KindStaff}
+		hash  []byte
+		at    int64
+		roles string
 	)
-	if err := r.Scan(&u.ID, &u.Username, &hash, &at); err != nil {
+	if err := r.Scan(&u.ID, &u.Username, &hash, &at, &u.Name, &roles, &u.Disabled, &u.Sessions); err != nil {
 		return nil, nil, err
 	}
-	u.CreatedAt = timeOfMs(at)
+	rs, err := stringsOfJSON[model.Role](roles)
+	if err != nil {
+		return nil, nil, err
+	}
+	u.Roles, u.CreatedAt = rs, timeOfMs(at)
+	if !u.Has(model.RoleStaff) {
+		u.Roles = append([]model.Role{model.RoleStaff}, u.Roles...)
+	}
 	return u, hash, nil
 }
 
 // GetStaff returns a staff account by id. Errors: not_found, unavailable.
 func (s *Users) GetStaff(ctx context.Context, id string) (*model.User, error) {
-	u, _, err := scanStaff(s.db.queryRow(ctx, "SELECT id, username, password_hash, created_at FROM staff WHERE id = ?", id))
+	u, _, err := scanStaff(s.db.queryRow(ctx, "SELECT "+staffColumns+" FROM staff WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, missing("没有员工账号 %s", id)
 	}
@@ -198,7 +209,7 @@ func (s *Users) GetStaff(ctx context.Context, id string) (*model.User, error) {
 // StaffCredentials returns a staff account and its bcrypt hash by
 // username. Errors: not_found, unavailable.
 func (s *Users) StaffCredentials(ctx context.Context, username string) (*model.User, []byte, error) {
-	u, hash, err := scanStaff(s.db.queryRow(ctx, "SELECT id, username, password_hash, created_at FROM staff WHERE username = ?", username))
+	u, hash, err := scanStaff(s.db.queryRow(ctx, "SELECT "+staffColumns+" FROM staff WHERE username = ?", username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, missing("没有员工账号 %s", username)
 	}
@@ -223,7 +234,7 @@ func (s *Users) UpsertStaff(ctx context.Context, username string, hash []byte) (
 		u, _, err = scanStaff(tx.QueryRowContext(ctx,
 			`INSERT INTO staff (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)
 			 ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash
-			 RETURNING id, username, password_hash, created_at`,
+			 RETURNING `+staffColumns,
 			model.NewID(now), username, hash, msOf(now)))
 		return err
 	})

@@ -15,6 +15,7 @@ func runActivities(t *testing.T, open Open) {
 		{"RoundTrip", testActivityRoundTrip},
 		{"CheckInCountsOncePerMember", testCheckInCountsOncePerMember},
 		{"StatisticsQueries", testActivityStatisticsQueries},
+		{"ListEditCancel", testActivityListEditCancel},
 	})
 }
 
@@ -168,4 +169,103 @@ func testActivityStatisticsQueries(t *testing.T, e Engine) {
 	if !got[0].At.Equal(early.At) || got[0].UserID != "user-m1" || !got[0].StartsAt.Equal(from) {
 		t.Fatalf("check-in = %+v, want at %v by user-m1", got[0], early.At)
 	}
+}
+
+func testActivityListEditCancel(t *testing.T, e Engine) {
+	ctx := t.Context()
+	cst := time.FixedZone("CST", 8*3600)
+	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 9, 0, 0, 0, cst) }
+	mk := func(kind model.ActivityKind, community string, starts time.Time) *model.Activity {
+		t.Helper()
+		a, err := e.Activities.Create(ctx, model.Activity{Title: "活动", Kind: kind, Community: community,
+			StartsAt: starts, EndsAt: starts.Add(2 * time.Hour), CreatedBy: "staff1"})
+		expectOK(t, err, "create")
+		return a
+	}
+	a1 := mk(model.ActivityVolunteer, "幸福里社区", day(5, 1))
+	a2 := mk(model.ActivityTheme, "龙江社区", day(5, 2))
+	a3 := mk(model.ActivityJointEnforcement, "幸福里社区", day(5, 3))
+	ids := func(as []*model.Activity) string {
+		var out []string
+		for _, a := range as {
+			out = append(out, a.ID)
+		}
+		return fmt.Sprint(out)
+	}
+	list := func(f model.ActivityFilter, want ...*model.Activity) {
+		t.Helper()
+		var got []*model.Activity
+		cursor := ""
+		for page := 0; page == 0 || cursor != ""; page++ {
+			items, next, err := e.Activities.List(ctx, f, cursor, 2)
+			expectOK(t, err, "list %+v", f)
+			got, cursor = append(got, items...), next
+			if page > 5 {
+				t.Fatal("the pages never end")
+			}
+		}
+		if ids(got) != ids(want) {
+			t.Fatalf("List(%+v) = %v, want %v", f, ids(got), ids(want))
+		}
+	}
+	list(model.ActivityFilter{}, a3, a2, a1)
+	list(model.ActivityFilter{Soonest: true}, a1, a2, a3)
+	list(model.ActivityFilter{Communities: []string{"幸福里社区"}, Soonest: true}, a1, a3)
+	list(model.ActivityFilter{Communities: []string{"幸福里社区", "龙江社区"}}, a3, a2, a1)
+	list(model.ActivityFilter{Kind: model.ActivityTheme}, a2)
+	list(model.ActivityFilter{From: day(5, 2), To: day(5, 3)}, a2)
+	list(model.ActivityFilter{EndsAfter: day(5, 2).Add(time.Hour), Soonest: true}, a2, a3)
+	_, _, err := e.Activities.List(ctx, model.ActivityFilter{}, "nonsense", 2)
+	expectCode(t, err, model.CodeInvalidArgument, "a cursor the store did not give")
+
+	for _, c := range []model.Checkin{checkinOf(a1, "m2", "b1"), checkinOf(a1, "m1", "b1"), checkinOf(a3, "m1", "b1")} {
+		if c.MemberID == "m1" && c.ActivityID == a1.ID {
+			c.At = c.At.Add(time.Minute) // m2 first
+		}
+		_, _, err := e.Activities.CheckIn(ctx, c)
+		expectOK(t, err, "check in")
+	}
+	got, err := e.Activities.Checkins(ctx, a1.ID)
+	expectOK(t, err, "an activity's check-ins")
+	if len(got) != 2 || got[0].MemberID != "m2" || got[1].MemberID != "m1" {
+		t.Fatalf("Checkins(a1) = %+v, want m2 then m1", got)
+	}
+
+	// An edit of the times moves the activity and its check-ins to the new
+	// period.
+	a1.Title, a1.Community, a1.StartsAt, a1.EndsAt = "改期活动", "龙江社区", day(6, 1), day(6, 1).Add(3*time.Hour)
+	expectOK(t, e.Activities.Update(ctx, a1), "update")
+	back, err := e.Activities.Get(ctx, a1.ID)
+	expectOK(t, err, "get")
+	if back.Title != "改期活动" || back.Community != "龙江社区" || !back.StartsAt.Equal(day(6, 1)) || back.Kind != model.ActivityVolunteer {
+		t.Fatalf("after the update: %+v", back)
+	}
+	may, june := day(5, 1).Add(-9*time.Hour), day(6, 1).Add(-9*time.Hour)
+	july := june.AddDate(0, 1, 0)
+	if in, err := e.Activities.CheckinsBetween(ctx, june, july); err != nil || len(in) != 2 || !in[0].StartsAt.Equal(day(6, 1)) {
+		t.Fatalf("June's check-ins after the move: %+v %v", in, err)
+	}
+
+	// A cancelled activity is listed, counts nothing, takes no edit.
+	cancelled, err := e.Activities.Cancel(ctx, a3.ID, "暴雨", day(5, 2))
+	expectOK(t, err, "cancel")
+	if !cancelled.Cancelled() || cancelled.CancelReason != "暴雨" || !cancelled.CancelledAt.Equal(day(5, 2)) {
+		t.Fatalf("cancelled = %+v", cancelled)
+	}
+	_, err = e.Activities.Cancel(ctx, a3.ID, "again", day(5, 2))
+	expectCode(t, err, model.CodeConflict, "cancel twice")
+	expectCode(t, e.Activities.Update(ctx, cancelled), model.CodeConflict, "update a cancelled activity")
+	_, err = e.Activities.Cancel(ctx, "nope", "x", day(5, 2))
+	expectCode(t, err, model.CodeNotFound, "cancel an unknown activity")
+	expectCode(t, e.Activities.Update(ctx, &model.Activity{ID: "nope", StartsAt: day(5, 1), EndsAt: day(5, 2)}), model.CodeNotFound, "update an unknown activity")
+	counts, err := e.Activities.CountActivities(ctx, may, june)
+	expectOK(t, err, "count")
+	if fmt.Sprint(counts) != fmt.Sprint(map[string]int64{"volunteer": 0, "theme": 1, "joint_enforcement": 0}) {
+		t.Fatalf("May's activities: %v (the moved and the cancelled count nothing)", counts)
+	}
+	if in, err := e.Activities.CheckinsBetween(ctx, may, june); err != nil || len(in) != 0 {
+		t.Fatalf("May's check-ins: %+v %v (the cancelled activity's count nothing)", in, err)
+	}
+	list(model.ActivityFilter{Live: true, To: june}, a2)
+	list(model.ActivityFilter{To: june}, a3, a2)
 }

@@ -26,6 +26,8 @@ type (
 	Submitters    = store.Submitters
 	Notifications = store.Notifications
 	Subscriptions = store.Subscriptions
+	Addresses     = store.Addresses
+	Layers        = store.Layers
 )
 
 // Open opens a fresh, empty store of an engine for one test and returns a

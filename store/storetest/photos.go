@@ -130,8 +130,14 @@ func testPhotoRoundTrip(t *testing.T, e Engine) {
 	expectCode(t, err, model.CodeNotFound, "Get(unknown)")
 	_, _, _, err = e.Photos.Open(ctx, "nope", variantFull)
 	expectCode(t, err, model.CodeNotFound, "Open(unknown)")
-	_, _, _, err = e.Photos.Open(ctx, p.ID, "original")
+	_, _, _, err = e.Photos.Open(ctx, p.ID, "raw")
 	expectCode(t, err, model.CodeNotFound, "Open(unknown variant)")
+	// A photo never redacted: its original is its full rendition.
+	b, sum, err = readVariant(t, e, p.ID, model.VariantOriginal)
+	expectOK(t, err, "open original")
+	if sum != full.SHA256 || len(b) == 0 {
+		t.Fatalf("original of an unredacted photo = %d bytes, %s; want the full rendition", len(b), sum)
+	}
 	_, _, _, err = e.Photos.Open(ctx, "../../etc/passwd", variantFull)
 	expectCode(t, err, model.CodeNotFound, "Open(a path)")
 }

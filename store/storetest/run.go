@@ -19,8 +19,10 @@ func Run(t *testing.T, open Open) {
 		{"Catalogue", runCatalogue},
 		{"Photos", runPhotos},
 		{"Activities", runActivities},
+		{"Addresses", runAddresses},
 		{"Open311", runOpen311},
 		{"Notifications", runNotifications},
+		{"Privacy", runPrivacy},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, open) })
