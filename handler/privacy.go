@@ -18,8 +18,8 @@ import (
 	"github.com/citizen-city/chengguantong/service/privacy"
 )
 
-// The duty of care's routes (API.md, "Staff roles, access trail, data
-// rights, redaction"): staff accounts under roles, signing out and own
+// The duty of care's routes (docs/privacy.md; their operations in
+// docs/openapi.yaml): staff accounts under roles, signing out and own
 // passwords, revealing an identity, the access trail, a resident's data
 // and 注销, the redaction of photos; and what the views of a ticket hide
 // from whom: a leader reads no phone and no full name, a follower none of
@@ -299,12 +299,25 @@ func (h *handlers) forViewer(c echo.Context, out *staffTicketJSON) {
 	}
 	out.Description, out.Address = model.ScrubPublic(out.Description), model.ScrubPublic(out.Address)
 	out.Caller = nil
+	// Staff's notes name people in full (ticket.unmask): a leader reads
+	// them masked again, as the people themselves.
+	var names []string
+	seen := map[string]bool{}
 	mask := func(p *staffPersonJSON) {
 		if p != nil {
+			if p.Name != "" && !seen[p.Name] && model.MaskName(p.Name) != p.Name {
+				seen[p.Name] = true
+				names = append(names, p.Name, model.MaskName(p.Name))
+			}
 			p.Name, p.Phone = model.MaskName(p.Name), ""
 		}
 	}
 	mask(out.Assignee)
+	for i := range out.Timeline {
+		mask(out.Timeline[i].Actor)
+		mask(out.Timeline[i].Assignee)
+	}
+	remask := strings.NewReplacer(names...)
 	if out.Feedback != nil {
 		out.Feedback.Comment = model.ScrubPublic(out.Feedback.Comment)
 	}
@@ -313,9 +326,7 @@ func (h *handlers) forViewer(c echo.Context, out *staffTicketJSON) {
 	}
 	for i := range out.Timeline {
 		e := &out.Timeline[i]
-		e.Note = model.ScrubPublic(e.Note)
-		mask(e.Actor)
-		mask(e.Assignee)
+		e.Note = model.ScrubPublic(remask.Replace(e.Note))
 	}
 }
 

@@ -18,9 +18,10 @@ import (
 // (CONTRIBUTING.md).
 //
 // Staff routes name the staff roles that may use them (least privilege,
-// API.md): admin — accounts, people, grids, categories, keys, settings;
-// dispatcher — tickets and every workflow step, hotline intake; leader —
-// figures, lists and maps, read only, masked; auditor — the access trail.
+// docs/privacy.md): admin — accounts, people, grids, categories, keys,
+// settings; dispatcher — tickets and every workflow step, hotline intake;
+// leader — figures, lists and maps, read only, masked; auditor — the
+// access trail.
 func routes(e *echo.Echo, h *handlers) {
 	var (
 		resident = requireRole(model.RoleResident)

@@ -5,7 +5,7 @@ import "time"
 // AuditAction names what an access-trail entry records.
 type AuditAction string
 
-// The access trail's actions (API.md, "Staff roles, access trail").
+// The access trail's actions (docs/privacy.md, "The access trail").
 const (
 	// ActionIdentityReveal: a reporter's or caller's identity or phone was
 	// shown in full to a staff member.

@@ -246,22 +246,29 @@ func (p *Processor) Process(ctx context.Context, r io.Reader) (*Result, error) {
 // (rather than the upload) also proves that what will be stored is a valid
 // image.
 func (p *Processor) thumbnail(ctx context.Context, format string, clean []byte, orientation int, cost int64) ([]byte, error) {
-	// Memory first, in arrival order (the semaphore is FIFO, so a large
-	// image is not starved by small ones), then a decode slot.
+	return decodeWithin(ctx, p, cost, func() ([]byte, error) { return p.decodeThumbnail(format, clean, orientation) })
+}
+
+// decodeWithin runs decode, which needs cost bytes of memory, within the
+// processor's budgets: memory first, in arrival order (the semaphore is
+// FIFO, so a large image is not starved by small ones), then a decode
+// slot.
+func decodeWithin[T any](ctx context.Context, p *Processor, cost int64, decode func() (T, error)) (T, error) {
+	var zero T
 	if err := p.mem.Acquire(ctx, cost); err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer p.mem.Release(cost)
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return zero, ctx.Err()
 	}
 	defer func() { <-p.sem }()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return zero, err
 	}
-	thumb, err := p.decodeThumbnail(format, clean, orientation)
+	out, err := decode()
 	if cost >= p.limits.DecodeMemory/4 {
 		// The decoded pixels are garbage now, but the collector would
 		// only come for them once the heap has grown by as much again
@@ -272,7 +279,7 @@ func (p *Processor) thumbnail(ctx context.Context, format string, clean []byte, 
 		// (a 12-megapixel JPEG is 18 MB) are far below the threshold.
 		runtime.GC()
 	}
-	return thumb, err
+	return out, err
 }
 
 // decodeThumbnail decodes clean and makes its thumbnail; the decoded image

@@ -10,7 +10,6 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"math"
-	"runtime"
 )
 
 // Rect is a region of a photo to blur, in fractions of its width and height
@@ -71,21 +70,7 @@ func (p *Processor) Redact(ctx context.Context, stored []byte, rects []Rect) (*R
 		return nil, newError(ErrTooMuchMemory, nil, "照片为 %d×%d 像素，打码约需 %s 内存，超过了 %s 的上限",
 			cfg.Width, cfg.Height, formatMB(cost), formatMB(p.limits.DecodeMemory))
 	}
-	if err := p.mem.Acquire(ctx, cost); err != nil {
-		return nil, err
-	}
-	defer p.mem.Release(cost)
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-p.sem }()
-	res, err := p.redact(format, stored, orientation, rects)
-	if cost >= p.limits.DecodeMemory/4 {
-		runtime.GC() // see thumbnail: the pool bounds the heap, not only the live bytes
-	}
-	return res, err
+	return decodeWithin(ctx, p, cost, func() (*Result, error) { return p.redact(format, stored, orientation, rects) })
 }
 
 func (p *Processor) redact(format string, stored []byte, orientation int, rects []Rect) (*Result, error) {

@@ -31,9 +31,6 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opt, err := subcommand(os.Args[1:], os.Stdout)
-	if len(os.Args) > 1 {
-		opt.name = os.Args[1]
-	}
 	if err == nil {
 		logs := io.Writer(os.Stdout)
 		if opt.command != nil {
@@ -52,6 +49,13 @@ func subcommand(args []string, out io.Writer) (options, error) {
 	if len(args) == 0 {
 		return options{}, nil
 	}
+	opt, err := parseCommand(args, out)
+	opt.name = args[0]
+	return opt, err
+}
+
+// parseCommand reads one subcommand and its flags.
+func parseCommand(args []string, out io.Writer) (options, error) {
 	switch args[0] {
 	case "rebuild-stats":
 		return options{command: func(ctx context.Context, a *app) error {

@@ -132,7 +132,7 @@ func TestStatisticsFollowTheWork(t *testing.T) {
 	embedded := env["MONGODB_URI"] == ""
 	if embedded {
 		err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, rebuild)
-		if err == nil || !strings.Contains(err.Error(), "另一个服务进程") {
+		if err == nil || !strings.Contains(err.Error(), "正被运行中的服务进程（pid") || !strings.Contains(err.Error(), "server rebuild-stats 需要独占数据目录") {
 			t.Fatalf("rebuild-stats beside the running embedded server: %v, want refused naming the holder", err)
 		}
 		if err := s.stop(); err != nil {

@@ -432,17 +432,8 @@ func (p *Directory) UpdateWorker(ctx context.Context, id string, patch WorkerPat
 		return nil, err
 	}
 	next := *w
-	if patch.Name != nil {
-		if err := checkName(*patch.Name); err != nil {
-			return nil, err
-		}
-		next.Name = strings.TrimSpace(*patch.Name)
-	}
-	if patch.Phone != nil {
-		if err := checkPhone(*patch.Phone); err != nil {
-			return nil, err
-		}
-		next.Phone = *patch.Phone
+	if err := patchContact(&next.Name, &next.Phone, patch.Name, patch.Phone); err != nil {
+		return nil, err
 	}
 	if patch.GridCodes != nil {
 		if next.GridCodes, err = p.checkGridCodes(ctx, *patch.GridCodes); err != nil {
@@ -460,6 +451,24 @@ func (p *Directory) UpdateWorker(ctx context.Context, id string, patch WorkerPat
 		return nil, err
 	}
 	return p.GetWorker(ctx, id)
+}
+
+// patchContact checks and sets a profile's name and phone where the patch
+// gives them. Errors: invalid_argument.
+func patchContact(name, phone *string, newName, newPhone *string) error {
+	if newName != nil {
+		if err := checkName(*newName); err != nil {
+			return err
+		}
+		*name = strings.TrimSpace(*newName)
+	}
+	if newPhone != nil {
+		if err := checkPhone(*newPhone); err != nil {
+			return err
+		}
+		*phone = *newPhone
+	}
+	return nil
 }
 
 // commitProfile claims a new phone (or the phone of a profile becoming
@@ -614,17 +623,8 @@ func (p *Directory) UpdatePartyMember(ctx context.Context, id string, patch Memb
 		return nil, err
 	}
 	next := *m
-	if patch.Name != nil {
-		if err := checkName(*patch.Name); err != nil {
-			return nil, err
-		}
-		next.Name = strings.TrimSpace(*patch.Name)
-	}
-	if patch.Phone != nil {
-		if err := checkPhone(*patch.Phone); err != nil {
-			return nil, err
-		}
-		next.Phone = *patch.Phone
+	if err := patchContact(&next.Name, &next.Phone, patch.Name, patch.Phone); err != nil {
+		return nil, err
 	}
 	if patch.BranchID != nil {
 		if _, err := p.branch(ctx, *patch.BranchID); err != nil {

@@ -12,7 +12,7 @@ type RefGetter interface {
 	GetByCaseNo(ctx context.Context, caseNo string) (*model.Ticket, error)
 }
 
-// Load is the one reading of a ticket reference (API.md, "Case numbers"):
+// Load is the one reading of a ticket reference (docs/openapi.yaml, parameter id):
 // every route that takes a ticket id takes its case number too, so every
 // service here loads the ticket a caller names through it, and works with
 // the loaded ticket's id from then on. ref is an id, or a case number
