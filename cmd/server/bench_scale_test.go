@@ -1049,8 +1049,9 @@ func scaleCalls(b *testing.B, rep *scaleReport, c *scaleClient, srv *scaleServer
 		scaleMeasure(b, rep, c, srv, sh, n)
 	}
 
-	// The map (console 地图). main: the five open statuses, each read 100 a
-	// page up to 2,000, the five at once; i19c: one list of the five
+	// The map (console 地图). The console before i19c: the five open
+	// statuses, each read 100 a page up to 2,000, the five at once; the
+	// console now (handler/console/tabs/map.js): one list of the five
 	// statuses, up to 5,000; the heat view: the last 30 days up to 5,000.
 	// Each page is timed, and each whole load.
 	last30 := url.Values{"from": {city.day.AddDate(0, 0, -29).Format(time.DateOnly)}, "to": {city.day.Format(time.DateOnly)}}
@@ -1059,9 +1060,9 @@ func scaleCalls(b *testing.B, rep *scaleReport, c *scaleClient, srv *scaleServer
 		lists []url.Values
 		limit int
 	}{
-		{"map, open tickets (main: 5 lists at once, 100 a page, ≤ 2,000 each)", []url.Values{{"status": {"submitted"}}, {"status": {"pending"}},
+		{"map, open tickets (the console before i19c: 5 lists at once, 100 a page, ≤ 2,000 each)", []url.Values{{"status": {"submitted"}}, {"status": {"pending"}},
 			{"status": {"dispatched"}}, {"status": {"in_progress"}}, {"status": {"deferred"}}}, 2000},
-		{"map, open tickets (i19c: one list, 100 a page, ≤ 5,000)", []url.Values{{"status": {"submitted,pending,dispatched,in_progress,deferred"}}}, 5000},
+		{"map, open tickets (the console: one list, 100 a page, ≤ 5,000)", []url.Values{{"status": {"submitted,pending,dispatched,in_progress,deferred"}}}, 5000},
 		{"heat view, last 30 days (100 a page, ≤ 5,000)", []url.Values{last30}, 5000},
 	}
 	mc := newScaleClient(srv.base, 8)
