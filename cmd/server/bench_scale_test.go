@@ -963,9 +963,11 @@ func BenchmarkScale(b *testing.B) {
 	if want("rest") {
 		secs := scaleSetting("CGT_BENCH_SCALE_REST_SECONDS", 60)
 		time.Sleep(10 * time.Second) // the calls' aftermath
+		stop := profiled("rest")
 		l0, cpu0 := scaleLoad(), srv.cpu()
 		time.Sleep(time.Duration(secs) * time.Second)
 		cpu := srv.cpu() - cpu0
+		stop()
 		rep.add(b, "at rest: **%.2f %% of a core** (%v of CPU in %d s), load %s", 100*cpu.Seconds()/float64(secs), cpu, secs,
 			scaleLoadRange(l0, scaleLoad()))
 	}
