@@ -119,26 +119,43 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 	}
 
 	// The created_at range and the cursor: conditions on rid (or on the
-	// search table's rowid when it drives).
-	var ridConds []cond
-	if !q.From.IsZero() {
-		ridConds = append(ridConds, cond{"%s >= ?", []any{ridFloor(q.From)}})
-	}
-	if !q.To.IsZero() {
-		ridConds = append(ridConds, cond{"%s < ?", []any{ridFloor(q.To)}})
-	}
+	// search table's rowid when it drives). In creation order the cursor
+	// narrows the range itself — one lower and one upper bound: given
+	// "rid < to AND rid < cursor", SQLite ranges on one of the two and
+	// filters on the other, and an export's pages of a range each read from
+	// its end again (page k read k pages).
 	due := q.Sort == model.SortDue
 	desc := q.Sort != model.SortOldest && !due
-	var curCond *cond
-	if cur != nil {
-		switch {
-		case due:
-			curCond = &cond{"(due_key, rid) > (?, ?)", []any{cur.due, cur.rid}}
-		case desc:
-			curCond = &cond{"%s < ?", []any{cur.rid}}
-		default:
-			curCond = &cond{"%s > ?", []any{cur.rid}}
+	ridRange := func(withCursor bool) []cond {
+		var lo, hi int64
+		hasLo, hasHi := !q.From.IsZero(), !q.To.IsZero()
+		if hasLo {
+			lo = ridFloor(q.From)
 		}
+		if hasHi {
+			hi = ridFloor(q.To)
+		}
+		if withCursor && cur != nil && !due {
+			if desc && (!hasHi || cur.rid < hi) {
+				hi, hasHi = cur.rid, true
+			}
+			if !desc && (!hasLo || cur.rid+1 > lo) {
+				lo, hasLo = cur.rid+1, true
+			}
+		}
+		var out []cond
+		if hasLo {
+			out = append(out, cond{"%s >= ?", []any{lo}})
+		}
+		if hasHi {
+			out = append(out, cond{"%s < ?", []any{hi}})
+		}
+		return out
+	}
+	ridConds := ridRange(false)
+	var curCond *cond
+	if cur != nil && due {
+		curCond = &cond{"(due_key, rid) > (?, ?)", []any{cur.due, cur.rid}}
 	}
 	order := " ORDER BY rid DESC"
 	cols := "rid"
@@ -161,9 +178,9 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 			parts = append(parts, c.sql)
 			args = append(args, c.args...)
 		}
-		rc := ridConds
+		rc := ridRange(withCursor)
 		if withCursor && curCond != nil {
-			rc = append(append([]cond(nil), ridConds...), *curCond)
+			rc = append(rc, *curCond)
 		}
 		for _, c := range rc {
 			if strings.Contains(c.sql, "%s") {
