@@ -28,6 +28,8 @@ type labelsJSON struct {
 	Flags         []labelJSON `json:"flags"`
 	AddressKinds  []labelJSON `json:"address_kinds"`
 	LayerKinds    []labelJSON `json:"layer_kinds"`
+	// AuditActions are the access trail's actions (the console's 访问记录).
+	AuditActions []labelJSON `json:"audit_actions"`
 }
 
 func labelsOf[T ~string](values []T, label func(T) string) []labelJSON {
@@ -39,8 +41,9 @@ func labelsOf[T ~string](values []T, label func(T) string) []labelJSON {
 }
 
 // labels is GET /api/v1/labels: the Chinese word of every status, event
-// type, source, role, activity kind, category, ticket mark, address kind
-// and layer kind. Public: nothing in it is anyone's.
+// type, source, role (the staff's roles too), activity kind, category,
+// ticket mark, address kind, layer kind and access-trail action. Public:
+// nothing in it is anyone's.
 func (h *handlers) labels(c echo.Context) error {
 	cats, err := h.Categories.List(c.Request().Context())
 	if err != nil {
@@ -49,12 +52,13 @@ func (h *handlers) labels(c echo.Context) error {
 	out := labelsJSON{
 		Statuses: labelsOf(model.Statuses, model.Status.Label),
 		Sources:  labelsOf([]model.Source{model.SourceWeChat, model.SourcePatrol, model.SourceHotline, model.SourceOpen311}, model.Source.Label),
-		Roles: labelsOf([]model.Role{model.RoleResident, model.RoleGridWorker, model.RolePartyMember, model.RoleStaff},
-			model.Role.Label),
+		Roles: labelsOf(append([]model.Role{model.RoleResident, model.RoleGridWorker, model.RolePartyMember, model.RoleStaff},
+			model.StaffRoles...), model.Role.Label),
 		ActivityKinds: labelsOf(model.ActivityKinds(), model.ActivityKind.Label),
 		Flags:         labelsOf(model.TicketFlags, model.TicketFlag.Label),
 		AddressKinds:  labelsOf(model.AddressKinds, func(k model.AddressKind) string { return string(k) }),
 		LayerKinds:    labelsOf(model.LayerKinds, model.LayerKind.Label),
+		AuditActions:  labelsOf(model.AuditActions, model.AuditAction.Label),
 		Categories:    make([]labelJSON, len(cats)),
 	}
 	for _, e := range model.EventTypes {

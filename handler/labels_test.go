@@ -30,8 +30,9 @@ func TestLabels(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code != 200 {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
-	sizes := map[string]int{"statuses": len(model.Statuses), "event_types": len(model.EventTypes), "sources": 4, "roles": 4,
-		"activity_kinds": 3, "categories": 1, "flags": len(model.TicketFlags), "address_kinds": 4, "layer_kinds": 3}
+	sizes := map[string]int{"statuses": len(model.Statuses), "event_types": len(model.EventTypes), "sources": 4, "roles": 4 + len(model.StaffRoles),
+		"activity_kinds": 3, "categories": 1, "flags": len(model.TicketFlags), "address_kinds": 4, "layer_kinds": 3,
+		"audit_actions": len(model.AuditActions)}
 	for k, n := range sizes {
 		if len(out[k]) != n {
 			t.Errorf("%s: %d labels, want %d", k, len(out[k]), n)

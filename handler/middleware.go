@@ -137,6 +137,9 @@ func byCookie(c echo.Context, auth AuthService, token string, next echo.HandlerF
 		return err
 	}
 	c.Set(userKey, u)
+	// The access trail names the clerk whether the console's cookie or a
+	// bearer token signed the request in.
+	setAuditActor(c, u)
 	return next(c)
 }
 

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,8 +20,8 @@ import (
 	"github.com/citizen-city/chengguantong/service/privacy"
 )
 
-// The duty of care's routes (docs/privacy.md; their operations in
-// docs/openapi.yaml): staff accounts under roles, signing out and own
+// The duty of care's routes (API.md, "Staff roles, access trail, data
+// rights, redaction"): staff accounts under roles, signing out and own
 // passwords, revealing an identity, the access trail, a resident's data
 // and 注销, the redaction of photos; and what the views of a ticket hide
 // from whom: a leader reads no phone and no full name, a follower none of
@@ -288,7 +290,7 @@ func maskedCaller(t *model.Ticket) *callerJSON {
 // forViewer adapts one staff view of a ticket to who reads it: a
 // dispatcher or admin also gets each photo's original (unblurred) URL; a
 // leader reads no phone number and no full name — the texts scrubbed as the
-// public reads them, people by masked name.
+// public reads them, people by masked name, in the notes too.
 func (h *handlers) forViewer(c echo.Context, out *staffTicketJSON) {
 	u := currentUser(c)
 	if seesIdentities(u) {
@@ -299,34 +301,47 @@ func (h *handlers) forViewer(c echo.Context, out *staffTicketJSON) {
 	}
 	out.Description, out.Address = model.ScrubPublic(out.Description), model.ScrubPublic(out.Address)
 	out.Caller = nil
-	// Staff's notes name people in full (ticket.unmask): a leader reads
-	// them masked again, as the people themselves.
+	// The notes the workflow writes name people ("已派遣至网格员张伟处置"):
+	// every name the view carries is masked in them too, longest first (a
+	// name inside another is masked as part of it).
 	var names []string
-	seen := map[string]bool{}
+	for _, p := range []*staffPersonJSON{out.Assignee} {
+		if p != nil && utf8.RuneCountInString(p.Name) > 1 {
+			names = append(names, p.Name)
+		}
+	}
+	for _, e := range out.Timeline {
+		for _, p := range []*staffPersonJSON{e.Actor, e.Assignee} {
+			if p != nil && utf8.RuneCountInString(p.Name) > 1 {
+				names = append(names, p.Name)
+			}
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
+	scrub := func(s string) string {
+		s = model.ScrubPublic(s)
+		for _, n := range names {
+			s = strings.ReplaceAll(s, n, model.MaskName(n))
+		}
+		return s
+	}
 	mask := func(p *staffPersonJSON) {
 		if p != nil {
-			if p.Name != "" && !seen[p.Name] && model.MaskName(p.Name) != p.Name {
-				seen[p.Name] = true
-				names = append(names, p.Name, model.MaskName(p.Name))
-			}
 			p.Name, p.Phone = model.MaskName(p.Name), ""
 		}
 	}
 	mask(out.Assignee)
-	for i := range out.Timeline {
-		mask(out.Timeline[i].Actor)
-		mask(out.Timeline[i].Assignee)
-	}
-	remask := strings.NewReplacer(names...)
 	if out.Feedback != nil {
-		out.Feedback.Comment = model.ScrubPublic(out.Feedback.Comment)
+		out.Feedback.Comment = scrub(out.Feedback.Comment)
 	}
 	if out.Resolution != nil {
-		out.Resolution.Note = model.ScrubPublic(out.Resolution.Note)
+		out.Resolution.Note = scrub(out.Resolution.Note)
 	}
 	for i := range out.Timeline {
 		e := &out.Timeline[i]
-		e.Note = model.ScrubPublic(remask.Replace(e.Note))
+		e.Note = scrub(e.Note)
+		mask(e.Actor)
+		mask(e.Assignee)
 	}
 }
 

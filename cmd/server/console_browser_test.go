@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"net/url"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -313,60 +316,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	s := startServer(t, env, options{})
 	c := seedBrowserCity(t, s)
 	base := strings.TrimSuffix(s.Client.Base, "/")
-	shots := os.Getenv("CONSOLE_SCREENSHOTS")
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1440, 900), chromedp.Flag("lang", "zh-CN"),
-		chromedp.Env("LANG=zh_CN.UTF-8", "LANGUAGE=zh_CN:zh"))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	defer cancelCtx()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*patience)
-	defer cancelTimeout()
-
-	downloads := t.TempDir()
-	// Any uncaught exception in the page fails the test.
-	var mu sync.Mutex
-	var jsErrors []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			d := e.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil && d.Exception.Description != "" {
-				msg = d.Exception.Description
-			}
-			mu.Lock()
-			jsErrors = append(jsErrors, msg)
-			mu.Unlock()
-		}
-	}); err != nil {
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(jsErrors) > 0 {
-			t.Errorf("the console threw:\n%s", strings.Join(jsErrors, "\n"))
-		}
-	})
-
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, patience/2)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			if shots != "" {
-				if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
-					_ = os.WriteFile(filepath.Join(shots, "failed-"+strings.ReplaceAll(step, " ", "-")+".png"), png, 0o644)
-				}
-			}
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#flash, .error')].map(e => e.textContent).filter(Boolean).join(' | ')`))
-			t.Fatalf("%s: %v (page %s, messages %q)", step, err, loc, msg)
-		}
-	}
+	// One browser; any uncaught exception in the page, and any call the
+	// server refuses as not the admin's, fails the test.
+	br := newConsoleBrowser(t, base)
+	ctx, shots, downloads := br.ctx, br.shots, br.downloads
+	do, shot := br.do, br.shot
 	eval := func(step, js string) []byte {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](js))
@@ -376,35 +330,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		return v
 	}
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	shot := func(name string) {
-		t.Helper()
-		if shots == "" {
-			return
+	defer func() {
+		if got := br.refused(); len(got) > 0 {
+			t.Errorf("the console called what an admin and dispatcher may not: %v", got)
 		}
-		do("settle", chromedp.Sleep(400*time.Millisecond))
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}()
 
-	events := true
 	// Sign in: the console lands on 概览. The session is the server's
 	// HttpOnly cookie: the page can read no token.
 	do("sign in",
-		chromedp.EmulateViewport(1440, 900),
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: &events,
-			})
-			return err
-		}),
 		chromedp.Navigate(base+"/admin/"),
 		chromedp.WaitVisible(css(`#login-form input[name=username]`)),
 	)
@@ -1025,4 +959,505 @@ func TestConsoleInBrowser(t *testing.T) {
 	workbook("统计 Excel", download("统计 Excel", chromedp.Navigate(base+"/admin/#/stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)), chromedp.Click(css(`#stats-export`))))
 	shot("console-stats.png")
 	workbook("工单 Excel", download("工单 Excel", chromedp.Navigate(base+"/admin/#/tickets"), chromedp.WaitVisible(css(`#ticket-rows tr`)), chromedp.Click(css(`#ticket-export`))))
+}
+
+// consoleBrowser is one headless Chromium on the console, for the tests
+// that sign in as several people one after another.
+type consoleBrowser struct {
+	t         *testing.T
+	ctx       context.Context
+	base      string
+	shots     string
+	downloads string
+	mu        sync.Mutex
+	denied    []string // API calls the server refused with 403
+	jsErrors  []string
+}
+
+func newConsoleBrowser(t *testing.T, base string) *consoleBrowser {
+	t.Helper()
+	b := &consoleBrowser{t: t, base: base, shots: os.Getenv("CONSOLE_SCREENSHOTS"), downloads: t.TempDir()}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.WindowSize(1440, 900), chromedp.Flag("lang", "zh-CN"),
+		chromedp.Env("LANG=zh_CN.UTF-8", "LANGUAGE=zh_CN:zh"))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*patience)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	b.ctx = ctx
+	if err := chromedp.Listen(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil && e.ExceptionDetails.Exception.Description != "" {
+				msg = e.ExceptionDetails.Exception.Description
+			}
+			b.jsErrors = append(b.jsErrors, msg)
+		case *network.EventResponseReceived:
+			if e.Response.Status == 403 && strings.Contains(e.Response.URL, "/api/v1/") {
+				b.denied = append(b.denied, e.Response.URL)
+			}
+		}
+	}); err != nil {
+		t.Fatalf("start %s: %v", chromiumPath, err)
+	}
+	events := true
+	b.do("start", chromedp.EmulateViewport(1440, 900), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: b.downloads, EventsEnabled: &events,
+		})
+		return err
+	}))
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if len(b.jsErrors) > 0 {
+			t.Errorf("the console threw:\n%s", strings.Join(b.jsErrors, "\n"))
+		}
+	})
+	return b
+}
+
+// do runs actions, failing the test with the page's messages (and a
+// screenshot) when one fails.
+func (b *consoleBrowser) do(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.ctx, patience/2)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		if b.shots != "" {
+			if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+				_ = os.WriteFile(filepath.Join(b.shots, "failed-"+strings.ReplaceAll(step, " ", "-")+".png"), png, 0o644)
+			}
+		}
+		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+		msg, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#flash, .error')].map(e => e.textContent).filter(Boolean).join(' | ')`))
+		b.t.Fatalf("%s: %v (page %s, messages %q)", step, err, loc, msg)
+	}
+}
+
+// eval decodes what a script gives into v.
+func (b *consoleBrowser) eval(step, js string, v any) {
+	b.t.Helper()
+	raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]byte](js))
+	if err == nil {
+		err = json.Unmarshal(raw, v)
+	}
+	if err != nil {
+		b.t.Fatalf("%s: %v", step, err)
+	}
+}
+
+func (b *consoleBrowser) shot(name string) {
+	b.t.Helper()
+	if b.shots == "" {
+		return
+	}
+	b.do("settle", chromedp.Sleep(400*time.Millisecond))
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// signIn signs in on the console's form and waits for the tab landed on.
+func (b *consoleBrowser) signIn(username, password, landing string) {
+	b.t.Helper()
+	b.do("sign in as "+username, chromedp.Navigate(b.base+"/admin/"),
+		chromedp.WaitVisible(chromedp.CSS(`#login-form input[name=username]`)),
+		chromedp.SendKeys(chromedp.CSS(`#login-form input[name=username]`), username),
+		chromedp.SendKeys(chromedp.CSS(`#login-form input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tab-`+landing)))
+}
+
+// signOut clicks 退出登录 and waits for the sign-in form.
+func (b *consoleBrowser) signOut() {
+	b.t.Helper()
+	b.do("sign out", chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login-form input[name=username]`)))
+}
+
+// visible tells which of the selectors match an element on screen.
+func (b *consoleBrowser) visible(sels ...string) []string {
+	b.t.Helper()
+	list, _ := json.Marshal(sels)
+	var got []string
+	b.eval("visible", `(`+string(list)+`).filter(s => [...document.querySelectorAll(s)].some(e => e.offsetParent !== null || getComputedStyle(e).position === 'fixed' && getComputedStyle(e).display !== 'none'))`, &got)
+	return got
+}
+
+// tabs are the menu's tabs on screen.
+func (b *consoleBrowser) tabs() string {
+	b.t.Helper()
+	var got []string
+	b.eval("tabs", `[...document.querySelectorAll('.tabs a')].filter(a => a.offsetParent !== null).map(a => a.dataset.tab)`, &got)
+	return strings.Join(got, " ")
+}
+
+// refused are the API calls refused with 403 since the last call.
+func (b *consoleBrowser) refused() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.denied
+	b.denied = nil
+	return out
+}
+
+// TestConsoleInBrowserRoles drives the console as each staff role: a
+// leader reads the figures, lists and a ticket — names masked, no step, no
+// reveal, no 打码 offered; a dispatcher reveals a hotline caller (said to be
+// recorded) and blurs a region of a resident's photo by dragging on it, and
+// the photo's public URL then serves the blurred image; an admin creates a
+// staff account (the password rule's message first) and resets another's
+// password; an auditor, whose only tab is 访问记录, finds the reveal, the
+// redaction and the account, filters by action and by person, exports the
+// trail, and changes their own password. No role is offered a call the
+// server refuses (no 403 in the whole run).
+func TestConsoleInBrowserRoles(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing: CI must install chromium and fonts-noto-cjk (.ci/run)", chromiumPath)
+		}
+		t.Skipf("%s is not installed; skipping the browser test", chromiumPath)
+	}
+	t.Parallel()
+	s := startServer(t, testEnv(t), options{})
+	c := newCity(t, s, map[string]string{"张网格": gridA}, nil)
+	w := c.workers["张网格"]
+	const pass = "Staff-Pass-2026"
+	dispID, _ := staffAccount(t, s, c.staff, "diaodu", "dispatcher")
+	staffAccount(t, s, c.staff, "lingdao", "leader")
+	staffAccount(t, s, c.staff, "shenji", "auditor")
+
+	// A resident's report with a photo of fine stripes, dispatched to 张网格.
+	tok, _ := s.Login(t, "browser-roles-resident")
+	up := s.Upload(t, tok, "IMG_0003.jpg", stripesJPEG(t, 320, 240))
+	if up.Status != 201 {
+		t.Fatalf("upload: %d %s", up.Status, up.Body)
+	}
+	pid := up.JSON(t)["id"].(string)
+	r := s.Do(t, "POST", "/api/v1/reports", tok, reportBody("0101", pid))
+	if r.Status != 201 {
+		t.Fatalf("report: %d %s", r.Status, r.Body)
+	}
+	reported := r.JSON(t)["id"].(string)
+	waitTask(t, s, w.token, "/api/v1/tasks", reported)
+	var mine report
+	s.Do(t, "GET", "/api/v1/reports/"+reported, tok, nil).Decode(t, &mine)
+	status, original := fetch(t, s, mine.Photos[0].URL)
+	if status != 200 {
+		t.Fatalf("the photo: %d", status)
+	}
+	// A 12345 call, whose caller every staff view masks.
+	r = s.Do(t, "POST", "/api/v1/admin/tickets", c.staff, map[string]any{
+		"source": "hotline", "category": "1102", "description": "来电反映幸福路路灯不亮",
+		"address": "南京市鼓楼区幸福路20号", "location": map[string]any{"lat": wgsLat, "lng": wgsLng, "coord_type": "wgs84"},
+		"caller_name": "孙小红", "caller_phone": "13700002222"})
+	if r.Status != 201 {
+		t.Fatalf("hotline call: %d %s", r.Status, r.Body)
+	}
+	call := r.JSON(t)
+	callID, callRef := call["id"].(string), call["id"].(string)
+	if no, _ := call["case_no"].(string); no != "" {
+		callRef = no
+	}
+	var rt struct {
+		CaseNo string `json:"case_no"`
+	}
+	s.Do(t, "GET", "/api/v1/admin/tickets/"+reported, c.staff, nil).Decode(t, &rt)
+	reportedRef := reported
+	if rt.CaseNo != "" {
+		reportedRef = rt.CaseNo
+	}
+
+	b := newConsoleBrowser(t, strings.TrimSuffix(s.Client.Base, "/"))
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	actions := []string{"#hotline-open", "#ticket-actions", "[data-reveal]", "[data-redact]", "#batch-urge-open", "#batch-dispatch-open",
+		"#activity-new", "#category-form", "#category-rows button"}
+
+	// 领导: the figures, the lists and the ticket, read only.
+	b.signIn("lingdao", pass, "overview")
+	b.do("leader's overview", chromedp.WaitVisible(css(`#ov-figures [data-fig="year.reported"]`)), chromedp.WaitVisible(css(`#ov-work a[data-fig]`)))
+	if got := b.tabs(); got != "overview map tickets categories activities stats" {
+		t.Errorf("a leader is offered the tabs %q, want the figures, lists and map only", got)
+	}
+	b.shot("console-leader.png")
+	b.do("leader's ticket", chromedp.Navigate(b.base+"/admin/#/tickets/"+reportedRef), chromedp.WaitVisible(css(`#ticket-timeline li`)),
+		chromedp.WaitVisible(css(`#ticket-rows tr[data-id="`+reported+`"]`)))
+	var fields string
+	b.eval("leader's fields", `[...document.querySelectorAll('#ticket-fields dd')].map(e => e.textContent).join('\n') + '\n' + document.querySelector('#ticket-timeline').textContent + '\n' + document.querySelector('#ticket-rows').textContent`, &fields)
+	if strings.Contains(fields, "张网格") || !strings.Contains(fields, "张**") {
+		t.Errorf("a leader's ticket names its worker %q, want 张** only", fields)
+	}
+	if strings.Contains(fields, "139000") {
+		t.Errorf("a leader's ticket shows a phone number: %q", fields)
+	}
+	if got := b.visible(actions...); len(got) > 0 {
+		t.Errorf("a leader is offered %v", got)
+	}
+	b.shot("console-leader-ticket.png")
+	b.do("leader's hotline ticket", chromedp.Navigate(b.base+"/admin/#/tickets/"+callRef),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#ticket-caseno').textContent === `+fmt.Sprintf("%q", callRef)))
+	b.eval("leader's caller", `document.querySelector('#ticket-fields').textContent`, &fields)
+	if strings.Contains(fields, "孙") || strings.Contains(fields, "1370000") || !strings.Contains(fields, "来电人（身份已隐藏）") {
+		t.Errorf("a leader reads the caller: %q, want 来电人（身份已隐藏）", fields)
+	}
+	// Every tab of reading loads, with nothing to change on it.
+	b.do("leader's map", chromedp.Navigate(b.base+"/admin/#/map"), chromedp.WaitVisible(css(`#map-points circle[data-id="`+reported+`"]`)))
+	b.do("leader's categories", chromedp.Navigate(b.base+"/admin/#/categories"), chromedp.WaitVisible(css(`#category-rows tr`)))
+	if got := b.visible(actions...); len(got) > 0 {
+		t.Errorf("a leader is offered %v in 分类", got)
+	}
+	b.do("leader's activities", chromedp.Navigate(b.base+"/admin/#/activities"), chromedp.WaitVisible(css(`#activity-empty`)))
+	if got := b.visible(actions...); len(got) > 0 {
+		t.Errorf("a leader is offered %v in 活动", got)
+	}
+	b.do("leader's statistics", chromedp.Navigate(b.base+"/admin/#/stats"), chromedp.WaitVisible(css(`#stats-summary .tile`)))
+	// A tab the leader may not use is not shown, even by its address.
+	b.do("leader's people", chromedp.Navigate(b.base+"/admin/#/people"), chromedp.WaitVisible(css(`#tab-overview`)))
+	if got := b.refused(); len(got) > 0 {
+		t.Errorf("the console called, for a leader, what a leader may not: %v", got)
+	}
+	// The watch does see a refusal (so that its silence means something).
+	if st, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`fetch('/api/v1/admin/audit').then(r => r.status)`, chromedp.EvalAwaitPromise)); err != nil || st != 403 {
+		t.Fatalf("a leader's own fetch of the trail: %d %v, want 403", st, err)
+	}
+	for deadline := time.Now().Add(patience / 4); len(b.refused()) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the test's watch for refused calls saw no 403")
+		}
+	}
+	b.signOut()
+
+	// 派遣员: reveal a caller, blur a photo.
+	b.signIn("diaodu", pass, "overview")
+	if got := b.tabs(); got != "overview map tickets categories activities stats" {
+		t.Errorf("a dispatcher is offered the tabs %q", got)
+	}
+	reveal := css(`#ticket-fields button[data-reveal="` + callID + `"]`)
+	b.do("the masked caller", chromedp.Navigate(b.base+"/admin/#/tickets/"+callRef), chromedp.WaitVisible(reveal),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#ticket-fields [data-masked]').textContent.includes('孙** 137****2222')`))
+	b.eval("before the reveal", `document.querySelector('#ticket-fields').textContent`, &fields)
+	if strings.Contains(fields, "孙小红") || !strings.Contains(fields, "此次查看将记入访问记录") {
+		t.Errorf("before the reveal the detail says %q, want the caller masked and that a view is recorded", fields)
+	}
+	b.do("reveal", chromedp.Click(reveal), chromedp.Poll[chromedp.Void](`document.querySelector('#ticket-fields button[data-armed]') !== null`))
+	b.shot("console-reveal-ask.png")
+	b.do("reveal", chromedp.Click(reveal), chromedp.WaitVisible(css(`#ticket-fields [data-revealed="`+callID+`"]`)))
+	b.eval("the revealed caller", `document.querySelector('#ticket-fields [data-revealed]').textContent`, &fields)
+	if !strings.Contains(fields, "孙小红 13700002222") || !strings.Contains(fields, "已记入访问记录") {
+		t.Errorf("the revealed caller reads %q, want 孙小红 13700002222 and that it was recorded", fields)
+	}
+	b.shot("console-reveal.png")
+
+	// Batch 派遣: a dispatcher (not an admin) finds the person by name among
+	// the candidates of the ticket ticked, not in the admins' directory.
+	b.do("batch person", chromedp.Navigate(b.base+"/admin/#/tickets"), chromedp.WaitVisible(css(`#ticket-rows tr[data-id="`+reported+`"] input[data-pick]`)),
+		chromedp.Click(css(`#ticket-rows tr[data-id="`+reported+`"] input[data-pick]`)), chromedp.WaitVisible(css(`#batch-dispatch-open`)),
+		chromedp.Click(css(`#batch-dispatch-open`)), chromedp.SendKeys(css(`#batch-person`), "张"),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#batch-dispatch-form ul.suggest li[data-value]')].some(li => li.textContent.includes('张网格'))`),
+		chromedp.Click(css(`#batch-clear`)))
+
+	// 打码: drag a rectangle over the top-left quarter of the photo.
+	b.do("open 打码", chromedp.Navigate(b.base+"/admin/#/tickets/"+reportedRef),
+		chromedp.WaitVisible(css(`button[data-redact="`+pid+`"]`)), chromedp.Click(css(`button[data-redact="`+pid+`"]`)),
+		chromedp.WaitVisible(css(`#redact[data-ready] .redact-layer`)))
+	var box struct{ X, Y, W, H float64 }
+	b.eval("the photo's box", `(r => ({x: r.x, y: r.y, w: r.width, h: r.height}))(document.querySelector('#redact .redact-layer').getBoundingClientRect())`, &box)
+	held := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons = input.MouseButtonLeft, 1 }
+	b.do("drag", chromedp.MouseEvent(chromedp.MousePressed, box.X+2, box.Y+2, held, chromedp.ClickCount(1)),
+		chromedp.MouseEvent(chromedp.MouseMoved, box.X+box.W/4, box.Y+box.H/4, held),
+		chromedp.MouseEvent(chromedp.MouseMoved, box.X+box.W/2, box.Y+box.H/2, held),
+		chromedp.MouseEvent(chromedp.MouseReleased, box.X+box.W/2, box.Y+box.H/2, held, chromedp.ClickCount(1)),
+		chromedp.WaitVisible(css(`#redact rect.redact-rect`)))
+	// The region is the quarter dragged over, in fractions of the photo.
+	var drawn struct{ X, Y, W, H float64 }
+	b.eval("the region", `(r => ({x: +r.getAttribute('x'), y: +r.getAttribute('y'), w: +r.getAttribute('width'), h: +r.getAttribute('height')}))(document.querySelector('#redact rect.redact-rect'))`, &drawn)
+	if drawn.X > 0.02 || drawn.Y > 0.02 || math.Abs(drawn.W-0.5) > 0.02 || math.Abs(drawn.H-0.5) > 0.02 {
+		t.Errorf("the region dragged over the photo's top-left quarter is %+v", drawn)
+	}
+	b.shot("console-redact.png")
+	b.do("save 打码", chromedp.Click(css(`#redact button[data-save]`)), chromedp.WaitNotPresent(css(`#redact`)),
+		chromedp.Poll[chromedp.Void](`(i => i && i.src.includes('redacted=') && i.complete && i.naturalWidth > 0)(document.querySelector('#ticket-photos img[data-photo="`+pid+`"]'))`))
+	// What the resident, the worker and Open311 get is the blurred image.
+	s.Do(t, "GET", "/api/v1/reports/"+reported, tok, nil).Decode(t, &mine)
+	_, blurred := fetch(t, s, mine.Photos[0].URL)
+	if bytes.Equal(blurred, original) {
+		t.Errorf("after 打码 in the console the public photo URL serves the original")
+	} else {
+		if d := detailAt(t, blurred, image.Rect(20, 20, 140, 100)); d > 10 {
+			t.Errorf("the region dragged over still has detail %.1f", d)
+		}
+		if d := detailAt(t, blurred, image.Rect(180, 140, 300, 230)); d < 100 {
+			t.Errorf("outside the region the photo lost its detail (%.1f)", d)
+		}
+	}
+	b.signOut()
+
+	// 管理员: 人员 → 工作人员.
+	b.signIn(adminUser, adminPass, "overview")
+	if got := b.tabs(); got != "overview map tickets people grids categories activities stats keys dead-letters" {
+		t.Errorf("an admin (and dispatcher) is offered the tabs %q", got)
+	}
+	b.do("工作人员", chromedp.Navigate(b.base+"/admin/#/people/staff"), chromedp.WaitVisible(css(`#staff-rows tr[data-username="diaodu"]`)),
+		chromedp.Click(css(`#person-new`)), chromedp.WaitVisible(css(`#staff-form`)),
+		chromedp.SendKeys(css(`#staff-form input[name=username]`), "xiaowang"),
+		chromedp.SendKeys(css(`#staff-form input[name=name]`), "王小明"),
+		chromedp.Click(css(`#staff-roles input[value=dispatcher]`)),
+		chromedp.Click(css(`#staff-roles input[value=leader]`)),
+		chromedp.SendKeys(css(`#staff-form input[name=password]`), "abcdefghij"),
+		chromedp.Click(css(`#staff-form button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#staff-form [data-error]').textContent !== ''`))
+	var said string
+	b.eval("the weak password", `document.querySelector('#staff-form [data-error]').textContent`, &said)
+	if !strings.Contains(said, "至少三类") {
+		t.Errorf("a weak password is refused with %q, want the server's rule", said)
+	}
+	b.shot("console-staff-new.png")
+	b.do("create", chromedp.SetValue(css(`#staff-form input[name=password]`), "Xiaoming-2026!"),
+		chromedp.Click(css(`#staff-form button[type=submit]`)), chromedp.WaitNotVisible(css(`#staff-form`)),
+		chromedp.WaitVisible(css(`#staff-rows tr[data-username="xiaowang"]`)))
+	b.shot("console-staff.png")
+	var accounts struct {
+		Items []struct {
+			ID, Username, Name string
+			Roles              []string
+			Active             bool
+		}
+	}
+	s.Do(t, "GET", "/api/v1/admin/staff", c.staff, nil).Decode(t, &accounts)
+	var created string
+	for _, a := range accounts.Items {
+		if a.Username == "xiaowang" {
+			created = a.ID
+			if a.Name != "王小明" || strings.Join(a.Roles, ",") != "staff,dispatcher,leader" || !a.Active {
+				t.Errorf("the account created in the console is %+v", a)
+			}
+		}
+	}
+	if created == "" {
+		t.Fatalf("the account created in the console is not listed: %+v", accounts.Items)
+	}
+	s.LoginStaff(t, "xiaowang", "Xiaoming-2026!")
+	// Its row names the roles in Chinese; edit them, then disable it.
+	var rowText string
+	b.eval("the row", `document.querySelector('#staff-rows tr[data-username="xiaowang"]').textContent`, &rowText)
+	if !strings.Contains(rowText, "派遣员、领导") {
+		t.Errorf("the new account's row reads %q, want its roles 派遣员、领导", rowText)
+	}
+	row := `#staff-rows tr[data-username="xiaowang"] `
+	b.do("edit roles", chromedp.Click(css(row+`button[data-action=edit]`)), chromedp.WaitVisible(css(`#staff-form`)),
+		chromedp.Click(css(`#staff-roles input[value=leader]`)),
+		chromedp.Click(css(`#staff-form button[type=submit]`)), chromedp.WaitNotVisible(css(`#staff-form`)),
+		chromedp.Poll[chromedp.Void](`!document.querySelector('`+row+`').textContent.includes('领导')`),
+		chromedp.Click(css(row+`button[data-action=disable]`)), chromedp.Click(css(row+`button[data-action=disable]`)),
+		chromedp.WaitVisible(css(row+`button[data-action=enable]`)))
+	s.Do(t, "GET", "/api/v1/admin/staff", c.staff, nil).Decode(t, &accounts)
+	for _, a := range accounts.Items {
+		if a.ID == created && (strings.Join(a.Roles, ",") != "staff,dispatcher" || a.Active) {
+			t.Errorf("after 编辑 and 停用 the account is %+v, want a disabled dispatcher", a)
+		}
+	}
+	// Reset the dispatcher's password.
+	b.do("reset", chromedp.Click(css(`#staff-rows tr[data-username="diaodu"] button[data-action=reset]`)),
+		chromedp.WaitVisible(css(`#staff-reset-form`)),
+		chromedp.SendKeys(css(`#staff-reset-form input[name=password]`), "Paiqian-New-2026"),
+		chromedp.Click(css(`#staff-reset-form button[type=submit]`)), chromedp.WaitNotVisible(css(`#staff-reset-form`)))
+	s.LoginStaff(t, "diaodu", "Paiqian-New-2026")
+	// 密钥: an Open311 key issued (its secret shown once), then revoked.
+	b.do("issue a key", chromedp.Navigate(b.base+"/admin/#/keys"), chromedp.WaitVisible(css(`#key-form input[name=name]`)),
+		chromedp.SendKeys(css(`#key-form input[name=name]`), "鼓楼区12345热线系统"),
+		chromedp.Click(css(`#key-form button[type=submit]`)), chromedp.WaitVisible(css(`#key-issued code`)),
+		chromedp.WaitVisible(css(`#key-rows tr[data-id] button[data-action=revoke]`)))
+	var secret string
+	b.eval("the key", `document.querySelector('#key-issued code').textContent`, &secret)
+	if o := s.Do(t, "POST", "/open311/v2/requests.json", "", url.Values{"api_key": {secret}}.Encode(), "Content-Type", "application/x-www-form-urlencoded"); o.Status == 403 {
+		t.Errorf("the key issued in the console is refused by Open311: %s", o.Body)
+	}
+	b.shot("console-keys.png")
+	revoke := css(`#key-rows tr[data-id] button[data-action=revoke]`)
+	b.do("revoke it", chromedp.Click(css(`#key-issued-close`)), chromedp.Click(revoke), chromedp.Click(revoke),
+		chromedp.WaitNotPresent(revoke))
+	if o := s.Do(t, "POST", "/open311/v2/requests.json", "", url.Values{"api_key": {secret}}.Encode(), "Content-Type", "application/x-www-form-urlencoded"); o.Status != 403 {
+		t.Errorf("a key revoked in the console still works: %d %s", o.Status, o.Body)
+	}
+	b.signOut()
+
+	// 审计员: 访问记录 only; the reveal, the redaction, the account.
+	b.signIn("shenji", pass, "audit")
+	if got := b.tabs(); got != "audit" {
+		t.Errorf("an auditor is offered the tabs %q, want 访问记录 only", got)
+	}
+	b.do("the trail", chromedp.WaitVisible(css(`#audit-rows tr[data-action="identity.reveal"]`)),
+		chromedp.WaitVisible(css(`#audit-rows tr[data-action="photo.redact"]`)),
+		chromedp.WaitVisible(css(`#audit-rows tr[data-action="staff.change"]`)),
+		chromedp.WaitVisible(css(`#audit-rows tr[data-action="key.issue"]`)), chromedp.WaitVisible(css(`#audit-rows tr[data-action="key.revoke"]`)))
+	var entry []string
+	b.eval("the reveal's entry", `[...document.querySelector('#audit-rows tr[data-action="identity.reveal"]').children].map(td => td.textContent)`, &entry)
+	if len(entry) != 6 || entry[1] != "员工diaodu" || entry[2] != "查看身份信息" || entry[3] != callRef || entry[5] == "—" {
+		t.Errorf("the reveal's entry reads %q, want the dispatcher, 查看身份信息, %s and an address", entry, callRef)
+	}
+	b.eval("the redaction's entry", `[...document.querySelector('#audit-rows tr[data-action="photo.redact"]').children].map(td => td.textContent)`, &entry)
+	if len(entry) != 6 || entry[1] != "员工diaodu" || entry[2] != "照片打码" || entry[3] != pid {
+		t.Errorf("the redaction's entry reads %q, want the dispatcher, 照片打码 and the photo", entry)
+	}
+	b.shot("console-audit.png")
+	// By action, then by the person clicked.
+	var actionsShown []string
+	b.do("by action", chromedp.SetValue(css(`#au-action`), "identity.reveal"), chromedp.Click(css(`#audit-filter button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#audit-rows tr')].every(tr => tr.dataset.action === 'identity.reveal') && document.querySelectorAll('#audit-rows tr').length === 1`))
+	b.do("by person", chromedp.SetValue(css(`#au-action`), ""), chromedp.Click(css(`#audit-rows button[data-actor="`+dispID+`"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#audit-filter input[name=actor_name]').value === '员工diaodu' && document.querySelectorAll('#audit-rows tr').length >= 2`))
+	b.eval("by person", `[...document.querySelectorAll('#audit-rows tr')].map(tr => tr.dataset.action + ' ' + tr.children[1].textContent)`, &actionsShown)
+	for _, a := range actionsShown {
+		if !strings.HasSuffix(a, " 员工diaodu") {
+			t.Errorf("filtered by the dispatcher, the trail lists %q", actionsShown)
+			break
+		}
+	}
+	// The export.
+	wctx, cancel := context.WithTimeout(b.ctx, patience)
+	progress := chromedp.Events(wctx, browser.DownloadProgress)
+	b.do("export", chromedp.Click(css(`#audit-export`)))
+	for ev, err := range progress {
+		if err != nil {
+			t.Errorf("the trail's export: no download: %v", err)
+			break
+		}
+		if ev.State != browser.DownloadProgressStateCompleted {
+			continue
+		}
+		if x, err := os.ReadFile(filepath.Join(b.downloads, ev.GUID)); err != nil || !bytes.HasPrefix(x, []byte("PK\x03\x04")) {
+			t.Errorf("the trail's export is not a workbook (%v)", err)
+		}
+		break
+	}
+	cancel()
+
+	// 修改密码, then 退出登录 ends the session.
+	b.do("修改密码", chromedp.Click(css(`#password-open`)), chromedp.WaitVisible(css(`#password-form`)),
+		chromedp.SendKeys(css(`#password-form input[name=old]`), pass),
+		chromedp.SendKeys(css(`#password-form input[name=new]`), "Shencha-New-2026"),
+		chromedp.SendKeys(css(`#password-form input[name=again]`), "Shencha-New-2026"))
+	b.shot("console-password.png")
+	b.do("修改密码", chromedp.Click(css(`#password-form button[type=submit]`)), chromedp.WaitNotVisible(css(`#password-form`)),
+		// The console's session is the new one: the trail still loads.
+		chromedp.Click(css(`#audit-filter button[type=submit]`)), chromedp.WaitVisible(css(`#audit-rows tr`)))
+	if r := s.Do(t, "POST", "/api/v1/auth/staff", "", map[string]string{"username": "shenji", "password": pass}); r.Status != 401 {
+		t.Errorf("the old password still signs in: %d", r.Status)
+	}
+	s.LoginStaff(t, "shenji", "Shencha-New-2026")
+	b.signOut()
+	if got := b.refused(); len(got) > 0 {
+		t.Errorf("the console called what the role may not: %v", got)
+	}
 }

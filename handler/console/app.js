@@ -12,9 +12,10 @@
 // has menus of the server's words to fill once they are read.
 import { $, str, showError, onSubmit } from './lib/dom.js';
 import { api, session, saveSession, clearSession, onExpired, onSessionChange } from './lib/api.js';
-import { loadLabels } from './lib/labels.js';
+import { loadLabels, label } from './lib/labels.js';
 import * as live from './lib/live.js';
 import { state } from './lib/state.js';
+import { setRoles, can, roles, STAFF_ROLES } from './lib/roles.js';
 import * as overview from './tabs/overview.js';
 import * as map from './tabs/map.js';
 import * as tickets from './tabs/tickets.js';
@@ -24,10 +25,19 @@ import * as categories from './tabs/categories.js';
 import * as activities from './tabs/activities.js';
 import * as stats from './tabs/stats.js';
 import * as deadLetters from './tabs/dead-letters.js';
+import * as audit from './tabs/audit.js';
+import * as keys from './tabs/keys.js';
+import * as account from './tabs/account.js';
 import { hideView } from './tabs/print.js';
 
 const TABS = {
-  overview, map, tickets, people, grids, categories, activities, stats, 'dead-letters': deadLetters,
+  overview, map, tickets, people, grids, categories, activities, stats, keys, 'dead-letters': deadLetters, audit,
+};
+// What a tab needs (lib/roles.js); its link in the menu carries the same
+// data-can, so a tab the clerk may not use is neither offered nor shown.
+const NEEDS = {
+  overview: 'read', map: 'read', tickets: 'read', people: 'admin', grids: 'admin', categories: 'read', activities: 'read',
+  stats: 'read', keys: 'admin', 'dead-letters': 'admin', audit: 'audit',
 };
 const shown = new Set(); // tabs loaded once
 let expiryTimer = 0;
@@ -66,15 +76,41 @@ async function enter() {
   $('app').hidden = false;
   $('who').hidden = false;
   $('who-name').textContent = s.name || s.username ? `工作人员：${s.name || s.username}` : '工作人员';
-  clearTimeout(expiryTimer);
-  expiryTimer = setTimeout(expire, Math.min(Date.parse(s.expires_at) - Date.now(), 0x7fffffff));
+  armExpiry(s);
+  // The roles as the login gave them at once, then as the server holds
+  // them now (an admin may have changed them since).
+  setRoles(s.roles, s.id);
+  try {
+    const me = await api('GET', '/me');
+    setRoles(me.roles, me.id);
+    if (String(me.roles) !== String(s.roles) || me.id !== s.id) saveSession(Object.assign({}, s, { roles: me.roles, id: me.id }));
+  } catch (e) {
+    if (!session()) return undefined;
+    showError(null, e);
+  }
   await Promise.all([
-    loadLabels().then(() => { for (const tab of Object.values(TABS)) if (tab.labelled) tab.labelled(); }),
-    categories.loadCategories(), grids.loadGrids(),
+    loadLabels().then(() => {
+      for (const tab of Object.values(TABS)) if (tab.labelled) tab.labelled();
+      // Who is signed in, and as what (管理员、派遣员 …).
+      const held = roles().filter((r) => STAFF_ROLES.includes(r)).map((r) => label('role', r)).join('、');
+      if (held) $('who-name').textContent += `（${held}）`;
+    }),
+    categories.loadCategories(), can('read') && grids.loadGrids(),
   ]).catch((e) => showError(null, e));
   if (!session()) return undefined;
-  live.start();
+  if (can('read')) live.start();
   return route();
+}
+
+// armExpiry signs out when the session ends (a new password renews it).
+function armExpiry(s) {
+  clearTimeout(expiryTimer);
+  expiryTimer = setTimeout(expire, Math.min(Date.parse(s.expires_at) - Date.now(), 0x7fffffff));
+}
+
+// home is the first tab the clerk may use (an auditor's is 访问记录).
+function home() {
+  return Object.keys(TABS).find((t) => can(NEEDS[t])) || '';
 }
 
 // where reads the address: the tab, its arguments and its query.
@@ -90,7 +126,11 @@ function where() {
 function route() {
   if (!session() || !entered) return;
   const { name, args, query } = where();
-  const tab = Object.hasOwn(TABS, name) ? name : 'overview';
+  const tab = Object.hasOwn(TABS, name) && can(NEEDS[name]) ? name : home();
+  if (!tab) {
+    $('no-role').hidden = false;
+    return;
+  }
   state.tab = tab;
   document.body.dataset.tab = tab;
   if (tab !== 'tickets') hideView();
@@ -110,7 +150,7 @@ function wire() {
     const s = await api('POST', '/auth/staff', { json: { username, password: fd.get('password') || '' }, login: true });
     if (!s.user || !(s.user.roles || []).includes('staff')) throw new Error('该账号不是工作人员账号。');
     // The token itself stays in the server's HttpOnly cookie.
-    saveSession({ expires_at: s.expires_at, username: s.user.username || username, name: s.user.name || '' });
+    saveSession({ expires_at: s.expires_at, username: s.user.username || username, name: s.user.name || '', roles: s.user.roles, id: s.user.id });
     form.reset();
     await enter();
   });
@@ -122,6 +162,7 @@ function wire() {
     else if (!entered) enter().catch((e) => showError(null, e));
   });
   for (const tab of Object.values(TABS)) tab.wire();
+  account.wire({ renewed: armExpiry });
 }
 
 wire();

@@ -29,12 +29,28 @@ type Live struct {
 
 	mu   sync.Mutex
 	subs map[*LiveSubscription]struct{}
+	// profiles remembers, for directoryIDTTL, the directory ids of the
+	// users events named: an assignee's are read once a minute, not once
+	// an event.
+	profiles map[string]profileIDs
+}
+
+// directoryIDTTL is how long Live trusts a user's directory ids: they
+// change only when a profile is bound to another account.
+const directoryIDTTL = time.Minute
+
+// maxProfiles bounds Live.profiles (the city's assignees fit many times).
+const maxProfiles = 10000
+
+type profileIDs struct {
+	worker, member string
+	at             time.Time
 }
 
 // NewLive returns the live view; users name assignees by their people
 // directory id (nil: by account id).
 func NewLive(feed EventFeed, users UserGetter, logger *slog.Logger) *Live {
-	return &Live{feed: feed, users: users, logger: logger, subs: map[*LiveSubscription]struct{}{}}
+	return &Live{feed: feed, users: users, logger: logger, subs: map[*LiveSubscription]struct{}{}, profiles: map[string]profileIDs{}}
 }
 
 // directoryID is the people directory's id of the user holding a ticket in
@@ -44,15 +60,28 @@ func (l *Live) directoryID(ctx context.Context, userID string, role model.Role) 
 	if userID == "" || l.users == nil {
 		return userID
 	}
-	u, err := l.users.Get(ctx, userID)
-	if err != nil {
-		return userID
+	now := time.Now()
+	l.mu.Lock()
+	ids, ok := l.profiles[userID]
+	l.mu.Unlock()
+	if !ok || now.Sub(ids.at) >= directoryIDTTL {
+		u, err := l.users.Get(ctx, userID)
+		if err != nil {
+			return userID
+		}
+		ids = profileIDs{worker: u.WorkerID, member: u.PartyMemberID, at: now}
+		l.mu.Lock()
+		if len(l.profiles) >= maxProfiles {
+			clear(l.profiles)
+		}
+		l.profiles[userID] = ids
+		l.mu.Unlock()
 	}
 	switch {
-	case role == model.RolePartyMember && u.PartyMemberID != "":
-		return u.PartyMemberID
-	case role != model.RolePartyMember && u.WorkerID != "":
-		return u.WorkerID
+	case role == model.RolePartyMember && ids.member != "":
+		return ids.member
+	case role != model.RolePartyMember && ids.worker != "":
+		return ids.worker
 	}
 	return userID
 }

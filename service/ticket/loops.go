@@ -98,10 +98,15 @@ func (r *Reconciler) Run(ctx context.Context) {
 		if !lost && time.Since(last) < r.Interval {
 			return 0, nil
 		}
-		if lost {
-			logger.WarnContext(ctx, "redis lost its data; rebuilding queues and timers from the store")
-		}
 		last = time.Now()
+		if lost {
+			// Every job Redis held is gone, the newest too: requeue
+			// whatever waits, however young (a job done twice finds
+			// nothing left to do the second time).
+			logger.WarnContext(ctx, "redis lost its data; rebuilding queues and timers from the store")
+			return r.Once(ctx, 0)
+		}
+		// The periodic backstop leaves alone what is under way.
 		return r.Once(ctx, time.Minute)
 	})
 }

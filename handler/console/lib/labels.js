@@ -8,7 +8,7 @@ import { api } from './api.js';
 // The tables of GET /labels, by the name the console asks them by.
 const NAMES = {
   status: 'statuses', event: 'event_types', source: 'sources', role: 'roles', activity_kind: 'activity_kinds',
-  category: 'categories', flag: 'flags', address_kind: 'address_kinds', layer_kind: 'layer_kinds',
+  category: 'categories', flag: 'flags', address_kind: 'address_kinds', layer_kind: 'layer_kinds', audit_action: 'audit_actions',
 };
 let tables = {}; // name → Map(key → {label, stage})
 

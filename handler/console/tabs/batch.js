@@ -2,7 +2,8 @@
 // person chosen by name, 导出 of just those (a CSV file). Each step on a
 // ticket is one call; what did not go through is listed by case number.
 import { $, el, str, flash, onSubmit } from '../lib/dom.js';
-import { api } from '../lib/api.js';
+import { api, enc } from '../lib/api.js';
+import { can } from '../lib/roles.js';
 import { label } from '../lib/labels.js';
 import { suggest } from '../lib/suggest.js';
 import { categoryName, gridName, ref } from '../lib/state.js';
@@ -110,6 +111,15 @@ export function wire(h) {
     min: 1,
     empty: '没有这个姓名的网格员或在职党员',
     source: async (q) => {
+      // The people directory is the admins'; a dispatcher finds the person
+      // among those who can take the first ticket ticked (everyone active,
+      // that ticket's own grid first).
+      if (!can('admin')) {
+        const first = [...selected][0];
+        if (!first) return [];
+        const page = await api('GET', `/admin/tickets/${enc(first)}/candidates`);
+        return (page.items || []).filter((x) => (x.name || '').includes(q)).slice(0, 20).map((x) => personOption(x, x.role));
+      }
       const [w, m] = await Promise.all([
         api('GET', '/admin/workers', { query: { q, active: 'true', limit: '10' } }),
         api('GET', '/admin/party-members', { query: { q, active: 'true', limit: '10' } }),

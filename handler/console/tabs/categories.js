@@ -10,7 +10,7 @@ export async function loadCategories() {
   $('category-rows').replaceChildren(...items.map((c) => el('tr', null,
     td(c.code), td(c.major || '—'), td(c.name), td(String(c.sla_hours)),
     td(c.volunteer_suitable ? '是' : '否'), td(c.duplicate_radius_m === undefined ? '—' : String(c.duplicate_radius_m)),
-    td(el('button', { type: 'button', class: 'link', text: '编辑', onclick: () => editCategory(c) })))));
+    td(el('button', { type: 'button', class: 'link', 'data-can': 'admin', text: '编辑', onclick: () => editCategory(c) })))));
   for (const id of ['f-category', 'h-category']) {
     const sel = $(id);
     const keep = sel.value;

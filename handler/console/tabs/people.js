@@ -1,10 +1,12 @@
 // 人员: the people directory — grid workers, party members, branches —
-// with invitations and deactivation.
+// with invitations and deactivation; and the staff's own accounts
+// (工作人员, tabs/staff.js), chosen in the same menu.
 import { $, el, td, str, field, yes, flash, onSubmit, onClick, confirmClick, showError } from '../lib/dom.js';
 import { api, enc } from '../lib/api.js';
 import { fmtTime } from '../lib/format.js';
 import { state, gridName, gridOptions, communityOptions } from '../lib/state.js';
 import { chips } from '../lib/suggest.js';
+import * as staff from './staff.js';
 
 const people = { kind: 'workers', query: {}, cursor: '', rows: new Map(), seq: 0 };
 const pickers = {};
@@ -76,9 +78,13 @@ function searchPeople() {
   if (kind !== p.kind) $('person-form').hidden = true;
   Object.assign(p, { kind, query, cursor: '', rows: new Map() });
   const f = $('people-filter').elements;
-  f.q.closest('label').hidden = kind === 'branches';
-  f.active.closest('label').hidden = kind === 'branches';
+  f.q.closest('label').hidden = kind === 'branches' || kind === 'staff';
+  f.active.closest('label').hidden = kind === 'branches' || kind === 'staff';
   f.grid.closest('label').hidden = kind !== 'workers';
+  $('person-new').textContent = kind === 'staff' ? '新增工作人员' : '新增';
+  $('staff-box').hidden = kind !== 'staff';
+  $('people-list').hidden = kind === 'staff';
+  if (kind === 'staff') return staff.load();
   $('people-rows').replaceChildren();
   $('people-total').textContent = '';
   $('people-title').firstChild.textContent = PEOPLE[kind].label + ' ';
@@ -225,7 +231,8 @@ export function wire() {
   onSubmit($('people-filter'), () => searchPeople());
   $('people-filter').elements.kind.addEventListener('change', () => searchPeople().catch((e) => showError(null, e)));
   onClick($('people-more'), loadPeople);
-  $('person-new').addEventListener('click', () => openPersonForm(people.kind));
+  $('person-new').addEventListener('click', () => (people.kind === 'staff' ? staff.openForm(null) : openPersonForm(people.kind)));
+  staff.wire();
   $('person-form-close').addEventListener('click', () => { $('person-form').hidden = true; });
   onSubmit($('person-form'), savePerson);
   $('invite-close').addEventListener('click', () => {
@@ -234,4 +241,14 @@ export function wire() {
   });
 }
 
-export function show(args, query, first) { return first && Promise.all([loadBranches(), searchPeople()]); }
+// labelled fills the staff form's roles with the server's words.
+export function labelled() { staff.labelled(); }
+
+// show lists people; #/people/staff opens 工作人员.
+export function show(args, query, first) {
+  if (args[0] === 'staff' && people.kind !== 'staff') {
+    $('people-filter').elements.kind.value = 'staff';
+    return Promise.all([first && loadBranches(), searchPeople()]);
+  }
+  return first && Promise.all([loadBranches(), searchPeople()]);
+}

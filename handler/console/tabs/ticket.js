@@ -1,7 +1,10 @@
 // One ticket in 工单: its fields, the photos before and after side by side,
 // the steps staff take (派遣 with the picker, 驳回, 延期, 核查, 督办, 挂账,
 // 恢复) and the timeline. Opened by case number or id, from a row, the map
-// or a link (#/tickets/20261207-0042).
+// or a link (#/tickets/20261207-0042). Who reported it is shown masked;
+// dispatchers and admins may reveal it (查看完整信息, recorded in the access
+// trail) and blur parts of its photos (打码, lib/redact.js). A leader reads
+// the ticket only: the server masks its names, the page offers no step.
 import { $, el, field, flash, errorText, onSubmit, onClick, confirmClick, str } from '../lib/dom.js';
 import { api, enc, photoURL } from '../lib/api.js';
 import { fmtTime, timeLeft } from '../lib/format.js';
@@ -9,10 +12,23 @@ import { label, OPEN } from '../lib/labels.js';
 import { categoryName, gridName, statusTag, ref } from '../lib/state.js';
 import * as sheet from './print.js';
 import { flags } from '../lib/marks.js';
+import { can } from '../lib/roles.js';
+import * as redact from '../lib/redact.js';
 
 let cur = { id: '', ref: '' };
 let shown = null; // the ticket on screen
 let hooks = { updated: () => {}, setAddress: () => {}, hashOf: () => '' };
+let revealed = null; // {id, who}: the identity revealed for the ticket on screen
+// A redacted photo keeps its signed URL (the same for an hour, cached
+// as immutable): a photo blurred here is asked for again with a mark the
+// server ignores.
+const fresh = new Map(); // photo id → the time it was blurred here
+
+function src(p, u) {
+  const url = photoURL(u);
+  if (!url || !fresh.has(p.id)) return url;
+  return url + (url.includes('?') ? '&' : '?') + 'redacted=' + fresh.get(p.id);
+}
 
 // current is the id of the ticket open, or ''.
 export function current() { return cur.id; }
@@ -41,13 +57,67 @@ function photoColumn(title, photos, none) {
     return fig;
   }
   const [first, ...rest] = ok;
-  fig.append(el('a', { href: photoURL(first.url), target: '_blank', rel: 'noopener noreferrer', title: '查看原图' },
-    el('img', { class: 'ba-big', src: photoURL(first.url), alt: title })));
+  fig.append(el('a', { href: src(first, first.url), target: '_blank', rel: 'noopener noreferrer', title: '查看大图' },
+    el('img', { class: 'ba-big', src: src(first, first.url), alt: title, 'data-photo': first.id })));
   if (rest.length) {
-    fig.append(el('div', { class: 'ba-thumbs' }, ...rest.map((p) => el('a', { href: photoURL(p.url), target: '_blank', rel: 'noopener noreferrer', title: '查看原图' },
-      el('img', { src: photoURL(p.thumbnail_url || p.url), alt: title, loading: 'lazy' })))));
+    fig.append(el('div', { class: 'ba-thumbs' }, ...rest.map((p) => el('a', { href: src(p, p.url), target: '_blank', rel: 'noopener noreferrer', title: '查看大图' },
+      el('img', { src: src(p, p.thumbnail_url || p.url), alt: title, loading: 'lazy', 'data-photo': p.id })))));
+  }
+  // 打码: one button per photo, for those who may blur them.
+  if (can('identify')) {
+    fig.append(el('div', { class: 'ba-redact', 'data-can': 'identify' }, ...ok.map((p, i) => el('button', {
+      type: 'button', class: 'link', 'data-redact': p.id, text: ok.length > 1 ? `打码第 ${i + 1} 张` : '打码',
+      title: '框出人脸、车牌、门牌等，保存后所有人看到的都是打码后的照片',
+      onclick: () => redact.open({ id: p.id, url: src(p, p.url), title }, async (res) => {
+        fresh.set(p.id, Date.parse(res.redacted_at) || Date.now());
+        flash('照片已打码；居民、处置人员和 Open311 此后看到的都是打码后的照片。');
+        if (cur.id) await open(cur.ref, cur.id);
+      }),
+    }))));
   }
   return fig;
+}
+
+// whoLabel names the person behind a ticket by how it came in.
+function whoLabel(t) {
+  if (t.source === 'hotline') return '来电人';
+  if (t.source === 'open311') return '提交人';
+  return '反映人';
+}
+
+// identity is who reported the ticket: masked as the server gives it, with
+// 查看完整信息 for dispatchers and admins; once revealed, in full.
+function identity(t) {
+  if (revealed && revealed.id === t.id) {
+    const who = revealed.who;
+    const parts = [];
+    if (who.caller) parts.push(`${who.caller.name || ''} ${who.caller.phone || ''}`.trim());
+    const s = who.submitter;
+    if (s) {
+      const name = `${s.last_name || ''}${s.first_name || ''}`;
+      parts.push(...[name, s.phone, s.email, s.device_id && `设备 ${s.device_id}`, s.account_id && `账号 ${s.account_id}`,
+        s.key_name && `经由 ${s.key_name}`].filter(Boolean));
+    }
+    if (who.reporter) parts.push(`居民账号 ${who.reporter.id}`);
+    return el('span', { 'data-revealed': t.id }, parts.join('；') || '无可查看的身份信息（如居民已注销账号）',
+      el('small', { class: 'muted', text: '（已记入访问记录）' }));
+  }
+  const masked = t.caller ? `${t.caller.name || ''} ${t.caller.phone || ''}`.trim() : '';
+  // A leader's view carries no caller at all; a dispatcher's a hotline
+  // ticket without one is a call that left no name or number.
+  if (!can('identify')) return el('span', { 'data-masked': t.id }, masked || '（身份已隐藏）');
+  if (!masked && t.source === 'hotline') return el('span', { class: 'muted', text: '（来电人未留姓名、电话）' });
+  const text = masked || '（身份已隐藏）';
+  const b = el('button', { type: 'button', class: 'link', 'data-reveal': t.id, text: '查看完整信息' });
+  const id = t.id;
+  confirmClick(b, '确认查看？', async () => {
+    const who = await api('POST', `/admin/tickets/${enc(id)}/reveal`);
+    if (cur.id !== id) return;
+    revealed = { id, who };
+    if (shown && shown.id === id) render(shown);
+  });
+  return el('span', { 'data-masked': t.id }, text, text ? ' ' : '', b,
+    el('small', { class: 'muted', text: ' 此次查看将记入访问记录' }));
 }
 
 function render(t) {
@@ -73,7 +143,7 @@ function render(t) {
   const due = t.due_at || '';
   const running = OPEN.includes(t.status) && !['deferred', 'submitted'].includes(t.status);
   if (due) field(dl, '处置时限', el('span', { class: t.overdue ? 'bad' : '' }, fmtTime(due), running ? `（${timeLeft(due)}）` : ''));
-  if (t.caller) field(dl, '来电人', `${t.caller.name || ''} ${t.caller.phone || ''}`.trim());
+  field(dl, whoLabel(t), identity(t));
   field(dl, '反映人数', t.reporters > 1 ? String(t.reporters) : '');
   field(dl, '合并到', t.duplicate_of);
   field(dl, '驳回理由', t.reject_reason);
@@ -139,26 +209,28 @@ export function refresh(t) {
   if (t.id !== cur.id) return;
   const wasDispatch = !$('act-dispatch').hidden;
   render(t);
-  if (!$('act-dispatch').hidden && !wasDispatch) loadCandidates(t.id);
+  if (can('handle') && !$('act-dispatch').hidden && !wasDispatch) loadCandidates(t.id);
 }
 
 // open shows the ticket named by r (a case number or an id); id, when the
 // caller knows it, shows what the list has at once.
 export async function open(r, id, print) {
+  if (!id || id !== cur.id) revealed = null; // another ticket: masked again
   cur = { id: id || '', ref: r };
   document.body.classList.add('has-sheet');
   try {
-    const fresh = await api('GET', '/admin/tickets/' + enc(r));
+    const got = await api('GET', '/admin/tickets/' + enc(r));
     if (cur.ref !== r) return;
-    cur = { id: fresh.id, ref: ref(fresh) };
-    hooks.updated(fresh);
-    render(fresh);
+    cur = { id: got.id, ref: ref(got) };
+    if (revealed && revealed.id !== got.id) revealed = null;
+    hooks.updated(got);
+    render(got);
     $('ticket-detail').hidden = false;
     if (cur.ref !== r) hooks.setAddress(cur.ref, print);
     if (print) sheet.showView();
     // Side by side (wide screens) the detail is in view already.
     else if (window.innerWidth < 1100) $('ticket-detail').scrollIntoView({ block: 'nearest' });
-    if (!$('act-dispatch').hidden) await loadCandidates(fresh.id);
+    if (can('handle') && !$('act-dispatch').hidden) await loadCandidates(got.id);
   } catch (e) {
     if (cur.ref !== r) return;
     if (e.status === 404) flash(`没有案件编号或编号为“${r}”的工单`, true);
@@ -171,6 +243,8 @@ export async function open(r, id, print) {
 export function close(keepAddress) {
   cur = { id: '', ref: '' };
   shown = null;
+  revealed = null;
+  redact.close();
   $('ticket-detail').hidden = true;
   document.body.classList.remove('has-sheet');
   sheet.hideView();
