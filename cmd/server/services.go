@@ -56,11 +56,20 @@ type services struct {
 	privacy *privacy.Service
 
 	screenQueue, dispatchQueue, notifyQueue *redis.Stream
-	timers                                  *redis.Timers
+	timers                                  timerSet
 	signals                                 *redis.Signals
 	liveness                                *redis.Liveness
 	epoch                                   *redis.Epoch
 	staffAdmin                              *model.User
+}
+
+// timerSet keeps the deadlines: Redis's sorted set, shared by the
+// instances; in the embedded mode (one process) memory — the in-process
+// Redis sorts the whole set at every read, the timers of every open ticket
+// at each look of the timer loop and at each timer scheduled.
+type timerSet interface {
+	ticket.TimerStore
+	ticket.TimerWaker
 }
 
 // The wake-up signal sent when grids are stored.
@@ -75,6 +84,9 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 		screenQueue: redis.NewStream(rdb, "screen"), dispatchQueue: redis.NewStream(rdb, "dispatch"),
 		notifyQueue: redis.NewStream(rdb, "notify"), timers: redis.NewTimers(rdb), signals: st.signals,
 		liveness: redis.NewLiveness(rdb, instance, cfg.Periods.LivenessTTL), epoch: redis.NewEpoch(rdb),
+	}
+	if cfg.Mode == config.ModeEmbedded {
+		s.timers = redis.NewMemoryTimers()
 	}
 	calendar, err := workcal.New(cfg.WorkCalendar)
 	if err != nil {
@@ -113,7 +125,14 @@ func newServices(ctx context.Context, cfg *config.Config, st *stores, wx *wechat
 			Templates:   []string{cfg.TemplateAssigned, cfg.TemplateAccepted, cfg.TemplateResolved}},
 		Instance: instance, Now: now, Logger: logger,
 	})
-	s.live = ticket.NewLive(redis.NewEventLog(rdb), st.Users, logger)
+	// The live feed: shared by the instances through Redis; in the
+	// embedded mode (one process) in memory — the in-process Redis makes a
+	// reader blocked on a stream cost every other call a scan of it.
+	var feed ticket.EventFeed = redis.NewEventLog(rdb)
+	if cfg.Mode == config.ModeEmbedded {
+		feed = redis.NewMemoryEventLog()
+	}
+	s.live = ticket.NewLive(feed, st.Users, logger)
 	dispatchCfg := ticket.DispatchConfig{AcceptTimeout: cfg.AcceptTimeout, MaxReturns: cfg.MaxReturns, Calendar: calendar,
 		FeedbackWindow: cfg.FeedbackWindow, PhotoMaxDistanceM: float64(cfg.ResolutionPhotoMaxDistanceM)}
 

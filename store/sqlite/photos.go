@@ -228,7 +228,7 @@ func (s *Photos) removeFiles(id string) error {
 
 // Get returns a photo's row. Errors: not_found, unavailable.
 func (s *Photos) Get(ctx context.Context, id string) (*model.Photo, error) {
-	p, err := scanPhoto(s.db.r.QueryRowContext(ctx, "SELECT "+photoColumns+" FROM photos WHERE id = ? AND gone = 0", id))
+	p, err := scanPhoto(s.db.queryRow(ctx, "SELECT "+photoColumns+" FROM photos WHERE id = ? AND gone = 0", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, missing("照片不存在")
 	}
@@ -245,7 +245,7 @@ func (s *Photos) Many(ctx context.Context, ids []string) ([]*model.Photo, error)
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.r.QueryContext(ctx, "SELECT "+photoColumns+" FROM photos WHERE id IN ("+qmarks(len(ids))+") AND gone = 0", argsOf(ids)...)
+	rows, err := s.db.query(ctx, "SELECT "+photoColumns+" FROM photos WHERE id IN ("+qmarks(len(ids))+") AND gone = 0", argsOf(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("get photos: %w", translate(err))
 	}

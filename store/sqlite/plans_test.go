@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,95 @@ func TestQueryPlans(t *testing.T) {
 		}
 		if testing.Verbose() {
 			t.Logf("%s:\n  %s", sh.name, strings.Join(plan, "\n  "))
+		}
+	}
+}
+
+// The grid with statuses (the dispatch desk's view of a grid's open
+// tickets): the count reads (grid_code, status, due_key) alone, and the page
+// by deadline merges one range of it per status, with no sort — not the
+// grid's index with every ticket's status looked up in the table.
+func TestGridStatusPlans(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir(), Options{SkipIntegrityCheck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	g := newGen(2, time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC), 365)
+	if err := db.Tickets().Load(ctx, g.batch(2000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	open := []model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress}
+	for _, c := range []struct {
+		q        model.TicketQuery
+		cur      *cursorPos
+		pageByGS bool
+	}{
+		{model.TicketQuery{Grid: "320106007", Statuses: open, Sort: model.SortDue}, nil, true},
+		{model.TicketQuery{Grid: "320106007", Statuses: open, Sort: model.SortDue}, &cursorPos{rid: 5, due: 7}, true},
+		{model.TicketQuery{Grid: "320106007", Statuses: open[:1], Category: "0101", Sort: model.SortDue}, nil, true},
+		{model.TicketQuery{Grid: "320106007", Statuses: open}, nil, false},
+	} {
+		b := buildStaff(c.q, c.cur, 20, model.MaxExactTotal)
+		count, err := explain(ctx, db, b.count)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(count, func(l string) bool { return strings.Contains(l, "USING COVERING INDEX tickets_grid_status_due") }) &&
+			len(c.q.Category) == 0 {
+			t.Errorf("%+v: the count is not on (grid_code, status) alone:\n  %s", c.q, strings.Join(count, "\n  "))
+		}
+		if !slices.ContainsFunc(count, func(l string) bool { return strings.Contains(l, "tickets_grid_status_due") }) {
+			t.Errorf("%+v: the count does not use tickets_grid_status_due:\n  %s", c.q, strings.Join(count, "\n  "))
+		}
+		page, err := explain(ctx, db, b.page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(page, "\n  ")
+		if c.pageByGS && (!strings.Contains(plan, "tickets_grid_status_due") || strings.Contains(plan, "TEMP B-TREE")) {
+			t.Errorf("%+v: the page by deadline is not merged ranges of tickets_grid_status_due:\n  %s", c.q, plan)
+		}
+		if !c.pageByGS && (!strings.Contains(plan, "INDEX tickets_grid ") || strings.Contains(plan, "TEMP B-TREE")) {
+			t.Errorf("%+v: the newest-first page is not the grid's index in rowid order:\n  %s", c.q, plan)
+		}
+	}
+}
+
+// A created_at range paged in creation order has one lower and one upper
+// bound on rid, the cursor folded into the range: with "rid < to AND rid <
+// cursor" SQLite ranges on one and filters on the other, and each page of
+// an export read from the range's end again.
+func TestRangeAndCursorOneBound(t *testing.T) {
+	from, to := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC)
+	mid := &cursorPos{rid: ridBase(time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC))}
+	for _, c := range []struct {
+		sort   model.TicketSort
+		grid   string
+		lo, hi int64
+		loOp   string
+	}{
+		{model.SortNewest, "", ridFloor(from), mid.rid, ">="},
+		{model.SortOldest, "", mid.rid + 1, ridFloor(to), ">="},
+		{model.SortNewest, "320106007", ridFloor(from), mid.rid, ">="},
+	} {
+		b := buildStaff(model.TicketQuery{From: from, To: to, Sort: c.sort, Grid: c.grid}, mid, 100, model.MaxExactTotal)
+		if n := strings.Count(b.page.sql, "rid < ?"); n != 1 {
+			t.Errorf("%s %q: %d upper bounds on rid: %s", c.sort, c.grid, n, b.page.sql)
+		}
+		if n := strings.Count(b.page.sql, "rid "+c.loOp+" ?") + strings.Count(b.page.sql, "rid > ?"); n != 1 {
+			t.Errorf("%s %q: %d lower bounds on rid: %s", c.sort, c.grid, n, b.page.sql)
+		}
+		if !slices.Contains(b.page.args, any(c.lo)) || !slices.Contains(b.page.args, any(c.hi)) {
+			t.Errorf("%s %q: bounds %v, want %d and %d", c.sort, c.grid, b.page.args, c.lo, c.hi)
+		}
+		// The total is the range's, whatever the page.
+		if !slices.Contains(b.count.args, any(ridFloor(from))) || !slices.Contains(b.count.args, any(ridFloor(to))) {
+			t.Errorf("%s %q: the count's bounds %v, want the range's", c.sort, c.grid, b.count.args)
 		}
 	}
 }

@@ -547,7 +547,7 @@ func (s *Tickets) GetByCaseNo(ctx context.Context, caseNo string) (*model.Ticket
 
 func (s *Tickets) one(ctx context.Context, query string, arg any) (*model.Ticket, error) {
 	var doc []byte
-	if err := s.db.r.QueryRowContext(ctx, query, arg).Scan(&doc); err != nil {
+	if err := s.db.queryRow(ctx, query, arg).Scan(&doc); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, model.Wrap(model.CodeNotFound, err, fmt.Sprintf("工单 %v 不存在", arg))
 		}
@@ -569,7 +569,7 @@ func decodeDoc(doc []byte) (*model.Ticket, error) {
 func (s *Tickets) ByIdem(ctx context.Context, idem string) (*model.Ticket, string, error) {
 	var doc []byte
 	var hash string
-	err := s.db.r.QueryRowContext(ctx, "SELECT d.doc, d.body_hash FROM tickets t JOIN ticket_docs d ON d.rid = t.rid WHERE t.idem = ?", idem).Scan(&doc, &hash)
+	err := s.db.queryRow(ctx, "SELECT d.doc, d.body_hash FROM tickets t JOIN ticket_docs d ON d.rid = t.rid WHERE t.idem = ?", idem).Scan(&doc, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", model.Wrap(model.CodeNotFound, err, "没有这次提交的工单")
 	}
@@ -585,7 +585,7 @@ func (s *Tickets) ByIdem(ctx context.Context, idem string) (*model.Ticket, strin
 // left out. Errors: not_found, unavailable.
 func (s *Tickets) History(ctx context.Context, id string, version int64) ([]model.TicketVersion, error) {
 	var hist string
-	err := s.db.r.QueryRowContext(ctx, "SELECT d.hist FROM tickets t JOIN ticket_docs d ON d.rid = t.rid WHERE t.id = ?", id).Scan(&hist)
+	err := s.db.queryRow(ctx, "SELECT d.hist FROM tickets t JOIN ticket_docs d ON d.rid = t.rid WHERE t.id = ?", id).Scan(&hist)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, model.Wrap(model.CodeNotFound, err, fmt.Sprintf("工单 %s 不存在", id))
 	}

@@ -59,7 +59,7 @@ func union(cols, index, col string, values []any, rest string, restArgs []any) q
 
 // rids runs a query of rids (the first column).
 func (s *Tickets) rids(ctx context.Context, q query) ([]int64, error) {
-	rows, err := s.db.r.QueryContext(ctx, q.sql, q.args...)
+	rows, err := s.db.query(ctx, q.sql, q.args...)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -97,7 +97,7 @@ func (s *Tickets) docs(ctx context.Context, rids []int64) ([]*model.Ticket, erro
 		for i, r := range chunk {
 			args[i] = r
 		}
-		rows, err := s.db.r.QueryContext(ctx, "SELECT rid, doc FROM ticket_docs WHERE rid IN ("+placeholders(len(chunk))+")", args...)
+		rows, err := s.db.query(ctx, "SELECT rid, doc FROM ticket_docs WHERE rid IN ("+placeholders(len(chunk))+")", args...)
 		if err != nil {
 			return nil, translate(err)
 		}
@@ -156,7 +156,7 @@ func (s *Tickets) page(ctx context.Context, q query, limit int) ([]*model.Ticket
 // cursorRID is the rid (and due_key) of the ticket a cursor names: false
 // if there is none.
 func (s *Tickets) cursorRID(ctx context.Context, id string) (rid, due int64, ok bool, err error) {
-	err = s.db.r.QueryRowContext(ctx, "SELECT rid, due_key FROM tickets WHERE id = ?", id).Scan(&rid, &due)
+	err = s.db.queryRow(ctx, "SELECT rid, due_key FROM tickets WHERE id = ?", id).Scan(&rid, &due)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}
@@ -271,7 +271,7 @@ func (s *Tickets) OpenLoads(ctx context.Context, userIDs []string) (map[string]i
 	}
 	for start := 0; start < len(userIDs); start += 500 {
 		q := openLoadsQuery(userIDs[start:min(start+500, len(userIDs))])
-		rows, err := s.db.r.QueryContext(ctx, q.sql, q.args...)
+		rows, err := s.db.query(ctx, q.sql, q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("open loads: %w", translate(err))
 		}
@@ -308,12 +308,20 @@ func nearQuery(cells []string, category string, statuses []model.Status, since t
 		extra += " AND rid >= ?"
 		extraArgs = append(extraArgs, ridFloor(since))
 	}
-	for _, st := range anys(statuses) {
-		for _, c := range cells {
-			arms = append(arms, "SELECT rid FROM tickets INDEXED BY tickets_near WHERE status = ? AND gh >= ? AND gh < ?"+extra)
-			q.args = append(q.args, st, c, c+"~")
-			q.args = append(q.args, extraArgs...)
-		}
+	// One arm per cell, the statuses an IN list on the index's first
+	// column: a statement of cells × statuses arms took longer to parse
+	// than to run, and SQLite parses it again at each run (its statistics
+	// make a range's plan depend on the bound values).
+	sts := anys(statuses)
+	in := "status = ?"
+	if len(sts) > 1 {
+		in = "status IN (" + qmarks(len(sts)) + ")"
+	}
+	for _, c := range cells {
+		arms = append(arms, "SELECT rid FROM tickets INDEXED BY tickets_near WHERE "+in+" AND gh >= ? AND gh < ?"+extra)
+		q.args = append(q.args, sts...)
+		q.args = append(q.args, c, c+"~")
+		q.args = append(q.args, extraArgs...)
 	}
 	q.sql = strings.Join(arms, " UNION ALL ") + " ORDER BY rid LIMIT ?"
 	q.args = append(q.args, limit)
@@ -345,7 +353,7 @@ func staleQuery(status model.Status, held bool, before time.Time, limit int) que
 // before, oldest change first. Errors: unavailable.
 func (s *Tickets) Stale(ctx context.Context, status model.Status, held bool, before time.Time, limit int) ([]string, error) {
 	q := staleQuery(status, held, before, limit)
-	rows, err := s.db.r.QueryContext(ctx, q.sql, q.args...)
+	rows, err := s.db.query(ctx, q.sql, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("stale tickets: %w", translate(err))
 	}

@@ -19,7 +19,8 @@ import (
 //     late, status, source — small sets first, then the usually more
 //     selective columns — through its index in creation order (rowid),
 //     or its (column, due_key) index for sort=due_at; several statuses are
-//     one range each, merged (MERGE (UNION ALL));
+//     one range each, merged (MERGE (UNION ALL)); a grid with statuses
+//     counts, and sorts by deadline, on (grid_code, status, due_key);
 //   - else created_at's range (rowid), or the whole table in rowid or
 //     due_key order, read only as far as the page.
 //
@@ -94,6 +95,11 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 			pick("closed_late", []any{1}, "closed_late = 1", "tickets_late", "")
 		}
 	}
+	// gridStatus: the grid drives and statuses are asked for too; the
+	// (grid_code, status, due_key) index then serves the count, and the
+	// page by deadline (one range per status).
+	var gridStatus []any
+	gridStatusCond := -1
 	if len(q.Statuses) > 0 {
 		var vals []any
 		for _, st := range q.Statuses {
@@ -102,6 +108,9 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 			}
 		}
 		add("status IN ("+placeholders(len(vals))+")", vals...)
+		if d.col == "grid_code" {
+			gridStatus, gridStatusCond = vals, len(conds)-1
+		}
 		pick("status", vals, "", "tickets_status", "tickets_status_due")
 	}
 	if q.Source != "" {
@@ -110,26 +119,43 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 	}
 
 	// The created_at range and the cursor: conditions on rid (or on the
-	// search table's rowid when it drives).
-	var ridConds []cond
-	if !q.From.IsZero() {
-		ridConds = append(ridConds, cond{"%s >= ?", []any{ridFloor(q.From)}})
-	}
-	if !q.To.IsZero() {
-		ridConds = append(ridConds, cond{"%s < ?", []any{ridFloor(q.To)}})
-	}
+	// search table's rowid when it drives). In creation order the cursor
+	// narrows the range itself — one lower and one upper bound: given
+	// "rid < to AND rid < cursor", SQLite ranges on one of the two and
+	// filters on the other, and an export's pages of a range each read from
+	// its end again (page k read k pages).
 	due := q.Sort == model.SortDue
 	desc := q.Sort != model.SortOldest && !due
-	var curCond *cond
-	if cur != nil {
-		switch {
-		case due:
-			curCond = &cond{"(due_key, rid) > (?, ?)", []any{cur.due, cur.rid}}
-		case desc:
-			curCond = &cond{"%s < ?", []any{cur.rid}}
-		default:
-			curCond = &cond{"%s > ?", []any{cur.rid}}
+	ridRange := func(withCursor bool) []cond {
+		var lo, hi int64
+		hasLo, hasHi := !q.From.IsZero(), !q.To.IsZero()
+		if hasLo {
+			lo = ridFloor(q.From)
 		}
+		if hasHi {
+			hi = ridFloor(q.To)
+		}
+		if withCursor && cur != nil && !due {
+			if desc && (!hasHi || cur.rid < hi) {
+				hi, hasHi = cur.rid, true
+			}
+			if !desc && (!hasLo || cur.rid+1 > lo) {
+				lo, hasLo = cur.rid+1, true
+			}
+		}
+		var out []cond
+		if hasLo {
+			out = append(out, cond{"%s >= ?", []any{lo}})
+		}
+		if hasHi {
+			out = append(out, cond{"%s < ?", []any{hi}})
+		}
+		return out
+	}
+	ridConds := ridRange(false)
+	var curCond *cond
+	if cur != nil && due {
+		curCond = &cond{"(due_key, rid) > (?, ?)", []any{cur.due, cur.rid}}
 	}
 	order := " ORDER BY rid DESC"
 	cols := "rid"
@@ -140,20 +166,21 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 		order = " ORDER BY rid"
 	}
 
-	// where joins conditions, skipping the driver's, with ridExpr for rid.
-	where := func(ridExpr string, skip int, withCursor bool) (string, []any) {
+	// where joins conditions, skipping the driver's (and a second one,
+	// skip2 when not -1), with ridExpr for rid.
+	where := func(ridExpr string, skip, skip2 int, withCursor bool) (string, []any) {
 		var parts []string
 		var args []any
 		for i, c := range conds {
-			if i == skip {
+			if i == skip || i == skip2 {
 				continue
 			}
 			parts = append(parts, c.sql)
 			args = append(args, c.args...)
 		}
-		rc := ridConds
+		rc := ridRange(withCursor)
 		if withCursor && curCond != nil {
-			rc = append(append([]cond(nil), ridConds...), *curCond)
+			rc = append(rc, *curCond)
 		}
 		for _, c := range rc {
 			if strings.Contains(c.sql, "%s") {
@@ -207,9 +234,9 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 		if due {
 			sel += ", tickets.due_key AS due_key"
 		}
-		rest, args := where(fts+".rowid", -1, true)
+		rest, args := where(fts+".rowid", -1, -1, true)
 		search = &query{sel + from + rest, append(append([]any{}, a...), args...)}
-		countRest, countArgs := where(fts+".rowid", -1, false)
+		countRest, countArgs := where(fts+".rowid", -1, -1, false)
 		searchAll = &query{"SELECT " + ridCol + " AS rid" + from + countRest, append(append([]any{}, a...), countArgs...)}
 		if q.Ref == "" {
 			o := order
@@ -222,9 +249,9 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 		}
 	}
 	if q.Ref != "" {
-		rest, args := where("rid", -1, true)
+		rest, args := where("rid", -1, -1, true)
 		byRef := query{"SELECT " + cols + " FROM tickets WHERE (id = ? OR case_no = ?)" + rest, append([]any{q.Ref, q.Ref}, args...)}
-		countRest, countArgs := where("rid", -1, false)
+		countRest, countArgs := where("rid", -1, -1, false)
 		refAll := query{"SELECT rid FROM tickets WHERE (id = ? OR case_no = ?)" + countRest, append([]any{q.Ref, q.Ref}, countArgs...)}
 		if search == nil {
 			out.page = pageOf(byRef)
@@ -238,8 +265,8 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 	}
 
 	if d.col == "" {
-		rest, args := where("rid", -1, true)
-		countRest, countArgs := where("rid", -1, false)
+		rest, args := where("rid", -1, -1, true)
+		countRest, countArgs := where("rid", -1, -1, false)
 		from := "tickets"
 		switch {
 		case due && len(ridConds) == 0:
@@ -255,8 +282,8 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 	if d.literal != "" {
 		lit = " AND " + d.literal
 	}
-	rest, args := where("rid", d.cond, true)
-	countRest, countArgs := where("rid", d.cond, false)
+	rest, args := where("rid", d.cond, -1, true)
+	countRest, countArgs := where("rid", d.cond, -1, false)
 	index := d.byRID
 	if due && d.byDue != "" {
 		index = d.byDue
@@ -269,6 +296,26 @@ func buildStaff(q model.TicketQuery, cur *cursorPos, limit, maxExact int) staffS
 	}
 	out.count = capped(query{"SELECT 1 FROM tickets INDEXED BY " + d.byRID + " WHERE " + d.col + " IN (" + placeholders(len(d.values)) + ")" + lit + countRest,
 		append(append([]any{}, d.values...), countArgs...)})
+	if gridStatus != nil {
+		// The grid and its statuses: the count on (grid_code, status) alone;
+		// by deadline, one (grid, status) range each, merged. Newest or
+		// oldest first stays on the grid's index in rowid order (above),
+		// which stops at the page.
+		const gs = "tickets_grid_status_due"
+		rest, args := where("rid", d.cond, gridStatusCond, true)
+		countRest, countArgs := where("rid", d.cond, gridStatusCond, false)
+		if due {
+			arms := make([]string, len(gridStatus))
+			var a []any
+			for i, st := range gridStatus {
+				arms[i] = "SELECT " + cols + " FROM tickets INDEXED BY " + gs + " WHERE grid_code = ? AND status = ?" + rest
+				a = append(append(a, d.values[0], st), args...)
+			}
+			out.page = pageOf(query{strings.Join(arms, " UNION ALL "), a})
+		}
+		out.count = capped(query{"SELECT 1 FROM tickets INDEXED BY " + gs + " WHERE grid_code = ? AND status IN (" + placeholders(len(gridStatus)) + ")" + countRest,
+			append(append([]any{d.values[0]}, gridStatus...), countArgs...)})
+	}
 	return out
 }
 
@@ -303,7 +350,7 @@ func (s *Tickets) ListStaff(ctx context.Context, q model.TicketQuery, cursor str
 		return model.TicketPage{}, nil
 	}
 	var n int64
-	if err := s.db.r.QueryRowContext(ctx, b.count.sql, b.count.args...).Scan(&n); err != nil {
+	if err := s.db.queryRow(ctx, b.count.sql, b.count.args...).Scan(&n); err != nil {
 		return model.TicketPage{}, fmt.Errorf("count tickets: %w", translate(err))
 	}
 	page := model.TicketPage{Total: n}

@@ -46,7 +46,7 @@ func scanUser(r scannable) (*model.User, error) {
 // serialised. Errors: unavailable.
 func (s *Users) UpsertWeChat(ctx context.Context, openID string) (*model.User, error) {
 	// A returning user (nearly every login) costs a read, not a write.
-	u, err := scanUser(s.db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE openid = ?", openID))
+	u, err := scanUser(s.db.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE openid = ?", openID))
 	if err == nil {
 		return u, nil
 	}
@@ -71,7 +71,7 @@ func (s *Users) UpsertWeChat(ctx context.Context, openID string) (*model.User, e
 
 // Get returns a WeChat user by id. Errors: not_found.
 func (s *Users) Get(ctx context.Context, id string) (*model.User, error) {
-	u, err := scanUser(s.db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	u, err := scanUser(s.db.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, missing("没有用户 %s", id)
 	}
@@ -144,7 +144,7 @@ func (s *Users) OnDuty(ctx context.Context, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.r.QueryContext(ctx,
+	rows, err := s.db.query(ctx,
 		"SELECT id FROM users WHERE id IN ("+qmarks(len(ids))+") AND on_duty = 1", argsOf(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("on-duty users: %w", translate(err))
@@ -196,7 +196,7 @@ func scanStaff(r scannable) (*model.User, []byte, error) {
 
 // GetStaff returns a staff account by id. Errors: not_found, unavailable.
 func (s *Users) GetStaff(ctx context.Context, id string) (*model.User, error) {
-	u, _, err := scanStaff(s.db.r.QueryRowContext(ctx, "SELECT "+staffColumns+" FROM staff WHERE id = ?", id))
+	u, _, err := scanStaff(s.db.queryRow(ctx, "SELECT "+staffColumns+" FROM staff WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, missing("没有员工账号 %s", id)
 	}
@@ -209,7 +209,7 @@ func (s *Users) GetStaff(ctx context.Context, id string) (*model.User, error) {
 // StaffCredentials returns a staff account and its bcrypt hash by
 // username. Errors: not_found, unavailable.
 func (s *Users) StaffCredentials(ctx context.Context, username string) (*model.User, []byte, error) {
-	u, hash, err := scanStaff(s.db.r.QueryRowContext(ctx, "SELECT "+staffColumns+" FROM staff WHERE username = ?", username))
+	u, hash, err := scanStaff(s.db.queryRow(ctx, "SELECT "+staffColumns+" FROM staff WHERE username = ?", username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, missing("没有员工账号 %s", username)
 	}
@@ -247,7 +247,7 @@ func (s *Users) UpsertStaff(ctx context.Context, username string, hash []byte) (
 // StaffExists reports whether the account exists. Errors: unavailable.
 func (s *Users) StaffExists(ctx context.Context, username string) (bool, error) {
 	var n int
-	if err := s.db.r.QueryRowContext(ctx, "SELECT count(*) FROM staff WHERE username = ?", username).Scan(&n); err != nil {
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM staff WHERE username = ?", username).Scan(&n); err != nil {
 		return false, fmt.Errorf("count staff: %w", translate(err))
 	}
 	return n > 0, nil

@@ -935,6 +935,8 @@ func testListStaffSorts(t *testing.T, open Open) {
 	}
 	open3 := []model.Status{model.StatusPending, model.StatusDispatched, model.StatusInProgress, model.StatusClosed}
 	inOpen3 := func(n string) bool { return slices.Contains(open3, w.by[n].Status) }
+	g1Open3 := func(n string) bool { return g1(n) && inOpen3(n) }
+	fromQueued := func(n string) bool { return !w.by[n].CreatedAt.Before(w.by["queued"].CreatedAt) }
 	for _, c := range []struct {
 		name string
 		q    model.TicketQuery
@@ -947,6 +949,10 @@ func testListStaffSorts(t *testing.T, open Open) {
 		{"grid due", model.TicketQuery{Grid: "g1", Sort: model.SortDue}, byDue(g1)},
 		{"statuses due", model.TicketQuery{Statuses: open3, Sort: model.SortDue}, byDue(inOpen3)},
 		{"statuses oldest", model.TicketQuery{Statuses: open3, Sort: model.SortOldest}, filter(oldest, inOpen3)},
+		{"grid statuses due", model.TicketQuery{Grid: "g1", Statuses: open3, Sort: model.SortDue}, byDue(g1Open3)},
+		{"grid statuses newest", model.TicketQuery{Grid: "g1", Statuses: open3}, filter(newest, g1Open3)},
+		{"from newest", model.TicketQuery{From: w.by["queued"].CreatedAt}, filter(newest, fromQueued)},
+		{"from oldest", model.TicketQuery{From: w.by["queued"].CreatedAt, Sort: model.SortOldest}, filter(oldest, fromQueued)},
 		{"from due", model.TicketQuery{From: w.by["queued"].CreatedAt, Sort: model.SortDue}, byDue(func(n string) bool { return !w.by[n].CreatedAt.Before(w.by["queued"].CreatedAt) })},
 		{"overdue due", model.TicketQuery{Overdue: ptr(true), Sort: model.SortDue}, []string{"overdue"}},
 		{"source due", model.TicketQuery{Source: model.SourceWeChat, Sort: model.SortDue}, byDue(func(n string) bool { return w.by[n].Source == model.SourceWeChat })},
