@@ -115,6 +115,7 @@ export function updated(t, how) {
   const tr = rowOf(t.id);
   if (tr) {
     const row = ticketRow(merged);
+    if (tr.classList.contains('fresh')) row.classList.add('fresh'); // still new to the clerk
     if (how) row.classList.add(how);
     if (how === 'changed' && !matches(merged, list.filter)) row.classList.add('gone');
     tr.replaceWith(row);
