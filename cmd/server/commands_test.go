@@ -342,7 +342,11 @@ func countTicketLife(tb testing.TB, rest time.Duration) *lifeCounts {
 	waitFor("counted", func() bool { return statsCaughtUp(ctx, db) })
 	end(7)
 
-	time.Sleep(2 * time.Second) // the last notifications and photo verdicts
+	// The last notifications and photo verdicts; every handoff relayed, and
+	// a takeover round after (one that found a relay to finish sweeps
+	// once more, then stops): the rest is the server at rest.
+	waitFor("relayed", func() bool { return handoffsRelayed(ctx, db) })
+	time.Sleep(2*time.Second + 2*2*time.Second) // TAKEOVER_EVERY is 2 s
 	begin(8)
 	time.Sleep(rest)
 	end(8)
@@ -357,6 +361,13 @@ func countTicketLife(tb testing.TB, rest time.Duration) *lifeCounts {
 		tb.Errorf("summary after the life: resolved %d, updated_at %v; want 1, after the confirmation at %v", sum.Resolved, sum.UpdatedAt, confirmed)
 	}
 	return out
+}
+
+// handoffsRelayed says whether every committed change has been handed on
+// to Redis: no handoff record is left in the log.
+func handoffsRelayed(ctx context.Context, db *mongo.Database) bool {
+	n, err := db.Collection("ticket_log").CountDocuments(ctx, bson.M{"handoff": bson.M{"$exists": true}})
+	return err == nil && n == 0
 }
 
 // statsCaughtUp says whether the statistics applier has counted every
