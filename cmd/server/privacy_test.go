@@ -704,7 +704,10 @@ func TestReportBeingScreenedIsErasedAfterItsFirstStep(t *testing.T) {
 	if r := s.Do(t, "DELETE", "/api/v1/me", tok, nil); r.Status != 204 {
 		t.Fatalf("注销: %d %s", r.Status, r.Body)
 	}
-	sim.SetFaults(nil)
+	// WeChat keeps failing: the next attempt finds the reporter gone and
+	// holds the report without asking it. (Had WeChat recovered here, an
+	// attempt that read the account just before the 注销 could pass the
+	// text and register the report; its text is erased all the same.)
 	deadline := time.Now().Add(patience)
 	for {
 		body := string(s.Do(t, "GET", "/api/v1/admin/tickets/"+id, staff, nil).Body)
