@@ -1141,17 +1141,7 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 	staffAccount(t, s, c.staff, "shenji", "auditor")
 
 	// A resident's report with a photo of fine stripes, dispatched to 张网格.
-	tok, _ := s.Login(t, "browser-roles-resident")
-	up := s.Upload(t, tok, "IMG_0003.jpg", stripesJPEG(t, 320, 240))
-	if up.Status != 201 {
-		t.Fatalf("upload: %d %s", up.Status, up.Body)
-	}
-	pid := up.JSON(t)["id"].(string)
-	r := s.Do(t, "POST", "/api/v1/reports", tok, reportBody("0101", pid))
-	if r.Status != 201 {
-		t.Fatalf("report: %d %s", r.Status, r.Body)
-	}
-	reported := r.JSON(t)["id"].(string)
+	tok, reported, pid := stripedReport(t, s, "browser-roles-resident", "IMG_0003.jpg")
 	waitTask(t, s, w.token, "/api/v1/tasks", reported)
 	var mine report
 	s.Do(t, "GET", "/api/v1/reports/"+reported, tok, nil).Decode(t, &mine)
@@ -1160,7 +1150,7 @@ func TestConsoleInBrowserRoles(t *testing.T) {
 		t.Fatalf("the photo: %d", status)
 	}
 	// A 12345 call, whose caller every staff view masks.
-	r = s.Do(t, "POST", "/api/v1/admin/tickets", c.staff, map[string]any{
+	r := s.Do(t, "POST", "/api/v1/admin/tickets", c.staff, map[string]any{
 		"source": "hotline", "category": "1102", "description": "来电反映幸福路路灯不亮",
 		"address": "南京市鼓楼区幸福路20号", "location": map[string]any{"lat": wgsLat, "lng": wgsLng, "coord_type": "wgs84"},
 		"caller_name": "孙小红", "caller_phone": "13700002222"})

@@ -392,17 +392,7 @@ func TestRedactionServedToEachAudience(t *testing.T) {
 	w := c.workers["张网格"]
 	_, disp := staffAccount(t, s, c.staff, "redactor", "dispatcher")
 	_, leader := staffAccount(t, s, c.staff, "boss", "leader")
-	tok, _ := s.Login(t, "photographer")
-	up := s.Upload(t, tok, "IMG_0002.jpg", stripesJPEG(t, 320, 240))
-	if up.Status != 201 {
-		t.Fatalf("upload: %d %s", up.Status, up.Body)
-	}
-	pid := up.JSON(t)["id"].(string)
-	r := s.Do(t, "POST", "/api/v1/reports", tok, reportBody("0101", pid))
-	if r.Status != 201 {
-		t.Fatalf("report: %d %s", r.Status, r.Body)
-	}
-	id := r.JSON(t)["id"].(string)
+	tok, id, pid := stripedReport(t, s, "photographer", "IMG_0002.jpg")
 	waitTask(t, s, w.token, "/api/v1/tasks", id)
 	var mine report
 	s.Do(t, "GET", "/api/v1/reports/"+id, tok, nil).Decode(t, &mine)
@@ -423,7 +413,7 @@ func TestRedactionServedToEachAudience(t *testing.T) {
 	}
 
 	// Blur the top-left quarter.
-	r = s.Do(t, "POST", "/api/v1/admin/photos/"+pid+"/redact", disp, map[string]any{"rects": []map[string]float64{{"x": 0, "y": 0, "w": 0.5, "h": 0.5}}})
+	r := s.Do(t, "POST", "/api/v1/admin/photos/"+pid+"/redact", disp, map[string]any{"rects": []map[string]float64{{"x": 0, "y": 0, "w": 0.5, "h": 0.5}}})
 	if r.Status != 200 || r.JSON(t)["original_kept"] != true {
 		t.Fatalf("redact: %d %s", r.Status, r.Body)
 	}
@@ -722,4 +712,22 @@ func TestReportBeingScreenedIsErasedAfterItsFirstStep(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// stripedReport has a resident (code) report a photo of fine stripes,
+// which a blur visibly changes; it returns the resident's token, the
+// ticket's id and the photo's id.
+func stripedReport(t *testing.T, s *testServer, code, file string) (tok, id, photoID string) {
+	t.Helper()
+	tok, _ = s.Login(t, code)
+	up := s.Upload(t, tok, file, stripesJPEG(t, 320, 240))
+	if up.Status != 201 {
+		t.Fatalf("upload: %d %s", up.Status, up.Body)
+	}
+	photoID = up.JSON(t)["id"].(string)
+	r := s.Do(t, "POST", "/api/v1/reports", tok, reportBody("0101", photoID))
+	if r.Status != 201 {
+		t.Fatalf("report: %d %s", r.Status, r.Body)
+	}
+	return tok, r.JSON(t)["id"].(string), photoID
 }
